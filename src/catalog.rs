@@ -1,0 +1,128 @@
+//! The facts every layer shares: server identity, image models, argument limits and defaults.
+//!
+//! Schemas, validation, the discovery page and the consumer all read from here,
+//! so a limit changes in one place.
+
+/// Name reported in `serverInfo` and on the discovery page.
+pub const SERVER_NAME: &str = "mcp-image-generator";
+/// Version reported in `serverInfo` and by `/health` (the interface version of the original).
+pub const SERVER_VERSION: &str = "3.0.0";
+/// Human-readable title for clients that display one.
+pub const SERVER_TITLE: &str = "MCP Image Generator";
+
+/// An image model a client may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageModel {
+    FluxSchnell,
+    SdxlLightning,
+    SdxlBase,
+}
+
+impl ImageModel {
+    /// Every model, default first.
+    pub const ALL: [ImageModel; 3] = [ImageModel::FluxSchnell, ImageModel::SdxlLightning, ImageModel::SdxlBase];
+    pub const DEFAULT: ImageModel = ImageModel::FluxSchnell;
+
+    /// The name clients use (and the value stored in D1).
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageModel::FluxSchnell => "flux-schnell",
+            ImageModel::SdxlLightning => "sdxl-lightning",
+            ImageModel::SdxlBase => "sdxl-base",
+        }
+    }
+
+    /// The Workers AI model id.
+    pub fn workers_ai_id(self) -> &'static str {
+        match self {
+            ImageModel::FluxSchnell => "@cf/black-forest-labs/flux-1-schnell",
+            ImageModel::SdxlLightning => "@cf/bytedance/stable-diffusion-xl-lightning",
+            ImageModel::SdxlBase => "@cf/stabilityai/stable-diffusion-xl-base-1.0",
+        }
+    }
+
+    /// Typical generation time, shown to clients choosing a model.
+    pub fn typical_time(self) -> &'static str {
+        match self {
+            ImageModel::FluxSchnell => "fastest, ~7-10 s",
+            ImageModel::SdxlLightning => "~15-20 s",
+            ImageModel::SdxlBase => "highest detail, ~30-45 s",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ImageModel> {
+        ImageModel::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// An inclusive integer range with a default, as exposed in a JSON Schema.
+#[derive(Debug, Clone, Copy)]
+pub struct IntLimit {
+    pub min: i64,
+    pub max: Option<i64>,
+    pub default: i64,
+}
+
+/// Prompt length, counted in UTF-16 code units like the original (JavaScript string length).
+pub const PROMPT_MIN_CHARS: usize = 3;
+pub const PROMPT_MAX_CHARS: usize = 1000;
+/// Images per generate call.
+pub const COUNT: IntLimit = IntLimit {
+    min: 1,
+    max: Some(20),
+    default: 1,
+};
+/// Page size for the list tools.
+pub const PAGE_LIMIT: IntLimit = IntLimit {
+    min: 1,
+    max: Some(50),
+    default: 10,
+};
+/// Page offset for the list tools.
+pub const PAGE_OFFSET: IntLimit = IntLimit {
+    min: 0,
+    max: None,
+    default: 0,
+};
+/// Ids accepted by one wait_for_completion call.
+pub const WAIT_JOB_IDS_MIN: usize = 1;
+pub const WAIT_JOB_IDS_MAX: usize = 20;
+
+/// Seconds reported to clients as the expected time of an asynchronous job.
+pub const ESTIMATED_TIME_SECONDS: u32 = 30;
+/// The original's overall wait limit: a base plus an allowance per job.
+pub const WAIT_BASE_SECONDS: u64 = 60;
+pub const WAIT_PER_JOB_SECONDS: u64 = 3;
+/// Default bound on how long a wait tool holds a request (client SDKs time out at ~60 s).
+pub const DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS: u64 = 50;
+
+/// Queue consumer retry budget; must match `max_retries` in wrangler.toml (a test checks).
+pub const QUEUE_MAX_RETRIES: u32 = 3;
+/// Queue names as configured in wrangler.toml.
+pub const JOB_QUEUE_NAME: &str = "image-generation-queue";
+pub const DEAD_LETTER_QUEUE_NAME: &str = "image-generation-dlq";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_round_trip_and_default_is_flux() {
+        for model in ImageModel::ALL {
+            assert_eq!(ImageModel::from_name(model.name()), Some(model));
+        }
+        assert_eq!(ImageModel::DEFAULT.name(), "flux-schnell");
+        assert_eq!(ImageModel::from_name("dall-e"), None);
+    }
+
+    #[test]
+    fn wrangler_toml_matches_queue_constants() {
+        let toml = include_str!("../wrangler.toml");
+        assert!(
+            toml.contains(&format!("max_retries = {QUEUE_MAX_RETRIES}")),
+            "wrangler.toml max_retries differs from QUEUE_MAX_RETRIES"
+        );
+        assert!(toml.contains(&format!("queue = \"{JOB_QUEUE_NAME}\"")));
+        assert!(toml.contains(&format!("dead_letter_queue = \"{DEAD_LETTER_QUEUE_NAME}\"")));
+    }
+}

@@ -1,0 +1,175 @@
+//! Runtime configuration read from the worker's vars and secrets, parsed once per request.
+
+use worker::Env;
+
+use crate::catalog::DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS;
+
+/// Where images come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageBackend {
+    /// Cloudflare Workers AI (production).
+    WorkersAi,
+    /// Offline preview: draws a PNG from the prompt, for local runs without a Cloudflare account.
+    Preview,
+}
+
+impl ImageBackend {
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageBackend::WorkersAi => "workers-ai",
+            ImageBackend::Preview => "preview",
+        }
+    }
+}
+
+/// Which browser origins may call /mcp and /sse (DNS-rebinding protection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OriginPolicy {
+    Any,
+    /// The server's own origin and loopback origins are always allowed; these are extra.
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// None when unset or empty: the server then refuses every MCP request.
+    pub auth_token: Option<String>,
+    pub image_backend: ImageBackend,
+    /// Without a trailing slash; None means the worker serves images itself.
+    pub public_image_base_url: Option<String>,
+    pub wait_response_limit_seconds: u64,
+    pub allowed_origins: OriginPolicy,
+}
+
+/// A configuration value that cannot be used; reported instead of guessing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
+        Config::parse(|name| env.var(name).ok().map(|value| value.to_string()))
+    }
+
+    /// Parses configuration from a lookup, so the rules are testable without a worker.
+    pub fn parse(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let image_backend = match get("IMAGE_BACKEND").as_deref() {
+            None | Some("workers-ai") => ImageBackend::WorkersAi,
+            Some("preview") => ImageBackend::Preview,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "IMAGE_BACKEND must be \"workers-ai\" or \"preview\", not {other:?}"
+                )))
+            }
+        };
+        let public_image_base_url = match get("PUBLIC_IMAGE_BASE_URL") {
+            None => None,
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                Some(url.trim_end_matches('/').to_string())
+            }
+            Some(url) => {
+                return Err(ConfigError(format!(
+                    "PUBLIC_IMAGE_BASE_URL must be an absolute http(s) URL, not {url:?}"
+                )))
+            }
+        };
+        let wait_response_limit_seconds = match get("WAIT_RESPONSE_LIMIT_SECONDS") {
+            None => DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS,
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=900).contains(s))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "WAIT_RESPONSE_LIMIT_SECONDS must be a whole number from 1 to 900, not {text:?}"
+                    ))
+                })?,
+        };
+        let allowed_origins = match get("ALLOWED_ORIGINS").as_deref() {
+            Some("*") => OriginPolicy::Any,
+            None => OriginPolicy::List(Vec::new()),
+            Some(list) => OriginPolicy::List(
+                list.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
+        };
+        Ok(Config {
+            auth_token: get("AUTH_TOKEN"),
+            image_backend,
+            public_image_base_url,
+            wait_response_limit_seconds,
+            allowed_origins,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::parse(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_workers_ai_no_public_base_and_fifty_second_waits() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.image_backend, ImageBackend::WorkersAi);
+        assert_eq!(config.public_image_base_url, None);
+        assert_eq!(config.wait_response_limit_seconds, 50);
+        assert_eq!(config.auth_token, None);
+        assert_eq!(config.allowed_origins, OriginPolicy::List(vec![]));
+    }
+
+    #[test]
+    fn empty_or_blank_auth_token_counts_as_unset() {
+        assert_eq!(parse(&[("AUTH_TOKEN", "  ")]).unwrap().auth_token, None);
+        assert_eq!(
+            parse(&[("AUTH_TOKEN", "s3cret")]).unwrap().auth_token.as_deref(),
+            Some("s3cret")
+        );
+    }
+
+    #[test]
+    fn public_base_url_loses_trailing_slash_and_must_be_absolute() {
+        let config = parse(&[("PUBLIC_IMAGE_BASE_URL", "https://img.example.com/")]).unwrap();
+        assert_eq!(config.public_image_base_url.as_deref(), Some("https://img.example.com"));
+        assert!(parse(&[("PUBLIC_IMAGE_BASE_URL", "img.example.com")]).is_err());
+    }
+
+    #[test]
+    fn unknown_backend_and_bad_wait_limit_are_rejected() {
+        assert!(parse(&[("IMAGE_BACKEND", "dalle")]).is_err());
+        assert_eq!(
+            parse(&[("IMAGE_BACKEND", "preview")]).unwrap().image_backend,
+            ImageBackend::Preview
+        );
+        assert!(parse(&[("WAIT_RESPONSE_LIMIT_SECONDS", "0")]).is_err());
+        assert!(parse(&[("WAIT_RESPONSE_LIMIT_SECONDS", "soon")]).is_err());
+        assert_eq!(
+            parse(&[("WAIT_RESPONSE_LIMIT_SECONDS", "5")])
+                .unwrap()
+                .wait_response_limit_seconds,
+            5
+        );
+    }
+
+    #[test]
+    fn allowed_origins_parse_star_and_lists() {
+        assert_eq!(
+            parse(&[("ALLOWED_ORIGINS", "*")]).unwrap().allowed_origins,
+            OriginPolicy::Any
+        );
+        assert_eq!(
+            parse(&[("ALLOWED_ORIGINS", "https://A.example/, https://b.example")])
+                .unwrap()
+                .allowed_origins,
+            OriginPolicy::List(vec!["https://a.example".into(), "https://b.example".into()])
+        );
+    }
+}

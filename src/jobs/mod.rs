@@ -1,0 +1,137 @@
+//! Job tracking in D1: row types, SQL building (pure) and the store that runs it against the binding.
+
+pub mod sql;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+pub use store::JobStore;
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Pending,
+    Processing,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 4] = [
+        JobStatus::Pending,
+        JobStatus::Processing,
+        JobStatus::Completed,
+        JobStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Processing => "processing",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Completed and failed jobs never change again.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed)
+    }
+}
+
+/// A `generation_jobs` row.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct JobRow {
+    pub id: String,
+    pub status: JobStatus,
+    pub prompt: String,
+    pub model: String,
+    pub image_url: Option<String>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A `generations` row (the gallery).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct GenerationRow {
+    pub id: String,
+    pub job_id: String,
+    pub image_url: String,
+    pub prompt: String,
+    pub model: String,
+    pub created_at: i64,
+}
+
+/// Which jobs `list_jobs` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    All,
+    Only(JobStatus),
+}
+
+impl StatusFilter {
+    pub const NAMES: [&'static str; 5] = ["all", "pending", "processing", "completed", "failed"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StatusFilter::All => "all",
+            StatusFilter::Only(status) => status.as_str(),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<StatusFilter> {
+        if name == "all" {
+            Some(StatusFilter::All)
+        } else {
+            JobStatus::from_name(name).map(StatusFilter::Only)
+        }
+    }
+}
+
+/// A page request for the list tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The message the producer sends for each job; field names are the original's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobMessage {
+    pub job_id: String,
+    pub prompt: String,
+    pub model: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_filter_names_cover_all_and_each_status() {
+        for name in StatusFilter::NAMES {
+            assert_eq!(StatusFilter::from_name(name).map(StatusFilter::name), Some(name));
+        }
+        assert_eq!(StatusFilter::from_name("done"), None);
+    }
+
+    #[test]
+    fn job_message_uses_the_original_camel_case_fields() {
+        let message = JobMessage {
+            job_id: "j".into(),
+            prompt: "p".into(),
+            model: "flux-schnell".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&message).unwrap(),
+            r#"{"jobId":"j","prompt":"p","model":"flux-schnell"}"#
+        );
+    }
+}

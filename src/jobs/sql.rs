@@ -1,0 +1,272 @@
+//! SQL for every job and gallery query, built as plain data so it can be tested without D1.
+//!
+//! Status guards live in the WHERE clauses: a job that reached `completed` is never
+//! moved back, whatever order retries and redeliveries arrive in.
+
+use super::{Page, StatusFilter};
+
+/// A value bound to a `?` placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Text(String),
+    Integer(i64),
+    Null,
+}
+
+impl From<&str> for SqlValue {
+    fn from(value: &str) -> Self {
+        SqlValue::Text(value.to_string())
+    }
+}
+
+impl From<String> for SqlValue {
+    fn from(value: String) -> Self {
+        SqlValue::Text(value)
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(value: i64) -> Self {
+        SqlValue::Integer(value)
+    }
+}
+
+impl From<Option<&str>> for SqlValue {
+    fn from(value: Option<&str>) -> Self {
+        value.map_or(SqlValue::Null, SqlValue::from)
+    }
+}
+
+/// One statement and its parameters, in placeholder order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<SqlValue>,
+}
+
+impl Statement {
+    fn new(sql: impl Into<String>, params: Vec<SqlValue>) -> Self {
+        Statement {
+            sql: sql.into(),
+            params,
+        }
+    }
+}
+
+const JOB_COLUMNS: &str = "id, status, prompt, model, image_url, error, created_at, updated_at";
+const GENERATION_COLUMNS: &str = "id, job_id, image_url, prompt, model, created_at";
+
+pub fn insert_job(id: &str, prompt: &str, model: &str, now: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at) \
+         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?)",
+        vec![id.into(), prompt.into(), model.into(), now.into(), now.into()],
+    )
+}
+
+pub fn select_job(id: &str) -> Statement {
+    Statement::new(
+        format!("SELECT {JOB_COLUMNS} FROM generation_jobs WHERE id = ?"),
+        vec![id.into()],
+    )
+}
+
+/// Selects the given jobs; duplicate ids are the caller's to remove (they would only repeat rows).
+pub fn select_jobs(ids: &[String]) -> Statement {
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    Statement::new(
+        format!("SELECT {JOB_COLUMNS} FROM generation_jobs WHERE id IN ({placeholders})"),
+        ids.iter().map(|id| SqlValue::from(id.as_str())).collect(),
+    )
+}
+
+fn status_clause(filter: StatusFilter) -> (&'static str, Vec<SqlValue>) {
+    match filter {
+        StatusFilter::All => ("", vec![]),
+        StatusFilter::Only(status) => (" WHERE status = ?", vec![status.as_str().into()]),
+    }
+}
+
+pub fn count_jobs(filter: StatusFilter) -> Statement {
+    let (clause, params) = status_clause(filter);
+    Statement::new(format!("SELECT COUNT(*) AS total FROM generation_jobs{clause}"), params)
+}
+
+/// Newest first; id breaks ties so pages never overlap when jobs share a millisecond.
+pub fn list_jobs(filter: StatusFilter, page: Page) -> Statement {
+    let (clause, mut params) = status_clause(filter);
+    params.extend([page.limit.into(), page.offset.into()]);
+    Statement::new(
+        format!("SELECT {JOB_COLUMNS} FROM generation_jobs{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"),
+        params,
+    )
+}
+
+pub fn count_generations() -> Statement {
+    Statement::new("SELECT COUNT(*) AS total FROM generations", vec![])
+}
+
+pub fn list_generations(page: Page) -> Statement {
+    Statement::new(
+        format!("SELECT {GENERATION_COLUMNS} FROM generations ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"),
+        vec![page.limit.into(), page.offset.into()],
+    )
+}
+
+/// A delivery started work on the job; finished jobs stay finished.
+pub fn mark_processing(id: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE generation_jobs SET status = 'processing', updated_at = ? \
+         WHERE id = ? AND status IN ('pending', 'processing')",
+        vec![now.into(), id.into()],
+    )
+}
+
+/// An attempt failed but the queue will retry: the job waits again, with the error on record.
+pub fn record_retryable_failure(id: &str, error: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE generation_jobs SET status = 'pending', error = ?, updated_at = ? \
+         WHERE id = ? AND status IN ('pending', 'processing')",
+        vec![error.into(), now.into(), id.into()],
+    )
+}
+
+/// The job will not be retried any more. A completed job is left alone.
+pub fn mark_failed(id: &str, error: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE generation_jobs SET status = 'failed', error = ?, updated_at = ? \
+         WHERE id = ? AND status != 'completed'",
+        vec![error.into(), now.into(), id.into()],
+    )
+}
+
+/// The dead-letter queue got the job: fail it with the last recorded error (or `fallback`).
+pub fn mark_dead_lettered(id: &str, fallback: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE generation_jobs SET status = 'failed', error = COALESCE(error, ?), updated_at = ? \
+         WHERE id = ? AND status != 'completed'",
+        vec![fallback.into(), now.into(), id.into()],
+    )
+}
+
+pub fn mark_completed(id: &str, image_url: &str, now: i64) -> Statement {
+    Statement::new(
+        "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ? \
+         WHERE id = ? AND status != 'failed'",
+        vec![image_url.into(), now.into(), id.into()],
+    )
+}
+
+/// Adds the gallery row once per job: the unique index on job_id turns a redelivery into a no-op.
+pub fn insert_generation(
+    generation_id: &str,
+    job_id: &str,
+    image_url: &str,
+    prompt: &str,
+    model: &str,
+    now: i64,
+) -> Statement {
+    Statement::new(
+        "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+        vec![
+            generation_id.into(),
+            job_id.into(),
+            image_url.into(),
+            prompt.into(),
+            model.into(),
+            now.into(),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::JobStatus;
+
+    fn placeholders(statement: &Statement) -> usize {
+        statement.sql.matches('?').count()
+    }
+
+    #[test]
+    fn every_statement_binds_as_many_values_as_it_has_placeholders() {
+        let page = Page { limit: 10, offset: 20 };
+        let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let statements = [
+            insert_job("id", "prompt", "flux-schnell", 1),
+            select_job("id"),
+            select_jobs(&ids),
+            count_jobs(StatusFilter::All),
+            count_jobs(StatusFilter::Only(JobStatus::Failed)),
+            list_jobs(StatusFilter::All, page),
+            list_jobs(StatusFilter::Only(JobStatus::Pending), page),
+            count_generations(),
+            list_generations(page),
+            mark_processing("id", 1),
+            record_retryable_failure("id", "e", 1),
+            mark_failed("id", "e", 1),
+            mark_dead_lettered("id", "e", 1),
+            mark_completed("id", "u", 1),
+            insert_generation("g", "j", "u", "p", "m", 1),
+        ];
+        for statement in statements {
+            assert_eq!(
+                placeholders(&statement),
+                statement.params.len(),
+                "mismatch in: {}",
+                statement.sql
+            );
+        }
+    }
+
+    #[test]
+    fn select_jobs_has_one_placeholder_per_id() {
+        let ids: Vec<String> = (0..20).map(|i| format!("id-{i}")).collect();
+        let statement = select_jobs(&ids);
+        assert!(statement.sql.ends_with(&format!("IN ({})", vec!["?"; 20].join(", "))));
+        assert_eq!(statement.params[19], SqlValue::Text("id-19".into()));
+    }
+
+    #[test]
+    fn status_filter_adds_a_where_clause_only_when_filtering() {
+        let all = list_jobs(StatusFilter::All, Page { limit: 5, offset: 0 });
+        assert!(!all.sql.contains("WHERE"));
+        assert_eq!(all.params, vec![SqlValue::Integer(5), SqlValue::Integer(0)]);
+        let failed = list_jobs(StatusFilter::Only(JobStatus::Failed), Page { limit: 5, offset: 10 });
+        assert!(failed.sql.contains("WHERE status = ?"));
+        assert_eq!(
+            failed.params,
+            vec![
+                SqlValue::Text("failed".into()),
+                SqlValue::Integer(5),
+                SqlValue::Integer(10)
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_are_newest_first() {
+        assert!(list_jobs(StatusFilter::All, Page { limit: 1, offset: 0 })
+            .sql
+            .contains("ORDER BY created_at DESC"));
+        assert!(list_generations(Page { limit: 1, offset: 0 })
+            .sql
+            .contains("ORDER BY created_at DESC"));
+    }
+
+    #[test]
+    fn transitions_never_leave_a_finished_state_wrongly() {
+        assert!(mark_processing("id", 1)
+            .sql
+            .contains("status IN ('pending', 'processing')"));
+        assert!(record_retryable_failure("id", "e", 1)
+            .sql
+            .contains("status IN ('pending', 'processing')"));
+        assert!(mark_failed("id", "e", 1).sql.contains("status != 'completed'"));
+        assert!(mark_dead_lettered("id", "e", 1).sql.contains("COALESCE(error, ?)"));
+        assert!(insert_generation("g", "j", "u", "p", "m", 1)
+            .sql
+            .contains("ON CONFLICT (job_id) DO NOTHING"));
+    }
+}

@@ -1,0 +1,182 @@
+//! Model output → image bytes: base64 decoding and format sniffing, so junk is never stored.
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::{DecodePaddingMode, Engine};
+
+/// The image formats the models produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Png,
+    Jpeg,
+}
+
+impl ImageFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Jpeg => "jpg",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "image/png",
+            ImageFormat::Jpeg => "image/jpeg",
+        }
+    }
+
+    pub fn from_extension(extension: &str) -> Option<ImageFormat> {
+        match extension {
+            "png" => Some(ImageFormat::Png),
+            "jpg" => Some(ImageFormat::Jpeg),
+            _ => None,
+        }
+    }
+}
+
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+const JPEG_SIGNATURE: [u8; 3] = [0xFF, 0xD8, 0xFF];
+/// Smaller than any real picture: a bare signature is not an image.
+const MIN_IMAGE_BYTES: usize = 64;
+
+/// Why model output could not be turned into an image.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageError {
+    #[error("model output has no image: {0}")]
+    Missing(String),
+    #[error("model output \"image\" is not valid base64: {0}")]
+    InvalidBase64(String),
+    #[error("model output is not a PNG or JPEG image ({len} bytes, starting {head})")]
+    NotAnImage { len: usize, head: String },
+}
+
+/// Recognises PNG and JPEG by their magic bytes.
+pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+    if bytes.len() < MIN_IMAGE_BYTES {
+        None
+    } else if bytes.starts_with(&PNG_SIGNATURE) {
+        Some(ImageFormat::Png)
+    } else if bytes.starts_with(&JPEG_SIGNATURE) {
+        Some(ImageFormat::Jpeg)
+    } else {
+        None
+    }
+}
+
+/// Accepts image bytes only if they really are a PNG or JPEG.
+pub fn check_image(bytes: Vec<u8>) -> Result<(Vec<u8>, ImageFormat), ImageError> {
+    match sniff(&bytes) {
+        Some(format) => Ok((bytes, format)),
+        None => Err(ImageError::NotAnImage {
+            len: bytes.len(),
+            head: bytes
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }),
+    }
+}
+
+/// Decodes the base64 `image` field FLUX returns; tolerates a data-URL prefix, line breaks and missing padding.
+pub fn decode_base64_image(encoded: &str) -> Result<Vec<u8>, ImageError> {
+    let payload = match encoded.split_once(";base64,") {
+        Some((prefix, data)) if prefix.starts_with("data:") => data,
+        _ => encoded,
+    };
+    let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return Err(ImageError::Missing("\"image\" is an empty string".to_string()));
+    }
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    LENIENT
+        .decode(compact.as_bytes())
+        .map_err(|e| ImageError::InvalidBase64(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    fn png() -> Vec<u8> {
+        let mut bytes = PNG_SIGNATURE.to_vec();
+        bytes.resize(100, 0);
+        bytes
+    }
+
+    fn jpeg() -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        bytes.resize(100, 7);
+        bytes
+    }
+
+    #[test]
+    fn sniffs_png_and_jpeg_by_magic_bytes() {
+        assert_eq!(sniff(&png()), Some(ImageFormat::Png));
+        assert_eq!(sniff(&jpeg()), Some(ImageFormat::Jpeg));
+        assert_eq!(
+            sniff(b"GIF89a and then some more bytes to pass the minimum length check........"),
+            None
+        );
+        assert_eq!(
+            sniff(&PNG_SIGNATURE),
+            None,
+            "a bare signature is too short to be an image"
+        );
+    }
+
+    #[test]
+    fn junk_bytes_are_refused_with_a_description() {
+        let error = check_image(b"<html>not an image at all, just text pretending to be one......</html>".to_vec())
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("not a PNG or JPEG"), "{message}");
+        assert!(message.contains("3c 68 74 6d"), "{message}");
+    }
+
+    #[test]
+    fn base64_decodes_plain_padded_unpadded_and_data_urls() {
+        let bytes = jpeg();
+        let encoded = STANDARD.encode(&bytes);
+        assert_eq!(decode_base64_image(&encoded).unwrap(), bytes);
+        assert_eq!(decode_base64_image(encoded.trim_end_matches('=')).unwrap(), bytes);
+        assert_eq!(
+            decode_base64_image(&format!("data:image/jpeg;base64,{encoded}")).unwrap(),
+            bytes
+        );
+        let wrapped: String = encoded
+            .as_bytes()
+            .chunks(20)
+            .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+            .collect();
+        assert_eq!(decode_base64_image(&wrapped).unwrap(), bytes);
+    }
+
+    #[test]
+    fn invalid_or_empty_base64_is_an_error() {
+        assert!(matches!(
+            decode_base64_image("not base64!!"),
+            Err(ImageError::InvalidBase64(_))
+        ));
+        assert!(matches!(decode_base64_image(""), Err(ImageError::Missing(_))));
+    }
+
+    #[test]
+    fn formats_map_to_real_extensions_and_content_types() {
+        assert_eq!(
+            (ImageFormat::Jpeg.extension(), ImageFormat::Jpeg.content_type()),
+            ("jpg", "image/jpeg")
+        );
+        assert_eq!(
+            (ImageFormat::Png.extension(), ImageFormat::Png.content_type()),
+            ("png", "image/png")
+        );
+        assert_eq!(ImageFormat::from_extension("jpg"), Some(ImageFormat::Jpeg));
+        assert_eq!(ImageFormat::from_extension("gif"), None);
+    }
+}

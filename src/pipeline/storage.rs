@@ -1,0 +1,189 @@
+//! R2 storage: object naming, image URLs, and the put/get calls on the bucket binding.
+
+use std::collections::HashMap;
+
+use worker::{Bucket, HttpMetadata};
+
+use super::image::ImageFormat;
+
+/// Longest slug taken from the prompt, as in the original.
+const SLUG_MAX_CHARS: usize = 50;
+/// R2 limits custom metadata to 2 KiB in all; the prompt gets most of it.
+const METADATA_PROMPT_MAX_BYTES: usize = 1024;
+/// Where this worker serves images when no public bucket URL is configured.
+pub const IMAGE_ROUTE_PREFIX: &str = "/images/";
+
+/// The prompt lower-cased, runs of characters outside [a-z0-9] turned into one '-', trimmed, cut to 50.
+pub fn slug(prompt: &str) -> String {
+    let mut slug = String::new();
+    for c in prompt.to_lowercase().chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let trimmed: String = slug.trim_matches('-').chars().take(SLUG_MAX_CHARS).collect();
+    trimmed.trim_end_matches('-').to_string()
+}
+
+/// `<created ms>-<slug>-<job id>.<ext>`: readable like the original's names, but fixed per job
+/// (a redelivery overwrites the same object) and unguessable (the job id is a random UUID).
+pub fn object_key(created_at: i64, prompt: &str, job_id: &str, format: ImageFormat) -> String {
+    let slug = slug(prompt);
+    let ext = format.extension();
+    if slug.is_empty() {
+        format!("{created_at}-{job_id}.{ext}")
+    } else {
+        format!("{created_at}-{slug}-{job_id}.{ext}")
+    }
+}
+
+/// What the job row records: the public URL when a bucket base is configured, else this worker's path.
+pub fn stored_image_url(key: &str, public_base: Option<&str>) -> String {
+    match public_base {
+        Some(base) => format!("{base}/{key}"),
+        None => format!("{IMAGE_ROUTE_PREFIX}{key}"),
+    }
+}
+
+/// Makes a stored URL absolute for clients, using the origin the request came to.
+pub fn absolute_image_url(stored: &str, origin: &str) -> String {
+    if stored.starts_with("https://") || stored.starts_with("http://") {
+        stored.to_string()
+    } else {
+        format!("{}{stored}", origin.trim_end_matches('/'))
+    }
+}
+
+/// The object key named by a `/images/<key>` path, if it is one this server could have written.
+/// Only our own key alphabet passes, so encoded dots, slashes and other path tricks never reach R2.
+pub fn key_from_image_path(path: &str) -> Option<(&str, ImageFormat)> {
+    let key = path.strip_prefix(IMAGE_ROUTE_PREFIX)?;
+    let (stem, extension) = key.rsplit_once('.')?;
+    let format = ImageFormat::from_extension(extension)?;
+    let valid_stem = !stem.is_empty()
+        && stem.len() <= 200
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !stem.starts_with('-');
+    valid_stem.then_some((key, format))
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary.
+pub fn truncate_utf8(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Custom metadata stored with each image.
+pub fn image_metadata(prompt: &str, model: &str, job_id: &str, generated_at: String) -> HashMap<String, String> {
+    HashMap::from([
+        (
+            "prompt".to_string(),
+            truncate_utf8(prompt, METADATA_PROMPT_MAX_BYTES).to_string(),
+        ),
+        ("model".to_string(), model.to_string()),
+        ("jobId".to_string(), job_id.to_string()),
+        ("generatedAt".to_string(), generated_at),
+    ])
+}
+
+pub async fn put_image(
+    bucket: &Bucket,
+    key: &str,
+    bytes: Vec<u8>,
+    format: ImageFormat,
+    metadata: HashMap<String, String>,
+) -> worker::Result<()> {
+    bucket
+        .put(key, bytes)
+        .http_metadata(HttpMetadata {
+            content_type: Some(format.content_type().to_string()),
+            cache_control: Some(IMMUTABLE_CACHE.to_string()),
+            ..Default::default()
+        })
+        .custom_metadata(metadata)
+        .execute()
+        .await?;
+    Ok(())
+}
+
+/// Objects never change once written (the key is per job), so caches may keep them for a year.
+pub const IMMUTABLE_CACHE: &str = "public, max-age=31536000, immutable";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_follows_the_original_rules() {
+        assert_eq!(slug("A Cyberpunk City, at NIGHT!"), "a-cyberpunk-city-at-night");
+        assert_eq!(slug("  --hello__world--  "), "hello-world");
+        assert_eq!(slug("日本の風景"), "");
+        let long = slug(&"word ".repeat(40));
+        assert!(long.len() <= 50 && !long.ends_with('-'), "{long}");
+    }
+
+    #[test]
+    fn keys_carry_the_job_id_and_real_extension() {
+        let key = object_key(1700000000000, "A red fox", "0b6c-uuid", ImageFormat::Jpeg);
+        assert_eq!(key, "1700000000000-a-red-fox-0b6c-uuid.jpg");
+        assert_eq!(object_key(5, "!!!", "id", ImageFormat::Png), "5-id.png");
+    }
+
+    #[test]
+    fn urls_use_the_public_base_or_the_worker_route() {
+        assert_eq!(
+            stored_image_url("k.png", Some("https://img.example.com")),
+            "https://img.example.com/k.png"
+        );
+        assert_eq!(stored_image_url("k.png", None), "/images/k.png");
+        assert_eq!(
+            absolute_image_url("/images/k.png", "http://localhost:8787"),
+            "http://localhost:8787/images/k.png"
+        );
+        assert_eq!(
+            absolute_image_url("https://img.example.com/k.png", "http://x"),
+            "https://img.example.com/k.png"
+        );
+    }
+
+    #[test]
+    fn image_paths_accept_only_keys_we_write() {
+        let key = object_key(1, "a fox", "123e4567-e89b-12d3-a456-426614174000", ImageFormat::Png);
+        assert_eq!(
+            key_from_image_path(&format!("/images/{key}")),
+            Some((key.as_str(), ImageFormat::Png))
+        );
+        for bad in [
+            "/images/",
+            "/images/.png",
+            "/images/../secret.png",
+            "/images/%2e%2e/x.png",
+            "/images/a/b.png",
+            "/images/abc.gif",
+            "/images/ABC.png",
+            "/images/abc",
+            "/other/abc.png",
+        ] {
+            assert_eq!(key_from_image_path(bad), None, "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn metadata_prompt_is_cut_on_a_character_boundary() {
+        let prompt = "é".repeat(1000);
+        let metadata = image_metadata(&prompt, "flux-schnell", "id", "2026-01-01T00:00:00.000Z".into());
+        assert!(metadata["prompt"].len() <= METADATA_PROMPT_MAX_BYTES);
+        assert_eq!(truncate_utf8("héllo", 2), "h");
+        assert_eq!(metadata["model"], "flux-schnell");
+    }
+}

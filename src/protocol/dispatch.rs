@@ -1,0 +1,183 @@
+//! Method dispatch: one JSON-RPC request in, one response out.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::jsonrpc::{RpcError, RpcRequest, RpcResponse};
+use super::mcp::{
+    CallToolParams, Implementation, InitializeResult, ListToolsResult, ServerCapabilities, ToolsCapability,
+};
+use super::version;
+use crate::catalog::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION};
+use crate::tools::{self, ToolContext};
+
+/// Guidance for the model using this server, sent with `initialize`.
+const INSTRUCTIONS: &str = "Generates images from text prompts with Cloudflare Workers AI. \
+For a finished image in one call use generate_image_and_wait. For background work use generate_image, \
+then wait_for_completion with the returned job id(s). list_generations shows earlier images.";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeParams {
+    #[serde(default)]
+    protocol_version: Option<String>,
+}
+
+pub fn server_info() -> Implementation {
+    Implementation {
+        name: SERVER_NAME.to_string(),
+        title: Some(SERVER_TITLE.to_string()),
+        version: SERVER_VERSION.to_string(),
+    }
+}
+
+pub fn initialize_result(requested: Option<&str>) -> InitializeResult {
+    InitializeResult {
+        protocol_version: version::negotiate(requested).to_string(),
+        capabilities: ServerCapabilities {
+            tools: ToolsCapability { list_changed: false },
+        },
+        server_info: server_info(),
+        instructions: Some(INSTRUCTIONS.to_string()),
+    }
+}
+
+/// Answers methods that need no bindings; None for tools/call and unknown methods.
+pub fn answer_static(request: &RpcRequest) -> Option<Result<Value, RpcError>> {
+    let result = match request.method.as_str() {
+        "initialize" => {
+            let params: InitializeParams = match request.params.clone().map(serde_json::from_value).transpose() {
+                Ok(params) => params.unwrap_or(InitializeParams { protocol_version: None }),
+                Err(e) => return Some(Err(RpcError::InvalidParams(format!("initialize: {e}")))),
+            };
+            to_value(initialize_result(params.protocol_version.as_deref()))
+        }
+        "ping" => Ok(json!({})),
+        "tools/list" => to_value(ListToolsResult { tools: tools::list() }),
+        _ => return None,
+    };
+    Some(result)
+}
+
+fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
+    serde_json::to_value(value).map_err(|e| RpcError::Internal(e.to_string()))
+}
+
+/// Reads `tools/call` params; a missing or non-string name is invalid params.
+pub fn call_params(params: Option<&Value>) -> Result<CallToolParams, RpcError> {
+    let params = params.ok_or_else(|| RpcError::InvalidParams("tools/call needs params with a tool name".into()))?;
+    match params.get("name") {
+        Some(Value::String(_)) => {}
+        _ => {
+            return Err(RpcError::InvalidParams(
+                "tools/call needs params.name (the tool to call)".into(),
+            ))
+        }
+    }
+    if !matches!(
+        params.get("arguments"),
+        None | Some(Value::Null) | Some(Value::Object(_))
+    ) {
+        return Err(RpcError::InvalidParams(
+            "tools/call params.arguments must be an object".into(),
+        ));
+    }
+    serde_json::from_value(params.clone()).map_err(|e| RpcError::InvalidParams(e.to_string()))
+}
+
+/// Handles one request. `ctx.progress` is set by the transport when it can stream progress.
+pub async fn handle(ctx: &ToolContext, request: RpcRequest) -> RpcResponse {
+    let outcome = match answer_static(&request) {
+        Some(result) => result,
+        None if request.method == "tools/call" => match call_params(request.params.as_ref()) {
+            Ok(params) => {
+                let arguments = params.arguments.unwrap_or_else(Map::new);
+                to_value(tools::call(ctx, &params.name, &arguments).await)
+            }
+            Err(error) => Err(error),
+        },
+        None => Err(RpcError::MethodNotFound(request.method.clone())),
+    };
+    match outcome {
+        Ok(result) => RpcResponse::result(request.id, result),
+        Err(error) => RpcResponse::error(Some(request.id), &error),
+    }
+}
+
+/// The progress token of a tools/call request, if the client sent one.
+pub fn progress_token(request: &RpcRequest) -> Option<super::mcp::ProgressToken> {
+    if request.method != "tools/call" {
+        return None;
+    }
+    let token = request.params.as_ref()?.get("_meta")?.get("progressToken")?;
+    serde_json::from_value(token.clone()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::jsonrpc::RequestId;
+
+    fn request(method: &str, params: Option<Value>) -> RpcRequest {
+        RpcRequest {
+            id: RequestId::Number(1.into()),
+            method: method.into(),
+            params,
+        }
+    }
+
+    #[test]
+    fn initialize_negotiates_and_names_the_server() {
+        let result = answer_static(&request("initialize", Some(json!({"protocolVersion": "2025-06-18"}))))
+            .unwrap()
+            .unwrap();
+        assert_eq!(result["protocolVersion"], "2025-06-18");
+        assert_eq!(result["serverInfo"]["name"], "mcp-image-generator");
+        assert_eq!(result["serverInfo"]["version"], "3.0.0");
+        assert!(result["capabilities"]["tools"].is_object());
+        let unknown = answer_static(&request("initialize", Some(json!({"protocolVersion": "2030-01-01"}))))
+            .unwrap()
+            .unwrap();
+        assert_eq!(unknown["protocolVersion"], version::LATEST);
+    }
+
+    #[test]
+    fn ping_answers_an_empty_object() {
+        assert_eq!(answer_static(&request("ping", None)).unwrap().unwrap(), json!({}));
+    }
+
+    #[test]
+    fn tools_list_has_six_tools() {
+        let result = answer_static(&request("tools/list", None)).unwrap().unwrap();
+        assert_eq!(result["tools"].as_array().unwrap().len(), 6);
+    }
+
+    #[test]
+    fn tools_call_without_a_name_is_invalid_params() {
+        assert_eq!(call_params(None).unwrap_err().code(), -32602);
+        assert_eq!(call_params(Some(&json!({"arguments": {}}))).unwrap_err().code(), -32602);
+        assert_eq!(call_params(Some(&json!({"name": 5}))).unwrap_err().code(), -32602);
+        assert_eq!(
+            call_params(Some(&json!({"name": "x", "arguments": [1]})))
+                .unwrap_err()
+                .code(),
+            -32602
+        );
+        assert_eq!(
+            call_params(Some(&json!({"name": "list_jobs"}))).unwrap().name,
+            "list_jobs"
+        );
+    }
+
+    #[test]
+    fn unknown_methods_are_left_to_method_not_found() {
+        assert!(answer_static(&request("resources/list", None)).is_none());
+    }
+
+    #[test]
+    fn progress_token_is_read_only_for_tool_calls() {
+        let call = request("tools/call", Some(json!({"name": "x", "_meta": {"progressToken": 7}})));
+        assert!(progress_token(&call).is_some());
+        assert!(progress_token(&request("ping", Some(json!({"_meta": {"progressToken": 7}})))).is_none());
+    }
+}

@@ -1,0 +1,300 @@
+//! JSON-RPC 2.0 messages: parsing what a client sends, and the responses and errors we send back.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A request id: the spec allows a string or a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    Number(serde_json::Number),
+    String(String),
+}
+
+/// A request: a method call that expects a response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcRequest {
+    pub id: RequestId,
+    pub method: String,
+    pub params: Option<Value>,
+}
+
+/// One message from a client, classified by the fields it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncomingMessage {
+    Request(RpcRequest),
+    /// A method call without an id: never answered.
+    Notification {
+        method: String,
+        params: Option<Value>,
+    },
+    /// A client's response to a server request (we send none, so these are acknowledged and dropped).
+    Response,
+}
+
+/// What a POST body contained.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncomingBody {
+    Single(Result<IncomingMessage, RpcErrorResponse>),
+    Batch(Vec<Result<IncomingMessage, RpcErrorResponse>>),
+}
+
+/// An error with its JSON-RPC code; the code for each kind is decided here only.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RpcError {
+    #[error("Parse error: {0}")]
+    Parse(String),
+    #[error("Invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("Method not found: {0}")]
+    MethodNotFound(String),
+    #[error("Invalid params: {0}")]
+    InvalidParams(String),
+    #[error("Internal error: {0}")]
+    Internal(String),
+    /// Refused by the transport before dispatch (auth, Origin, protocol version, session).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl RpcError {
+    pub fn code(&self) -> i64 {
+        match self {
+            RpcError::Parse(_) => -32700,
+            RpcError::InvalidRequest(_) => -32600,
+            RpcError::MethodNotFound(_) => -32601,
+            RpcError::InvalidParams(_) => -32602,
+            RpcError::Internal(_) => -32603,
+            RpcError::Refused(_) => -32000,
+        }
+    }
+
+    pub fn to_object(&self) -> ErrorObject {
+        ErrorObject {
+            code: self.code(),
+            message: self.to_string(),
+            data: None,
+        }
+    }
+}
+
+/// The `error` member of a response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    pub code: i64,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// A successful response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpcResultResponse {
+    pub jsonrpc: &'static str,
+    pub id: RequestId,
+    pub result: Value,
+}
+
+/// An error response; `id` is null when the request's id could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpcErrorResponse {
+    pub jsonrpc: &'static str,
+    pub id: Option<RequestId>,
+    pub error: ErrorObject,
+}
+
+impl RpcErrorResponse {
+    pub fn new(id: Option<RequestId>, error: &RpcError) -> Self {
+        RpcErrorResponse {
+            jsonrpc: JSONRPC_VERSION,
+            id,
+            error: error.to_object(),
+        }
+    }
+}
+
+/// Either kind of response, as written to the wire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RpcResponse {
+    Result(RpcResultResponse),
+    Error(RpcErrorResponse),
+}
+
+impl RpcResponse {
+    pub fn result(id: RequestId, result: Value) -> Self {
+        RpcResponse::Result(RpcResultResponse {
+            jsonrpc: JSONRPC_VERSION,
+            id,
+            result,
+        })
+    }
+
+    pub fn error(id: Option<RequestId>, error: &RpcError) -> Self {
+        RpcResponse::Error(RpcErrorResponse::new(id, error))
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing these plain types cannot fail; fall back to a generic error just in case.
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error: response serialization failed"}}"#.to_string()
+        })
+    }
+}
+
+/// A notification we send (e.g. progress).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpcNotification {
+    pub jsonrpc: &'static str,
+    pub method: &'static str,
+    pub params: Value,
+}
+
+pub const JSONRPC_VERSION: &str = "2.0";
+
+/// Parses a POST body into one message or a batch, without deciding whether batches are allowed.
+pub fn parse_body(body: &str) -> Result<IncomingBody, RpcError> {
+    let value: Value = serde_json::from_str(body).map_err(|e| RpcError::Parse(e.to_string()))?;
+    match value {
+        Value::Array(items) if items.is_empty() => Err(RpcError::InvalidRequest("empty batch".to_string())),
+        Value::Array(items) => Ok(IncomingBody::Batch(items.into_iter().map(classify).collect())),
+        other => Ok(IncomingBody::Single(classify(other))),
+    }
+}
+
+/// Classifies one JSON value as a request, notification or response.
+pub fn classify(value: Value) -> Result<IncomingMessage, RpcErrorResponse> {
+    let Value::Object(mut fields) = value else {
+        return Err(RpcErrorResponse::new(
+            None,
+            &RpcError::InvalidRequest("a JSON-RPC message must be an object".to_string()),
+        ));
+    };
+    let id = read_id(&fields);
+    if fields.get("jsonrpc").and_then(Value::as_str) != Some(JSONRPC_VERSION) {
+        return Err(RpcErrorResponse::new(
+            id.ok().flatten(),
+            &RpcError::InvalidRequest("\"jsonrpc\" must be \"2.0\"".to_string()),
+        ));
+    }
+    let id = match id {
+        Ok(id) => id,
+        Err(error) => return Err(RpcErrorResponse::new(None, &error)),
+    };
+    let params = fields.remove("params");
+    if let Some(params) = &params {
+        if !params.is_object() && !params.is_array() {
+            return Err(RpcErrorResponse::new(
+                id,
+                &RpcError::InvalidRequest("\"params\" must be an object or an array".to_string()),
+            ));
+        }
+    }
+    match (fields.remove("method"), id) {
+        (Some(Value::String(method)), Some(id)) => Ok(IncomingMessage::Request(RpcRequest { id, method, params })),
+        (Some(Value::String(method)), None) => Ok(IncomingMessage::Notification { method, params }),
+        (Some(_), id) => Err(RpcErrorResponse::new(
+            id,
+            &RpcError::InvalidRequest("\"method\" must be a string".to_string()),
+        )),
+        (None, Some(_)) if fields.contains_key("result") || fields.contains_key("error") => {
+            Ok(IncomingMessage::Response)
+        }
+        (None, id) => Err(RpcErrorResponse::new(
+            id,
+            &RpcError::InvalidRequest("missing \"method\"".to_string()),
+        )),
+    }
+}
+
+/// Reads `id`: absent → Ok(None); a string or number → Ok(Some); anything else is invalid.
+fn read_id(fields: &Map<String, Value>) -> Result<Option<RequestId>, RpcError> {
+    match fields.get("id") {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(RequestId::String(s.clone()))),
+        Some(Value::Number(n)) => Ok(Some(RequestId::Number(n.clone()))),
+        Some(_) => Err(RpcError::InvalidRequest(
+            "\"id\" must be a string or a number".to_string(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn single(body: &str) -> Result<IncomingMessage, RpcErrorResponse> {
+        match parse_body(body) {
+            Ok(IncomingBody::Single(message)) => message,
+            other => panic!("expected a single message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn body_that_is_not_json_is_a_parse_error() {
+        let error = parse_body("{not json").unwrap_err();
+        assert_eq!(error.code(), -32700);
+    }
+
+    #[test]
+    fn request_notification_and_response_are_told_apart() {
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Ok(IncomingMessage::Request(RpcRequest { ref method, .. })) if method == "ping"
+        ));
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Ok(IncomingMessage::Notification { .. })
+        ));
+        assert_eq!(
+            single(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#),
+            Ok(IncomingMessage::Response)
+        );
+    }
+
+    #[test]
+    fn wrong_or_missing_jsonrpc_version_is_invalid_request_keeping_the_id() {
+        let error = single(r#"{"jsonrpc":"1.0","id":7,"method":"ping"}"#).unwrap_err();
+        assert_eq!(error.error.code, -32600);
+        assert_eq!(error.id, Some(RequestId::Number(7.into())));
+        let error = single(r#"{"id":"x","method":"ping"}"#).unwrap_err();
+        assert_eq!(error.error.code, -32600);
+    }
+
+    #[test]
+    fn non_object_message_and_bad_id_are_invalid_with_null_id() {
+        let error = single("42").unwrap_err();
+        assert_eq!((error.error.code, error.id), (-32600, None));
+        let error = single(r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#).unwrap_err();
+        assert_eq!((error.error.code, error.id), (-32600, None));
+    }
+
+    #[test]
+    fn batches_are_split_and_empty_batch_is_invalid() {
+        let body = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"n"}]"#;
+        match parse_body(body).unwrap() {
+            IncomingBody::Batch(items) => assert_eq!(items.len(), 2),
+            other => panic!("expected a batch, got {other:?}"),
+        }
+        assert_eq!(parse_body("[]").unwrap_err().code(), -32600);
+    }
+
+    #[test]
+    fn responses_serialize_with_null_id_when_unknown() {
+        let text = RpcResponse::error(None, &RpcError::Parse("x".into())).to_json();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["id"], Value::Null);
+        assert_eq!(value["error"]["code"], json!(-32700));
+        let text = RpcResponse::result(RequestId::String("r".into()), json!({})).to_json();
+        assert_eq!(text, r#"{"jsonrpc":"2.0","id":"r","result":{}}"#);
+    }
+
+    #[test]
+    fn method_not_found_message_names_the_method() {
+        assert_eq!(
+            RpcError::MethodNotFound("foo/bar".into()).to_string(),
+            "Method not found: foo/bar"
+        );
+    }
+}

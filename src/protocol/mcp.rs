@@ -1,0 +1,165 @@
+//! MCP message types, one struct per schema type, named and shaped as in the specification.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `Implementation`: a client's or server's name and version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Implementation {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub version: String,
+}
+
+/// `ServerCapabilities`: this server offers tools only.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerCapabilities {
+    pub tools: ToolsCapability,
+}
+
+/// The `tools` capability; the tool list never changes at run time.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolsCapability {
+    pub list_changed: bool,
+}
+
+/// `InitializeResult`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeResult {
+    pub protocol_version: String,
+    pub capabilities: ServerCapabilities,
+    pub server_info: Implementation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+}
+
+/// `ToolAnnotations`: hints about a tool's behaviour.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolAnnotations {
+    pub title: String,
+    pub read_only_hint: bool,
+    pub destructive_hint: bool,
+    pub idempotent_hint: bool,
+    pub open_world_hint: bool,
+}
+
+/// `Tool`: a tool definition as listed by `tools/list`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tool {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub input_schema: Value,
+    pub output_schema: Value,
+    pub annotations: ToolAnnotations,
+}
+
+/// `ListToolsResult` (the list is never paginated: six tools).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListToolsResult {
+    pub tools: Vec<Tool>,
+}
+
+/// `CallToolRequest` params.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallToolParams {
+    pub name: String,
+    #[serde(default)]
+    pub arguments: Option<Map<String, Value>>,
+    #[serde(default, rename = "_meta")]
+    pub meta: Option<RequestMeta>,
+}
+
+/// The `_meta` object of a request, as far as this server reads it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestMeta {
+    #[serde(default)]
+    pub progress_token: Option<ProgressToken>,
+}
+
+/// `ProgressToken`: a string or an integer chosen by the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ProgressToken {
+    Number(serde_json::Number),
+    String(String),
+}
+
+/// `TextContent`, the only content block this server produces.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename = "text")]
+pub struct TextContent {
+    pub text: String,
+}
+
+/// `CallToolResult`: JSON text for every client plus `structuredContent` for current ones.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallToolResult {
+    pub content: Vec<TextContent>,
+    pub structured_content: Value,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
+}
+
+impl CallToolResult {
+    /// Wraps a result object: pretty-printed (2-space) text and the same object as structured content.
+    pub fn from_object(object: Value, is_error: bool) -> Self {
+        let text = serde_json::to_string_pretty(&object).unwrap_or_else(|_| object.to_string());
+        CallToolResult {
+            content: vec![TextContent { text }],
+            structured_content: object,
+            is_error,
+        }
+    }
+}
+
+/// `ProgressNotification` params.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressParams {
+    pub progress_token: ProgressToken,
+    pub progress: f64,
+    pub total: f64,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tool_result_carries_pretty_text_and_structured_copy() {
+        let result = CallToolResult::from_object(json!({"success": true, "n": 1}), false);
+        let wire = serde_json::to_value(&result).unwrap();
+        assert_eq!(wire["content"][0]["type"], "text");
+        assert_eq!(wire["content"][0]["text"], "{\n  \"success\": true,\n  \"n\": 1\n}");
+        assert_eq!(wire["structuredContent"], json!({"success": true, "n": 1}));
+        assert!(wire.get("isError").is_none(), "isError must be omitted on success");
+        let failed = serde_json::to_value(CallToolResult::from_object(json!({"success": false}), true)).unwrap();
+        assert_eq!(failed["isError"], true);
+    }
+
+    #[test]
+    fn call_params_read_progress_token_from_meta() {
+        let params: CallToolParams = serde_json::from_value(json!({
+            "name": "list_jobs", "arguments": {}, "_meta": {"progressToken": "abc"}
+        }))
+        .unwrap();
+        assert_eq!(
+            params.meta.unwrap().progress_token,
+            Some(ProgressToken::String("abc".into()))
+        );
+    }
+}

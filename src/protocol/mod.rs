@@ -1,0 +1,7 @@
+//! The MCP protocol, independent of transport: JSON-RPC messages, MCP types, versions, dispatch.
+
+pub mod dispatch;
+pub mod jsonrpc;
+pub mod mcp;
+pub mod progress;
+pub mod version;

@@ -1,0 +1,46 @@
+//! Protocol revisions this server speaks, and how a request's revision is chosen.
+
+/// Revisions with the initialize handshake, newest first.
+pub const SUPPORTED: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/// The newest revision; offered when a client asks for one we do not know.
+pub const LATEST: &str = SUPPORTED[0];
+/// What a Streamable HTTP request without an MCP-Protocol-Version header is taken to use.
+pub const ASSUMED_WITHOUT_HEADER: &str = "2025-03-26";
+
+pub fn is_supported(version: &str) -> bool {
+    SUPPORTED.contains(&version)
+}
+
+/// The version to answer `initialize` with: the client's if we support it, else our latest.
+pub fn negotiate(requested: Option<&str>) -> &'static str {
+    requested
+        .and_then(|v| SUPPORTED.iter().find(|s| **s == v).copied())
+        .unwrap_or(LATEST)
+}
+
+/// JSON-RPC batches were part of 2025-03-26 (and allowed before); 2025-06-18 removed them.
+pub fn allows_batches(version: &str) -> bool {
+    version <= "2025-03-26"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_echoes_supported_versions_and_offers_latest_otherwise() {
+        for version in SUPPORTED {
+            assert_eq!(negotiate(Some(version)), version);
+        }
+        assert_eq!(negotiate(Some("1999-01-01")), LATEST);
+        assert_eq!(negotiate(None), LATEST);
+    }
+
+    #[test]
+    fn batches_only_up_to_2025_03_26() {
+        assert!(allows_batches("2024-11-05"));
+        assert!(allows_batches("2025-03-26"));
+        assert!(!allows_batches("2025-06-18"));
+        assert!(!allows_batches("2025-11-25"));
+    }
+}

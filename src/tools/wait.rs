@@ -1,0 +1,542 @@
+//! wait_for_completion: hold the request until the jobs finish, reporting completion promptly.
+//!
+//! The job rows in D1 are polled, quickly at first (images usually finish within seconds),
+//! then less often. A call never outlives the configured response limit: healthy jobs still
+//! running then are listed with how to keep waiting, instead of an error.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::args::{Args, Field, FieldKind};
+use super::output::{ToolError, ToolOutput};
+use super::{ToolContext, ToolDefinition, ToolName};
+use crate::catalog::{WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
+use crate::jobs::{JobRow, JobStatus};
+use crate::pipeline::storage::absolute_image_url;
+
+pub fn definition() -> ToolDefinition {
+    ToolDefinition {
+        name: ToolName::WaitForCompletion,
+        title: "Wait for completion",
+        description: format!(
+            "Wait until image jobs finish and return their image URLs. Pass exactly one of job_id or job_ids \
+             (up to {WAIT_JOB_IDS_MAX}). Returns as soon as every job is done. If they take longer than this \
+             call may wait, the result lists finished images and pending_job_ids: call again with those."
+        ),
+        fields: vec![
+            Field::new(
+                "job_id",
+                "One job id to wait for.",
+                FieldKind::Text {
+                    min_len: 1,
+                    max_len: None,
+                },
+            ),
+            Field::new(
+                "job_ids",
+                format!("Several job ids to wait for ({WAIT_JOB_IDS_MIN}-{WAIT_JOB_IDS_MAX})."),
+                FieldKind::TextList {
+                    min_items: WAIT_JOB_IDS_MIN,
+                    max_items: WAIT_JOB_IDS_MAX,
+                },
+            ),
+        ],
+        output_schema: output_schema(),
+        read_only: true,
+    }
+}
+
+/// Every success shape a wait can end with: one image, several, or still in progress.
+pub fn output_schema() -> Value {
+    let image = json!({"type": "object", "properties": {
+        "job_id": {"type": "string"}, "image_url": {"type": "string"},
+        "prompt": {"type": "string"}, "model": {"type": "string"}
+    }});
+    json!({
+        "type": "object",
+        "properties": {
+            "success": {"type": "boolean"},
+            "status": {"type": "string", "enum": ["completed", "in_progress", "failed"]},
+            "image_url": {"type": "string", "description": "The image, when one job was awaited."},
+            "prompt": {"type": "string"},
+            "model": {"type": "string"},
+            "count": {"type": "integer"},
+            "results": {"type": "array", "items": image, "description": "The images, when several jobs were awaited."},
+            "message": {"type": "string"},
+            "completed": {"type": "array", "items": image},
+            "failed": {"type": "array", "items": {"type": "object", "properties": {
+                "job_id": {"type": "string"}, "error": {"type": ["string", "null"]}
+            }}},
+            "pending_job_ids": {"type": "array", "items": {"type": "string"},
+                "description": "Still running: pass these to wait_for_completion."}
+        },
+        "required": ["success"]
+    })
+}
+
+pub async fn handle(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
+    let ids = match (args.text("job_id"), args.text_list("job_ids")) {
+        (Some(id), None) => vec![id.to_string()],
+        (None, Some(ids)) => ids.to_vec(),
+        (Some(_), Some(_)) => return Err(args_error("pass either job_id or job_ids, not both")),
+        (None, None) => return Err(args_error("job_id or job_ids is required")),
+    };
+    wait_for_jobs(ctx, ids).await
+}
+
+fn args_error(message: &str) -> ToolError {
+    ToolError::Args(super::args::ArgError(message.to_string()))
+}
+
+/// The wait itself, shared with generate_image_and_wait.
+pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>) -> Result<ToolOutput, ToolError> {
+    let ids = distinct(ids);
+    let store = ctx.store()?;
+    let budget = WaitBudget::new(ids.len(), ctx.config.wait_response_limit_seconds);
+    let started = crate::now_ms();
+    let mut reported = None;
+    loop {
+        let rows = store.jobs(&ids).await?;
+        let state = evaluate(&ids, &rows);
+        if let WaitState::Running { completed, .. } = &state {
+            if let Some(progress) = &ctx.progress {
+                if reported != Some(completed.len()) {
+                    reported = Some(completed.len());
+                    progress.report(
+                        completed.len(),
+                        ids.len(),
+                        format!("{} of {} image(s) ready", completed.len(), ids.len()),
+                    );
+                }
+            }
+        }
+        let elapsed = (crate::now_ms() - started).max(0) as u64;
+        if let Some(output) = conclude(&ctx.origin, state, &budget, elapsed) {
+            return Ok(output);
+        }
+        let pause = poll_interval(elapsed)
+            .min(budget.deadline_ms().saturating_sub(elapsed))
+            .max(1);
+        worker::Delay::from(Duration::from_millis(pause)).await;
+    }
+}
+
+/// How long a wait may last: the original's limit (60 s + 3 s per job) and the response bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitBudget {
+    pub contract_seconds: u64,
+    pub response_seconds: u64,
+}
+
+impl WaitBudget {
+    pub fn new(job_count: usize, response_seconds: u64) -> Self {
+        WaitBudget {
+            contract_seconds: WAIT_BASE_SECONDS + WAIT_PER_JOB_SECONDS * job_count as u64,
+            response_seconds,
+        }
+    }
+
+    pub fn deadline_ms(&self) -> u64 {
+        self.contract_seconds.min(self.response_seconds) * 1000
+    }
+
+    /// Ending at the original's limit is a timeout error; ending at the response bound first is a
+    /// progress report, since the jobs may well still finish.
+    fn ends_in_timeout(&self) -> bool {
+        self.contract_seconds <= self.response_seconds
+    }
+}
+
+/// Polling pace: fast while images typically finish, slower for long jobs.
+pub fn poll_interval(elapsed_ms: u64) -> u64 {
+    match elapsed_ms {
+        0..=5_000 => 100,
+        5_001..=20_000 => 250,
+        _ => 1_000,
+    }
+}
+
+/// Repeated ids are one job: keep the first occurrence of each, in order.
+pub fn distinct(ids: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+}
+
+/// Where a set of jobs stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitState {
+    /// Some id has no row.
+    NotFound,
+    /// Every job finished, at least one failed.
+    Failed {
+        failed: Vec<JobRow>,
+        completed: Vec<JobRow>,
+    },
+    /// Every job completed, in the order asked.
+    Completed(Vec<JobRow>),
+    /// Some jobs are still pending or processing (failed ones are already final).
+    Running {
+        completed: Vec<JobRow>,
+        failed: Vec<JobRow>,
+        pending: Vec<String>,
+    },
+}
+
+pub fn evaluate(ids: &[String], rows: &[JobRow]) -> WaitState {
+    let mut ordered = Vec::with_capacity(ids.len());
+    for id in ids {
+        match rows.iter().find(|row| &row.id == id) {
+            Some(row) => ordered.push(row.clone()),
+            None => return WaitState::NotFound,
+        }
+    }
+    let (completed, rest): (Vec<JobRow>, Vec<JobRow>) =
+        ordered.into_iter().partition(|row| row.status == JobStatus::Completed);
+    let (failed, running): (Vec<JobRow>, Vec<JobRow>) =
+        rest.into_iter().partition(|row| row.status == JobStatus::Failed);
+    match (running.is_empty(), failed.is_empty()) {
+        (true, true) => WaitState::Completed(completed),
+        (true, false) => WaitState::Failed { failed, completed },
+        (false, _) => WaitState::Running {
+            completed,
+            failed,
+            pending: running.into_iter().map(|r| r.id).collect(),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct ImageResult {
+    job_id: String,
+    image_url: Option<String>,
+    prompt: String,
+    model: String,
+}
+
+#[derive(Serialize)]
+struct FailedJob {
+    job_id: String,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SingleCompleted {
+    success: bool,
+    status: &'static str,
+    image_url: Option<String>,
+    prompt: String,
+    model: String,
+}
+
+#[derive(Serialize)]
+struct ManyCompleted {
+    success: bool,
+    count: usize,
+    results: Vec<ImageResult>,
+}
+
+#[derive(Serialize)]
+struct SingleFailed {
+    success: bool,
+    status: &'static str,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ManyFailed {
+    success: bool,
+    error: String,
+    failed: Vec<FailedJob>,
+    completed: Vec<ImageResultUrl>,
+}
+
+#[derive(Serialize)]
+struct ImageResultUrl {
+    job_id: String,
+    image_url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct InProgress {
+    success: bool,
+    status: &'static str,
+    message: String,
+    completed: Vec<ImageResult>,
+    failed: Vec<FailedJob>,
+    pending_job_ids: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Failure {
+    success: bool,
+    error: String,
+}
+
+fn url(origin: &str, row: &JobRow) -> Option<String> {
+    row.image_url
+        .as_deref()
+        .map(|stored| absolute_image_url(stored, origin))
+}
+
+fn image(origin: &str, row: JobRow) -> ImageResult {
+    ImageResult {
+        image_url: url(origin, &row),
+        job_id: row.id,
+        prompt: row.prompt,
+        model: row.model,
+    }
+}
+
+fn failed_job(row: JobRow) -> FailedJob {
+    FailedJob {
+        job_id: row.id,
+        error: row.error,
+    }
+}
+
+/// The final answer for `state`, or None to keep waiting.
+fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64) -> Option<ToolOutput> {
+    match state {
+        WaitState::NotFound => {
+            Some(ToolOutput::failure(&Failure { success: false, error: "One or more jobs not found".to_string() }))
+        }
+        WaitState::Completed(mut rows) if rows.len() == 1 => {
+            let row = rows.remove(0);
+            Some(ToolOutput::success(&SingleCompleted {
+                success: true,
+                status: "completed",
+                image_url: url(origin, &row),
+                prompt: row.prompt,
+                model: row.model,
+            }))
+        }
+        WaitState::Completed(rows) => Some(ToolOutput::success(&ManyCompleted {
+            success: true,
+            count: rows.len(),
+            results: rows.into_iter().map(|row| image(origin, row)).collect(),
+        })),
+        WaitState::Failed { mut failed, completed } if failed.len() == 1 && completed.is_empty() => {
+            let row = failed.remove(0);
+            Some(ToolOutput::failure(&SingleFailed { success: false, status: "failed", error: row.error }))
+        }
+        WaitState::Failed { failed, completed } => Some(ToolOutput::failure(&ManyFailed {
+            success: false,
+            error: format!("{} job(s) failed", failed.len()),
+            failed: failed.into_iter().map(failed_job).collect(),
+            completed: completed
+                .into_iter()
+                .map(|row| ImageResultUrl { image_url: url(origin, &row), job_id: row.id })
+                .collect(),
+        })),
+        WaitState::Running { .. } if elapsed_ms < budget.deadline_ms() => None,
+        WaitState::Running { .. } if budget.ends_in_timeout() => Some(ToolOutput::failure(&Failure {
+            success: false,
+            error: format!("Timeout: Image generation took longer than {} seconds", budget.contract_seconds),
+        })),
+        WaitState::Running { completed, failed, pending } => Some(ToolOutput::success(&InProgress {
+            success: true,
+            status: "in_progress",
+            message: format!(
+                "{} of {} image(s) ready; {} still generating. Call wait_for_completion with job_ids {} to keep waiting.",
+                completed.len(),
+                completed.len() + failed.len() + pending.len(),
+                pending.len(),
+                serde_json::to_string(&pending).unwrap_or_default()
+            ),
+            completed: completed.into_iter().map(|row| image(origin, row)).collect(),
+            failed: failed.into_iter().map(failed_job).collect(),
+            pending_job_ids: pending,
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, status: JobStatus) -> JobRow {
+        JobRow {
+            id: id.into(),
+            status,
+            prompt: "p".into(),
+            model: "flux-schnell".into(),
+            image_url: (status == JobStatus::Completed).then(|| format!("/images/{id}.jpg")),
+            error: (status == JobStatus::Failed).then(|| "boom".into()),
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_missing_row_means_not_found_even_if_others_exist() {
+        assert_eq!(
+            evaluate(&ids(&["a", "b"]), &[row("a", JobStatus::Completed)]),
+            WaitState::NotFound
+        );
+    }
+
+    #[test]
+    fn repeated_ids_are_waited_for_once() {
+        assert_eq!(distinct(ids(&["a", "b", "a"])), ids(&["a", "b"]));
+        let state = evaluate(&distinct(ids(&["a", "a"])), &[row("a", JobStatus::Completed)]);
+        assert!(matches!(state, WaitState::Completed(rows) if rows.len() == 1));
+    }
+
+    #[test]
+    fn all_completed_keeps_the_requested_order() {
+        let rows = [row("b", JobStatus::Completed), row("a", JobStatus::Completed)];
+        let WaitState::Completed(done) = evaluate(&ids(&["a", "b"]), &rows) else {
+            panic!("expected completed")
+        };
+        assert_eq!(done.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_failure_is_reported_only_once_every_job_has_finished() {
+        let running = evaluate(
+            &ids(&["a", "b"]),
+            &[row("a", JobStatus::Failed), row("b", JobStatus::Processing)],
+        );
+        assert!(matches!(running, WaitState::Running { ref pending, .. } if pending == &ids(&["b"])));
+        let done = evaluate(
+            &ids(&["a", "b"]),
+            &[row("a", JobStatus::Failed), row("b", JobStatus::Completed)],
+        );
+        assert!(
+            matches!(done, WaitState::Failed { ref failed, ref completed } if failed.len() == 1 && completed.len() == 1)
+        );
+    }
+
+    #[test]
+    fn pending_with_a_recorded_error_is_still_running() {
+        let mut retrying = row("a", JobStatus::Pending);
+        retrying.error = Some("attempt 1 failed".into());
+        assert!(matches!(evaluate(&ids(&["a"]), &[retrying]), WaitState::Running { .. }));
+    }
+
+    #[test]
+    fn budget_follows_the_original_limit_and_the_response_bound() {
+        let default = WaitBudget::new(1, 50);
+        assert_eq!(default.contract_seconds, 63);
+        assert_eq!(default.deadline_ms(), 50_000);
+        assert!(
+            !default.ends_in_timeout(),
+            "50 s bound ends with a progress report, not a timeout"
+        );
+        let generous = WaitBudget::new(20, 600);
+        assert_eq!(generous.contract_seconds, 120);
+        assert_eq!(generous.deadline_ms(), 120_000);
+        assert!(generous.ends_in_timeout());
+    }
+
+    fn outcome(state: WaitState, budget: WaitBudget, elapsed_ms: u64) -> Option<ToolOutput> {
+        conclude("https://w.example", state, &budget, elapsed_ms)
+    }
+
+    #[test]
+    fn single_completion_has_the_original_shape_with_an_absolute_url() {
+        let output = outcome(
+            WaitState::Completed(vec![row("a", JobStatus::Completed)]),
+            WaitBudget::new(1, 50),
+            0,
+        )
+        .unwrap();
+        assert!(!output.is_error);
+        assert_eq!(
+            output.object,
+            json!({"success": true, "status": "completed", "image_url": "https://w.example/images/a.jpg", "prompt": "p", "model": "flux-schnell"})
+        );
+    }
+
+    #[test]
+    fn several_completions_list_results_with_count() {
+        let rows = vec![row("a", JobStatus::Completed), row("b", JobStatus::Completed)];
+        let output = outcome(WaitState::Completed(rows), WaitBudget::new(2, 50), 0).unwrap();
+        assert_eq!(output.object["count"], 2);
+        assert_eq!(output.object["results"][1]["job_id"], "b");
+        assert_eq!(
+            output.object["results"][1]["image_url"],
+            "https://w.example/images/b.jpg"
+        );
+    }
+
+    #[test]
+    fn failures_are_errors_with_the_original_shapes() {
+        let single = outcome(
+            WaitState::Failed {
+                failed: vec![row("a", JobStatus::Failed)],
+                completed: vec![],
+            },
+            WaitBudget::new(1, 50),
+            0,
+        )
+        .unwrap();
+        assert!(single.is_error);
+        assert_eq!(
+            single.object,
+            json!({"success": false, "status": "failed", "error": "boom"})
+        );
+        let several = outcome(
+            WaitState::Failed {
+                failed: vec![row("a", JobStatus::Failed)],
+                completed: vec![row("b", JobStatus::Completed)],
+            },
+            WaitBudget::new(2, 50),
+            0,
+        )
+        .unwrap();
+        assert!(several.is_error);
+        assert_eq!(several.object["error"], "1 job(s) failed");
+        assert_eq!(several.object["failed"], json!([{"job_id": "a", "error": "boom"}]));
+        assert_eq!(
+            several.object["completed"],
+            json!([{"job_id": "b", "image_url": "https://w.example/images/b.jpg"}])
+        );
+        let missing = outcome(WaitState::NotFound, WaitBudget::new(1, 50), 0).unwrap();
+        assert_eq!(
+            missing.object,
+            json!({"success": false, "error": "One or more jobs not found"})
+        );
+    }
+
+    #[test]
+    fn running_jobs_wait_then_end_as_progress_or_timeout() {
+        let running = || WaitState::Running {
+            completed: vec![row("a", JobStatus::Completed)],
+            failed: vec![],
+            pending: ids(&["b"]),
+        };
+        assert_eq!(outcome(running(), WaitBudget::new(2, 50), 49_999), None);
+        let partial = outcome(running(), WaitBudget::new(2, 50), 50_000).unwrap();
+        assert!(
+            !partial.is_error,
+            "healthy jobs past the response bound are not an error"
+        );
+        assert_eq!(partial.object["status"], "in_progress");
+        assert_eq!(partial.object["pending_job_ids"], json!(["b"]));
+        assert!(partial.object["message"]
+            .as_str()
+            .unwrap()
+            .contains("wait_for_completion"));
+        let timeout = outcome(running(), WaitBudget::new(2, 600), 66_000).unwrap();
+        assert!(timeout.is_error);
+        assert_eq!(
+            timeout.object["error"],
+            "Timeout: Image generation took longer than 66 seconds"
+        );
+    }
+
+    #[test]
+    fn polling_starts_fast_and_slows_down() {
+        assert_eq!(poll_interval(0), 100);
+        assert_eq!(poll_interval(4_999), 100);
+        assert_eq!(poll_interval(10_000), 250);
+        assert_eq!(poll_interval(30_000), 1_000);
+    }
+}

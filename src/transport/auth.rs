@@ -1,0 +1,110 @@
+//! Bearer-token authentication for /mcp and /sse. No token configured means no service.
+
+use crate::catalog::SERVER_NAME;
+
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("server misconfigured: AUTH_TOKEN is not set, so every MCP request is refused (set it with `wrangler secret put AUTH_TOKEN`, or in .dev.vars locally)")]
+    NotConfigured,
+    #[error("missing Authorization header: send `Authorization: Bearer <token>`")]
+    Missing,
+    #[error("malformed Authorization header: expected `Bearer <token>`")]
+    Malformed,
+    #[error("invalid bearer token")]
+    Invalid,
+}
+
+impl AuthError {
+    pub fn status(self) -> u16 {
+        match self {
+            AuthError::NotConfigured => 500,
+            AuthError::Missing | AuthError::Invalid => 401,
+            AuthError::Malformed => 400,
+        }
+    }
+
+    /// The WWW-Authenticate challenge for 401 answers.
+    pub fn challenge(self) -> Option<String> {
+        match self {
+            AuthError::Missing => Some(format!("Bearer realm=\"{SERVER_NAME}\"")),
+            AuthError::Invalid => Some(format!("Bearer realm=\"{SERVER_NAME}\", error=\"invalid_token\"")),
+            AuthError::NotConfigured | AuthError::Malformed => None,
+        }
+    }
+}
+
+/// Checks an Authorization header value against the configured token.
+pub fn check(header: Option<&str>, expected: Option<&str>) -> Result<(), AuthError> {
+    let expected = expected.ok_or(AuthError::NotConfigured)?;
+    let header = header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or(AuthError::Missing)?;
+    let (scheme, token) = header.split_once(' ').ok_or(AuthError::Malformed)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(AuthError::Malformed);
+    }
+    if constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid)
+    }
+}
+
+/// Compares without an early exit, so response time does not reveal how much of a guess matched.
+/// (The length is not secret-dependent in a useful way: it only tells a guess is the wrong size.)
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut difference = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        difference |= x ^ y;
+    }
+    difference == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_token_refuses_everything() {
+        assert_eq!(check(Some("Bearer anything"), None), Err(AuthError::NotConfigured));
+        assert_eq!(AuthError::NotConfigured.status(), 500);
+    }
+
+    #[test]
+    fn missing_malformed_and_wrong_tokens_are_told_apart() {
+        let token = Some("s3cret");
+        assert_eq!(check(None, token), Err(AuthError::Missing));
+        assert_eq!(check(Some("  "), token), Err(AuthError::Missing));
+        assert_eq!(check(Some("s3cret"), token), Err(AuthError::Malformed));
+        assert_eq!(check(Some("Basic czNjcmV0"), token), Err(AuthError::Malformed));
+        assert_eq!(check(Some("Bearer "), token), Err(AuthError::Malformed));
+        assert_eq!(check(Some("Bearer wrong"), token), Err(AuthError::Invalid));
+        assert_eq!(check(Some("Bearer s3cret"), token), Ok(()));
+        assert_eq!(check(Some("bearer s3cret"), token), Ok(()));
+    }
+
+    #[test]
+    fn statuses_and_challenges_follow_the_original() {
+        assert_eq!(AuthError::Missing.status(), 401);
+        assert!(AuthError::Missing.challenge().unwrap().starts_with("Bearer realm="));
+        assert_eq!(AuthError::Malformed.status(), 400);
+        assert_eq!(AuthError::Invalid.status(), 401);
+        assert!(AuthError::Invalid.challenge().is_some());
+    }
+
+    #[test]
+    fn constant_time_eq_matches_only_identical_bytes() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"a"));
+        assert!(constant_time_eq(b"", b""));
+        // 256 bytes longer must not wrap the length difference to zero.
+        assert!(!constant_time_eq(&[0u8; 256], b""));
+    }
+}

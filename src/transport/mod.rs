@@ -1,0 +1,126 @@
+//! HTTP surface: routing, and the checks every MCP transport shares (Origin, auth, protocol version).
+
+pub mod auth;
+pub mod cors;
+pub mod mailbox;
+pub mod origin;
+pub mod sse;
+pub mod streamable;
+
+use serde_json::json;
+use worker::{Context, Env, Method, Request, Response};
+
+use crate::config::Config;
+use crate::protocol::jsonrpc::{RpcError, RpcResponse};
+use crate::tools::ToolContext;
+
+/// Routes a request and adds CORS headers to whatever comes back.
+pub async fn route(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let mut response = match dispatch(req, env, ctx).await {
+        Ok(response) => response,
+        Err(error) => {
+            worker::console_error!("request failed: {error}");
+            json_response(500, &json!({"error": "internal server error"}))?
+        }
+    };
+    cors::apply(&mut response);
+    Ok(response)
+}
+
+async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let path = req.path();
+    let method = req.method();
+    if method == Method::Options {
+        return cors::preflight();
+    }
+    match (method, path.as_str()) {
+        (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env),
+        (Method::Get, "/health") => crate::pages::health(),
+        (Method::Get | Method::Head, p) if p.starts_with(crate::pipeline::storage::IMAGE_ROUTE_PREFIX) => {
+            crate::pages::images::serve(&req, &env).await
+        }
+        (Method::Post, "/mcp") => streamable::post(req, env).await,
+        (_, "/mcp") => method_not_allowed("POST"),
+        (Method::Get, "/sse") => sse::open_stream(req, env).await,
+        // The original served JSON-RPC POSTs on /sse too; keep that working.
+        (Method::Post, "/sse") => streamable::post(req, env).await,
+        (_, "/sse") => method_not_allowed("GET, POST"),
+        (Method::Post, "/sse/message") => sse::post_message(req, env).await,
+        (_, "/sse/message") => method_not_allowed("POST"),
+        _ => json_response(404, &json!({"error": "not found", "path": path})),
+    }
+}
+
+pub fn json_response(status: u16, value: &impl serde::Serialize) -> worker::Result<Response> {
+    Ok(Response::from_json(value)?.with_status(status))
+}
+
+pub fn rpc_response(status: u16, response: &RpcResponse) -> worker::Result<Response> {
+    let mut out = Response::ok(response.to_json())?.with_status(status);
+    out.headers_mut().set("Content-Type", "application/json")?;
+    Ok(out)
+}
+
+pub fn rpc_error(status: u16, error: &RpcError) -> worker::Result<Response> {
+    rpc_response(status, &RpcResponse::error(None, error))
+}
+
+fn method_not_allowed(allow: &str) -> worker::Result<Response> {
+    let mut response = rpc_error(405, &RpcError::Refused(format!("Method not allowed: use {allow}")))?;
+    response.headers_mut().set("Allow", allow)?;
+    Ok(response)
+}
+
+pub fn accepted() -> worker::Result<Response> {
+    Ok(Response::empty()?.with_status(202))
+}
+
+/// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.
+pub fn request_origin(req: &Request) -> String {
+    req.url()
+        .map(|url| url.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// The checks before any MCP message is read: configuration, Origin, then the bearer token.
+/// `Ok(Err(response))` is a refusal to send as is.
+pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Response>> {
+    let config = match Config::from_env(env) {
+        Ok(config) => config,
+        Err(error) => {
+            worker::console_error!("{error}");
+            return refusal(500, &error.to_string(), None).map(Err);
+        }
+    };
+    let origin_header = req.headers().get("Origin")?;
+    if !origin::origin_allowed(origin_header.as_deref(), &config.allowed_origins) {
+        return refusal(
+            403,
+            "Forbidden: this Origin is not allowed to call the MCP endpoint",
+            None,
+        )
+        .map(Err);
+    }
+    let authorization = req.headers().get("Authorization")?;
+    if let Err(error) = auth::check(authorization.as_deref(), config.auth_token.as_deref()) {
+        if error == auth::AuthError::NotConfigured {
+            worker::console_error!("{error}");
+        }
+        return refusal(error.status(), &error.to_string(), error.challenge()).map(Err);
+    }
+    Ok(Ok(ToolContext {
+        env: env.clone(),
+        config,
+        origin: request_origin(req),
+        progress: None,
+    }))
+}
+
+/// A refusal before JSON-RPC processing, as a JSON-RPC error with a null id.
+pub fn refusal(status: u16, message: &str, challenge: Option<String>) -> worker::Result<Response> {
+    let mut response = rpc_error(status, &RpcError::Refused(message.to_string()))?;
+    if let Some(challenge) = challenge {
+        response.headers_mut().set("WWW-Authenticate", &challenge)?;
+    }
+    Ok(response)
+}

@@ -1,0 +1,128 @@
+//! Streamable HTTP at POST /mcp, stateless: every request stands alone, no session ids.
+//!
+//! Answers are JSON, except a tools/call that asked for progress from a client that accepts
+//! event streams: that one is an SSE stream of progress notifications ending with the response.
+//! No `id:` fields are sent, as a stateless server cannot resume a stream.
+
+use futures::channel::mpsc;
+use futures::{future, stream, StreamExt};
+use worker::{Env, Request, Response};
+
+use super::{accepted, guard, refusal, rpc_error, rpc_response};
+use crate::protocol::dispatch;
+use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcError, RpcRequest, RpcResponse};
+use crate::protocol::progress::ProgressSink;
+use crate::protocol::version;
+use crate::tools::ToolContext;
+
+pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
+    let ctx = match guard(&req, &env)? {
+        Ok(ctx) => ctx,
+        Err(refused) => return Ok(refused),
+    };
+    let header_version = req.headers().get("MCP-Protocol-Version")?;
+    let request_version = match header_version.as_deref().map(str::trim) {
+        None | Some("") => version::ASSUMED_WITHOUT_HEADER.to_string(),
+        Some(v) if version::is_supported(v) => v.to_string(),
+        Some(v) => {
+            return refusal(
+                400,
+                &format!(
+                    "Bad Request: unsupported MCP-Protocol-Version {v:?}; supported: {}",
+                    version::SUPPORTED.join(", ")
+                ),
+                None,
+            )
+        }
+    };
+    let accepts_event_stream = req
+        .headers()
+        .get("Accept")?
+        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/event-stream"));
+    let body = req.text().await?;
+    let parsed = match parse_body(&body) {
+        Ok(parsed) => parsed,
+        Err(error) => return rpc_error(400, &error),
+    };
+    match parsed {
+        IncomingBody::Single(Err(invalid)) => rpc_response(400, &RpcResponse::Error(invalid)),
+        IncomingBody::Single(Ok(IncomingMessage::Request(request))) => {
+            match dispatch::progress_token(&request).filter(|_| accepts_event_stream) {
+                Some(token) => stream_with_progress(ctx, request, token),
+                None => rpc_response(200, &dispatch::handle(&ctx, request).await),
+            }
+        }
+        // Notifications and client responses need no answer.
+        IncomingBody::Single(Ok(_)) => accepted(),
+        IncomingBody::Batch(items) => {
+            if !version::allows_batches(&request_version) {
+                return rpc_error(
+                    400,
+                    &RpcError::InvalidRequest(format!(
+                        "JSON-RPC batches are not supported in protocol version {request_version}"
+                    )),
+                );
+            }
+            let mut responses = Vec::new();
+            for item in items {
+                match item {
+                    Ok(IncomingMessage::Request(request)) => responses.push(dispatch::handle(&ctx, request).await),
+                    Ok(_) => {}
+                    Err(invalid) => responses.push(RpcResponse::Error(invalid)),
+                }
+            }
+            if responses.is_empty() {
+                return accepted();
+            }
+            let body = format!(
+                "[{}]",
+                responses.iter().map(RpcResponse::to_json).collect::<Vec<_>>().join(",")
+            );
+            let mut response = Response::ok(body)?;
+            response.headers_mut().set("Content-Type", "application/json")?;
+            Ok(response)
+        }
+    }
+}
+
+/// One SSE event carrying a JSON-RPC message.
+pub fn sse_event(json: &str) -> Vec<u8> {
+    format!("event: message\ndata: {json}\n\n").into_bytes()
+}
+
+fn stream_with_progress(
+    mut ctx: ToolContext,
+    request: RpcRequest,
+    token: crate::protocol::mcp::ProgressToken,
+) -> worker::Result<Response> {
+    let (sender, receiver) = mpsc::unbounded::<String>();
+    ctx.progress = Some(ProgressSink::new(token, sender.clone()));
+    // The final response goes through the same channel, after every progress message.
+    let work = async move {
+        let response = dispatch::handle(&ctx, request).await;
+        let _ = sender.unbounded_send(response.to_json());
+    };
+    // Drives the call while the client reads; the channel closes when the call and its sink are done.
+    let driver = stream::once(work).filter_map(|()| future::ready(None::<String>));
+    let events = stream::select(receiver, driver).map(|json| Ok::<Vec<u8>, worker::Error>(sse_event(&json)));
+    let mut response = Response::from_stream(events)?;
+    let headers = response.headers_mut();
+    headers.set("Content-Type", "text/event-stream")?;
+    headers.set("Cache-Control", "no-cache")?;
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_events_carry_one_json_message_without_an_id_field() {
+        let event = String::from_utf8(sse_event(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)).unwrap();
+        assert_eq!(
+            event,
+            "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n"
+        );
+        assert!(!event.contains("\nid:"));
+    }
+}

@@ -1,0 +1,459 @@
+// The one shared e2e harness: every *.test.mjs file imports it.
+//
+// startHarness() boots a Miniflare 5 instance running the built worker
+// (build/index.js + build/*.wasm, worker-build's output) with Miniflare's REAL
+// local D1, R2 and Queues, and the Workers AI stand-in (support/ai-standin.mjs)
+// as env.AI. It applies migrations/*.sql to D1, and returns helpers: the base
+// URL, an official-SDK MCP client, a raw JSON-RPC helper, D1/R2/queue access,
+// the model-call recorder, and polling utilities.
+//
+// Each test file starts its own instance (fresh, non-persistent storage) in a
+// `before` hook and disposes it in `after`, so `node --test` exits.
+import { readdirSync, readFileSync, statSync, existsSync } from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Miniflare, Log, LogLevel } from "miniflare";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { aiStandin, Recorder } from "./support/ai-standin.mjs";
+import { makeModelImages, MODEL_IDS } from "./support/images.mjs";
+
+export { MODEL_IDS } from "./support/images.mjs";
+export { sniff, decodes } from "./support/images.mjs";
+export { FAIL_ALWAYS_MESSAGE, FAIL_ONCE_MESSAGE } from "./support/ai-standin.mjs";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const BUILD_DIR = path.join(ROOT, "build");
+export const MIGRATIONS_DIR = path.join(ROOT, "migrations");
+export const COMPATIBILITY_DATE = "2025-09-01";
+export const TEST_TOKEN = "e2e-test-token-4f1c9a7d2b";
+export const SERVER_NAME = "mcp-image-generator";
+export const SERVER_VERSION = "3.0.0";
+export const TOOL_NAMES = [
+  "generate_image",
+  "get_job_status",
+  "list_generations",
+  "list_jobs",
+  "wait_for_completion",
+  "generate_image_and_wait",
+];
+export const QUEUE = "image-generation-queue";
+export const DLQ = "image-generation-dlq";
+
+const DEFAULT_VARS = {
+  AUTH_TOKEN: TEST_TOKEN,
+  IMAGE_BACKEND: "workers-ai",
+  WAIT_RESPONSE_LIMIT_SECONDS: "50",
+  PUBLIC_IMAGE_BASE_URL: "",
+  ALLOWED_ORIGINS: "",
+};
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Keeps Miniflare's own log lines (queue deliveries, retries, dead-lettering,
+ * uncaught errors) for assertions and failure messages; prints them only with
+ * E2E_VERBOSE=1.
+ */
+class CaptureLog extends Log {
+  #sink;
+  #verbose;
+  constructor(sink, verbose) {
+    super(LogLevel.DEBUG);
+    this.#sink = sink;
+    this.#verbose = verbose;
+  }
+  logWithLevel(level, message) {
+    this.#sink.push({ source: "miniflare", level: LogLevel[level] ?? String(level), message: String(message).replace(ANSI, ""), at: Date.now() });
+    if (this.#verbose) super.logWithLevel(level, message);
+  }
+  error(err) {
+    this.logWithLevel(LogLevel.ERROR, err?.stack ?? String(err));
+  }
+}
+
+/** The worker-build output as a Miniflare manifest: every .js/.mjs as ESM, every .wasm as compiled Wasm. */
+export function buildManifest(buildDir = BUILD_DIR) {
+  const main = path.join(buildDir, "index.js");
+  if (!existsSync(main)) {
+    throw new Error(
+      `e2e harness: ${path.relative(ROOT, main)} does not exist. Build the worker first: bash scripts/build.sh`,
+    );
+  }
+  const modules = {};
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir)) {
+      const full = path.join(dir, entry);
+      if (statSync(full).isDirectory()) {
+        walk(full);
+        continue;
+      }
+      const name = path.relative(buildDir, full).split(path.sep).join("/");
+      if (/\.(m?js)$/.test(entry)) modules[name] = { type: "esm", contents: readFileSync(full, "utf8") };
+      else if (entry.endsWith(".cjs")) modules[name] = { type: "cjs", contents: readFileSync(full, "utf8") };
+      else if (entry.endsWith(".wasm")) modules[name] = { type: "wasm", contents: new Uint8Array(readFileSync(full)) };
+    }
+  };
+  walk(buildDir);
+  return { mainModule: "index.js", modulesRoot: buildDir, modules };
+}
+
+/** Statements of one migration file, comments dropped. */
+export function splitSql(sql) {
+  return sql
+    .split("\n")
+    .map((line) => line.replace(/--.*$/, ""))
+    .join("\n")
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export async function applyMigrations(db, dir = MIGRATIONS_DIR) {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  for (const file of files) {
+    for (const stmt of splitSql(readFileSync(path.join(dir, file), "utf8"))) {
+      try {
+        await db.prepare(stmt).run();
+      } catch (err) {
+        throw new Error(`e2e harness: migration ${file} failed on statement:\n${stmt}\n${err}`);
+      }
+    }
+  }
+  return files;
+}
+
+/** Parse a tool result's content[0].text as JSON (asserting the result shape on the way). */
+export function toolJson(result) {
+  if (!result || !Array.isArray(result.content) || result.content.length === 0) {
+    throw new Error(`tool result has no content: ${JSON.stringify(result)}`);
+  }
+  const first = result.content[0];
+  if (first.type !== "text" || typeof first.text !== "string") {
+    throw new Error(`tool result content[0] is not text: ${JSON.stringify(first)}`);
+  }
+  try {
+    return JSON.parse(first.text);
+  } catch (err) {
+    throw new Error(`tool result text is not JSON (${err.message}): ${first.text.slice(0, 500)}`);
+  }
+}
+
+/**
+ * tools/call through an SDK client; returns { result, data } where data is the
+ * parsed content[0].text JSON. The SDK itself validates structuredContent
+ * against the tool's outputSchema on success.
+ */
+export async function callTool(client, name, args = {}, { timeout = 90000 } = {}) {
+  const result = await client.callTool({ name, arguments: args }, undefined, { timeout });
+  return { result, data: toolJson(result) };
+}
+
+/** The R2 key an image_url served by the worker points at (<origin>/images/<key>). */
+export function keyFromWorkerUrl(imageUrl) {
+  const u = new URL(imageUrl);
+  const m = /^\/images\/(.+)$/.exec(u.pathname);
+  if (!m) throw new Error(`image_url ${imageUrl} is not of the form <origin>/images/<key>`);
+  return m[1].split("/").map(decodeURIComponent).join("/");
+}
+
+/** A unique marker to keep prompts of different tests apart. */
+let uniqueCounter = 0;
+export function uniq(label = "t") {
+  uniqueCounter += 1;
+  return `${label}-${process.pid.toString(36)}${Date.now().toString(36)}${uniqueCounter}`;
+}
+
+/** Poll `fn` until it returns a truthy value; throw `message` (with the last value) after `timeout` ms. */
+export async function waitFor(fn, { timeout = 20000, interval = 100, message = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${message}; last value: ${JSON.stringify(last)}`);
+    }
+    await sleep(interval);
+  }
+}
+
+/**
+ * Start a Miniflare instance running the built server.
+ * options:
+ *   vars          overrides of the string vars; a value of `undefined` removes that var
+ *   defaultDelayMs the stand-in's delay when a prompt has no [delay=N] (default 10)
+ *   extraWorkers  extra Miniflare worker definitions (v5 format), appended after the stand-in
+ *   aiBinding     false to leave env.AI out
+ *   serverWorker  a manifest to use instead of build/ (harness self-test)
+ */
+export async function startHarness(options = {}) {
+  const recorder = new Recorder();
+  const images = makeModelImages();
+  const standin = aiStandin({
+    images,
+    recorder,
+    defaultDelayMs: options.defaultDelayMs ?? 10,
+    compatibilityDate: COMPATIBILITY_DATE,
+  });
+
+  const vars = { ...DEFAULT_VARS, ...(options.vars ?? {}) };
+  const env = {};
+  for (const [name, value] of Object.entries(vars)) {
+    if (value !== undefined) env[name] = { type: "text", value: String(value) };
+  }
+  env.DB = { type: "d1", id: "mcp-image-generator-db" };
+  env.R2_BUCKET = { type: "r2", name: "mcp-image-generator-images" };
+  env.IMAGE_QUEUE = { type: "queue", name: QUEUE };
+  if (options.aiBinding !== false) env.AI = standin.binding;
+
+  const logs = [];
+  const verbose = process.env.E2E_VERBOSE === "1";
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    enableDevRegistry: false,
+    telemetry: { enabled: false },
+    log: new CaptureLog(logs, verbose),
+    handleStructuredLogs: (log) => {
+      logs.push({ source: "worker", level: log.level, message: log.message, at: Date.now() });
+      if (verbose) process.stderr.write(`[worker ${log.level}] ${log.message}\n`);
+    },
+    workers: [
+      {
+        config: {
+          name: "mcp-image-generator",
+          compatibilityDate: COMPATIBILITY_DATE,
+          compatibilityFlags: options.compatibilityFlags,
+          manifest: options.serverWorker ?? buildManifest(),
+          env,
+          triggers: [
+            {
+              type: "queue",
+              name: QUEUE,
+              maxBatchSize: 1,
+              maxBatchTimeout: 1,
+              maxRetries: 3,
+              deadLetterQueue: DLQ,
+            },
+            { type: "queue", name: DLQ, maxBatchSize: 1, maxBatchTimeout: 1 },
+          ],
+        },
+        dev: { unsafeRegisterWorker: false },
+      },
+      standin.worker,
+      // Test-side producers: lets a test put a message straight on the dead-letter
+      // queue (real Miniflare queue; the server's DLQ consumer handles it).
+      {
+        config: {
+          name: "e2e-producers",
+          compatibilityDate: COMPATIBILITY_DATE,
+          manifest: {
+            mainModule: "producers.mjs",
+            modules: { "producers.mjs": { type: "esm", contents: "export default { fetch() { return new Response(null, { status: 404 }); } };" } },
+          },
+          env: { DEAD_LETTERS: { type: "queue", name: DLQ } },
+        },
+        dev: { unsafeRegisterWorker: false },
+      },
+      ...(options.extraWorkers ?? []),
+    ],
+  });
+
+  let url;
+  try {
+    url = await mf.ready;
+  } catch (err) {
+    await mf.dispose().catch(() => {});
+    throw err;
+  }
+  const db = await mf.getD1Database("DB");
+  const r2 = await mf.getR2Bucket("R2_BUCKET");
+  const queue = await mf.getQueueProducer("IMAGE_QUEUE");
+  const deadLetterQueue = await mf.getQueueProducer("DEAD_LETTERS", "e2e-producers");
+  const migrations = await applyMigrations(db);
+  const origin = url.origin;
+  const token = vars.AUTH_TOKEN;
+  const clients = [];
+
+  const h = {
+    mf,
+    url,
+    origin,
+    mcpUrl: new URL("/mcp", origin),
+    token,
+    recorder,
+    images,
+    logs,
+    db,
+    r2,
+    queue,
+    deadLetterQueue,
+    migrations,
+    vars,
+
+    /** fetch against the worker over real HTTP. */
+    fetch(pathOrUrl, init) {
+      return fetch(new URL(pathOrUrl, origin), init);
+    },
+
+    /**
+     * An HTTP request with the path sent byte for byte (fetch/URL would
+     * normalise "..", "%2e%2e" and the like). Returns { status, headers, body: Buffer }.
+     */
+    rawRequest(rawPath, { method = "GET", headers = {} } = {}) {
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          { host: url.hostname, port: url.port, method, path: rawPath, headers },
+          (res) => {
+            const chunks = [];
+            res.on("data", (c) => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+            res.on("error", reject);
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    },
+
+    /** An official-SDK MCP client over Streamable HTTP, connected (initialize done). */
+    async mcpClient({ token: tok = token, name = "e2e-tests", version = "1.0.0" } = {}) {
+      const transport = new StreamableHTTPClientTransport(new URL("/mcp", origin), {
+        requestInit: { headers: { Authorization: `Bearer ${tok}` } },
+      });
+      const client = new Client({ name, version });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    },
+
+    /**
+     * POST one raw JSON-RPC body (object → JSON; string sent as is) to /mcp.
+     * Returns { status, headers, text, json } (json null if the body is not JSON).
+     */
+    async rpc(body, { token: tok = token, headers = {}, auth } = {}) {
+      const hdrs = {
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        ...headers,
+      };
+      if (auth !== undefined) {
+        if (auth !== null) hdrs.Authorization = auth;
+      } else if (tok !== null) {
+        hdrs.Authorization = `Bearer ${tok}`;
+      }
+      const res = await fetch(new URL("/mcp", origin), {
+        method: "POST",
+        headers: hdrs,
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json = null;
+      const ctype = res.headers.get("content-type") ?? "";
+      if (ctype.includes("text/event-stream")) {
+        // A server may answer a POST with an SSE stream: take the first data event.
+        const data = text
+          .split("\n")
+          .filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).trim())
+          .join("\n");
+        try {
+          json = JSON.parse(data);
+        } catch {}
+      } else {
+        try {
+          json = JSON.parse(text);
+        } catch {}
+      }
+      return { status: res.status, headers: res.headers, text, json };
+    },
+
+    /** tools/call over raw JSON-RPC; returns { status, response, result, data } (data = parsed text JSON). */
+    async rawCallTool(name, args, opts) {
+      const r = await h.rpc(
+        { jsonrpc: "2.0", id: Math.floor(Math.random() * 1e9), method: "tools/call", params: { name, arguments: args } },
+        opts,
+      );
+      const result = r.json?.result;
+      return { status: r.status, response: r.json, result, data: result ? toolJson(result) : undefined };
+    },
+
+    /** SQL against the server's D1 database; returns the rows. */
+    async query(sql, ...params) {
+      const { results } = await db.prepare(sql).bind(...params).all();
+      return results;
+    },
+    async count(table, where = "1=1", ...params) {
+      const rows = await h.query(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, ...params);
+      return rows[0].n;
+    },
+    async job(id) {
+      const rows = await h.query("SELECT * FROM generation_jobs WHERE id = ?", id);
+      return rows[0] ?? null;
+    },
+
+    /** All R2 objects (key, size, httpMetadata, customMetadata). */
+    async r2Objects(prefix) {
+      const out = [];
+      let cursor;
+      do {
+        const page = await r2.list({ prefix, cursor, include: ["httpMetadata", "customMetadata"] });
+        out.push(...page.objects);
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return out;
+    },
+    async r2Bytes(key) {
+      const obj = await r2.get(key);
+      if (!obj) return null;
+      return { bytes: new Uint8Array(await obj.arrayBuffer()), httpMetadata: obj.httpMetadata, customMetadata: obj.customMetadata };
+    },
+
+    /** Poll D1 until the job reaches one of `statuses` (array or string); returns the row. Records every status seen. */
+    async waitForJob(id, statuses, { timeout = 30000, seen } = {}) {
+      const want = Array.isArray(statuses) ? statuses : [statuses];
+      return waitFor(
+        async () => {
+          const row = await h.job(id);
+          if (row && seen && seen[seen.length - 1] !== row.status) seen.push(row.status);
+          return row && want.includes(row.status) ? row : null;
+        },
+        { timeout, interval: 50, message: `job ${id} to reach status ${want.join("|")}` },
+      );
+    },
+
+    /** The last log lines (server console output and Miniflare's queue/runtime lines), for failure messages. */
+    logText(last = 40) {
+      return logs.slice(-last).map((l) => `[${l.source} ${l.level}] ${l.message}`).join("\n");
+    },
+
+    /**
+     * Batches Miniflare delivered on `queueName` so far, from its log lines
+     * "QUEUE <name> <acked>/<total> (<ms>ms)": [{acked, total, at}].
+     */
+    queueDeliveries(queueName) {
+      const re = new RegExp(`^QUEUE ${queueName.replace(/[-]/g, "\\-")} (\\d+)/(\\d+)`);
+      return logs
+        .filter((l) => l.source === "miniflare")
+        .map((l) => ({ m: re.exec(l.message), at: l.at }))
+        .filter((x) => x.m)
+        .map((x) => ({ acked: Number(x.m[1]), total: Number(x.m[2]), at: x.at }));
+    },
+
+    /** Messages Miniflare moved to the dead-letter queue (their log lines). */
+    deadLettered() {
+      return logs.filter((l) => l.source === "miniflare" && /to dead letter queue/.test(l.message));
+    },
+
+    async dispose() {
+      for (const c of clients) await c.close().catch(() => {});
+      await mf.dispose();
+    },
+  };
+  return h;
+}
+
+export { sleep };

@@ -73,7 +73,6 @@ impl RpcError {
         ErrorObject {
             code: self.code(),
             message: self.to_string(),
-            data: None,
         }
     }
 }
@@ -83,8 +82,6 @@ impl RpcError {
 pub struct ErrorObject {
     pub code: i64,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
 }
 
 /// A successful response.

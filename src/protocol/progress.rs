@@ -46,7 +46,7 @@ mod tests {
     fn report_sends_a_progress_notification_with_the_token() {
         let (sender, mut receiver) = unbounded();
         ProgressSink::new(ProgressToken::String("t1".into()), sender).report(1, 3, "1 of 3".into());
-        let text = receiver.try_next().unwrap().unwrap();
+        let text = receiver.try_recv().unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["method"], "notifications/progress");
         assert_eq!(value["params"]["progressToken"], "t1");

@@ -141,7 +141,7 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: &Map<String, Value>)
         Ok(args) => run(ctx, tool, &args).await,
         Err(error) => Err(ToolError::Args(error)),
     };
-    match outcome {
+    let mut output = match outcome {
         Ok(output) => output,
         Err(error) => {
             if !matches!(error, ToolError::Args(_)) {
@@ -149,8 +149,15 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: &Map<String, Value>)
             }
             ToolOutput::error_message(error)
         }
+    };
+    // Every result that can carry an image URL says where the picture came from.
+    if matches!(
+        tool,
+        ToolName::GenerateImage | ToolName::GenerateImageAndWait | ToolName::WaitForCompletion
+    ) {
+        output.note_preview_backend(ctx.config.image_backend);
     }
-    .into_result()
+    output.into_result()
 }
 
 async fn run(ctx: &ToolContext, tool: ToolName, args: &Args) -> Result<ToolOutput, ToolError> {

@@ -136,14 +136,14 @@ impl Mailbox {
                 .prepare(
                     "DELETE FROM sse_messages WHERE session_id IN (SELECT id FROM sse_sessions WHERE last_seen < ?)",
                 )
-                .bind(&[cutoff.clone()])
+                .bind(std::slice::from_ref(&cutoff))
                 .map_err(fail(action))?,
             // Messages for sessions that never existed or were swept earlier.
             self.db
                 .prepare(
                     "DELETE FROM sse_messages WHERE created_at < ? AND session_id NOT IN (SELECT id FROM sse_sessions)",
                 )
-                .bind(&[cutoff.clone()])
+                .bind(std::slice::from_ref(&cutoff))
                 .map_err(fail(action))?,
             self.db
                 .prepare("DELETE FROM sse_sessions WHERE last_seen < ?")

@@ -19,7 +19,7 @@ pub fn origin_allowed(origin: Option<&str>, policy: &OriginPolicy) -> bool {
     }
     match policy {
         OriginPolicy::Any => true,
-        OriginPolicy::List(allowed) => allowed.iter().any(|a| *a == normalized),
+        OriginPolicy::List(allowed) => allowed.contains(&normalized),
     }
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::args::{Args, Field, FieldKind};
-use super::output::{ToolError, ToolOutput};
+use super::output::{result_schema, ToolError, ToolOutput};
 use super::{wait, ToolContext, ToolDefinition, ToolName};
 use crate::catalog::{ImageModel, COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
 use crate::jobs::{JobMessage, JobStore};
@@ -54,10 +54,7 @@ pub fn definition() -> ToolDefinition {
             Prefer generate_image_and_wait if you just want the finished image."
             .to_string(),
         fields: fields(),
-        output_schema: json!({
-            "type": "object",
-            "properties": {
-                "success": {"type": "boolean"},
+        output_schema: result_schema(json!({
                 "job_id": {"type": "string", "description": "Present when count is 1."},
                 "job_ids": {"type": "array", "items": {"type": "string"}, "description": "Present when count > 1."},
                 "count": {"type": "integer"},
@@ -65,10 +62,9 @@ pub fn definition() -> ToolDefinition {
                 "message": {"type": "string"},
                 "prompt": {"type": "string"},
                 "model": {"type": "string"},
-                "estimated_time_seconds": {"type": "integer"}
-            },
-            "required": ["success", "status", "prompt", "model"]
-        }),
+                "estimated_time_seconds": {"type": "integer"},
+                "note": {"type": "string"}
+        })),
         read_only: false,
     }
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::args::{Args, Field, FieldKind};
-use super::output::{ToolError, ToolOutput};
+use super::output::{result_schema, ToolError, ToolOutput};
 use super::{ToolContext, ToolDefinition, ToolName};
 use crate::catalog::{PAGE_LIMIT, PAGE_OFFSET};
 use crate::jobs::{JobStatus, Page, StatusFilter};
@@ -54,10 +54,7 @@ impl PageInfo {
 }
 
 fn page_schema(items_key: &str, item: Value) -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "success": {"type": "boolean"},
+    result_schema(json!({
             "filter": {"type": "string"},
             "total_count": {"type": "integer"},
             "returned_count": {"type": "integer"},
@@ -65,9 +62,7 @@ fn page_schema(items_key: &str, item: Value) -> Value {
             "limit": {"type": "integer"},
             "offset": {"type": "integer"},
             items_key: {"type": "array", "items": item}
-        },
-        "required": ["success", "total_count", "returned_count", "has_more", items_key]
-    })
+    }))
 }
 
 pub fn generations_definition() -> ToolDefinition {

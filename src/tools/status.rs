@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::args::{Args, Field, FieldKind};
-use super::output::{ToolError, ToolOutput};
+use super::output::{result_schema, ToolError, ToolOutput};
 use super::{ToolContext, ToolDefinition, ToolName};
 use crate::jobs::JobStatus;
 
@@ -24,21 +24,15 @@ pub fn definition() -> ToolDefinition {
             },
         )
         .required()],
-        output_schema: json!({
-            "type": "object",
-            "properties": {
-                "success": {"type": "boolean"},
+        output_schema: result_schema(json!({
                 "job_id": {"type": "string"},
                 "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
                 "image_url": {"type": ["string", "null"]},
-                "error": {"type": ["string", "null"]},
                 "prompt": {"type": "string"},
                 "model": {"type": "string"},
                 "created_at": {"type": "integer", "description": "Unix time in milliseconds."},
                 "updated_at": {"type": "integer", "description": "Unix time in milliseconds."}
-            },
-            "required": ["success", "job_id", "status"]
-        }),
+        })),
         read_only: true,
     }
 }

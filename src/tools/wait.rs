@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::args::{Args, Field, FieldKind};
-use super::output::{ToolError, ToolOutput};
+use super::output::{result_schema, ToolError, ToolOutput};
 use super::{ToolContext, ToolDefinition, ToolName};
 use crate::catalog::{WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
 use crate::jobs::{JobRow, JobStatus};
@@ -54,10 +54,7 @@ pub fn output_schema() -> Value {
         "job_id": {"type": "string"}, "image_url": {"type": "string"},
         "prompt": {"type": "string"}, "model": {"type": "string"}
     }});
-    json!({
-        "type": "object",
-        "properties": {
-            "success": {"type": "boolean"},
+    result_schema(json!({
             "status": {"type": "string", "enum": ["completed", "in_progress", "failed"]},
             "image_url": {"type": "string", "description": "The image, when one job was awaited."},
             "prompt": {"type": "string"},
@@ -70,10 +67,9 @@ pub fn output_schema() -> Value {
                 "job_id": {"type": "string"}, "error": {"type": ["string", "null"]}
             }}},
             "pending_job_ids": {"type": "array", "items": {"type": "string"},
-                "description": "Still running: pass these to wait_for_completion."}
-        },
-        "required": ["success"]
-    })
+                "description": "Still running: pass these to wait_for_completion."},
+            "note": {"type": "string"}
+    }))
 }
 
 pub async fn handle(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {

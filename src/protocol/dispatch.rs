@@ -7,12 +7,12 @@ use super::jsonrpc::{RpcError, RpcRequest, RpcResponse};
 use super::mcp::{
     CallToolParams, Implementation, InitializeResult, ListToolsResult, ServerCapabilities, ToolsCapability,
 };
-use super::version;
+use super::{modern, version};
 use crate::catalog::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION};
 use crate::tools::{self, ToolContext};
 
 /// Guidance for the model using this server, sent with `initialize`.
-const INSTRUCTIONS: &str = "Generates images from text prompts with Cloudflare Workers AI. \
+pub const INSTRUCTIONS: &str = "Generates images from text prompts with Cloudflare Workers AI. \
 For a finished image in one call use generate_image_and_wait. For background work use generate_image, \
 then wait_for_completion with the returned job id(s). list_generations shows earlier images.";
 
@@ -85,23 +85,55 @@ pub fn call_params(params: Option<&Value>) -> Result<CallToolParams, RpcError> {
     serde_json::from_value(params.clone()).map_err(|e| RpcError::InvalidParams(e.to_string()))
 }
 
+/// Which family of protocol revisions a request follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// 2024-11-05 to 2025-11-25: initialize handshake, then requests.
+    Handshake,
+    /// 2026-07-28: stateless, version and capabilities in every request's `_meta`.
+    Stateless,
+}
+
 /// Handles one request. `ctx.progress` is set by the transport when it can stream progress.
-pub async fn handle(ctx: &ToolContext, request: RpcRequest) -> RpcResponse {
-    let outcome = match answer_static(&request) {
-        Some(result) => result,
-        None if request.method == "tools/call" => match call_params(request.params.as_ref()) {
-            Ok(params) => {
-                let arguments = params.arguments.unwrap_or_else(Map::new);
-                to_value(tools::call(ctx, &params.name, &arguments).await)
-            }
-            Err(error) => Err(error),
-        },
-        None => Err(RpcError::MethodNotFound(request.method.clone())),
+pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResponse {
+    let outcome = match era {
+        Era::Handshake => handle_handshake(ctx, &request).await,
+        Era::Stateless => handle_stateless(ctx, &request).await,
     };
     match outcome {
         Ok(result) => RpcResponse::result(request.id, result),
         Err(error) => RpcResponse::error(Some(request.id), &error),
     }
+}
+
+async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest) -> Result<Value, RpcError> {
+    match answer_static(request) {
+        Some(result) => result,
+        // Unknown tool names become isError results, as in the original.
+        None if request.method == "tools/call" => call_tool(ctx, request, false).await,
+        None => Err(RpcError::MethodNotFound(request.method.clone())),
+    }
+}
+
+async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Value, RpcError> {
+    let result = match request.method.as_str() {
+        "server/discover" => Ok(modern::discover_result()),
+        "tools/list" => to_value(ListToolsResult { tools: tools::list() }),
+        // This revision makes an unknown tool a protocol error.
+        "tools/call" => call_tool(ctx, request, true).await,
+        // initialize, ping and the rest do not exist in this revision.
+        other => Err(RpcError::MethodNotFound(other.to_string())),
+    }?;
+    Ok(modern::complete_result(&request.method, result))
+}
+
+async fn call_tool(ctx: &ToolContext, request: &RpcRequest, unknown_is_error: bool) -> Result<Value, RpcError> {
+    let params = call_params(request.params.as_ref())?;
+    if unknown_is_error && tools::ToolName::from_name(&params.name).is_none() {
+        return Err(RpcError::InvalidParams(format!("Unknown tool: {}", params.name)));
+    }
+    let arguments = params.arguments.unwrap_or_else(Map::new);
+    to_value(tools::call(ctx, &params.name, &arguments).await)
 }
 
 /// The progress token of a tools/call request, if the client sent one.

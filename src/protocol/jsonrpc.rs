@@ -55,6 +55,15 @@ pub enum RpcError {
     /// Refused by the transport before dispatch (auth, Origin, protocol version, session).
     #[error("{0}")]
     Refused(String),
+    /// 2026-07-28: an MCP header is missing or disagrees with the body.
+    #[error("Header mismatch: {0}")]
+    HeaderMismatch(String),
+    /// 2026-07-28: the request names a protocol version this server does not speak.
+    #[error("Unsupported protocol version: {requested}")]
+    UnsupportedVersion {
+        requested: String,
+        supported: Vec<&'static str>,
+    },
 }
 
 impl RpcError {
@@ -66,6 +75,18 @@ impl RpcError {
             RpcError::InvalidParams(_) => -32602,
             RpcError::Internal(_) => -32603,
             RpcError::Refused(_) => -32000,
+            RpcError::HeaderMismatch(_) => -32020,
+            RpcError::UnsupportedVersion { .. } => -32022,
+        }
+    }
+
+    /// Structured details some errors carry.
+    pub fn data(&self) -> Option<Value> {
+        match self {
+            RpcError::UnsupportedVersion { requested, supported } => {
+                Some(serde_json::json!({"supported": supported, "requested": requested}))
+            }
+            _ => None,
         }
     }
 
@@ -73,6 +94,7 @@ impl RpcError {
         ErrorObject {
             code: self.code(),
             message: self.to_string(),
+            data: self.data().map(Box::new),
         }
     }
 }
@@ -82,6 +104,8 @@ impl RpcError {
 pub struct ErrorObject {
     pub code: i64,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<Value>>,
 }
 
 /// A successful response.

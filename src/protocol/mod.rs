@@ -3,5 +3,6 @@
 pub mod dispatch;
 pub mod jsonrpc;
 pub mod mcp;
+pub mod modern;
 pub mod progress;
 pub mod version;

@@ -194,8 +194,17 @@ mod tests {
             assert_eq!(tool.input_schema["type"], "object", "{} input schema", tool.name);
             assert_eq!(tool.output_schema["type"], "object", "{} output schema", tool.name);
             // Failure results are validated against the same schema by clients.
-            assert_eq!(tool.output_schema["required"], serde_json::json!(["success"]), "{}", tool.name);
-            assert!(tool.output_schema["properties"]["error"].is_object(), "{} lacks error", tool.name);
+            assert_eq!(
+                tool.output_schema["required"],
+                serde_json::json!(["success"]),
+                "{}",
+                tool.name
+            );
+            assert!(
+                tool.output_schema["properties"]["error"].is_object(),
+                "{} lacks error",
+                tool.name
+            );
             assert!(!tool.description.is_empty() && !tool.title.is_empty());
         }
     }

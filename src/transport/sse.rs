@@ -12,7 +12,7 @@ use worker::{Env, Request, Response};
 
 use super::mailbox::Mailbox;
 use super::{accepted, guard, refusal, rpc_error};
-use crate::protocol::dispatch;
+use crate::protocol::dispatch::{self, Era};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcResponse};
 use crate::protocol::progress::ProgressSink;
 use crate::tools::ToolContext;
@@ -177,12 +177,12 @@ async fn answer(
     request: crate::protocol::jsonrpc::RpcRequest,
 ) -> RpcResponse {
     let Some(token) = dispatch::progress_token(&request) else {
-        return dispatch::handle(ctx, request).await;
+        return dispatch::handle(ctx, request, Era::Handshake).await;
     };
     let (sender, receiver) = mpsc::unbounded::<String>();
     let mut call_ctx = ctx.clone();
     call_ctx.progress = Some(ProgressSink::new(token, sender));
-    let work = async move { dispatch::handle(&call_ctx, request).await };
+    let work = async move { dispatch::handle(&call_ctx, request, Era::Handshake).await };
     let relay = receiver.for_each(|json| async move {
         if let Err(error) = mailbox.post(session, &json, crate::now_ms()).await {
             worker::console_error!("{error}");

@@ -9,8 +9,9 @@ use futures::{future, stream, StreamExt};
 use worker::{Env, Request, Response};
 
 use super::{accepted, guard, refusal, rpc_error, rpc_response};
-use crate::protocol::dispatch;
+use crate::protocol::dispatch::{self, Era};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcError, RpcRequest, RpcResponse};
+use crate::protocol::modern::{self, McpHeaders};
 use crate::protocol::progress::ProgressSink;
 use crate::protocol::version;
 use crate::tools::ToolContext;
@@ -20,25 +21,13 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
         Ok(ctx) => ctx,
         Err(refused) => return Ok(refused),
     };
-    let header_version = req.headers().get("MCP-Protocol-Version")?;
-    let request_version = match header_version.as_deref().map(str::trim) {
-        None | Some("") => version::ASSUMED_WITHOUT_HEADER.to_string(),
-        Some(v) if version::is_supported(v) => v.to_string(),
-        Some(v) => {
-            return refusal(
-                400,
-                &format!(
-                    "Bad Request: unsupported MCP-Protocol-Version {v:?}; supported: {}",
-                    version::SUPPORTED.join(", ")
-                ),
-                None,
-            )
-        }
+    let header = |name: &str| req.headers().get(name).ok().flatten().map(|v| v.trim().to_string());
+    let headers = McpHeaders {
+        protocol_version: header("MCP-Protocol-Version").filter(|v| !v.is_empty()),
+        method: header("Mcp-Method"),
+        name: header("Mcp-Name"),
     };
-    let accepts_event_stream = req
-        .headers()
-        .get("Accept")?
-        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/event-stream"));
+    let accepts_event_stream = header("Accept").is_some_and(|a| a.to_ascii_lowercase().contains("text/event-stream"));
     let body = req.text().await?;
     let parsed = match parse_body(&body) {
         Ok(parsed) => parsed,
@@ -47,26 +36,52 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
     match parsed {
         IncomingBody::Single(Err(invalid)) => rpc_response(400, &RpcResponse::Error(invalid)),
         IncomingBody::Single(Ok(IncomingMessage::Request(request))) => {
+            let era = if modern::is_modern(&request, &headers) {
+                if let Err(rejection) = modern::validate(&request, &headers) {
+                    return rpc_response(
+                        rejection.status,
+                        &RpcResponse::error(Some(request.id), &rejection.error),
+                    );
+                }
+                Era::Stateless
+            } else {
+                if let Some(refused) = unsupported_header(&headers)? {
+                    return Ok(refused);
+                }
+                Era::Handshake
+            };
             match dispatch::progress_token(&request).filter(|_| accepts_event_stream) {
-                Some(token) => stream_with_progress(ctx, request, token),
-                None => rpc_response(200, &dispatch::handle(&ctx, request).await),
+                Some(token) => stream_with_progress(ctx, request, era, token),
+                None => {
+                    let response = dispatch::handle(&ctx, request, era).await;
+                    rpc_response(status_for(&response, era), &response)
+                }
             }
         }
         // Notifications and client responses need no answer.
-        IncomingBody::Single(Ok(_)) => accepted(),
+        IncomingBody::Single(Ok(_)) => match unsupported_header(&headers)? {
+            Some(refused) => Ok(refused),
+            None => accepted(),
+        },
         IncomingBody::Batch(items) => {
-            if !version::allows_batches(&request_version) {
+            let batch_version = headers
+                .protocol_version
+                .as_deref()
+                .unwrap_or(version::ASSUMED_WITHOUT_HEADER);
+            if !version::allows_batches(batch_version) {
                 return rpc_error(
                     400,
                     &RpcError::InvalidRequest(format!(
-                        "JSON-RPC batches are not supported in protocol version {request_version}"
+                        "JSON-RPC batches are not supported in protocol version {batch_version}"
                     )),
                 );
             }
             let mut responses = Vec::new();
             for item in items {
                 match item {
-                    Ok(IncomingMessage::Request(request)) => responses.push(dispatch::handle(&ctx, request).await),
+                    Ok(IncomingMessage::Request(request)) => {
+                        responses.push(dispatch::handle(&ctx, request, Era::Handshake).await)
+                    }
                     Ok(_) => {}
                     Err(invalid) => responses.push(RpcResponse::Error(invalid)),
                 }
@@ -85,6 +100,34 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
     }
 }
 
+fn is_modern_version(version: &str) -> bool {
+    modern::MODERN_VERSIONS.contains(&version)
+}
+
+/// A handshake-era request must name a version we speak in MCP-Protocol-Version, if it names one.
+fn unsupported_header(headers: &McpHeaders) -> worker::Result<Option<Response>> {
+    match headers.protocol_version.as_deref() {
+        Some(v) if !version::is_supported(v) && !is_modern_version(v) => refusal(
+            400,
+            &format!(
+                "Bad Request: unsupported MCP-Protocol-Version {v:?}; supported: {}",
+                modern::supported_versions().join(", ")
+            ),
+            None,
+        )
+        .map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The stateless revision answers an unknown method with 404; everything else is a 200.
+fn status_for(response: &RpcResponse, era: Era) -> u16 {
+    match response {
+        RpcResponse::Error(error) if era == Era::Stateless && error.error.code == -32601 => 404,
+        _ => 200,
+    }
+}
+
 /// One SSE event carrying a JSON-RPC message.
 pub fn sse_event(json: &str) -> Vec<u8> {
     format!("event: message\ndata: {json}\n\n").into_bytes()
@@ -93,13 +136,14 @@ pub fn sse_event(json: &str) -> Vec<u8> {
 fn stream_with_progress(
     mut ctx: ToolContext,
     request: RpcRequest,
+    era: Era,
     token: crate::protocol::mcp::ProgressToken,
 ) -> worker::Result<Response> {
     let (sender, receiver) = mpsc::unbounded::<String>();
     ctx.progress = Some(ProgressSink::new(token, sender.clone()));
     // The final response goes through the same channel, after every progress message.
     let work = async move {
-        let response = dispatch::handle(&ctx, request).await;
+        let response = dispatch::handle(&ctx, request, era).await;
         let _ = sender.unbounded_send(response.to_json());
     };
     // Drives the call while the client reads; the channel closes when the call and its sink are done.

@@ -1,0 +1,300 @@
+//! The 2026-07-28 stateless revision: no initialize, every request carries its version and
+//! client capabilities in `_meta`, MCP headers must match the body, results carry `resultType`.
+//!
+//! Served side by side with the handshake revisions on the same endpoint: a request is
+//! "modern" when it carries the per-request version field or the 2026 version header.
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use super::dispatch::server_info;
+use super::jsonrpc::{RpcError, RpcRequest};
+
+pub const MODERN_VERSIONS: [&str; 1] = ["2026-07-28"];
+pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+/// Tool definitions never change while a deployment runs; clients may cache them briefly.
+pub const LIST_TTL_MS: u64 = 300_000;
+
+/// The MCP request headers of a modern POST.
+#[derive(Debug, Clone, Default)]
+pub struct McpHeaders {
+    pub protocol_version: Option<String>,
+    pub method: Option<String>,
+    pub name: Option<String>,
+}
+
+fn meta(request: &RpcRequest) -> Option<&serde_json::Map<String, Value>> {
+    request.params.as_ref()?.get("_meta")?.as_object()
+}
+
+/// Whether this request follows the stateless revision rather than a handshake revision.
+pub fn is_modern(request: &RpcRequest, headers: &McpHeaders) -> bool {
+    meta(request).is_some_and(|m| m.contains_key(META_PROTOCOL_VERSION))
+        || headers
+            .protocol_version
+            .as_deref()
+            .is_some_and(|v| MODERN_VERSIONS.contains(&v))
+}
+
+/// A rejected modern request: the HTTP status and the error to answer with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub status: u16,
+    pub error: RpcError,
+}
+
+fn reject(status: u16, error: RpcError) -> Rejection {
+    Rejection { status, error }
+}
+
+/// Checks `_meta`, headers and version, in the order the revision lists its errors.
+pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Rejection> {
+    let meta = meta(request);
+    let version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)).and_then(Value::as_str);
+    let Some(version) = version else {
+        return Err(reject(
+            400,
+            RpcError::InvalidParams(format!("params._meta[\"{META_PROTOCOL_VERSION}\"] is required")),
+        ));
+    };
+    if !meta.is_some_and(|m| m.get(META_CLIENT_CAPABILITIES).is_some_and(Value::is_object)) {
+        return Err(reject(
+            400,
+            RpcError::InvalidParams(format!(
+                "params._meta[\"{META_CLIENT_CAPABILITIES}\"] is required (use {{}} for none)"
+            )),
+        ));
+    }
+    match headers.protocol_version.as_deref() {
+        Some(header) if header == version => {}
+        Some(header) => {
+            return Err(reject(
+                400,
+                RpcError::HeaderMismatch(format!(
+                    "MCP-Protocol-Version header {header:?} does not match _meta {version:?}"
+                )),
+            ))
+        }
+        None => {
+            return Err(reject(
+                400,
+                RpcError::HeaderMismatch("MCP-Protocol-Version header is required".into()),
+            ))
+        }
+    }
+    match headers.method.as_deref() {
+        Some(method) if method == request.method => {}
+        Some(method) => {
+            return Err(reject(
+                400,
+                RpcError::HeaderMismatch(format!(
+                    "Mcp-Method header {method:?} does not match method {:?}",
+                    request.method
+                )),
+            ))
+        }
+        None => {
+            return Err(reject(
+                400,
+                RpcError::HeaderMismatch("Mcp-Method header is required".into()),
+            ))
+        }
+    }
+    if request.method == "tools/call" {
+        let body_name = request
+            .params
+            .as_ref()
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str);
+        let header_name = headers.name.as_deref().map(decode_header_value);
+        match (header_name, body_name) {
+            (Some(Some(header)), Some(body)) if header == body => {}
+            (None, _) => {
+                return Err(reject(
+                    400,
+                    RpcError::HeaderMismatch("Mcp-Name header is required for tools/call".into()),
+                ))
+            }
+            (Some(header), body) => {
+                return Err(reject(
+                    400,
+                    RpcError::HeaderMismatch(format!(
+                        "Mcp-Name header {:?} does not match params.name {:?}",
+                        header.unwrap_or_default(),
+                        body.unwrap_or_default()
+                    )),
+                ))
+            }
+        }
+    }
+    if !MODERN_VERSIONS.contains(&version) {
+        return Err(reject(
+            400,
+            RpcError::UnsupportedVersion {
+                requested: version.to_string(),
+                supported: supported_versions(),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Every version a client may use with this server, modern first.
+pub fn supported_versions() -> Vec<&'static str> {
+    MODERN_VERSIONS
+        .iter()
+        .chain(super::version::SUPPORTED.iter())
+        .copied()
+        .collect()
+}
+
+/// Header values that are not plain ASCII arrive as `=?base64?<base64 of UTF-8>?=`.
+pub fn decode_header_value(value: &str) -> Option<String> {
+    match value.strip_prefix("=?base64?").and_then(|rest| rest.strip_suffix("?=")) {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok()),
+        None => Some(value.to_string()),
+    }
+}
+
+/// The answer to `server/discover`.
+pub fn discover_result() -> Value {
+    json!({
+        "supportedVersions": MODERN_VERSIONS,
+        "capabilities": {"tools": {}},
+        "instructions": super::dispatch::INSTRUCTIONS,
+        "ttlMs": LIST_TTL_MS,
+        "cacheScope": "public",
+    })
+}
+
+/// Adds what every modern result carries: `resultType`, server identity, and cache hints on lists.
+pub fn complete_result(method: &str, mut result: Value) -> Value {
+    if let Value::Object(fields) = &mut result {
+        fields.insert("resultType".into(), json!("complete"));
+        if method == "tools/list" {
+            fields.insert("ttlMs".into(), json!(LIST_TTL_MS));
+            fields.insert("cacheScope".into(), json!("public"));
+        }
+        let meta = fields.entry("_meta").or_insert_with(|| json!({}));
+        if let Value::Object(meta) = meta {
+            meta.insert(
+                META_SERVER_INFO.into(),
+                serde_json::to_value(server_info()).unwrap_or(Value::Null),
+            );
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::jsonrpc::RequestId;
+
+    fn request(method: &str, params: Value) -> RpcRequest {
+        RpcRequest {
+            id: RequestId::Number(1.into()),
+            method: method.into(),
+            params: Some(params),
+        }
+    }
+
+    fn modern_params(extra: Value) -> Value {
+        let mut params = json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}}});
+        if let (Value::Object(p), Value::Object(e)) = (&mut params, extra) {
+            p.extend(e);
+        }
+        params
+    }
+
+    fn headers(version: Option<&str>, method: Option<&str>, name: Option<&str>) -> McpHeaders {
+        McpHeaders {
+            protocol_version: version.map(String::from),
+            method: method.map(String::from),
+            name: name.map(String::from),
+        }
+    }
+
+    #[test]
+    fn modern_requests_are_recognised_by_meta_or_header() {
+        let discover = request("server/discover", modern_params(json!({})));
+        assert!(is_modern(&discover, &McpHeaders::default()));
+        let legacy = request("tools/list", json!({}));
+        assert!(!is_modern(&legacy, &headers(Some("2025-06-18"), None, None)));
+        assert!(is_modern(&legacy, &headers(Some("2026-07-28"), None, None)));
+    }
+
+    #[test]
+    fn a_well_formed_discover_passes() {
+        let discover = request("server/discover", modern_params(json!({})));
+        assert_eq!(
+            validate(&discover, &headers(Some("2026-07-28"), Some("server/discover"), None)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn missing_meta_fields_are_invalid_params() {
+        let no_caps = request("tools/list", json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28"}}));
+        let rejection = validate(&no_caps, &headers(Some("2026-07-28"), Some("tools/list"), None)).unwrap_err();
+        assert_eq!((rejection.status, rejection.error.code()), (400, -32602));
+    }
+
+    #[test]
+    fn header_disagreements_are_header_mismatch() {
+        let list = request("tools/list", modern_params(json!({})));
+        for h in [
+            headers(None, Some("tools/list"), None),
+            headers(Some("2026-07-28"), None, None),
+            headers(Some("2026-07-28"), Some("tools/call"), None),
+        ] {
+            assert_eq!(validate(&list, &h).unwrap_err().error.code(), -32020, "{h:?}");
+        }
+        let call = request("tools/call", modern_params(json!({"name": "list_jobs"})));
+        let ok = headers(Some("2026-07-28"), Some("tools/call"), Some("list_jobs"));
+        assert_eq!(validate(&call, &ok), Ok(()));
+        let wrong = headers(Some("2026-07-28"), Some("tools/call"), Some("get_job_status"));
+        assert_eq!(validate(&call, &wrong).unwrap_err().error.code(), -32020);
+        let missing = headers(Some("2026-07-28"), Some("tools/call"), None);
+        assert_eq!(validate(&call, &missing).unwrap_err().error.code(), -32020);
+    }
+
+    #[test]
+    fn encoded_mcp_name_is_decoded_before_comparing() {
+        assert_eq!(decode_header_value("=?base64?bGlzdF9qb2Jz?="), Some("list_jobs".into()));
+        assert_eq!(decode_header_value("list_jobs"), Some("list_jobs".into()));
+        assert_eq!(decode_header_value("=?base64?***?="), None);
+    }
+
+    #[test]
+    fn unknown_versions_list_what_is_supported() {
+        let mut params = modern_params(json!({}));
+        params["_meta"][META_PROTOCOL_VERSION] = json!("2099-01-01");
+        let discover = request("server/discover", params);
+        let rejection = validate(&discover, &headers(Some("2099-01-01"), Some("server/discover"), None)).unwrap_err();
+        assert_eq!((rejection.status, rejection.error.code()), (400, -32022));
+        let data = rejection.error.data().unwrap();
+        assert_eq!(data["requested"], "2099-01-01");
+        assert_eq!(data["supported"][0], "2026-07-28");
+    }
+
+    #[test]
+    fn results_are_marked_complete_with_server_info_and_list_cache_hints() {
+        let listed = complete_result("tools/list", json!({"tools": []}));
+        assert_eq!(listed["resultType"], "complete");
+        assert_eq!(listed["cacheScope"], "public");
+        assert!(listed["ttlMs"].as_u64().is_some());
+        assert_eq!(listed["_meta"][META_SERVER_INFO]["name"], "mcp-image-generator");
+        let called = complete_result("tools/call", json!({"content": []}));
+        assert!(called.get("ttlMs").is_none());
+        let discover = complete_result("server/discover", discover_result());
+        for field in ["resultType", "supportedVersions", "capabilities", "ttlMs", "cacheScope"] {
+            assert!(discover.get(field).is_some(), "server/discover lacks {field}");
+        }
+    }
+}

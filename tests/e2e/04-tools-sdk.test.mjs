@@ -35,6 +35,8 @@ describe("the six tools through the official SDK client", () => {
   let client;
   before(async () => {
     h = await startHarness();
+    // mcpClient lists the tools first, like real clients: the SDK then validates every
+    // structuredContent (error results included) against the tool's outputSchema.
     client = await h.mcpClient();
   });
   after(async () => {
@@ -129,6 +131,7 @@ describe("the six tools through the official SDK client", () => {
     assert.equal(data.job_id, started.job_id);
     assert.equal(data.status, "completed", `status ${data.status}, error ${data.error}`);
     assertAbsoluteUrl(data.image_url, "get_job_status");
+    assert.equal((await h.fetchImage(data.image_url)).format, "png");
     assert.equal(data.error ?? null, null);
     assert.equal(data.prompt, prompt);
     assert.equal(data.model, "sdxl-lightning");
@@ -164,6 +167,7 @@ describe("the six tools through the official SDK client", () => {
     assertAbsoluteUrl(data.image_url, "wait_for_completion");
     assert.equal(data.prompt, prompt);
     assert.equal(data.model, "sdxl-base");
+    assert.equal((await h.fetchImage(data.image_url)).format, "png");
     const row = await h.job(started.job_id);
     assert.equal(row.status, "completed", "wait reported completion before the job row says completed");
   });
@@ -186,6 +190,8 @@ describe("the six tools through the official SDK client", () => {
     assert.equal(byId[b.job_id]?.model, "sdxl-lightning");
     for (const r of data.results) assertAbsoluteUrl(r.image_url, `result ${r.job_id}`);
     assert.notEqual(byId[a.job_id].image_url, byId[b.job_id].image_url);
+    assert.equal((await h.fetchImage(byId[a.job_id].image_url)).format, "jpeg");
+    assert.equal((await h.fetchImage(byId[b.job_id].image_url)).format, "png");
   });
 
   it("wait_for_completion with an unknown id is isError {success: false, error: 'One or more jobs not found'}", async () => {
@@ -207,6 +213,7 @@ describe("the six tools through the official SDK client", () => {
     assert.equal(data.success, true);
     assert.equal(data.status, "completed");
     assertAbsoluteUrl(data.image_url, "generate_image_and_wait");
+    assert.equal((await h.fetchImage(data.image_url)).format, "jpeg");
     assert.equal(data.prompt, prompt);
     assert.equal(data.model, "flux-schnell");
     const rows = await h.query("SELECT * FROM generation_jobs WHERE prompt = ?", prompt);
@@ -232,6 +239,7 @@ describe("the six tools through the official SDK client", () => {
     for (const k of ["id", "job_id", "image_url", "prompt", "model", "created_at"]) assert.ok(k in g, `generation lacks ${k}`);
     assert.equal(g.image_url, done.image_url);
     assertAbsoluteUrl(g.image_url, "list_generations");
+    await h.fetchImage(g.image_url);
     for (let i = 1; i < data.generations.length; i++) {
       assert.ok(data.generations[i - 1].created_at >= data.generations[i].created_at, "generations are not newest first");
     }
@@ -252,7 +260,10 @@ describe("the six tools through the official SDK client", () => {
       for (const k of ["id", "status", "prompt", "model", "image_url", "error", "created_at", "updated_at"]) {
         assert.ok(k in j, `job lacks ${k}: ${JSON.stringify(j)}`);
       }
-      if (j.status === "completed") assertAbsoluteUrl(j.image_url, "list_jobs");
+      if (j.status === "completed") {
+        assertAbsoluteUrl(j.image_url, "list_jobs");
+        await h.fetchImage(j.image_url);
+      }
     }
   });
 
@@ -261,6 +272,27 @@ describe("the six tools through the official SDK client", () => {
     assertSharedShape(result, "unknown tool");
     assert.equal(result.isError, true);
     assert.equal(data.success, false);
+  });
+
+  it("error results of every tool pass the SDK's outputSchema check (bad arguments to each tool)", async () => {
+    const bad = {
+      generate_image: { prompt: "ab" },
+      get_job_status: { job_id: "" },
+      list_generations: { limit: 0 },
+      list_jobs: { status: "bogus" },
+      wait_for_completion: {},
+      generate_image_and_wait: { prompt: "ab" },
+    };
+    const problems = [];
+    for (const [tool, args] of Object.entries(bad)) {
+      try {
+        const { result, data } = await callTool(client, tool, args);
+        if (result.isError !== true || data.success !== false) problems.push(`${tool}: not an error result`);
+      } catch (err) {
+        problems.push(err.message);
+      }
+    }
+    assert.deepEqual(problems, [], problems.join("\n"));
   });
 
   it("every failure result carries isError and {success: false, error}", async () => {

@@ -91,6 +91,9 @@ describe("images: every model, real formats in R2, served back over HTTP", () =>
     assert.deepEqual(body, h.images[modelId], "served bytes differ from the stored image");
     assert.ok(res.headers.get("etag"), "no ETag on the image response");
     assert.match(res.headers.get("cache-control") ?? "", /immutable/, `Cache-Control: ${res.headers.get("cache-control")}`);
+    const again = await fetch(imageUrl, { headers: { "If-None-Match": res.headers.get("etag") } });
+    await again.arrayBuffer();
+    assert.ok([200, 304].includes(again.status), `conditional GET gave ${again.status}`);
     return key;
   }
 
@@ -153,6 +156,23 @@ describe("images: every model, real formats in R2, served back over HTTP", () =>
       const res = await fetch(r.image_url);
       assert.equal(res.status, 200);
       assert.equal(sniff(new Uint8Array(await res.arrayBuffer())), "png");
+    }
+  });
+
+  it("generate_image_and_wait with count 2 returns {success, count: 2, results} with two served images", async () => {
+    const prompt = `twin peaks ${uniq()}`;
+    const { result, data } = await callTool(client, "generate_image_and_wait", { prompt, count: 2, model: "sdxl-base" });
+    assert.ok(!result.isError, JSON.stringify(data));
+    assert.equal(data.success, true);
+    assert.equal(data.count, 2);
+    assert.equal(data.results.length, 2);
+    const rows = await h.query("SELECT id FROM generation_jobs WHERE prompt = ?", prompt);
+    assert.deepEqual(data.results.map((r) => r.job_id).sort(), rows.map((r) => r.id).sort());
+    for (const r of data.results) {
+      assert.equal(r.prompt, prompt);
+      assert.equal(r.model, "sdxl-base");
+      const img = await h.fetchImage(r.image_url);
+      assert.deepEqual(img.bytes, h.images[MODEL_IDS["sdxl-base"]]);
     }
   });
 

@@ -23,15 +23,15 @@ describe("argument limits and defaults", () => {
 
   /** Calls a tool that must refuse its arguments; checks nothing was stored. */
   async function refused(tool, args, why) {
+    // Only tool calls create job rows (the consumer never does), so this count is
+    // stable across the call even while earlier accepted jobs finish in the background.
     const jobsBefore = await h.count("generation_jobs");
-    const gensBefore = await h.count("generations");
     const { result, data } = await callTool(client, tool, args);
     assert.equal(result.isError, true, `${tool} ${why}: expected isError, got ${JSON.stringify(data).slice(0, 300)}`);
     assert.equal(data.success, false, `${tool} ${why}: success should be false`);
     assert.equal(typeof data.error, "string", `${tool} ${why}: no error message`);
     assert.ok(data.error.length > 0);
     assert.equal(await h.count("generation_jobs"), jobsBefore, `${tool} ${why}: a job row was created`);
-    assert.equal(await h.count("generations"), gensBefore, `${tool} ${why}: a gallery row was created`);
     if (typeof args.prompt === "string") {
       rejectedPrompts.push(args.prompt);
       assert.equal((await h.query("SELECT id FROM generation_jobs WHERE prompt = ?", args.prompt)).length, 0);
@@ -186,8 +186,14 @@ describe("argument limits and defaults", () => {
     const { result, data } = await callTool(client, "wait_for_completion", { job_ids: [started.job_id, started.job_id] });
     assert.ok(!result.isError, `repeated id: ${JSON.stringify(data)}`);
     assert.equal(data.success, true);
-    assert.ok(data.results.length >= 1);
-    for (const r of data.results) assert.equal(r.job_id, started.job_id);
+    // Either the single-job shape (the ids are one job) or a results list of that job.
+    if (data.results) {
+      assert.ok(data.results.length >= 1);
+      for (const r of data.results) assert.equal(r.job_id, started.job_id);
+    } else {
+      assert.equal(data.status, "completed", JSON.stringify(data));
+      assert.ok(new URL(data.image_url));
+    }
   });
 
   it("no refused call reached the queue: the model never saw a refused prompt", async () => {

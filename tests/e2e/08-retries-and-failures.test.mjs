@@ -31,23 +31,7 @@ describe("retries, failures and redelivery", () => {
     await h?.dispose();
   });
 
-  /** Polls the job row until `until` statuses; returns every {status, error} seen, in order. */
-  async function watchJob(jobId, until = ["completed", "failed"], timeout = 30000) {
-    const seen = [];
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      const row = await h.job(jobId);
-      if (row) {
-        const last = seen[seen.length - 1];
-        if (!last || last.status !== row.status || last.error !== row.error) {
-          seen.push({ status: row.status, error: row.error, calls: h.recorder.calls.length });
-        }
-        if (until.includes(row.status)) return seen;
-      }
-      if (Date.now() > deadline) throw new Error(`job ${jobId} did not finish; seen ${JSON.stringify(seen)}\n${h.logText()}`);
-      await sleep(25);
-    }
-  }
+  const watchJob = (jobId, until) => h.watchJob(jobId, until);
 
   async function objectsForPrompt(prompt) {
     return (await h.r2Objects()).filter((o) => o.customMetadata?.prompt === prompt);
@@ -76,6 +60,7 @@ describe("retries, failures and redelivery", () => {
     const { data: status } = await callTool(client, "get_job_status", { job_id: started.job_id });
     assert.equal(status.status, "completed");
     assert.equal(status.image_url, data.image_url);
+    assert.equal((await h.fetchImage(data.image_url)).format, "jpeg");
   });
 
   it("[fail-always]: the job fails only after 4 attempts, with the model's error; the wait tool reports it; the DLQ consumer runs", async () => {
@@ -133,7 +118,7 @@ describe("retries, failures and redelivery", () => {
     assert.deepEqual(data.failed.map((f) => f.job_id), [b.job_id]);
     assert.ok(String(data.failed[0].error).includes(FAIL_ALWAYS_MESSAGE));
     assert.deepEqual(data.completed.map((c) => c.job_id), [g.job_id]);
-    assert.ok(new URL(data.completed[0].image_url));
+    assert.equal((await h.fetchImage(data.completed[0].image_url)).format, "jpeg");
   });
 
   const MALFORMED = [
@@ -167,6 +152,8 @@ describe("retries, failures and redelivery", () => {
     const { data } = await callTool(client, "generate_image_and_wait", { prompt, model: "sdxl-lightning" });
     assert.equal(data.success, true, JSON.stringify(data));
     const [job] = await h.query("SELECT * FROM generation_jobs WHERE prompt = ?", prompt);
+    // So that the deliveries logged after the send are this message's.
+    await h.waitForNoJobsInFlight();
     const deliveriesBefore = h.queueDeliveries(QUEUE).length;
     await h.queue.send({ jobId: job.id, prompt, model: "sdxl-lightning" });
     await waitFor(() => h.queueDeliveries(QUEUE).length > deliveriesBefore, { timeout: 10000, message: "the redelivery to be consumed" });
@@ -178,9 +165,7 @@ describe("retries, failures and redelivery", () => {
     assert.equal(after.image_url, job.image_url, "redelivery changed the job's image_url");
     assert.equal(await h.count("generations", "job_id = ?", job.id), 1, "redelivery added a gallery row");
     assert.equal((await objectsForPrompt(prompt)).length, 1, "redelivery stored a second R2 object");
-    const res = await fetch(data.image_url);
-    assert.equal(res.status, 200);
-    await res.arrayBuffer();
+    assert.equal((await h.fetchImage(data.image_url)).format, "png");
   });
 
   it("the same message delivered twice at once (at-least-once) still yields one object and one gallery row", async () => {
@@ -204,6 +189,7 @@ describe("retries, failures and redelivery", () => {
     const { data } = await callTool(client, "generate_image_and_wait", { prompt });
     assert.equal(data.success, true);
     const [job] = await h.query("SELECT * FROM generation_jobs WHERE prompt = ?", prompt);
+    await h.waitForNoJobsInFlight();
     const before = h.queueDeliveries(DLQ).length;
     await h.deadLetterQueue.send({ jobId: job.id, prompt, model: "flux-schnell" });
     await waitFor(() => h.queueDeliveries(DLQ).length > before, { timeout: 10000, message: "the DLQ delivery" });
@@ -221,5 +207,47 @@ describe("retries, failures and redelivery", () => {
     const failed = await h.waitForJob(started.job_id, "failed", { timeout: 10000 });
     assert.equal(typeof failed.error, "string");
     assert.ok(failed.error.length > 0, "the DLQ consumer failed the job without an error message");
+  });
+});
+
+// Miniflare redelivers a retried message at once, so the moment between two
+// attempts is very short. With a 1 s retry delay, a job wrongly marked `failed`
+// after an attempt that will be retried stays visible long enough to be seen.
+describe("retries with a 1 s retry delay (the state between attempts is observable)", () => {
+  let h;
+  let client;
+  before(async () => {
+    h = await startHarness({ retryDelaySeconds: 1 });
+    client = await h.mcpClient();
+  });
+  after(async () => {
+    await h?.dispose();
+  });
+
+  it("[fail-once]: between the failed attempt and the retry the job is not `failed`, and records the error", async () => {
+    const prompt = `a flaky bridge ${uniq()} [fail-once]`;
+    const { data: started } = await callTool(client, "generate_image", { prompt });
+    const waiting = callTool(client, "wait_for_completion", { job_id: started.job_id });
+    const seen = await h.watchJob(started.job_id);
+    const statuses = seen.map((s) => s.status);
+    assert.ok(!statuses.includes("failed"), `the job showed failed while a retry was pending: ${JSON.stringify(seen)}`);
+    assert.equal(statuses[statuses.length - 1], "completed");
+    const between = seen.find((s) => s.status !== "completed" && s.error && s.error.includes(FAIL_ONCE_MESSAGE));
+    assert.ok(between, `between attempts the job should record the first attempt's error: ${JSON.stringify(seen)}`);
+    const { result, data } = await waiting;
+    assert.ok(!result.isError, `wait_for_completion reported the transient failure: ${JSON.stringify(data)}`);
+    assert.equal(data.status, "completed");
+  });
+
+  it("[fail-always]: the job stays un-failed through attempts 1-3 and fails only after the 4th", async () => {
+    const prompt = `a sinking stone ${uniq()} [fail-always]`;
+    const { data: started } = await callTool(client, "generate_image", { prompt });
+    const seen = await h.watchJob(started.job_id, ["failed", "completed"]);
+    const firstFailed = seen.find((s) => s.status === "failed");
+    assert.ok(firstFailed, `never failed: ${JSON.stringify(seen)}`);
+    const callsAtFailure = h.recorder.callsFor(prompt).length;
+    assert.equal(callsAtFailure, ATTEMPTS, `failed after ${callsAtFailure} model calls; seen ${JSON.stringify(seen)}`);
+    assert.ok(seen.some((s) => s.status !== "failed" && s.error?.includes(FAIL_ALWAYS_MESSAGE)), `retry states should carry the last error: ${JSON.stringify(seen)}`);
+    assert.ok(firstFailed.error.includes(FAIL_ALWAYS_MESSAGE));
   });
 });

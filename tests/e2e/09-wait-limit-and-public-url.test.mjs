@@ -81,7 +81,7 @@ describe(`wait tools with WAIT_RESPONSE_LIMIT_SECONDS=${LIMIT_SECONDS}, and PUBL
   });
 
   it("wait_for_completion with a single slow job_id answers in_progress, then completed", async () => {
-    const prompt = `a patient heron ${uniq()} [delay=3000]`;
+    const prompt = `a patient heron ${uniq()} [delay=4500]`;
     const { data: started } = await callTool(client, "generate_image", { prompt });
     const { result, data } = await callTool(client, "wait_for_completion", { job_id: started.job_id });
     assertInProgress(result, data, { pending: [started.job_id], completed: [] });

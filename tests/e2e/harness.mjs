@@ -18,7 +18,7 @@ import { Miniflare, Log, LogLevel } from "miniflare";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { aiStandin, Recorder } from "./support/ai-standin.mjs";
-import { makeModelImages, MODEL_IDS } from "./support/images.mjs";
+import { makeModelImages, sniff } from "./support/images.mjs";
 
 export { MODEL_IDS } from "./support/images.mjs";
 export { sniff, decodes } from "./support/images.mjs";
@@ -85,6 +85,7 @@ export function buildManifest(buildDir = BUILD_DIR) {
   const modules = {};
   const walk = (dir) => {
     for (const entry of readdirSync(dir)) {
+      if (entry.startsWith(".")) continue; // worker-build's scratch dir (.tmp) and dotfiles
       const full = path.join(dir, entry);
       if (statSync(full).isDirectory()) {
         walk(full);
@@ -147,7 +148,18 @@ export function toolJson(result) {
  * against the tool's outputSchema on success.
  */
 export async function callTool(client, name, args = {}, { timeout = 90000 } = {}) {
-  const result = await client.callTool({ name, arguments: args }, undefined, { timeout });
+  let result;
+  try {
+    result = await client.callTool({ name, arguments: args }, undefined, { timeout });
+  } catch (err) {
+    if (/output schema|structured content/i.test(String(err?.message))) {
+      throw new Error(
+        `${name}(${JSON.stringify(args).slice(0, 200)}): the official SDK client rejected the result because ` +
+          `structuredContent does not match the tool's outputSchema (the SDK validates error results too): ${err.message}`,
+      );
+    }
+    throw err;
+  }
   return { result, data: toolJson(result) };
 }
 
@@ -188,6 +200,8 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  *   extraWorkers  extra Miniflare worker definitions (v5 format), appended after the stand-in
  *   aiBinding     false to leave env.AI out
  *   serverWorker  a manifest to use instead of build/ (harness self-test)
+ *   retryDelaySeconds  delay before Miniflare redelivers a retried message (default 0, as
+ *                 in production); a delay makes the state between attempts observable
  */
 export async function startHarness(options = {}) {
   const recorder = new Recorder();
@@ -216,6 +230,7 @@ export async function startHarness(options = {}) {
     port: 0,
     enableDevRegistry: false,
     telemetry: { enabled: false },
+    cf: false, // placeholder Request.cf; never fetch the real one (no network here)
     log: new CaptureLog(logs, verbose),
     handleStructuredLogs: (log) => {
       logs.push({ source: "worker", level: log.level, message: log.message, at: Date.now() });
@@ -236,6 +251,7 @@ export async function startHarness(options = {}) {
               maxBatchSize: 1,
               maxBatchTimeout: 1,
               maxRetries: 3,
+              ...(options.retryDelaySeconds ? { retryDelay: options.retryDelaySeconds } : {}),
               deadLetterQueue: DLQ,
             },
             { type: "queue", name: DLQ, maxBatchSize: 1, maxBatchTimeout: 1 },
@@ -319,14 +335,20 @@ export async function startHarness(options = {}) {
       });
     },
 
-    /** An official-SDK MCP client over Streamable HTTP, connected (initialize done). */
-    async mcpClient({ token: tok = token, name = "e2e-tests", version = "1.0.0" } = {}) {
+    /**
+     * An official-SDK MCP client over Streamable HTTP, connected (initialize done).
+     * By default it also lists the tools, as real clients do first; from
+     * then on the SDK checks every structuredContent against the tool's outputSchema
+     * (error results included) and throws if it does not match.
+     */
+    async mcpClient({ token: tok = token, name = "e2e-tests", version = "1.0.0", listTools = true } = {}) {
       const transport = new StreamableHTTPClientTransport(new URL("/mcp", origin), {
         requestInit: { headers: { Authorization: `Bearer ${tok}` } },
       });
       const client = new Client({ name, version });
       await client.connect(transport);
       clients.push(client);
+      if (listTools) await client.listTools();
       return client;
     },
 
@@ -381,6 +403,25 @@ export async function startHarness(options = {}) {
       return { status: r.status, response: r.json, result, data: result ? toolJson(result) : undefined };
     },
 
+    /**
+     * GET an image_url over HTTP (must be served by this worker, i.e. no
+     * PUBLIC_IMAGE_BASE_URL) and check it is a real image whose content-type
+     * matches its bytes. Returns { bytes, format, contentType }.
+     */
+    async fetchImage(imageUrl) {
+      const u = new URL(imageUrl);
+      if (u.origin !== origin) throw new Error(`image_url ${imageUrl} is not served by this worker (${origin})`);
+      const res = await fetch(u);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (res.status !== 200) throw new Error(`GET ${imageUrl} → ${res.status}: ${Buffer.from(bytes).toString().slice(0, 200)}`);
+      const format = sniff(bytes);
+      const contentType = res.headers.get("content-type");
+      const want = { jpeg: "image/jpeg", png: "image/png" }[format];
+      if (!want) throw new Error(`GET ${imageUrl}: the bytes are not a JPEG or PNG (content-type ${contentType})`);
+      if (contentType !== want) throw new Error(`GET ${imageUrl}: ${format} bytes served as ${contentType}`);
+      return { bytes, format, contentType };
+    },
+
     /** SQL against the server's D1 database; returns the rows. */
     async query(sql, ...params) {
       const { results } = await db.prepare(sql).bind(...params).all();
@@ -423,6 +464,35 @@ export async function startHarness(options = {}) {
         },
         { timeout, interval: 50, message: `job ${id} to reach status ${want.join("|")}` },
       );
+    },
+
+    /**
+     * Polls the job row every 25 ms until it reaches one of `until`; returns every
+     * distinct {status, error, calls} seen, in order (calls = model calls so far).
+     */
+    async watchJob(jobId, until = ["completed", "failed"], { timeout = 30000 } = {}) {
+      const seen = [];
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const row = await h.job(jobId);
+        if (row) {
+          const last = seen[seen.length - 1];
+          if (!last || last.status !== row.status || last.error !== row.error) {
+            seen.push({ status: row.status, error: row.error, calls: recorder.calls.length });
+          }
+          if (until.includes(row.status)) return seen;
+        }
+        if (Date.now() > deadline) throw new Error(`job ${jobId} did not reach ${until}; seen ${JSON.stringify(seen)}\n${h.logText()}`);
+        await sleep(25);
+      }
+    },
+
+    /** Waits until no job is pending or processing (nothing left in flight on the queue). */
+    async waitForNoJobsInFlight({ timeout = 30000 } = {}) {
+      await waitFor(async () => (await h.count("generation_jobs", "status IN ('pending', 'processing')")) === 0, {
+        timeout,
+        message: "no pending/processing jobs",
+      });
     },
 
     /** The last log lines (server console output and Miniflare's queue/runtime lines), for failure messages. */

@@ -38,6 +38,22 @@ mod queue_export {
     }
 }
 
+/// Waits `ms` milliseconds on the runtime's timer.
+///
+/// `worker::Delay` keeps the waker of the task that first polled it; a wait driven from a
+/// streamed response body is polled by a new task per read, so it would never wake. A
+/// promise-backed timer always wakes the task currently awaiting it.
+pub async fn sleep_ms(ms: u64) {
+    use worker::js_sys::{Function, Promise};
+    use worker::wasm_bindgen::JsCast;
+    let promise = Promise::new(&mut |resolve: Function, _reject: Function| {
+        let global: worker::web_sys::WorkerGlobalScope = worker::js_sys::global().unchecked_into();
+        // setTimeout only fails for a non-callable callback, which `resolve` never is.
+        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.min(i32::MAX as u64) as i32);
+    });
+    let _ = worker::wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Milliseconds since the Unix epoch (the runtime clock).
 pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64

@@ -129,8 +129,8 @@ impl CallToolResult {
 #[serde(rename_all = "camelCase")]
 pub struct ProgressParams {
     pub progress_token: ProgressToken,
-    pub progress: f64,
-    pub total: f64,
+    pub progress: u64,
+    pub total: u64,
     pub message: String,
 }
 

@@ -21,8 +21,8 @@ impl ProgressSink {
     pub fn report(&self, progress: usize, total: usize, message: String) {
         let params = ProgressParams {
             progress_token: self.token.clone(),
-            progress: progress as f64,
-            total: total as f64,
+            progress: progress as u64,
+            total: total as u64,
             message,
         };
         let notification = RpcNotification {

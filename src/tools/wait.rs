@@ -4,8 +4,6 @@
 //! then less often. A call never outlives the configured response limit: healthy jobs still
 //! running then are listed with how to keep waiting, instead of an error.
 
-use std::time::Duration;
-
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -96,16 +94,15 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>) -> Result<ToolOu
     loop {
         let rows = store.jobs(&ids).await?;
         let state = evaluate(&ids, &rows);
-        if let WaitState::Running { completed, .. } = &state {
-            if let Some(progress) = &ctx.progress {
-                if reported != Some(completed.len()) {
-                    reported = Some(completed.len());
-                    progress.report(
-                        completed.len(),
-                        ids.len(),
-                        format!("{} of {} image(s) ready", completed.len(), ids.len()),
-                    );
-                }
+        if let Some(progress) = &ctx.progress {
+            let finished = state.finished_count(ids.len());
+            if reported != Some(finished) {
+                reported = Some(finished);
+                progress.report(
+                    finished,
+                    ids.len(),
+                    format!("{finished} of {} image(s) finished", ids.len()),
+                );
             }
         }
         let elapsed = (crate::now_ms() - started).max(0) as u64;
@@ -115,7 +112,7 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>) -> Result<ToolOu
         let pause = poll_interval(elapsed)
             .min(budget.deadline_ms().saturating_sub(elapsed))
             .max(1);
-        worker::Delay::from(Duration::from_millis(pause)).await;
+        crate::sleep_ms(pause).await;
     }
 }
 
@@ -178,6 +175,17 @@ pub enum WaitState {
         failed: Vec<JobRow>,
         pending: Vec<String>,
     },
+}
+
+impl WaitState {
+    /// Jobs that reached a final state, for progress reports.
+    pub fn finished_count(&self, total: usize) -> usize {
+        match self {
+            WaitState::NotFound => 0,
+            WaitState::Failed { .. } | WaitState::Completed(_) => total,
+            WaitState::Running { completed, failed, .. } => completed.len() + failed.len(),
+        }
+    }
 }
 
 pub fn evaluate(ids: &[String], rows: &[JobRow]) -> WaitState {
@@ -526,6 +534,18 @@ mod tests {
             timeout.object["error"],
             "Timeout: Image generation took longer than 66 seconds"
         );
+    }
+
+    #[test]
+    fn progress_counts_finished_jobs_of_either_outcome() {
+        let running = WaitState::Running {
+            completed: vec![row("a", JobStatus::Completed)],
+            failed: vec![row("b", JobStatus::Failed)],
+            pending: ids(&["c"]),
+        };
+        assert_eq!(running.finished_count(3), 2);
+        assert_eq!(WaitState::Completed(vec![]).finished_count(3), 3);
+        assert_eq!(WaitState::NotFound.finished_count(3), 0);
     }
 
     #[test]

@@ -4,8 +4,6 @@
 //! responses pass through the D1 mailbox, which the stream polls (quickly while the session
 //! is busy). Delivered messages are deleted; expired sessions are swept when streams open.
 
-use std::time::Duration;
-
 use futures::channel::mpsc;
 use futures::{stream, StreamExt};
 use worker::{Env, Request, Response};
@@ -111,7 +109,7 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
             }
             return b": keep-alive\n\n".to_vec();
         }
-        worker::Delay::from(Duration::from_millis(poll_interval_ms(now - state.last_activity))).await;
+        crate::sleep_ms(poll_interval_ms(now - state.last_activity)).await;
     }
 }
 

@@ -10,7 +10,8 @@
 #   4. unit       cargo test                                   (host; pure Rust unit tests)
 #   5. build      the Wasm worker (scripts/build.sh)
 #   6. e2e        node --test tests/e2e/*.test.mjs under Node 22 (against the built worker)
-#   7. python     pytest tests/python, if that directory has tests (hook for a client test layer)
+#   7. clients    real MCP clients against the built worker: Python mcp (tests/clients/python),
+#                 MCP Inspector CLI, the conformance suite (tests/clients/*.test.mjs)
 #
 # SKIP="fmt clippy" bash scripts/test.sh   skips the named layers (not setup/build).
 set -euo pipefail
@@ -96,29 +97,12 @@ e2e() {
 }
 layer e2e e2e
 
-# --- hook: Python client tests (tests/python/test_*.py), in .venv -------------
-python_tests() {
-  if ! compgen -G 'tests/python/test_*.py' >/dev/null && ! compgen -G 'tests/python/**/test_*.py' >/dev/null; then
-    echo "[test] no tests/python/test_*.py: nothing to run"
-    return 0
-  fi
-  if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-  fi
-  local req=tests/python/requirements.txt
-  local stamp=.venv/.mcp-req-stamp
-  local want; want="$({ cat "$req" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    .venv/bin/pip install --quiet pytest
-    if [ -f "$req" ]; then .venv/bin/pip install --quiet -r "$req"; fi
-    printf '%s' "$want" > "$stamp"
-  fi
-  local rc=0
-  counted .venv/bin/python -m pytest tests/python || rc=$?
-  # pytest exits 5 when it collected no tests: not a failure here.
-  [ "$rc" -eq 5 ] && { echo "[test] pytest collected no tests"; return 0; }
-  return "$rc"
+# --- real MCP clients: Python mcp 2.3.0, MCP Inspector 2.12.0 CLI, conformance 0.1.16 ----
+clients() {
+  bash tests/clients/setup.sh
+  counted node --test --test-reporter=spec --test-concurrency=1 tests/clients/*.test.mjs
 }
-layer python python_tests
+layer clients clients
+
 
 current=""

@@ -3,7 +3,8 @@
 use worker::{Headers, Response};
 
 const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
-const ALLOW_HEADERS: &str = "Content-Type, Authorization, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID";
+const ALLOW_HEADERS: &str =
+    "Content-Type, Authorization, Accept, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, Last-Event-ID";
 const EXPOSE_HEADERS: &str = "WWW-Authenticate, Mcp-Protocol-Version";
 
 pub fn apply(response: &mut Response) {

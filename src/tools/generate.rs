@@ -167,7 +167,7 @@ async fn enqueue(ctx: &ToolContext, messages: Vec<JobMessage>) -> Result<(), Too
 }
 
 pub async fn handle(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
-    let request = GenerateRequest::from_args(args)?;
+    let request = GenerateRequest::from_args(args);
     let ids = start_jobs(ctx, &request).await?;
     let model = request.model.name();
     Ok(match ids.as_slice() {
@@ -199,7 +199,7 @@ pub async fn handle(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolEr
 }
 
 pub async fn handle_and_wait(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
-    let request = GenerateRequest::from_args(args)?;
+    let request = GenerateRequest::from_args(args);
     let ids = start_jobs(ctx, &request).await?;
     wait::wait_for_jobs(ctx, ids).await
 }

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 /// A session whose stream has not checked in for this long is gone.
 pub const SESSION_EXPIRY_MS: i64 = 5 * 60 * 1000;
@@ -46,16 +46,24 @@ impl Mailbox {
         Mailbox { db }
     }
 
-    pub async fn open_session(&self, id: &str, now: i64) -> Result<(), MailboxError> {
-        let action = "opening a session";
-        self.db
-            .prepare("INSERT INTO sse_sessions (id, created_at, last_seen) VALUES (?, ?, ?)")
-            .bind(&[id.into(), num(now), num(now)])
-            .map_err(fail(action))?
-            .run()
-            .await
-            .map_err(fail(action))?;
+    fn statement(
+        &self,
+        action: &'static str,
+        sql: &str,
+        params: &[JsValue],
+    ) -> Result<D1PreparedStatement, MailboxError> {
+        self.db.prepare(sql).bind(params).map_err(fail(action))
+    }
+
+    async fn run(&self, action: &'static str, sql: &str, params: &[JsValue]) -> Result<(), MailboxError> {
+        self.statement(action, sql, params)?.run().await.map_err(fail(action))?;
         Ok(())
+    }
+
+    pub async fn open_session(&self, id: &str, now: i64) -> Result<(), MailboxError> {
+        let sql = "INSERT INTO sse_sessions (id, created_at, last_seen) VALUES (?, ?, ?)";
+        self.run("opening a session", sql, &[id.into(), num(now), num(now)])
+            .await
     }
 
     /// Whether the session exists and its stream checked in recently.
@@ -66,10 +74,7 @@ impl Mailbox {
             last_seen: i64,
         }
         let row: Option<Row> = self
-            .db
-            .prepare("SELECT last_seen FROM sse_sessions WHERE id = ?")
-            .bind(&[id.into()])
-            .map_err(fail(action))?
+            .statement(action, "SELECT last_seen FROM sse_sessions WHERE id = ?", &[id.into()])?
             .first(None)
             .await
             .map_err(fail(action))?;
@@ -77,37 +82,22 @@ impl Mailbox {
     }
 
     pub async fn touch_session(&self, id: &str, now: i64) -> Result<(), MailboxError> {
-        let action = "refreshing a session";
-        self.db
-            .prepare("UPDATE sse_sessions SET last_seen = ? WHERE id = ?")
-            .bind(&[num(now), id.into()])
-            .map_err(fail(action))?
-            .run()
-            .await
-            .map_err(fail(action))?;
-        Ok(())
+        let sql = "UPDATE sse_sessions SET last_seen = ? WHERE id = ?";
+        self.run("refreshing a session", sql, &[num(now), id.into()]).await
     }
 
     pub async fn post(&self, session: &str, payload: &str, now: i64) -> Result<(), MailboxError> {
-        let action = "queueing a message";
-        self.db
-            .prepare("INSERT INTO sse_messages (session_id, payload, created_at) VALUES (?, ?, ?)")
-            .bind(&[session.into(), payload.into(), num(now)])
-            .map_err(fail(action))?
-            .run()
+        let sql = "INSERT INTO sse_messages (session_id, payload, created_at) VALUES (?, ?, ?)";
+        self.run("queueing a message", sql, &[session.into(), payload.into(), num(now)])
             .await
-            .map_err(fail(action))?;
-        Ok(())
     }
 
     /// The oldest waiting messages, in the order they were posted.
     pub async fn pending(&self, session: &str) -> Result<Vec<Pending>, MailboxError> {
         let action = "reading messages";
+        let sql = "SELECT seq, payload FROM sse_messages WHERE session_id = ? ORDER BY seq LIMIT ?";
         let result = self
-            .db
-            .prepare("SELECT seq, payload FROM sse_messages WHERE session_id = ? ORDER BY seq LIMIT ?")
-            .bind(&[session.into(), num(READ_BATCH)])
-            .map_err(fail(action))?
+            .statement(action, sql, &[session.into(), num(READ_BATCH)])?
             .all()
             .await
             .map_err(fail(action))?;
@@ -116,55 +106,28 @@ impl Mailbox {
 
     /// Removes messages up to `seq` once they are on the stream.
     pub async fn delivered(&self, session: &str, seq: i64) -> Result<(), MailboxError> {
-        let action = "deleting delivered messages";
-        self.db
-            .prepare("DELETE FROM sse_messages WHERE session_id = ? AND seq <= ?")
-            .bind(&[session.into(), num(seq)])
-            .map_err(fail(action))?
-            .run()
+        let sql = "DELETE FROM sse_messages WHERE session_id = ? AND seq <= ?";
+        self.run("deleting delivered messages", sql, &[session.into(), num(seq)])
             .await
-            .map_err(fail(action))?;
-        Ok(())
     }
 
     /// Drops expired sessions and everything addressed to them, keeping storage bounded.
     pub async fn sweep(&self, now: i64) -> Result<(), MailboxError> {
         let action = "sweeping expired sessions";
-        let cutoff = num(now - SESSION_EXPIRY_MS);
+        let cutoff = [num(now - SESSION_EXPIRY_MS)];
         let statements = vec![
-            self.db
-                .prepare(
-                    "DELETE FROM sse_messages WHERE session_id IN (SELECT id FROM sse_sessions WHERE last_seen < ?)",
-                )
-                .bind(std::slice::from_ref(&cutoff))
-                .map_err(fail(action))?,
+            self.statement(
+                action,
+                "DELETE FROM sse_messages WHERE session_id IN (SELECT id FROM sse_sessions WHERE last_seen < ?)",
+                &cutoff,
+            )?,
             // Messages for sessions that never existed or were swept earlier.
-            self.db
-                .prepare(
-                    "DELETE FROM sse_messages WHERE created_at < ? AND session_id NOT IN (SELECT id FROM sse_sessions)",
-                )
-                .bind(std::slice::from_ref(&cutoff))
-                .map_err(fail(action))?,
-            self.db
-                .prepare("DELETE FROM sse_sessions WHERE last_seen < ?")
-                .bind(&[cutoff])
-                .map_err(fail(action))?,
-        ];
-        self.db.batch(statements).await.map_err(fail(action))?;
-        Ok(())
-    }
-
-    pub async fn close_session(&self, id: &str) -> Result<(), MailboxError> {
-        let action = "closing a session";
-        let statements = vec![
-            self.db
-                .prepare("DELETE FROM sse_messages WHERE session_id = ?")
-                .bind(&[id.into()])
-                .map_err(fail(action))?,
-            self.db
-                .prepare("DELETE FROM sse_sessions WHERE id = ?")
-                .bind(&[id.into()])
-                .map_err(fail(action))?,
+            self.statement(
+                action,
+                "DELETE FROM sse_messages WHERE created_at < ? AND session_id NOT IN (SELECT id FROM sse_sessions)",
+                &cutoff,
+            )?,
+            self.statement(action, "DELETE FROM sse_sessions WHERE last_seen < ?", &cutoff)?,
         ];
         self.db.batch(statements).await.map_err(fail(action))?;
         Ok(())

@@ -92,7 +92,7 @@ struct GenerateRequest<'a> {
 }
 
 impl<'a> GenerateRequest<'a> {
-    fn from_args(args: &'a Args) -> Result<Self, ToolError> {
+    fn from_args(args: &'a Args) -> Self {
         // Validation already guaranteed these; the fallbacks keep this total without unwrap.
         let prompt = args.text("prompt").unwrap_or_default();
         let model = args
@@ -100,7 +100,7 @@ impl<'a> GenerateRequest<'a> {
             .and_then(ImageModel::from_name)
             .unwrap_or(ImageModel::DEFAULT);
         let count = args.integer("count").unwrap_or(COUNT.default).max(1) as usize;
-        Ok(GenerateRequest { prompt, model, count })
+        GenerateRequest { prompt, model, count }
     }
 }
 

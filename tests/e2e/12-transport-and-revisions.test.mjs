@@ -72,6 +72,17 @@ describe("transport and protocol revisions", () => {
     }
   });
 
+  it("a JSON-RPC POST to /sse itself is served as Streamable HTTP (the original's route)", async () => {
+    const res = await fetch(new URL("/sse", h.url), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${h.token}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" }),
+    });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.deepEqual(body.result.tools.map((t) => t.name), TOOL_NAMES);
+  });
+
   it("GET and DELETE /mcp are 405 with Allow: POST, and no session id is ever minted", async () => {
     for (const method of ["GET", "DELETE"]) {
       const res = await fetch(new URL("/mcp", h.url), {

@@ -92,12 +92,12 @@ impl Mailbox {
             .await
     }
 
-    /// The oldest waiting messages, in the order they were posted.
-    pub async fn pending(&self, session: &str) -> Result<Vec<Pending>, MailboxError> {
+    /// The oldest messages posted after `after_seq`, in the order they were posted.
+    pub async fn pending(&self, session: &str, after_seq: i64) -> Result<Vec<Pending>, MailboxError> {
         let action = "reading messages";
-        let sql = "SELECT seq, payload FROM sse_messages WHERE session_id = ? ORDER BY seq LIMIT ?";
+        let sql = "SELECT seq, payload FROM sse_messages WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?";
         let result = self
-            .statement(action, sql, &[session.into(), num(READ_BATCH)])?
+            .statement(action, sql, &[session.into(), num(after_seq), num(READ_BATCH)])?
             .all()
             .await
             .map_err(fail(action))?;

@@ -33,7 +33,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { buildManifest, applyMigrations, COMPATIBILITY_DATE, TEST_TOKEN, QUEUE, DLQ } from "../tests/e2e/harness.mjs";
+import { applyMigrations, serverWorker, COMPATIBILITY_DATE, TEST_TOKEN } from "../tests/e2e/harness.mjs";
 import { aiStandin, Recorder } from "../tests/e2e/support/ai-standin.mjs";
 import { makeModelImages } from "../tests/e2e/support/images.mjs";
 
@@ -96,7 +96,6 @@ class QuietLog extends Log {
 async function startInstance(label, root, images) {
   const recorder = new Recorder();
   const standin = aiStandin({ images, recorder, defaultDelayMs: 10, compatibilityDate: COMPATIBILITY_DATE });
-  const text = (value) => ({ type: "text", value });
   const logs = [];
   const storage =
     opts.storage === "shared"
@@ -120,29 +119,7 @@ async function startInstance(label, root, images) {
     },
     ...storage,
     workers: [
-      {
-        config: {
-          name: "mcp-image-generator",
-          compatibilityDate: COMPATIBILITY_DATE,
-          manifest: buildManifest(),
-          env: {
-            AUTH_TOKEN: text(TEST_TOKEN),
-            IMAGE_BACKEND: text("workers-ai"),
-            WAIT_RESPONSE_LIMIT_SECONDS: text("50"),
-            PUBLIC_IMAGE_BASE_URL: text(""),
-            ALLOWED_ORIGINS: text(""),
-            DB: { type: "d1", id: "mcp-image-generator-db" },
-            R2_BUCKET: { type: "r2", name: "mcp-image-generator-images" },
-            IMAGE_QUEUE: { type: "queue", name: QUEUE },
-            AI: standin.binding,
-          },
-          triggers: [
-            { type: "queue", name: QUEUE, maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3, deadLetterQueue: DLQ },
-            { type: "queue", name: DLQ, maxBatchSize: 1, maxBatchTimeout: 1 },
-          ],
-        },
-        dev: { unsafeRegisterWorker: false },
-      },
+      serverWorker({ aiBinding: standin.binding }),
       standin.worker,
     ],
   });

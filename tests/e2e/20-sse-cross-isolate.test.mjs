@@ -19,7 +19,7 @@
 //
 // startHarness() has no way to pass these Miniflare options, so
 // startInstance() below builds the same server worker config from the
-// harness's exported pieces (buildManifest, applyMigrations, the AI stand-in).
+// harness's exported pieces (serverWorker, applyMigrations, the AI stand-in).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -30,16 +30,14 @@ import { Miniflare, Log, LogLevel } from "miniflare";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import {
-  buildManifest,
   applyMigrations,
+  serverWorker,
   callTool,
   toolJson,
   uniq,
   sleep,
   COMPATIBILITY_DATE,
   TEST_TOKEN,
-  QUEUE,
-  DLQ,
   TOOL_NAMES,
   SERVER_NAME,
 } from "./harness.mjs";
@@ -68,7 +66,6 @@ class CaptureLog extends Log {
 async function startInstance(label, root, images) {
   const recorder = new Recorder();
   const standin = aiStandin({ images, recorder, defaultDelayMs: 10, compatibilityDate: COMPATIBILITY_DATE });
-  const text = (value) => ({ type: "text", value });
   const logs = [];
   const mf = new Miniflare({
     host: "127.0.0.1",
@@ -86,29 +83,7 @@ async function startInstance(label, root, images) {
     enableDevRegistry: true, // required by shared storage; a private registry, never the global one
     unsafeDevRegistryPath: path.join(root, "registry"),
     workers: [
-      {
-        config: {
-          name: "mcp-image-generator",
-          compatibilityDate: COMPATIBILITY_DATE,
-          manifest: buildManifest(),
-          env: {
-            AUTH_TOKEN: text(TEST_TOKEN),
-            IMAGE_BACKEND: text("workers-ai"),
-            WAIT_RESPONSE_LIMIT_SECONDS: text("50"),
-            PUBLIC_IMAGE_BASE_URL: text(""),
-            ALLOWED_ORIGINS: text(""),
-            DB: { type: "d1", id: "mcp-image-generator-db" },
-            R2_BUCKET: { type: "r2", name: "mcp-image-generator-images" },
-            IMAGE_QUEUE: { type: "queue", name: QUEUE },
-            AI: standin.binding,
-          },
-          triggers: [
-            { type: "queue", name: QUEUE, maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3, deadLetterQueue: DLQ },
-            { type: "queue", name: DLQ, maxBatchSize: 1, maxBatchTimeout: 1 },
-          ],
-        },
-        dev: { unsafeRegisterWorker: false },
-      },
+      serverWorker({ aiBinding: standin.binding }),
       standin.worker,
     ],
   });

@@ -203,6 +203,44 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  *   retryDelaySeconds  delay before Miniflare redelivers a retried message (default 0, as
  *                 in production); a delay makes the state between attempts observable
  */
+/**
+ * The Miniflare worker entry for the built server: bindings and queue consumers as in
+ * wrangler.toml. Shared by startHarness and by files that need their own Miniflare options
+ * (the cross-isolate SSE test, the SSE benchmark).
+ */
+export function serverWorker({ vars = {}, aiBinding, manifest, retryDelaySeconds, compatibilityFlags } = {}) {
+  const env = {};
+  for (const [name, value] of Object.entries({ ...DEFAULT_VARS, ...vars })) {
+    if (value !== undefined) env[name] = { type: "text", value: String(value) };
+  }
+  env.DB = { type: "d1", id: "mcp-image-generator-db" };
+  env.R2_BUCKET = { type: "r2", name: "mcp-image-generator-images" };
+  env.IMAGE_QUEUE = { type: "queue", name: QUEUE };
+  if (aiBinding) env.AI = aiBinding;
+  return {
+    config: {
+      name: "mcp-image-generator",
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags,
+      manifest: manifest ?? buildManifest(),
+      env,
+      triggers: [
+        {
+          type: "queue",
+          name: QUEUE,
+          maxBatchSize: 1,
+          maxBatchTimeout: 1,
+          maxRetries: 3,
+          ...(retryDelaySeconds ? { retryDelay: retryDelaySeconds } : {}),
+          deadLetterQueue: DLQ,
+        },
+        { type: "queue", name: DLQ, maxBatchSize: 1, maxBatchTimeout: 1 },
+      ],
+    },
+    dev: { unsafeRegisterWorker: false },
+  };
+}
+
 export async function startHarness(options = {}) {
   const recorder = new Recorder();
   const images = makeModelImages();
@@ -214,14 +252,6 @@ export async function startHarness(options = {}) {
   });
 
   const vars = { ...DEFAULT_VARS, ...(options.vars ?? {}) };
-  const env = {};
-  for (const [name, value] of Object.entries(vars)) {
-    if (value !== undefined) env[name] = { type: "text", value: String(value) };
-  }
-  env.DB = { type: "d1", id: "mcp-image-generator-db" };
-  env.R2_BUCKET = { type: "r2", name: "mcp-image-generator-images" };
-  env.IMAGE_QUEUE = { type: "queue", name: QUEUE };
-  if (options.aiBinding !== false) env.AI = standin.binding;
 
   const logs = [];
   const verbose = process.env.E2E_VERBOSE === "1";
@@ -237,28 +267,13 @@ export async function startHarness(options = {}) {
       if (verbose) process.stderr.write(`[worker ${log.level}] ${log.message}\n`);
     },
     workers: [
-      {
-        config: {
-          name: "mcp-image-generator",
-          compatibilityDate: COMPATIBILITY_DATE,
-          compatibilityFlags: options.compatibilityFlags,
-          manifest: options.serverWorker ?? buildManifest(),
-          env,
-          triggers: [
-            {
-              type: "queue",
-              name: QUEUE,
-              maxBatchSize: 1,
-              maxBatchTimeout: 1,
-              maxRetries: 3,
-              ...(options.retryDelaySeconds ? { retryDelay: options.retryDelaySeconds } : {}),
-              deadLetterQueue: DLQ,
-            },
-            { type: "queue", name: DLQ, maxBatchSize: 1, maxBatchTimeout: 1 },
-          ],
-        },
-        dev: { unsafeRegisterWorker: false },
-      },
+      serverWorker({
+        vars,
+        aiBinding: options.aiBinding === false ? undefined : standin.binding,
+        manifest: options.serverWorker,
+        retryDelaySeconds: options.retryDelaySeconds,
+        compatibilityFlags: options.compatibilityFlags,
+      }),
       standin.worker,
       // Test-side producers: lets a test put a message straight on the dead-letter
       // queue (real Miniflare queue; the server's DLQ consumer handles it).

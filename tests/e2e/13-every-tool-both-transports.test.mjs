@@ -1,0 +1,67 @@
+// The official TypeScript SDK client calls all six tools, including
+// generate_image_and_wait with count > 1, over each transport: Streamable HTTP and legacy SSE.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { startHarness, callTool, uniq, TOOL_NAMES } from "./harness.mjs";
+
+const TRANSPORTS = {
+  "Streamable HTTP": (h) =>
+    new StreamableHTTPClientTransport(new URL("/mcp", h.origin), {
+      requestInit: { headers: { Authorization: `Bearer ${h.token}` } },
+    }),
+  "legacy SSE": (h) =>
+    new SSEClientTransport(new URL("/sse", h.origin), {
+      requestInit: { headers: { Authorization: `Bearer ${h.token}` } },
+    }),
+};
+
+for (const [label, makeTransport] of Object.entries(TRANSPORTS)) {
+  describe(`every tool over ${label}`, () => {
+    let h;
+    let client;
+    before(async () => {
+      h = await startHarness();
+      client = new Client({ name: `e2e-${label}`, version: "1.0.0" });
+      await client.connect(makeTransport(h));
+      const { tools } = await client.listTools();
+      assert.deepEqual(tools.map((t) => t.name), TOOL_NAMES);
+    });
+    after(async () => {
+      await client?.close().catch(() => {});
+      await h?.dispose();
+    });
+
+    it("generate_image, get_job_status and wait_for_completion", async () => {
+      const { result, data } = await callTool(client, "generate_image", { prompt: `${uniq("async")} a barn owl`, model: "sdxl-base" });
+      assert.ok(!result.isError, JSON.stringify(data));
+      const status = await callTool(client, "get_job_status", { job_id: data.job_id });
+      assert.equal(status.data.job_id, data.job_id);
+      const waited = await callTool(client, "wait_for_completion", { job_id: data.job_id });
+      assert.equal(waited.data.status, "completed", JSON.stringify(waited.data));
+      assert.equal((await h.fetchImage(waited.data.image_url)).format, "png", "SDXL images are PNG");
+    });
+
+    it("generate_image_and_wait with count 3 returns three distinct images", async () => {
+      const { result, data } = await callTool(client, "generate_image_and_wait", {
+        prompt: `${uniq("three")} a paper boat`,
+        count: 3,
+      });
+      assert.ok(!result.isError, JSON.stringify(data));
+      assert.equal(data.count, 3);
+      const urls = data.results.map((r) => r.image_url);
+      assert.equal(new Set(urls).size, 3, `three different images expected: ${urls}`);
+      for (const url of urls) assert.equal((await h.fetchImage(url)).format, "jpeg");
+    });
+
+    it("list_generations and list_jobs see the finished images", async () => {
+      const gallery = await callTool(client, "list_generations", { limit: 50 });
+      assert.equal(gallery.data.total_count, 4, JSON.stringify(gallery.data));
+      const jobs = await callTool(client, "list_jobs", { status: "completed" });
+      assert.equal(jobs.data.total_count, 4);
+      assert.ok(jobs.data.jobs.every((j) => j.status === "completed"));
+    });
+  });
+}

@@ -63,6 +63,16 @@ pub struct IntLimit {
     pub default: i64,
 }
 
+impl IntLimit {
+    /// The range as shown in descriptions: "1-20", or "at least 0" when open-ended.
+    pub fn range_text(&self) -> String {
+        match self.max {
+            Some(max) => format!("{}-{max}", self.min),
+            None => format!("at least {}", self.min),
+        }
+    }
+}
+
 /// Prompt length, counted in UTF-16 code units like the original (JavaScript string length).
 pub const PROMPT_MIN_CHARS: usize = 3;
 pub const PROMPT_MAX_CHARS: usize = 1000;
@@ -113,6 +123,12 @@ mod tests {
         }
         assert_eq!(ImageModel::DEFAULT.name(), "flux-schnell");
         assert_eq!(ImageModel::from_name("dall-e"), None);
+    }
+
+    #[test]
+    fn limits_describe_their_range() {
+        assert_eq!(COUNT.range_text(), "1-20");
+        assert_eq!(PAGE_OFFSET.range_text(), "at least 0");
     }
 
     #[test]

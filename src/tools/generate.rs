@@ -35,11 +35,7 @@ fn fields() -> Vec<Field> {
         ),
         Field::new(
             "count",
-            format!(
-                "How many images to generate from the prompt ({}-{}).",
-                COUNT.min,
-                COUNT.max.unwrap_or(COUNT.min)
-            ),
+            format!("How many images to generate from the prompt ({}).", COUNT.range_text()),
             FieldKind::Integer(COUNT),
         ),
     ]

@@ -13,11 +13,7 @@ fn page_fields() -> Vec<Field> {
     vec![
         Field::new(
             "limit",
-            format!(
-                "Items per page ({}-{}).",
-                PAGE_LIMIT.min,
-                PAGE_LIMIT.max.unwrap_or(PAGE_LIMIT.min)
-            ),
+            format!("Items per page ({}).", PAGE_LIMIT.range_text()),
             FieldKind::Integer(PAGE_LIMIT),
         ),
         Field::new("offset", "Items to skip, for paging.", FieldKind::Integer(PAGE_OFFSET)),

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ROOT, sniff } from "../e2e/harness.mjs";
+import { ROOT, fetchCheckedImage } from "../e2e/harness.mjs";
 
 export const CLIENTS_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const VENV_PYTHON = path.join(ROOT, ".venv-clients", "bin", "python");
@@ -92,13 +92,6 @@ export async function fetchRealImage(imageUrl) {
   if (!["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) {
     throw new Error(`image_url ${imageUrl} does not point at the local worker`);
   }
-  const res = await fetch(u);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (res.status !== 200) throw new Error(`GET ${imageUrl} → ${res.status}: ${Buffer.from(bytes).toString().slice(0, 200)}`);
-  const format = sniff(bytes);
-  const contentType = res.headers.get("content-type");
-  const want = { jpeg: "image/jpeg", png: "image/png" }[format];
-  if (!want) throw new Error(`GET ${imageUrl}: the bytes are not a JPEG or PNG (content-type ${contentType})`);
-  if (contentType !== want) throw new Error(`GET ${imageUrl}: ${format} bytes served as ${contentType}`);
+  const { bytes, format, contentType } = await fetchCheckedImage(imageUrl);
   return { format, size: bytes.length, contentType };
 }

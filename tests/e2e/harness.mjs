@@ -241,6 +241,22 @@ export function serverWorker({ vars = {}, aiBinding, manifest, retryDelaySeconds
   };
 }
 
+/**
+ * GET an image URL and check the bytes are a JPEG or PNG served with the matching
+ * content-type. Returns { bytes, format, contentType }.
+ */
+export async function fetchCheckedImage(imageUrl) {
+  const res = await fetch(new URL(imageUrl));
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status !== 200) throw new Error(`GET ${imageUrl} → ${res.status}: ${Buffer.from(bytes).toString().slice(0, 200)}`);
+  const format = sniff(bytes);
+  const contentType = res.headers.get("content-type");
+  const want = { jpeg: "image/jpeg", png: "image/png" }[format];
+  if (!want) throw new Error(`GET ${imageUrl}: the bytes are not a JPEG or PNG (content-type ${contentType})`);
+  if (contentType !== want) throw new Error(`GET ${imageUrl}: ${format} bytes served as ${contentType}`);
+  return { bytes, format, contentType };
+}
+
 export async function startHarness(options = {}) {
   const recorder = new Recorder();
   const images = makeModelImages();
@@ -424,17 +440,8 @@ export async function startHarness(options = {}) {
      * matches its bytes. Returns { bytes, format, contentType }.
      */
     async fetchImage(imageUrl) {
-      const u = new URL(imageUrl);
-      if (u.origin !== origin) throw new Error(`image_url ${imageUrl} is not served by this worker (${origin})`);
-      const res = await fetch(u);
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      if (res.status !== 200) throw new Error(`GET ${imageUrl} → ${res.status}: ${Buffer.from(bytes).toString().slice(0, 200)}`);
-      const format = sniff(bytes);
-      const contentType = res.headers.get("content-type");
-      const want = { jpeg: "image/jpeg", png: "image/png" }[format];
-      if (!want) throw new Error(`GET ${imageUrl}: the bytes are not a JPEG or PNG (content-type ${contentType})`);
-      if (contentType !== want) throw new Error(`GET ${imageUrl}: ${format} bytes served as ${contentType}`);
-      return { bytes, format, contentType };
+      if (new URL(imageUrl).origin !== origin) throw new Error(`image_url ${imageUrl} is not served by this worker (${origin})`);
+      return fetchCheckedImage(imageUrl);
     },
 
     /** SQL against the server's D1 database; returns the rows. */

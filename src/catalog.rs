@@ -55,6 +55,19 @@ impl ImageModel {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for ImageModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ImageModel::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown model {name:?}")))
+    }
+}
+
+impl serde::Serialize for ImageModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// An inclusive integer range with a default, as exposed in a JSON Schema.
 #[derive(Debug, Clone, Copy)]
 pub struct IntLimit {
@@ -94,6 +107,8 @@ pub const PAGE_OFFSET: IntLimit = IntLimit {
     max: None,
     default: 0,
 };
+/// Longest job id accepted (ours are 36-character UUIDs); longer input is refused, not echoed.
+pub const JOB_ID_MAX_CHARS: usize = 64;
 /// Ids accepted by one wait_for_completion call.
 pub const WAIT_JOB_IDS_MIN: usize = 1;
 pub const WAIT_JOB_IDS_MAX: usize = 20;
@@ -108,7 +123,9 @@ pub const DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS: u64 = 50;
 
 /// Queue consumer retry budget; must match `max_retries` in wrangler.toml (a test checks).
 pub const QUEUE_MAX_RETRIES: u32 = 3;
-/// Queue names as configured in wrangler.toml.
+/// Queue names as configured in wrangler.toml (the job queue's name is only checked against it:
+/// the consumer tells the queues apart by the dead-letter queue's name).
+#[cfg(test)]
 pub const JOB_QUEUE_NAME: &str = "image-generation-queue";
 pub const DEAD_LETTER_QUEUE_NAME: &str = "image-generation-dlq";
 

@@ -14,6 +14,8 @@ pub enum ImageBackend {
 }
 
 impl ImageBackend {
+    const ALL: [ImageBackend; 2] = [ImageBackend::WorkersAi, ImageBackend::Preview];
+
     pub fn name(self) -> &'static str {
         match self {
             ImageBackend::WorkersAi => "workers-ai",
@@ -54,14 +56,16 @@ impl Config {
     /// Parses configuration from a lookup, so the rules are testable without a worker.
     pub fn parse(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let image_backend = match get("IMAGE_BACKEND").as_deref() {
-            None | Some("workers-ai") => ImageBackend::WorkersAi,
-            Some("preview") => ImageBackend::Preview,
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "IMAGE_BACKEND must be \"workers-ai\" or \"preview\", not {other:?}"
-                )))
-            }
+        let image_backend = match get("IMAGE_BACKEND") {
+            None => ImageBackend::WorkersAi,
+            Some(name) => ImageBackend::ALL
+                .into_iter()
+                .find(|backend| backend.name() == name)
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "IMAGE_BACKEND must be \"workers-ai\" or \"preview\", not {name:?}"
+                    ))
+                })?,
         };
         let public_image_base_url = match get("PUBLIC_IMAGE_BASE_URL") {
             None => None,

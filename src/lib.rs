@@ -1,16 +1,26 @@
 //! MCP image-generation server for Cloudflare Workers.
 //!
-//! Request path: `transport` (HTTP, auth, Origin) → `protocol` (JSON-RPC, MCP) → `tools`
-//! → `jobs` (D1) and the queue. Queue path: `pipeline::consumer` → image backend → R2 → D1.
+//! Request path: `transport` (routes, auth, Origin) → `server` (MCP methods over `protocol`
+//! wire types) → `tools` → `jobs` (D1) and the queue. Queue path: `pipeline::consumer` → image
+//! backend → R2 → D1. `pages` serves people. Lower layers: `http`, `urls`, `media`, `d1`,
+//! `config`, `catalog`. No module imports one above it (`layering_tests` checks).
 
-pub mod catalog;
-pub mod config;
-pub mod jobs;
-pub mod pages;
-pub mod pipeline;
-pub mod protocol;
-pub mod tools;
-pub mod transport;
+mod catalog;
+mod config;
+mod d1;
+mod http;
+mod jobs;
+mod media;
+mod pages;
+mod pipeline;
+mod protocol;
+mod server;
+mod tools;
+mod transport;
+mod urls;
+
+#[cfg(test)]
+mod layering_tests;
 
 use worker::{event, Context, Env, Request, Response};
 

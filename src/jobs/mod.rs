@@ -94,6 +94,19 @@ impl StatusFilter {
     }
 }
 
+impl<'de> Deserialize<'de> for StatusFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        StatusFilter::from_name(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, &StatusFilter::NAMES))
+    }
+}
+
+impl Serialize for StatusFilter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// A page request for the list tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {

@@ -4,54 +4,7 @@
 //! moved back, whatever order retries and redeliveries arrive in.
 
 use super::{Page, StatusFilter};
-
-/// A value bound to a `?` placeholder.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    Text(String),
-    Integer(i64),
-    Null,
-}
-
-impl From<&str> for SqlValue {
-    fn from(value: &str) -> Self {
-        SqlValue::Text(value.to_string())
-    }
-}
-
-impl From<String> for SqlValue {
-    fn from(value: String) -> Self {
-        SqlValue::Text(value)
-    }
-}
-
-impl From<i64> for SqlValue {
-    fn from(value: i64) -> Self {
-        SqlValue::Integer(value)
-    }
-}
-
-impl From<Option<&str>> for SqlValue {
-    fn from(value: Option<&str>) -> Self {
-        value.map_or(SqlValue::Null, SqlValue::from)
-    }
-}
-
-/// One statement and its parameters, in placeholder order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
-    pub sql: String,
-    pub params: Vec<SqlValue>,
-}
-
-impl Statement {
-    fn new(sql: impl Into<String>, params: Vec<SqlValue>) -> Self {
-        Statement {
-            sql: sql.into(),
-            params,
-        }
-    }
-}
+use crate::d1::{SqlValue, Statement};
 
 const JOB_COLUMNS: &str = "id, status, prompt, model, image_url, error, created_at, updated_at";
 const GENERATION_COLUMNS: &str = "id, job_id, image_url, prompt, model, created_at";
@@ -157,7 +110,9 @@ pub fn mark_completed(id: &str, image_url: &str, now: i64) -> Statement {
     )
 }
 
-/// Adds the gallery row once per job: the unique index on job_id turns a redelivery into a no-op.
+/// Adds the gallery row once per job: the unique index on job_id turns a redelivery into a no-op,
+/// and only a job that is `completed` gets one (runs after `mark_completed` in the same batch, so a
+/// job another delivery already failed stays out of the gallery).
 pub fn insert_generation(
     generation_id: &str,
     job_id: &str,
@@ -168,7 +123,9 @@ pub fn insert_generation(
 ) -> Statement {
     Statement::new(
         "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+         SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS \
+         (SELECT 1 FROM generation_jobs WHERE id = ? AND status = 'completed') \
+         ON CONFLICT (job_id) DO NOTHING",
         vec![
             generation_id.into(),
             job_id.into(),
@@ -176,6 +133,7 @@ pub fn insert_generation(
             prompt.into(),
             model.into(),
             now.into(),
+            job_id.into(),
         ],
     )
 }

@@ -2,7 +2,7 @@
 
 use worker::{Env, Method, Request, Response};
 
-use crate::pipeline::storage::{key_from_image_path, IMMUTABLE_CACHE};
+use crate::urls::{key_from_image_path, IMMUTABLE_CACHE};
 
 pub async fn serve(req: &Request, env: &Env) -> worker::Result<Response> {
     let path = req.path();

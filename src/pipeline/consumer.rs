@@ -10,11 +10,12 @@ use worker::worker_sys::{Message as RawMessage, MessageBatch as RawBatch};
 use worker::Env;
 
 use super::models::{self, GenerateError};
-use super::storage::{image_metadata, object_key, put_image, stored_image_url};
+use super::storage::{image_metadata, object_key, put_image};
 use crate::catalog::{ImageModel, DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES};
 use crate::config::{Config, ImageBackend};
-use crate::jobs::store::StoreError;
+use crate::d1::DbError;
 use crate::jobs::{JobMessage, JobStore};
+use crate::urls::stored_image_url;
 
 /// Why one attempt at a job did not complete it.
 #[derive(Debug, thiserror::Error)]
@@ -22,9 +23,9 @@ enum AttemptError {
     #[error(transparent)]
     Generate(#[from] GenerateError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] DbError),
     #[error("could not store the image in R2: {0}")]
-    Storage(String),
+    Storage(#[source] worker::Error),
     #[error("{0}")]
     Setup(String),
 }
@@ -143,13 +144,11 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     }
     let (bytes, format) = models::generate(env, config.image_backend, model, &job.prompt).await?;
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
-    let bucket = env
-        .bucket("R2_BUCKET")
-        .map_err(|e| AttemptError::Storage(e.to_string()))?;
+    let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
     let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::now_iso());
     put_image(&bucket, &key, bytes, format, metadata)
         .await
-        .map_err(|e| AttemptError::Storage(e.to_string()))?;
+        .map_err(AttemptError::Storage)?;
     let url = stored_image_url(&key, config.public_image_base_url.as_deref());
     let generation_id = uuid::Uuid::new_v4().to_string();
     store.complete(&job, &generation_id, &url, crate::now_ms()).await?;

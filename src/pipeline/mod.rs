@@ -1,7 +1,6 @@
 //! The image pipeline: the queue consumer runs each job through a backend into R2 and D1.
 
 pub mod consumer;
-pub mod image;
-pub mod models;
-pub mod preview;
-pub mod storage;
+mod models;
+mod preview;
+mod storage;

@@ -9,16 +9,16 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::web_sys::ReadableStream;
 use worker::{ByteStream, Env};
 
-use super::image::{check_image, decode_base64_image, ImageError, ImageFormat};
 use super::preview::render_preview_png;
 use crate::catalog::ImageModel;
 use crate::config::ImageBackend;
+use crate::media::{check_image, decode_base64_image, ImageError, ImageFormat};
 
 /// Why an image could not be generated in this attempt.
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     #[error("Workers AI binding unavailable: {0}")]
-    Binding(String),
+    Binding(#[source] worker::Error),
     #[error("{model} failed: {message}")]
     Model { model: &'static str, message: String },
     #[error(transparent)]
@@ -39,7 +39,7 @@ pub async fn generate(
 }
 
 async fn run_workers_ai(env: &Env, model: ImageModel, prompt: &str) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
-    let ai = env.ai("AI").map_err(|e| GenerateError::Binding(e.to_string()))?;
+    let ai = env.ai("AI").map_err(GenerateError::Binding)?;
     let model_error = |message: String| GenerateError::Model {
         model: model.name(),
         message,

@@ -1,8 +1,6 @@
-//! The MCP protocol, independent of transport: JSON-RPC messages, MCP types, versions, dispatch.
+//! MCP wire types, independent of transport and of what the server does: JSON-RPC messages,
+//! MCP types, and the protocol revisions this server speaks.
 
-pub mod dispatch;
 pub mod jsonrpc;
 pub mod mcp;
-pub mod modern;
-pub mod progress;
 pub mod version;

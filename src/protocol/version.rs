@@ -2,6 +2,8 @@
 
 /// Revisions with the initialize handshake, newest first.
 pub const SUPPORTED: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/// Stateless revisions: no initialize, version and capabilities in every request's `_meta`.
+pub const STATELESS: [&str; 1] = ["2026-07-28"];
 /// The newest revision; offered when a client asks for one we do not know.
 pub const LATEST: &str = SUPPORTED[0];
 /// What a Streamable HTTP request without an MCP-Protocol-Version header is taken to use.
@@ -9,6 +11,15 @@ pub const ASSUMED_WITHOUT_HEADER: &str = "2025-03-26";
 
 pub fn is_supported(version: &str) -> bool {
     SUPPORTED.contains(&version)
+}
+
+pub fn is_stateless(version: &str) -> bool {
+    STATELESS.contains(&version)
+}
+
+/// Every revision a client may use with this server, stateless first, newest first.
+pub fn all() -> impl Iterator<Item = &'static str> {
+    STATELESS.into_iter().chain(SUPPORTED)
 }
 
 /// The version to answer `initialize` with: the client's if we support it, else our latest.
@@ -34,6 +45,15 @@ mod tests {
         }
         assert_eq!(negotiate(Some("1999-01-01")), LATEST);
         assert_eq!(negotiate(None), LATEST);
+    }
+
+    #[test]
+    fn all_lists_five_revisions_newest_first() {
+        let all: Vec<&str> = all().collect();
+        assert_eq!(
+            all,
+            ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! Tool arguments: one field list per tool produces both its JSON Schema and its validation.
+//! Tool arguments: a typed struct per tool, plus the field list that gives its JSON Schema and
+//! its validation (with the original's messages). A unit test per tool proves the two agree.
 
-use std::collections::HashMap;
-
+use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use crate::catalog::IntLimit;
@@ -18,8 +18,12 @@ pub enum FieldKind {
     },
     /// An integer in range; the default applies when the field is absent.
     Integer(IntLimit),
-    /// An array of non-empty strings.
-    TextList { min_items: usize, max_items: usize },
+    /// An array of non-empty strings of at most `max_len` characters each.
+    TextList {
+        min_items: usize,
+        max_items: usize,
+        max_len: usize,
+    },
 }
 
 /// One argument of a tool.
@@ -63,9 +67,13 @@ impl Field {
                 }
                 s
             }
-            FieldKind::TextList { min_items, max_items } => json!({
+            FieldKind::TextList {
+                min_items,
+                max_items,
+                max_len,
+            } => json!({
                 "type": "array",
-                "items": {"type": "string", "minLength": 1},
+                "items": {"type": "string", "minLength": 1, "maxLength": max_len},
                 "minItems": min_items,
                 "maxItems": max_items
             }),
@@ -86,39 +94,20 @@ pub fn input_schema(fields: &[Field]) -> Value {
     schema
 }
 
-/// A validated argument value, defaults applied.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ArgValue {
-    Text(String),
-    Integer(i64),
-    TextList(Vec<String>),
+/// A tool's typed arguments and the field list that describes them.
+///
+/// The struct derives `Deserialize` with `deny_unknown_fields`, so a field list entry the struct
+/// does not have fails the tool's agreement test (see `tests::fields_match`), never silently.
+pub trait ToolArgs: DeserializeOwned {
+    fn fields() -> Vec<Field>;
 }
 
-/// Arguments that passed validation. Absent optional fields without a default are missing here.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Args(HashMap<&'static str, ArgValue>);
-
-impl Args {
-    pub fn text(&self, name: &str) -> Option<&str> {
-        match self.0.get(name) {
-            Some(ArgValue::Text(text)) => Some(text),
-            _ => None,
-        }
-    }
-
-    pub fn integer(&self, name: &str) -> Option<i64> {
-        match self.0.get(name) {
-            Some(ArgValue::Integer(n)) => Some(*n),
-            _ => None,
-        }
-    }
-
-    pub fn text_list(&self, name: &str) -> Option<&[String]> {
-        match self.0.get(name) {
-            Some(ArgValue::TextList(list)) => Some(list),
-            _ => None,
-        }
-    }
+/// Validates `raw` against `A::fields()` and reads it into `A`.
+pub fn parse<A: ToolArgs>(raw: &Map<String, Value>) -> Result<A, ArgError> {
+    let normalized = validate(&A::fields(), raw)?;
+    // Validation accepted every value, so this only fails if the struct and the field list
+    // disagree, which the per-tool agreement tests rule out.
+    serde_json::from_value(Value::Object(normalized)).map_err(|e| ArgError(e.to_string()))
 }
 
 /// Why arguments were refused; the message is shown to the client as is.
@@ -126,21 +115,22 @@ impl Args {
 #[error("Invalid arguments: {0}")]
 pub struct ArgError(pub String);
 
-/// Checks `raw` against `fields`. Unknown keys are ignored and `null` counts as absent,
-/// which is what lenient clients send for optional fields they leave empty.
-pub fn validate(fields: &[Field], raw: &Map<String, Value>) -> Result<Args, ArgError> {
-    let mut args = Args::default();
+/// Checks `raw` against `fields` and returns only the known fields, defaults filled in.
+/// Unknown keys are ignored and `null` counts as absent, which is what lenient clients send
+/// for optional fields they leave empty.
+pub fn validate(fields: &[Field], raw: &Map<String, Value>) -> Result<Map<String, Value>, ArgError> {
+    let mut args = Map::new();
     for field in fields {
         let value = raw.get(field.name).filter(|v| !v.is_null());
         let parsed = match (value, &field.kind) {
             (None, _) if field.required => return Err(ArgError(format!("{} is required", field.name))),
-            (None, FieldKind::Choice { default, .. }) => Some(ArgValue::Text(default.to_string())),
-            (None, FieldKind::Integer(limit)) => Some(ArgValue::Integer(limit.default)),
+            (None, FieldKind::Choice { default, .. }) => Some(Value::from(*default)),
+            (None, FieldKind::Integer(limit)) => Some(Value::from(limit.default)),
             (None, _) => None,
             (Some(value), kind) => Some(check(field.name, kind, value)?),
         };
         if let Some(parsed) = parsed {
-            args.0.insert(field.name, parsed);
+            args.insert(field.name.to_string(), parsed);
         }
     }
     Ok(args)
@@ -151,7 +141,7 @@ pub fn js_length(text: &str) -> usize {
     text.encode_utf16().count()
 }
 
-fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<ArgValue, ArgError> {
+fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<Value, ArgError> {
     match kind {
         FieldKind::Text { min_len, max_len } => {
             let text = value
@@ -170,10 +160,10 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<ArgValue, ArgErr
                     "{name} must be at most {max} characters long (got {len})"
                 )));
             }
-            Ok(ArgValue::Text(text.to_string()))
+            Ok(Value::from(text))
         }
         FieldKind::Choice { options, .. } => match value.as_str() {
-            Some(text) if options.contains(&text) => Ok(ArgValue::Text(text.to_string())),
+            Some(text) if options.contains(&text) => Ok(Value::from(text)),
             _ => Err(ArgError(format!("{name} must be one of: {}", options.join(", ")))),
         },
         FieldKind::Integer(limit) => {
@@ -194,9 +184,13 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<ArgValue, ArgErr
                     None => format!("{name} must be at least {} (got {number})", limit.min),
                 }));
             }
-            Ok(ArgValue::Integer(number))
+            Ok(Value::from(number))
         }
-        FieldKind::TextList { min_items, max_items } => {
+        FieldKind::TextList {
+            min_items,
+            max_items,
+            max_len,
+        } => {
             let items = value
                 .as_array()
                 .ok_or_else(|| ArgError(format!("{name} must be an array of strings")))?;
@@ -209,11 +203,13 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<ArgValue, ArgErr
             items
                 .iter()
                 .map(|item| match item.as_str() {
-                    Some(text) if !text.is_empty() => Ok(text.to_string()),
-                    _ => Err(ArgError(format!("every entry of {name} must be a non-empty string"))),
+                    Some(text) if !text.is_empty() && js_length(text) <= *max_len => Ok(Value::from(text)),
+                    _ => Err(ArgError(format!(
+                        "every entry of {name} must be a non-empty string of at most {max_len} characters"
+                    ))),
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map(ArgValue::TextList)
+                .map(Value::Array)
         }
     }
 }
@@ -256,21 +252,26 @@ mod tests {
                 FieldKind::TextList {
                     min_items: 1,
                     max_items: 2,
+                    max_len: 4,
                 },
             ),
         ]
     }
 
-    fn run(raw: Value) -> Result<Args, ArgError> {
+    fn run(raw: Value) -> Result<Map<String, Value>, ArgError> {
         validate(&fields(), raw.as_object().unwrap())
     }
 
     #[test]
     fn defaults_fill_absent_and_null_fields() {
-        let args = run(json!({"prompt": "abc", "model": null})).unwrap();
-        assert_eq!(args.text("model"), Some("a"));
-        assert_eq!(args.integer("count"), Some(1));
-        assert_eq!(args.text_list("ids"), None);
+        let args = run(json!({"prompt": "abc", "model": null, "stray": 1})).unwrap();
+        assert_eq!(args["model"], "a");
+        assert_eq!(args["count"], 1);
+        assert!(
+            !args.contains_key("ids"),
+            "absent optional fields without a default stay absent"
+        );
+        assert!(!args.contains_key("stray"), "unknown keys are dropped");
     }
 
     #[test]
@@ -298,10 +299,7 @@ mod tests {
         assert!(run(json!({"prompt": "abc", "count": 6})).is_err());
         assert!(run(json!({"prompt": "abc", "count": 2.5})).is_err());
         assert!(run(json!({"prompt": "abc", "count": "2"})).is_err());
-        assert_eq!(
-            run(json!({"prompt": "abc", "count": 5.0})).unwrap().integer("count"),
-            Some(5)
-        );
+        assert_eq!(run(json!({"prompt": "abc", "count": 5.0})).unwrap()["count"], 5);
     }
 
     #[test]
@@ -310,13 +308,13 @@ mod tests {
         assert!(run(json!({"prompt": "abc", "ids": []})).is_err());
         assert!(run(json!({"prompt": "abc", "ids": ["x", "y", "z"]})).is_err());
         assert!(run(json!({"prompt": "abc", "ids": ["x", ""]})).is_err());
+        let long = run(json!({"prompt": "abc", "ids": ["x", "abcde"]}))
+            .unwrap_err()
+            .to_string();
+        assert!(!long.contains("abcde"), "an oversized entry is not echoed back: {long}");
         assert_eq!(
-            run(json!({"prompt": "abc", "ids": ["x", "x"]}))
-                .unwrap()
-                .text_list("ids")
-                .unwrap()
-                .len(),
-            2
+            run(json!({"prompt": "abc", "ids": ["x", "x"]})).unwrap()["ids"],
+            json!(["x", "x"])
         );
     }
 
@@ -329,5 +327,50 @@ mod tests {
         assert_eq!(schema["properties"]["count"]["maximum"], 5);
         assert_eq!(schema["properties"]["count"]["default"], 1);
         assert_eq!(schema["properties"]["ids"]["maxItems"], 2);
+    }
+}
+
+/// Test support: every tool's field list and typed struct must describe the same arguments.
+#[cfg(test)]
+pub mod agreement {
+    use super::*;
+    use serde::Serialize;
+
+    /// A valid value for every field, optional ones included.
+    pub fn full_sample(fields: &[Field]) -> Map<String, Value> {
+        fields
+            .iter()
+            .map(|field| {
+                let value = match &field.kind {
+                    FieldKind::Text { min_len, .. } => json!("x".repeat((*min_len).max(1))),
+                    FieldKind::Choice { options, .. } => json!(options[options.len() - 1]),
+                    FieldKind::Integer(limit) => json!(limit.max.unwrap_or(limit.min + 1)),
+                    FieldKind::TextList { min_items, .. } => json!(vec!["id"; (*min_items).max(1)]),
+                };
+                (field.name.to_string(), value)
+            })
+            .collect()
+    }
+
+    /// Fails when a field list entry has no struct field (deny_unknown_fields), or a struct field
+    /// has no field list entry (it would then never be set from a call).
+    pub fn assert_fields_match<A: ToolArgs + Serialize>(tool: &str) {
+        let fields = A::fields();
+        let sample = full_sample(&fields);
+        let parsed: A = parse(&sample).unwrap_or_else(|e| panic!("{tool}: a full valid sample does not parse: {e}"));
+        let back = serde_json::to_value(&parsed).unwrap();
+        let mut struct_keys: Vec<&str> = back.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut field_names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        struct_keys.sort_unstable();
+        field_names.sort_unstable();
+        assert_eq!(
+            struct_keys, field_names,
+            "{tool}: struct fields and schema fields differ"
+        );
+        assert_eq!(
+            back,
+            Value::Object(sample),
+            "{tool}: a value was lost between schema and struct"
+        );
     }
 }

@@ -1,21 +1,90 @@
-//! The six tools: their definitions (schema, annotations, output schema) and the call dispatcher.
+//! The tool table: every tool this server offers, and how a call reaches its handler.
+//!
+//! A tool is one module declaring a [`ToolSpec`] (name, title, description, annotations, typed
+//! arguments, output schema, handler) plus one line in [`TOOLS`]. Nothing else lists tools.
 
-pub mod args;
-pub mod generate;
-pub mod listing;
-pub mod output;
-pub mod status;
-pub mod wait;
+mod args;
+mod generate_image;
+mod generate_image_and_wait;
+mod get_job_status;
+mod list_generations;
+mod list_jobs;
+mod output;
+mod paging;
+mod progress;
+mod wait_for_completion;
 
+use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use worker::Env;
 
 use crate::config::Config;
 use crate::jobs::JobStore;
 use crate::protocol::mcp::{CallToolResult, Tool, ToolAnnotations};
-use crate::protocol::progress::ProgressSink;
-use args::{input_schema, validate, Args, Field};
+pub use args::{Field, FieldKind};
 use output::{ToolError, ToolOutput};
+pub use progress::ProgressSink;
+
+/// Every tool, in the order `tools/list` shows them (the original's order, then additions).
+pub const TOOLS: &[&ToolSpec] = &[
+    &generate_image::TOOL,
+    &get_job_status::TOOL,
+    &list_generations::TOOL,
+    &list_jobs::TOOL,
+    &wait_for_completion::TOOL,
+    &generate_image_and_wait::TOOL,
+];
+
+/// What a handler returns: a result object, or an error that becomes an `isError` result.
+pub type ToolResult = Result<ToolOutput, ToolError>;
+
+/// Runs one call: raw arguments in, typed inside (each handler starts with `args::parse`).
+pub type Handler = for<'a> fn(&'a ToolContext, Map<String, Value>) -> LocalBoxFuture<'a, ToolResult>;
+
+/// One tool, declared in its own module.
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: fn() -> String,
+    /// The arguments: `<Args as ToolArgs>::fields`, which also gives the input schema.
+    pub fields: fn() -> Vec<Field>,
+    pub output_schema: fn() -> Value,
+    /// Reads only; never changes jobs or images.
+    pub read_only: bool,
+    /// Results can carry image URLs, so they say when the offline preview backend drew them.
+    pub reports_images: bool,
+    pub handler: Handler,
+}
+
+impl ToolSpec {
+    pub fn to_tool(&self) -> Tool {
+        Tool {
+            name: self.name.to_string(),
+            title: self.title.to_string(),
+            description: (self.description)(),
+            input_schema: args::input_schema(&(self.fields)()),
+            output_schema: (self.output_schema)(),
+            annotations: ToolAnnotations {
+                title: self.title.to_string(),
+                read_only_hint: self.read_only,
+                // Generation adds images; nothing ever deletes or overwrites one.
+                destructive_hint: false,
+                // Reads repeat; every generate call starts new jobs.
+                idempotent_hint: self.read_only,
+                // Generation calls an external model; reads only touch our own storage.
+                open_world_hint: !self.read_only,
+            },
+        }
+    }
+}
+
+pub fn find(name: &str) -> Option<&'static ToolSpec> {
+    TOOLS.iter().copied().find(|tool| tool.name == name)
+}
+
+pub fn list() -> Vec<Tool> {
+    TOOLS.iter().map(|tool| tool.to_tool()).collect()
+}
 
 /// Everything a tool may use while handling one call. Owned, so a call can outlive the
 /// request handler when its response is streamed.
@@ -31,144 +100,38 @@ pub struct ToolContext {
 
 impl ToolContext {
     pub fn store(&self) -> Result<JobStore, ToolError> {
-        let db = self.env.d1("DB").map_err(|e| ToolError::Binding(format!("DB: {e}")))?;
+        let db = self
+            .env
+            .d1("DB")
+            .map_err(|source| ToolError::Binding { name: "DB", source })?;
         Ok(JobStore::new(db))
     }
 
     pub fn image_url(&self, stored: Option<&str>) -> Option<String> {
-        stored.map(|url| crate::pipeline::storage::absolute_image_url(url, &self.origin))
+        stored.map(|url| crate::urls::absolute_image_url(url, &self.origin))
     }
-}
-
-/// The tools in the order `tools/list` shows them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolName {
-    GenerateImage,
-    GetJobStatus,
-    ListGenerations,
-    ListJobs,
-    WaitForCompletion,
-    GenerateImageAndWait,
-}
-
-impl ToolName {
-    pub const ALL: [ToolName; 6] = [
-        ToolName::GenerateImage,
-        ToolName::GetJobStatus,
-        ToolName::ListGenerations,
-        ToolName::ListJobs,
-        ToolName::WaitForCompletion,
-        ToolName::GenerateImageAndWait,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ToolName::GenerateImage => "generate_image",
-            ToolName::GetJobStatus => "get_job_status",
-            ToolName::ListGenerations => "list_generations",
-            ToolName::ListJobs => "list_jobs",
-            ToolName::WaitForCompletion => "wait_for_completion",
-            ToolName::GenerateImageAndWait => "generate_image_and_wait",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<ToolName> {
-        ToolName::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-
-    /// The single definition each tool's schema, validation, listing and docs come from.
-    pub fn definition(self) -> ToolDefinition {
-        match self {
-            ToolName::GenerateImage => generate::definition(),
-            ToolName::GetJobStatus => status::definition(),
-            ToolName::ListGenerations => listing::generations_definition(),
-            ToolName::ListJobs => listing::jobs_definition(),
-            ToolName::WaitForCompletion => wait::definition(),
-            ToolName::GenerateImageAndWait => generate::and_wait_definition(),
-        }
-    }
-}
-
-/// A tool as this server describes it.
-pub struct ToolDefinition {
-    pub name: ToolName,
-    pub title: &'static str,
-    pub description: String,
-    pub fields: Vec<Field>,
-    pub output_schema: Value,
-    /// Reads only; never changes jobs or images.
-    pub read_only: bool,
-}
-
-impl ToolDefinition {
-    pub fn to_tool(&self) -> Tool {
-        Tool {
-            name: self.name.as_str().to_string(),
-            title: self.title.to_string(),
-            description: self.description.clone(),
-            input_schema: input_schema(&self.fields),
-            output_schema: self.output_schema.clone(),
-            annotations: ToolAnnotations {
-                title: self.title.to_string(),
-                read_only_hint: self.read_only,
-                // Generation adds images; nothing ever deletes or overwrites one.
-                destructive_hint: false,
-                // Reads repeat; every generate call starts new jobs.
-                idempotent_hint: self.read_only,
-                // Generation calls an external model; reads only touch our own storage.
-                open_world_hint: !self.read_only,
-            },
-        }
-    }
-}
-
-pub fn list() -> Vec<Tool> {
-    ToolName::ALL
-        .into_iter()
-        .map(|name| name.definition().to_tool())
-        .collect()
 }
 
 /// Runs a tool. Unknown names and bad arguments are tool errors (`isError`), not protocol errors.
-pub async fn call(ctx: &ToolContext, name: &str, arguments: &Map<String, Value>) -> CallToolResult {
-    let Some(tool) = ToolName::from_name(name) else {
-        let known: Vec<&str> = ToolName::ALL.iter().map(|t| t.as_str()).collect();
+pub async fn call(ctx: &ToolContext, name: &str, arguments: Map<String, Value>) -> CallToolResult {
+    let Some(tool) = find(name) else {
+        let known: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
         return ToolOutput::error_message(format!("Unknown tool: {name}. Available tools: {}", known.join(", ")))
             .into_result();
     };
-    let definition = tool.definition();
-    let outcome = match validate(&definition.fields, arguments) {
-        Ok(args) => run(ctx, tool, &args).await,
-        Err(error) => Err(ToolError::Args(error)),
-    };
-    let mut output = match outcome {
+    let mut output = match (tool.handler)(ctx, arguments).await {
         Ok(output) => output,
         Err(error) => {
             if !matches!(error, ToolError::Args(_)) {
-                worker::console_error!("tool {} failed: {error}", tool.as_str());
+                worker::console_error!("tool {} failed: {error}", tool.name);
             }
             ToolOutput::error_message(error)
         }
     };
-    // Every result that can carry an image URL says where the picture came from.
-    if matches!(
-        tool,
-        ToolName::GenerateImage | ToolName::GenerateImageAndWait | ToolName::WaitForCompletion
-    ) {
+    if tool.reports_images {
         output.note_preview_backend(ctx.config.image_backend);
     }
     output.into_result()
-}
-
-async fn run(ctx: &ToolContext, tool: ToolName, args: &Args) -> Result<ToolOutput, ToolError> {
-    match tool {
-        ToolName::GenerateImage => generate::handle(ctx, args).await,
-        ToolName::GetJobStatus => status::handle(ctx, args).await,
-        ToolName::ListGenerations => listing::handle_generations(ctx, args).await,
-        ToolName::ListJobs => listing::handle_jobs(ctx, args).await,
-        ToolName::WaitForCompletion => wait::handle(ctx, args).await,
-        ToolName::GenerateImageAndWait => generate::handle_and_wait(ctx, args).await,
-    }
 }
 
 #[cfg(test)]
@@ -210,19 +173,21 @@ mod tests {
     }
 
     #[test]
+    fn tool_names_are_unique() {
+        let mut names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TOOLS.len());
+        assert!(find("delete_everything").is_none());
+        assert!(find("list_jobs").is_some());
+    }
+
+    #[test]
     fn read_tools_are_annotated_read_only_and_generators_are_not_destructive() {
         for tool in list() {
             let generates = tool.name.starts_with("generate");
             assert_eq!(tool.annotations.read_only_hint, !generates, "{}", tool.name);
             assert!(!tool.annotations.destructive_hint, "{}", tool.name);
         }
-    }
-
-    #[test]
-    fn tool_names_round_trip() {
-        for tool in ToolName::ALL {
-            assert_eq!(ToolName::from_name(tool.as_str()), Some(tool));
-        }
-        assert_eq!(ToolName::from_name("delete_everything"), None);
     }
 }

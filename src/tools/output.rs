@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::args::ArgError;
 use crate::config::ImageBackend;
-use crate::jobs::store::StoreError;
+use crate::d1::DbError;
 use crate::protocol::mcp::CallToolResult;
 
 /// A tool's answer before it is wrapped for the wire.
@@ -85,11 +85,15 @@ pub enum ToolError {
     #[error(transparent)]
     Args(#[from] ArgError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] DbError),
     #[error("could not queue the image job: {0}")]
-    Queue(String),
-    #[error("server binding unavailable: {0}")]
-    Binding(String),
+    Queue(#[source] worker::Error),
+    #[error("server binding {name} unavailable: {source}")]
+    Binding {
+        name: &'static str,
+        #[source]
+        source: worker::Error,
+    },
 }
 
 #[cfg(test)]

@@ -1,30 +1,41 @@
 //! HTTP surface: routing, and the checks every MCP transport shares (Origin, auth, protocol version).
 
-pub mod auth;
-pub mod cors;
-pub mod mailbox;
-pub mod origin;
-pub mod sse;
-pub mod streamable;
+mod auth;
+mod cors;
+mod mailbox;
+mod sse;
+mod streamable;
 
 use serde_json::json;
 use worker::{Context, Env, Method, Request, Response};
 
 use crate::config::Config;
+use crate::http::json_response;
 use crate::protocol::jsonrpc::{RpcError, RpcResponse};
 use crate::tools::ToolContext;
 
 /// Routes a request and adds CORS headers to whatever comes back.
 pub async fn route(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let is_mcp_route = is_mcp_path(&req.path());
     let mut response = match dispatch(req, env, ctx).await {
         Ok(response) => response,
         Err(error) => {
             worker::console_error!("request failed: {error}");
-            json_response(500, &json!({"error": "internal server error"}))?
+            // MCP clients parse every answer on their routes as JSON-RPC, failures included.
+            if is_mcp_route {
+                rpc_error(500, &RpcError::Internal("internal server error".to_string()))?
+            } else {
+                json_response(500, &json!({"error": "internal server error"}))?
+            }
         }
     };
     cors::apply(&mut response);
     Ok(response)
+}
+
+/// The routes that speak JSON-RPC: /mcp, /sse and /sse/message.
+fn is_mcp_path(path: &str) -> bool {
+    matches!(path, "/mcp" | "/sse" | "/sse/message")
 }
 
 async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -36,7 +47,7 @@ async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Respo
     match (method, path.as_str()) {
         (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env),
         (Method::Get, "/health") => crate::pages::health(),
-        (Method::Get | Method::Head, p) if p.starts_with(crate::pipeline::storage::IMAGE_ROUTE_PREFIX) => {
+        (Method::Get | Method::Head, p) if p.starts_with(crate::urls::IMAGE_ROUTE_PREFIX) => {
             crate::pages::images::serve(&req, &env).await
         }
         (Method::Post, "/mcp") => streamable::post(req, env).await,
@@ -49,10 +60,6 @@ async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Respo
         (_, "/sse/message") => method_not_allowed("POST"),
         _ => json_response(404, &json!({"error": "not found", "path": path})),
     }
-}
-
-pub fn json_response(status: u16, value: &impl serde::Serialize) -> worker::Result<Response> {
-    Ok(Response::from_json(value)?.with_status(status))
 }
 
 pub fn rpc_response(status: u16, response: &RpcResponse) -> worker::Result<Response> {
@@ -75,13 +82,6 @@ pub fn accepted() -> worker::Result<Response> {
     Ok(Response::empty()?.with_status(202))
 }
 
-/// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.
-pub fn request_origin(req: &Request) -> String {
-    req.url()
-        .map(|url| url.origin().ascii_serialization())
-        .unwrap_or_default()
-}
-
 /// The checks before any MCP message is read: configuration, Origin, then the bearer token.
 /// `Ok(Err(response))` is a refusal to send as is.
 pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Response>> {
@@ -93,7 +93,7 @@ pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Res
         }
     };
     let origin_header = req.headers().get("Origin")?;
-    if !origin::origin_allowed(origin_header.as_deref(), &config.allowed_origins) {
+    if !crate::http::origin::origin_allowed(origin_header.as_deref(), &config.allowed_origins) {
         return refusal(
             403,
             "Forbidden: this Origin is not allowed to call the MCP endpoint",
@@ -111,7 +111,7 @@ pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Res
     Ok(Ok(ToolContext {
         env: env.clone(),
         config,
-        origin: request_origin(req),
+        origin: crate::http::request_origin(req),
         progress: None,
     }))
 }

@@ -10,10 +10,9 @@ use worker::{Env, Request, Response};
 
 use super::mailbox::Mailbox;
 use super::{accepted, guard, refusal, rpc_error};
-use crate::protocol::dispatch::{self, Era};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcResponse};
-use crate::protocol::progress::ProgressSink;
-use crate::tools::ToolContext;
+use crate::server::{self as dispatch, Era};
+use crate::tools::{ProgressSink, ToolContext};
 
 /// Where clients POST their messages; the session id is appended.
 pub const MESSAGE_PATH: &str = "/sse/message";

@@ -9,12 +9,11 @@ use futures::{future, stream, StreamExt};
 use worker::{Env, Request, Response};
 
 use super::{accepted, guard, refusal, rpc_error, rpc_response};
-use crate::protocol::dispatch::{self, Era};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcError, RpcRequest, RpcResponse};
-use crate::protocol::modern::{self, McpHeaders};
-use crate::protocol::progress::ProgressSink;
+use crate::protocol::mcp::ProgressToken;
 use crate::protocol::version;
-use crate::tools::ToolContext;
+use crate::server::{self as dispatch, Era, McpHeaders};
+use crate::tools::{ProgressSink, ToolContext};
 
 pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
     let ctx = match guard(&req, &env)? {
@@ -36,8 +35,8 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
     match parsed {
         IncomingBody::Single(Err(invalid)) => rpc_response(400, &RpcResponse::Error(invalid)),
         IncomingBody::Single(Ok(IncomingMessage::Request(request))) => {
-            let era = if modern::is_modern(&request, &headers) {
-                if let Err(rejection) = modern::validate(&request, &headers) {
+            let era = if dispatch::is_stateless(&request, &headers) {
+                if let Err(rejection) = dispatch::validate_stateless(&request, &headers) {
                     return rpc_response(
                         rejection.status,
                         &RpcResponse::error(Some(request.id), &rejection.error),
@@ -100,18 +99,14 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
     }
 }
 
-fn is_modern_version(version: &str) -> bool {
-    modern::MODERN_VERSIONS.contains(&version)
-}
-
 /// A handshake-era request must name a version we speak in MCP-Protocol-Version, if it names one.
 fn unsupported_header(headers: &McpHeaders) -> worker::Result<Option<Response>> {
     match headers.protocol_version.as_deref() {
-        Some(v) if !version::is_supported(v) && !is_modern_version(v) => refusal(
+        Some(v) if !version::is_supported(v) && !version::is_stateless(v) => refusal(
             400,
             &format!(
                 "Bad Request: unsupported MCP-Protocol-Version {v:?}; supported: {}",
-                modern::supported_versions().join(", ")
+                version::all().collect::<Vec<_>>().join(", ")
             ),
             None,
         )
@@ -137,7 +132,7 @@ fn stream_with_progress(
     mut ctx: ToolContext,
     request: RpcRequest,
     era: Era,
-    token: crate::protocol::mcp::ProgressToken,
+    token: ProgressToken,
 ) -> worker::Result<Response> {
     let (sender, receiver) = mpsc::unbounded::<String>();
     ctx.progress = Some(ProgressSink::new(token, sender.clone()));

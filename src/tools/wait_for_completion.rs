@@ -4,32 +4,51 @@
 //! then less often. A call never outlives the configured response limit: healthy jobs still
 //! running then are listed with how to keep waiting, instead of an error.
 
-use serde::Serialize;
-use serde_json::{json, Value};
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
-use super::args::{Args, Field, FieldKind};
+use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
 use super::output::{result_schema, ToolError, ToolOutput};
-use super::{ToolContext, ToolDefinition, ToolName};
-use crate::catalog::{WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
+use super::{ToolContext, ToolResult, ToolSpec};
+use crate::catalog::{JOB_ID_MAX_CHARS, WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
 use crate::jobs::{JobRow, JobStatus};
-use crate::pipeline::storage::absolute_image_url;
+use crate::urls::absolute_image_url;
 
-pub fn definition() -> ToolDefinition {
-    ToolDefinition {
-        name: ToolName::WaitForCompletion,
-        title: "Wait for completion",
-        description: format!(
+pub const TOOL: ToolSpec = ToolSpec {
+    name: "wait_for_completion",
+    title: "Wait for completion",
+    description: || {
+        format!(
             "Wait until image jobs finish and return their image URLs. Pass exactly one of job_id or job_ids \
              (up to {WAIT_JOB_IDS_MAX}). Returns as soon as every job is done. If they take longer than this \
              call may wait, the result lists finished images and pending_job_ids: call again with those."
-        ),
-        fields: vec![
+        )
+    },
+    fields: Args::fields,
+    output_schema,
+    read_only: true,
+    reports_images: true,
+    handler: handle,
+};
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct Args {
+    job_id: Option<String>,
+    job_ids: Option<Vec<String>>,
+}
+
+impl ToolArgs for Args {
+    fn fields() -> Vec<Field> {
+        vec![
             Field::new(
                 "job_id",
                 "One job id to wait for.",
                 FieldKind::Text {
                     min_len: 1,
-                    max_len: None,
+                    max_len: Some(JOB_ID_MAX_CHARS),
                 },
             ),
             Field::new(
@@ -38,23 +57,23 @@ pub fn definition() -> ToolDefinition {
                 FieldKind::TextList {
                     min_items: WAIT_JOB_IDS_MIN,
                     max_items: WAIT_JOB_IDS_MAX,
+                    max_len: JOB_ID_MAX_CHARS,
                 },
             ),
-        ],
-        output_schema: output_schema(),
-        read_only: true,
+        ]
     }
 }
 
-/// Every success shape a wait can end with: one image, several, or still in progress.
+/// Every shape a wait can end with: one image, several, still in progress, or failed.
+/// Image URLs are null for jobs that finished without one (failed jobs listed beside images).
 pub fn output_schema() -> Value {
     let image = json!({"type": "object", "properties": {
-        "job_id": {"type": "string"}, "image_url": {"type": "string"},
+        "job_id": {"type": "string"}, "image_url": {"type": ["string", "null"]},
         "prompt": {"type": "string"}, "model": {"type": "string"}
     }});
     result_schema(json!({
             "status": {"type": "string", "enum": ["completed", "in_progress", "failed"]},
-            "image_url": {"type": "string", "description": "The image, when one job was awaited."},
+            "image_url": {"type": ["string", "null"], "description": "The image, when one job was awaited."},
             "prompt": {"type": "string"},
             "model": {"type": "string"},
             "count": {"type": "integer"},
@@ -70,18 +89,21 @@ pub fn output_schema() -> Value {
     }))
 }
 
-pub async fn handle(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolError> {
-    let ids = match (args.text("job_id"), args.text_list("job_ids")) {
-        (Some(id), None) => vec![id.to_string()],
-        (None, Some(ids)) => ids.to_vec(),
-        (Some(_), Some(_)) => return Err(args_error("pass either job_id or job_ids, not both")),
-        (None, None) => return Err(args_error("job_id or job_ids is required")),
-    };
-    wait_for_jobs(ctx, ids).await
+fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
+    Box::pin(async move {
+        let args: Args = parse(&raw)?;
+        let ids = match (args.job_id, args.job_ids) {
+            (Some(id), None) => vec![id],
+            (None, Some(ids)) => ids,
+            (Some(_), Some(_)) => return Err(args_error("pass either job_id or job_ids, not both")),
+            (None, None) => return Err(args_error("job_id or job_ids is required")),
+        };
+        wait_for_jobs(ctx, ids).await
+    })
 }
 
 fn args_error(message: &str) -> ToolError {
-    ToolError::Args(super::args::ArgError(message.to_string()))
+    ToolError::Args(ArgError(message.to_string()))
 }
 
 /// The wait itself, shared with generate_image_and_wait.
@@ -375,6 +397,11 @@ mod tests {
 
     fn ids(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn fields_match() {
+        super::super::args::agreement::assert_fields_match::<Args>("wait_for_completion");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Model output → image bytes: base64 decoding and format sniffing, so junk is never stored.
+//! Image bytes: the formats this server stores, magic-byte sniffing and base64 decoding, so junk is never stored.
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};

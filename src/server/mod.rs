@@ -1,45 +1,23 @@
-//! Method dispatch: one JSON-RPC request in, one response out.
+//! The MCP server: one JSON-RPC request in, one response out, for either family of revisions.
+
+mod info;
+mod stateless;
+
+pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::jsonrpc::{RpcError, RpcRequest, RpcResponse};
-use super::mcp::{
-    CallToolParams, Implementation, InitializeResult, ListToolsResult, ServerCapabilities, ToolsCapability,
-};
-use super::{modern, version};
-use crate::catalog::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION};
+use crate::protocol::jsonrpc::{RpcError, RpcRequest, RpcResponse};
+use crate::protocol::mcp::{CallToolParams, ListToolsResult, ProgressToken};
 use crate::tools::{self, ToolContext};
-
-/// Guidance for the model using this server, sent with `initialize`.
-pub const INSTRUCTIONS: &str = "Generates images from text prompts with Cloudflare Workers AI. \
-For a finished image in one call use generate_image_and_wait. For background work use generate_image, \
-then wait_for_completion with the returned job id(s). list_generations shows earlier images.";
+use info::initialize_result;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InitializeParams {
     #[serde(default)]
     protocol_version: Option<String>,
-}
-
-pub fn server_info() -> Implementation {
-    Implementation {
-        name: SERVER_NAME.to_string(),
-        title: Some(SERVER_TITLE.to_string()),
-        version: SERVER_VERSION.to_string(),
-    }
-}
-
-pub fn initialize_result(requested: Option<&str>) -> InitializeResult {
-    InitializeResult {
-        protocol_version: version::negotiate(requested).to_string(),
-        capabilities: ServerCapabilities {
-            tools: ToolsCapability { list_changed: false },
-        },
-        server_info: server_info(),
-        instructions: Some(INSTRUCTIONS.to_string()),
-    }
 }
 
 /// Answers methods that need no bindings; None for tools/call and unknown methods.
@@ -117,32 +95,31 @@ async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
 
 async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Value, RpcError> {
     let result = match request.method.as_str() {
-        "server/discover" => Ok(modern::discover_result()),
+        "server/discover" => Ok(stateless::discover_result()),
         "tools/list" => to_value(ListToolsResult { tools: tools::list() }),
         // This revision makes an unknown tool a protocol error.
         "tools/call" => call_tool(ctx, request, true).await,
         // initialize, ping and the rest do not exist in this revision.
         other => Err(RpcError::MethodNotFound(other.to_string())),
     }?;
-    Ok(modern::complete_result(&request.method, result))
+    Ok(stateless::complete_result(&request.method, result))
 }
 
 async fn call_tool(ctx: &ToolContext, request: &RpcRequest, unknown_is_error: bool) -> Result<Value, RpcError> {
     let params = call_params(request.params.as_ref())?;
-    if unknown_is_error && tools::ToolName::from_name(&params.name).is_none() {
+    if unknown_is_error && tools::find(&params.name).is_none() {
         return Err(RpcError::InvalidParams(format!("Unknown tool: {}", params.name)));
     }
     let arguments = params.arguments.unwrap_or_else(Map::new);
-    to_value(tools::call(ctx, &params.name, &arguments).await)
+    to_value(tools::call(ctx, &params.name, arguments).await)
 }
 
 /// The progress token of a tools/call request, if the client sent one.
-pub fn progress_token(request: &RpcRequest) -> Option<super::mcp::ProgressToken> {
+pub fn progress_token(request: &RpcRequest) -> Option<ProgressToken> {
     if request.method != "tools/call" {
         return None;
     }
-    let token = request.params.as_ref()?.get("_meta")?.get("progressToken")?;
-    serde_json::from_value(token.clone()).ok()
+    call_params(request.params.as_ref()).ok()?.meta?.progress_token
 }
 
 #[cfg(test)]
@@ -170,7 +147,7 @@ mod tests {
         let unknown = answer_static(&request("initialize", Some(json!({"protocolVersion": "2030-01-01"}))))
             .unwrap()
             .unwrap();
-        assert_eq!(unknown["protocolVersion"], version::LATEST);
+        assert_eq!(unknown["protocolVersion"], crate::protocol::version::LATEST);
     }
 
     #[test]

@@ -1,23 +1,23 @@
 //! The 2026-07-28 stateless revision: no initialize, every request carries its version and
 //! client capabilities in `_meta`, MCP headers must match the body, results carry `resultType`.
 //!
-//! Served side by side with the handshake revisions on the same endpoint: a request is
-//! "modern" when it carries the per-request version field or the 2026 version header.
+//! Served side by side with the handshake revisions on the same endpoint: a request follows
+//! this revision when it carries the per-request version field or the 2026 version header.
 
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::dispatch::server_info;
-use super::jsonrpc::{RpcError, RpcRequest};
+use super::info::{server_info, INSTRUCTIONS};
+use crate::protocol::jsonrpc::{RpcError, RpcRequest};
+use crate::protocol::version;
 
-pub const MODERN_VERSIONS: [&str; 1] = ["2026-07-28"];
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 /// Tool definitions never change while a deployment runs; clients may cache them briefly.
 pub const LIST_TTL_MS: u64 = 300_000;
 
-/// The MCP request headers of a modern POST.
+/// The MCP request headers of a stateless-revision POST.
 #[derive(Debug, Clone, Default)]
 pub struct McpHeaders {
     pub protocol_version: Option<String>,
@@ -30,15 +30,12 @@ fn meta(request: &RpcRequest) -> Option<&serde_json::Map<String, Value>> {
 }
 
 /// Whether this request follows the stateless revision rather than a handshake revision.
-pub fn is_modern(request: &RpcRequest, headers: &McpHeaders) -> bool {
+pub fn is_stateless(request: &RpcRequest, headers: &McpHeaders) -> bool {
     meta(request).is_some_and(|m| m.contains_key(META_PROTOCOL_VERSION))
-        || headers
-            .protocol_version
-            .as_deref()
-            .is_some_and(|v| MODERN_VERSIONS.contains(&v))
+        || headers.protocol_version.as_deref().is_some_and(version::is_stateless)
 }
 
-/// A rejected modern request: the HTTP status and the error to answer with.
+/// A rejected stateless-revision request: the HTTP status and the error to answer with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
     pub status: u16,
@@ -129,25 +126,16 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
             }
         }
     }
-    if !MODERN_VERSIONS.contains(&version) {
+    if !version::is_stateless(version) {
         return Err(reject(
             400,
             RpcError::UnsupportedVersion {
                 requested: version.to_string(),
-                supported: supported_versions(),
+                supported: version::all().collect(),
             },
         ));
     }
     Ok(())
-}
-
-/// Every version a client may use with this server, modern first.
-pub fn supported_versions() -> Vec<&'static str> {
-    MODERN_VERSIONS
-        .iter()
-        .chain(super::version::SUPPORTED.iter())
-        .copied()
-        .collect()
 }
 
 /// Header values that are not plain ASCII arrive as `=?base64?<base64 of UTF-8>?=`.
@@ -164,15 +152,15 @@ pub fn decode_header_value(value: &str) -> Option<String> {
 /// The answer to `server/discover`.
 pub fn discover_result() -> Value {
     json!({
-        "supportedVersions": MODERN_VERSIONS,
+        "supportedVersions": version::STATELESS,
         "capabilities": {"tools": {}},
-        "instructions": super::dispatch::INSTRUCTIONS,
+        "instructions": INSTRUCTIONS,
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "public",
     })
 }
 
-/// Adds what every modern result carries: `resultType`, server identity, and cache hints on lists.
+/// Adds what every stateless-revision result carries: `resultType`, server identity, and cache hints on lists.
 pub fn complete_result(method: &str, mut result: Value) -> Value {
     if let Value::Object(fields) = &mut result {
         fields.insert("resultType".into(), json!("complete"));
@@ -204,7 +192,7 @@ mod tests {
         }
     }
 
-    fn modern_params(extra: Value) -> Value {
+    fn stateless_params(extra: Value) -> Value {
         let mut params = json!({"_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}}});
         if let (Value::Object(p), Value::Object(e)) = (&mut params, extra) {
             p.extend(e);
@@ -221,17 +209,17 @@ mod tests {
     }
 
     #[test]
-    fn modern_requests_are_recognised_by_meta_or_header() {
-        let discover = request("server/discover", modern_params(json!({})));
-        assert!(is_modern(&discover, &McpHeaders::default()));
+    fn stateless_requests_are_recognised_by_meta_or_header() {
+        let discover = request("server/discover", stateless_params(json!({})));
+        assert!(is_stateless(&discover, &McpHeaders::default()));
         let legacy = request("tools/list", json!({}));
-        assert!(!is_modern(&legacy, &headers(Some("2025-06-18"), None, None)));
-        assert!(is_modern(&legacy, &headers(Some("2026-07-28"), None, None)));
+        assert!(!is_stateless(&legacy, &headers(Some("2025-06-18"), None, None)));
+        assert!(is_stateless(&legacy, &headers(Some("2026-07-28"), None, None)));
     }
 
     #[test]
     fn a_well_formed_discover_passes() {
-        let discover = request("server/discover", modern_params(json!({})));
+        let discover = request("server/discover", stateless_params(json!({})));
         assert_eq!(
             validate(&discover, &headers(Some("2026-07-28"), Some("server/discover"), None)),
             Ok(())
@@ -247,7 +235,7 @@ mod tests {
 
     #[test]
     fn header_disagreements_are_header_mismatch() {
-        let list = request("tools/list", modern_params(json!({})));
+        let list = request("tools/list", stateless_params(json!({})));
         for h in [
             headers(None, Some("tools/list"), None),
             headers(Some("2026-07-28"), None, None),
@@ -255,7 +243,7 @@ mod tests {
         ] {
             assert_eq!(validate(&list, &h).unwrap_err().error.code(), -32020, "{h:?}");
         }
-        let call = request("tools/call", modern_params(json!({"name": "list_jobs"})));
+        let call = request("tools/call", stateless_params(json!({"name": "list_jobs"})));
         let ok = headers(Some("2026-07-28"), Some("tools/call"), Some("list_jobs"));
         assert_eq!(validate(&call, &ok), Ok(()));
         let wrong = headers(Some("2026-07-28"), Some("tools/call"), Some("get_job_status"));
@@ -273,7 +261,7 @@ mod tests {
 
     #[test]
     fn unknown_versions_list_what_is_supported() {
-        let mut params = modern_params(json!({}));
+        let mut params = stateless_params(json!({}));
         params["_meta"][META_PROTOCOL_VERSION] = json!("2099-01-01");
         let discover = request("server/discover", params);
         let rejection = validate(&discover, &headers(Some("2099-01-01"), Some("server/discover"), None)).unwrap_err();

@@ -3,8 +3,8 @@
 use futures::channel::mpsc::UnboundedSender;
 use serde_json::json;
 
-use super::jsonrpc::{RpcNotification, JSONRPC_VERSION};
-use super::mcp::{ProgressParams, ProgressToken};
+use crate::protocol::jsonrpc::{RpcNotification, JSONRPC_VERSION};
+use crate::protocol::mcp::{ProgressParams, ProgressToken};
 
 /// Sends `notifications/progress` for one request to whatever stream carries its response.
 #[derive(Debug, Clone)]

@@ -1,0 +1,143 @@
+//! D1 plumbing shared by every table: statements as plain data, bound and run against the
+//! binding, with every failure (a thrown call or an error in the result) turned into [`DbError`].
+
+use serde::de::DeserializeOwned;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result};
+
+/// A value bound to a `?` placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Text(String),
+    Integer(i64),
+    Null,
+}
+
+impl From<&str> for SqlValue {
+    fn from(value: &str) -> Self {
+        SqlValue::Text(value.to_string())
+    }
+}
+
+impl From<String> for SqlValue {
+    fn from(value: String) -> Self {
+        SqlValue::Text(value)
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(value: i64) -> Self {
+        SqlValue::Integer(value)
+    }
+}
+
+impl From<Option<&str>> for SqlValue {
+    fn from(value: Option<&str>) -> Self {
+        value.map_or(SqlValue::Null, SqlValue::from)
+    }
+}
+
+/// One statement and its parameters, in placeholder order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<SqlValue>,
+}
+
+impl Statement {
+    pub fn new(sql: impl Into<String>, params: Vec<SqlValue>) -> Self {
+        Statement {
+            sql: sql.into(),
+            params,
+        }
+    }
+}
+
+/// A D1 failure, with the statement's intent for the logs.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The binding threw (bad SQL, constraint violation, D1 unavailable).
+    #[error("database error while {action}: {source}")]
+    Call {
+        action: &'static str,
+        #[source]
+        source: worker::Error,
+    },
+    /// The call returned, but its result reports a failure.
+    #[error("database error while {action}: {message}")]
+    Result { action: &'static str, message: String },
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+fn call_failed(action: &'static str) -> impl Fn(worker::Error) -> DbError {
+    move |source| DbError::Call { action, source }
+}
+
+fn checked(result: D1Result, action: &'static str) -> DbResult<D1Result> {
+    match result.error() {
+        Some(message) => Err(DbError::Result { action, message }),
+        None => Ok(result),
+    }
+}
+
+/// The D1 binding, used only through [`Statement`]s.
+pub struct Db {
+    db: D1Database,
+}
+
+impl Db {
+    pub fn new(db: D1Database) -> Self {
+        Db { db }
+    }
+
+    fn prepare(&self, statement: &Statement, action: &'static str) -> DbResult<D1PreparedStatement> {
+        let values: Vec<JsValue> = statement
+            .params
+            .iter()
+            .map(|value| match value {
+                SqlValue::Text(text) => JsValue::from_str(text),
+                // Millisecond timestamps and page sizes are far inside f64's exact integer range.
+                SqlValue::Integer(number) => JsValue::from_f64(*number as f64),
+                SqlValue::Null => JsValue::NULL,
+            })
+            .collect();
+        self.db
+            .prepare(statement.sql.as_str())
+            .bind(&values)
+            .map_err(call_failed(action))
+    }
+
+    /// Runs a statement for its effect.
+    pub async fn run(&self, statement: Statement, action: &'static str) -> DbResult<()> {
+        let result = self
+            .prepare(&statement, action)?
+            .run()
+            .await
+            .map_err(call_failed(action))?;
+        checked(result, action).map(drop)
+    }
+
+    /// Runs a query and reads every row into `T`.
+    pub async fn rows<T: DeserializeOwned>(&self, statement: Statement, action: &'static str) -> DbResult<Vec<T>> {
+        let result = self
+            .prepare(&statement, action)?
+            .all()
+            .await
+            .map_err(call_failed(action))?;
+        checked(result, action)?.results::<T>().map_err(call_failed(action))
+    }
+
+    /// Runs statements as one batch, which D1 applies as a transaction: all or nothing.
+    pub async fn batch(&self, statements: Vec<Statement>, action: &'static str) -> DbResult<()> {
+        let prepared = statements
+            .iter()
+            .map(|statement| self.prepare(statement, action))
+            .collect::<DbResult<Vec<_>>>()?;
+        let results = self.db.batch(prepared).await.map_err(call_failed(action))?;
+        for result in results {
+            checked(result, action)?;
+        }
+        Ok(())
+    }
+}

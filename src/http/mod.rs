@@ -1,0 +1,17 @@
+//! HTTP helpers shared by the MCP transports and the pages: JSON responses, the request's own
+//! origin, and browser Origin validation.
+
+pub mod origin;
+
+use worker::{Request, Response};
+
+pub fn json_response(status: u16, value: &impl serde::Serialize) -> worker::Result<Response> {
+    Ok(Response::from_json(value)?.with_status(status))
+}
+
+/// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.
+pub fn request_origin(req: &Request) -> String {
+    req.url()
+        .map(|url| url.origin().ascii_serialization())
+        .unwrap_or_default()
+}

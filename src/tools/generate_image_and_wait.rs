@@ -1,0 +1,34 @@
+//! generate_image_and_wait: generate_image, then wait_for_completion, in one call.
+
+use futures::future::LocalBoxFuture;
+use serde_json::{Map, Value};
+
+use super::args::{parse, ToolArgs};
+use super::generate_image::{start_jobs, GenerateArgs};
+use super::wait_for_completion::{self, wait_for_jobs};
+use super::{ToolContext, ToolResult, ToolSpec};
+
+pub const TOOL: ToolSpec = ToolSpec {
+    name: "generate_image_and_wait",
+    title: "Generate image and wait",
+    description: || {
+        "Generate one or more images from a text prompt and wait until they are ready, \
+         returning the image URL(s) in one call. The easiest way to get an image. \
+         If generation takes longer than this call may wait, the result lists the finished images \
+         and the job ids still running: pass those to wait_for_completion."
+            .to_string()
+    },
+    fields: GenerateArgs::fields,
+    output_schema: wait_for_completion::output_schema,
+    read_only: false,
+    reports_images: true,
+    handler: handle,
+};
+
+fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
+    Box::pin(async move {
+        let request: GenerateArgs = parse(&raw)?;
+        let ids = start_jobs(ctx, &request).await?;
+        wait_for_jobs(ctx, ids).await
+    })
+}

@@ -1,0 +1,117 @@
+//! get_job_status: one job's row as the client sees it.
+
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::args::{parse, Field, FieldKind, ToolArgs};
+use super::output::{result_schema, ToolOutput};
+use super::{ToolContext, ToolResult, ToolSpec};
+use crate::catalog::JOB_ID_MAX_CHARS;
+use crate::jobs::JobStatus;
+
+pub const TOOL: ToolSpec = ToolSpec {
+    name: "get_job_status",
+    title: "Get job status",
+    description: || {
+        "Check one image job: pending, processing, completed (with image_url) or failed (with error). \
+         To block until it finishes, use wait_for_completion instead of polling."
+            .to_string()
+    },
+    fields: Args::fields,
+    output_schema,
+    read_only: true,
+    reports_images: false,
+    handler: handle,
+};
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct Args {
+    job_id: String,
+}
+
+impl ToolArgs for Args {
+    fn fields() -> Vec<Field> {
+        vec![Field::new(
+            "job_id",
+            "The job id returned by generate_image.",
+            FieldKind::Text {
+                min_len: 1,
+                max_len: Some(JOB_ID_MAX_CHARS),
+            },
+        )
+        .required()]
+    }
+}
+
+fn output_schema() -> Value {
+    result_schema(json!({
+            "job_id": {"type": "string"},
+            "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
+            "image_url": {"type": ["string", "null"]},
+            "prompt": {"type": "string"},
+            "model": {"type": "string"},
+            "created_at": {"type": "integer", "description": "Unix time in milliseconds."},
+            "updated_at": {"type": "integer", "description": "Unix time in milliseconds."}
+    }))
+}
+
+#[derive(Serialize)]
+struct JobStatusResult<'a> {
+    success: bool,
+    job_id: &'a str,
+    status: JobStatus,
+    image_url: Option<String>,
+    error: Option<&'a str>,
+    prompt: &'a str,
+    model: &'a str,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Serialize)]
+struct NotFound<'a> {
+    success: bool,
+    error: &'static str,
+    job_id: &'a str,
+}
+
+fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
+    Box::pin(async move {
+        let args: Args = parse(&raw)?;
+        respond(ctx, &args.job_id).await
+    })
+}
+
+async fn respond(ctx: &ToolContext, job_id: &str) -> ToolResult {
+    let Some(job) = ctx.store()?.job(job_id).await? else {
+        return Ok(ToolOutput::failure(&NotFound {
+            success: false,
+            error: "Job not found",
+            job_id,
+        }));
+    };
+    Ok(ToolOutput::success(&JobStatusResult {
+        success: true,
+        job_id: &job.id,
+        status: job.status,
+        image_url: ctx.image_url(job.image_url.as_deref()),
+        error: job.error.as_deref(),
+        prompt: &job.prompt,
+        model: &job.model,
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_match() {
+        super::super::args::agreement::assert_fields_match::<Args>("get_job_status");
+    }
+}

@@ -1,0 +1,107 @@
+//! list_generations: the gallery (finished images), newest first, paged.
+
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::args::{parse, Field, ToolArgs};
+use super::output::ToolOutput;
+use super::paging::{page_fields, page_schema, PageInfo};
+use super::{ToolContext, ToolResult, ToolSpec};
+use crate::jobs::Page;
+
+pub const TOOL: ToolSpec = ToolSpec {
+    name: "list_generations",
+    title: "List generated images",
+    description: || "Browse finished images (the gallery), newest first, with their URLs and prompts.".to_string(),
+    fields: Args::fields,
+    output_schema,
+    read_only: true,
+    reports_images: false,
+    handler: handle,
+};
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct Args {
+    limit: i64,
+    offset: i64,
+}
+
+impl ToolArgs for Args {
+    fn fields() -> Vec<Field> {
+        page_fields()
+    }
+}
+
+fn output_schema() -> Value {
+    page_schema(
+        "generations",
+        json!({"type": "object", "properties": {
+            "id": {"type": "string"}, "job_id": {"type": "string"}, "image_url": {"type": "string"},
+            "prompt": {"type": "string"}, "model": {"type": "string"}, "created_at": {"type": "integer"}
+        }}),
+        json!({}),
+    )
+}
+
+#[derive(Serialize)]
+struct GenerationItem {
+    id: String,
+    job_id: String,
+    image_url: String,
+    prompt: String,
+    model: String,
+    created_at: i64,
+}
+
+#[derive(Serialize)]
+struct GenerationsPage {
+    success: bool,
+    #[serde(flatten)]
+    page: PageInfo,
+    generations: Vec<GenerationItem>,
+}
+
+fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
+    Box::pin(async move {
+        let args: Args = parse(&raw)?;
+        let page = Page {
+            limit: args.limit,
+            offset: args.offset,
+        };
+        let (total, rows) = ctx.store()?.list_generations(page).await?;
+        let generations: Vec<GenerationItem> = rows
+            .into_iter()
+            .map(|row| GenerationItem {
+                image_url: ctx.image_url(Some(&row.image_url)).unwrap_or(row.image_url),
+                id: row.id,
+                job_id: row.job_id,
+                prompt: row.prompt,
+                model: row.model,
+                created_at: row.created_at,
+            })
+            .collect();
+        Ok(ToolOutput::success(&GenerationsPage {
+            success: true,
+            page: PageInfo::new(page, total, generations.len()),
+            generations,
+        }))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_match() {
+        super::super::args::agreement::assert_fields_match::<Args>("list_generations");
+    }
+
+    #[test]
+    fn the_schema_has_no_filter_field() {
+        assert!(output_schema()["properties"].get("filter").is_none());
+    }
+}

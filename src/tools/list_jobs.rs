@@ -1,0 +1,163 @@
+//! list_jobs: jobs in any state, newest first, paged and optionally filtered by status.
+
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::args::{parse, Field, FieldKind, ToolArgs};
+use super::output::ToolOutput;
+use super::paging::{page_fields, page_schema, PageInfo};
+use super::{ToolContext, ToolResult, ToolSpec};
+use crate::jobs::Page;
+use crate::jobs::{JobStatus, StatusFilter};
+
+pub const TOOL: ToolSpec = ToolSpec {
+    name: "list_jobs",
+    title: "List jobs",
+    description: || {
+        "List image jobs in any state (pending, processing, completed, failed), newest first, \
+         optionally filtered by status."
+            .to_string()
+    },
+    fields: Args::fields,
+    output_schema,
+    read_only: true,
+    reports_images: false,
+    handler: handle,
+};
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct Args {
+    status: StatusFilter,
+    limit: i64,
+    offset: i64,
+}
+
+impl ToolArgs for Args {
+    fn fields() -> Vec<Field> {
+        let mut fields = vec![Field::new(
+            "status",
+            "Only jobs in this state; \"all\" for every job.",
+            FieldKind::Choice {
+                options: StatusFilter::NAMES.to_vec(),
+                default: StatusFilter::All.name(),
+            },
+        )];
+        fields.extend(page_fields());
+        fields
+    }
+}
+
+fn output_schema() -> Value {
+    page_schema(
+        "jobs",
+        json!({"type": "object", "properties": {
+            "id": {"type": "string"}, "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
+            "prompt": {"type": "string"}, "model": {"type": "string"},
+            "image_url": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]},
+            "created_at": {"type": "integer"}, "updated_at": {"type": "integer"}
+        }}),
+        json!({"filter": {"type": "string", "enum": StatusFilter::NAMES}}),
+    )
+}
+
+#[derive(Serialize)]
+struct JobItem {
+    id: String,
+    status: JobStatus,
+    prompt: String,
+    model: String,
+    image_url: Option<String>,
+    error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Serialize)]
+struct JobsPage {
+    success: bool,
+    filter: &'static str,
+    #[serde(flatten)]
+    page: PageInfo,
+    jobs: Vec<JobItem>,
+}
+
+fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
+    Box::pin(async move {
+        let args: Args = parse(&raw)?;
+        let page = Page {
+            limit: args.limit,
+            offset: args.offset,
+        };
+        let (total, rows) = ctx.store()?.list_jobs(args.status, page).await?;
+        let jobs: Vec<JobItem> = rows
+            .into_iter()
+            .map(|row| JobItem {
+                image_url: ctx.image_url(row.image_url.as_deref()),
+                id: row.id,
+                status: row.status,
+                prompt: row.prompt,
+                model: row.model,
+                error: row.error,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
+            .collect();
+        Ok(ToolOutput::success(&JobsPage {
+            success: true,
+            filter: args.status.name(),
+            page: PageInfo::new(page, total, jobs.len()),
+            jobs,
+        }))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_match() {
+        super::super::args::agreement::assert_fields_match::<Args>("list_jobs");
+    }
+
+    #[test]
+    fn list_results_keep_the_original_field_order() {
+        let value = serde_json::to_value(JobsPage {
+            success: true,
+            filter: "all",
+            page: PageInfo::new(Page { limit: 10, offset: 0 }, 0, 0),
+            jobs: vec![],
+        })
+        .unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "success",
+                "filter",
+                "total_count",
+                "returned_count",
+                "has_more",
+                "limit",
+                "offset",
+                "jobs"
+            ]
+        );
+    }
+
+    #[test]
+    fn status_and_paging_default_to_all_and_the_first_page() {
+        let args: Args = parse(&Map::new()).unwrap();
+        assert_eq!(args.status, StatusFilter::All);
+        assert_eq!((args.limit, args.offset), (10, 0));
+    }
+
+    #[test]
+    fn a_status_filter_becomes_the_enum() {
+        let args: Args = parse(json!({"status": "failed"}).as_object().unwrap()).unwrap();
+        assert_eq!(args.status, StatusFilter::Only(JobStatus::Failed));
+    }
+}

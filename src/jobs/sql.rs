@@ -228,3 +228,119 @@ mod tests {
             .contains("ON CONFLICT (job_id) DO NOTHING"));
     }
 }
+
+/// The SQL above run against SQLite (D1's engine) with the real migrations applied.
+#[cfg(test)]
+mod sqlite_tests {
+    use super::*;
+    use crate::d1::{SqlValue, Statement};
+    use rusqlite::{params_from_iter, Connection};
+
+    fn database() -> Connection {
+        let db = Connection::open_in_memory().unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files {
+            db.execute_batch(&std::fs::read_to_string(&file).unwrap())
+                .unwrap_or_else(|e| panic!("migration {file:?}: {e}"));
+        }
+        db
+    }
+
+    fn values(statement: &Statement) -> Vec<rusqlite::types::Value> {
+        let value = |param: &SqlValue| match param {
+            SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
+            SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
+            SqlValue::Null => rusqlite::types::Value::Null,
+        };
+        statement.params.iter().map(value).collect()
+    }
+
+    fn run(db: &Connection, statement: Statement) -> usize {
+        db.execute(&statement.sql, params_from_iter(values(&statement)))
+            .unwrap_or_else(|e| panic!("{}: {e}", statement.sql))
+    }
+
+    /// What `JobStore::complete` sends as one batch.
+    fn complete(db: &Connection, job_id: &str, generation_id: &str) {
+        let tx = db.unchecked_transaction().unwrap();
+        run(&tx, mark_completed(job_id, "/images/k.png", 20));
+        run(
+            &tx,
+            insert_generation(generation_id, job_id, "/images/k.png", "p", "flux-schnell", 20),
+        );
+        tx.commit().unwrap();
+    }
+
+    fn status_and_gallery_rows(db: &Connection, job_id: &str) -> (String, i64) {
+        let status = db
+            .query_row("SELECT status FROM generation_jobs WHERE id = ?", [job_id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let rows = db
+            .query_row("SELECT COUNT(*) FROM generations WHERE job_id = ?", [job_id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        (status, rows)
+    }
+
+    #[test]
+    fn completing_adds_exactly_one_gallery_row_even_when_redelivered() {
+        let db = database();
+        run(&db, insert_job("j1", "p", "flux-schnell", 1));
+        run(&db, mark_processing("j1", 2));
+        complete(&db, "j1", "g1");
+        complete(&db, "j1", "g2");
+        assert_eq!(status_and_gallery_rows(&db, "j1"), ("completed".to_string(), 1));
+    }
+
+    #[test]
+    fn a_job_failed_by_another_delivery_never_gains_a_gallery_row() {
+        let db = database();
+        run(&db, insert_job("j2", "p", "flux-schnell", 1));
+        run(&db, mark_processing("j2", 2));
+        // The redelivery race: another delivery gave up on the job while this one was generating.
+        run(&db, mark_failed("j2", "gave up", 3));
+        complete(&db, "j2", "g3");
+        assert_eq!(status_and_gallery_rows(&db, "j2"), ("failed".to_string(), 0));
+    }
+
+    #[test]
+    fn a_completed_job_is_never_failed_or_put_back() {
+        let db = database();
+        run(&db, insert_job("j3", "p", "flux-schnell", 1));
+        complete(&db, "j3", "g4");
+        assert_eq!(run(&db, mark_failed("j3", "late failure", 5)), 0);
+        assert_eq!(run(&db, mark_dead_lettered("j3", "dead", 5)), 0);
+        assert_eq!(run(&db, record_retryable_failure("j3", "retry", 5)), 0);
+        assert_eq!(run(&db, mark_processing("j3", 5)), 0);
+        assert_eq!(status_and_gallery_rows(&db, "j3"), ("completed".to_string(), 1));
+    }
+
+    #[test]
+    fn list_queries_page_newest_first_and_count_with_the_filter() {
+        let db = database();
+        for (i, id) in ["a", "b", "c"].iter().enumerate() {
+            run(&db, insert_job(id, "p", "flux-schnell", i as i64));
+        }
+        run(&db, mark_failed("b", "x", 9));
+        let page = Page { limit: 2, offset: 0 };
+        let list = list_jobs(StatusFilter::All, page);
+        let ids: Vec<String> = db
+            .prepare(&list.sql)
+            .unwrap()
+            .query_map(params_from_iter(values(&list)), |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(ids, ["c", "b"]);
+        let count = count_jobs(StatusFilter::Only(crate::jobs::JobStatus::Failed));
+        let failed: i64 = db
+            .query_row(&count.sql, params_from_iter(values(&count)), |r| r.get(0))
+            .unwrap();
+        assert_eq!(failed, 1);
+    }
+}

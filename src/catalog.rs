@@ -1,4 +1,5 @@
-//! The facts every layer shares: server identity, image models, argument limits and defaults.
+//! The facts every layer shares: server identity, argument limits and defaults, queue settings.
+//! (Models and their parameters live in `models`.)
 //!
 //! Schemas, validation, the discovery page and the consumer all read from here,
 //! so a limit changes in one place.
@@ -9,64 +10,6 @@ pub const SERVER_NAME: &str = "mcp-image-generator";
 pub const SERVER_VERSION: &str = "3.0.0";
 /// Human-readable title for clients that display one.
 pub const SERVER_TITLE: &str = "MCP Image Generator";
-
-/// An image model a client may ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageModel {
-    FluxSchnell,
-    SdxlLightning,
-    SdxlBase,
-}
-
-impl ImageModel {
-    /// Every model, default first.
-    pub const ALL: [ImageModel; 3] = [ImageModel::FluxSchnell, ImageModel::SdxlLightning, ImageModel::SdxlBase];
-    pub const DEFAULT: ImageModel = ImageModel::FluxSchnell;
-
-    /// The name clients use (and the value stored in D1).
-    pub fn name(self) -> &'static str {
-        match self {
-            ImageModel::FluxSchnell => "flux-schnell",
-            ImageModel::SdxlLightning => "sdxl-lightning",
-            ImageModel::SdxlBase => "sdxl-base",
-        }
-    }
-
-    /// The Workers AI model id.
-    pub fn workers_ai_id(self) -> &'static str {
-        match self {
-            ImageModel::FluxSchnell => "@cf/black-forest-labs/flux-1-schnell",
-            ImageModel::SdxlLightning => "@cf/bytedance/stable-diffusion-xl-lightning",
-            ImageModel::SdxlBase => "@cf/stabilityai/stable-diffusion-xl-base-1.0",
-        }
-    }
-
-    /// Typical generation time, shown to clients choosing a model.
-    pub fn typical_time(self) -> &'static str {
-        match self {
-            ImageModel::FluxSchnell => "fastest, ~7-10 s",
-            ImageModel::SdxlLightning => "~15-20 s",
-            ImageModel::SdxlBase => "highest detail, ~30-45 s",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<ImageModel> {
-        ImageModel::ALL.into_iter().find(|m| m.name() == name)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ImageModel {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        ImageModel::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown model {name:?}")))
-    }
-}
-
-impl serde::Serialize for ImageModel {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
-    }
-}
 
 /// An inclusive integer range with a default, as exposed in a JSON Schema.
 #[derive(Debug, Clone, Copy)]
@@ -132,15 +75,6 @@ pub const DEAD_LETTER_QUEUE_NAME: &str = "image-generation-dlq";
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn model_names_round_trip_and_default_is_flux() {
-        for model in ImageModel::ALL {
-            assert_eq!(ImageModel::from_name(model.name()), Some(model));
-        }
-        assert_eq!(ImageModel::DEFAULT.name(), "flux-schnell");
-        assert_eq!(ImageModel::from_name("dall-e"), None);
-    }
 
     #[test]
     fn limits_describe_their_range() {

@@ -31,6 +31,12 @@ impl From<i64> for SqlValue {
     }
 }
 
+impl From<Option<i64>> for SqlValue {
+    fn from(value: Option<i64>) -> Self {
+        value.map_or(SqlValue::Null, SqlValue::Integer)
+    }
+}
+
 impl From<Option<&str>> for SqlValue {
     fn from(value: Option<&str>) -> Self {
         value.map_or(SqlValue::Null, SqlValue::from)

@@ -11,6 +11,7 @@ mod d1;
 mod http;
 mod jobs;
 mod media;
+mod models;
 mod pages;
 mod pipeline;
 mod protocol;

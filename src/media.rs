@@ -63,6 +63,36 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     }
 }
 
+/// The pixel size recorded in a PNG's IHDR or a JPEG's start-of-frame header.
+pub fn dimensions(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    let be16 = |at: usize| Some(u32::from(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?)));
+    let be32 = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    match format {
+        // Signature (8), chunk length (4), "IHDR" (4), then width and height.
+        ImageFormat::Png => (bytes.get(12..16) == Some(b"IHDR")).then(|| Some((be32(16)?, be32(20)?)))?,
+        ImageFormat::Jpeg => {
+            let mut at = 2;
+            while at + 4 <= bytes.len() {
+                if bytes[at] != 0xFF {
+                    return None;
+                }
+                let marker = bytes[at + 1];
+                match marker {
+                    0xFF => at += 1,
+                    0x01 | 0xD0..=0xD7 => at += 2,
+                    // SOF0-SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
+                    0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                        let (height, width) = (be16(at + 5)?, be16(at + 7)?);
+                        return Some((width, height));
+                    }
+                    _ => at += 2 + be16(at + 2)? as usize,
+                }
+            }
+            None
+        }
+    }
+}
+
 /// Accepts image bytes only if they really are a PNG or JPEG.
 pub fn check_image(bytes: Vec<u8>) -> Result<(Vec<u8>, ImageFormat), ImageError> {
     match sniff(&bytes) {
@@ -102,6 +132,26 @@ pub fn decode_base64_image(encoded: &str) -> Result<Vec<u8>, ImageError> {
 mod tests {
     use super::*;
     use base64::engine::general_purpose::STANDARD;
+
+    #[test]
+    fn dimensions_come_from_the_png_header_and_the_jpeg_frame() {
+        let mut png = PNG_SIGNATURE.to_vec();
+        png.extend([0, 0, 0, 13]);
+        png.extend(b"IHDR");
+        png.extend(1216u32.to_be_bytes());
+        png.extend(640u32.to_be_bytes());
+        assert_eq!(dimensions(&png, ImageFormat::Png), Some((1216, 640)));
+        // SOI, an APP0 segment to skip, then SOF0 with height 768 and width 1024.
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0xAA, 0xBB];
+        jpeg.extend([0xFF, 0xC0, 0x00, 0x11, 0x08, 0x03, 0x00, 0x04, 0x00, 0x03]);
+        assert_eq!(dimensions(&jpeg, ImageFormat::Jpeg), Some((1024, 768)));
+        assert_eq!(
+            dimensions(&jpeg[..12], ImageFormat::Jpeg),
+            None,
+            "a cut header has no size"
+        );
+        assert_eq!(dimensions(b"\x89PNG", ImageFormat::Png), None);
+    }
 
     fn png() -> Vec<u8> {
         let mut bytes = PNG_SIGNATURE.to_vec();

@@ -55,9 +55,25 @@ pub struct JobRow {
     pub error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// How the image was made (all absent for jobs written before parameters were recorded).
+    #[serde(default)]
+    pub seed: Option<i64>,
+    #[serde(default)]
+    pub width: Option<i64>,
+    #[serde(default)]
+    pub height: Option<i64>,
+    /// JSON object text: every parameter sent to the model besides the prompt.
+    #[serde(default)]
+    pub parameters: Option<String>,
 }
 
-/// A `generations` row (the gallery).
+/// Stored parameters text as an object (`{}` when none were recorded or the text is unreadable).
+pub fn parameters_object(text: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
+    text.and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
+}
+
+/// A `generations` row (the gallery), with its job's generation parameters.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct GenerationRow {
     pub id: String,
@@ -66,6 +82,25 @@ pub struct GenerationRow {
     pub prompt: String,
     pub model: String,
     pub created_at: i64,
+    #[serde(default)]
+    pub seed: Option<i64>,
+    #[serde(default)]
+    pub width: Option<i64>,
+    #[serde(default)]
+    pub height: Option<i64>,
+    #[serde(default)]
+    pub parameters: Option<String>,
+}
+
+/// A job about to be created: its id and what its model will receive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub id: String,
+    pub seed: Option<i64>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// JSON object text of the parameters sent besides the prompt.
+    pub parameters: String,
 }
 
 /// Which jobs `list_jobs` returns.

@@ -3,17 +3,31 @@
 //! Status guards live in the WHERE clauses: a job that reached `completed` is never
 //! moved back, whatever order retries and redeliveries arrive in.
 
-use super::{Page, StatusFilter};
+use super::{NewJob, Page, StatusFilter};
 use crate::d1::{SqlValue, Statement};
 
-const JOB_COLUMNS: &str = "id, status, prompt, model, image_url, error, created_at, updated_at";
-const GENERATION_COLUMNS: &str = "id, job_id, image_url, prompt, model, created_at";
+const JOB_COLUMNS: &str =
+    "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters";
+/// Gallery rows with their job's generation parameters.
+const GENERATION_COLUMNS: &str = "g.id, g.job_id, g.image_url, g.prompt, g.model, g.created_at, \
+     j.seed, j.width, j.height, j.parameters";
 
-pub fn insert_job(id: &str, prompt: &str, model: &str, now: i64) -> Statement {
+pub fn insert_job(job: &NewJob, prompt: &str, model: &str, now: i64) -> Statement {
     Statement::new(
-        "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at) \
-         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?)",
-        vec![id.into(), prompt.into(), model.into(), now.into(), now.into()],
+        "INSERT INTO generation_jobs \
+         (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters) \
+         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?)",
+        vec![
+            job.id.as_str().into(),
+            prompt.into(),
+            model.into(),
+            now.into(),
+            now.into(),
+            job.seed.into(),
+            job.width.into(),
+            job.height.into(),
+            job.parameters.as_str().into(),
+        ],
     )
 }
 
@@ -61,7 +75,10 @@ pub fn count_generations() -> Statement {
 
 pub fn list_generations(page: Page) -> Statement {
     Statement::new(
-        format!("SELECT {GENERATION_COLUMNS} FROM generations ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"),
+        format!(
+            "SELECT {GENERATION_COLUMNS} FROM generations g LEFT JOIN generation_jobs j ON j.id = g.job_id \
+             ORDER BY g.created_at DESC, g.id DESC LIMIT ? OFFSET ?"
+        ),
         vec![page.limit.into(), page.offset.into()],
     )
 }
@@ -102,11 +119,14 @@ pub fn mark_dead_lettered(id: &str, fallback: &str, now: i64) -> Statement {
     )
 }
 
-pub fn mark_completed(id: &str, image_url: &str, now: i64) -> Statement {
+/// Completes the job with its image and the image's real size.
+pub fn mark_completed(id: &str, image_url: &str, size: Option<(u32, u32)>, now: i64) -> Statement {
+    let (width, height) = (size.map(|s| i64::from(s.0)), size.map(|s| i64::from(s.1)));
     Statement::new(
-        "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ? \
+        "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ?, \
+         width = COALESCE(?, width), height = COALESCE(?, height) \
          WHERE id = ? AND status != 'failed'",
-        vec![image_url.into(), now.into(), id.into()],
+        vec![image_url.into(), now.into(), width.into(), height.into(), id.into()],
     )
 }
 
@@ -143,6 +163,16 @@ mod tests {
     use super::*;
     use crate::jobs::JobStatus;
 
+    pub(super) fn job(id: &str) -> NewJob {
+        NewJob {
+            id: id.to_string(),
+            seed: Some(42),
+            width: None,
+            height: None,
+            parameters: r#"{"seed":42}"#.to_string(),
+        }
+    }
+
     fn placeholders(statement: &Statement) -> usize {
         statement.sql.matches('?').count()
     }
@@ -152,7 +182,7 @@ mod tests {
         let page = Page { limit: 10, offset: 20 };
         let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
         let statements = [
-            insert_job("id", "prompt", "flux-schnell", 1),
+            insert_job(&job("id"), "prompt", "flux-schnell", 1),
             select_job("id"),
             select_jobs(&ids),
             count_jobs(StatusFilter::All),
@@ -165,7 +195,7 @@ mod tests {
             record_retryable_failure("id", "e", 1),
             mark_failed("id", "e", 1),
             mark_dead_lettered("id", "e", 1),
-            mark_completed("id", "u", 1),
+            mark_completed("id", "u", Some((1, 2)), 1),
             insert_generation("g", "j", "u", "p", "m", 1),
         ];
         for statement in statements {
@@ -210,7 +240,7 @@ mod tests {
             .contains("ORDER BY created_at DESC"));
         assert!(list_generations(Page { limit: 1, offset: 0 })
             .sql
-            .contains("ORDER BY created_at DESC"));
+            .contains("ORDER BY g.created_at DESC"));
     }
 
     #[test]
@@ -232,20 +262,121 @@ mod tests {
 /// The SQL above run against SQLite (D1's engine) with the real migrations applied.
 #[cfg(test)]
 mod sqlite_tests {
+    use super::tests::job;
     use super::*;
     use crate::d1::{SqlValue, Statement};
     use rusqlite::{params_from_iter, Connection};
 
-    fn database() -> Connection {
-        let db = Connection::open_in_memory().unwrap();
+    fn migrations() -> Vec<std::path::PathBuf> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
-        for file in files {
-            db.execute_batch(&std::fs::read_to_string(&file).unwrap())
-                .unwrap_or_else(|e| panic!("migration {file:?}: {e}"));
+        files
+    }
+
+    fn apply(db: &Connection, file: &std::path::Path) {
+        db.execute_batch(&std::fs::read_to_string(file).unwrap())
+            .unwrap_or_else(|e| panic!("migration {file:?}: {e}"));
+    }
+
+    /// A fresh database with every migration, foreign keys enforced as D1 does.
+    fn database() -> Connection {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        for file in migrations() {
+            apply(&db, &file);
         }
         db
+    }
+
+    #[test]
+    fn the_parameters_migration_keeps_every_row_of_the_old_schema() {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let files = migrations();
+        let (old, new): (Vec<_>, Vec<_>) = files
+            .iter()
+            .partition(|f| f.file_name().unwrap().to_str().unwrap() < "0003");
+        for file in &old {
+            apply(&db, file);
+        }
+        // Rows as the 0001 schema and the previous server wrote them.
+        db.execute_batch(
+            "INSERT INTO generation_jobs VALUES ('old-1', 'completed', 'a fox', 'sdxl-base', '/images/1-a-fox-old-1.png', NULL, 1, 2);
+             INSERT INTO generation_jobs VALUES ('old-2', 'failed', 'a cat', 'flux-schnell', NULL, 'boom', 3, 4);
+             INSERT INTO generation_jobs VALUES ('old-3', 'pending', 'a dog', 'sdxl-lightning', NULL, NULL, 5, 5);
+             INSERT INTO generations VALUES ('g-1', 'old-1', '/images/1-a-fox-old-1.png', 'a fox', 'sdxl-base', 2);",
+        )
+        .unwrap();
+        assert!(
+            db.execute_batch("INSERT INTO generation_jobs VALUES ('x', 'pending', 'p', 'phoenix', NULL, NULL, 1, 1)")
+                .is_err(),
+            "the old schema refuses new model names"
+        );
+        for file in &new {
+            apply(&db, file);
+        }
+        type Job = (String, String, String, Option<String>, Option<i64>);
+        let jobs: Vec<Job> = db
+            .prepare("SELECT id, status, model, error, seed FROM generation_jobs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            jobs,
+            [
+                ("old-1".into(), "completed".into(), "sdxl-base".into(), None, None),
+                (
+                    "old-2".into(),
+                    "failed".into(),
+                    "flux-schnell".into(),
+                    Some("boom".into()),
+                    None
+                ),
+                ("old-3".into(), "pending".into(), "sdxl-lightning".into(), None, None),
+            ]
+        );
+        let gallery: i64 = db
+            .query_row("SELECT COUNT(*) FROM generations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(gallery, 1);
+        // New model names are accepted; the constraints that matter still hold.
+        run(&db, insert_job(&job("new-1"), "p", "phoenix", 9));
+        assert!(
+            db.execute_batch("INSERT INTO generations VALUES ('g-2', 'old-1', 'u', 'p', 'm', 1)")
+                .is_err(),
+            "one gallery row per job"
+        );
+        assert!(
+            db.execute_batch("INSERT INTO generations VALUES ('g-3', 'nope', 'u', 'p', 'm', 1)")
+                .is_err(),
+            "the job must exist"
+        );
+        assert!(
+            db.execute_batch("UPDATE generation_jobs SET status = 'odd' WHERE id = 'new-1'")
+                .is_err(),
+            "status stays checked"
+        );
+        let indexes: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_generation%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 4);
+        // The gallery query joins the old rows with their (absent) parameters.
+        let page = list_generations(Page { limit: 10, offset: 0 });
+        let seen: Vec<(String, Option<i64>)> = db
+            .prepare(&page.sql)
+            .unwrap()
+            .query_map(params_from_iter(values(&page)), |r| Ok((r.get(1)?, r.get(6)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(seen, [("old-1".to_string(), None)]);
     }
 
     fn values(statement: &Statement) -> Vec<rusqlite::types::Value> {
@@ -265,7 +396,7 @@ mod sqlite_tests {
     /// What `JobStore::complete` sends as one batch.
     fn complete(db: &Connection, job_id: &str, generation_id: &str) {
         let tx = db.unchecked_transaction().unwrap();
-        run(&tx, mark_completed(job_id, "/images/k.png", 20));
+        run(&tx, mark_completed(job_id, "/images/k.png", Some((512, 384)), 20));
         run(
             &tx,
             insert_generation(generation_id, job_id, "/images/k.png", "p", "flux-schnell", 20),
@@ -290,7 +421,7 @@ mod sqlite_tests {
     #[test]
     fn completing_adds_exactly_one_gallery_row_even_when_redelivered() {
         let db = database();
-        run(&db, insert_job("j1", "p", "flux-schnell", 1));
+        run(&db, insert_job(&job("j1"), "p", "flux-schnell", 1));
         run(&db, mark_processing("j1", 2));
         complete(&db, "j1", "g1");
         complete(&db, "j1", "g2");
@@ -300,7 +431,7 @@ mod sqlite_tests {
     #[test]
     fn a_job_failed_by_another_delivery_never_gains_a_gallery_row() {
         let db = database();
-        run(&db, insert_job("j2", "p", "flux-schnell", 1));
+        run(&db, insert_job(&job("j2"), "p", "flux-schnell", 1));
         run(&db, mark_processing("j2", 2));
         // The redelivery race: another delivery gave up on the job while this one was generating.
         run(&db, mark_failed("j2", "gave up", 3));
@@ -311,7 +442,7 @@ mod sqlite_tests {
     #[test]
     fn a_completed_job_is_never_failed_or_put_back() {
         let db = database();
-        run(&db, insert_job("j3", "p", "flux-schnell", 1));
+        run(&db, insert_job(&job("j3"), "p", "flux-schnell", 1));
         complete(&db, "j3", "g4");
         assert_eq!(run(&db, mark_failed("j3", "late failure", 5)), 0);
         assert_eq!(run(&db, mark_dead_lettered("j3", "dead", 5)), 0);
@@ -324,7 +455,7 @@ mod sqlite_tests {
     fn list_queries_page_newest_first_and_count_with_the_filter() {
         let db = database();
         for (i, id) in ["a", "b", "c"].iter().enumerate() {
-            run(&db, insert_job(id, "p", "flux-schnell", i as i64));
+            run(&db, insert_job(&job(id), "p", "flux-schnell", i as i64));
         }
         run(&db, mark_failed("b", "x", 9));
         let page = Page { limit: 2, offset: 0 };

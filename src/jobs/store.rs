@@ -4,7 +4,7 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use super::sql;
-use super::{GenerationRow, JobRow, Page, StatusFilter};
+use super::{GenerationRow, JobRow, NewJob, Page, StatusFilter};
 use crate::d1::{Db, DbResult, Statement};
 
 #[derive(Deserialize)]
@@ -32,8 +32,11 @@ impl JobStore {
     }
 
     /// Inserts every job in one batch, so a request creates all of its jobs or none.
-    pub async fn insert_jobs(&self, ids: &[String], prompt: &str, model: &str, now: i64) -> DbResult<()> {
-        let statements = ids.iter().map(|id| sql::insert_job(id, prompt, model, now)).collect();
+    pub async fn insert_jobs(&self, jobs: &[NewJob], prompt: &str, model: &str, now: i64) -> DbResult<()> {
+        let statements = jobs
+            .iter()
+            .map(|job| sql::insert_job(job, prompt, model, now))
+            .collect();
         self.db.batch(statements, "creating jobs").await
     }
 
@@ -97,9 +100,16 @@ impl JobStore {
     }
 
     /// Completes the job and adds its gallery row in one batch (D1 runs a batch as a transaction).
-    pub async fn complete(&self, job: &JobRow, generation_id: &str, image_url: &str, now: i64) -> DbResult<()> {
+    pub async fn complete(
+        &self,
+        job: &JobRow,
+        generation_id: &str,
+        image_url: &str,
+        size: Option<(u32, u32)>,
+        now: i64,
+    ) -> DbResult<()> {
         let statements = vec![
-            sql::mark_completed(&job.id, image_url, now),
+            sql::mark_completed(&job.id, image_url, size, now),
             sql::insert_generation(generation_id, &job.id, image_url, &job.prompt, &job.model, now),
         ];
         self.db.batch(statements, "completing a job").await

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use crate::catalog::ImageModel;
+use crate::models::{ImageModel, ModelSpec};
 use crate::tools::{Field, FieldKind, ToolSpec};
 
 /// What the page needs to know; everything comes from the tool definitions and the request.
@@ -19,7 +19,7 @@ pub struct HomePage<'a> {
     /// The tool table, as `tools/list` serves it.
     pub tools: &'a [&'a ToolSpec],
     /// Image models, default first.
-    pub models: &'a [ImageModel],
+    pub models: &'a [ModelSpec],
     /// Supported MCP protocol revisions, newest first.
     pub protocol_versions: &'a [&'a str],
     /// true when images come from the offline preview backend rather than a model.
@@ -228,7 +228,8 @@ fn arguments_table(tool_name: &str, fields: &[Field]) -> String {
 fn type_label(kind: &FieldKind) -> &'static str {
     match kind {
         FieldKind::Text { .. } | FieldKind::Choice { .. } => "string",
-        FieldKind::Integer(_) => "integer",
+        FieldKind::Integer(_) | FieldKind::OptionalInteger { .. } => "integer",
+        FieldKind::Number { .. } => "number",
         FieldKind::TextList { .. } => "array of string",
     }
 }
@@ -238,13 +239,16 @@ fn constraints(kind: &FieldKind) -> String {
     let code = |text: &str| format!("<code>{}</code>", html_escape(text));
     let parts: Vec<String> = match kind {
         FieldKind::Text { min_len, max_len } => vec![count_range(*min_len, *max_len, "character", "characters")],
-        FieldKind::Choice { options, default } => vec![
-            format!(
+        FieldKind::Choice { options, default } => {
+            let mut parts = vec![format!(
                 "one of {}",
                 options.iter().map(|o| code(o)).collect::<Vec<_>>().join(", ")
-            ),
-            format!("default {}", code(default)),
-        ],
+            )];
+            parts.extend(default.map(|default| format!("default {}", code(default))));
+            parts
+        }
+        FieldKind::OptionalInteger { min, max } => vec![format!("{min}–{max}")],
+        FieldKind::Number { min, max } => vec![format!("{min}–{max}")],
         FieldKind::Integer(limit) => vec![
             html_escape(&limit.range_text().replace('-', "–")),
             format!("default {}", code(&limit.default.to_string())),
@@ -273,23 +277,27 @@ fn count_range(min: usize, max: Option<usize>, one: &str, many: &str) -> String 
 // Models
 // ---------------------------------------------------------------------------
 
-fn models_section(models: &[ImageModel]) -> String {
+fn models_section(models: &[ModelSpec]) -> String {
     let mut html = String::from(
         "<section id=\"models\">\n<h2>Models</h2>\n<p>Pick one with the <code>model</code> argument; \
          every image is generated on Cloudflare Workers AI.</p>\n<div class=\"scroll\"><table>\n\
-         <thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Workers AI model</th><th scope=\"col\">Typical time</th></tr></thead>\n<tbody>\n",
+         <thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Workers AI model</th><th scope=\"col\">Parameters</th>\
+         <th scope=\"col\">Typical time</th><th scope=\"col\">Price</th></tr></thead>\n<tbody>\n",
     );
     for model in models {
-        let marker = if *model == ImageModel::DEFAULT {
+        let marker = if model.model == ImageModel::DEFAULT {
             " <span class=\"muted\">(default)</span>"
         } else {
             ""
         };
         html.push_str(&format!(
-            "<tr><td><code>{}</code>{marker}</td><td><code>{}</code></td><td>{}</td></tr>\n",
-            html_escape(model.name()),
-            html_escape(model.workers_ai_id()),
-            html_escape(model.typical_time()),
+            "<tr><td><code>{}</code>{marker}</td><td><a href=\"{}\"><code>{}</code></a></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            html_escape(model.name),
+            html_escape(model.page),
+            html_escape(model.workers_ai_id),
+            html_escape(&model.params_text()),
+            html_escape(model.typical_time),
+            html_escape(model.price_hint),
         ));
     }
     html.push_str("</tbody>\n</table></div>\n</section>\n");
@@ -424,6 +432,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::MODELS;
     use crate::protocol::version;
     use crate::tools::TOOLS;
 
@@ -436,7 +445,7 @@ mod tests {
             server_name: "mcp-image-generator",
             server_version: "3.0.0",
             tools: TOOLS,
-            models: &ImageModel::ALL,
+            models: &MODELS,
             protocol_versions: &versions,
             preview_backend,
         })
@@ -485,9 +494,8 @@ mod tests {
         assert!(html.contains("at least 0<br>default <code>0</code>"));
         assert!(html.contains("1–20 items<br>each at most 64 characters"));
         assert!(html.contains("array of string"));
-        assert!(html.contains(
-            "one of <code>flux-schnell</code>, <code>sdxl-lightning</code>, <code>sdxl-base</code><br>default <code>flux-schnell</code>"
-        ));
+        assert!(html.contains("one of <code>flux-schnell</code>, <code>flux-2-dev</code>"));
+        assert!(html.contains("<code>sdxl-base</code><br>default <code>flux-schnell</code>"));
         assert!(html.contains("<code>failed</code><br>default <code>all</code>"));
         assert!(html.contains("<td><code>prompt</code></td><td>string</td><td>yes</td>"));
         assert!(html.contains("<td><code>model</code></td><td>string</td><td>no</td>"));
@@ -537,7 +545,7 @@ mod tests {
                 "<img src=x onerror=alert(2)>",
                 FieldKind::Choice {
                     options: vec!["</code><script>"],
-                    default: "&",
+                    default: Some("&"),
                 },
             )]
         }
@@ -554,7 +562,7 @@ mod tests {
             server_name: "<i>name</i>",
             server_version: "1\"",
             tools: &[&evil_tool],
-            models: &ImageModel::ALL,
+            models: &MODELS,
             protocol_versions: &["<v>"],
             preview_backend: false,
         });
@@ -584,8 +592,17 @@ mod tests {
     #[test]
     fn models_and_all_five_protocol_revisions_are_listed_with_default_marked() {
         let html = render_real(ORIGIN, false);
-        for model in ImageModel::ALL {
-            assert!(html.contains(model.name()) && html.contains(model.workers_ai_id()));
+        for model in &MODELS {
+            assert!(
+                html.contains(model.name) && html.contains(model.workers_ai_id),
+                "{}",
+                model.name
+            );
+            assert!(
+                html.contains(&html_escape(&model.params_text())),
+                "{} parameters",
+                model.name
+            );
         }
         assert!(html.contains("<code>flux-schnell</code> <span class=\"muted\">(default)</span>"));
         assert_eq!(html.matches("(default)").count(), 1);

@@ -6,8 +6,9 @@ pub mod images;
 use serde::Serialize;
 use worker::{Env, Request, Response};
 
-use crate::catalog::{ImageModel, SERVER_NAME, SERVER_VERSION};
+use crate::catalog::{SERVER_NAME, SERVER_VERSION};
 use crate::config::{Config, ImageBackend};
+use crate::models::MODELS;
 
 pub fn home(req: &Request, env: &Env) -> worker::Result<Response> {
     let origin = crate::http::request_origin(req);
@@ -18,7 +19,7 @@ pub fn home(req: &Request, env: &Env) -> worker::Result<Response> {
         server_name: SERVER_NAME,
         server_version: SERVER_VERSION,
         tools: crate::tools::TOOLS,
-        models: &ImageModel::ALL,
+        models: &MODELS,
         protocol_versions: &protocol_versions,
         preview_backend,
     });

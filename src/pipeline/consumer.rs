@@ -9,12 +9,14 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::worker_sys::{Message as RawMessage, MessageBatch as RawBatch};
 use worker::Env;
 
-use super::models::{self, GenerateError};
+use super::backend::{self, GenerateError};
 use super::storage::{image_metadata, object_key, put_image};
-use crate::catalog::{ImageModel, DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES};
+use crate::catalog::{DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES};
 use crate::config::{Config, ImageBackend};
 use crate::d1::DbError;
 use crate::jobs::{JobMessage, JobStore};
+use crate::media::dimensions;
+use crate::models::ImageModel;
 use crate::urls::stored_image_url;
 
 /// Why one attempt at a job did not complete it.
@@ -142,7 +144,14 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
             job.id
         );
     }
-    let (bytes, format) = models::generate(env, config.image_backend, model, &job.prompt).await?;
+    let parameters = crate::jobs::parameters_object(job.parameters.as_deref());
+    let request = backend::Request {
+        model,
+        prompt: &job.prompt,
+        parameters: &parameters,
+    };
+    let (bytes, format) = backend::generate(env, config.image_backend, &request).await?;
+    let size = dimensions(&bytes, format);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
     let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
     let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::now_iso());
@@ -151,7 +160,9 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         .map_err(AttemptError::Storage)?;
     let url = stored_image_url(&key, config.public_image_base_url.as_deref());
     let generation_id = uuid::Uuid::new_v4().to_string();
-    store.complete(&job, &generation_id, &url, crate::now_ms()).await?;
+    store
+        .complete(&job, &generation_id, &url, size, crate::now_ms())
+        .await?;
     Ok(())
 }
 

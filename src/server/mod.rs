@@ -156,9 +156,9 @@ mod tests {
     }
 
     #[test]
-    fn tools_list_has_six_tools() {
+    fn tools_list_has_every_tool_of_the_table() {
         let result = answer_static(&request("tools/list", None)).unwrap().unwrap();
-        assert_eq!(result["tools"].as_array().unwrap().len(), 6);
+        assert_eq!(result["tools"].as_array().unwrap().len(), crate::tools::TOOLS.len());
     }
 
     #[test]

@@ -11,13 +11,17 @@ use crate::catalog::IntLimit;
 pub enum FieldKind {
     /// A string whose length (UTF-16 code units, as JavaScript counts) lies in the range.
     Text { min_len: usize, max_len: Option<usize> },
-    /// One of fixed strings; the default applies when the field is absent.
+    /// One of fixed strings; the default, if any, applies when the field is absent.
     Choice {
         options: Vec<&'static str>,
-        default: &'static str,
+        default: Option<&'static str>,
     },
     /// An integer in range; the default applies when the field is absent.
     Integer(IntLimit),
+    /// An integer in range with no default: absent stays absent.
+    OptionalInteger { min: i64, max: i64 },
+    /// A number in range with no default: absent stays absent.
+    Number { min: f64, max: f64 },
     /// An array of non-empty strings of at most `max_len` characters each.
     TextList {
         min_items: usize,
@@ -59,7 +63,15 @@ impl Field {
                 }
                 s
             }
-            FieldKind::Choice { options, default } => json!({"type": "string", "enum": options, "default": default}),
+            FieldKind::Choice { options, default } => {
+                let mut s = json!({"type": "string", "enum": options});
+                if let Some(default) = default {
+                    s["default"] = json!(default);
+                }
+                s
+            }
+            FieldKind::OptionalInteger { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+            FieldKind::Number { min, max } => json!({"type": "number", "minimum": min, "maximum": max}),
             FieldKind::Integer(limit) => {
                 let mut s = json!({"type": "integer", "minimum": limit.min, "default": limit.default});
                 if let Some(max) = limit.max {
@@ -124,7 +136,7 @@ pub fn validate(fields: &[Field], raw: &Map<String, Value>) -> Result<Map<String
         let value = raw.get(field.name).filter(|v| !v.is_null());
         let parsed = match (value, &field.kind) {
             (None, _) if field.required => return Err(ArgError(format!("{} is required", field.name))),
-            (None, FieldKind::Choice { default, .. }) => Some(Value::from(*default)),
+            (None, FieldKind::Choice { default, .. }) => default.map(Value::from),
             (None, FieldKind::Integer(limit)) => Some(Value::from(limit.default)),
             (None, _) => None,
             (Some(value), kind) => Some(check(field.name, kind, value)?),
@@ -134,6 +146,16 @@ pub fn validate(fields: &[Field], raw: &Map<String, Value>) -> Result<Map<String
         }
     }
     Ok(args)
+}
+
+/// An integer, also when a client sent it as a whole float (`5.0`).
+fn whole_number(value: &Value) -> Option<i64> {
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+            .map(|f| f as i64)
+    })
 }
 
 /// Length as JavaScript's `String.length` counts it, so limits match the original exactly.
@@ -167,15 +189,7 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<Value, ArgError>
             _ => Err(ArgError(format!("{name} must be one of: {}", options.join(", ")))),
         },
         FieldKind::Integer(limit) => {
-            let number = value
-                .as_i64()
-                .or_else(|| {
-                    value
-                        .as_f64()
-                        .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
-                        .map(|f| f as i64)
-                })
-                .ok_or_else(|| ArgError(format!("{name} must be an integer")))?;
+            let number = whole_number(value).ok_or_else(|| ArgError(format!("{name} must be an integer")))?;
             let below = number < limit.min;
             let above = limit.max.is_some_and(|max| number > max);
             if below || above {
@@ -185,6 +199,27 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<Value, ArgError>
                 }));
             }
             Ok(Value::from(number))
+        }
+        FieldKind::OptionalInteger { min, max } => {
+            let number = whole_number(value).ok_or_else(|| ArgError(format!("{name} must be an integer")))?;
+            if number < *min || number > *max {
+                return Err(ArgError(format!(
+                    "{name} must be between {min} and {max} (got {number})"
+                )));
+            }
+            Ok(Value::from(number))
+        }
+        FieldKind::Number { min, max } => {
+            let number = value
+                .as_f64()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| ArgError(format!("{name} must be a number")))?;
+            if number < *min || number > *max {
+                return Err(ArgError(format!(
+                    "{name} must be between {min} and {max} (got {number})"
+                )));
+            }
+            Ok(value.clone())
         }
         FieldKind::TextList {
             min_items,
@@ -234,7 +269,7 @@ mod tests {
                 "m",
                 FieldKind::Choice {
                     options: vec!["a", "b"],
-                    default: "a",
+                    default: Some("a"),
                 },
             ),
             Field::new(
@@ -345,6 +380,8 @@ pub mod agreement {
                     FieldKind::Text { min_len, .. } => json!("x".repeat((*min_len).max(1))),
                     FieldKind::Choice { options, .. } => json!(options[options.len() - 1]),
                     FieldKind::Integer(limit) => json!(limit.max.unwrap_or(limit.min + 1)),
+                    FieldKind::OptionalInteger { max, .. } => json!(max),
+                    FieldKind::Number { max, .. } => json!(max),
                     FieldKind::TextList { min_items, .. } => json!(vec!["id"; (*min_items).max(1)]),
                 };
                 (field.name.to_string(), value)

@@ -4,11 +4,14 @@ use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::args::{parse, Field, FieldKind, ToolArgs};
+use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
 use super::output::{result_schema, ToolError, ToolOutput};
 use super::{ToolContext, ToolResult, ToolSpec};
-use crate::catalog::{ImageModel, COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
-use crate::jobs::{JobMessage, JobStore};
+use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
+use crate::jobs::{JobMessage, JobStore, NewJob};
+use crate::models::{
+    AspectRatio, Control, Controls, ImageModel, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
+};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_image",
@@ -34,15 +37,35 @@ pub struct GenerateArgs {
     pub prompt: String,
     pub model: ImageModel,
     pub count: usize,
+    pub aspect_ratio: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub seed: Option<i64>,
+    pub negative_prompt: Option<String>,
+    pub steps: Option<i64>,
+    pub guidance: Option<f64>,
+}
+
+/// Which models take a control, for its description.
+fn takers(control: Control) -> String {
+    let names: Vec<&str> = MODELS
+        .iter()
+        .filter(|spec| spec.params.iter().any(|p| p.control == control))
+        .map(|spec| spec.name)
+        .collect();
+    format!("Taken by: {}.", names.join(", "))
 }
 
 impl ToolArgs for GenerateArgs {
     fn fields() -> Vec<Field> {
-        let models = ImageModel::ALL
+        let models = MODELS
             .iter()
-            .map(|m| format!("{} ({})", m.name(), m.typical_time()))
+            .map(|spec| format!("{} ({})", spec.name, spec.typical_time))
             .collect::<Vec<_>>()
             .join(", ");
+        let sized: Vec<&str> = MODELS.iter().filter(|s| s.size.is_some()).map(|s| s.name).collect();
+        let side_min = MODELS.iter().filter_map(|s| s.size).map(|r| r.min).min().unwrap_or(1);
+        let side_max = MODELS.iter().filter_map(|s| s.size).map(|r| r.max).max().unwrap_or(1);
         vec![
             Field::new(
                 "prompt",
@@ -55,18 +78,110 @@ impl ToolArgs for GenerateArgs {
             .required(),
             Field::new(
                 "model",
-                format!("Image model: {models}."),
+                format!("Image model: {models}. list_models describes each model's parameters and ranges."),
                 FieldKind::Choice {
-                    options: ImageModel::ALL.iter().map(|m| m.name()).collect(),
-                    default: ImageModel::DEFAULT.name(),
+                    options: ImageModel::names(),
+                    default: Some(ImageModel::DEFAULT.name()),
                 },
             ),
             Field::new(
                 "count",
-                format!("How many images to generate from the prompt ({}).", COUNT.range_text()),
+                format!(
+                    "How many images to generate from the prompt ({}). With a seed, image i uses seed + i.",
+                    COUNT.range_text()
+                ),
                 FieldKind::Integer(COUNT),
             ),
+            Field::new(
+                "aspect_ratio",
+                format!(
+                    "Image shape, mapped to the model's own size rules at about its default size; not with width/height. \
+                     Taken by: {}.",
+                    sized.join(", ")
+                ),
+                FieldKind::Choice {
+                    options: ASPECT_RATIOS.iter().map(|r| r.name).collect(),
+                    default: None,
+                },
+            ),
+            Field::new(
+                "width",
+                format!("Image width in pixels, with height; each model has its own range and multiple. {}", takers(Control::Width)),
+                FieldKind::OptionalInteger {
+                    min: side_min.into(),
+                    max: side_max.into(),
+                },
+            ),
+            Field::new(
+                "height",
+                format!("Image height in pixels, with width. {}", takers(Control::Height)),
+                FieldKind::OptionalInteger {
+                    min: side_min.into(),
+                    max: side_max.into(),
+                },
+            ),
+            Field::new(
+                "seed",
+                format!(
+                    "Seed for a reproducible image; when omitted the server picks one and reports it. {}",
+                    takers(Control::Seed)
+                ),
+                FieldKind::OptionalInteger { min: 0, max: SEED_MAX },
+            ),
+            Field::new(
+                "negative_prompt",
+                format!("What the image should not show. {}", takers(Control::NegativePrompt)),
+                FieldKind::Text {
+                    min_len: 1,
+                    max_len: Some(NEGATIVE_PROMPT_MAX_CHARS),
+                },
+            ),
+            Field::new(
+                "steps",
+                format!("Diffusion steps (each model has its own range). {}", takers(Control::Steps)),
+                FieldKind::OptionalInteger { min: 1, max: 50 },
+            ),
+            Field::new(
+                "guidance",
+                format!("How closely to follow the prompt (each model has its own range). {}", takers(Control::Guidance)),
+                FieldKind::Number { min: 0.0, max: 30.0 },
+            ),
         ]
+    }
+}
+
+impl GenerateArgs {
+    fn controls(&self) -> Controls {
+        Controls {
+            aspect_ratio: self.aspect_ratio.as_deref().and_then(AspectRatio::from_name),
+            width: self.width,
+            height: self.height,
+            seed: self.seed,
+            negative_prompt: self.negative_prompt.clone(),
+            steps: self.steps,
+            guidance: self.guidance,
+        }
+    }
+
+    /// One planned job per image: checked against the model (nothing is stored if this fails),
+    /// each with its own seed.
+    pub fn plan_jobs(&self, mut random_seed: impl FnMut() -> u32) -> Result<Vec<NewJob>, ArgError> {
+        let spec = self.model.spec();
+        let base = self.controls();
+        (0..self.count)
+            .map(|i| {
+                let mut controls = base.clone();
+                controls.seed = base.seed.map(|seed| (seed + i as i64) % (SEED_MAX + 1));
+                let plan = spec.plan(&controls, random_seed()).map_err(ArgError)?;
+                Ok(NewJob {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    seed: plan.seed,
+                    width: plan.width,
+                    height: plan.height,
+                    parameters: Value::Object(plan.parameters).to_string(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -110,12 +225,13 @@ struct StartedMany<'a> {
 /// Records the jobs, then queues them. If queueing fails the jobs are failed at once,
 /// so no row is left pending forever.
 pub async fn start_jobs(ctx: &ToolContext, request: &GenerateArgs) -> Result<Vec<String>, ToolError> {
+    let jobs = request.plan_jobs(random_seed)?;
     let store: JobStore = ctx.store()?;
-    let ids: Vec<String> = (0..request.count).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let now = crate::now_ms();
     store
-        .insert_jobs(&ids, &request.prompt, request.model.name(), now)
+        .insert_jobs(&jobs, &request.prompt, request.model.name(), now)
         .await?;
+    let ids: Vec<String> = jobs.into_iter().map(|job| job.id).collect();
     let messages: Vec<JobMessage> = ids
         .iter()
         .map(|id| JobMessage {
@@ -133,6 +249,12 @@ pub async fn start_jobs(ctx: &ToolContext, request: &GenerateArgs) -> Result<Vec
         return Err(error);
     }
     Ok(ids)
+}
+
+/// A fresh seed from the runtime's random source (the same one job ids come from).
+fn random_seed() -> u32 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 async fn enqueue(ctx: &ToolContext, messages: Vec<JobMessage>) -> Result<(), ToolError> {
@@ -184,6 +306,42 @@ mod tests {
     #[test]
     fn fields_match() {
         super::super::args::agreement::assert_fields_match::<GenerateArgs>("generate_image");
+    }
+
+    fn args(value: Value) -> GenerateArgs {
+        parse(value.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn each_image_gets_its_own_seed_and_the_same_checked_parameters() {
+        let mut next = 100;
+        let chosen = args(json!({"prompt": "a fox", "model": "phoenix", "count": 3, "steps": 30}))
+            .plan_jobs(|| {
+                next += 1;
+                next
+            })
+            .unwrap();
+        assert_eq!(
+            chosen.iter().map(|j| j.seed).collect::<Vec<_>>(),
+            [Some(101), Some(102), Some(103)]
+        );
+        assert!(chosen.iter().all(|j| j.parameters.contains("\"num_steps\":30")));
+        let given =
+            args(json!({"prompt": "a fox", "model": "flux-2-dev", "count": 2, "seed": 42, "aspect_ratio": "16:9"}))
+                .plan_jobs(|| 0)
+                .unwrap();
+        assert_eq!((given[0].seed, given[1].seed), (Some(42), Some(43)));
+        assert_eq!((given[0].width, given[0].height), (Some(1152), Some(640)));
+    }
+
+    #[test]
+    fn a_parameter_the_model_does_not_take_is_refused_before_anything_is_stored() {
+        let error = args(json!({"prompt": "a fox", "negative_prompt": "blur"}))
+            .plan_jobs(|| 0)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("flux-schnell does not take negative_prompt"), "{error}");
+        assert!(error.contains("steps (1-8, default 4)"), "{error}");
     }
 
     #[test]

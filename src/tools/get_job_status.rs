@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::args::{parse, Field, FieldKind, ToolArgs};
+use super::generation::{with_generation, Generation};
 use super::output::{result_schema, ToolOutput};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::JOB_ID_MAX_CHARS;
@@ -47,7 +48,7 @@ impl ToolArgs for Args {
 }
 
 fn output_schema() -> Value {
-    result_schema(json!({
+    with_generation(result_schema(json!({
             "job_id": {"type": "string"},
             "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
             "image_url": {"type": ["string", "null"]},
@@ -55,7 +56,7 @@ fn output_schema() -> Value {
             "model": {"type": "string"},
             "created_at": {"type": "integer", "description": "Unix time in milliseconds."},
             "updated_at": {"type": "integer", "description": "Unix time in milliseconds."}
-    }))
+    })))
 }
 
 #[derive(Serialize)]
@@ -69,6 +70,8 @@ struct JobStatusResult<'a> {
     model: &'a str,
     created_at: i64,
     updated_at: i64,
+    #[serde(flatten)]
+    generation: Generation,
 }
 
 #[derive(Serialize)]
@@ -103,6 +106,7 @@ async fn respond(ctx: &ToolContext, job_id: &str) -> ToolResult {
         model: &job.model,
         created_at: job.created_at,
         updated_at: job.updated_at,
+        generation: Generation::of_job(&job),
     }))
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::args::{parse, Field, ToolArgs};
+use super::generation::{with_generation, Generation};
 use super::output::ToolOutput;
 use super::paging::{page_fields, page_schema, PageInfo};
 use super::{ToolContext, ToolResult, ToolSpec};
@@ -38,10 +39,10 @@ impl ToolArgs for Args {
 fn output_schema() -> Value {
     page_schema(
         "generations",
-        json!({"type": "object", "properties": {
+        with_generation(json!({"type": "object", "properties": {
             "id": {"type": "string"}, "job_id": {"type": "string"}, "image_url": {"type": "string"},
             "prompt": {"type": "string"}, "model": {"type": "string"}, "created_at": {"type": "integer"}
-        }}),
+        }})),
         json!({}),
     )
 }
@@ -54,6 +55,8 @@ struct GenerationItem {
     prompt: String,
     model: String,
     created_at: i64,
+    #[serde(flatten)]
+    generation: Generation,
 }
 
 #[derive(Serialize)]
@@ -75,6 +78,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
         let generations: Vec<GenerationItem> = rows
             .into_iter()
             .map(|row| GenerationItem {
+                generation: Generation::of_generation(&row),
                 image_url: ctx.image_url(Some(&row.image_url)).unwrap_or(row.image_url),
                 id: row.id,
                 job_id: row.job_id,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::args::{parse, Field, FieldKind, ToolArgs};
+use super::generation::{with_generation, Generation};
 use super::output::ToolOutput;
 use super::paging::{page_fields, page_schema, PageInfo};
 use super::{ToolContext, ToolResult, ToolSpec};
@@ -42,7 +43,7 @@ impl ToolArgs for Args {
             "Only jobs in this state; \"all\" for every job.",
             FieldKind::Choice {
                 options: StatusFilter::NAMES.to_vec(),
-                default: StatusFilter::All.name(),
+                default: Some(StatusFilter::All.name()),
             },
         )];
         fields.extend(page_fields());
@@ -53,12 +54,12 @@ impl ToolArgs for Args {
 fn output_schema() -> Value {
     page_schema(
         "jobs",
-        json!({"type": "object", "properties": {
+        with_generation(json!({"type": "object", "properties": {
             "id": {"type": "string"}, "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
             "prompt": {"type": "string"}, "model": {"type": "string"},
             "image_url": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]},
             "created_at": {"type": "integer"}, "updated_at": {"type": "integer"}
-        }}),
+        }})),
         json!({"filter": {"type": "string", "enum": StatusFilter::NAMES}}),
     )
 }
@@ -73,6 +74,8 @@ struct JobItem {
     error: Option<String>,
     created_at: i64,
     updated_at: i64,
+    #[serde(flatten)]
+    generation: Generation,
 }
 
 #[derive(Serialize)]
@@ -96,6 +99,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             .into_iter()
             .map(|row| JobItem {
                 image_url: ctx.image_url(row.image_url.as_deref()),
+                generation: Generation::of_job(&row),
                 id: row.id,
                 status: row.status,
                 prompt: row.prompt,

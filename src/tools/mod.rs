@@ -6,9 +6,11 @@
 mod args;
 mod generate_image;
 mod generate_image_and_wait;
+mod generation;
 mod get_job_status;
 mod list_generations;
 mod list_jobs;
+mod list_models;
 mod output;
 mod paging;
 mod progress;
@@ -33,6 +35,7 @@ pub const TOOLS: &[&ToolSpec] = &[
     &list_jobs::TOOL,
     &wait_for_completion::TOOL,
     &generate_image_and_wait::TOOL,
+    &list_models::TOOL,
 ];
 
 /// What a handler returns: a result object, or an error that becomes an `isError` result.
@@ -139,7 +142,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn six_tools_in_the_original_order_with_schemas() {
+    fn the_original_six_tools_come_first_then_additions() {
         let tools = list();
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
@@ -150,7 +153,8 @@ mod tests {
                 "list_generations",
                 "list_jobs",
                 "wait_for_completion",
-                "generate_image_and_wait"
+                "generate_image_and_wait",
+                "list_models"
             ]
         );
         for tool in &tools {

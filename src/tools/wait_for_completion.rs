@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
+use super::generation::{with_generation, Generation};
 use super::output::{result_schema, ToolError, ToolOutput};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{JOB_ID_MAX_CHARS, WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
@@ -67,11 +68,12 @@ impl ToolArgs for Args {
 /// Every shape a wait can end with: one image, several, still in progress, or failed.
 /// Image URLs are null for jobs that finished without one (failed jobs listed beside images).
 pub fn output_schema() -> Value {
-    let image = json!({"type": "object", "properties": {
+    let image = with_generation(json!({"type": "object", "properties": {
         "job_id": {"type": "string"}, "image_url": {"type": ["string", "null"]},
         "prompt": {"type": "string"}, "model": {"type": "string"}
-    }});
-    result_schema(json!({
+    }}));
+    with_generation(result_schema(json!({
+            "job_id": {"type": "string", "description": "The job, when one job was awaited."},
             "status": {"type": "string", "enum": ["completed", "in_progress", "failed"]},
             "image_url": {"type": ["string", "null"], "description": "The image, when one job was awaited."},
             "prompt": {"type": "string"},
@@ -86,7 +88,7 @@ pub fn output_schema() -> Value {
             "pending_job_ids": {"type": "array", "items": {"type": "string"},
                 "description": "Still running: pass these to wait_for_completion."},
             "note": {"type": "string"}
-    }))
+    })))
 }
 
 fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
@@ -239,6 +241,8 @@ struct ImageResult {
     image_url: Option<String>,
     prompt: String,
     model: String,
+    #[serde(flatten)]
+    generation: Generation,
 }
 
 #[derive(Serialize)]
@@ -254,6 +258,9 @@ struct SingleCompleted {
     image_url: Option<String>,
     prompt: String,
     model: String,
+    job_id: String,
+    #[serde(flatten)]
+    generation: Generation,
 }
 
 #[derive(Serialize)]
@@ -309,6 +316,7 @@ fn url(origin: &str, row: &JobRow) -> Option<String> {
 fn image(origin: &str, row: JobRow) -> ImageResult {
     ImageResult {
         image_url: url(origin, &row),
+        generation: Generation::of_job(&row),
         job_id: row.id,
         prompt: row.prompt,
         model: row.model,
@@ -334,8 +342,10 @@ fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64
                 success: true,
                 status: "completed",
                 image_url: url(origin, &row),
+                generation: Generation::of_job(&row),
                 prompt: row.prompt,
                 model: row.model,
+                job_id: row.id,
             }))
         }
         WaitState::Completed(rows) => Some(ToolOutput::success(&ManyCompleted {
@@ -392,6 +402,10 @@ mod tests {
             error: (status == JobStatus::Failed).then(|| "boom".into()),
             created_at: 1,
             updated_at: 2,
+            seed: Some(42),
+            width: Some(512),
+            height: Some(512),
+            parameters: Some(r#"{"seed":42}"#.into()),
         }
     }
 
@@ -481,7 +495,9 @@ mod tests {
         assert!(!output.is_error);
         assert_eq!(
             output.object,
-            json!({"success": true, "status": "completed", "image_url": "https://w.example/images/a.jpg", "prompt": "p", "model": "flux-schnell"})
+            json!({"success": true, "status": "completed", "image_url": "https://w.example/images/a.jpg", "prompt": "p",
+                   "model": "flux-schnell", "job_id": "a", "seed": 42, "width": 512, "height": 512,
+                   "parameters": {"seed": 42}})
         );
     }
 

@@ -1,18 +1,20 @@
 //! Image backends: the Workers AI binding (production) and the offline preview renderer.
 //!
-//! Workers AI answers in two shapes: FLUX returns `{image: <base64 JPEG>}`, the SDXL models a
-//! stream of PNG bytes. Both become checked image bytes here.
+//! Inputs are encoded the way each model takes them (JSON, or multipart for FLUX.2). Workers AI
+//! answers in two shapes: `{image: <base64>}` (FLUX, Lucid Origin) or a stream of image bytes
+//! (Phoenix, the Stable Diffusion models). Both become checked image bytes here.
 
 use futures::StreamExt;
 use worker::js_sys::{self, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::web_sys::ReadableStream;
+use worker::web_sys::{self, FormData, ReadableStream};
 use worker::{ByteStream, Env};
 
 use super::preview::render_preview_png;
-use crate::catalog::ImageModel;
 use crate::config::ImageBackend;
 use crate::media::{check_image, decode_base64_image, ImageError, ImageFormat};
+use crate::models::{ImageModel, InputEncoding};
+use serde_json::{Map, Value};
 
 /// Why an image could not be generated in this attempt.
 #[derive(Debug, thiserror::Error)]
@@ -25,31 +27,36 @@ pub enum GenerateError {
     Output(#[from] ImageError),
 }
 
-/// Generates one image for `prompt` with the configured backend.
+/// What one job asks of its model.
+pub struct Request<'a> {
+    pub model: ImageModel,
+    pub prompt: &'a str,
+    /// Every parameter besides the prompt, in the model's own input names (from the job row).
+    pub parameters: &'a Map<String, Value>,
+}
+
+/// Generates one image with the configured backend.
 pub async fn generate(
     env: &Env,
     backend: ImageBackend,
-    model: ImageModel,
-    prompt: &str,
+    request: &Request<'_>,
 ) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
     match backend {
-        ImageBackend::Preview => Ok(check_image(render_preview_png(prompt, model.name()))?),
-        ImageBackend::WorkersAi => run_workers_ai(env, model, prompt).await,
+        ImageBackend::Preview => Ok(check_image(render_preview_png(request.prompt, request.model.name()))?),
+        ImageBackend::WorkersAi => run_workers_ai(env, request).await,
     }
 }
 
-async fn run_workers_ai(env: &Env, model: ImageModel, prompt: &str) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
+async fn run_workers_ai(env: &Env, request: &Request<'_>) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
     let ai = env.ai("AI").map_err(GenerateError::Binding)?;
+    let spec = request.model.spec();
     let model_error = |message: String| GenerateError::Model {
-        model: model.name(),
+        model: spec.name,
         message,
     };
-    // A plain object, so the binding sees {prompt} (a serde Map would arrive as an empty JS Map).
-    let input = Object::new();
-    Reflect::set(&input, &JsValue::from_str("prompt"), &JsValue::from_str(prompt))
-        .map_err(|e| model_error(describe_js_error(&e)))?;
+    let input = model_input(spec.input, request).map_err(|e| model_error(describe_js_error(&e)))?;
     let binding: &worker::worker_sys::Ai = ai.as_ref().unchecked_ref();
-    let promise = binding.run(model.workers_ai_id(), input.into());
+    let promise = binding.run(spec.workers_ai_id, input);
     let output = worker::wasm_bindgen_futures::JsFuture::from(promise)
         .await
         .map_err(|e| model_error(describe_js_error(&e)))?;
@@ -58,6 +65,49 @@ async fn run_workers_ai(env: &Env, model: ImageModel, prompt: &str) -> Result<(V
         OutputError::Stream(message) => model_error(message),
     })?;
     Ok(check_image(bytes)?)
+}
+
+/// The binding's input: a plain JS object (a serde Map would arrive as an empty JS Map), or for
+/// FLUX.2 `{multipart: {body, contentType}}` from a FormData serialised through a Response, which
+/// is how the binding learns the form's boundary.
+fn model_input(encoding: InputEncoding, request: &Request<'_>) -> Result<JsValue, JsValue> {
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    match encoding {
+        InputEncoding::Json => {
+            let input = Object::new();
+            Reflect::set(&input, &"prompt".into(), &request.prompt.into())?;
+            for (name, value) in request.parameters {
+                let js = match value {
+                    Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or_default()),
+                    other => JsValue::from_str(&text(other)),
+                };
+                Reflect::set(&input, &name.as_str().into(), &js)?;
+            }
+            Ok(input.into())
+        }
+        InputEncoding::Multipart => {
+            let form = FormData::new()?;
+            form.append_with_str("prompt", request.prompt)?;
+            for (name, value) in request.parameters {
+                form.append_with_str(name, &text(value))?;
+            }
+            let serialised = web_sys::Response::new_with_opt_form_data(Some(&form))?;
+            let content_type = serialised.headers().get("content-type")?.unwrap_or_default();
+            let multipart = Object::new();
+            Reflect::set(
+                &multipart,
+                &"body".into(),
+                &serialised.body().map_or(JsValue::NULL, JsValue::from),
+            )?;
+            Reflect::set(&multipart, &"contentType".into(), &content_type.into())?;
+            let input = Object::new();
+            Reflect::set(&input, &"multipart".into(), &multipart)?;
+            Ok(input.into())
+        }
+    }
 }
 
 enum OutputError {

@@ -1,0 +1,178 @@
+//! list_models: every image model with its Workers AI id, parameters, ranges, defaults, sizes,
+//! typical time and price, straight from the model registry.
+
+use futures::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::args::{parse, Field, ToolArgs};
+use super::output::{result_schema, ToolOutput};
+use super::{ToolContext, ToolResult, ToolSpec};
+use crate::models::{ImageModel, ModelSpec, Param, Range, ASPECT_RATIOS, MODELS};
+
+pub const TOOL: ToolSpec = ToolSpec {
+    name: "list_models",
+    title: "List image models",
+    description: || {
+        "List every image model this server can use: name (pass it as `model`), Workers AI id, what it is good at, \
+         its parameters with types, ranges and defaults, supported aspect ratios, default size, typical time and price."
+            .to_string()
+    },
+    fields: Args::fields,
+    output_schema,
+    read_only: true,
+    reports_images: false,
+    handler: handle,
+};
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct Args {}
+
+impl ToolArgs for Args {
+    fn fields() -> Vec<Field> {
+        Vec::new()
+    }
+}
+
+fn output_schema() -> Value {
+    let parameter = json!({"type": "object", "properties": {
+        "name": {"type": "string", "description": "The argument of generate_image."},
+        "sent_as": {"type": "string", "description": "The model's own input name."},
+        "type": {"type": "string", "enum": ["integer", "number", "string"]},
+        "minimum": {"type": "number"}, "maximum": {"type": "number"}, "max_length": {"type": "integer"},
+        "default": {"type": ["number", "null"]}
+    }});
+    result_schema(json!({
+        "default_model": {"type": "string"},
+        "count": {"type": "integer"},
+        "models": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"},
+            "workers_ai_id": {"type": "string"},
+            "description": {"type": "string"},
+            "input": {"type": "string", "enum": ["json", "multipart"]},
+            "output": {"type": "string", "enum": ["base64-json", "binary-stream"]},
+            "output_format": {"type": "string"},
+            "parameters": {"type": "array", "items": parameter},
+            "aspect_ratios": {"type": "array", "items": {"type": "string"}},
+            "default_size": {"type": ["object", "null"], "properties": {
+                "width": {"type": "integer"}, "height": {"type": "integer"}}},
+            "size_multiple_of": {"type": ["integer", "null"]},
+            "typical_time": {"type": "string"},
+            "price_hint": {"type": "string"},
+            "docs": {"type": "string"}
+        }}}
+    }))
+}
+
+#[derive(Serialize)]
+struct ModelsList {
+    success: bool,
+    default_model: &'static str,
+    count: usize,
+    models: Vec<Value>,
+}
+
+fn parameter(param: &Param) -> Value {
+    let mut out = Map::new();
+    out.insert("name".into(), json!(param.control.name()));
+    out.insert("sent_as".into(), json!(param.wire_name));
+    match param.range {
+        Range::Integer { min, max } => {
+            out.insert("type".into(), json!("integer"));
+            out.insert("minimum".into(), json!(min));
+            out.insert("maximum".into(), json!(max));
+        }
+        Range::Number { min, max } => {
+            out.insert("type".into(), json!("number"));
+            out.insert("minimum".into(), json!(min));
+            out.insert("maximum".into(), json!(max));
+        }
+        Range::Text { max_chars } => {
+            out.insert("type".into(), json!("string"));
+            out.insert("max_length".into(), json!(max_chars));
+        }
+    }
+    out.insert("default".into(), json!(param.default));
+    Value::Object(out)
+}
+
+fn describe(spec: &ModelSpec) -> Value {
+    json!({
+        "name": spec.name,
+        "workers_ai_id": spec.workers_ai_id,
+        "description": spec.description,
+        "input": spec.input,
+        "output": spec.output,
+        "output_format": spec.output_format,
+        "parameters": spec.params.iter().map(parameter).collect::<Vec<_>>(),
+        "aspect_ratios": if spec.size.is_some() { ASPECT_RATIOS.iter().map(|r| r.name).collect() } else { Vec::new() },
+        "default_size": spec.size.map(|rule| json!({"width": rule.default_width, "height": rule.default_height})),
+        "size_multiple_of": spec.size.map(|rule| rule.multiple_of),
+        "typical_time": spec.typical_time,
+        "price_hint": spec.price_hint,
+        "docs": spec.page,
+    })
+}
+
+fn models_list() -> ModelsList {
+    ModelsList {
+        success: true,
+        default_model: ImageModel::DEFAULT.name(),
+        count: MODELS.len(),
+        models: MODELS.iter().map(describe).collect(),
+    }
+}
+
+fn handle(_ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
+    Box::pin(async move {
+        let _: Args = parse(&raw)?;
+        Ok(ToolOutput::success(&models_list()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_match() {
+        super::super::args::agreement::assert_fields_match::<Args>("list_models");
+    }
+
+    #[test]
+    fn lists_nine_models_with_parameters_from_the_registry() {
+        let list = serde_json::to_value(models_list()).unwrap();
+        assert_eq!(list["count"], 9);
+        assert_eq!(list["default_model"], "flux-schnell");
+        let flux2 = &list["models"][1];
+        assert_eq!(flux2["name"], "flux-2-dev");
+        assert_eq!(flux2["input"], "multipart");
+        assert_eq!(flux2["aspect_ratios"].as_array().unwrap().len(), 8);
+        assert_eq!(flux2["default_size"], json!({"width": 1024, "height": 768}));
+        let schnell = &list["models"][0];
+        assert_eq!(
+            schnell["parameters"],
+            json!([{"name": "steps", "sent_as": "steps", "type": "integer", "minimum": 1, "maximum": 8, "default": 4.0}])
+        );
+        assert_eq!(schnell["aspect_ratios"], json!([]));
+        let phoenix = list["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "phoenix")
+            .unwrap();
+        assert_eq!(phoenix["output"], "binary-stream");
+        let names: Vec<&str> = phoenix["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["width", "height", "seed", "negative_prompt", "steps", "guidance"]
+        );
+    }
+}

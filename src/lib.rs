@@ -12,6 +12,9 @@ pub mod protocol;
 pub mod tools;
 pub mod transport;
 
+#[cfg(test)]
+mod wire_contract;
+
 use worker::{event, Context, Env, Request, Response};
 
 #[event(fetch)]

@@ -199,3 +199,45 @@ pub async fn handle_and_wait(ctx: &ToolContext, args: &Args) -> Result<ToolOutpu
     let ids = start_jobs(ctx, &request).await?;
     wait::wait_for_jobs(ctx, ids).await
 }
+
+/// Every shape generate_image answers with, built from the same result types as `handle`.
+/// generate_image_and_wait answers with the wait shapes (`wait::sample_results`).
+#[cfg(test)]
+pub(crate) fn sample_results() -> Vec<(&'static str, ToolOutput)> {
+    let model = ImageModel::DEFAULT.name();
+    let ids = vec![
+        "0b7c6a1e-1f2d-4e3c-9a8b-7c6d5e4f3a2b".to_string(),
+        "5d4c3b2a-1e0f-4a9b-8c7d-6e5f4a3b2c1d".to_string(),
+    ];
+    vec![
+        (
+            "one job",
+            ToolOutput::success(&StartedOne {
+                success: true,
+                job_id: &ids[0],
+                status: "pending",
+                message: "Image generation started.".to_string(),
+                prompt: "a red fox in snow",
+                model,
+                estimated_time_seconds: ESTIMATED_TIME_SECONDS,
+            }),
+        ),
+        (
+            "many jobs",
+            ToolOutput::success(&StartedMany {
+                success: true,
+                job_ids: &ids,
+                count: ids.len(),
+                status: "pending",
+                message: "Started 2 image generation jobs.".to_string(),
+                prompt: "a red fox in snow",
+                model,
+                estimated_time_seconds: ESTIMATED_TIME_SECONDS,
+            }),
+        ),
+        (
+            "queue failure",
+            ToolOutput::error_message(ToolError::Queue("queue unavailable".into())),
+        ),
+    ]
+}

@@ -51,7 +51,6 @@ impl PageInfo {
 
 fn page_schema(items_key: &str, item: Value) -> Value {
     result_schema(json!({
-            "filter": {"type": "string"},
             "total_count": {"type": "integer"},
             "returned_count": {"type": "integer"},
             "has_more": {"type": "boolean"},
@@ -59,6 +58,12 @@ fn page_schema(items_key: &str, item: Value) -> Value {
             "offset": {"type": "integer"},
             items_key: {"type": "array", "items": item}
     }))
+}
+
+/// list_jobs' result also names the status filter it applied; list_generations has none.
+fn with_status_filter(mut schema: Value) -> Value {
+    schema["properties"]["filter"] = json!({"type": "string", "enum": StatusFilter::NAMES});
+    schema
 }
 
 pub fn generations_definition() -> ToolDefinition {
@@ -95,7 +100,7 @@ pub fn jobs_definition() -> ToolDefinition {
             optionally filtered by status."
             .to_string(),
         fields,
-        output_schema: page_schema(
+        output_schema: with_status_filter(page_schema(
             "jobs",
             json!({"type": "object", "properties": {
                 "id": {"type": "string"}, "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
@@ -103,7 +108,7 @@ pub fn jobs_definition() -> ToolDefinition {
                 "image_url": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]},
                 "created_at": {"type": "integer"}, "updated_at": {"type": "integer"}
             }}),
-        ),
+        )),
         read_only: true,
     }
 }
@@ -194,6 +199,71 @@ pub async fn handle_jobs(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, T
         page: PageInfo::new(page, total, jobs.len()),
         jobs,
     }))
+}
+
+/// Every shape the two list tools answer with, from the same result types as their handlers.
+#[cfg(test)]
+pub(crate) fn generations_sample_results() -> Vec<(&'static str, ToolOutput)> {
+    let item = |n: i64| GenerationItem {
+        id: format!("gen-{n}"),
+        job_id: format!("job-{n}"),
+        image_url: crate::pipeline::storage::absolute_image_url(&format!("/images/{n}.jpg"), "https://worker.example"),
+        prompt: "a lighthouse at dusk".into(),
+        model: "flux-schnell".into(),
+        created_at: 1_767_000_000_000 + n,
+    };
+    let page = |page: Page, total: i64, generations: Vec<GenerationItem>| {
+        ToolOutput::success(&GenerationsPage {
+            success: true,
+            page: PageInfo::new(page, total, generations.len()),
+            generations,
+        })
+    };
+    vec![
+        (
+            "first page of more",
+            page(Page { limit: 2, offset: 0 }, 3, vec![item(1), item(2)]),
+        ),
+        ("past the end", page(Page { limit: 10, offset: 20 }, 3, vec![])),
+    ]
+}
+
+/// See `generations_sample_results`.
+#[cfg(test)]
+pub(crate) fn jobs_sample_results() -> Vec<(&'static str, ToolOutput)> {
+    let item = |status: JobStatus, image_url: Option<&str>, error: Option<&str>| JobItem {
+        id: format!("job-{}", status.as_str()),
+        status,
+        prompt: "a lighthouse at dusk".into(),
+        model: "flux-schnell".into(),
+        image_url: image_url.map(|url| crate::pipeline::storage::absolute_image_url(url, "https://worker.example")),
+        error: error.map(String::from),
+        created_at: 1_767_000_000_000,
+        updated_at: 1_767_000_002_000,
+    };
+    let page = |filter: StatusFilter, jobs: Vec<JobItem>| {
+        ToolOutput::success(&JobsPage {
+            success: true,
+            filter: filter.name(),
+            page: PageInfo::new(Page { limit: 10, offset: 0 }, jobs.len() as i64, jobs.len()),
+            jobs,
+        })
+    };
+    vec![
+        (
+            "all, one in each state",
+            page(
+                StatusFilter::All,
+                vec![
+                    item(JobStatus::Pending, None, None),
+                    item(JobStatus::Processing, None, Some("attempt 1 failed")),
+                    item(JobStatus::Completed, Some("/images/a.jpg"), None),
+                    item(JobStatus::Failed, None, Some("model unavailable")),
+                ],
+            ),
+        ),
+        ("only failed, none", page(StatusFilter::Only(JobStatus::Failed), vec![])),
+    ]
 }
 
 #[cfg(test)]

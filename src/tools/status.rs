@@ -78,3 +78,59 @@ pub async fn handle(ctx: &ToolContext, args: &Args) -> Result<ToolOutput, ToolEr
         updated_at: job.updated_at,
     }))
 }
+
+/// Every shape get_job_status answers with, built from the same result types as `handle`.
+#[cfg(test)]
+pub(crate) fn sample_results() -> Vec<(&'static str, ToolOutput)> {
+    use crate::jobs::JobRow;
+    use crate::pipeline::storage::absolute_image_url;
+    let row = |status: JobStatus, image_url: Option<&str>, error: Option<&str>| JobRow {
+        id: "4a8e1c52-9f3b-4d0e-8c1a-2b7f6e5d4c3b".into(),
+        status,
+        prompt: "a lighthouse at dusk".into(),
+        model: "flux-schnell".into(),
+        image_url: image_url.map(String::from),
+        error: error.map(String::from),
+        created_at: 1_767_000_000_000,
+        updated_at: 1_767_000_004_000,
+    };
+    let found = |job: JobRow| {
+        ToolOutput::success(&JobStatusResult {
+            success: true,
+            job_id: &job.id,
+            status: job.status,
+            image_url: job
+                .image_url
+                .as_deref()
+                .map(|url| absolute_image_url(url, "https://worker.example")),
+            error: job.error.as_deref(),
+            prompt: &job.prompt,
+            model: &job.model,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+        })
+    };
+    vec![
+        ("pending, null url", found(row(JobStatus::Pending, None, None))),
+        (
+            "processing after a failed attempt",
+            found(row(JobStatus::Processing, None, Some("attempt 1 failed"))),
+        ),
+        (
+            "completed with url",
+            found(row(JobStatus::Completed, Some("/images/a.jpg"), None)),
+        ),
+        (
+            "failed with error",
+            found(row(JobStatus::Failed, None, Some("model unavailable"))),
+        ),
+        (
+            "not found",
+            ToolOutput::failure(&NotFound {
+                success: false,
+                error: "Job not found",
+                job_id: "no-such-job",
+            }),
+        ),
+    ]
+}

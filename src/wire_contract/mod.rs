@@ -1,5 +1,6 @@
 //! Wire-format contract tests: what the server sends, validated against the official MCP JSON
-//! Schemas vendored under `tests/schema/mcp/` (one per revision). Test-only: the validator is a dev-dependency, so none of this
+//! Schemas vendored under `tests/schema/mcp/` (one per revision), and each tool result against
+//! the tool's own `outputSchema`. Test-only: the validator is a dev-dependency, so none of this
 //! reaches the Wasm build.
 //!
 //! `validate_against(revision, "InitializeResult", &value)` checks a value against one definition
@@ -7,6 +8,7 @@
 //! panics with every error and its JSON path. `cargo test wire_contract` runs them all.
 
 mod messages;
+mod tool_results;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -182,6 +184,32 @@ pub(crate) fn validate_against(revision: &str, definition: &str, instance: &Valu
     }
 }
 
+/// The drafts a tool's `outputSchema` must hold under: it declares no `$schema`, which 2025-11-25
+/// and later define as 2020-12; clients of 2025-06-18 commonly apply draft-07.
+const TOOL_SCHEMA_DRAFTS: [Draft; 2] = [Draft::Draft202012, Draft::Draft7];
+
+/// What `schema` (a tool's own schema, e.g. its `outputSchema`) finds wrong with `instance`
+/// under `draft`.
+pub(crate) fn tool_schema_errors(schema: &Value, draft: Draft, instance: &Value) -> Vec<String> {
+    let validator = jsonschema::options()
+        .with_draft(draft)
+        .should_validate_formats(true)
+        .build(schema)
+        .unwrap_or_else(|e| panic!("schema does not compile under {draft:?}: {e}\n{schema:#}"));
+    error_lines(&validator, instance)
+}
+
+/// Panics unless `instance` conforms to `schema` under every draft a client may apply.
+#[track_caller]
+pub(crate) fn validate_with_tool_schema(what: &str, schema: &Value, instance: &Value) {
+    for draft in TOOL_SCHEMA_DRAFTS {
+        let errors = tool_schema_errors(schema, draft, instance);
+        if !errors.is_empty() {
+            fail(&format!("{what} ({draft:?})"), &errors, instance);
+        }
+    }
+}
+
 /// A request as the server receives it.
 pub(crate) fn request(id: i64, method: &str, params: Option<Value>) -> RpcRequest {
     RpcRequest {
@@ -323,5 +351,18 @@ mod tests {
             .expect_err("2025-06-18 has no JSONRPCErrorResponse");
         let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(message.contains("\"JSONRPCError\""), "{message}");
+    }
+
+    #[test]
+    fn tool_schemas_reject_values_of_the_wrong_type_under_both_drafts() {
+        let schema =
+            json!({"type": "object", "properties": {"image_url": {"type": "string"}}, "required": ["success"]});
+        for draft in TOOL_SCHEMA_DRAFTS {
+            let errors = tool_schema_errors(&schema, draft, &json!({"image_url": null}));
+            assert_eq!(errors.len(), 2, "{draft:?}: {errors:#?}");
+            assert!(errors
+                .iter()
+                .any(|e| e.starts_with("at /image_url: null is not of type \"string\"")));
+        }
     }
 }

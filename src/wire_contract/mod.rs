@@ -7,6 +7,7 @@
 //! of a revision's schema (under `definitions` in draft-07 files, `$defs` in 2020-12 ones) and
 //! panics with every error and its JSON path. `cargo test wire_contract` runs them all.
 
+mod golden;
 mod messages;
 mod tool_results;
 

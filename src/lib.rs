@@ -23,6 +23,9 @@ mod urls;
 #[cfg(test)]
 mod layering_tests;
 
+#[cfg(test)]
+mod wire_contract;
+
 use worker::{event, Context, Env, Request, Response};
 
 #[event(fetch)]

@@ -1,7 +1,7 @@
 //! The MCP server: one JSON-RPC request in, one response out, for either family of revisions.
 
 mod info;
-mod stateless;
+pub(crate) mod stateless;
 
 pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
 

@@ -27,6 +27,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     read_only: false,
     reports_images: true,
     handler: handle,
+    #[cfg(test)]
+    samples: sample_results,
 };
 
 /// The arguments of both generate tools.
@@ -297,6 +299,50 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             }),
         })
     })
+}
+
+/// Every shape generate_image answers with, built from the same result types as `handle`.
+/// generate_image_and_wait answers with the wait shapes.
+#[cfg(test)]
+fn sample_results() -> Vec<(&'static str, ToolOutput)> {
+    let model = ImageModel::DEFAULT.name();
+    let ids = vec![
+        "0b7c6a1e-1f2d-4e3c-9a8b-7c6d5e4f3a2b".to_string(),
+        "5d4c3b2a-1e0f-4a9b-8c7d-6e5f4a3b2c1d".to_string(),
+    ];
+    vec![
+        (
+            "one job",
+            ToolOutput::success(&StartedOne {
+                success: true,
+                job_id: &ids[0],
+                status: "pending",
+                message: "Image generation started.".to_string(),
+                prompt: "a red fox in snow",
+                model,
+                estimated_time_seconds: ESTIMATED_TIME_SECONDS,
+            }),
+        ),
+        (
+            "many jobs",
+            ToolOutput::success(&StartedMany {
+                success: true,
+                job_ids: &ids,
+                count: ids.len(),
+                status: "pending",
+                message: "Started 2 image generation jobs.".to_string(),
+                prompt: "a red fox in snow",
+                model,
+                estimated_time_seconds: ESTIMATED_TIME_SECONDS,
+            }),
+        ),
+        (
+            "a parameter the model does not take",
+            ToolOutput::error_message(ToolError::Args(ArgError(
+                "flux-schnell does not take negative_prompt. Model flux-schnell takes: steps (1-8, default 4).".into(),
+            ))),
+        ),
+    ]
 }
 
 #[cfg(test)]

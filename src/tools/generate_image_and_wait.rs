@@ -23,6 +23,9 @@ pub const TOOL: ToolSpec = ToolSpec {
     read_only: false,
     reports_images: true,
     handler: handle,
+    // It ends in the same wait as wait_for_completion.
+    #[cfg(test)]
+    samples: wait_for_completion::sample_results,
 };
 
 fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {

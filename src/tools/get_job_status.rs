@@ -24,6 +24,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     read_only: true,
     reports_images: false,
     handler: handle,
+    #[cfg(test)]
+    samples: sample_results,
 };
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +110,69 @@ async fn respond(ctx: &ToolContext, job_id: &str) -> ToolResult {
         updated_at: job.updated_at,
         generation: Generation::of_job(&job),
     }))
+}
+
+/// Every shape get_job_status answers with, built from the same result types as `respond`.
+#[cfg(test)]
+fn sample_results() -> Vec<(&'static str, ToolOutput)> {
+    use crate::jobs::JobRow;
+    let row = |status: JobStatus, image_url: Option<&str>, error: Option<&str>| JobRow {
+        id: "4a8e1c52-9f3b-4d0e-8c1a-2b7f6e5d4c3b".into(),
+        status,
+        prompt: "a lighthouse at dusk".into(),
+        model: "phoenix".into(),
+        image_url: image_url.map(String::from),
+        error: error.map(String::from),
+        created_at: 1_767_000_000_000,
+        updated_at: 1_767_000_004_000,
+        seed: Some(42),
+        width: Some(1024),
+        height: Some(768),
+        parameters: Some(r#"{"width":1024,"height":768,"seed":42}"#.into()),
+    };
+    let found = |job: JobRow| {
+        ToolOutput::success(&JobStatusResult {
+            success: true,
+            job_id: &job.id,
+            status: job.status,
+            image_url: job
+                .image_url
+                .as_deref()
+                .map(|url| crate::urls::absolute_image_url(url, "https://worker.example")),
+            error: job.error.as_deref(),
+            prompt: &job.prompt,
+            model: &job.model,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            generation: Generation::of_job(&job),
+        })
+    };
+    let mut legacy = row(JobStatus::Completed, Some("/images/b.png"), None);
+    (legacy.seed, legacy.width, legacy.height, legacy.parameters) = (None, None, None, None);
+    vec![
+        ("pending, null url", found(row(JobStatus::Pending, None, None))),
+        (
+            "processing after a failed attempt",
+            found(row(JobStatus::Processing, None, Some("attempt 1 failed"))),
+        ),
+        (
+            "completed with url",
+            found(row(JobStatus::Completed, Some("/images/a.jpg"), None)),
+        ),
+        ("completed before parameters were recorded", found(legacy)),
+        (
+            "failed with error",
+            found(row(JobStatus::Failed, None, Some("model unavailable"))),
+        ),
+        (
+            "not found",
+            ToolOutput::failure(&NotFound {
+                success: false,
+                error: "Job not found",
+                job_id: "no-such-job",
+            }),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     read_only: true,
     reports_images: false,
     handler: handle,
+    #[cfg(test)]
+    samples: sample_results,
 };
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +95,39 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             generations,
         }))
     })
+}
+
+/// Every shape list_generations answers with, from the same result types as its handler.
+#[cfg(test)]
+fn sample_results() -> Vec<(&'static str, ToolOutput)> {
+    let item = |n: i64| GenerationItem {
+        id: format!("gen-{n}"),
+        job_id: format!("job-{n}"),
+        image_url: crate::urls::absolute_image_url(&format!("/images/{n}.jpg"), "https://worker.example"),
+        prompt: "a lighthouse at dusk".into(),
+        model: "flux-schnell".into(),
+        created_at: 1_767_000_000_000 + n,
+        generation: Generation {
+            seed: None,
+            width: Some(1024),
+            height: Some(1024),
+            parameters: json!({"steps": 4}).as_object().cloned().unwrap_or_default(),
+        },
+    };
+    let page = |page: Page, total: i64, generations: Vec<GenerationItem>| {
+        ToolOutput::success(&GenerationsPage {
+            success: true,
+            page: PageInfo::new(page, total, generations.len()),
+            generations,
+        })
+    };
+    vec![
+        (
+            "first page of more",
+            page(Page { limit: 2, offset: 0 }, 3, vec![item(1), item(2)]),
+        ),
+        ("past the end", page(Page { limit: 10, offset: 20 }, 3, vec![])),
+    ]
 }
 
 #[cfg(test)]

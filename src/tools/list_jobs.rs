@@ -25,6 +25,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     read_only: true,
     reports_images: false,
     handler: handle,
+    #[cfg(test)]
+    samples: sample_results,
 };
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +118,53 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             jobs,
         }))
     })
+}
+
+/// Every shape list_jobs answers with, from the same result types as its handler.
+#[cfg(test)]
+fn sample_results() -> Vec<(&'static str, ToolOutput)> {
+    let item = |status: JobStatus, image_url: Option<&str>, error: Option<&str>| JobItem {
+        id: format!("job-{}", status.as_str()),
+        status,
+        prompt: "a lighthouse at dusk".into(),
+        model: "flux-2-dev".into(),
+        image_url: image_url.map(|url| crate::urls::absolute_image_url(url, "https://worker.example")),
+        error: error.map(String::from),
+        created_at: 1_767_000_000_000,
+        updated_at: 1_767_000_002_000,
+        generation: Generation {
+            seed: Some(7),
+            width: Some(1152),
+            height: Some(640),
+            parameters: json!({"width": 1152, "height": 640, "seed": 7})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        },
+    };
+    let page = |filter: StatusFilter, jobs: Vec<JobItem>| {
+        ToolOutput::success(&JobsPage {
+            success: true,
+            filter: filter.name(),
+            page: PageInfo::new(Page { limit: 10, offset: 0 }, jobs.len() as i64, jobs.len()),
+            jobs,
+        })
+    };
+    vec![
+        (
+            "all, one in each state",
+            page(
+                StatusFilter::All,
+                vec![
+                    item(JobStatus::Pending, None, None),
+                    item(JobStatus::Processing, None, Some("attempt 1 failed")),
+                    item(JobStatus::Completed, Some("/images/a.jpg"), None),
+                    item(JobStatus::Failed, None, Some("model unavailable")),
+                ],
+            ),
+        ),
+        ("only failed, none", page(StatusFilter::Only(JobStatus::Failed), vec![])),
+    ]
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     read_only: true,
     reports_images: false,
     handler: handle,
+    #[cfg(test)]
+    samples: sample_results,
 };
 
 #[derive(Debug, Deserialize)]
@@ -44,7 +46,8 @@ fn output_schema() -> Value {
         "minimum": {"type": "number"}, "maximum": {"type": "number"}, "max_length": {"type": "integer"},
         "default": {"type": ["number", "null"]}
     }});
-    result_schema(json!({
+    // The registry is static: this tool has no failure result, so no `error` field.
+    let mut schema = result_schema(json!({
         "default_model": {"type": "string"},
         "count": {"type": "integer"},
         "models": {"type": "array", "items": {"type": "object", "properties": {
@@ -63,7 +66,11 @@ fn output_schema() -> Value {
             "price_hint": {"type": "string"},
             "docs": {"type": "string"}
         }}}
-    }))
+    }));
+    if let Some(properties) = schema["properties"].as_object_mut() {
+        properties.remove("error");
+    }
+    schema
 }
 
 #[derive(Serialize)]
@@ -130,6 +137,11 @@ fn handle(_ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Too
         let _: Args = parse(&raw)?;
         Ok(ToolOutput::success(&models_list()))
     })
+}
+
+#[cfg(test)]
+fn sample_results() -> Vec<(&'static str, ToolOutput)> {
+    vec![("every model", ToolOutput::success(&models_list()))]
 }
 
 #[cfg(test)]

@@ -23,8 +23,10 @@ use worker::Env;
 use crate::config::Config;
 use crate::jobs::JobStore;
 use crate::protocol::mcp::{CallToolResult, Tool, ToolAnnotations};
+#[cfg(test)]
+pub use args::validate as validate_args;
 pub use args::{Field, FieldKind};
-use output::{ToolError, ToolOutput};
+pub use output::{ToolError, ToolOutput};
 pub use progress::ProgressSink;
 
 /// Every tool, in the order `tools/list` shows them (the original's order, then additions).
@@ -57,6 +59,10 @@ pub struct ToolSpec {
     /// Results can carry image URLs, so they say when the offline preview backend drew them.
     pub reports_images: bool,
     pub handler: Handler,
+    /// Every shape the tool answers with, built from its own result types (the wire-contract
+    /// tests validate them against the official schema and the tool's outputSchema).
+    #[cfg(test)]
+    pub samples: fn() -> Vec<(&'static str, ToolOutput)>,
 }
 
 impl ToolSpec {
@@ -167,9 +173,14 @@ mod tests {
                 "{}",
                 tool.name
             );
-            assert!(
+            // Every tool that takes arguments can fail on them, and says why in `error`.
+            let takes_arguments = tool.input_schema["properties"]
+                .as_object()
+                .is_some_and(|p| !p.is_empty());
+            assert_eq!(
                 tool.output_schema["properties"]["error"].is_object(),
-                "{} lacks error",
+                takes_arguments,
+                "{}: error field",
                 tool.name
             );
             assert!(!tool.description.is_empty() && !tool.title.is_empty());

@@ -31,6 +31,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     read_only: true,
     reports_images: true,
     handler: handle,
+    #[cfg(test)]
+    samples: sample_results,
 };
 
 #[derive(Debug, Deserialize)]
@@ -386,6 +388,108 @@ fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64
             pending_job_ids: pending,
         })),
     }
+}
+
+/// Every shape a wait ends with, produced by `conclude` as `wait_for_jobs` does.
+#[cfg(test)]
+pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
+    let row = |id: &str, status: JobStatus, image_url: Option<&str>, error: Option<&str>| JobRow {
+        id: id.into(),
+        status,
+        prompt: "a paper boat".into(),
+        model: "sdxl-lightning".into(),
+        image_url: image_url.map(String::from),
+        error: error.map(String::from),
+        created_at: 1_767_000_000_000,
+        updated_at: 1_767_000_003_000,
+        seed: Some(9),
+        width: Some(1024),
+        height: Some(1024),
+        parameters: Some(r#"{"seed":9}"#.into()),
+    };
+    let done = |id: &str| row(id, JobStatus::Completed, Some(&format!("/images/{id}.jpg")), None);
+    let failed = |id: &str, error: Option<&str>| row(id, JobStatus::Failed, None, error);
+    let origin = "https://worker.example";
+    let cases = [
+        (
+            "completed one",
+            WaitState::Completed(vec![done("a")]),
+            WaitBudget::new(1, 50),
+            0,
+        ),
+        (
+            "completed one without a stored url",
+            WaitState::Completed(vec![row("a", JobStatus::Completed, None, None)]),
+            WaitBudget::new(1, 50),
+            0,
+        ),
+        (
+            "completed many, one without a stored url",
+            WaitState::Completed(vec![done("a"), row("b", JobStatus::Completed, None, None)]),
+            WaitBudget::new(2, 50),
+            0,
+        ),
+        (
+            "in progress at the response bound",
+            WaitState::Running {
+                completed: vec![done("a"), row("d", JobStatus::Completed, None, None)],
+                failed: vec![failed("b", Some("model unavailable"))],
+                pending: vec!["c".into()],
+            },
+            WaitBudget::new(4, 50),
+            50_000,
+        ),
+        (
+            "failed one",
+            WaitState::Failed {
+                failed: vec![failed("a", Some("model unavailable"))],
+                completed: vec![],
+            },
+            WaitBudget::new(1, 50),
+            0,
+        ),
+        (
+            "failed one without a recorded error",
+            WaitState::Failed {
+                failed: vec![failed("a", None)],
+                completed: vec![],
+            },
+            WaitBudget::new(1, 50),
+            0,
+        ),
+        (
+            "failed some of many",
+            WaitState::Failed {
+                failed: vec![failed("a", Some("model unavailable")), failed("b", None)],
+                completed: vec![done("c"), row("d", JobStatus::Completed, None, None)],
+            },
+            WaitBudget::new(4, 50),
+            0,
+        ),
+        (
+            "timeout",
+            WaitState::Running {
+                completed: vec![],
+                failed: vec![],
+                pending: vec!["a".into()],
+            },
+            WaitBudget::new(1, 600),
+            63_000,
+        ),
+        ("not found", WaitState::NotFound, WaitBudget::new(1, 50), 0),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, state, budget, elapsed)| {
+            let output = conclude(origin, state, &budget, elapsed)
+                .unwrap_or_else(|| panic!("sample {name:?} must conclude the wait"));
+            (name, output)
+        })
+        .chain([(
+            "both job_id and job_ids",
+            ToolOutput::error_message(args_error("pass either job_id or job_ids, not both")),
+        )])
+        .collect()
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ describe("the six tools through the official SDK client", () => {
     assert.equal(client.transport?.protocolVersion ?? client._transport?.protocolVersion, "2025-11-25");
   });
 
-  it("tools/list gives the six tools, in order, with the original's input schemas", async () => {
+  it("tools/list gives the six original tools first, in order, with the original's input schemas", async () => {
     const { tools } = await client.listTools();
     assert.deepEqual(tools.map((t) => t.name), TOOL_NAMES);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
@@ -67,7 +67,9 @@ describe("the six tools through the official SDK client", () => {
       assert.equal(s.properties.prompt.type, "string");
       assert.equal(s.properties.prompt.minLength, 3);
       assert.equal(s.properties.prompt.maxLength, 1000);
-      assert.deepEqual([...s.properties.model.enum].sort(), ["flux-schnell", "sdxl-base", "sdxl-lightning"]);
+      for (const original of ["flux-schnell", "sdxl-base", "sdxl-lightning"]) {
+        assert.ok(s.properties.model.enum.includes(original), `${name} model enum keeps ${original}`);
+      }
       assert.equal(s.properties.model.default, "flux-schnell");
       assert.equal(s.properties.count.type, "integer");
       assert.equal(s.properties.count.minimum, 1);

@@ -38,7 +38,10 @@ export const TOOL_NAMES = [
   "list_jobs",
   "wait_for_completion",
   "generate_image_and_wait",
+  "list_models",
 ];
+/** The original's six tools, which keep their names, arguments and result fields. */
+export const ORIGINAL_TOOL_NAMES = TOOL_NAMES.slice(0, 6);
 export const QUEUE = "image-generation-queue";
 export const DLQ = "image-generation-dlq";
 

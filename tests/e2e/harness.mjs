@@ -21,8 +21,8 @@ import { aiStandin, Recorder } from "./support/ai-standin.mjs";
 import { makeModelImages, sniff } from "./support/images.mjs";
 
 export { MODEL_IDS } from "./support/images.mjs";
-export { sniff, decodes } from "./support/images.mjs";
-export { FAIL_ALWAYS_MESSAGE, FAIL_ONCE_MESSAGE } from "./support/ai-standin.mjs";
+export { sniff, decodes, decodeImage, imageInfo, renderModelImage } from "./support/images.mjs";
+export { FAIL_ALWAYS_MESSAGE, FAIL_ONCE_MESSAGE, MODELS, MODEL_TABLE } from "./support/ai-standin.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BUILD_DIR = path.join(ROOT, "build");
@@ -264,7 +264,6 @@ export async function startHarness(options = {}) {
   const recorder = new Recorder();
   const images = makeModelImages();
   const standin = aiStandin({
-    images,
     recorder,
     defaultDelayMs: options.defaultDelayMs ?? 10,
     compatibilityDate: COMPATIBILITY_DATE,

@@ -8,27 +8,38 @@
 // workerd *wrapped binding*. This file is such a plugin:
 //
 //   main worker env.AI  = wrapped binding, module `ai-standin:binding`
-//                         (class Ai { async run(model, inputs) })
+//                         (ai-standin/binding.mjs: class Ai { async run(model, inputs) },
+//                         sending inputs the way the real binding does)
 //        | inner service binding `upstream`
 //        v
-//   worker "ai-standin" = decides the outcome from the prompt markers, waits,
-//                         and answers with real JPEG/PNG bytes
-//        | service binding RECORDER (a Node function)
+//   worker "ai-standin" = ai-standin/worker.mjs: knows the eleven Workers AI image
+//                         models (ai-standin/models.mjs), rejects unknown ids (5007)
+//                         and bad inputs (5006) as the real models would
+//                         (ai-standin/validate.mjs), applies the prompt markers,
+//                         waits, and answers in each model's real output shape
+//        | service binding RECORDER (a Node function, class Recorder below)
 //        v
-//   Node-side recorder  = records every call {model, inputs, attempt, at}
+//   Node-side recorder  = records every call (inputs as received, multipart fields
+//                         with file digests, the error if refused) and renders the
+//                         real JPEG/PNG bytes of the requested size (images.mjs)
 //
-// Output shapes are the real ones: FLUX (`@cf/black-forest-labs/flux-1-schnell`)
-// resolves to `{ image: <base64 JPEG> }`; the SDXL models resolve to a
-// ReadableStream of PNG bytes (delivered in several chunks).
+// Output shapes (MODEL_TABLE): {image: base64 JPEG|PNG} for flux-1-schnell, the
+// FLUX.2 models and lucid-origin; a ReadableStream of JPEG (phoenix) or PNG bytes
+// (the Stable Diffusion models), delivered in 16 KiB chunks.
 //
-// Controls, by markers anywhere in `inputs.prompt`:
+// Controls, by markers anywhere in the prompt (checked after the input checks):
 //   [fail-once]   throw on the first call for that prompt, succeed afterwards
 //   [fail-always] always throw new Error("stand-in: model unavailable")
 //   [junk]        right shape, bytes that are not an image
-//   [bad-base64]  FLUX: { image: "not base64!!" } (SDXL models: same as [junk])
+//   [bad-base64]  base64 models: { image: "not base64!!" } (stream models: same as [junk])
 //   [no-image]    {} (for every model: no image at all)
 //   [delay=N]     wait N ms before answering (default: a small delay)
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { renderModelImage } from "./images.mjs";
+
+export { MODELS, MODEL_TABLE, MODEL_IDS } from "./ai-standin/models.mjs";
 
 export const PLUGIN_NAME = "ai-standin";
 export const PLUGIN_TYPE = `unsafe:${PLUGIN_NAME}`;
@@ -38,113 +49,15 @@ const MODULE_NAME = "ai-standin:binding";
 export const FAIL_ALWAYS_MESSAGE = "stand-in: model unavailable";
 export const FAIL_ONCE_MESSAGE = "stand-in: transient failure ([fail-once], first attempt)";
 
+const STANDIN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "ai-standin");
+const source = (file) => readFileSync(path.join(STANDIN_DIR, file), "utf8");
+
 // The wrapped-binding module. Its default export receives the inner bindings and
 // returns the object the server sees as env.AI.
-const BINDING_MODULE = `
-class Ai {
-  #upstream;
-  constructor(upstream) {
-    this.#upstream = upstream;
-  }
-  async run(model, inputs, options) {
-    const response = await this.#upstream.fetch("http://ai-standin/run", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model, inputs: inputs ?? null }),
-    });
-    const kind = response.headers.get("x-standin-kind");
-    if (kind === "error") {
-      throw new Error(await response.text());
-    }
-    if (kind === "json") {
-      return await response.json();
-    }
-    if (kind === "stream") {
-      return response.body;
-    }
-    throw new Error("ai stand-in: unexpected answer from the stand-in worker (" + response.status + ")");
-  }
-}
-export default function makeBinding(env) {
-  return new Ai(env.upstream);
-}
-`;
+const BINDING_MODULE = source("binding.mjs");
 
-// The stand-in worker. Images arrive base64-encoded in the IMAGES json binding.
-const STANDIN_WORKER = `
-const FLUX = "@cf/black-forest-labs/flux-1-schnell";
-const SDXL = new Set(["@cf/bytedance/stable-diffusion-xl-lightning", "@cf/stabilityai/stable-diffusion-xl-base-1.0"]);
-const FAIL_ALWAYS_MESSAGE = ${JSON.stringify(FAIL_ALWAYS_MESSAGE)};
-const FAIL_ONCE_MESSAGE = ${JSON.stringify(FAIL_ONCE_MESSAGE)};
-const JUNK = "this is definitely not an image, just some text pretending to be one";
-
-function b64ToBytes(b64) {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-function bytesToB64(bytes) {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-function json(value) {
-  return new Response(JSON.stringify(value), { headers: { "x-standin-kind": "json", "content-type": "application/json" } });
-}
-function error(message) {
-  return new Response(message, { status: 500, headers: { "x-standin-kind": "error" } });
-}
-function stream(bytes) {
-  // Several chunks, like a real byte stream.
-  const CHUNK = 16 * 1024;
-  let off = 0;
-  const body = new ReadableStream({
-    pull(controller) {
-      if (off >= bytes.length) {
-        controller.close();
-        return;
-      }
-      controller.enqueue(bytes.slice(off, off + CHUNK));
-      off += CHUNK;
-    },
-  });
-  return new Response(body, { headers: { "x-standin-kind": "stream", "content-type": "image/png" } });
-}
-
-export default {
-  async fetch(request, env) {
-    const { model, inputs } = await request.json();
-    const prompt = inputs && typeof inputs.prompt === "string" ? inputs.prompt : "";
-    // Record the call in Node; the recorder answers with the attempt number
-    // (1 for the first call with this prompt).
-    const rec = await env.RECORDER.fetch("http://recorder/record", {
-      method: "POST",
-      body: JSON.stringify({ model, inputs }),
-    });
-    const { attempt } = await rec.json();
-
-    const m = /\\[delay=(\\d+)\\]/.exec(prompt);
-    const delay = m ? Number(m[1]) : Number(env.DEFAULT_DELAY_MS);
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-
-    if (model !== FLUX && !SDXL.has(model)) return error("stand-in: unknown model " + model);
-    if (!prompt) return error("stand-in: inputs.prompt is required");
-    if (prompt.includes("[fail-always]")) return error(FAIL_ALWAYS_MESSAGE);
-    if (prompt.includes("[fail-once]") && attempt === 1) return error(FAIL_ONCE_MESSAGE);
-
-    const junk = new TextEncoder().encode(JUNK);
-    if (prompt.includes("[no-image]")) return json({});
-    if (model === FLUX) {
-      if (prompt.includes("[bad-base64]")) return json({ image: "not base64!!" });
-      if (prompt.includes("[junk]")) return json({ image: bytesToB64(junk) });
-      return json({ image: env.IMAGES[model] });
-    }
-    if (prompt.includes("[junk]") || prompt.includes("[bad-base64]")) return stream(junk);
-    return stream(b64ToBytes(env.IMAGES[model]));
-  },
-};
-`;
+// The stand-in worker's modules (worker.mjs imports the other three).
+const STANDIN_MODULES = ["worker.mjs", "models.mjs", "validate.mjs", "formats.mjs"];
 
 /** The Miniflare external plugin providing `unsafe:ai-standin` bindings. */
 export const plugins = {
@@ -183,52 +96,69 @@ export const plugins = {
   },
 };
 
-/** Records every model call made through the stand-in. */
+/**
+ * Records every model call made through the stand-in, and renders its images.
+ *
+ * Each call is {model, encoding, prompt, inputs, fields?, images?, output, error, attempt, at}:
+ *   inputs   JSON calls: the inputs object exactly as the model received it;
+ *            multipart calls: {multipart: {contentType, fields}}
+ *   fields   multipart calls: the parsed form fields; text fields as strings, files as
+ *            {filename, type, size, sha256, format, width, height}
+ *   images   JSON calls with input images (image, image_b64, mask): {size, sha256, format, width, height}
+ *   output   {format, width, height} of the image the stand-in answers with (null if refused)
+ *   error    "<code>: <description>" when the stand-in refused the call as Workers AI would
+ *   attempt  1 for the first call with this prompt, 2 for the next, ...
+ */
 export class Recorder {
   calls = [];
   #attempts = new Map();
 
   handle = async (request) => {
-    const { model, inputs } = await request.json();
-    const prompt = inputs && typeof inputs.prompt === "string" ? inputs.prompt : "";
-    const attempt = (this.#attempts.get(prompt) ?? 0) + 1;
-    this.#attempts.set(prompt, attempt);
-    this.calls.push({ model, inputs, attempt, at: Date.now() });
+    const url = new URL(request.url);
+    if (url.pathname === "/image") {
+      const { model, width, height, seed } = await request.json();
+      try {
+        return new Response(renderModelImage(model, { width, height, seed }));
+      } catch (err) {
+        return new Response(String(err?.stack ?? err), { status: 500 });
+      }
+    }
+    const { model, encoding, prompt, inputs, fields, images, output, error } = await request.json();
+    const key = typeof prompt === "string" ? prompt : "";
+    const attempt = (this.#attempts.get(key) ?? 0) + 1;
+    this.#attempts.set(key, attempt);
+    const call = { model, encoding, prompt: typeof prompt === "string" && prompt !== "" ? prompt : null, inputs };
+    if (fields) call.fields = fields;
+    if (images) call.images = images;
+    Object.assign(call, { output, error, attempt, at: Date.now() });
+    this.calls.push(call);
     return Response.json({ attempt });
   };
 
   /** Calls whose prompt is exactly `prompt` (or contains it, with {contains:true}). */
   callsFor(prompt, { contains = false } = {}) {
-    return this.calls.filter((c) => {
-      const p = c.inputs?.prompt;
-      return typeof p === "string" && (contains ? p.includes(prompt) : p === prompt);
-    });
+    return this.calls.filter((c) => typeof c.prompt === "string" && (contains ? c.prompt.includes(prompt) : c.prompt === prompt));
   }
 }
 
-/**
- * The env binding for the server worker and the stand-in worker definition.
- * `images` maps model id -> Uint8Array.
- */
-export function aiStandin({ images, recorder, defaultDelayMs = 10, compatibilityDate }) {
-  const imagesB64 = Object.fromEntries(
-    Object.entries(images).map(([model, bytes]) => [model, Buffer.from(bytes).toString("base64")]),
-  );
+/** The env binding for the server worker and the stand-in worker definition. */
+export function aiStandin({ recorder, defaultDelayMs = 10, compatibilityDate }) {
   const binding = {
     type: PLUGIN_TYPE,
     dev: { plugin: { package: fileURLToPath(import.meta.url), name: PLUGIN_NAME } },
   };
+  const modules = Object.fromEntries(
+    STANDIN_MODULES.map((file) => [`ai-standin/${file}`, { type: "esm", contents: source(file) }]),
+  );
   const worker = {
     config: {
       name: STANDIN_WORKER_NAME,
       compatibilityDate,
-      manifest: {
-        mainModule: "ai-standin.mjs",
-        modules: { "ai-standin.mjs": { type: "esm", contents: STANDIN_WORKER } },
-      },
+      manifest: { mainModule: "ai-standin/worker.mjs", modules },
       env: {
-        IMAGES: { type: "json", value: imagesB64 },
         DEFAULT_DELAY_MS: { type: "text", value: String(defaultDelayMs) },
+        FAIL_ALWAYS_MESSAGE: { type: "text", value: FAIL_ALWAYS_MESSAGE },
+        FAIL_ONCE_MESSAGE: { type: "text", value: FAIL_ONCE_MESSAGE },
         RECORDER: { type: "fetcher", handler: (req) => recorder.handle(req) },
       },
     },

@@ -94,6 +94,12 @@ pub const PAGE_OFFSET: IntLimit = IntLimit {
     max: None,
     default: 0,
 };
+/// Width and height of offline preview pictures (IMAGE_BACKEND=preview), each side in pixels.
+pub const PREVIEW_SIDE: IntLimit = IntLimit {
+    min: 64,
+    max: Some(2048),
+    default: 512,
+};
 /// Ids accepted by one wait_for_completion call.
 pub const WAIT_JOB_IDS_MIN: usize = 1;
 pub const WAIT_JOB_IDS_MAX: usize = 20;

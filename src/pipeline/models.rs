@@ -10,7 +10,7 @@ use worker::web_sys::ReadableStream;
 use worker::{ByteStream, Env};
 
 use super::image::{check_image, decode_base64_image, ImageError, ImageFormat};
-use super::preview::render_preview_png;
+use super::preview::render_default_preview_png;
 use crate::catalog::ImageModel;
 use crate::config::ImageBackend;
 
@@ -33,7 +33,7 @@ pub async fn generate(
     prompt: &str,
 ) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
     match backend {
-        ImageBackend::Preview => Ok(check_image(render_preview_png(prompt, model.name()))?),
+        ImageBackend::Preview => Ok(check_image(render_default_preview_png(prompt, model.name()))?),
         ImageBackend::WorkersAi => run_workers_ai(env, model, prompt).await,
     }
 }

@@ -20,7 +20,7 @@ use crate::catalog::PREVIEW_SIDE;
 const WHITE: Rgb = [255, 255, 255];
 const MODEL_COLOUR: Rgb = [255, 214, 120];
 /// The banner text, longest first: the widest that fits the picture is drawn.
-const BANNERS: [&[u8]; 3] = [b"OFFLINE PREVIEW - NOT AI GENERATED", b"OFFLINE PREVIEW", b"PREVIEW"];
+const BANNER: &[u8] = b"OFFLINE PREVIEW - NOT AI GENERATED";
 const PNG_COMMENT: &str = "Offline preview - not AI generated";
 /// Prompt lines never exceed this, however tall the picture.
 const MAX_PROMPT_LINES: i32 = 7;
@@ -130,8 +130,12 @@ impl Panel {
 impl Layout {
     fn new(width: i32, height: i32, prompt: &str, model: &str) -> Layout {
         let unit = (width.min(height) / 256).clamp(1, 8);
-        let fits = |b: &&[u8]| text_width(b.len(), unit) <= width - 2 * unit;
-        let banner = BANNERS.into_iter().find(fits).unwrap_or(BANNERS[2]);
+        let fits = |b: &[u8]| text_width(b.len(), unit) <= width - 2 * unit;
+        let banner = match (fits(BANNER), fits(&BANNER[..15])) {
+            (true, _) => BANNER,
+            (_, true) => &BANNER[..15],
+            _ => &BANNER[8..15],
+        };
         Layout {
             unit,
             banner_h: 19 * unit,
@@ -147,35 +151,27 @@ impl Layout {
         let inner_w = width - 2 * (margin + pad);
         // The panel may fill the bottom 3/8 of the picture, margin included.
         let room = height * 3 / 8 - margin - 2 * pad - model_h;
-        // (columns, lines) of prompt text at `scale`; no lines when not one column fits.
-        let fit = |scale: i32| {
-            let cols = ((inner_w + scale) / (6 * scale)).max(0) as usize;
-            let lines = ((room + 2 * scale) / (9 * scale)).clamp(0, MAX_PROMPT_LINES) as usize;
-            (cols, if cols == 0 { 0 } else { lines })
-        };
         // Large text when the whole prompt fits that way, else small text.
-        let (large, small) = ((3 * unit + 1) / 2, unit);
-        let lay = |scale: i32| {
-            let (cols, lines) = fit(scale);
-            let (text, cut) = normalize(prompt, cols * lines, b"(EMPTY PROMPT)");
-            wrap(&text, cols, lines, cut)
-        };
-        if fit(small).1 == 0 {
-            return None;
+        let mut chosen = None;
+        for scale in [(3 * unit + 1) / 2, unit] {
+            let cols = ((inner_w + scale) / (6 * scale)) as usize;
+            let lines = ((room + 2 * scale) / (9 * scale)).min(MAX_PROMPT_LINES);
+            if lines > 0 {
+                let (text, cut) = normalize(prompt, cols * lines as usize, b"(EMPTY PROMPT)");
+                let (wrapped, cut) = wrap(&text, cols, lines as usize, cut);
+                chosen = Some((scale, wrapped));
+                if !cut {
+                    break;
+                }
+            }
         }
-        let (prompt_scale, lines) = match lay(large) {
-            (lines, false) if fit(large).1 > 0 => (large, lines),
-            _ => (small, lay(small).0),
-        };
+        let (prompt_scale, lines) = chosen?;
         // A model id is one long token whose distinctive part is its end ("@cf/vendor/name"),
-        // so an over-long one keeps its tail.
-        let cols = ((inner_w + unit) / (6 * unit)) as usize;
-        let (model_text, cut) = normalize(model, 256, b"(NONE)");
-        let shown = |cols: usize| keep_tail(&model_text, if cut { cols.min(model_text.len() - 1) } else { cols });
-        let model_line = match cols.checked_sub(b"MODEL: ".len()) {
-            Some(room) if room >= 8 => [&b"MODEL: "[..], &shown(room)].concat(),
-            _ => shown(cols),
-        };
+        // so an over-long one keeps its tail. At most 64 columns, so a cut id always shows "...".
+        let cols = ((inner_w + unit) / (6 * unit)).min(64) as usize;
+        let label: &[u8] = if cols >= 15 { b"MODEL: " } else { b"" };
+        let model_text = normalize(model, 256, b"(NONE)").0;
+        let model_line = [label, &keep_tail(&model_text, cols - label.len())].concat();
         let panel_h = 2 * pad + model_h + 9 * prompt_scale * (lines.len() as i32 - 1) + text_height(prompt_scale);
         let y0 = height - margin - panel_h;
         Some(Panel {

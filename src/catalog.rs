@@ -52,6 +52,13 @@ pub const PAGE_OFFSET: IntLimit = IntLimit {
 };
 /// Longest job id accepted (ours are 36-character UUIDs); longer input is refused, not echoed.
 pub const JOB_ID_MAX_CHARS: usize = 64;
+/// Width and height of offline preview pictures (IMAGE_BACKEND=preview), each side in pixels:
+/// every size a model accepts (up to lucid-origin's 2500) can be previewed.
+pub const PREVIEW_SIDE: IntLimit = IntLimit {
+    min: 64,
+    max: Some(2560),
+    default: 512,
+};
 /// Ids accepted by one wait_for_completion call.
 pub const WAIT_JOB_IDS_MIN: usize = 1;
 pub const WAIT_JOB_IDS_MAX: usize = 20;

@@ -10,7 +10,8 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::web_sys::{self, FormData, ReadableStream};
 use worker::{ByteStream, Env};
 
-use super::preview::render_preview_png;
+use super::preview::{render_preview_png, SizeError};
+use crate::catalog::PREVIEW_SIDE;
 use crate::config::ImageBackend;
 use crate::media::{check_image, decode_base64_image, ImageError, ImageFormat};
 use crate::models::{ImageModel, InputEncoding};
@@ -25,6 +26,8 @@ pub enum GenerateError {
     Model { model: &'static str, message: String },
     #[error(transparent)]
     Output(#[from] ImageError),
+    #[error(transparent)]
+    PreviewSize(#[from] SizeError),
 }
 
 /// What one job asks of its model.
@@ -42,7 +45,7 @@ pub async fn generate(
     request: &Request<'_>,
 ) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
     match backend {
-        ImageBackend::Preview => Ok(check_image(render_preview_png(request.prompt, request.model.name()))?),
+        ImageBackend::Preview => Ok(check_image(preview(request)?)?),
         ImageBackend::WorkersAi => run_workers_ai(env, request).await,
     }
 }
@@ -65,6 +68,30 @@ async fn run_workers_ai(env: &Env, request: &Request<'_>) -> Result<(Vec<u8>, Im
         OutputError::Stream(message) => model_error(message),
     })?;
     Ok(check_image(bytes)?)
+}
+
+/// The offline preview at the size and seed the job would have sent to the model: the requested
+/// size, else the model's default size (512² for a model with a fixed size), and seed 0 when the
+/// model takes none.
+fn preview(request: &Request<'_>) -> Result<Vec<u8>, GenerateError> {
+    let number = |name: &str| request.parameters.get(name).and_then(Value::as_u64);
+    let default = request
+        .model
+        .spec()
+        .size
+        .map_or((PREVIEW_SIDE.default as u32, PREVIEW_SIDE.default as u32), |rule| {
+            (rule.default_width, rule.default_height)
+        });
+    let width = number("width").map_or(default.0, |w| w as u32);
+    let height = number("height").map_or(default.1, |h| h as u32);
+    let seed = number("seed").unwrap_or(0);
+    Ok(render_preview_png(
+        request.prompt,
+        request.model.name(),
+        width,
+        height,
+        seed,
+    )?)
 }
 
 /// The binding's input: a plain JS object (a serde Map would arrive as an empty JS Map), or for

@@ -1,8 +1,9 @@
 //! The legacy HTTP+SSE transport (2024-11-05): GET /sse opens the stream, POST /sse/message sends.
 //!
 //! Stateless: the stream and the POSTs of one session may run in different isolates, so
-//! responses pass through the D1 mailbox, which the stream polls (quickly while the session
-//! is busy). Delivered messages are deleted; expired sessions are swept when streams open.
+//! responses pass through the D1 mailbox, which the stream polls (every 50 ms while the
+//! session is busy, backing off to every 2 s while it is quiet). Delivered messages are
+//! deleted; expired sessions are swept when streams open.
 
 use futures::channel::mpsc;
 use futures::{stream, StreamExt};
@@ -19,13 +20,21 @@ pub const MESSAGE_PATH: &str = "/sse/message";
 /// How often the stream refreshes its session and sends a keep-alive comment.
 const KEEPALIVE_MS: i64 = 15_000;
 
-/// Mailbox polling pace: fast while the session is active, slower when idle.
-pub fn poll_interval_ms(idle_ms: i64) -> u64 {
-    if idle_ms < 60_000 {
-        50
-    } else {
-        250
-    }
+/// Mailbox poll interval while the session is busy: a hand-off waits 25 ms on average.
+const POLL_BUSY_MS: i64 = 50;
+/// Mailbox poll interval once the session has been quiet for a minute (and from then on).
+const POLL_QUIET_MS: i64 = 2_000;
+/// While quiet, the interval is this fraction of the quiet time so far.
+const POLL_QUIET_DIVISOR: i64 = 30;
+
+/// Mailbox polling pace after `quiet_ms` without a delivered message. Every poll is a D1
+/// query, so a quiet stream slows down (1.5 s quiet: still 50 ms; 10 s: 333 ms; 60 s on:
+/// 2 s), about 1,900 polls per idle hour instead of the 14,000 a fixed 250 ms cost. Growing
+/// with the quiet time bounds the price: the first message after a pause waits at most one
+/// interval, about 1/30 of the pause and never more than 2 s, and the next ones are back at
+/// 50 ms because delivering resets the quiet time.
+pub fn poll_interval_ms(quiet_ms: i64) -> u64 {
+    (quiet_ms / POLL_QUIET_DIVISOR).clamp(POLL_BUSY_MS, POLL_QUIET_MS) as u64
 }
 
 pub fn endpoint_event(session: &str) -> Vec<u8> {
@@ -105,6 +114,9 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
             Ok(_) => {}
             Err(error) => worker::console_error!("{error}"),
         }
+        crate::sleep_ms(poll_interval_ms(now - state.last_activity)).await;
+        // After the sleep, so the call that follows a keep-alive does not poll twice in a row.
+        let now = crate::now_ms();
         if now - state.last_touch >= KEEPALIVE_MS {
             state.last_touch = now;
             if let Err(error) = state.mailbox.touch_session(&state.session, now).await {
@@ -112,7 +124,6 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
             }
             return b": keep-alive\n\n".to_vec();
         }
-        crate::sleep_ms(poll_interval_ms(now - state.last_activity)).await;
     }
 }
 
@@ -210,8 +221,42 @@ mod tests {
     }
 
     #[test]
-    fn polling_is_fast_while_active() {
+    fn polling_is_fast_while_busy_and_backs_off_while_quiet() {
         assert_eq!(poll_interval_ms(0), 50);
-        assert_eq!(poll_interval_ms(120_000), 250);
+        assert_eq!(poll_interval_ms(1_500), 50);
+        assert_eq!(poll_interval_ms(-5_000), 50, "a clock step backwards counts as busy");
+        assert_eq!(poll_interval_ms(10_000), 333);
+        assert_eq!(poll_interval_ms(60_000), 2_000, "2 s after a quiet minute");
+        assert_eq!(poll_interval_ms(10 * 3_600_000), 2_000);
+        let mut last = 0;
+        for quiet in (0..120_000).step_by(100) {
+            let interval = poll_interval_ms(quiet);
+            assert!(interval >= last, "the pace never speeds up while quiet");
+            assert!(
+                interval as i64 * 30 <= quiet.max(1_500),
+                "a message after a pause waits at most 1/30 of it"
+            );
+            last = interval;
+        }
+    }
+
+    /// Polls in one hour of a stream nobody posts to, if each poll takes `query_ms`.
+    fn idle_polls_per_hour(interval: impl Fn(i64) -> u64, query_ms: i64) -> u64 {
+        let (mut t, mut polls) = (0, 0);
+        while t < 3_600_000 {
+            polls += 1;
+            t += query_ms + interval(t) as i64;
+        }
+        polls
+    }
+
+    #[test]
+    fn an_idle_hour_costs_an_eighth_of_the_polls_it_did() {
+        let before = |quiet: i64| if quiet < 60_000 { 50 } else { 250 };
+        assert_eq!(idle_polls_per_hour(before, 0), 15_360);
+        let after = idle_polls_per_hour(poll_interval_ms, 0);
+        assert!((1_850..=1_950).contains(&after), "{after}");
+        // Slower queries (production D1 is farther away than Miniflare's) only lower it.
+        assert!(idle_polls_per_hour(poll_interval_ms, 20) < after);
     }
 }

@@ -490,8 +490,23 @@ impl SizeRule {
     }
 }
 
-/// The generation controls of one call, before they are checked against a model.
-#[derive(Debug, Clone, Default, PartialEq)]
+impl<'de> serde::Deserialize<'de> for AspectRatio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        AspectRatio::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown aspect ratio {name:?}")))
+    }
+}
+
+impl Serialize for AspectRatio {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name)
+    }
+}
+
+/// The generation controls of one call (arguments of the generate tools), before they are
+/// checked against a model.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 pub struct Controls {
     pub aspect_ratio: Option<AspectRatio>,
     pub width: Option<i64>,

@@ -9,9 +9,7 @@ use super::output::{result_schema, ToolError, ToolOutput};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
 use crate::jobs::{JobMessage, JobStore, NewJob};
-use crate::models::{
-    AspectRatio, Control, Controls, ImageModel, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
-};
+use crate::models::{Control, Controls, ImageModel, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_image",
@@ -31,21 +29,16 @@ pub const TOOL: ToolSpec = ToolSpec {
     samples: sample_results,
 };
 
-/// The arguments of both generate tools.
+/// The arguments of both generate tools. (No `deny_unknown_fields`: serde does not combine it
+/// with `flatten`; the agreement test still fails on any field the struct does not read.)
 #[derive(Debug, Deserialize)]
 #[cfg_attr(test, derive(Serialize))]
-#[serde(deny_unknown_fields)]
 pub struct GenerateArgs {
     pub prompt: String,
     pub model: ImageModel,
     pub count: usize,
-    pub aspect_ratio: Option<String>,
-    pub width: Option<i64>,
-    pub height: Option<i64>,
-    pub seed: Option<i64>,
-    pub negative_prompt: Option<String>,
-    pub steps: Option<i64>,
-    pub guidance: Option<f64>,
+    #[serde(flatten)]
+    pub controls: Controls,
 }
 
 /// Which models take a control, for its description.
@@ -153,23 +146,11 @@ impl ToolArgs for GenerateArgs {
 }
 
 impl GenerateArgs {
-    fn controls(&self) -> Controls {
-        Controls {
-            aspect_ratio: self.aspect_ratio.as_deref().and_then(AspectRatio::from_name),
-            width: self.width,
-            height: self.height,
-            seed: self.seed,
-            negative_prompt: self.negative_prompt.clone(),
-            steps: self.steps,
-            guidance: self.guidance,
-        }
-    }
-
     /// One planned job per image: checked against the model (nothing is stored if this fails),
     /// each with its own seed.
     pub fn plan_jobs(&self, mut random_seed: impl FnMut() -> u32) -> Result<Vec<NewJob>, ArgError> {
         let spec = self.model.spec();
-        let base = self.controls();
+        let base = &self.controls;
         (0..self.count)
             .map(|i| {
                 let mut controls = base.clone();

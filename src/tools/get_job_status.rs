@@ -9,7 +9,7 @@ use super::generation::{with_generation, Generation};
 use super::output::{result_schema, ToolOutput};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::JOB_ID_MAX_CHARS;
-use crate::jobs::JobStatus;
+use crate::jobs::{JobRow, JobStatus};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "get_job_status",
@@ -98,24 +98,30 @@ async fn respond(ctx: &ToolContext, job_id: &str) -> ToolResult {
             job_id,
         }));
     };
-    Ok(ToolOutput::success(&JobStatusResult {
+    Ok(job_status(&job, &ctx.origin))
+}
+
+fn job_status(job: &JobRow, origin: &str) -> ToolOutput {
+    ToolOutput::success(&JobStatusResult {
         success: true,
         job_id: &job.id,
         status: job.status,
-        image_url: ctx.image_url(job.image_url.as_deref()),
+        image_url: job
+            .image_url
+            .as_deref()
+            .map(|url| crate::urls::absolute_image_url(url, origin)),
         error: job.error.as_deref(),
         prompt: &job.prompt,
         model: &job.model,
         created_at: job.created_at,
         updated_at: job.updated_at,
-        generation: Generation::of_job(&job),
-    }))
+        generation: Generation::of_job(job),
+    })
 }
 
 /// Every shape get_job_status answers with, built from the same result types as `respond`.
 #[cfg(test)]
 fn sample_results() -> Vec<(&'static str, ToolOutput)> {
-    use crate::jobs::JobRow;
     let row = |status: JobStatus, image_url: Option<&str>, error: Option<&str>| JobRow {
         id: "4a8e1c52-9f3b-4d0e-8c1a-2b7f6e5d4c3b".into(),
         status,
@@ -130,23 +136,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         height: Some(768),
         parameters: Some(r#"{"width":1024,"height":768,"seed":42}"#.into()),
     };
-    let found = |job: JobRow| {
-        ToolOutput::success(&JobStatusResult {
-            success: true,
-            job_id: &job.id,
-            status: job.status,
-            image_url: job
-                .image_url
-                .as_deref()
-                .map(|url| crate::urls::absolute_image_url(url, "https://worker.example")),
-            error: job.error.as_deref(),
-            prompt: &job.prompt,
-            model: &job.model,
-            created_at: job.created_at,
-            updated_at: job.updated_at,
-            generation: Generation::of_job(&job),
-        })
-    };
+    let found = |job: JobRow| job_status(&job, "https://worker.example");
     let mut legacy = row(JobStatus::Completed, Some("/images/b.png"), None);
     (legacy.seed, legacy.width, legacy.height, legacy.parameters) = (None, None, None, None);
     vec![

@@ -124,3 +124,23 @@ pub fn refusal(status: u16, message: &str, challenge: Option<String>) -> worker:
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_on_the_json_rpc_routes_answer_as_json_rpc() {
+        for path in ["/mcp", "/sse", "/sse/message"] {
+            assert!(is_mcp_path(path), "{path}");
+        }
+        for path in ["/", "/health", "/images/x.png", "/mcp/extra"] {
+            assert!(!is_mcp_path(path), "{path}");
+        }
+        let body = RpcResponse::error(None, &RpcError::Internal("internal server error".into())).to_json();
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed["jsonrpc"], "2.0");
+        assert_eq!(parsed["error"]["code"], -32603);
+        assert!(parsed["id"].is_null());
+    }
+}

@@ -115,8 +115,8 @@ describe("IMAGE_BACKEND=preview: the worker draws, stores and serves a real PNG"
     await h?.dispose();
   });
 
-  async function generate(prompt, model) {
-    const { result, data } = await callTool(client, "generate_image_and_wait", { prompt, model });
+  async function generate(prompt, model, controls = {}) {
+    const { result, data } = await callTool(client, "generate_image_and_wait", { prompt, model, ...controls });
     assert.ok(!result.isError, JSON.stringify(data));
     assert.equal(data.success, true, JSON.stringify(data));
     assert.equal(data.status, "completed");
@@ -125,7 +125,8 @@ describe("IMAGE_BACKEND=preview: the worker draws, stores and serves a real PNG"
 
   it("generate_image_and_wait serves a 512x512 PNG that decodes to a labelled, non-blank picture", async () => {
     const prompt = `a lighthouse on a cliff at dusk ${uniq()}`;
-    const data = await generate(prompt, "sdxl-base");
+    const data = await generate(prompt, "sdxl-base", { width: 512, height: 512 });
+    assert.deepEqual([data.width, data.height], [512, 512], "the job records the preview's size");
 
     // The result says, in itself, that this is not a model output.
     assert.match(data.note ?? "", /IMAGE_BACKEND=preview/, `note: ${data.note}`);
@@ -169,5 +170,22 @@ describe("IMAGE_BACKEND=preview: the worker draws, stores and serves a real PNG"
     let differ = 0;
     for (let i = 0; i < a.rgb.length; i += 3) if (a.rgb.readUIntBE(i, 3) !== b.rgb.readUIntBE(i, 3)) differ++;
     assert.ok(differ > (512 * 512) / 2, `only ${differ} pixels differ between two prompts`);
+  });
+
+  it("honours the requested size, aspect ratio and seed: same seed and prompt, same bytes", async () => {
+    const prompt = `a paper crane ${uniq()}`;
+    const sized = await generate(prompt, "phoenix", { width: 640, height: 384, seed: 5 });
+    const img = decodePng((await fetchCheckedImage(sized.image_url)).bytes);
+    assert.deepEqual([img.width, img.height], [640, 384]);
+    assert.deepEqual([sized.width, sized.height, sized.seed], [640, 384, 5]);
+    const again = await generate(prompt, "phoenix", { width: 640, height: 384, seed: 5 });
+    const reseeded = await generate(prompt, "phoenix", { width: 640, height: 384, seed: 6 });
+    const [a, b, c] = await Promise.all([sized, again, reseeded].map((d) => fetchCheckedImage(d.image_url)));
+    assert.ok(Buffer.from(a.bytes).equals(Buffer.from(b.bytes)), "same seed and prompt give the same bytes");
+    assert.ok(!Buffer.from(a.bytes).equals(Buffer.from(c.bytes)), "another seed gives another picture");
+    const wide = await generate(`${prompt} wide`, "flux-2-dev", { aspect_ratio: "21:9" });
+    const wideImg = decodePng((await fetchCheckedImage(wide.image_url)).bytes);
+    assert.deepEqual([wideImg.width, wideImg.height], [wide.width, wide.height]);
+    assert.ok(wideImg.width / wideImg.height > 2.2, `21:9 preview is ${wideImg.width}x${wideImg.height}`);
   });
 });

@@ -52,6 +52,26 @@ pub const PAGE_OFFSET: IntLimit = IntLimit {
 };
 /// Longest job id accepted (ours are 36-character UUIDs); longer input is refused, not echoed.
 pub const JOB_ID_MAX_CHARS: usize = 64;
+/// Largest request body read on the JSON-RPC routes (POST /mcp, /sse, /sse/message), in bytes:
+/// an image input of up to 10 MB travels as a base64 data URL (4/3 of its size) inside the
+/// JSON, so 16 MiB leaves room for it. A larger declared Content-Length is refused with 413
+/// before reading; a body without one is read in chunks and refused once it passes the limit.
+pub const REQUEST_BODY_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// Most messages in one JSON-RPC batch: a larger batch is refused whole, none of it runs, so a
+/// small body cannot fan out into thousands of calls (1,000 `tools/list` would answer ~9 MB).
+pub const BATCH_MAX_MESSAGES: usize = 32;
+/// Longest piece of client input an error message repeats (an unknown tool or method name, a
+/// header value, a path); the rest is cut and its length stated, so errors stay small.
+pub const ECHO_MAX_CHARS: usize = 128;
+
+/// `text` as an error message may repeat it: at most ECHO_MAX_CHARS characters, and when it
+/// was cut, how long it was.
+pub fn echo(text: &str) -> String {
+    match text.char_indices().nth(ECHO_MAX_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()),
+    }
+}
 /// Width and height of offline preview pictures (IMAGE_BACKEND=preview), each side in pixels:
 /// every size a model accepts (up to lucid-origin's 2500) can be previewed.
 pub const PREVIEW_SIDE: IntLimit = IntLimit {
@@ -87,6 +107,33 @@ mod tests {
     fn limits_describe_their_range() {
         assert_eq!(COUNT.range_text(), "1-20");
         assert_eq!(PAGE_OFFSET.range_text(), "at least 0");
+    }
+
+    #[test]
+    fn echoes_keep_short_input_and_cut_long_input_stating_its_length() {
+        assert_eq!(echo("tools/lits"), "tools/lits");
+        let exact = "é".repeat(ECHO_MAX_CHARS);
+        assert_eq!(echo(&exact), exact, "at the limit nothing is cut");
+        let long = format!("{}{}", "x".repeat(ECHO_MAX_CHARS), "SECRET".repeat(200_000));
+        let echoed = echo(&long);
+        assert!(echoed.starts_with(&"x".repeat(ECHO_MAX_CHARS)));
+        assert!(!echoed.contains("SECRET"), "{echoed}");
+        assert!(echoed.ends_with(&format!("… ({} characters)", ECHO_MAX_CHARS + 1_200_000)));
+        assert!(echoed.len() < 200);
+        // Multi-byte characters are cut on a character boundary.
+        assert_eq!(
+            echo(&"ü".repeat(ECHO_MAX_CHARS + 1))
+                .chars()
+                .filter(|c| *c == 'ü')
+                .count(),
+            ECHO_MAX_CHARS
+        );
+    }
+
+    #[test]
+    fn a_ten_megabyte_image_as_a_base64_data_url_fits_the_body_limit() {
+        let data_url_bytes = "data:image/png;base64,".len() + (10_000_000usize).div_ceil(3) * 4;
+        assert!(data_url_bytes + 64 * 1024 < REQUEST_BODY_MAX_BYTES, "{data_url_bytes}");
     }
 
     #[test]

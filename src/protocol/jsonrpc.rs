@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::catalog::BATCH_MAX_MESSAGES;
+
 /// A request id: the spec allows a string or a number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -178,6 +180,11 @@ pub fn parse_body(body: &str) -> Result<IncomingBody, RpcError> {
     let value: Value = serde_json::from_str(body).map_err(|e| RpcError::Parse(e.to_string()))?;
     match value {
         Value::Array(items) if items.is_empty() => Err(RpcError::InvalidRequest("empty batch".to_string())),
+        // Refused whole, before any message runs.
+        Value::Array(items) if items.len() > BATCH_MAX_MESSAGES => Err(RpcError::InvalidRequest(format!(
+            "a JSON-RPC batch holds at most {BATCH_MAX_MESSAGES} messages (got {})",
+            items.len()
+        ))),
         Value::Array(items) => Ok(IncomingBody::Batch(items.into_iter().map(classify).collect())),
         other => Ok(IncomingBody::Single(classify(other))),
     }
@@ -299,6 +306,29 @@ mod tests {
             other => panic!("expected a batch, got {other:?}"),
         }
         assert_eq!(parse_body("[]").unwrap_err().code(), -32600);
+    }
+
+    fn batch_of(n: usize) -> String {
+        let items: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"tools/list"}}"#))
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
+    #[test]
+    fn a_batch_over_the_limit_is_refused_whole() {
+        match parse_body(&batch_of(BATCH_MAX_MESSAGES)).unwrap() {
+            IncomingBody::Batch(items) => assert_eq!(items.len(), BATCH_MAX_MESSAGES),
+            other => panic!("expected a batch, got {other:?}"),
+        }
+        for n in [BATCH_MAX_MESSAGES + 1, 1_000] {
+            let error = parse_body(&batch_of(n)).unwrap_err();
+            assert_eq!(error.code(), -32600);
+            assert_eq!(
+                error.to_string(),
+                format!("Invalid request: a JSON-RPC batch holds at most 32 messages (got {n})")
+            );
+        }
     }
 
     #[test]

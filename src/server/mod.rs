@@ -8,6 +8,7 @@ pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::catalog::echo;
 use crate::protocol::jsonrpc::{RpcError, RpcRequest, RpcResponse};
 use crate::protocol::mcp::{CallToolParams, ListToolsResult, ProgressToken};
 use crate::tools::{self, ToolContext};
@@ -89,7 +90,7 @@ async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
         Some(result) => result,
         // Unknown tool names become isError results, as in the original.
         None if request.method == "tools/call" => call_tool(ctx, request, false).await,
-        None => Err(RpcError::MethodNotFound(request.method.clone())),
+        None => Err(method_not_found(&request.method)),
     }
 }
 
@@ -100,7 +101,7 @@ async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
         // This revision makes an unknown tool a protocol error.
         "tools/call" => call_tool(ctx, request, true).await,
         // initialize, ping and the rest do not exist in this revision.
-        other => Err(RpcError::MethodNotFound(other.to_string())),
+        other => Err(method_not_found(other)),
     }?;
     Ok(stateless::complete_result(&request.method, result))
 }
@@ -108,10 +109,20 @@ async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
 async fn call_tool(ctx: &ToolContext, request: &RpcRequest, unknown_is_error: bool) -> Result<Value, RpcError> {
     let params = call_params(request.params.as_ref())?;
     if unknown_is_error && tools::find(&params.name).is_none() {
-        return Err(RpcError::InvalidParams(format!("Unknown tool: {}", params.name)));
+        return Err(unknown_tool(&params.name));
     }
     let arguments = params.arguments.unwrap_or_else(Map::new);
     to_value(tools::call(ctx, &params.name, arguments).await)
+}
+
+/// -32601 naming the method, cut to ECHO_MAX_CHARS.
+fn method_not_found(method: &str) -> RpcError {
+    RpcError::MethodNotFound(echo(method))
+}
+
+/// The stateless revision's -32602 for a tool we do not have, its name cut to ECHO_MAX_CHARS.
+fn unknown_tool(name: &str) -> RpcError {
+    RpcError::InvalidParams(format!("Unknown tool: {}", echo(name)))
 }
 
 /// The progress token of a tools/call request, if the client sent one.
@@ -181,6 +192,18 @@ mod tests {
     #[test]
     fn unknown_methods_are_left_to_method_not_found() {
         assert!(answer_static(&request("resources/list", None)).is_none());
+    }
+
+    #[test]
+    fn unknown_methods_and_tools_are_named_but_never_echoed_whole() {
+        assert_eq!(method_not_found("foo/bar").to_string(), "Method not found: foo/bar");
+        assert_eq!(unknown_tool("draw").to_string(), "Invalid params: Unknown tool: draw");
+        let huge = "m".repeat(1_000_000);
+        for error in [method_not_found(&huge), unknown_tool(&huge)] {
+            let message = error.to_object().message;
+            assert!(message.len() < 300, "{} bytes", message.len());
+            assert!(message.contains("(1000000 characters)"), "{message}");
+        }
     }
 
     #[test]

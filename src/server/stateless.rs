@@ -8,6 +8,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::info::{server_info, INSTRUCTIONS};
+use crate::catalog::echo;
 use crate::protocol::jsonrpc::{RpcError, RpcRequest};
 use crate::protocol::version;
 
@@ -70,7 +71,9 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
             return Err(reject(
                 400,
                 RpcError::HeaderMismatch(format!(
-                    "MCP-Protocol-Version header {header:?} does not match _meta {version:?}"
+                    "MCP-Protocol-Version header {:?} does not match _meta {:?}",
+                    echo(header),
+                    echo(version)
                 )),
             ))
         }
@@ -87,8 +90,9 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
             return Err(reject(
                 400,
                 RpcError::HeaderMismatch(format!(
-                    "Mcp-Method header {method:?} does not match method {:?}",
-                    request.method
+                    "Mcp-Method header {:?} does not match method {:?}",
+                    echo(method),
+                    echo(&request.method)
                 )),
             ))
         }
@@ -119,8 +123,8 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
                     400,
                     RpcError::HeaderMismatch(format!(
                         "Mcp-Name header {:?} does not match params.name {:?}",
-                        header.unwrap_or_default(),
-                        body.unwrap_or_default()
+                        echo(&header.unwrap_or_default()),
+                        echo(body.unwrap_or_default())
                     )),
                 ))
             }
@@ -130,7 +134,7 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
         return Err(reject(
             400,
             RpcError::UnsupportedVersion {
-                requested: version.to_string(),
+                requested: echo(version),
                 supported: version::all().collect(),
             },
         ));
@@ -250,6 +254,39 @@ mod tests {
         assert_eq!(validate(&call, &wrong).unwrap_err().error.code(), -32020);
         let missing = headers(Some("2026-07-28"), Some("tools/call"), None);
         assert_eq!(validate(&call, &missing).unwrap_err().error.code(), -32020);
+    }
+
+    #[test]
+    fn mismatch_and_version_errors_never_echo_long_input_whole() {
+        let huge = "h".repeat(1_000_000);
+        let mut params = stateless_params(json!({"name": huge.clone()}));
+        let call = request("tools/call", params.clone());
+        for h in [
+            headers(Some(&huge), Some("tools/call"), Some("x")),
+            headers(Some("2026-07-28"), Some(&huge), Some("x")),
+            headers(Some("2026-07-28"), Some("tools/call"), Some(&"g".repeat(1_000_000))),
+            headers(Some("2026-07-28"), Some("tools/call"), Some("list_jobs")),
+        ] {
+            let rejection = validate(&call, &h).unwrap_err();
+            let message = rejection.error.to_object().message;
+            assert_eq!(rejection.error.code(), -32020);
+            assert!(message.len() < 600, "{} bytes: {}", message.len(), &message[..100]);
+        }
+        let long_method = request(&huge, stateless_params(json!({})));
+        let message = validate(&long_method, &headers(Some("2026-07-28"), Some("tools/list"), None))
+            .unwrap_err()
+            .error
+            .to_string();
+        assert!(
+            message.len() < 600 && message.contains("(1000000 characters)"),
+            "{message:.200}"
+        );
+        params["_meta"][META_PROTOCOL_VERSION] = json!(huge);
+        let discover = request("server/discover", params);
+        let rejection = validate(&discover, &headers(Some(&huge), Some("server/discover"), None)).unwrap_err();
+        assert_eq!(rejection.error.code(), -32022);
+        let object = serde_json::to_string(&rejection.error.to_object()).unwrap();
+        assert!(object.len() < 1024, "{} bytes", object.len());
     }
 
     #[test]

@@ -121,12 +121,20 @@ impl ToolContext {
     }
 }
 
+/// The tool error for a name we do not have: the name (cut to ECHO_MAX_CHARS) and the known ones.
+fn unknown_tool(name: &str) -> ToolOutput {
+    let known: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+    ToolOutput::error_message(format!(
+        "Unknown tool: {}. Available tools: {}",
+        crate::catalog::echo(name),
+        known.join(", ")
+    ))
+}
+
 /// Runs a tool. Unknown names and bad arguments are tool errors (`isError`), not protocol errors.
 pub async fn call(ctx: &ToolContext, name: &str, arguments: Map<String, Value>) -> CallToolResult {
     let Some(tool) = find(name) else {
-        let known: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
-        return ToolOutput::error_message(format!("Unknown tool: {name}. Available tools: {}", known.join(", ")))
-            .into_result();
+        return unknown_tool(name).into_result();
     };
     let mut output = match (tool.handler)(ctx, arguments).await {
         Ok(output) => output,
@@ -185,6 +193,25 @@ mod tests {
             );
             assert!(!tool.description.is_empty() && !tool.title.is_empty());
         }
+    }
+
+    #[test]
+    fn an_unknown_tool_is_named_cut_short_with_the_known_ones() {
+        let short = unknown_tool("draw").object["error"].as_str().unwrap().to_string();
+        assert!(
+            short.starts_with("Unknown tool: draw. Available tools: generate_image, "),
+            "{short}"
+        );
+        let huge = format!(
+            "{}{}",
+            "t".repeat(crate::catalog::ECHO_MAX_CHARS),
+            "Z".repeat(1_000_000)
+        );
+        let output = unknown_tool(&huge);
+        let error = output.object["error"].as_str().unwrap();
+        assert!(output.is_error);
+        assert!(!error.contains('Z') && error.len() < 512, "{error}");
+        assert!(error.contains("list_models"), "{error}");
     }
 
     #[test]

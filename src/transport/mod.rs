@@ -1,6 +1,7 @@
 //! HTTP surface: routing, and the checks every MCP transport shares (Origin, auth, protocol version).
 
 mod auth;
+mod body;
 mod cors;
 mod mailbox;
 mod sse;
@@ -58,7 +59,7 @@ async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Respo
         (_, "/sse") => method_not_allowed("GET, POST"),
         (Method::Post, "/sse/message") => sse::post_message(req, env).await,
         (_, "/sse/message") => method_not_allowed("POST"),
-        _ => json_response(404, &json!({"error": "not found", "path": path})),
+        _ => json_response(404, &json!({"error": "not found", "path": crate::catalog::echo(&path)})),
     }
 }
 
@@ -114,6 +115,17 @@ pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Res
         origin: crate::http::request_origin(req),
         progress: None,
     }))
+}
+
+/// The request body as text, or the refusal to send: 413 past REQUEST_BODY_MAX_BYTES (declared
+/// or counted while reading), a parse error for text that is not UTF-8.
+pub async fn read_body(req: &mut Request) -> worker::Result<Result<String, Response>> {
+    match body::read_limited(req, crate::catalog::REQUEST_BODY_MAX_BYTES).await {
+        Ok(text) => Ok(Ok(text)),
+        Err(error @ body::BodyError::TooLarge { .. }) => refusal(413, &error.to_string(), None).map(Err),
+        Err(error @ body::BodyError::NotUtf8(_)) => rpc_error(400, &RpcError::Parse(error.to_string())).map(Err),
+        Err(body::BodyError::Read(error)) => Err(error),
+    }
 }
 
 /// A refusal before JSON-RPC processing, as a JSON-RPC error with a null id.

@@ -10,7 +10,7 @@ use futures::{stream, StreamExt};
 use worker::{Env, Request, Response};
 
 use super::mailbox::Mailbox;
-use super::{accepted, guard, refusal, rpc_error};
+use super::{accepted, guard, read_body, refusal, rpc_error};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcResponse};
 use crate::server::{self as dispatch, Era};
 use crate::tools::{ProgressSink, ToolContext};
@@ -35,6 +35,11 @@ const POLL_QUIET_DIVISOR: i64 = 30;
 /// 50 ms because delivering resets the quiet time.
 pub fn poll_interval_ms(quiet_ms: i64) -> u64 {
     (quiet_ms / POLL_QUIET_DIVISOR).clamp(POLL_BUSY_MS, POLL_QUIET_MS) as u64
+}
+
+/// Whether `id` has the shape of the session ids `open_stream` mints (simple UUIDs).
+fn is_session_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 pub fn endpoint_event(session: &str) -> Vec<u8> {
@@ -147,7 +152,12 @@ pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response
         return refusal(400, "Bad Request: sessionId query parameter is required", None);
     };
     let mailbox = mailbox(&env)?;
-    match mailbox.session_is_live(&session, crate::now_ms()).await {
+    // Anything not shaped like the ids we mint cannot be a session: no lookup, no echo.
+    let live = match is_session_id(&session) {
+        true => mailbox.session_is_live(&session, crate::now_ms()).await,
+        false => Ok(false),
+    };
+    match live {
         Ok(true) => {}
         Ok(false) => {
             return refusal(
@@ -161,7 +171,10 @@ pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response
             return refusal(500, "could not look up the SSE session", None);
         }
     }
-    let body = req.text().await?;
+    let body = match read_body(&mut req).await? {
+        Ok(body) => body,
+        Err(refused) => return Ok(refused),
+    };
     let items = match parse_body(&body) {
         Ok(IncomingBody::Single(item)) => vec![item],
         Ok(IncomingBody::Batch(items)) => items,
@@ -212,6 +225,22 @@ mod tests {
     fn endpoint_event_announces_a_relative_message_url() {
         let event = String::from_utf8(endpoint_event("abc123")).unwrap();
         assert_eq!(event, "event: endpoint\ndata: /sse/message?sessionId=abc123\n\n");
+    }
+
+    #[test]
+    fn only_minted_session_ids_are_looked_up() {
+        let minted = uuid::Uuid::new_v4().simple().to_string();
+        assert!(is_session_id(&minted), "{minted}");
+        for bad in [
+            "",
+            "abc",
+            &minted.to_uppercase(),
+            &format!("{minted}0"),
+            &"z".repeat(32),
+            &"a".repeat(1_000_000),
+        ] {
+            assert!(!is_session_id(bad), "{bad:.40}");
+        }
     }
 
     #[test]

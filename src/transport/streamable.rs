@@ -8,7 +8,7 @@ use futures::channel::mpsc;
 use futures::{future, stream, StreamExt};
 use worker::{Env, Request, Response};
 
-use super::{accepted, guard, refusal, rpc_error, rpc_response};
+use super::{accepted, guard, read_body, refusal, rpc_error, rpc_response};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcError, RpcRequest, RpcResponse};
 use crate::protocol::mcp::ProgressToken;
 use crate::protocol::version;
@@ -27,7 +27,10 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
         name: header("Mcp-Name"),
     };
     let accepts_event_stream = header("Accept").is_some_and(|a| a.to_ascii_lowercase().contains("text/event-stream"));
-    let body = req.text().await?;
+    let body = match read_body(&mut req).await? {
+        Ok(body) => body,
+        Err(refused) => return Ok(refused),
+    };
     let parsed = match parse_body(&body) {
         Ok(parsed) => parsed,
         Err(error) => return rpc_error(400, &error),
@@ -71,7 +74,8 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
                 return rpc_error(
                     400,
                     &RpcError::InvalidRequest(format!(
-                        "JSON-RPC batches are not supported in protocol version {batch_version}"
+                        "JSON-RPC batches are not supported in protocol version {}",
+                        crate::catalog::echo(batch_version)
                     )),
                 );
             }
@@ -105,7 +109,8 @@ fn unsupported_header(headers: &McpHeaders) -> worker::Result<Option<Response>> 
         Some(v) if !version::is_supported(v) && !version::is_stateless(v) => refusal(
             400,
             &format!(
-                "Bad Request: unsupported MCP-Protocol-Version {v:?}; supported: {}",
+                "Bad Request: unsupported MCP-Protocol-Version {:?}; supported: {}",
+                crate::catalog::echo(v),
                 version::all().collect::<Vec<_>>().join(", ")
             ),
             None,

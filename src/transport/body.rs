@@ -1,0 +1,146 @@
+//! Reading a JSON-RPC request body without ever holding more than the body limit.
+//!
+//! A declared Content-Length over the limit is refused before a byte is read; a body without
+//! one (chunked) is read chunk by chunk and refused as soon as it passes the limit.
+
+use futures::StreamExt;
+use worker::Request;
+
+/// Why a body was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body is (or declares itself) larger than the limit: answered with 413.
+    #[error("Request body too large: the limit is {limit} bytes ({} MiB)", limit / (1024 * 1024))]
+    TooLarge { limit: usize },
+    /// JSON text must be UTF-8 (RFC 8259): answered as a JSON-RPC parse error.
+    #[error("the request body is not valid UTF-8")]
+    NotUtf8(#[source] std::string::FromUtf8Error),
+    /// The runtime failed to deliver the body.
+    #[error("could not read the request body: {0}")]
+    Read(#[from] worker::Error),
+}
+
+/// The body's declared length, refused when over `max`. An absent or unreadable header is
+/// `None`: the read is then capped as it goes.
+pub fn declared_length(content_length: Option<&str>, max: usize) -> Result<Option<usize>, BodyError> {
+    let Some(declared) = content_length.and_then(|v| v.trim().parse::<u64>().ok()) else {
+        return Ok(None);
+    };
+    match usize::try_from(declared) {
+        Ok(length) if length <= max => Ok(Some(length)),
+        _ => Err(BodyError::TooLarge { limit: max }),
+    }
+}
+
+/// Collects body chunks, refusing the one that takes the total past the limit.
+#[derive(Debug)]
+pub struct LimitedBody {
+    max: usize,
+    bytes: Vec<u8>,
+}
+
+impl LimitedBody {
+    /// `expected` (a declared length within the limit) only sizes the buffer up front.
+    pub fn new(max: usize, expected: Option<usize>) -> Self {
+        LimitedBody {
+            max,
+            bytes: Vec::with_capacity(expected.unwrap_or(0).min(max)),
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+        if chunk.len() > self.max - self.bytes.len() {
+            return Err(BodyError::TooLarge { limit: self.max });
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The body as text, a leading byte order mark dropped (as `Request.text()` does).
+    pub fn into_text(self) -> Result<String, BodyError> {
+        let mut bytes = self.bytes;
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes.drain(..3);
+        }
+        String::from_utf8(bytes).map_err(BodyError::NotUtf8)
+    }
+}
+
+/// Reads the whole body as text, holding at most `max` bytes of it.
+pub async fn read_limited(req: &mut Request, max: usize) -> Result<String, BodyError> {
+    let expected = declared_length(req.headers().get("Content-Length")?.as_deref(), max)?;
+    // A request without a body (`null` stream) reads as empty text, as `Request.text()` gave.
+    if req.inner().body().is_none() {
+        return Ok(String::new());
+    }
+    let mut body = LimitedBody::new(max, expected);
+    let mut chunks = req.stream()?;
+    while let Some(chunk) = chunks.next().await {
+        // Dropping the stream on refusal stops reading the rest.
+        body.push(&chunk?)?;
+    }
+    body.into_text()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_before_reading() {
+        assert!(matches!(
+            declared_length(Some("101"), 100),
+            Err(BodyError::TooLarge { limit: 100 })
+        ));
+        assert!(matches!(
+            declared_length(Some("18446744073709551615"), 100),
+            Err(BodyError::TooLarge { .. })
+        ));
+        assert_eq!(declared_length(Some("100"), 100).unwrap(), Some(100));
+        assert_eq!(declared_length(Some(" 0 "), 100).unwrap(), Some(0));
+    }
+
+    #[test]
+    fn an_absent_or_unreadable_length_leaves_the_cap_to_the_read() {
+        for header in [None, Some(""), Some("-1"), Some("12abc"), Some("1e9")] {
+            assert_eq!(declared_length(header, 100).unwrap(), None, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn chunks_are_refused_once_the_total_passes_the_limit() {
+        let mut body = LimitedBody::new(10, None);
+        body.push(b"{\"a\":").unwrap();
+        body.push(b"1}").unwrap();
+        body.push(b"   ").unwrap();
+        assert_eq!(body.bytes.len(), 10, "exactly the limit is fine");
+        assert!(matches!(body.push(b" "), Err(BodyError::TooLarge { limit: 10 })));
+        assert_eq!(body.bytes.len(), 10, "the refused chunk is not kept");
+        let mut body = LimitedBody::new(10, Some(4));
+        assert!(body.push(&[b' '; 11]).is_err(), "one chunk over the limit");
+    }
+
+    #[test]
+    fn the_buffer_is_never_sized_past_the_limit() {
+        assert!(LimitedBody::new(16, Some(usize::MAX)).bytes.capacity() <= 16);
+    }
+
+    #[test]
+    fn text_is_utf8_without_a_byte_order_mark() {
+        let mut body = LimitedBody::new(100, None);
+        body.push(b"\xEF\xBB\xBF{\"k\":\"\xC3\xBC\"}").unwrap();
+        assert_eq!(body.into_text().unwrap(), "{\"k\":\"ü\"}");
+        let mut body = LimitedBody::new(100, None);
+        body.push(b"{\"k\":\"\xFF\"}").unwrap();
+        assert!(matches!(body.into_text(), Err(BodyError::NotUtf8(_))));
+    }
+
+    #[test]
+    fn the_too_large_message_states_the_limit() {
+        let message = BodyError::TooLarge {
+            limit: crate::catalog::REQUEST_BODY_MAX_BYTES,
+        }
+        .to_string();
+        assert_eq!(message, "Request body too large: the limit is 16777216 bytes (16 MiB)");
+    }
+}

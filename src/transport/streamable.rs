@@ -66,6 +66,10 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
             None => accepted(),
         },
         IncomingBody::Batch(items) => {
+            // A version we do not speak is refused before its batch is looked at.
+            if let Some(refused) = unsupported_header(&headers)? {
+                return Ok(refused);
+            }
             let batch_version = headers
                 .protocol_version
                 .as_deref()

@@ -70,6 +70,12 @@ describe("transport and protocol revisions", () => {
       assert.equal(r.json.error.code, -32600);
       assert.equal(r.json.id, null);
     }
+    // An unknown version is refused before its batch is read, even one that sorts before 2025-03-26.
+    for (const version of ["1999-01-01", "0"]) {
+      const r = await h.rpc(batch, { headers: { "MCP-Protocol-Version": version } });
+      assert.equal(r.status, 400, `${version}: ${r.text}`);
+      assert.match(r.json.error.message, /unsupported MCP-Protocol-Version/);
+    }
   });
 
   it("a JSON-RPC POST to /sse itself is served as Streamable HTTP (the original's route)", async () => {

@@ -1,6 +1,7 @@
 //! Bearer-token authentication for /mcp and /sse. No token configured means no service.
 
 use crate::catalog::SERVER_NAME;
+use crate::http::constant_time_eq;
 
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -53,18 +54,6 @@ pub fn check(header: Option<&str>, expected: Option<&str>) -> Result<(), AuthErr
     }
 }
 
-/// Compares without an early exit, so response time does not reveal how much of a guess matched.
-/// (The length is not secret-dependent in a useful way: it only tells a guess is the wrong size.)
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut difference = u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        difference |= x ^ y;
-    }
-    difference == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,16 +84,5 @@ mod tests {
         assert_eq!(AuthError::Malformed.status(), 400);
         assert_eq!(AuthError::Invalid.status(), 401);
         assert!(AuthError::Invalid.challenge().is_some());
-    }
-
-    #[test]
-    fn constant_time_eq_matches_only_identical_bytes() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
-        assert!(!constant_time_eq(b"", b"a"));
-        assert!(constant_time_eq(b"", b""));
-        // 256 bytes longer must not wrap the length difference to zero.
-        assert!(!constant_time_eq(&[0u8; 256], b""));
     }
 }

@@ -142,6 +142,14 @@ impl Serialize for StatusFilter {
     }
 }
 
+/// Which jobs the gallery shows: one model or all of them, one status or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobFilter {
+    /// A model name as stored in D1.
+    pub model: Option<&'static str>,
+    pub status: Option<JobStatus>,
+}
+
 /// A page request for the list tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {

@@ -3,7 +3,7 @@
 //! Status guards live in the WHERE clauses: a job that reached `completed` is never
 //! moved back, whatever order retries and redeliveries arrive in.
 
-use super::{NewJob, Page, StatusFilter};
+use super::{JobFilter, NewJob, Page, StatusFilter};
 use crate::d1::{SqlValue, Statement};
 
 const JOB_COLUMNS: &str =
@@ -62,6 +62,41 @@ pub fn count_jobs(filter: StatusFilter) -> Statement {
 /// Newest first; id breaks ties so pages never overlap when jobs share a millisecond.
 pub fn list_jobs(filter: StatusFilter, page: Page) -> Statement {
     let (clause, mut params) = status_clause(filter);
+    params.extend([page.limit.into(), page.offset.into()]);
+    Statement::new(
+        format!("SELECT {JOB_COLUMNS} FROM generation_jobs{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"),
+        params,
+    )
+}
+
+/// `WHERE model = ? AND status = ?` with the parts the filter sets (nothing for no filter).
+fn job_filter_clause(filter: JobFilter) -> (String, Vec<SqlValue>) {
+    let mut conditions = Vec::new();
+    let mut params = Vec::new();
+    if let Some(model) = filter.model {
+        conditions.push("model = ?");
+        params.push(model.into());
+    }
+    if let Some(status) = filter.status {
+        conditions.push("status = ?");
+        params.push(status.as_str().into());
+    }
+    if conditions.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!(" WHERE {}", conditions.join(" AND ")), params)
+    }
+}
+
+/// How many jobs the gallery filter matches.
+pub fn count_filtered_jobs(filter: JobFilter) -> Statement {
+    let (clause, params) = job_filter_clause(filter);
+    Statement::new(format!("SELECT COUNT(*) AS total FROM generation_jobs{clause}"), params)
+}
+
+/// One gallery page of jobs matching the filter, newest first (id breaks ties).
+pub fn list_filtered_jobs(filter: JobFilter, page: Page) -> Statement {
+    let (clause, mut params) = job_filter_clause(filter);
     params.extend([page.limit.into(), page.offset.into()]);
     Statement::new(
         format!("SELECT {JOB_COLUMNS} FROM generation_jobs{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"),
@@ -191,6 +226,19 @@ mod tests {
             list_jobs(StatusFilter::Only(JobStatus::Pending), page),
             count_generations(),
             list_generations(page),
+            count_filtered_jobs(JobFilter::default()),
+            count_filtered_jobs(JobFilter {
+                model: Some("sdxl-base"),
+                status: Some(JobStatus::Failed),
+            }),
+            list_filtered_jobs(JobFilter::default(), page),
+            list_filtered_jobs(
+                JobFilter {
+                    model: Some("flux-schnell"),
+                    status: None,
+                },
+                page,
+            ),
             mark_processing("id", 1),
             record_retryable_failure("id", "e", 1),
             mark_failed("id", "e", 1),
@@ -234,6 +282,51 @@ mod tests {
     }
 
     #[test]
+    fn job_filter_binds_model_then_status_then_the_page() {
+        let page = Page { limit: 24, offset: 48 };
+        let all = list_filtered_jobs(JobFilter::default(), page);
+        assert!(!all.sql.contains("WHERE"));
+        assert!(all
+            .sql
+            .ends_with("FROM generation_jobs ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"));
+        assert_eq!(all.params, vec![SqlValue::Integer(24), SqlValue::Integer(48)]);
+        assert_eq!(
+            count_filtered_jobs(JobFilter::default()).sql,
+            "SELECT COUNT(*) AS total FROM generation_jobs"
+        );
+        let model = JobFilter {
+            model: Some("sdxl-lightning"),
+            status: None,
+        };
+        assert!(count_filtered_jobs(model).sql.ends_with(" WHERE model = ?"));
+        let status = JobFilter {
+            model: None,
+            status: Some(JobStatus::Failed),
+        };
+        assert_eq!(
+            count_filtered_jobs(status).params,
+            vec![SqlValue::Text("failed".into())]
+        );
+        let both = JobFilter {
+            model: Some("flux-schnell"),
+            status: Some(JobStatus::Completed),
+        };
+        let listed = list_filtered_jobs(both, page);
+        assert!(listed
+            .sql
+            .contains(" WHERE model = ? AND status = ? ORDER BY created_at DESC, id DESC"));
+        assert_eq!(
+            listed.params,
+            vec![
+                SqlValue::Text("flux-schnell".into()),
+                SqlValue::Text("completed".into()),
+                SqlValue::Integer(24),
+                SqlValue::Integer(48)
+            ]
+        );
+    }
+
+    #[test]
     fn lists_are_newest_first() {
         assert!(list_jobs(StatusFilter::All, Page { limit: 1, offset: 0 })
             .sql
@@ -265,6 +358,7 @@ mod sqlite_tests {
     use super::tests::job;
     use super::*;
     use crate::d1::{SqlValue, Statement};
+    use crate::jobs::JobStatus;
     use rusqlite::{params_from_iter, Connection};
 
     fn migrations() -> Vec<std::path::PathBuf> {
@@ -473,5 +567,61 @@ mod sqlite_tests {
             .query_row(&count.sql, params_from_iter(values(&count)), |r| r.get(0))
             .unwrap();
         assert_eq!(failed, 1);
+    }
+
+    /// The ids a listing statement returns, in order.
+    fn listed_ids(db: &Connection, statement: &Statement) -> Vec<String> {
+        db.prepare(&statement.sql)
+            .unwrap()
+            .query_map(params_from_iter(values(statement)), |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn total(db: &Connection, statement: &Statement) -> i64 {
+        db.query_row(&statement.sql, params_from_iter(values(statement)), |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn gallery_filters_and_pages_run_on_sqlite() {
+        let db = database();
+        // Six jobs, two per model, created in pairs sharing a millisecond (id breaks the tie).
+        let models = ["flux-schnell", "sdxl-lightning", "sdxl-base"];
+        for i in 0..6i64 {
+            run(
+                &db,
+                insert_job(&job(&format!("j{i}")), "p", models[i as usize % 3], i / 2),
+            );
+        }
+        run(&db, mark_failed("j1", "boom", 9));
+        run(&db, mark_failed("j4", "boom", 9));
+        let every = Page { limit: 50, offset: 0 };
+        let all = JobFilter::default();
+        assert_eq!(
+            listed_ids(&db, &list_filtered_jobs(all, every)),
+            ["j5", "j4", "j3", "j2", "j1", "j0"]
+        );
+        assert_eq!(total(&db, &count_filtered_jobs(all)), 6);
+        let second_page = Page { limit: 4, offset: 4 };
+        assert_eq!(listed_ids(&db, &list_filtered_jobs(all, second_page)), ["j1", "j0"]);
+        let failed = JobFilter {
+            model: None,
+            status: Some(JobStatus::Failed),
+        };
+        assert_eq!(listed_ids(&db, &list_filtered_jobs(failed, every)), ["j4", "j1"]);
+        assert_eq!(total(&db, &count_filtered_jobs(failed)), 2);
+        let lightning = JobFilter {
+            model: Some("sdxl-lightning"),
+            status: None,
+        };
+        assert_eq!(listed_ids(&db, &list_filtered_jobs(lightning, every)), ["j4", "j1"]);
+        let lightning_pending = JobFilter {
+            status: Some(JobStatus::Pending),
+            ..lightning
+        };
+        assert!(listed_ids(&db, &list_filtered_jobs(lightning_pending, every)).is_empty());
+        assert_eq!(total(&db, &count_filtered_jobs(lightning_pending)), 0);
     }
 }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use super::sql;
-use super::{GenerationRow, JobRow, NewJob, Page, StatusFilter};
+use super::{GenerationRow, JobFilter, JobRow, NewJob, Page, StatusFilter};
 use crate::d1::{Db, DbResult, Statement};
 
 #[derive(Deserialize)]
@@ -60,6 +60,18 @@ impl JobStore {
     pub async fn list_jobs(&self, filter: StatusFilter, page: Page) -> DbResult<(i64, Vec<JobRow>)> {
         let total = self.total(sql::count_jobs(filter), "counting jobs").await?;
         let rows = self.db.rows(sql::list_jobs(filter, page), "listing jobs").await?;
+        Ok((total, rows))
+    }
+
+    /// The gallery's page of jobs matching `filter`, newest first, and how many match in all.
+    pub async fn list_filtered_jobs(&self, filter: JobFilter, page: Page) -> DbResult<(i64, Vec<JobRow>)> {
+        let total = self
+            .total(sql::count_filtered_jobs(filter), "counting gallery jobs")
+            .await?;
+        let rows = self
+            .db
+            .rows(sql::list_filtered_jobs(filter, page), "listing gallery jobs")
+            .await?;
         Ok((total, rows))
     }
 

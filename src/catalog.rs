@@ -99,6 +99,15 @@ pub const QUEUE_MAX_RETRIES: u32 = 3;
 pub const JOB_QUEUE_NAME: &str = "image-generation-queue";
 pub const DEAD_LETTER_QUEUE_NAME: &str = "image-generation-dlq";
 
+/// Gallery tiles per page.
+pub const GALLERY_PAGE_SIZE: i64 = 24;
+/// Highest gallery page number accepted in `?page=` (keeps OFFSET bounded).
+pub const GALLERY_MAX_PAGE: i64 = 10_000;
+/// How long a gallery sign-in lasts.
+pub const GALLERY_SESSION_SECONDS: i64 = 12 * 60 * 60;
+/// Largest sign-in/sign-out form body read; the form only has a token and a return path.
+pub const GALLERY_FORM_MAX_BYTES: usize = 4 * 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;

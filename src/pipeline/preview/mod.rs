@@ -19,7 +19,7 @@ use crate::catalog::PREVIEW_SIDE;
 
 const WHITE: Rgb = [255, 255, 255];
 const MODEL_COLOUR: Rgb = [255, 214, 120];
-/// The banner text, longest first: the widest that fits the picture is drawn.
+/// The banner text; narrow pictures get its first 15 chars ("OFFLINE PREVIEW") or just "PREVIEW".
 const BANNER: &[u8] = b"OFFLINE PREVIEW - NOT AI GENERATED";
 const PNG_COMMENT: &str = "Offline preview - not AI generated";
 /// Prompt lines never exceed this, however tall the picture.
@@ -129,6 +129,8 @@ impl Panel {
 }
 
 impl Layout {
+    /// `width` and `height` are within `PREVIEW_SIDE` (at least 64), which keeps every column
+    /// count below positive.
     fn new(width: i32, height: i32, prompt: &str, model: &str) -> Layout {
         let unit = (width.min(height) / 256).clamp(1, 8);
         let fits = |b: &[u8]| text_width(b.len(), unit) <= width - 2 * unit;

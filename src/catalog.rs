@@ -93,6 +93,25 @@ pub const DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS: u64 = 50;
 
 /// Queue consumer retry budget; must match `max_retries` in wrangler.toml (a test checks).
 pub const QUEUE_MAX_RETRIES: u32 = 3;
+/// Delay before retrying a job after a transient Workers AI error (out of capacity, timeout):
+/// the first retry waits this long, each later one twice as long as the one before.
+/// Capacity shortages pass in seconds, and with 3 retries (2 + 4 + 8 s) every retry still runs
+/// within one wait tool call (a test checks the sum against the wait limit).
+pub const TRANSIENT_RETRY_BASE_DELAY_SECONDS: u32 = 2;
+/// Longest delay between two attempts after a transient error, whatever the attempt number.
+pub const TRANSIENT_RETRY_MAX_DELAY_SECONDS: u32 = 60;
+/// Most consumer invocations of the job queue at once (the queue enforces `max_concurrency` from
+/// wrangler.toml; tests check it equals this). Each invocation makes one text-to-image call and
+/// the fastest models answer in about a second, so 10 at once stay below the account's Workers
+/// AI rate limit for text-to-image (720 requests a minute: 10 × 60 = 600), retries included.
+#[cfg(test)]
+pub const QUEUE_MAX_CONCURRENCY: u32 = 10;
+/// Workers AI rate limit for text-to-image models, requests per minute per account.
+#[cfg(test)]
+pub const WORKERS_AI_TEXT_TO_IMAGE_REQUESTS_PER_MINUTE: u32 = 720;
+/// Shortest time one image takes on the fastest model (sdxl-lightning, flux-1-schnell), seconds.
+#[cfg(test)]
+pub const FASTEST_IMAGE_SECONDS: u32 = 1;
 /// Queue names as configured in wrangler.toml (the job queue's name is only checked against it:
 /// the consumer tells the queues apart by the dead-letter queue's name).
 #[cfg(test)]
@@ -152,7 +171,34 @@ mod tests {
             toml.contains(&format!("max_retries = {QUEUE_MAX_RETRIES}")),
             "wrangler.toml max_retries differs from QUEUE_MAX_RETRIES"
         );
+        assert!(
+            toml.contains(&format!("max_concurrency = {QUEUE_MAX_CONCURRENCY}")),
+            "wrangler.toml max_concurrency differs from QUEUE_MAX_CONCURRENCY"
+        );
+        assert_eq!(
+            toml.matches("max_concurrency =").count(),
+            1,
+            "only the job queue's consumer is bounded"
+        );
+        let job_consumer = toml
+            .split("[[queues.consumers]]")
+            .skip(1)
+            .find(|section| section.contains(&format!("queue = \"{JOB_QUEUE_NAME}\"")))
+            .expect("a consumer for the job queue");
+        assert!(
+            job_consumer.contains("max_concurrency ="),
+            "max_concurrency is not on the job queue's consumer"
+        );
         assert!(toml.contains(&format!("queue = \"{JOB_QUEUE_NAME}\"")));
         assert!(toml.contains(&format!("dead_letter_queue = \"{DEAD_LETTER_QUEUE_NAME}\"")));
+    }
+
+    #[test]
+    fn the_consumer_stays_below_the_workers_ai_rate_limit() {
+        let requests_per_minute = QUEUE_MAX_CONCURRENCY * 60 / FASTEST_IMAGE_SECONDS;
+        assert!(
+            requests_per_minute <= WORKERS_AI_TEXT_TO_IMAGE_REQUESTS_PER_MINUTE,
+            "{requests_per_minute}"
+        );
     }
 }

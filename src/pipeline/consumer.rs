@@ -1,17 +1,23 @@
 //! Queue consumer: runs each image job, and fails jobs whose messages were dead-lettered.
 //!
-//! A job is failed only when no retry is left; earlier failures put it back to `pending`
-//! with the error on record. Work is keyed by job, so a redelivered message finds the job
-//! completed (and is acknowledged) or redoes it into the same R2 object and gallery row.
+//! A failed attempt is retried while retries are left, the job back to `pending` with the error
+//! on record; a transient Workers AI error (out of capacity, timeout) is retried after a growing
+//! delay. Model errors no retry can fix (bad input, no such model, account refusals, the daily
+//! free allocation) fail the job at once and acknowledge the message. Work is keyed by job, so a
+//! redelivered message finds the job completed (and is acknowledged) or redoes it into the same
+//! R2 object and gallery row.
 
-use worker::js_sys::{Reflect, JSON};
+use worker::js_sys::{Object, Reflect, JSON};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::worker_sys::{Message as RawMessage, MessageBatch as RawBatch};
 use worker::Env;
 
+use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
 use super::storage::{image_metadata, object_key, put_image};
-use crate::catalog::{DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES};
+use crate::catalog::{
+    DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
+};
 use crate::config::{Config, ImageBackend};
 use crate::d1::DbError;
 use crate::jobs::{JobMessage, JobStore};
@@ -32,21 +38,58 @@ enum AttemptError {
     Setup(String),
 }
 
+impl AttemptError {
+    /// The Workers AI class of the error; only a model's own error message carries a code.
+    fn ai_class(&self) -> AiErrorClass {
+        match self {
+            AttemptError::Generate(GenerateError::Model { message, .. }) => classify(message),
+            _ => AiErrorClass::Unknown,
+        }
+    }
+}
+
 /// What a failed attempt means for the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterFailure {
-    /// Retries remain: keep the job waiting.
-    Retry,
-    /// This was the last delivery: the job has failed.
+    /// Retries remain: keep the job waiting. The message comes back after `delay_seconds`, or
+    /// after the queue's own retry delay when `None`.
+    Retry { delay_seconds: Option<u32> },
+    /// This was the last delivery: the job has failed (the message goes on to the dead-letter queue).
     GiveUp,
+    /// No retry can succeed: the job fails now and the message is acknowledged.
+    FailNow,
 }
 
 /// `attempt` counts deliveries from 1; the queue delivers at most `1 + QUEUE_MAX_RETRIES` times.
-pub fn after_failure(attempt: u32) -> AfterFailure {
-    if attempt > QUEUE_MAX_RETRIES {
-        AfterFailure::GiveUp
-    } else {
-        AfterFailure::Retry
+pub fn after_failure(attempt: u32, class: AiErrorClass) -> AfterFailure {
+    match class {
+        AiErrorClass::Permanent { .. } | AiErrorClass::DailyLimit => AfterFailure::FailNow,
+        _ if attempt > QUEUE_MAX_RETRIES => AfterFailure::GiveUp,
+        AiErrorClass::Transient { .. } => AfterFailure::Retry {
+            delay_seconds: Some(transient_retry_delay_seconds(attempt)),
+        },
+        AiErrorClass::Unknown => AfterFailure::Retry { delay_seconds: None },
+    }
+}
+
+/// The wait before the delivery after `attempt` (from 1) failed transiently: the base delay,
+/// doubled for each earlier attempt, capped.
+pub fn transient_retry_delay_seconds(attempt: u32) -> u32 {
+    let doublings = attempt.saturating_sub(1);
+    let factor = 1u32.checked_shl(doublings).unwrap_or(u32::MAX);
+    TRANSIENT_RETRY_BASE_DELAY_SECONDS
+        .saturating_mul(factor)
+        .min(TRANSIENT_RETRY_MAX_DELAY_SECONDS)
+}
+
+/// The error recorded on a job failed at once: the model's message, and for the daily
+/// allocation what it means for the user.
+fn failure_text(class: AiErrorClass, error: &str) -> String {
+    match class {
+        AiErrorClass::DailyLimit => {
+            format!("Workers AI daily free allocation used up ({DAILY_LIMIT_CODE}); resets at 00:00 UTC: {error}")
+        }
+        _ => error.to_string(),
     }
 }
 
@@ -110,19 +153,53 @@ async fn run_delivery(env: &Env, config: &Config, store: &JobStore, message: &Ra
             let _ = message.ack();
         }
         Err(error) => {
-            let text = error.to_string();
+            let class = error.ai_class();
+            let text = failure_text(class, &error.to_string());
             worker::console_error!("job {} attempt {attempt}: {text}", job.job_id);
             let now = crate::now_ms();
-            let recorded = match after_failure(attempt) {
-                AfterFailure::Retry => store.record_retryable_failure(&job.job_id, &text, now).await,
-                AfterFailure::GiveUp => store.mark_failed(&job.job_id, &text, now).await,
-            };
-            if let Err(store_error) = recorded {
-                worker::console_error!("job {}: could not record the failure: {store_error}", job.job_id);
+            match after_failure(attempt, class) {
+                AfterFailure::Retry { delay_seconds } => {
+                    let recorded = store.record_retryable_failure(&job.job_id, &text, now).await;
+                    log_store_error(&job.job_id, recorded);
+                    let _ = message.retry(retry_options(delay_seconds));
+                }
+                AfterFailure::GiveUp => {
+                    let recorded = store.mark_failed(&job.job_id, &text, now).await;
+                    log_store_error(&job.job_id, recorded);
+                    // The queue then hands the message to the dead-letter queue.
+                    let _ = message.retry(JsValue::UNDEFINED);
+                }
+                AfterFailure::FailNow => match store.mark_failed(&job.job_id, &text, now).await {
+                    Ok(()) => {
+                        let _ = message.ack();
+                    }
+                    Err(store_error) => {
+                        // Acking now would leave the job `processing` for good; a redelivery
+                        // (or in the end the dead-letter queue) still fails it.
+                        log_store_error(&job.job_id, Err(store_error));
+                        let _ = message.retry(JsValue::UNDEFINED);
+                    }
+                },
             }
-            // Also after the last attempt: the queue then hands the message to the dead-letter queue.
-            let _ = message.retry(JsValue::UNDEFINED);
         }
+    }
+}
+
+fn log_store_error(job_id: &str, recorded: Result<(), DbError>) {
+    if let Err(store_error) = recorded {
+        worker::console_error!("job {job_id}: could not record the failure: {store_error}");
+    }
+}
+
+/// `Message.retry` options: `{delaySeconds}` when a delay is asked for, else none (the queue's own).
+fn retry_options(delay_seconds: Option<u32>) -> JsValue {
+    let Some(seconds) = delay_seconds else {
+        return JsValue::UNDEFINED;
+    };
+    let options = Object::new();
+    match Reflect::set(&options, &"delaySeconds".into(), &JsValue::from(seconds)) {
+        Ok(_) => options.into(),
+        Err(_) => JsValue::UNDEFINED,
     }
 }
 
@@ -177,10 +254,108 @@ async fn fail_dead_lettered(store: &JobStore, job: &JobMessage) {
 mod tests {
     use super::*;
 
+    const PLAIN_RETRY: AfterFailure = AfterFailure::Retry { delay_seconds: None };
+
     #[test]
-    fn only_the_delivery_after_the_last_retry_gives_up() {
-        assert_eq!(after_failure(1), AfterFailure::Retry);
-        assert_eq!(after_failure(QUEUE_MAX_RETRIES), AfterFailure::Retry);
-        assert_eq!(after_failure(QUEUE_MAX_RETRIES + 1), AfterFailure::GiveUp);
+    fn unknown_errors_retry_plainly_and_only_the_delivery_after_the_last_retry_gives_up() {
+        assert_eq!(after_failure(1, AiErrorClass::Unknown), PLAIN_RETRY);
+        assert_eq!(after_failure(QUEUE_MAX_RETRIES, AiErrorClass::Unknown), PLAIN_RETRY);
+        assert_eq!(
+            after_failure(QUEUE_MAX_RETRIES + 1, AiErrorClass::Unknown),
+            AfterFailure::GiveUp
+        );
+    }
+
+    #[test]
+    fn permanent_errors_and_the_daily_limit_fail_at_once_on_any_delivery() {
+        for attempt in [1, 2, QUEUE_MAX_RETRIES, QUEUE_MAX_RETRIES + 1] {
+            assert_eq!(
+                after_failure(attempt, AiErrorClass::Permanent { code: 5007 }),
+                AfterFailure::FailNow
+            );
+            assert_eq!(after_failure(attempt, AiErrorClass::DailyLimit), AfterFailure::FailNow);
+        }
+    }
+
+    #[test]
+    fn transient_errors_retry_with_a_growing_delay_and_give_up_after_the_last_retry() {
+        let transient = AiErrorClass::Transient { code: 3040 };
+        let delays: Vec<_> = (1..=QUEUE_MAX_RETRIES)
+            .map(|attempt| match after_failure(attempt, transient) {
+                AfterFailure::Retry {
+                    delay_seconds: Some(delay),
+                } => delay,
+                other => panic!("attempt {attempt}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(delays[0], TRANSIENT_RETRY_BASE_DELAY_SECONDS);
+        assert!(delays.windows(2).all(|pair| pair[1] > pair[0]), "{delays:?}");
+        assert_eq!(after_failure(QUEUE_MAX_RETRIES + 1, transient), AfterFailure::GiveUp);
+    }
+
+    #[test]
+    fn the_transient_delay_doubles_and_is_capped() {
+        assert_eq!(transient_retry_delay_seconds(1), TRANSIENT_RETRY_BASE_DELAY_SECONDS);
+        assert_eq!(transient_retry_delay_seconds(2), 2 * TRANSIENT_RETRY_BASE_DELAY_SECONDS);
+        assert_eq!(transient_retry_delay_seconds(3), 4 * TRANSIENT_RETRY_BASE_DELAY_SECONDS);
+        // Attempt 0 would be a bug upstream; it gets the base delay, not a panic.
+        assert_eq!(transient_retry_delay_seconds(0), TRANSIENT_RETRY_BASE_DELAY_SECONDS);
+        for attempt in [10, 31, 32, 33, 1000, u32::MAX] {
+            assert_eq!(
+                transient_retry_delay_seconds(attempt),
+                TRANSIENT_RETRY_MAX_DELAY_SECONDS,
+                "{attempt}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_transient_retries_fit_in_one_wait_call() {
+        // A client waiting on the job (generate_image_and_wait) should see the last retry's outcome.
+        let total: u32 = (1..=QUEUE_MAX_RETRIES).map(transient_retry_delay_seconds).sum();
+        assert!(
+            u64::from(total) <= crate::catalog::DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS / 2,
+            "{total} s of retry delays"
+        );
+    }
+
+    #[test]
+    fn the_daily_limit_failure_says_what_happened_and_keeps_the_model_message() {
+        let model_error = "flux-1-schnell failed: 3036: You have used up your daily free allocation of 10,000 neurons.";
+        let text = failure_text(AiErrorClass::DailyLimit, model_error);
+        assert_eq!(
+            text,
+            format!("Workers AI daily free allocation used up (3036); resets at 00:00 UTC: {model_error}")
+        );
+        let permanent = "flux-1-schnell failed: 5007: No such model @cf/x or task";
+        assert_eq!(
+            failure_text(AiErrorClass::Permanent { code: 5007 }, permanent),
+            permanent
+        );
+        assert_eq!(failure_text(AiErrorClass::Unknown, "boom"), "boom");
+    }
+
+    #[test]
+    fn only_a_model_message_is_classified() {
+        let model = |message: &str| {
+            AttemptError::Generate(GenerateError::Model {
+                model: "flux-1-schnell",
+                message: message.to_string(),
+            })
+        };
+        assert_eq!(
+            model("5006: Bad input: x").ai_class(),
+            AiErrorClass::Permanent { code: 5006 }
+        );
+        assert_eq!(
+            model("3007: Request timeout").ai_class(),
+            AiErrorClass::Transient { code: 3007 }
+        );
+        assert_eq!(model("stand-in: model unavailable").ai_class(), AiErrorClass::Unknown);
+        // A setup error that happens to start with a number is not a model error.
+        assert_eq!(
+            AttemptError::Setup("5007: x".to_string()).ai_class(),
+            AiErrorClass::Unknown
+        );
     }
 }

@@ -234,6 +234,8 @@ export function serverWorker({ vars = {}, aiBinding, manifest, retryDelaySeconds
           maxBatchSize: 1,
           maxBatchTimeout: 1,
           maxRetries: 3,
+          // As in wrangler.toml; Miniflare accepts it but delivers one batch at a time anyway.
+          maxConcurrency: 10,
           ...(retryDelaySeconds ? { retryDelay: retryDelaySeconds } : {}),
           deadLetterQueue: DLQ,
         },

@@ -34,6 +34,9 @@
 //   [bad-base64]  base64 models: { image: "not base64!!" } (stream models: same as [junk])
 //   [no-image]    {} (for every model: no image at all)
 //   [delay=N]     wait N ms before answering (default: a small delay)
+//   [error=CODE]  throw InferenceUpstreamError("CODE: <its Workers AI description>"),
+//                 e.g. [error=3040] "3040: No more data centers to forward the request to"
+//   [error=CODE-once] the same, on the first call for that prompt only
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

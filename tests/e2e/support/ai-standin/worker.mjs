@@ -6,14 +6,42 @@
 //   3. records the call in Node (RECORDER /record) and gets its attempt number;
 //   4. waits ([delay=N] or the default delay);
 //   5. answers: a Workers AI error (5007 unknown model, 5006 bad input), a prompt
-//      marker's outcome, or a real image from Node (RECORDER /image) of the
-//      requested size in the model's real output shape.
+//      marker's outcome (including [error=CODE] / [error=CODE-once]: that Workers AI
+//      error), or a real image from Node (RECORDER /image) of the requested size in
+//      the model's real output shape.
 import { MODELS } from "./models.mjs";
 import { validateCall } from "./validate.mjs";
 import { bytesToBase64 } from "./formats.mjs";
 
 const JUNK = "this is definitely not an image, just some text pretending to be one";
 const NO_SUCH_MODEL = 5007;
+
+// [error=CODE]: the description and HTTP status Workers AI answers with for that code
+// (developers.cloudflare.com/workers-ai/platform/errors/); other codes get a generic
+// description, status 500.
+const ERROR_CODES = {
+  3003: [400, "Request is missing headers or body: body"],
+  3006: [413, "Request is too large"],
+  3007: [408, "Request timeout"],
+  3008: [408, "Request was aborted"],
+  3023: [403, "Service unavailable for account"],
+  3036: [429, "You have used up your daily free allocation of 10,000 neurons. Please upgrade to Cloudflare's Workers Paid plan if you would like to continue usage."],
+  3040: [429, "No more data centers to forward the request to"],
+  3041: [403, "The account is not allowed to access this model"],
+  3042: [404, "The model name is invalid"],
+  5004: [400, "Invalid data type for base64 input: number"],
+  5006: [400, "Bad input: Error: oneOf at '/' not met, 0 matches"],
+  5007: [400, "No such model <model> or task"],
+  5016: [403, "User has not agreed to Llama3.2 model terms"],
+  5018: [403, "The account is not allowed to access this model"],
+  5035: [403, "This model requires the Workers Paid plan"],
+};
+
+/** The [error=CODE] / [error=CODE-once] marker of a prompt, or null. */
+function errorMarker(prompt) {
+  const m = /\[error=(\d+)(-once)?\]/.exec(prompt);
+  return m ? { code: Number(m[1]), once: m[2] !== undefined } : null;
+}
 
 function json(value) {
   return new Response(JSON.stringify(value), { headers: { "x-standin-kind": "json", "content-type": "application/json" } });
@@ -113,6 +141,11 @@ export default {
     if (!checked.ok) return upstreamError(checked.code, checked.description);
     if (prompt.includes("[fail-always]")) return markerError(env.FAIL_ALWAYS_MESSAGE);
     if (prompt.includes("[fail-once]") && attempt === 1) return markerError(env.FAIL_ONCE_MESSAGE);
+    const forced = errorMarker(prompt);
+    if (forced && (!forced.once || attempt === 1)) {
+      const [status, description] = ERROR_CODES[forced.code] ?? [500, `stand-in error ${forced.code}`];
+      return upstreamError(forced.code, description.replace("<model>", model), status);
+    }
 
     const base64Output = spec.output.startsWith("base64");
     const junk = new TextEncoder().encode(JUNK);

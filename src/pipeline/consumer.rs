@@ -321,13 +321,13 @@ mod tests {
 
     #[test]
     fn the_daily_limit_failure_says_what_happened_and_keeps_the_model_message() {
-        let model_error = "flux-1-schnell failed: 3036: You have used up your daily free allocation of 10,000 neurons.";
+        let model_error = "flux-schnell failed: 3036: You have used up your daily free allocation of 10,000 neurons.";
         let text = failure_text(AiErrorClass::DailyLimit, model_error);
         assert_eq!(
             text,
             format!("Workers AI daily free allocation used up (3036); resets at 00:00 UTC: {model_error}")
         );
-        let permanent = "flux-1-schnell failed: 5007: No such model @cf/x or task";
+        let permanent = "flux-schnell failed: 5007: No such model @cf/x or task";
         assert_eq!(
             failure_text(AiErrorClass::Permanent { code: 5007 }, permanent),
             permanent
@@ -339,7 +339,7 @@ mod tests {
     fn only_a_model_message_is_classified() {
         let model = |message: &str| {
             AttemptError::Generate(GenerateError::Model {
-                model: "flux-1-schnell",
+                model: "flux-schnell",
                 message: message.to_string(),
             })
         };

@@ -69,7 +69,7 @@ describe("Workers AI error classes", () => {
       const { jobId, seen, final } = await runJob(prompt);
       assert.equal(final.status, "failed", JSON.stringify(seen));
       assert.match(final.error, pattern);
-      assert.match(final.error, /^flux-1-schnell failed: /, `error "${final.error}" should name the model`);
+      assert.match(final.error, /^flux-schnell failed: /, `error "${final.error}" should name the model`);
       assert.ok(!seen.some((s) => s.status === "pending" && s.error), `the job waited for a retry: ${JSON.stringify(seen)}`);
       assert.deepEqual(h.recorder.callsFor(prompt).map((c) => c.attempt), [1]);
       await assertNoRetry(prompt, deliveriesBefore, deadBefore);
@@ -98,7 +98,7 @@ describe("Workers AI error classes", () => {
     await h.queue.send({ jobId: id, prompt, model: "flux-schnell" });
     const job = await h.waitForJob(id, ["failed", "completed"]);
     assert.equal(job.status, "failed");
-    assert.match(job.error, /^flux-1-schnell failed: 5006: Bad input: /);
+    assert.match(job.error, /^flux-schnell failed: 5006: Bad input: /);
     const calls = h.recorder.callsFor(prompt);
     assert.equal(calls.length, 1);
     assert.match(calls[0].error, /^5006: /, "the stand-in should have refused the input");

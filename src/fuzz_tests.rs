@@ -2,8 +2,8 @@
 //! validation, model planning, SQL building and the body reader never panics, whatever is
 //! accepted keeps every limit, and errors stay small.
 //!
-//! Each property's case count is below (about 113,000 in all with `cargo test`). A longer run
-//! multiplies every count: `FUZZ_SCALE=10 cargo test --release fuzz_tests` (README, Tests).
+//! Each property's case count is below (120,500 in all with `cargo test`). A longer run
+//! multiplies every count: `FUZZ_SCALE=10 cargo test fuzz_tests` (README, Tests; 0.1 for a quick one).
 //! (Image reference parsing is not covered: the server does not parse image references yet.)
 
 use proptest::prelude::*;

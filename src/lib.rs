@@ -21,6 +21,9 @@ mod transport;
 mod urls;
 
 #[cfg(test)]
+mod fuzz_tests;
+
+#[cfg(test)]
 mod layering_tests;
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub const TOOL: ToolSpec = ToolSpec {
             .to_string()
     },
     fields: GenerateArgs::fields,
+    #[cfg(test)]
+    parse_args: |raw| parse::<GenerateArgs>(raw).map(drop).map_err(|e| e.to_string()),
     output_schema,
     read_only: false,
     reports_images: true,

@@ -19,6 +19,8 @@ pub const TOOL: ToolSpec = ToolSpec {
             .to_string()
     },
     fields: Args::fields,
+    #[cfg(test)]
+    parse_args: |raw| parse::<Args>(raw).map(drop).map_err(|e| e.to_string()),
     output_schema,
     read_only: true,
     reports_images: false,

@@ -53,6 +53,10 @@ pub struct ToolSpec {
     pub description: fn() -> String,
     /// The arguments: `<Args as ToolArgs>::fields`, which also gives the input schema.
     pub fields: fn() -> Vec<Field>,
+    /// The handler's first step alone: validation plus reading into the typed arguments (the
+    /// property tests call it; handlers need the runtime's bindings).
+    #[cfg(test)]
+    pub parse_args: fn(&Map<String, Value>) -> Result<(), String>,
     pub output_schema: fn() -> Value,
     /// Reads only; never changes jobs or images.
     pub read_only: bool,

@@ -1,7 +1,7 @@
 //! HTTP surface: routing, and the checks every MCP transport shares (Origin, auth, protocol version).
 
 mod auth;
-mod body;
+pub(crate) mod body;
 mod cors;
 mod mailbox;
 mod sse;

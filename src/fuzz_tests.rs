@@ -1,0 +1,762 @@
+//! Property-based tests (proptest): arbitrary client input to JSON-RPC parsing, tool argument
+//! validation, model planning, SQL building and the body reader never panics, whatever is
+//! accepted keeps every limit, and errors stay small.
+//!
+//! Each property's case count is below (120,500 in all with `cargo test`). A longer run
+//! multiplies every count: `FUZZ_SCALE=10 cargo test fuzz_tests` (README, Tests; 0.1 for a quick one).
+//! (Image reference parsing is not covered: the server does not parse image references yet.)
+
+use proptest::prelude::*;
+use proptest::test_runner::Config as ProptestConfig;
+use serde_json::{json, Map, Value};
+
+use crate::catalog::{BATCH_MAX_MESSAGES, ECHO_MAX_CHARS};
+use crate::d1::{SqlValue, Statement};
+use crate::jobs::{sql, JobStatus, NewJob, Page, StatusFilter};
+use crate::models::{Controls, ModelSpec, Range, ASPECT_RATIOS, MODELS};
+use crate::protocol::jsonrpc::{classify, parse_body, IncomingBody, IncomingMessage, RequestId, RpcError, RpcResponse};
+use crate::tools::{validate_args, Field, FieldKind, TOOLS};
+use crate::transport::body::{declared_length, LimitedBody};
+
+/// `cases` times FUZZ_SCALE (default 1): the long run raises every property at once.
+fn config(cases: u32) -> ProptestConfig {
+    let scale = std::env::var("FUZZ_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(1.0);
+    ProptestConfig {
+        cases: (f64::from(cases) * scale).max(1.0) as u32,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Strings a client may send: ASCII, accents, astral characters (two UTF-16 units), quotes,
+/// SQL and JSON punctuation, control characters.
+fn text(max: usize) -> impl Strategy<Value = String> {
+    let ch = prop_oneof![
+        4 => proptest::char::range('a', 'z'),
+        1 => Just('é'),
+        1 => Just('😀'),
+        1 => Just('\''),
+        1 => Just('"'),
+        1 => Just(';'),
+        1 => Just('?'),
+        1 => Just('-'),
+        1 => Just(' '),
+        1 => any::<char>(),
+    ];
+    proptest::collection::vec(ch, 0..=max).prop_map(|chars| chars.into_iter().collect())
+}
+
+/// Like `text`, cheaper for long strings: a short random piece repeated to a random length
+/// (in characters) of at most `max`.
+fn long_text(max: usize) -> impl Strategy<Value = String> {
+    (0..=max, text(6)).prop_map(|(len, piece)| {
+        let piece = if piece.is_empty() { "a".to_string() } else { piece };
+        piece.chars().cycle().take(len).collect()
+    })
+}
+
+/// Any JSON value, a few levels deep, with keys JSON-RPC and the tools look at.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        // NaN and infinities become null, as serde_json writes them.
+        any::<f64>().prop_map(Value::from),
+        (-100i64..100).prop_map(Value::from),
+        text(12).prop_map(Value::from),
+        Just(json!("2.0")),
+    ];
+    leaf.prop_recursive(3, 24, 5, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            proptest::collection::vec((key(), inner), 0..5)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => proptest::sample::select(vec![
+            "jsonrpc", "id", "method", "params", "result", "error", "prompt", "model", "count",
+            "job_id", "job_ids", "limit", "offset", "status", "width", "height", "seed",
+        ])
+        .prop_map(str::to_string),
+        1 => text(8),
+    ]
+}
+
+/// An object shaped like a JSON-RPC message: each member absent, well-formed or arbitrary.
+fn message_like() -> impl Strategy<Value = Value> {
+    let id = prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        text(10).prop_map(Value::from),
+        json_value()
+    ];
+    let method = prop_oneof![text(20).prop_map(Value::from), json_value()];
+    let params = prop_oneof![Just(json!({})), Just(json!([])), json_value()];
+    let version = prop_oneof![4 => Just(json!("2.0")), 1 => json_value()];
+    (
+        proptest::option::of(version),
+        proptest::option::of(id),
+        proptest::option::of(method),
+        proptest::option::of(params),
+        proptest::option::of(json_value()),
+    )
+        .prop_map(|(version, id, method, params, result)| {
+            let mut object = Map::new();
+            for (name, value) in [
+                ("jsonrpc", version),
+                ("id", id),
+                ("method", method),
+                ("params", params),
+                ("result", result),
+            ] {
+                if let Some(value) = value {
+                    object.insert(name.to_string(), value);
+                }
+            }
+            Value::Object(object)
+        })
+}
+
+fn request_id_value(id: &RequestId) -> Value {
+    serde_json::to_value(id).unwrap()
+}
+
+/// Asserts what `classify` made of `input` follows from its members, and any error is a small
+/// -32600 response that serialises as JSON-RPC 2.0.
+fn check_classified(input: &Value, outcome: &Result<IncomingMessage, crate::protocol::jsonrpc::RpcErrorResponse>) {
+    let object = input.as_object();
+    let member = |name: &str| object.and_then(|o| o.get(name));
+    let id_readable = matches!(member("id"), None | Some(Value::String(_)) | Some(Value::Number(_)));
+    let params_ok = matches!(member("params"), None | Some(Value::Object(_)) | Some(Value::Array(_)));
+    let well_formed = object.is_some()
+        && member("jsonrpc") == Some(&json!("2.0"))
+        && id_readable
+        && params_ok
+        && matches!(member("method"), Some(Value::String(_)));
+    match outcome {
+        Ok(IncomingMessage::Request(request)) => {
+            assert_eq!(member("jsonrpc"), Some(&json!("2.0")));
+            assert_eq!(member("method"), Some(&Value::from(request.method.clone())));
+            assert_eq!(member("id"), Some(&request_id_value(&request.id)));
+            assert_eq!(member("params"), request.params.as_ref());
+        }
+        Ok(IncomingMessage::Notification { method, params }) => {
+            assert!(member("id").is_none(), "a message with an id is not a notification");
+            assert_eq!(member("method"), Some(&Value::from(method.clone())));
+            assert_eq!(member("params"), params.as_ref());
+        }
+        Ok(IncomingMessage::Response) => {
+            assert!(member("method").is_none());
+            assert!(matches!(member("id"), Some(Value::String(_)) | Some(Value::Number(_))));
+            assert!(member("result").is_some() || member("error").is_some());
+        }
+        Err(error) => {
+            assert!(!well_formed, "a well-formed message was refused: {input}");
+            assert_eq!(error.error.code, -32600);
+            if let Some(id) = &error.id {
+                assert_eq!(
+                    member("id"),
+                    Some(&request_id_value(id)),
+                    "the error keeps the request's id"
+                );
+            }
+            let wire: Value = serde_json::from_str(&RpcResponse::Error(error.clone()).to_json()).unwrap();
+            assert_eq!(wire["jsonrpc"], "2.0");
+            assert!(error.error.message.len() < 100, "{}", error.error.message);
+        }
+    }
+    if well_formed {
+        assert!(
+            matches!(
+                outcome,
+                Ok(IncomingMessage::Request(_)) | Ok(IncomingMessage::Notification { .. })
+            ),
+            "{input}"
+        );
+    }
+}
+
+fn rpc_error() -> impl Strategy<Value = RpcError> {
+    let s = || text(40);
+    prop_oneof![
+        s().prop_map(RpcError::Parse),
+        s().prop_map(RpcError::InvalidRequest),
+        s().prop_map(RpcError::MethodNotFound),
+        s().prop_map(RpcError::InvalidParams),
+        s().prop_map(RpcError::Internal),
+        s().prop_map(RpcError::Refused),
+        s().prop_map(RpcError::HeaderMismatch),
+        s().prop_map(|requested| RpcError::UnsupportedVersion {
+            requested,
+            supported: vec!["2025-06-18", "2026-07-28"],
+        }),
+    ]
+}
+
+fn request_id() -> impl Strategy<Value = RequestId> {
+    prop_oneof![
+        any::<i64>().prop_map(|n| RequestId::Number(n.into())),
+        any::<u64>().prop_map(|n| RequestId::Number(n.into())),
+        text(30).prop_map(RequestId::String),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(25_000))]
+
+    /// Any bytes at all (read as the transport reads them): no panic; a parse error exactly when
+    /// the text is not JSON, and its message never repeats the input.
+    #[test]
+    fn arbitrary_bytes_never_panic_the_parser(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let body = String::from_utf8_lossy(&bytes);
+        let is_json = serde_json::from_str::<Value>(&body).is_ok();
+        match parse_body(&body) {
+            Err(RpcError::Parse(message)) => {
+                prop_assert!(!is_json);
+                prop_assert!(message.len() < 120, "{}", message);
+            }
+            Err(error) => prop_assert_eq!(error.code(), -32600),
+            Ok(_) => prop_assert!(is_json),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(10_000))]
+
+    /// Message-shaped objects and arbitrary JSON: every outcome follows from the members.
+    #[test]
+    fn classification_follows_the_members(input in prop_oneof![3 => message_like(), 1 => json_value()]) {
+        let outcome = classify(input.clone());
+        check_classified(&input, &outcome);
+        // The same value through the body parser agrees.
+        match parse_body(&input.to_string()) {
+            Ok(IncomingBody::Single(single)) => prop_assert_eq!(single, outcome),
+            Ok(IncomingBody::Batch(_)) | Err(_) => prop_assert!(input.is_array()),
+        }
+    }
+
+    /// A truncated message is a parse error or a message, never a panic.
+    #[test]
+    fn truncated_messages_never_panic(input in message_like(), cut in any::<proptest::sample::Index>()) {
+        let body = input.to_string();
+        let end = cut.index(body.len() + 1);
+        let prefix = String::from_utf8_lossy(&body.as_bytes()[..end]);
+        let _ = parse_body(&prefix);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(8_000))]
+
+    /// A valid request keeps its id, method and params through parsing; its result response
+    /// carries the same id back.
+    #[test]
+    fn valid_requests_round_trip(id in request_id(), method in text(40), params in proptest::option::of(json_value())) {
+        let params = params.map(|p| if p.is_object() || p.is_array() { p } else { json!({"value": p}) });
+        let mut message = json!({"jsonrpc": "2.0", "id": id.clone(), "method": method.clone()});
+        if let Some(params) = &params {
+            message["params"] = params.clone();
+        }
+        let Ok(IncomingBody::Single(Ok(IncomingMessage::Request(request)))) = parse_body(&message.to_string()) else {
+            panic!("not a request: {message}");
+        };
+        prop_assert_eq!(&request.id, &id);
+        prop_assert_eq!(&request.method, &method);
+        prop_assert_eq!(&request.params, &params);
+        let answer: Value = serde_json::from_str(&RpcResponse::result(request.id, json!({})).to_json()).unwrap();
+        prop_assert_eq!(&answer["jsonrpc"], "2.0");
+        prop_assert_eq!(&answer["id"], &request_id_value(&id));
+    }
+
+    /// Every error response serialises to JSON-RPC 2.0 with its code, message and id.
+    #[test]
+    fn error_responses_serialise(error in rpc_error(), id in proptest::option::of(request_id())) {
+        let wire: Value = serde_json::from_str(&RpcResponse::error(id.clone(), &error).to_json()).unwrap();
+        prop_assert_eq!(&wire["jsonrpc"], "2.0");
+        prop_assert_eq!(&wire["error"]["code"], &json!(error.code()));
+        prop_assert_eq!(&wire["error"]["message"], &json!(error.to_string()));
+        prop_assert_eq!(&wire["id"], &id.as_ref().map_or(Value::Null, request_id_value));
+        prop_assert!(wire.get("result").is_none());
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1_000))]
+
+    /// Batches up to the limit are split message by message; larger ones are refused whole.
+    #[test]
+    fn batches_over_the_limit_are_refused_whole(
+        messages in proptest::collection::vec(message_like(), 1..=(BATCH_MAX_MESSAGES * 3)),
+    ) {
+        let n = messages.len();
+        let outcome = parse_body(&Value::Array(messages.clone()).to_string());
+        if n > BATCH_MAX_MESSAGES {
+            let error = outcome.unwrap_err();
+            prop_assert_eq!(error.code(), -32600);
+            let suffix = format!("(got {n})");
+            prop_assert!(error.to_string().ends_with(&suffix));
+        } else {
+            let Ok(IncomingBody::Batch(items)) = outcome else { panic!("not a batch") };
+            prop_assert_eq!(items.len(), n);
+            for (message, item) in messages.iter().zip(&items) {
+                check_classified(message, item);
+            }
+        }
+    }
+}
+
+/// UTF-16 length, as the argument limits count.
+fn js_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// A value for `field` near its bounds, valid or just outside, or anything at all.
+fn near(field: &Field) -> BoxedStrategy<Value> {
+    let whole = |min: i64, max: i64| {
+        prop_oneof![
+            (min.saturating_sub(2)..=max.saturating_add(2)).prop_map(Value::from),
+            (min.saturating_sub(2)..=max.saturating_add(2)).prop_map(|n| Value::from(n as f64)),
+            Just(json!(2.5)),
+            any::<i64>().prop_map(Value::from),
+        ]
+        .boxed()
+    };
+    let kind_value = match field.kind.clone() {
+        FieldKind::Text { min_len, max_len } => {
+            let top = max_len.unwrap_or(min_len + 80) + 2;
+            prop_oneof![text(top.min(min_len + 6)), long_text(top)]
+                .prop_map(Value::from)
+                .boxed()
+        }
+        FieldKind::Choice { options, .. } => prop_oneof![
+            proptest::sample::select(options).prop_map(Value::from),
+            text(12).prop_map(Value::from),
+        ]
+        .boxed(),
+        FieldKind::Integer(limit) => whole(limit.min, limit.max.unwrap_or(1_000)),
+        FieldKind::OptionalInteger { min, max } => whole(min, max),
+        FieldKind::Number { min, max } => prop_oneof![
+            (min - 1.0..=max + 1.0).prop_map(Value::from),
+            ((min as i64 - 1)..=(max as i64 + 1)).prop_map(Value::from),
+        ]
+        .boxed(),
+        FieldKind::TextList { max_items, max_len, .. } => {
+            proptest::collection::vec(text(max_len + 2).prop_map(Value::from), 0..=max_items + 2)
+                .prop_map(Value::Array)
+                .boxed()
+        }
+    };
+    prop_oneof![6 => kind_value, 1 => Just(Value::Null), 1 => json_value()].boxed()
+}
+
+/// A tool (by index) and raw arguments for it: each field absent, near its bounds or arbitrary,
+/// plus stray keys.
+fn tool_call() -> impl Strategy<Value = (usize, Map<String, Value>)> {
+    (0..TOOLS.len()).prop_flat_map(|index| {
+        let fields = (TOOLS[index].fields)();
+        let per_field: Vec<_> = fields
+            .iter()
+            .map(|field| {
+                let name = field.name;
+                proptest::option::weighted(0.8, near(field)).prop_map(move |v| (name, v))
+            })
+            .collect();
+        let stray = proptest::collection::vec((key(), json_value()), 0..3);
+        (Just(index), per_field, stray).prop_map(|(index, values, stray)| {
+            let mut raw: Map<String, Value> = stray.into_iter().collect();
+            for (name, value) in values {
+                match value {
+                    Some(value) => raw.insert(name.to_string(), value),
+                    None => raw.remove(name),
+                };
+            }
+            (index, raw)
+        })
+    })
+}
+
+/// Whether `value` (as validation returned it) lies within `field`'s bounds.
+fn within_bounds(field: &Field, value: &Value) -> bool {
+    match &field.kind {
+        FieldKind::Text { min_len, max_len } => value
+            .as_str()
+            .is_some_and(|t| js_len(t) >= *min_len && max_len.is_none_or(|max| js_len(t) <= max)),
+        FieldKind::Choice { options, .. } => value.as_str().is_some_and(|t| options.contains(&t)),
+        FieldKind::Integer(limit) => value
+            .as_i64()
+            .is_some_and(|n| n >= limit.min && limit.max.is_none_or(|max| n <= max)),
+        FieldKind::OptionalInteger { min, max } => value.as_i64().is_some_and(|n| (*min..=*max).contains(&n)),
+        FieldKind::Number { min, max } => value.as_f64().is_some_and(|x| x >= *min && x <= *max),
+        FieldKind::TextList {
+            min_items,
+            max_items,
+            max_len,
+        } => value.as_array().is_some_and(|items| {
+            (*min_items..=*max_items).contains(&items.len())
+                && items
+                    .iter()
+                    .all(|i| i.as_str().is_some_and(|t| !t.is_empty() && js_len(t) <= *max_len))
+        }),
+    }
+}
+
+/// Every string in `value`, nested ones included.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(config(12_000))]
+
+    /// Whatever validates keeps every field's bounds, required fields and defaults; the typed
+    /// parse of the tool agrees with validation; errors never repeat long input.
+    #[test]
+    fn tool_arguments_validate_within_bounds((index, raw) in tool_call()) {
+        let tool = TOOLS[index];
+        let fields = (tool.fields)();
+        let validated = validate_args(&fields, &raw);
+        let typed = (tool.parse_args)(&raw);
+        match &validated {
+            Ok(args) => {
+                prop_assert!(typed.is_ok(), "{}: validated but not parsed: {:?}", tool.name, typed);
+                for key in args.keys() {
+                    prop_assert!(fields.iter().any(|f| f.name == key), "{}: unknown key {key} kept", tool.name);
+                }
+                for field in &fields {
+                    match args.get(field.name) {
+                        Some(value) => prop_assert!(within_bounds(field, value), "{}.{} = {value}", tool.name, field.name),
+                        None => {
+                            prop_assert!(!field.required, "{}.{} missing", tool.name, field.name);
+                            prop_assert!(
+                                !matches!(field.kind, FieldKind::Integer(_) | FieldKind::Choice { default: Some(_), .. }),
+                                "{}.{}: default not filled", tool.name, field.name
+                            );
+                            prop_assert!(raw.get(field.name).is_none_or(Value::is_null));
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                prop_assert_eq!(typed, Err(error.to_string()));
+                let message = error.to_string();
+                prop_assert!(message.len() < 400, "{}: {}", tool.name, message);
+                let mut inputs = Vec::new();
+                strings(&Value::Object(raw.clone()), &mut inputs);
+                for input in inputs.iter().filter(|s| s.chars().count() > ECHO_MAX_CHARS) {
+                    prop_assert!(!message.contains(input.as_str()), "{}: long input echoed", tool.name);
+                }
+            }
+        }
+    }
+}
+
+fn controls() -> impl Strategy<Value = Controls> {
+    let side = || prop_oneof![3 => 200i64..2600, 1 => any::<i64>()];
+    (
+        proptest::option::weighted(0.3, proptest::sample::select(ASPECT_RATIOS.to_vec())),
+        proptest::option::weighted(0.3, side()),
+        proptest::option::weighted(0.3, side()),
+        proptest::option::weighted(0.3, prop_oneof![(-2i64..5_000_000_000), any::<i64>()]),
+        proptest::option::weighted(0.3, prop_oneof![text(10), Just(" \t".to_string()), long_text(1_010)]),
+        proptest::option::weighted(0.3, prop_oneof![(-2i64..60), any::<i64>()]),
+        proptest::option::weighted(0.3, prop_oneof![(-2.0f64..35.0), any::<f64>()]),
+    )
+        .prop_map(
+            |(aspect_ratio, width, height, seed, negative_prompt, steps, guidance)| Controls {
+                aspect_ratio,
+                width,
+                height,
+                seed,
+                negative_prompt,
+                steps,
+                guidance,
+            },
+        )
+}
+
+/// Asserts an accepted plan only sends the model's parameters, within their ranges and size rules.
+fn check_plan(spec: &ModelSpec, controls: &Controls, random_seed: u32, plan: &crate::models::Plan) {
+    let wire_names: Vec<&str> = spec.params.iter().map(|p| p.wire_name).collect();
+    let sent: Vec<&str> = plan.parameters.keys().map(String::as_str).collect();
+    let mut in_order = wire_names.iter().filter(|name| sent.contains(name)).copied();
+    assert!(
+        sent.iter().all(|name| in_order.next() == Some(name)),
+        "{}: {sent:?}",
+        spec.name
+    );
+    for param in spec.params {
+        let Some(value) = plan.parameters.get(param.wire_name) else {
+            continue;
+        };
+        let ok = match param.range {
+            Range::Integer { min, max } => value.as_i64().is_some_and(|n| (min..=max).contains(&n)),
+            Range::Number { min, max } => value.as_f64().is_some_and(|x| x >= min && x <= max),
+            Range::Text { max_chars } => value
+                .as_str()
+                .is_some_and(|t| !t.trim().is_empty() && js_len(t) <= max_chars),
+        };
+        assert!(ok, "{}: {} = {value}", spec.name, param.wire_name);
+    }
+    if let (Some(rule), Some(w), Some(h)) = (&spec.size, plan.width, plan.height) {
+        for side in [w, h] {
+            assert!(
+                side >= i64::from(rule.min) && side <= i64::from(rule.max),
+                "{}: {side}",
+                spec.name
+            );
+            assert_eq!(side % i64::from(rule.multiple_of), 0, "{}: {side}", spec.name);
+        }
+    }
+    let takes_seed = spec.params.iter().any(|p| p.wire_name == "seed");
+    let expected_seed = takes_seed.then(|| controls.seed.unwrap_or(i64::from(random_seed)));
+    assert_eq!(plan.seed, expected_seed, "{}", spec.name);
+    if controls.aspect_ratio.is_some() || controls.width.is_some() {
+        assert!(
+            plan.width.is_some() && plan.height.is_some(),
+            "{}: a size was dropped",
+            spec.name
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(config(10_000))]
+
+    /// Any controls against any model: no panic; an accepted plan keeps the model's ranges,
+    /// multiples and wire names; a refusal names the model and stays small.
+    #[test]
+    fn model_plans_keep_the_models_rules(model in 0..MODELS.len(), controls in controls(), random_seed in any::<u32>()) {
+        let spec = &MODELS[model];
+        match spec.plan(&controls, random_seed) {
+            Ok(plan) => check_plan(spec, &controls, random_seed, &plan),
+            Err(message) => {
+                prop_assert!(message.contains(&format!("Model {}", spec.name)), "{message}");
+                prop_assert!(message.len() < 600, "{}", message.len());
+                if let Some(negative) = controls.negative_prompt.as_ref().filter(|t| t.chars().count() > ECHO_MAX_CHARS) {
+                    prop_assert!(!message.contains(negative.as_str()));
+                }
+            }
+        }
+    }
+
+    /// Controls inside a model's ranges are accepted.
+    #[test]
+    fn controls_within_the_models_ranges_are_accepted(model in 0..MODELS.len(), picks in proptest::collection::vec(any::<proptest::sample::Index>(), 8)) {
+        let spec = &MODELS[model];
+        let mut controls = Controls::default();
+        for (i, param) in spec.params.iter().enumerate() {
+            let pick = &picks[i % picks.len()];
+            match (param.range, param.wire_name) {
+                (_, "width" | "height") => {}
+                (Range::Integer { min, max }, "seed") => controls.seed = Some(min + pick.index((max - min) as usize + 1) as i64),
+                (Range::Integer { min, max }, _) => controls.steps = Some(min + pick.index((max - min) as usize + 1) as i64),
+                (Range::Number { min, max }, _) => controls.guidance = Some(min + (max - min) * pick.index(1001) as f64 / 1000.0),
+                (Range::Text { max_chars }, _) => controls.negative_prompt = Some("n".repeat(1 + pick.index(max_chars))),
+            }
+        }
+        if let Some(rule) = &spec.size {
+            let steps = (rule.max - rule.min.div_ceil(rule.multiple_of) * rule.multiple_of) / rule.multiple_of;
+            let side = |pick: &proptest::sample::Index| {
+                i64::from(rule.min.div_ceil(rule.multiple_of) * rule.multiple_of + pick.index(steps as usize + 1) as u32 * rule.multiple_of)
+            };
+            if picks[7].index(2) == 0 {
+                controls.width = Some(side(&picks[5]));
+                controls.height = Some(side(&picks[6]));
+            } else {
+                controls.aspect_ratio = Some(ASPECT_RATIOS[picks[5].index(ASPECT_RATIOS.len())]);
+            }
+        }
+        let plan = spec.plan(&controls, 7);
+        prop_assert!(plan.is_ok(), "{}: {:?} refused: {:?}", spec.name, controls, plan);
+        check_plan(spec, &controls, 7, &plan.unwrap());
+    }
+}
+
+fn status_filter() -> impl Strategy<Value = StatusFilter> {
+    prop_oneof![
+        Just(StatusFilter::All),
+        proptest::sample::select(JobStatus::ALL.to_vec()).prop_map(StatusFilter::Only),
+    ]
+}
+
+/// Every statement the store builds from the given user values.
+fn statements(
+    texts: &[String; 5],
+    ids: &[String],
+    numbers: (i64, i64, i64),
+    filter: StatusFilter,
+    size: Option<(u32, u32)>,
+) -> Vec<Statement> {
+    let [id, prompt, error, url, model] = texts;
+    let (now, limit, offset) = numbers;
+    let page = Page { limit, offset };
+    let job = NewJob {
+        id: id.clone(),
+        seed: Some(now),
+        width: None,
+        height: Some(limit),
+        parameters: prompt.clone(),
+    };
+    vec![
+        sql::insert_job(&job, prompt, model, now),
+        sql::select_job(id),
+        sql::select_jobs(ids),
+        sql::count_jobs(filter),
+        sql::list_jobs(filter, page),
+        sql::count_generations(),
+        sql::list_generations(page),
+        sql::mark_processing(id, now),
+        sql::record_retryable_failure(id, error, now),
+        sql::mark_failed(id, error, now),
+        sql::mark_dead_lettered(id, error, now),
+        sql::mark_completed(id, url, size, now),
+        sql::insert_generation(error, id, url, prompt, model, now),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(6_000))]
+
+    /// For any ids, prompts, errors, filters and pages: one bound value per placeholder, the SQL
+    /// text depends only on the number of ids and the filter (user text travels only as a
+    /// parameter), and every user string is bound verbatim.
+    #[test]
+    fn sql_binds_user_text_and_never_splices_it(
+        texts in proptest::array::uniform5(text(30)),
+        ids in proptest::collection::vec(text(20), 0..25),
+        numbers in (any::<i64>(), any::<i64>(), any::<i64>()),
+        filter in status_filter(),
+        size in proptest::option::of((any::<u32>(), any::<u32>())),
+    ) {
+        let built = statements(&texts, &ids, numbers, filter, size);
+        let dummy = statements(&std::array::from_fn(|_| "x".to_string()), &vec!["x".to_string(); ids.len()], (1, 1, 1), filter, None);
+        for (statement, plain) in built.iter().zip(&dummy) {
+            prop_assert_eq!(statement.sql.matches('?').count(), statement.params.len(), "{}", &statement.sql);
+            prop_assert_eq!(&statement.sql, &plain.sql);
+        }
+        let bound: Vec<&SqlValue> = built.iter().flat_map(|s| &s.params).collect();
+        for text in texts.iter().chain(&ids) {
+            prop_assert!(bound.contains(&&SqlValue::Text(text.clone())), "{text:?} not bound");
+        }
+    }
+}
+
+/// The migrations, read once.
+fn migrations() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+fn run(db: &rusqlite::Connection, statement: &Statement) -> usize {
+    let values = statement.params.iter().map(|param| match param {
+        SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
+        SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
+        SqlValue::Null => rusqlite::types::Value::Null,
+    });
+    db.execute(&statement.sql, rusqlite::params_from_iter(values)).unwrap()
+}
+
+proptest! {
+    #![proptest_config(config(500))]
+
+    /// Against SQLite with the real migrations: hostile ids, prompts and errors are stored and
+    /// read back byte for byte, and touch nothing else.
+    #[test]
+    fn hostile_text_round_trips_through_sqlite(
+        id in text(40).prop_map(|t| format!("{t}' OR '1'='1")),
+        prompt in text(60).prop_map(|t| format!("{t}'); DROP TABLE generations; --")),
+        error in text(60),
+        model in proptest::sample::select(MODELS.iter().map(|m| m.name).collect::<Vec<_>>()),
+    ) {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch(migrations()).unwrap();
+        let job = NewJob { id: id.clone(), seed: None, width: None, height: None, parameters: "{}".to_string() };
+        prop_assert_eq!(run(&db, &sql::insert_job(&job, &prompt, model, 1)), 1);
+        prop_assert_eq!(run(&db, &sql::insert_job(&NewJob { id: "other".into(), ..job }, "p", model, 1)), 1);
+        prop_assert_eq!(run(&db, &sql::mark_failed(&id, &error, 2)), 1);
+        let select = sql::select_jobs(&[id.clone(), "missing".to_string()]);
+        let values: Vec<rusqlite::types::Value> = select.params.iter().map(|p| match p {
+            SqlValue::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            _ => unreachable!(),
+        }).collect();
+        let mut query = db.prepare(&select.sql).unwrap();
+        let rows: Vec<(String, String, Option<String>)> = query
+            .query_map(rusqlite::params_from_iter(values), |r| Ok((r.get(0)?, r.get(2)?, r.get(5)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        prop_assert_eq!(rows, vec![(id, prompt, Some(error))]);
+        let other: String = db.query_row("SELECT status FROM generation_jobs WHERE id = 'other'", [], |r| r.get(0)).unwrap();
+        prop_assert_eq!(other, "pending");
+        let gallery: i64 = db.query_row("SELECT COUNT(*) FROM generations", [], |r| r.get(0)).unwrap();
+        prop_assert_eq!(gallery, 0);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(10_000))]
+
+    /// A declared Content-Length is accepted only as a number within the limit.
+    #[test]
+    fn declared_lengths_are_numbers_within_the_limit(
+        header in proptest::option::of(prop_oneof![text(12), any::<u64>().prop_map(|n| n.to_string()), (0u64..300).prop_map(|n| format!(" {n} "))]),
+        max in 0usize..256,
+    ) {
+        let parsed = header.as_deref().and_then(|h| h.trim().parse::<u64>().ok());
+        match declared_length(header.as_deref(), max) {
+            Ok(Some(length)) => prop_assert_eq!(Some(length as u64), parsed.filter(|n| *n <= max as u64)),
+            Ok(None) => prop_assert_eq!(parsed, None),
+            Err(_) => prop_assert!(parsed.is_some_and(|n| n > max as u64)),
+        }
+    }
+
+    /// Chunks are kept while the total stays within the limit; the first chunk past it is
+    /// refused, and the text is exactly the kept bytes (a leading byte order mark dropped).
+    #[test]
+    fn the_body_reader_holds_at_most_the_limit(
+        chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..12),
+        max in 0usize..200,
+        expected in proptest::option::of(any::<usize>()),
+    ) {
+        let mut body = LimitedBody::new(max, expected);
+        let mut kept = Vec::new();
+        let mut refused = false;
+        for chunk in &chunks {
+            let fits = kept.len() + chunk.len() <= max;
+            prop_assert_eq!(body.push(chunk).is_ok(), fits);
+            if !fits {
+                refused = true;
+                break;
+            }
+            kept.extend_from_slice(chunk);
+        }
+        prop_assert!(refused || kept.len() == chunks.iter().map(Vec::len).sum::<usize>());
+        let without_bom = kept.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&kept);
+        match body.into_text() {
+            Ok(text) => prop_assert_eq!(text.as_bytes(), without_bom),
+            Err(_) => prop_assert!(std::str::from_utf8(without_bom).is_err()),
+        }
+    }
+}

@@ -12,11 +12,11 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::{BATCH_MAX_MESSAGES, ECHO_MAX_CHARS};
 use crate::d1::{SqlValue, Statement};
+use crate::http::body::{declared_length, LimitedBody};
 use crate::jobs::{sql, JobStatus, NewJob, Page, StatusFilter};
 use crate::models::{Controls, ModelSpec, Range, ASPECT_RATIOS, MODELS};
 use crate::protocol::jsonrpc::{classify, parse_body, IncomingBody, IncomingMessage, RequestId, RpcError, RpcResponse};
 use crate::tools::{validate_args, Field, FieldKind, TOOLS};
-use crate::transport::body::{declared_length, LimitedBody};
 
 /// `cases` times FUZZ_SCALE (default 1): the long run raises every property at once.
 fn config(cases: u32) -> ProptestConfig {

@@ -1,6 +1,7 @@
 //! HTTP helpers shared by the MCP transports and the pages: JSON responses, the request's own
 //! origin, browser Origin validation, and the constant-time comparison for secrets.
 
+pub mod body;
 pub mod origin;
 
 use worker::{Request, Response};

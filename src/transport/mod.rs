@@ -1,7 +1,6 @@
 //! HTTP surface: routing, and the checks every MCP transport shares (Origin, auth, protocol version).
 
 mod auth;
-pub(crate) mod body;
 mod cors;
 mod mailbox;
 mod sse;
@@ -121,11 +120,13 @@ pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Res
 /// The request body as text, or the refusal to send: 413 past REQUEST_BODY_MAX_BYTES (declared
 /// or counted while reading), a parse error for text that is not UTF-8.
 pub async fn read_body(req: &mut Request) -> worker::Result<Result<String, Response>> {
-    match body::read_limited(req, crate::catalog::REQUEST_BODY_MAX_BYTES).await {
+    match crate::http::body::read_limited(req, crate::catalog::REQUEST_BODY_MAX_BYTES).await {
         Ok(text) => Ok(Ok(text)),
-        Err(error @ body::BodyError::TooLarge { .. }) => refusal(413, &error.to_string(), None).map(Err),
-        Err(error @ body::BodyError::NotUtf8(_)) => rpc_error(400, &RpcError::Parse(error.to_string())).map(Err),
-        Err(body::BodyError::Read(error)) => Err(error),
+        Err(error @ crate::http::body::BodyError::TooLarge { .. }) => refusal(413, &error.to_string(), None).map(Err),
+        Err(error @ crate::http::body::BodyError::NotUtf8(_)) => {
+            rpc_error(400, &RpcError::Parse(error.to_string())).map(Err)
+        }
+        Err(crate::http::body::BodyError::Read(error)) => Err(error),
     }
 }
 

@@ -11,12 +11,12 @@ mod query;
 mod render;
 mod session;
 
-use futures::StreamExt;
 use worker::{Env, Method, Request, Response};
 
 use crate::catalog::GALLERY_FORM_MAX_BYTES;
 use crate::config::{Config, ConfigError};
 use crate::d1::DbError;
+use crate::http::body::{read_limited_bytes, BodyError};
 use crate::http::{constant_time_eq, request_origin};
 use crate::jobs::JobStore;
 use query::{GalleryQuery, Location};
@@ -48,6 +48,8 @@ pub enum GalleryError {
     Crypto(#[from] CryptoError),
     #[error("runtime error: {0}")]
     Runtime(#[from] worker::Error),
+    #[error(transparent)]
+    Body(#[from] BodyError),
 }
 
 type GalleryResult<T> = Result<T, GalleryError>;
@@ -195,7 +197,12 @@ async fn sign_in(mut req: Request, env: &Env) -> GalleryResult<Response> {
             Some(&csp),
         );
     }
-    let Some(body) = read_bounded_body(&mut req, GALLERY_FORM_MAX_BYTES).await? else {
+    let body = match read_limited_bytes(&mut req, GALLERY_FORM_MAX_BYTES).await {
+        Ok(body) => Some(body),
+        Err(BodyError::TooLarge { .. }) => None,
+        Err(other) => return Err(other.into()),
+    };
+    let Some(body) = body else {
         let message = format!("The sign-in form may be at most {GALLERY_FORM_MAX_BYTES} bytes.");
         return html(
             413,
@@ -247,31 +254,6 @@ fn cookie_secure(req: &Request) -> GalleryResult<bool> {
     let url = req.url()?;
     let host = url.host_str().unwrap_or_default();
     Ok(session::needs_secure(url.scheme(), host))
-}
-
-/// Reads at most `max` bytes of the body; None when it is larger (checked against the declared
-/// Content-Length first, then while reading, so an oversized body is never buffered whole).
-async fn read_bounded_body(req: &mut Request, max: usize) -> GalleryResult<Option<Vec<u8>>> {
-    let declared = req.headers().get("Content-Length")?;
-    if declared
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > max as u64)
-    {
-        return Ok(None);
-    }
-    if req.inner().body().is_none() {
-        return Ok(Some(Vec::new()));
-    }
-    let mut stream = req.stream()?;
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > max {
-            return Ok(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Some(body))
 }
 
 /// The policy every gallery page is sent with: nothing inline, nothing from elsewhere except

@@ -1,4 +1,5 @@
-//! Reading a JSON-RPC request body without ever holding more than the body limit.
+//! Reading a request body without ever holding more than a limit (JSON-RPC bodies on the MCP
+//! routes, the gallery's sign-in form).
 //!
 //! A declared Content-Length over the limit is refused before a byte is read; a body without
 //! one (chunked) is read chunk by chunk and refused as soon as it passes the limit.
@@ -57,6 +58,10 @@ impl LimitedBody {
     }
 
     /// The body as text, a leading byte order mark dropped (as `Request.text()` does).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
     pub fn into_text(self) -> Result<String, BodyError> {
         let mut bytes = self.bytes;
         if bytes.starts_with(b"\xEF\xBB\xBF") {
@@ -68,18 +73,27 @@ impl LimitedBody {
 
 /// Reads the whole body as text, holding at most `max` bytes of it.
 pub async fn read_limited(req: &mut Request, max: usize) -> Result<String, BodyError> {
+    read_limited_body(req, max).await?.into_text()
+}
+
+/// Reads the whole body as bytes, holding at most `max` bytes of it.
+pub async fn read_limited_bytes(req: &mut Request, max: usize) -> Result<Vec<u8>, BodyError> {
+    Ok(read_limited_body(req, max).await?.into_bytes())
+}
+
+async fn read_limited_body(req: &mut Request, max: usize) -> Result<LimitedBody, BodyError> {
     let expected = declared_length(req.headers().get("Content-Length")?.as_deref(), max)?;
-    // A request without a body (`null` stream) reads as empty text, as `Request.text()` gave.
-    if req.inner().body().is_none() {
-        return Ok(String::new());
-    }
     let mut body = LimitedBody::new(max, expected);
+    // A request without a body (`null` stream) reads as empty, as `Request.text()` gave.
+    if req.inner().body().is_none() {
+        return Ok(body);
+    }
     let mut chunks = req.stream()?;
     while let Some(chunk) = chunks.next().await {
         // Dropping the stream on refusal stops reading the rest.
         body.push(&chunk?)?;
     }
-    body.into_text()
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -41,6 +41,48 @@ pub fn key_from_image_path(path: &str) -> Option<(&str, ImageFormat)> {
     valid_stem.then_some((key, format))
 }
 
+/// The thumbnail of an image sits beside it: `<image stem>-thumb.webp`. Image keys end in the job's
+/// UUID, so no image key can look like a thumbnail key, and the `/images/` route serves both.
+pub fn thumbnail_key(image_key: &str) -> String {
+    let stem = image_key.rsplit_once('.').map_or(image_key, |(stem, _)| stem);
+    format!("{stem}-thumb.webp")
+}
+
+/// MCP resource URIs name an image by its job: `images://jobs/<job id>` (full size) and
+/// `images://jobs/<job id>/thumbnail`. Job ids, not object keys, so a URI stays valid whatever
+/// the bucket layout and carries the same visibility rules as the job tools.
+pub const RESOURCE_URI_PREFIX: &str = "images://jobs/";
+const THUMBNAIL_URI_SUFFIX: &str = "/thumbnail";
+
+/// Which object of a job a resource URI names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceTarget {
+    Image,
+    Thumbnail,
+}
+
+pub fn image_resource_uri(job_id: &str) -> String {
+    format!("{RESOURCE_URI_PREFIX}{job_id}")
+}
+
+pub fn thumbnail_resource_uri(job_id: &str) -> String {
+    format!("{RESOURCE_URI_PREFIX}{job_id}{THUMBNAIL_URI_SUFFIX}")
+}
+
+/// The job id and target a resource URI names, if it is one of ours. Job ids are checked against
+/// the alphabet and length jobs can have, so anything else is "not found" without a lookup.
+pub fn parse_resource_uri(uri: &str) -> Option<(&str, ResourceTarget)> {
+    let rest = uri.strip_prefix(RESOURCE_URI_PREFIX)?;
+    let (job_id, target) = match rest.strip_suffix(THUMBNAIL_URI_SUFFIX) {
+        Some(job_id) => (job_id, ResourceTarget::Thumbnail),
+        None => (rest, ResourceTarget::Image),
+    };
+    let valid = !job_id.is_empty()
+        && job_id.len() <= crate::catalog::JOB_ID_MAX_CHARS
+        && job_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    valid.then_some((job_id, target))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +123,48 @@ mod tests {
             "/other/abc.png",
         ] {
             assert_eq!(key_from_image_path(bad), None, "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn thumbnails_sit_beside_their_image() {
+        let key = "1-a-fox-123e4567-e89b-12d3-a456-426614174000.png";
+        let thumb = thumbnail_key(key);
+        assert_eq!(thumb, "1-a-fox-123e4567-e89b-12d3-a456-426614174000-thumb.webp");
+        assert!(
+            !key.ends_with("-thumb.png"),
+            "an image key never looks like a thumbnail key"
+        );
+    }
+
+    #[test]
+    fn resource_uris_round_trip_and_refuse_anything_else() {
+        let id = "123e4567-e89b-12d3-a456-426614174000";
+        assert_eq!(
+            parse_resource_uri(&image_resource_uri(id)),
+            Some((id, ResourceTarget::Image))
+        );
+        assert_eq!(
+            parse_resource_uri(&thumbnail_resource_uri(id)),
+            Some((id, ResourceTarget::Thumbnail))
+        );
+        let long = "a".repeat(65);
+        for bad in [
+            "images://jobs/",
+            "images://jobs//thumbnail",
+            "images://jobs/a/b",
+            "images://jobs/a%2Fb",
+            "images://jobs/a/thumbnail/x",
+            "https://example.com/images/a.png",
+            "images://job/a",
+            long.as_str(),
+        ] {
+            let uri = if bad == long {
+                format!("images://jobs/{long}")
+            } else {
+                bad.to_string()
+            };
+            assert_eq!(parse_resource_uri(&uri), None, "{uri} must be refused");
         }
     }
 }

@@ -14,12 +14,14 @@ mod list_models;
 mod output;
 mod paging;
 mod progress;
+mod quota;
 mod wait_for_completion;
 
 use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use worker::Env;
 
+use crate::access::Caller;
 use crate::config::Config;
 use crate::jobs::JobStore;
 use crate::protocol::mcp::{CallToolResult, Tool, ToolAnnotations};
@@ -105,6 +107,8 @@ pub fn list() -> Vec<Tool> {
 pub struct ToolContext {
     pub env: Env,
     pub config: Config,
+    /// Whose call this is: a key sees and waits on only its own jobs.
+    pub caller: Caller,
     /// Origin of the request (scheme://host[:port]), for absolute image URLs served by this worker.
     pub origin: String,
     /// Present when the client asked for progress and the transport can deliver it.

@@ -133,6 +133,8 @@ pub const DAILY_IMAGE_QUOTA_MAX: u32 = 1_000_000;
 /// wrangler.toml (10 or 60 are the only periods the Rate Limiting binding allows; a test checks
 /// the two agree).
 pub const RATE_LIMIT_PERIOD_SECONDS: u32 = 60;
+/// Requests one key may make per period: the `limit` of the RATE_LIMITER binding (a test checks).
+pub const RATE_LIMIT_REQUESTS: u32 = 120;
 
 #[cfg(test)]
 mod tests {
@@ -210,12 +212,14 @@ mod tests {
     }
 
     #[test]
-    fn wrangler_toml_rate_limit_period_matches_the_retry_after() {
+    fn wrangler_toml_rate_limit_matches_the_catalog() {
         let toml = include_str!("../wrangler.toml");
         let section = toml.split("[[ratelimits]]").nth(1).expect("a [[ratelimits]] section");
         assert!(section.contains("name = \"RATE_LIMITER\""), "{section}");
         assert!(
-            section.contains(&format!("period = {RATE_LIMIT_PERIOD_SECONDS} }}")),
+            section.contains(&format!(
+                "simple = {{ limit = {RATE_LIMIT_REQUESTS}, period = {RATE_LIMIT_PERIOD_SECONDS} }}"
+            )),
             "{section}"
         );
     }

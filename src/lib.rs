@@ -16,6 +16,7 @@ mod models;
 mod pages;
 mod pipeline;
 mod protocol;
+mod rate_limit;
 mod server;
 mod tools;
 mod transport;

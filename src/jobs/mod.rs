@@ -5,7 +5,7 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
-pub use store::JobStore;
+pub use store::{JobStore, Usage};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,6 @@
 mod auth;
 mod cors;
 mod mailbox;
-mod rate_limit;
 mod sse;
 mod streamable;
 
@@ -113,7 +112,7 @@ pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContex
             return refusal(error.status(), &error.to_string(), error.challenge()).map(Err);
         }
     };
-    if rate_limit::check(env, &caller).await == rate_limit::Verdict::Limited {
+    if crate::rate_limit::check(env, &caller).await == crate::rate_limit::Verdict::Limited {
         worker::console_log!("rate limited: key {}", caller.name());
         let period = crate::catalog::RATE_LIMIT_PERIOD_SECONDS;
         let message = format!(

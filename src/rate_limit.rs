@@ -28,12 +28,23 @@ pub enum Verdict {
     Unlimited,
 }
 
+fn binding(env: &Env) -> Option<RateLimiterBinding> {
+    match js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(BINDING)) {
+        Ok(value) if value.is_object() => Some(value.unchecked_into()),
+        _ => None,
+    }
+}
+
+/// Whether requests are rate limited at all (the binding is configured).
+pub fn is_configured(env: &Env) -> bool {
+    binding(env).is_some()
+}
+
 /// Counts one request against the caller's key. A limiter that fails lets the request through
 /// (and logs why): an outage of the limiter must not take the server down with it.
 pub async fn check(env: &Env, caller: &Caller) -> Verdict {
-    let binding = match js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(BINDING)) {
-        Ok(value) if value.is_object() => value.unchecked_into::<RateLimiterBinding>(),
-        _ => return Verdict::Unlimited,
+    let Some(binding) = binding(env) else {
+        return Verdict::Unlimited;
     };
     let options = js_sys::Object::new();
     // Setting a property on a fresh plain object cannot fail.

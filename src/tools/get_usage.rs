@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::args::{parse, Field, ToolArgs};
-use super::output::{result_schema, ToolOutput};
+use super::output::{json_text, result_schema, ToolOutput};
 use super::quota::{quota_for, quota_resets_at, utc_day};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::access::Caller;
@@ -44,7 +44,8 @@ impl ToolArgs for Args {
 }
 
 fn output_schema() -> Value {
-    result_schema(json!({
+    result_schema(json_text(
+        r#"{
         "key": {"type": "string", "description": "Your key's name (\"admin\" for the administrator token)."},
         "day": {"type": "string", "description": "The UTC day counted, YYYY-MM-DD."},
         "images_today": {"type": "integer", "description": "Images your generate calls started today, every image of a count > 1 call included."},
@@ -59,7 +60,8 @@ fn output_schema() -> Value {
             "key": {"type": "string"},
             "images_today": {"type": "integer"}
         }}}
-    }))
+    }"#,
+    ))
 }
 
 #[derive(Serialize)]
@@ -103,19 +105,21 @@ fn report(
         .find(|row| row.owner == caller.name())
         .map_or(0, |row| row.images);
     let quota = quota_for(caller, configured_quota);
-    // Every configured key is listed, with 0 when it has not generated today.
+    // Every owner with images today (the rows come sorted by name), then every configured key
+    // that has none yet, with 0.
     let keys = caller.is_admin().then(|| {
-        let mut names: Vec<&str> = key_names.to_vec();
-        names.extend(rows.iter().map(|row| row.owner.as_str()));
-        names.sort_unstable();
-        names.dedup();
-        names
-            .into_iter()
+        let counted = rows.iter().map(|row| KeyUsage {
+            key: row.owner.clone(),
+            images_today: row.images,
+        });
+        let idle = key_names
+            .iter()
+            .filter(|name| !rows.iter().any(|row| row.owner == **name))
             .map(|name| KeyUsage {
                 key: name.to_string(),
-                images_today: rows.iter().find(|row| row.owner == name).map_or(0, |row| row.images),
-            })
-            .collect()
+                images_today: 0,
+            });
+        counted.chain(idle).collect()
     });
     UsageReport {
         success: true,

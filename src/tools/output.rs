@@ -58,6 +58,14 @@ fn to_object(body: &impl Serialize) -> Value {
         .unwrap_or_else(|e| serde_json::json!({"success": false, "error": format!("could not encode the result: {e}")}))
 }
 
+/// JSON written out as text, for schemas: parsing text at run time costs far less Wasm than the
+/// code `json!` generates for a literal (each key and value becomes its own insert call). The
+/// text is ours and fixed, and the wire-contract tests parse and validate every schema, so a
+/// typo fails `cargo test`; should one slip through anyway the schema is `null`, not a panic.
+pub fn json_text(text: &'static str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
 /// A tool's `outputSchema`: `properties` plus the `success`/`error` pair every result has.
 /// Only `success` is required, because failure results carry structured content too and
 /// clients validate it against the same schema.

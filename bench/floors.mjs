@@ -360,6 +360,8 @@ const SCENARIOS = [
     target: 0.9,
   },
   { name: "tools/list", floor: PROTOCOL_FLOOR, key: "tools/list", body: rpc("tools/list", {}), target: 0.9 },
+  // No target: the smallest MCP request, i.e. the fixed cost of every POST /mcp (body, auth, JSON-RPC, answer).
+  { name: "ping", floor: PROTOCOL_FLOOR, key: "ping", body: rpc("ping", {}), target: null },
   { name: "get_job_status", floor: D1_FLOOR, key: "tools/call:get_job_status:1", body: tool("get_job_status", { job_id: KNOWN_JOB }), target: 0.8 },
   { name: "list_jobs", floor: D1_FLOOR, key: "tools/call:list_jobs:1", body: tool("list_jobs", { limit: 10 }), target: 0.8 },
   { name: "list_generations", floor: D1_FLOOR, key: "tools/call:list_generations:1", body: tool("list_generations", { limit: 10 }), target: 0.8 },
@@ -476,7 +478,7 @@ async function requestPhase(results) {
           name: s.name,
           concurrency,
           floor: s.floor,
-          target: concurrency === 16 ? s.target : null,
+          target: concurrency === 16 ? (s.target ?? null) : null,
           bytes: sizes[s.name],
           ours: summarise(rounds.map((x) => x.A)),
           floorRun: summarise(rounds.map((x) => x.B)),
@@ -946,7 +948,11 @@ async function profilePhase(results) {
       out[w] = await profileOne(await mf.unsafeGetDirectURL(w), db, scenarios, n);
     }
     results.push({ kind: "profile", ours: out[SERVER], floor: out[D1_FLOOR] });
-    console.log("  per request / per queued job (ms are workerd wall time; it advances only at I/O):");
+    console.log(
+      "  per request / per queued job. ms are workerd wall time, which stands still during compute and jumps at I/O:\n" +
+        "  compute done before an I/O call is counted in that call's wait, so only the totals and the counts are exact;\n" +
+        "  'not waiting' is the compute after the last I/O (building and sending the answer).",
+    );
     for (const r of out[SERVER]) {
       const f = out[D1_FLOOR].find((x) => x.name === r.name);
       for (const [who, x] of [["ours", r], ["floor", f]]) {

@@ -7,7 +7,8 @@
 //   generate_image    the INSERT (count 1) or one batch of INSERTs (count > 1), then one
 //                     queue send (count 1) or one sendBatch (count > 1)
 //   queue consumer    the model call (the same Workers AI stand-in as ours), base64 decode
-//                     when the model answers base64, a magic-bytes check, one R2 put, and one
+//                     when the model answers base64, a magic-bytes check, one R2 put (with the
+//                     same HTTP and custom metadata as ours), and one
 //                     D1 batch that completes the job and adds its gallery row (the same
 //                     observable end state as ours: a completed job and a gallery row)
 //
@@ -207,7 +208,11 @@ async function runJob(env, { job_id: jobId, prompt, model }) {
   const now = Date.now();
   const slug = prompt.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 50);
   const key = `${now}-${slug}-${jobId}.${format === "png" ? "png" : "jpg"}`;
-  await env.R2_BUCKET.put(key, bytes, { httpMetadata: { contentType: `image/${format}` } });
+  // The same metadata as ours stores with each image.
+  await env.R2_BUCKET.put(key, bytes, {
+    httpMetadata: { contentType: `image/${format}`, cacheControl: "public, max-age=31536000, immutable" },
+    customMetadata: { prompt: prompt.slice(0, 1024), model, jobId, generatedAt: new Date(now).toISOString() },
+  });
   const url = `/images/${key}`;
   await env.DB.batch([
     env.DB.prepare(

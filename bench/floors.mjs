@@ -337,7 +337,7 @@ function post(url, body, headers) {
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
         res.on("error", reject);
       },
     );
@@ -445,7 +445,11 @@ async function requestPhase(results) {
       if (!okAnswer(ours)) throw new Error(`capture ${s.name}: HTTP ${ours.status} ${ours.text.slice(0, 300)}`);
       const at = ours.text.indexOf('"id":1');
       if (at < 0) throw new Error(`capture ${s.name}: no "id":1 in ${ours.text.slice(0, 200)}`);
-      canned[s.key] = [ours.text.slice(0, at + 5), ours.text.slice(at + 6)];
+      // Our answer's headers too (content type, CORS), minus the ones the runtime sets itself.
+      const headers = Object.fromEntries(
+        Object.entries(ours.headers).filter(([k]) => !["content-length", "transfer-encoding", "connection", "keep-alive", "date"].includes(k)),
+      );
+      canned[s.key] = [ours.text.slice(0, at + 5), ours.text.slice(at + 6), headers];
       sizes[s.name] = { ours: Buffer.byteLength(ours.text), floor: null };
       if (s.floor === PROTOCOL_FLOOR) continue; // checked once loaded, below
       const floor = await post(urls[s.floor], s.body, s.headers);

@@ -25,10 +25,20 @@ const MODELS = {
 };
 const STATUSES = new Set(["all", "pending", "processing", "completed", "failed"]);
 
+// The headers ours sends with every answer (src/transport/cors.rs), so both send the same bytes.
+const ANSWER_HEADERS = {
+  "content-type": "application/json",
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-allow-headers":
+    "Content-Type, Authorization, Accept, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, Last-Event-ID",
+  "access-control-expose-headers": "WWW-Authenticate, Mcp-Protocol-Version",
+};
+
 function reply(id, object, isError = false) {
   const result = { content: [{ type: "text", text: JSON.stringify(object, null, 2) }], structuredContent: object };
   if (isError) result.isError = true;
-  return new Response(JSON.stringify({ jsonrpc: "2.0", id, result }), { headers: { "content-type": "application/json" } });
+  return new Response(JSON.stringify({ jsonrpc: "2.0", id, result }), { headers: ANSWER_HEADERS });
 }
 
 function httpError(status, text) {

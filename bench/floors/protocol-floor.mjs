@@ -4,9 +4,10 @@
 // bearer token, parse the JSON-RPC message, echo the request id) and then returns the
 // bytes this server answered to the same request (captured by bench/floors.mjs at the
 // start of the run and loaded through POST /__load). So its answers have the same size
-// as ours, and their cost is the runtime's: HTTP in, JSON.parse, HTTP out.
+// as ours (and the same headers), and their cost is the runtime's: HTTP in, JSON.parse,
+// HTTP out.
 
-/** key → [text before the id, text after the id] of the captured answer. */
+/** key → [text before the id, text after the id, headers] of the captured answer. */
 let canned = null;
 
 /** The key the bench captured an answer under: the method, and for tools/call the tool and count. */
@@ -38,8 +39,6 @@ export default {
     const answer = canned?.[keyOf(message)];
     // The bench checks every status: a missing canned answer fails the run loudly.
     if (!answer) return jsonError(500, `protocol floor: nothing canned for ${keyOf(message)}`);
-    return new Response(answer[0] + JSON.stringify(message.id ?? null) + answer[1], {
-      headers: { "content-type": "application/json" },
-    });
+    return new Response(answer[0] + JSON.stringify(message.id ?? null) + answer[1], { headers: answer[2] });
   },
 };

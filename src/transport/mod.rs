@@ -114,6 +114,7 @@ pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Res
         config,
         origin: crate::http::request_origin(req),
         progress: None,
+        protocol_version: None,
     }))
 }
 

@@ -18,14 +18,14 @@ use worker::Env;
 
 use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
-use super::storage::{image_metadata, object_key, put_image};
+use super::storage::{image_metadata, object_key, put_image, thumbnail_metadata};
 use super::thumbnail::make_thumbnail;
 use crate::catalog::{
     DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
 };
 use crate::config::{Config, ImageBackend};
 use crate::d1::DbError;
-use crate::jobs::{JobMessage, JobRow, JobStore, StoredImage};
+use crate::jobs::{JobMessage, JobStore, StoredImage};
 use crate::media::{dimensions, ImageFormat};
 use crate::models::ImageModel;
 use crate::urls::{stored_image_url, thumbnail_key};
@@ -245,7 +245,7 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         .map_err(AttemptError::Storage)?;
     let public_base = config.public_image_base_url.as_deref();
     let thumbnail_url = match thumbnail {
-        Ok(thumbnail) => store_thumbnail(&bucket, &job, &key, thumbnail)
+        Ok(thumbnail) => store_thumbnail(&bucket, &job.id, &key, thumbnail)
             .await
             .map(|thumb_key| stored_image_url(&thumb_key, public_base)),
         Err(reason) => {
@@ -265,20 +265,17 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
 }
 
 /// Stores the thumbnail beside its image; its key, or None (logged) when R2 refused it.
-async fn store_thumbnail(bucket: &worker::Bucket, job: &JobRow, image_key: &str, thumbnail: Vec<u8>) -> Option<String> {
+async fn store_thumbnail(bucket: &worker::Bucket, job_id: &str, image_key: &str, thumbnail: Vec<u8>) -> Option<String> {
     let key = thumbnail_key(image_key);
     let bytes = thumbnail.len();
-    let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::now_iso());
+    let metadata = thumbnail_metadata(image_key, job_id, crate::now_iso());
     match put_image(bucket, &key, thumbnail, ImageFormat::Webp, metadata).await {
         Ok(()) => {
-            worker::console_log!("job {}: thumbnail {key} ({bytes} bytes)", job.id);
+            worker::console_log!("job {job_id}: thumbnail {key} ({bytes} bytes)");
             Some(key)
         }
         Err(error) => {
-            worker::console_warn!(
-                "job {}: completing without a thumbnail: storing it in R2 failed: {error}",
-                job.id
-            );
+            worker::console_warn!("job {job_id}: completing without a thumbnail: storing it in R2 failed: {error}");
             None
         }
     }

@@ -95,10 +95,16 @@ describe("thumbnails through the Images binding, and results that show images", 
     return { imageKey, thumbKey, thumbBytes: thumb.bytes.length };
   }
 
-  for (const model of ["flux-schnell", "sdxl-lightning", "phoenix"]) {
-    it(`${model}: generate_image_and_wait stores a 256 px WebP thumbnail and shows it`, async () => {
+  for (const [model, controls] of [
+    ["flux-schnell", {}],
+    ["sdxl-lightning", {}],
+    ["phoenix", {}],
+    ["flux-2-dev", { aspect_ratio: "16:9" }],
+    ["lucid-origin", { width: 640, height: 1280 }],
+  ]) {
+    it(`${model} ${JSON.stringify(controls)}: generate_image_and_wait stores a 256 px WebP thumbnail and shows it`, async () => {
       const prompt = `a thumbnail of a harbour ${uniq()}`;
-      const { result, data } = await callTool(client, "generate_image_and_wait", { prompt, model });
+      const { result, data } = await callTool(client, "generate_image_and_wait", { prompt, model, ...controls });
       assert.equal(data.success, true, JSON.stringify(data));
       await checkFinished({ result, data, model });
     });
@@ -127,7 +133,7 @@ describe("thumbnails through the Images binding, and results that show images", 
     assert.match(refused.data.error, /preview must be true or false/);
   });
 
-  it("a jobs still pending or failed carries no image blocks", async () => {
+  it("a job still pending, or failed, carries no image blocks", async () => {
     const { result, data } = await callTool(client, "generate_image", { prompt: `a slow kettle ${uniq()} [delay=3000]` });
     const pending = await callTool(client, "get_job_status", { job_id: data.job_id });
     assert.notEqual(pending.data.status, "completed");
@@ -247,7 +253,35 @@ for (const [label, imagesBinding, reason] of [
       const line = h.logs.find((l) => l.source === "worker" && l.message.includes(data.job_id) && /without a thumbnail/.test(l.message));
       assert.ok(line, `no log line says why:\n${h.logText()}`);
       assert.match(line.message, reason);
+      console.log(`# ${label}: ${line.message}`);
       assert.doesNotMatch(line.message, new RegExp(h.token), "the log leaks the token");
     });
   });
 }
+
+describe("the offline preview backend (what scripts/dev.sh runs) gets thumbnails too", () => {
+  let h;
+  let client;
+  before(async () => {
+    h = await startHarness({ vars: { IMAGE_BACKEND: "preview" } });
+    client = await h.mcpClient();
+  });
+  after(async () => {
+    await h?.dispose();
+  });
+
+  it("a preview picture's thumbnail is a 256 px WebP under 24 KB, shown inline", async () => {
+    const sizes = [];
+    for (const [model, controls] of [["flux-schnell", {}], ["flux-2-dev", { aspect_ratio: "16:9" }]]) {
+      const { result, data } = await callTool(client, "generate_image_and_wait", { prompt: `an offline fjord ${uniq()}`, model, ...controls });
+      assert.equal(data.success, true, JSON.stringify(data));
+      const thumb = await h.r2Bytes(keyFromWorkerUrl(data.thumbnail_url));
+      const decoded = await decodeWebp(thumb.bytes);
+      assert.equal(Math.max(decoded.width, decoded.height), THUMBNAIL_MAX_SIDE);
+      assert.ok(thumb.bytes.length <= THUMBNAIL_AIM_BYTES, `${thumb.bytes.length} bytes`);
+      assert.deepEqual(result.content.map((b) => b.type), ["text", "resource_link", "image"]);
+      sizes.push(`${model} → ${decoded.width}x${decoded.height} (${thumb.bytes.length} B)`);
+    }
+    console.log(`# preview-backend thumbnail sizes: ${sizes.join("; ")}`);
+  });
+});

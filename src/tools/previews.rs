@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::args::{Field, FieldKind};
+use super::args::{Field, FieldKind, ToolArgs};
 use super::ToolContext;
 use crate::catalog::{INLINE_PREVIEW_MAX_BASE64_BYTES, INLINE_PREVIEW_MAX_IMAGES};
 use crate::jobs::{JobRow, JobStatus};
@@ -65,6 +65,20 @@ impl FinishedImage {
 
 fn last_segment(url: &str) -> &str {
     url.rsplit('/').next().unwrap_or(url)
+}
+
+/// The `preview` argument alone, for generate_image_and_wait (which reads it beside GenerateArgs).
+#[derive(Debug, serde::Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(deny_unknown_fields)]
+pub struct PreviewArg {
+    pub preview: bool,
+}
+
+impl ToolArgs for PreviewArg {
+    fn fields() -> Vec<Field> {
+        vec![preview_field()]
+    }
 }
 
 /// The `preview` argument of the tools that report finished images.
@@ -257,6 +271,11 @@ mod tests {
             local.thumbnail_url = Some(bad.into());
             assert_eq!(local.thumbnail_key(), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn preview_arg_fields_match() {
+        super::super::args::agreement::assert_fields_match::<PreviewArg>("preview");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 # then runs `wrangler dev --local` under the Node 22 shipped in node_modules.
 # D1, R2 and Queues are simulated locally (state in .wrangler/state); images come
 # from the offline preview backend (IMAGE_BACKEND=preview in .dev.vars), so the
-# Workers AI binding is never called and no Cloudflare login is needed.
+# Workers AI binding is never called and no Cloudflare login is needed. Thumbnails
+# come from wrangler's local Images binding, which runs the npm package sharp.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +42,15 @@ if [ "$backend" != "preview" ]; then
   log "WARNING: .dev.vars sets IMAGE_BACKEND=${backend:-unset (wrangler.toml default: workers-ai)}; the AI binding does not run locally. Set IMAGE_BACKEND=preview."
 fi
 
+# wrangler runs [images] locally with sharp (a devDependency); without it jobs still
+# complete, only without thumbnails, and the worker logs why.
+if node -e 'require("sharp")' >/dev/null 2>&1; then
+  thumbnails="Cloudflare Images binding, run locally with sharp: 256 px WebP"
+else
+  thumbnails="OFF: the npm package sharp does not load (run npm install); jobs complete without"
+  log "WARNING: the npm package sharp does not load; images will have no thumbnails"
+fi
+
 if compgen -G 'migrations/*.sql' >/dev/null; then
   log "applying D1 migrations locally (wrangler d1 migrations apply $DB_NAME --local)"
   wrangler d1 migrations apply "$DB_NAME" --local
@@ -56,6 +66,7 @@ cat <<EOF
 [dev]             send it as: Authorization: Bearer <AUTH_TOKEN>
 [dev]   Images:   offline preview backend (IMAGE_BACKEND=preview): a PNG drawn from
 [dev]             the prompt, not a model; Workers AI is never called.
+[dev]   Thumbnails: $thumbnails
 [dev]   State:    D1/R2/Queues simulated in $ROOT/.wrangler/state
 [dev]   Stop:     Ctrl-C
 [dev] ------------------------------------------------------------------

@@ -79,6 +79,15 @@ pub const PREVIEW_SIDE: IntLimit = IntLimit {
     max: Some(2560),
     default: 512,
 };
+/// Thumbnails: the longest side in pixels (never enlarged), the WebP quality asked of the Images
+/// binding (a 256 px WebP at this quality stays well under the 24 KB aimed for; the e2e test
+/// measures it).
+pub const THUMBNAIL_MAX_SIDE: u32 = 256;
+pub const THUMBNAIL_WEBP_QUALITY: u32 = 75;
+/// Inline previews in a tool result: thumbnails of at most this many images, and at most this
+/// many bytes of base64 in all, so a result stays far below clients' token and size caps.
+pub const INLINE_PREVIEW_MAX_IMAGES: usize = 4;
+pub const INLINE_PREVIEW_MAX_BASE64_BYTES: usize = 100_000;
 /// Ids accepted by one wait_for_completion call.
 pub const WAIT_JOB_IDS_MIN: usize = 1;
 pub const WAIT_JOB_IDS_MAX: usize = 20;

@@ -348,6 +348,9 @@ fn near(field: &Field) -> BoxedStrategy<Value> {
             ((min as i64 - 1)..=(max as i64 + 1)).prop_map(Value::from),
         ]
         .boxed(),
+        FieldKind::Flag { .. } => {
+            prop_oneof![any::<bool>().prop_map(Value::from), Just(json!("true")), Just(json!(1))].boxed()
+        }
         FieldKind::TextList { max_items, max_len, .. } => {
             proptest::collection::vec(text(max_len + 2).prop_map(Value::from), 0..=max_items + 2)
                 .prop_map(Value::Array)
@@ -395,6 +398,7 @@ fn within_bounds(field: &Field, value: &Value) -> bool {
             .is_some_and(|n| n >= limit.min && limit.max.is_none_or(|max| n <= max)),
         FieldKind::OptionalInteger { min, max } => value.as_i64().is_some_and(|n| (*min..=*max).contains(&n)),
         FieldKind::Number { min, max } => value.as_f64().is_some_and(|x| x >= *min && x <= *max),
+        FieldKind::Flag { .. } => value.is_boolean(),
         FieldKind::TextList {
             min_items,
             max_items,
@@ -603,6 +607,12 @@ fn statements(
     let [id, prompt, error, url, model] = texts;
     let (now, limit, offset) = numbers;
     let page = Page { limit, offset };
+    let stored = crate::jobs::StoredImage {
+        url: url.clone(),
+        size,
+        bytes: offset,
+        thumbnail_url: Some(error.clone()),
+    };
     let job = NewJob {
         id: id.clone(),
         seed: Some(now),
@@ -626,8 +636,8 @@ fn statements(
         sql::record_retryable_failure(id, error, now),
         sql::mark_failed(id, error, now),
         sql::mark_dead_lettered(id, error, now),
-        sql::mark_completed(id, url, size, now),
-        sql::insert_generation(error, id, url, prompt, model, now),
+        sql::mark_completed(id, &stored, now),
+        sql::insert_generation(error, id, &stored, prompt, model, now),
     ]
 }
 

@@ -3,11 +3,12 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};
 
-/// The image formats the models produce.
+/// The image formats this server stores: PNG and JPEG from the models, WebP for thumbnails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageFormat {
     Png,
     Jpeg,
+    Webp,
 }
 
 impl ImageFormat {
@@ -15,6 +16,7 @@ impl ImageFormat {
         match self {
             ImageFormat::Png => "png",
             ImageFormat::Jpeg => "jpg",
+            ImageFormat::Webp => "webp",
         }
     }
 
@@ -22,6 +24,7 @@ impl ImageFormat {
         match self {
             ImageFormat::Png => "image/png",
             ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Webp => "image/webp",
         }
     }
 
@@ -29,6 +32,7 @@ impl ImageFormat {
         match extension {
             "png" => Some(ImageFormat::Png),
             "jpg" => Some(ImageFormat::Jpeg),
+            "webp" => Some(ImageFormat::Webp),
             _ => None,
         }
     }
@@ -36,6 +40,9 @@ impl ImageFormat {
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 const JPEG_SIGNATURE: [u8; 3] = [0xFF, 0xD8, 0xFF];
+/// A WebP file is a RIFF container (`RIFF`, 4 length bytes) of form type `WEBP`.
+const RIFF_TAG: &[u8; 4] = b"RIFF";
+const WEBP_TAG: &[u8; 4] = b"WEBP";
 /// Smaller than any real picture: a bare signature is not an image.
 const MIN_IMAGE_BYTES: usize = 64;
 
@@ -50,7 +57,7 @@ pub enum ImageError {
     NotAnImage { len: usize, head: String },
 }
 
-/// Recognises PNG and JPEG by their magic bytes.
+/// Recognises PNG, JPEG and WebP by their magic bytes.
 pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     if bytes.len() < MIN_IMAGE_BYTES {
         None
@@ -58,6 +65,8 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Png)
     } else if bytes.starts_with(&JPEG_SIGNATURE) {
         Some(ImageFormat::Jpeg)
+    } else if bytes.starts_with(RIFF_TAG) && bytes.get(8..12) == Some(WEBP_TAG) {
+        Some(ImageFormat::Webp)
     } else {
         None
     }
@@ -90,14 +99,39 @@ pub fn dimensions(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
             }
             None
         }
+        ImageFormat::Webp => webp_dimensions(bytes),
     }
 }
 
-/// Accepts image bytes only if they really are a PNG or JPEG.
+/// The canvas size of a WebP: from the VP8X header (extended), the VP8L header (lossless) or
+/// the VP8 key frame (lossy), whichever chunk comes first after `RIFF....WEBP`.
+fn webp_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let le = |at: usize, len: usize| {
+        let mut value = 0u32;
+        for (i, byte) in bytes.get(at..at + len)?.iter().enumerate() {
+            value |= u32::from(*byte) << (8 * i);
+        }
+        Some(value)
+    };
+    match bytes.get(12..16)? {
+        b"VP8X" => Some((le(24, 3)? + 1, le(27, 3)? + 1)),
+        b"VP8L" if bytes.get(20) == Some(&0x2F) => {
+            let bits = le(21, 4)?;
+            Some(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
+        }
+        // Frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height.
+        b"VP8 " if bytes.get(23..26) == Some(&[0x9D, 0x01, 0x2A][..]) => {
+            Some((le(26, 2)? & 0x3FFF, le(28, 2)? & 0x3FFF))
+        }
+        _ => None,
+    }
+}
+
+/// Accepts model output only if it really is a PNG or JPEG (the formats models produce).
 pub fn check_image(bytes: Vec<u8>) -> Result<(Vec<u8>, ImageFormat), ImageError> {
     match sniff(&bytes) {
-        Some(format) => Ok((bytes, format)),
-        None => Err(ImageError::NotAnImage {
+        Some(format @ (ImageFormat::Png | ImageFormat::Jpeg)) => Ok((bytes, format)),
+        _ => Err(ImageError::NotAnImage {
             len: bytes.len(),
             head: bytes
                 .iter()
@@ -216,6 +250,43 @@ mod tests {
         assert!(matches!(decode_base64_image(""), Err(ImageError::Missing(_))));
     }
 
+    /// A lossy WebP header: RIFF, size, WEBP, a "VP8 " chunk, frame tag, start code, 14-bit sizes.
+    fn webp(width: u16, height: u16) -> Vec<u8> {
+        let mut bytes = b"RIFF\x00\x00\x00\x00WEBPVP8 \x00\x00\x00\x00".to_vec();
+        bytes.extend([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A]);
+        bytes.extend(width.to_le_bytes());
+        bytes.extend(height.to_le_bytes());
+        bytes.resize(100, 0);
+        bytes
+    }
+
+    #[test]
+    fn webp_is_sniffed_and_sized_but_never_taken_as_model_output() {
+        let lossy = webp(256, 192);
+        assert_eq!(sniff(&lossy), Some(ImageFormat::Webp));
+        assert_eq!(dimensions(&lossy, ImageFormat::Webp), Some((256, 192)));
+        // Extended (VP8X): 24-bit width-1 and height-1.
+        let mut extended = b"RIFF\x00\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x00\x00\x00\x00".to_vec();
+        extended.extend([0xFF, 0x00, 0x00, 0xAF, 0x00, 0x00]);
+        extended.resize(100, 0);
+        assert_eq!(dimensions(&extended, ImageFormat::Webp), Some((256, 176)));
+        // Lossless (VP8L): signature 0x2f, then 14 bits width-1, 14 bits height-1.
+        let bits: u32 = 255 | (143 << 14);
+        let mut lossless = b"RIFF\x00\x00\x00\x00WEBPVP8L\x00\x00\x00\x00\x2f".to_vec();
+        lossless.extend(bits.to_le_bytes());
+        lossless.resize(100, 0);
+        assert_eq!(dimensions(&lossless, ImageFormat::Webp), Some((256, 144)));
+        assert_eq!(
+            dimensions(&lossy[..27], ImageFormat::Webp),
+            None,
+            "a cut header has no size"
+        );
+        let mut riff_wave = lossy.clone();
+        riff_wave[8..12].copy_from_slice(b"WAVE");
+        assert_eq!(sniff(&riff_wave), None);
+        assert!(matches!(check_image(lossy), Err(ImageError::NotAnImage { .. })));
+    }
+
     #[test]
     fn formats_map_to_real_extensions_and_content_types() {
         assert_eq!(
@@ -227,6 +298,8 @@ mod tests {
             ("png", "image/png")
         );
         assert_eq!(ImageFormat::from_extension("jpg"), Some(ImageFormat::Jpeg));
+        assert_eq!(ImageFormat::from_extension("webp"), Some(ImageFormat::Webp));
+        assert_eq!(ImageFormat::Webp.content_type(), "image/webp");
         assert_eq!(ImageFormat::from_extension("gif"), None);
     }
 }

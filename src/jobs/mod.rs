@@ -65,6 +65,12 @@ pub struct JobRow {
     /// JSON object text: every parameter sent to the model besides the prompt.
     #[serde(default)]
     pub parameters: Option<String>,
+    /// Stored URL of the thumbnail (absent when none was made, or for older rows).
+    #[serde(default)]
+    pub thumbnail_url: Option<String>,
+    /// Bytes of the full image as stored.
+    #[serde(default)]
+    pub image_size: Option<i64>,
 }
 
 /// Stored parameters text as an object (`{}` when none were recorded or the text is unreadable).
@@ -90,6 +96,23 @@ pub struct GenerationRow {
     pub height: Option<i64>,
     #[serde(default)]
     pub parameters: Option<String>,
+    #[serde(default)]
+    pub thumbnail_url: Option<String>,
+    #[serde(default)]
+    pub image_size: Option<i64>,
+}
+
+/// What the consumer stored for a finished job, as the job row and gallery row record it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredImage {
+    /// Stored form of the image URL (see `urls::stored_image_url`).
+    pub url: String,
+    /// Pixel size read from the stored bytes.
+    pub size: Option<(u32, u32)>,
+    /// Bytes of the full image.
+    pub bytes: i64,
+    /// Stored form of the thumbnail URL, when one was made.
+    pub thumbnail_url: Option<String>,
 }
 
 /// A job about to be created: its id and what its model will receive.

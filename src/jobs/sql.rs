@@ -3,14 +3,15 @@
 //! Status guards live in the WHERE clauses: a job that reached `completed` is never
 //! moved back, whatever order retries and redeliveries arrive in.
 
-use super::{JobFilter, NewJob, Page, StatusFilter};
+use super::{JobFilter, NewJob, Page, StatusFilter, StoredImage};
 use crate::d1::{SqlValue, Statement};
 
 const JOB_COLUMNS: &str =
-    "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters";
+    "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, \
+     thumbnail_url, image_size";
 /// Gallery rows with their job's generation parameters.
 const GENERATION_COLUMNS: &str = "g.id, g.job_id, g.image_url, g.prompt, g.model, g.created_at, \
-     j.seed, j.width, j.height, j.parameters";
+     j.seed, j.width, j.height, j.parameters, g.thumbnail_url, g.image_size";
 
 pub fn insert_job(job: &NewJob, prompt: &str, model: &str, owner: &str, now: i64) -> Statement {
     Statement::new(
@@ -222,14 +223,24 @@ pub fn mark_dead_lettered(id: &str, fallback: &str, now: i64) -> Statement {
     )
 }
 
-/// Completes the job with its image and the image's real size.
-pub fn mark_completed(id: &str, image_url: &str, size: Option<(u32, u32)>, now: i64) -> Statement {
+/// Completes the job with its image, the image's real size and byte count, and its thumbnail
+/// (NULL when none was made: a redelivery that made one fills it in).
+pub fn mark_completed(id: &str, image: &StoredImage, now: i64) -> Statement {
+    let size = image.size;
     let (width, height) = (size.map(|s| i64::from(s.0)), size.map(|s| i64::from(s.1)));
     Statement::new(
         "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ?, \
-         width = COALESCE(?, width), height = COALESCE(?, height) \
+         width = COALESCE(?, width), height = COALESCE(?, height), thumbnail_url = ?, image_size = ? \
          WHERE id = ? AND status != 'failed'",
-        vec![image_url.into(), now.into(), width.into(), height.into(), id.into()],
+        vec![
+            image.url.as_str().into(),
+            now.into(),
+            width.into(),
+            height.into(),
+            image.thumbnail_url.as_deref().into(),
+            image.bytes.into(),
+            id.into(),
+        ],
     )
 }
 
@@ -239,23 +250,25 @@ pub fn mark_completed(id: &str, image_url: &str, size: Option<(u32, u32)>, now: 
 pub fn insert_generation(
     generation_id: &str,
     job_id: &str,
-    image_url: &str,
+    image: &StoredImage,
     prompt: &str,
     model: &str,
     now: i64,
 ) -> Statement {
     Statement::new(
-        "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) \
-         SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS \
+        "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at, thumbnail_url, image_size) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS \
          (SELECT 1 FROM generation_jobs WHERE id = ? AND status = 'completed') \
          ON CONFLICT (job_id) DO NOTHING",
         vec![
             generation_id.into(),
             job_id.into(),
-            image_url.into(),
+            image.url.as_str().into(),
             prompt.into(),
             model.into(),
             now.into(),
+            image.thumbnail_url.as_deref().into(),
+            image.bytes.into(),
             job_id.into(),
         ],
     )
@@ -273,6 +286,15 @@ mod tests {
             width: None,
             height: None,
             parameters: r#"{"seed":42}"#.to_string(),
+        }
+    }
+
+    pub(super) fn stored(url: &str, thumbnail_url: Option<&str>) -> StoredImage {
+        StoredImage {
+            url: url.to_string(),
+            size: Some((512, 384)),
+            bytes: 123_456,
+            thumbnail_url: thumbnail_url.map(String::from),
         }
     }
 
@@ -315,8 +337,9 @@ mod tests {
             record_retryable_failure("id", "e", 1),
             mark_failed("id", "e", 1),
             mark_dead_lettered("id", "e", 1),
-            mark_completed("id", "u", Some((1, 2)), 1),
-            insert_generation("g", "j", "u", "p", "m", 1),
+            mark_completed("id", &stored("u", Some("t")), 1),
+            mark_completed("id", &stored("u", None), 1),
+            insert_generation("g", "j", &stored("u", Some("t")), "p", "m", 1),
         ];
         for statement in statements {
             assert_eq!(
@@ -422,7 +445,7 @@ mod tests {
             .contains("status IN ('pending', 'processing')"));
         assert!(mark_failed("id", "e", 1).sql.contains("status != 'completed'"));
         assert!(mark_dead_lettered("id", "e", 1).sql.contains("COALESCE(error, ?)"));
-        assert!(insert_generation("g", "j", "u", "p", "m", 1)
+        assert!(insert_generation("g", "j", &stored("u", None), "p", "m", 1)
             .sql
             .contains("ON CONFLICT (job_id) DO NOTHING"));
     }
@@ -431,7 +454,7 @@ mod tests {
 /// The SQL above run against SQLite (D1's engine) with the real migrations applied.
 #[cfg(test)]
 mod sqlite_tests {
-    use super::tests::job;
+    use super::tests::{job, stored};
     use super::*;
     use crate::d1::{SqlValue, Statement};
     use crate::jobs::JobStatus;
@@ -515,13 +538,19 @@ mod sqlite_tests {
         // New model names are accepted; the constraints that matter still hold.
         run(&db, insert_job(&job("new-1"), "p", "phoenix", "admin", 9));
         assert!(
-            db.execute_batch("INSERT INTO generations VALUES ('g-2', 'old-1', 'u', 'p', 'm', 1)")
-                .is_err(),
+            db.execute_batch(
+                "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) \
+                 VALUES ('g-2', 'old-1', 'u', 'p', 'm', 1)"
+            )
+            .is_err(),
             "one gallery row per job"
         );
         assert!(
-            db.execute_batch("INSERT INTO generations VALUES ('g-3', 'nope', 'u', 'p', 'm', 1)")
-                .is_err(),
+            db.execute_batch(
+                "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) \
+                 VALUES ('g-3', 'nope', 'u', 'p', 'm', 1)"
+            )
+            .is_err(),
             "the job must exist"
         );
         assert!(
@@ -567,13 +596,105 @@ mod sqlite_tests {
 
     /// What `JobStore::complete` sends as one batch.
     fn complete(db: &Connection, job_id: &str, generation_id: &str) {
+        complete_with(
+            db,
+            job_id,
+            generation_id,
+            &stored("/images/k.png", Some("/images/k-thumb.webp")),
+        );
+    }
+
+    fn complete_with(db: &Connection, job_id: &str, generation_id: &str, image: &StoredImage) {
         let tx = db.unchecked_transaction().unwrap();
-        run(&tx, mark_completed(job_id, "/images/k.png", Some((512, 384)), 20));
+        run(&tx, mark_completed(job_id, image, 20));
         run(
             &tx,
-            insert_generation(generation_id, job_id, "/images/k.png", "p", "flux-schnell", 20),
+            insert_generation(generation_id, job_id, image, "p", "flux-schnell", 20),
         );
         tx.commit().unwrap();
+    }
+
+    #[test]
+    fn completion_records_the_thumbnail_and_byte_size_in_the_job_and_the_gallery_row() {
+        let db = database();
+        run(&db, insert_job(&job("t1"), "p", "flux-schnell", "admin", 1));
+        complete(&db, "t1", "g-t1");
+        let select = select_job("t1", None);
+        let (thumbnail, size, width): (Option<String>, Option<i64>, Option<i64>) = db
+            .query_row(&select.sql, params_from_iter(values(&select)), |r| {
+                Ok((r.get(12)?, r.get(13)?, r.get(9)?))
+            })
+            .unwrap();
+        assert_eq!(thumbnail.as_deref(), Some("/images/k-thumb.webp"));
+        assert_eq!((size, width), (Some(123_456), Some(512)));
+        let page = list_generations(Page { limit: 5, offset: 0 }, None);
+        let gallery: (String, Option<String>, Option<i64>) = db
+            .query_row(&page.sql, params_from_iter(values(&page)), |r| {
+                Ok((r.get(1)?, r.get(10)?, r.get(11)?))
+            })
+            .unwrap();
+        assert_eq!(
+            gallery,
+            (
+                "t1".to_string(),
+                Some("/images/k-thumb.webp".to_string()),
+                Some(123_456)
+            )
+        );
+        // Without a thumbnail both rows say so with NULL; the byte size is still recorded.
+        run(&db, insert_job(&job("t2"), "p", "flux-schnell", "admin", 2));
+        complete_with(&db, "t2", "g-t2", &stored("/images/j.png", None));
+        let (thumbnail, size): (Option<String>, Option<i64>) = db
+            .query_row(
+                "SELECT g.thumbnail_url, j.image_size FROM generations g JOIN generation_jobs j ON j.id = g.job_id \
+                 WHERE g.job_id = 't2'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((thumbnail, size), (None, Some(123_456)));
+    }
+
+    #[test]
+    fn the_thumbnails_migration_keeps_rows_and_reads_null_for_them() {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let files = migrations();
+        let (old, new): (Vec<_>, Vec<_>) = files
+            .iter()
+            .partition(|f| f.file_name().unwrap().to_str().unwrap() < "0004");
+        for file in &old {
+            apply(&db, file);
+        }
+        // A row as the 0003 schema had it (no thumbnail columns, no owner yet).
+        db.execute_batch(
+            "INSERT INTO generation_jobs (id, status, prompt, model, created_at, updated_at, seed, parameters)
+               VALUES ('before', 'pending', 'p', 'phoenix', 1, 1, 42, '{}');
+             UPDATE generation_jobs SET status = 'completed', image_url = '/images/b.png' WHERE id = 'before';
+             INSERT INTO generations (id, job_id, image_url, prompt, model, created_at)
+               VALUES ('g-b', 'before', '/images/b.png', 'p', 'phoenix', 2);",
+        )
+        .unwrap();
+        for file in &new {
+            apply(&db, file);
+        }
+        let select = select_job("before", None);
+        let row: (String, Option<String>, Option<String>, Option<i64>) = db
+            .query_row(&select.sql, params_from_iter(values(&select)), |r| {
+                Ok((r.get(1)?, r.get(4)?, r.get(12)?, r.get(13)?))
+            })
+            .unwrap();
+        assert_eq!(
+            row,
+            ("completed".to_string(), Some("/images/b.png".to_string()), None, None)
+        );
+        let page = list_generations(Page { limit: 5, offset: 0 }, None);
+        let gallery: (String, Option<String>) = db
+            .query_row(&page.sql, params_from_iter(values(&page)), |r| {
+                Ok((r.get(1)?, r.get(10)?))
+            })
+            .unwrap();
+        assert_eq!(gallery, ("before".to_string(), None));
     }
 
     fn status_and_gallery_rows(db: &Connection, job_id: &str) -> (String, i64) {

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use super::sql;
-use super::{GenerationRow, JobFilter, JobRow, NewJob, Page, StatusFilter};
+use super::{GenerationRow, JobFilter, JobRow, NewJob, Page, StatusFilter, StoredImage};
 use crate::d1::{Db, DbResult, Statement};
 
 #[derive(Deserialize)]
@@ -144,17 +144,10 @@ impl JobStore {
     }
 
     /// Completes the job and adds its gallery row in one batch (D1 runs a batch as a transaction).
-    pub async fn complete(
-        &self,
-        job: &JobRow,
-        generation_id: &str,
-        image_url: &str,
-        size: Option<(u32, u32)>,
-        now: i64,
-    ) -> DbResult<()> {
+    pub async fn complete(&self, job: &JobRow, generation_id: &str, image: &StoredImage, now: i64) -> DbResult<()> {
         let statements = vec![
-            sql::mark_completed(&job.id, image_url, size, now),
-            sql::insert_generation(generation_id, &job.id, image_url, &job.prompt, &job.model, now),
+            sql::mark_completed(&job.id, image, now),
+            sql::insert_generation(generation_id, &job.id, image, &job.prompt, &job.model, now),
         ];
         self.db.batch(statements, "completing a job").await
     }

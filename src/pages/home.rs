@@ -241,6 +241,7 @@ fn type_label(kind: &FieldKind) -> &'static str {
         FieldKind::Text { .. } | FieldKind::Choice { .. } => "string",
         FieldKind::Integer(_) | FieldKind::OptionalInteger { .. } => "integer",
         FieldKind::Number { .. } => "number",
+        FieldKind::Flag { .. } => "boolean",
         FieldKind::TextList { .. } => "array of string",
     }
 }
@@ -260,6 +261,7 @@ fn constraints(kind: &FieldKind) -> String {
         }
         FieldKind::OptionalInteger { min, max } => vec![format!("{min}–{max}")],
         FieldKind::Number { min, max } => vec![format!("{min}–{max}")],
+        FieldKind::Flag { default } => vec![format!("default {}", code(&default.to_string()))],
         FieldKind::Integer(limit) => vec![
             html_escape(&limit.range_text().replace('-', "–")),
             format!("default {}", code(&limit.default.to_string())),

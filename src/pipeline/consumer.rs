@@ -6,6 +6,10 @@
 //! free allocation) fail the job at once and acknowledge the message. Work is keyed by job, so a
 //! redelivered message finds the job completed (and is acknowledged) or redoes it into the same
 //! R2 object and gallery row.
+//!
+//! After the image, a thumbnail is made through the Images binding and stored beside it (one key
+//! per image, so a redelivery overwrites it). A missing or failing binding costs only the
+//! thumbnail: the job completes without one and the log says why.
 
 use worker::js_sys::{Object, Reflect, JSON};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -14,16 +18,17 @@ use worker::Env;
 
 use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
-use super::storage::{image_metadata, object_key, put_image};
+use super::storage::{image_metadata, object_key, put_image, thumbnail_metadata};
+use super::thumbnail::make_thumbnail;
 use crate::catalog::{
     DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
 };
 use crate::config::{Config, ImageBackend};
 use crate::d1::DbError;
-use crate::jobs::{JobMessage, JobStore};
-use crate::media::dimensions;
+use crate::jobs::{JobMessage, JobStore, StoredImage};
+use crate::media::{dimensions, ImageFormat};
 use crate::models::ImageModel;
-use crate::urls::stored_image_url;
+use crate::urls::{stored_image_url, thumbnail_key};
 
 /// Why one attempt at a job did not complete it.
 #[derive(Debug, thiserror::Error)]
@@ -229,18 +234,51 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     };
     let (bytes, format) = backend::generate(env, config.image_backend, &request).await?;
     let size = dimensions(&bytes, format);
+    let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
     let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
+    // Made before the image is stored, as the put takes the bytes; stored after it.
+    let thumbnail = make_thumbnail(env, &bytes).await;
     let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::now_iso());
     put_image(&bucket, &key, bytes, format, metadata)
         .await
         .map_err(AttemptError::Storage)?;
-    let url = stored_image_url(&key, config.public_image_base_url.as_deref());
+    let public_base = config.public_image_base_url.as_deref();
+    let thumbnail_url = match thumbnail {
+        Ok(thumbnail) => store_thumbnail(&bucket, &job.id, &key, thumbnail)
+            .await
+            .map(|thumb_key| stored_image_url(&thumb_key, public_base)),
+        Err(reason) => {
+            worker::console_warn!("job {}: completing without a thumbnail: {reason}", job.id);
+            None
+        }
+    };
+    let image = StoredImage {
+        url: stored_image_url(&key, public_base),
+        size,
+        bytes: byte_count,
+        thumbnail_url,
+    };
     let generation_id = uuid::Uuid::new_v4().to_string();
-    store
-        .complete(&job, &generation_id, &url, size, crate::now_ms())
-        .await?;
+    store.complete(&job, &generation_id, &image, crate::now_ms()).await?;
     Ok(())
+}
+
+/// Stores the thumbnail beside its image; its key, or None (logged) when R2 refused it.
+async fn store_thumbnail(bucket: &worker::Bucket, job_id: &str, image_key: &str, thumbnail: Vec<u8>) -> Option<String> {
+    let key = thumbnail_key(image_key);
+    let bytes = thumbnail.len();
+    let metadata = thumbnail_metadata(image_key, job_id, crate::now_iso());
+    match put_image(bucket, &key, thumbnail, ImageFormat::Webp, metadata).await {
+        Ok(()) => {
+            worker::console_log!("job {job_id}: thumbnail {key} ({bytes} bytes)");
+            Some(key)
+        }
+        Err(error) => {
+            worker::console_warn!("job {job_id}: completing without a thumbnail: storing it in R2 failed: {error}");
+            None
+        }
+    }
 }
 
 async fn fail_dead_lettered(store: &JobStore, job: &JobMessage) {

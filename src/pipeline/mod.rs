@@ -5,3 +5,4 @@ mod backend;
 pub mod consumer;
 mod preview;
 mod storage;
+mod thumbnail;

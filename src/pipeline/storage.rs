@@ -63,6 +63,16 @@ pub fn image_metadata(prompt: &str, model: &str, job_id: &str, generated_at: Str
     ])
 }
 
+/// Custom metadata stored with a thumbnail: which image it shows. The prompt stays with the
+/// image alone, so anything that finds images by prompt finds one object per job.
+pub fn thumbnail_metadata(image_key: &str, job_id: &str, generated_at: String) -> HashMap<String, String> {
+    HashMap::from([
+        ("thumbnailOf".to_string(), image_key.to_string()),
+        ("jobId".to_string(), job_id.to_string()),
+        ("generatedAt".to_string(), generated_at),
+    ])
+}
+
 pub async fn put_image(
     bucket: &Bucket,
     key: &str,
@@ -110,5 +120,13 @@ mod tests {
         assert!(metadata["prompt"].len() <= METADATA_PROMPT_MAX_BYTES);
         assert_eq!(truncate_utf8("héllo", 2), "h");
         assert_eq!(metadata["model"], "flux-schnell");
+    }
+
+    #[test]
+    fn thumbnail_metadata_names_its_image_and_not_the_prompt() {
+        let metadata = thumbnail_metadata("1-a-fox-j.png", "j", "2026-01-01T00:00:00.000Z".into());
+        assert_eq!(metadata["thumbnailOf"], "1-a-fox-j.png");
+        assert_eq!(metadata["jobId"], "j");
+        assert!(!metadata.contains_key("prompt"));
     }
 }

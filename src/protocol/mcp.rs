@@ -95,18 +95,36 @@ pub enum ProgressToken {
     String(String),
 }
 
-/// `TextContent`, the only content block this server produces.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename = "text")]
-pub struct TextContent {
-    pub text: String,
+/// The content blocks this server produces: `TextContent`, `ImageContent` (every revision) and
+/// `ResourceLink` (2025-06-18 on).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentBlock {
+    Text {
+        text: String,
+    },
+    Image {
+        /// Base64 of the image bytes.
+        data: String,
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
+    ResourceLink {
+        uri: String,
+        name: String,
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size: Option<i64>,
+    },
 }
 
-/// `CallToolResult`: JSON text for every client plus `structuredContent` for current ones.
+/// `CallToolResult`: JSON text for every client plus `structuredContent` for current ones, and
+/// after the text, blocks that show finished images.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallToolResult {
-    pub content: Vec<TextContent>,
+    pub content: Vec<ContentBlock>,
     pub structured_content: Value,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub is_error: bool,
@@ -117,7 +135,7 @@ impl CallToolResult {
     pub fn from_object(object: Value, is_error: bool) -> Self {
         let text = serde_json::to_string_pretty(&object).unwrap_or_else(|_| object.to_string());
         CallToolResult {
-            content: vec![TextContent { text }],
+            content: vec![ContentBlock::Text { text }],
             structured_content: object,
             is_error,
         }
@@ -149,6 +167,28 @@ mod tests {
         assert!(wire.get("isError").is_none(), "isError must be omitted on success");
         let failed = serde_json::to_value(CallToolResult::from_object(json!({"success": false}), true)).unwrap();
         assert_eq!(failed["isError"], true);
+    }
+
+    #[test]
+    fn image_and_resource_link_blocks_use_the_schema_names() {
+        let image = ContentBlock::Image {
+            data: "AAAA".into(),
+            mime_type: "image/webp".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&image).unwrap(),
+            json!({"type": "image", "data": "AAAA", "mimeType": "image/webp"})
+        );
+        let link = ContentBlock::ResourceLink {
+            uri: "images://jobs/j".into(),
+            name: "k.png".into(),
+            mime_type: "image/png".into(),
+            size: Some(7),
+        };
+        assert_eq!(
+            serde_json::to_value(&link).unwrap(),
+            json!({"type": "resource_link", "uri": "images://jobs/j", "name": "k.png", "mimeType": "image/png", "size": 7})
+        );
     }
 
     #[test]

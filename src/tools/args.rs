@@ -22,6 +22,8 @@ pub enum FieldKind {
     OptionalInteger { min: i64, max: i64 },
     /// A number in range with no default: absent stays absent.
     Number { min: f64, max: f64 },
+    /// A boolean; the default applies when the field is absent.
+    Flag { default: bool },
     /// An array of non-empty strings of at most `max_len` characters each.
     TextList {
         min_items: usize,
@@ -72,6 +74,7 @@ impl Field {
             }
             FieldKind::OptionalInteger { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             FieldKind::Number { min, max } => json!({"type": "number", "minimum": min, "maximum": max}),
+            FieldKind::Flag { default } => json!({"type": "boolean", "default": default}),
             FieldKind::Integer(limit) => {
                 let mut s = json!({"type": "integer", "minimum": limit.min, "default": limit.default});
                 if let Some(max) = limit.max {
@@ -138,6 +141,7 @@ pub fn validate(fields: &[Field], raw: &Map<String, Value>) -> Result<Map<String
             (None, _) if field.required => return Err(ArgError(format!("{} is required", field.name))),
             (None, FieldKind::Choice { default, .. }) => default.map(Value::from),
             (None, FieldKind::Integer(limit)) => Some(Value::from(limit.default)),
+            (None, FieldKind::Flag { default }) => Some(Value::from(*default)),
             (None, _) => None,
             (Some(value), kind) => Some(check(field.name, kind, value)?),
         };
@@ -221,6 +225,10 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<Value, ArgError>
             }
             Ok(value.clone())
         }
+        FieldKind::Flag { .. } => value
+            .as_bool()
+            .map(Value::from)
+            .ok_or_else(|| ArgError(format!("{name} must be true or false"))),
         FieldKind::TextList {
             min_items,
             max_items,
@@ -354,6 +362,25 @@ mod tests {
     }
 
     #[test]
+    fn flags_take_booleans_only_and_default_when_absent() {
+        let fields = [Field::new("preview", "p", FieldKind::Flag { default: true })];
+        let check = |raw: Value| validate(&fields, raw.as_object().unwrap());
+        assert_eq!(check(json!({})).unwrap()["preview"], true);
+        assert_eq!(check(json!({"preview": null})).unwrap()["preview"], true);
+        assert_eq!(check(json!({"preview": false})).unwrap()["preview"], false);
+        for wrong in [json!("false"), json!(0), json!([])] {
+            assert_eq!(
+                check(json!({ "preview": wrong })).unwrap_err().to_string(),
+                "Invalid arguments: preview must be true or false"
+            );
+        }
+        assert_eq!(
+            input_schema(&fields)["properties"]["preview"],
+            json!({"type": "boolean", "default": true, "description": "p"})
+        );
+    }
+
+    #[test]
     fn schema_lists_limits_defaults_and_required() {
         let schema = input_schema(&fields());
         assert_eq!(schema["required"], json!(["prompt"]));
@@ -382,6 +409,7 @@ pub mod agreement {
                     FieldKind::Integer(limit) => json!(limit.max.unwrap_or(limit.min + 1)),
                     FieldKind::OptionalInteger { max, .. } => json!(max),
                     FieldKind::Number { max, .. } => json!(max),
+                    FieldKind::Flag { default } => json!(!default),
                     FieldKind::TextList { min_items, .. } => json!(vec!["id"; (*min_items).max(1)]),
                 };
                 (field.name.to_string(), value)

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::args::{parse, Field, FieldKind, ToolArgs};
 use super::generation::{with_generation, Generation};
 use super::output::{result_schema, ToolOutput};
+use super::previews::{preview_field, FinishedImage};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::JOB_ID_MAX_CHARS;
 use crate::jobs::{JobRow, JobStatus};
@@ -35,19 +36,23 @@ pub const TOOL: ToolSpec = ToolSpec {
 #[serde(deny_unknown_fields)]
 struct Args {
     job_id: String,
+    preview: bool,
 }
 
 impl ToolArgs for Args {
     fn fields() -> Vec<Field> {
-        vec![Field::new(
-            "job_id",
-            "The job id returned by generate_image.",
-            FieldKind::Text {
-                min_len: 1,
-                max_len: Some(JOB_ID_MAX_CHARS),
-            },
-        )
-        .required()]
+        vec![
+            Field::new(
+                "job_id",
+                "The job id returned by generate_image.",
+                FieldKind::Text {
+                    min_len: 1,
+                    max_len: Some(JOB_ID_MAX_CHARS),
+                },
+            )
+            .required(),
+            preview_field(),
+        ]
     }
 }
 
@@ -56,6 +61,7 @@ fn output_schema() -> Value {
             "job_id": {"type": "string"},
             "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
             "image_url": {"type": ["string", "null"]},
+            "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of the image (null when there is none)."},
             "prompt": {"type": "string"},
             "model": {"type": "string"},
             "created_at": {"type": "integer", "description": "Unix time in milliseconds."},
@@ -69,6 +75,7 @@ struct JobStatusResult<'a> {
     job_id: &'a str,
     status: JobStatus,
     image_url: Option<String>,
+    thumbnail_url: Option<String>,
     error: Option<&'a str>,
     prompt: &'a str,
     model: &'a str,
@@ -88,11 +95,11 @@ struct NotFound<'a> {
 fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
     Box::pin(async move {
         let args: Args = parse(&raw)?;
-        respond(ctx, &args.job_id).await
+        respond(ctx, &args.job_id, args.preview).await
     })
 }
 
-async fn respond(ctx: &ToolContext, job_id: &str) -> ToolResult {
+async fn respond(ctx: &ToolContext, job_id: &str, preview: bool) -> ToolResult {
     let Some(job) = ctx.store()?.job(job_id, ctx.caller.visible_owner()).await? else {
         return Ok(ToolOutput::failure(&NotFound {
             success: false,
@@ -100,16 +107,22 @@ async fn respond(ctx: &ToolContext, job_id: &str) -> ToolResult {
             job_id,
         }));
     };
-    Ok(job_status(&job, &ctx.origin))
+    Ok(job_status(&job, &ctx.origin, preview))
 }
 
-fn job_status(job: &JobRow, origin: &str) -> ToolOutput {
-    ToolOutput::success(&JobStatusResult {
+/// The job as a result, showing its image when it has finished one.
+fn job_status(job: &JobRow, origin: &str, preview: bool) -> ToolOutput {
+    let images = FinishedImage::of_job(job).into_iter().collect();
+    let output = ToolOutput::success(&JobStatusResult {
         success: true,
         job_id: &job.id,
         status: job.status,
         image_url: job
             .image_url
+            .as_deref()
+            .map(|url| crate::urls::absolute_image_url(url, origin)),
+        thumbnail_url: job
+            .thumbnail_url
             .as_deref()
             .map(|url| crate::urls::absolute_image_url(url, origin)),
         error: job.error.as_deref(),
@@ -118,7 +131,8 @@ fn job_status(job: &JobRow, origin: &str) -> ToolOutput {
         created_at: job.created_at,
         updated_at: job.updated_at,
         generation: Generation::of_job(job),
-    })
+    });
+    output.showing(images, preview)
 }
 
 /// Every shape get_job_status answers with, built from the same result types as `respond`.
@@ -137,10 +151,13 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         width: Some(1024),
         height: Some(768),
         parameters: Some(r#"{"width":1024,"height":768,"seed":42}"#.into()),
+        thumbnail_url: image_url.map(|url| url.replace(".jpg", "-thumb.webp")),
+        image_size: image_url.map(|_| 183_220),
     };
-    let found = |job: JobRow| job_status(&job, "https://worker.example");
+    let found = |job: JobRow| job_status(&job, "https://worker.example", true);
     let mut legacy = row(JobStatus::Completed, Some("/images/b.png"), None);
     (legacy.seed, legacy.width, legacy.height, legacy.parameters) = (None, None, None, None);
+    (legacy.thumbnail_url, legacy.image_size) = (None, None);
     vec![
         ("pending, null url", found(row(JobStatus::Pending, None, None))),
         (

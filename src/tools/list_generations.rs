@@ -45,6 +45,7 @@ fn output_schema() -> Value {
         "generations",
         with_generation(json!({"type": "object", "properties": {
             "id": {"type": "string"}, "job_id": {"type": "string"}, "image_url": {"type": "string"},
+            "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of the image (null when there is none)."},
             "prompt": {"type": "string"}, "model": {"type": "string"}, "created_at": {"type": "integer"}
         }})),
         json!({}),
@@ -56,6 +57,7 @@ struct GenerationItem {
     id: String,
     job_id: String,
     image_url: String,
+    thumbnail_url: Option<String>,
     prompt: String,
     model: String,
     created_at: i64,
@@ -83,6 +85,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             .into_iter()
             .map(|row| GenerationItem {
                 generation: Generation::of_generation(&row),
+                thumbnail_url: ctx.image_url(row.thumbnail_url.as_deref()),
                 image_url: ctx.image_url(Some(&row.image_url)).unwrap_or(row.image_url),
                 id: row.id,
                 job_id: row.job_id,
@@ -106,6 +109,9 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         id: format!("gen-{n}"),
         job_id: format!("job-{n}"),
         image_url: crate::urls::absolute_image_url(&format!("/images/{n}.jpg"), "https://worker.example"),
+        // Odd items have a thumbnail, even ones were made without (or before) thumbnails.
+        thumbnail_url: (n % 2 == 1)
+            .then(|| crate::urls::absolute_image_url(&format!("/images/{n}-thumb.webp"), "https://worker.example")),
         prompt: "a lighthouse at dusk".into(),
         model: "flux-schnell".into(),
         created_at: 1_767_000_000_000 + n,

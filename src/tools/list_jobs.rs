@@ -62,6 +62,7 @@ fn output_schema() -> Value {
             "id": {"type": "string"}, "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
             "prompt": {"type": "string"}, "model": {"type": "string"},
             "image_url": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]},
+            "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of the image (null when there is none)."},
             "created_at": {"type": "integer"}, "updated_at": {"type": "integer"}
         }})),
         json!({"filter": {"type": "string", "enum": StatusFilter::NAMES}}),
@@ -75,6 +76,7 @@ struct JobItem {
     prompt: String,
     model: String,
     image_url: Option<String>,
+    thumbnail_url: Option<String>,
     error: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -106,6 +108,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             .into_iter()
             .map(|row| JobItem {
                 image_url: ctx.image_url(row.image_url.as_deref()),
+                thumbnail_url: ctx.image_url(row.thumbnail_url.as_deref()),
                 generation: Generation::of_job(&row),
                 id: row.id,
                 status: row.status,
@@ -134,6 +137,8 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         prompt: "a lighthouse at dusk".into(),
         model: "flux-2-dev".into(),
         image_url: image_url.map(|url| crate::urls::absolute_image_url(url, "https://worker.example")),
+        thumbnail_url: image_url
+            .map(|url| crate::urls::absolute_image_url(&crate::urls::thumbnail_key(url), "https://worker.example")),
         error: error.map(String::from),
         created_at: 1_767_000_000_000,
         updated_at: 1_767_000_002_000,

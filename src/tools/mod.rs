@@ -14,6 +14,7 @@ mod list_jobs;
 mod list_models;
 mod output;
 mod paging;
+mod previews;
 mod progress;
 mod quota;
 mod wait_for_completion;
@@ -30,6 +31,8 @@ use crate::protocol::mcp::{CallToolResult, Tool, ToolAnnotations};
 pub use args::validate as validate_args;
 pub use args::{Field, FieldKind};
 pub use output::{ToolError, ToolOutput};
+#[cfg(test)]
+pub use previews::{blocks as preview_blocks, has_resource_links};
 pub use progress::ProgressSink;
 
 /// Every tool, in the order `tools/list` shows them (the original's order, then additions).
@@ -115,6 +118,9 @@ pub struct ToolContext {
     pub origin: String,
     /// Present when the client asked for progress and the transport can deliver it.
     pub progress: Option<ProgressSink>,
+    /// The protocol revision the request uses, when known (header or stateless era); decides
+    /// which content blocks results may carry.
+    pub protocol_version: Option<String>,
 }
 
 impl ToolContext {
@@ -158,7 +164,15 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Map<String, Value>) 
     if tool.reports_images {
         output.note_preview_backend(ctx.config.image_backend);
     }
-    output.into_result()
+    let images = std::mem::take(&mut output.images);
+    let inline = output.inline_previews;
+    let mut result = output.into_result();
+    if !images.is_empty() {
+        result
+            .content
+            .extend(previews::content_blocks(ctx, &images, inline).await);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::ArgError;
+use super::previews::FinishedImage;
 use crate::config::ImageBackend;
 use crate::d1::DbError;
 use crate::protocol::mcp::CallToolResult;
@@ -13,6 +14,10 @@ use crate::protocol::mcp::CallToolResult;
 pub struct ToolOutput {
     pub object: Value,
     pub is_error: bool,
+    /// Finished images the object describes, shown by blocks after `content[0]`.
+    pub images: Vec<FinishedImage>,
+    /// Whether those blocks include the thumbnails inline (the call's `preview`).
+    pub inline_previews: bool,
 }
 
 impl ToolOutput {
@@ -20,14 +25,23 @@ impl ToolOutput {
         ToolOutput {
             object: to_object(body),
             is_error: false,
+            images: Vec::new(),
+            inline_previews: false,
         }
     }
 
     pub fn failure(body: &impl Serialize) -> Self {
         ToolOutput {
-            object: to_object(body),
             is_error: true,
+            ..ToolOutput::success(body)
         }
+    }
+
+    /// Adds the finished images to show, with their thumbnails inline when `inline`.
+    pub fn showing(mut self, images: Vec<FinishedImage>, inline: bool) -> Self {
+        self.images = images;
+        self.inline_previews = inline;
+        self
     }
 
     /// `{success: false, error}`, the original's shape for every plain failure.

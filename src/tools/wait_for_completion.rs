@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
 use super::generation::{with_generation, Generation};
 use super::output::{result_schema, ToolError, ToolOutput};
+use super::previews::{preview_field, FinishedImage};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{JOB_ID_MAX_CHARS, WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
 use crate::jobs::{JobRow, JobStatus};
@@ -43,6 +44,7 @@ pub const TOOL: ToolSpec = ToolSpec {
 struct Args {
     job_id: Option<String>,
     job_ids: Option<Vec<String>>,
+    preview: bool,
 }
 
 impl ToolArgs for Args {
@@ -65,6 +67,7 @@ impl ToolArgs for Args {
                     max_len: JOB_ID_MAX_CHARS,
                 },
             ),
+            preview_field(),
         ]
     }
 }
@@ -74,12 +77,14 @@ impl ToolArgs for Args {
 pub fn output_schema() -> Value {
     let image = with_generation(json!({"type": "object", "properties": {
         "job_id": {"type": "string"}, "image_url": {"type": ["string", "null"]},
+        "thumbnail_url": {"type": ["string", "null"]},
         "prompt": {"type": "string"}, "model": {"type": "string"}
     }}));
     with_generation(result_schema(json!({
             "job_id": {"type": "string", "description": "The job, when one job was awaited."},
             "status": {"type": "string", "enum": ["completed", "in_progress", "failed"]},
             "image_url": {"type": ["string", "null"], "description": "The image, when one job was awaited."},
+            "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of that image (null when there is none)."},
             "prompt": {"type": "string"},
             "model": {"type": "string"},
             "count": {"type": "integer"},
@@ -104,7 +109,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             (Some(_), Some(_)) => return Err(args_error("pass either job_id or job_ids, not both")),
             (None, None) => return Err(args_error("job_id or job_ids is required")),
         };
-        wait_for_jobs(ctx, ids).await
+        wait_for_jobs(ctx, ids, args.preview).await
     })
 }
 
@@ -112,8 +117,8 @@ fn args_error(message: &str) -> ToolError {
     ToolError::Args(ArgError(message.to_string()))
 }
 
-/// The wait itself, shared with generate_image_and_wait.
-pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>) -> Result<ToolOutput, ToolError> {
+/// The wait itself, shared with generate_image_and_wait. `preview`: show thumbnails inline.
+pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -> Result<ToolOutput, ToolError> {
     let ids = distinct(ids);
     let store = ctx.store()?;
     let budget = WaitBudget::new(ids.len(), ctx.config.wait_response_limit_seconds);
@@ -134,7 +139,8 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>) -> Result<ToolOu
             }
         }
         let elapsed = (crate::now_ms() - started).max(0) as u64;
-        if let Some(output) = conclude(&ctx.origin, state, &budget, elapsed) {
+        if let Some(mut output) = conclude(&ctx.origin, state, &budget, elapsed) {
+            output.inline_previews = preview;
             return Ok(output);
         }
         let pause = poll_interval(elapsed)
@@ -243,6 +249,7 @@ pub fn evaluate(ids: &[String], rows: &[JobRow]) -> WaitState {
 struct ImageResult {
     job_id: String,
     image_url: Option<String>,
+    thumbnail_url: Option<String>,
     prompt: String,
     model: String,
     #[serde(flatten)]
@@ -260,6 +267,7 @@ struct SingleCompleted {
     success: bool,
     status: &'static str,
     image_url: Option<String>,
+    thumbnail_url: Option<String>,
     prompt: String,
     model: String,
     job_id: String,
@@ -293,6 +301,7 @@ struct ManyFailed {
 struct ImageResultUrl {
     job_id: String,
     image_url: Option<String>,
+    thumbnail_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -317,9 +326,21 @@ fn url(origin: &str, row: &JobRow) -> Option<String> {
         .map(|stored| absolute_image_url(stored, origin))
 }
 
+fn thumbnail_url(origin: &str, row: &JobRow) -> Option<String> {
+    row.thumbnail_url
+        .as_deref()
+        .map(|stored| absolute_image_url(stored, origin))
+}
+
+/// The finished images among `rows`, for the blocks after the result's text.
+fn finished(rows: &[JobRow]) -> Vec<FinishedImage> {
+    rows.iter().filter_map(FinishedImage::of_job).collect()
+}
+
 fn image(origin: &str, row: JobRow) -> ImageResult {
     ImageResult {
         image_url: url(origin, &row),
+        thumbnail_url: thumbnail_url(origin, &row),
         generation: Generation::of_job(&row),
         job_id: row.id,
         prompt: row.prompt,
@@ -337,45 +358,74 @@ fn failed_job(row: JobRow) -> FailedJob {
 /// The final answer for `state`, or None to keep waiting.
 fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64) -> Option<ToolOutput> {
     match state {
-        WaitState::NotFound => {
-            Some(ToolOutput::failure(&Failure { success: false, error: "One or more jobs not found".to_string() }))
-        }
+        WaitState::NotFound => Some(ToolOutput::failure(&Failure {
+            success: false,
+            error: "One or more jobs not found".to_string(),
+        })),
         WaitState::Completed(mut rows) if rows.len() == 1 => {
             let row = rows.remove(0);
-            Some(ToolOutput::success(&SingleCompleted {
+            let images = finished(std::slice::from_ref(&row));
+            let output = ToolOutput::success(&SingleCompleted {
                 success: true,
                 status: "completed",
                 image_url: url(origin, &row),
+                thumbnail_url: thumbnail_url(origin, &row),
                 generation: Generation::of_job(&row),
                 prompt: row.prompt,
                 model: row.model,
                 job_id: row.id,
-            }))
+            });
+            Some(output.showing(images, true))
         }
-        WaitState::Completed(rows) => Some(ToolOutput::success(&ManyCompleted {
-            success: true,
-            count: rows.len(),
-            results: rows.into_iter().map(|row| image(origin, row)).collect(),
-        })),
+        WaitState::Completed(rows) => {
+            let images = finished(&rows);
+            let output = ToolOutput::success(&ManyCompleted {
+                success: true,
+                count: rows.len(),
+                results: rows.into_iter().map(|row| image(origin, row)).collect(),
+            });
+            Some(output.showing(images, true))
+        }
         WaitState::Failed { mut failed, completed } if failed.len() == 1 && completed.is_empty() => {
             let row = failed.remove(0);
-            Some(ToolOutput::failure(&SingleFailed { success: false, status: "failed", error: row.error }))
+            Some(ToolOutput::failure(&SingleFailed {
+                success: false,
+                status: "failed",
+                error: row.error,
+            }))
         }
-        WaitState::Failed { failed, completed } => Some(ToolOutput::failure(&ManyFailed {
-            success: false,
-            error: format!("{} job(s) failed", failed.len()),
-            failed: failed.into_iter().map(failed_job).collect(),
-            completed: completed
-                .into_iter()
-                .map(|row| ImageResultUrl { image_url: url(origin, &row), job_id: row.id })
-                .collect(),
-        })),
+        WaitState::Failed { failed, completed } => {
+            let images = finished(&completed);
+            let output = ToolOutput::failure(&ManyFailed {
+                success: false,
+                error: format!("{} job(s) failed", failed.len()),
+                failed: failed.into_iter().map(failed_job).collect(),
+                completed: completed
+                    .into_iter()
+                    .map(|row| ImageResultUrl {
+                        image_url: url(origin, &row),
+                        thumbnail_url: thumbnail_url(origin, &row),
+                        job_id: row.id,
+                    })
+                    .collect(),
+            });
+            Some(output.showing(images, true))
+        }
         WaitState::Running { .. } if elapsed_ms < budget.deadline_ms() => None,
         WaitState::Running { .. } if budget.ends_in_timeout() => Some(ToolOutput::failure(&Failure {
             success: false,
-            error: format!("Timeout: Image generation took longer than {} seconds", budget.contract_seconds),
+            error: format!(
+                "Timeout: Image generation took longer than {} seconds",
+                budget.contract_seconds
+            ),
         })),
-        WaitState::Running { completed, failed, pending } => Some(ToolOutput::success(&InProgress {
+        WaitState::Running {
+            completed,
+            failed,
+            pending,
+        } => {
+            let images = finished(&completed);
+            let output = ToolOutput::success(&InProgress {
             success: true,
             status: "in_progress",
             message: format!(
@@ -388,7 +438,9 @@ fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64
             completed: completed.into_iter().map(|row| image(origin, row)).collect(),
             failed: failed.into_iter().map(failed_job).collect(),
             pending_job_ids: pending,
-        })),
+            });
+            Some(output.showing(images, true))
+        }
     }
 }
 
@@ -408,6 +460,8 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         width: Some(1024),
         height: Some(1024),
         parameters: Some(r#"{"seed":9}"#.into()),
+        thumbnail_url: image_url.map(|url| url.replace(".jpg", "-thumb.webp")),
+        image_size: image_url.map(|_| 204_812),
     };
     let done = |id: &str| row(id, JobStatus::Completed, Some(&format!("/images/{id}.jpg")), None);
     let failed = |id: &str, error: Option<&str>| row(id, JobStatus::Failed, None, error);
@@ -512,6 +566,8 @@ mod tests {
             width: Some(512),
             height: Some(512),
             parameters: Some(r#"{"seed":42}"#.into()),
+            thumbnail_url: (status == JobStatus::Completed).then(|| format!("/images/{id}-thumb.webp")),
+            image_size: (status == JobStatus::Completed).then_some(4321),
         }
     }
 
@@ -601,10 +657,42 @@ mod tests {
         assert!(!output.is_error);
         assert_eq!(
             output.object,
-            json!({"success": true, "status": "completed", "image_url": "https://w.example/images/a.jpg", "prompt": "p",
+            json!({"success": true, "status": "completed", "image_url": "https://w.example/images/a.jpg",
+                   "thumbnail_url": "https://w.example/images/a-thumb.webp", "prompt": "p",
                    "model": "flux-schnell", "job_id": "a", "seed": 42, "width": 512, "height": 512,
                    "parameters": {"seed": 42}})
         );
+    }
+
+    #[test]
+    fn finished_images_are_shown_for_every_result_that_lists_them_and_no_other() {
+        let done = |id: &str| row(id, JobStatus::Completed);
+        let single = outcome(WaitState::Completed(vec![done("a")]), WaitBudget::new(1, 50), 0).unwrap();
+        assert_eq!(single.images.len(), 1);
+        assert_eq!(single.images[0].image_size, Some(4321));
+        assert_eq!(single.images[0].thumbnail_url.as_deref(), Some("/images/a-thumb.webp"));
+        let many: Vec<JobRow> = ["a", "b", "c", "d", "e"].iter().map(|id| done(id)).collect();
+        let five = outcome(WaitState::Completed(many), WaitBudget::new(5, 50), 0).unwrap();
+        let ids: Vec<&str> = five.images.iter().map(|i| i.job_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["a", "b", "c", "d", "e"],
+            "every image links; the preview cap applies later"
+        );
+        let running = WaitState::Running {
+            completed: vec![done("a")],
+            failed: vec![],
+            pending: vec!["b".into()],
+        };
+        let partial = outcome(running.clone(), WaitBudget::new(2, 50), 50_000).unwrap();
+        assert_eq!(partial.images.len(), 1);
+        let timeout = outcome(running, WaitBudget::new(2, 600), 66_000).unwrap();
+        assert!(
+            timeout.is_error && timeout.images.is_empty(),
+            "a timeout lists no images"
+        );
+        let missing = outcome(WaitState::NotFound, WaitBudget::new(1, 50), 0).unwrap();
+        assert!(missing.images.is_empty());
     }
 
     #[test]
@@ -649,8 +737,11 @@ mod tests {
         assert_eq!(several.object["failed"], json!([{"job_id": "a", "error": "boom"}]));
         assert_eq!(
             several.object["completed"],
-            json!([{"job_id": "b", "image_url": "https://w.example/images/b.jpg"}])
+            json!([{"job_id": "b", "image_url": "https://w.example/images/b.jpg",
+                    "thumbnail_url": "https://w.example/images/b-thumb.webp"}])
         );
+        let shown: Vec<&str> = several.images.iter().map(|i| i.job_id.as_str()).collect();
+        assert_eq!(shown, ["b"], "only the completed job's image is shown");
         let missing = outcome(WaitState::NotFound, WaitBudget::new(1, 50), 0).unwrap();
         assert_eq!(
             missing.object,

@@ -129,6 +129,7 @@ pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContex
         caller,
         origin: crate::http::request_origin(req),
         progress: None,
+        protocol_version: None,
     }))
 }
 

@@ -16,7 +16,7 @@ use crate::server::{self as dispatch, Era, McpHeaders};
 use crate::tools::{ProgressSink, ToolContext};
 
 pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
-    let ctx = match guard(&req, &env).await? {
+    let mut ctx = match guard(&req, &env).await? {
         Ok(ctx) => ctx,
         Err(refused) => return Ok(refused),
     };
@@ -45,11 +45,18 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
                         &RpcResponse::error(Some(request.id), &rejection.error),
                     );
                 }
+                ctx.protocol_version = Some(
+                    headers
+                        .protocol_version
+                        .clone()
+                        .unwrap_or_else(|| version::STATELESS[0].to_string()),
+                );
                 Era::Stateless
             } else {
                 if let Some(refused) = unsupported_header(&headers)? {
                     return Ok(refused);
                 }
+                ctx.protocol_version = headers.protocol_version.clone();
                 Era::Handshake
             };
             match dispatch::progress_token(&request).filter(|_| accepts_event_stream) {
@@ -83,6 +90,7 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
                     )),
                 );
             }
+            ctx.protocol_version = headers.protocol_version.clone();
             let mut responses = Vec::new();
             for item in items {
                 match item {

@@ -113,6 +113,62 @@ fn every_tool_result_is_a_call_tool_result_in_every_revision() {
     }
 }
 
+/// A real 1×1 lossy WebP (what the Images binding returns, only smaller), as base64.
+const TINY_WEBP_BASE64: &str = "UklGRiQAAABXRUJQVlA4IBgAAAAwAQCdASoBAAEAAwA0JaQAA3AA/vuUAAA=";
+
+#[test]
+fn results_showing_finished_images_are_call_tool_results_in_every_revision() {
+    let mut shown = 0;
+    for tool in TOOLS {
+        for (name, output) in tool_samples(tool) {
+            if output.images.is_empty() {
+                continue;
+            }
+            shown += 1;
+            let what = format!("{} {name:?} with image blocks", tool.name);
+            // As tools::call adds them: links per revision, previews for those with thumbnails.
+            let previews: Vec<(String, String)> = output
+                .images
+                .iter()
+                .filter(|image| image.thumbnail_url.is_some())
+                .map(|image| (image.job_id.clone(), TINY_WEBP_BASE64.to_string()))
+                .collect();
+            for revision in revisions() {
+                let links = tools::has_resource_links(Some(revision));
+                let mut call = output.clone().into_result();
+                let text = call.content[0].clone();
+                call.content
+                    .extend(tools::preview_blocks(&output.images, links, &previews));
+                let mut result = wire(&call);
+                if is_stateless(revision) {
+                    result = modern::complete_result("tools/call", result);
+                }
+                assert_eq!(result["content"][0], wire(&text), "{what}: content[0] unchanged");
+                assert_eq!(result["structuredContent"], output.object, "{what}");
+                let kinds: Vec<&str> = result["content"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|block| block["type"].as_str().unwrap())
+                    .collect();
+                let link_count = kinds.iter().filter(|k| **k == "resource_link").count();
+                assert_eq!(
+                    link_count,
+                    if links { output.images.len() } else { 0 },
+                    "{what} {revision}"
+                );
+                assert_eq!(
+                    kinds.iter().filter(|k| **k == "image").count(),
+                    previews.len(),
+                    "{what}"
+                );
+                validate_call_result(revision, &what, &result);
+            }
+        }
+    }
+    assert!(shown >= 4, "samples with finished images: {shown}");
+}
+
 #[test]
 fn every_tool_result_conforms_to_the_output_schema_in_tools_list() {
     for tool in TOOLS {

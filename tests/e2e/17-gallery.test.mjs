@@ -154,8 +154,13 @@ describe("gallery over HTTP: sign-in, cookie, pages, security headers", () => {
     assert.ok(html.includes(`<p class="error">${jobs.failed.error}</p>`), "failed tile without its error");
     assert.equal((html.match(/<img /g) ?? []).length, jobs.completed.length, "one image per completed job");
     for (const job of jobs.completed) {
-      const [row] = await h.query("SELECT image_url FROM generation_jobs WHERE id = ?", job.jobId);
-      assert.ok(html.includes(`src="${row.image_url}"`), `tile image for ${job.jobId}`);
+      const [row] = await h.query("SELECT image_url, thumbnail_url FROM generation_jobs WHERE id = ?", job.jobId);
+      // Tiles show the thumbnail (the harness runs the Images binding), the image page the full image.
+      assert.ok(row.thumbnail_url, `job ${job.jobId} has no thumbnail`);
+      assert.ok(html.includes(`src="${row.thumbnail_url}"`), `tile image for ${job.jobId}`);
+      const thumb = await h.fetch(row.thumbnail_url);
+      assert.equal(thumb.headers.get("content-type"), "image/webp");
+      assert.ok((await thumb.arrayBuffer()).byteLength > 0);
       await h.fetchImage(new URL(row.image_url, h.origin).href);
     }
     assert.ok(!/<script>/.test(html), "no inline scripts");

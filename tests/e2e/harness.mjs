@@ -2,8 +2,9 @@
 //
 // startHarness() boots a Miniflare 5 instance running the built worker
 // (build/index.js + build/*.wasm, worker-build's output) with Miniflare's REAL
-// local D1, R2 and Queues, and the Workers AI stand-in (support/ai-standin.mjs)
-// as env.AI. It applies migrations/*.sql to D1, and returns helpers: the base
+// local D1, R2 and Queues, the Workers AI stand-in (support/ai-standin.mjs)
+// as env.AI, and Miniflare's local Images binding (run with the npm package sharp) as
+// env.IMAGES. It applies migrations/*.sql to D1, and returns helpers: the base
 // URL, an official-SDK MCP client, a raw JSON-RPC helper, D1/R2/queue access,
 // the model-call recorder, and polling utilities.
 //
@@ -203,6 +204,8 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  *   defaultDelayMs the stand-in's delay when a prompt has no [delay=N] (default 10)
  *   extraWorkers  extra Miniflare worker definitions (v5 format), appended after the stand-in
  *   aiBinding     false to leave env.AI out
+ *   imagesBinding false to leave env.IMAGES out, or a Miniflare binding definition to use
+ *                 instead of the local Images binding (e.g. one that fails)
  *   serverWorker  a manifest to use instead of build/ (harness self-test)
  *   retryDelaySeconds  delay before Miniflare redelivers a retried message (default 0, as
  *                 in production); a delay makes the state between attempts observable
@@ -213,7 +216,7 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  * wrangler.toml. Shared by startHarness and by files that need their own Miniflare options
  * (the cross-isolate SSE test, the SSE benchmark).
  */
-export function serverWorker({ vars = {}, aiBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit } = {}) {
+export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit } = {}) {
   const env = {};
   for (const [name, value] of Object.entries({ ...DEFAULT_VARS, ...vars })) {
     if (value !== undefined) env[name] = { type: "text", value: String(value) };
@@ -225,6 +228,8 @@ export function serverWorker({ vars = {}, aiBinding, manifest, retryDelaySeconds
   // wrangler.toml's RATE_LIMITER (Miniflare's real local rate limiter). Off unless a test asks:
   // most files make far more requests a minute than a deployment's limit allows.
   if (rateLimit) env.RATE_LIMITER = { type: "rate-limit", namespace: "1001", simple: { limit: rateLimit.limit, period: rateLimit.period ?? 60 } };
+  // As wrangler.toml's [images]: Miniflare runs it locally with sharp.
+  if (imagesBinding !== false) env.IMAGES = imagesBinding ?? { type: "images" };
   return {
     config: {
       name: "mcp-image-generator",
@@ -295,6 +300,7 @@ export async function startHarness(options = {}) {
       serverWorker({
         vars,
         aiBinding: options.aiBinding === false ? undefined : standin.binding,
+        imagesBinding: options.imagesBinding,
         manifest: options.serverWorker,
         retryDelaySeconds: options.retryDelaySeconds,
         compatibilityFlags: options.compatibilityFlags,

@@ -20,10 +20,12 @@ const PROMPT_EXCERPT_CHARS: usize = 120;
 /// Tiles above the fold load at once; the rest wait until scrolled near (full-size images).
 const EAGER_TILES: usize = 8;
 
-/// The image a grid tile shows. Today that is the full image; a later change points it at the
-/// thumbnail stored beside it when there is one.
+/// The image a grid tile shows: the thumbnail when the job has one, else the full image.
 pub fn tile_image_url(job: &JobRow) -> Option<&str> {
-    full_image_url(job)
+    job.thumbnail_url
+        .as_deref()
+        .filter(|url| safe_image_url(url))
+        .or_else(|| full_image_url(job))
 }
 
 /// The finished image of a job, if it has one this page may reference.
@@ -426,6 +428,8 @@ mod tests {
             width: None,
             height: None,
             parameters: None,
+            thumbnail_url: None,
+            image_size: None,
         }
     }
 
@@ -612,6 +616,25 @@ mod tests {
         let mut public = job(JobStatus::Completed);
         public.image_url = Some("https://img.example.com/k.png".into());
         assert_eq!(tile_image_url(&public), Some("https://img.example.com/k.png"));
+        public.thumbnail_url = Some("javascript:alert(1)".into());
+        assert_eq!(
+            tile_image_url(&public),
+            Some("https://img.example.com/k.png"),
+            "an unsafe thumbnail URL falls back to the image"
+        );
+    }
+
+    #[test]
+    fn tiles_show_the_thumbnail_when_there_is_one_and_the_page_the_full_image() {
+        let mut done = job(JobStatus::Completed);
+        done.thumbnail_url = Some("/images/1700000000000-a-lighthouse-j-thumb.webp".into());
+        assert_eq!(
+            tile_image_url(&done),
+            Some("/images/1700000000000-a-lighthouse-j-thumb.webp")
+        );
+        assert_eq!(full_image_url(&done), Some("/images/1700000000000-a-lighthouse-j.jpg"));
+        let html = image_page(&signed_in(), &done);
+        assert!(html.contains("/images/1700000000000-a-lighthouse-j.jpg"));
     }
 
     #[test]

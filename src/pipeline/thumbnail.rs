@@ -1,0 +1,104 @@
+//! Thumbnails through the Cloudflare Images binding (`env.IMAGES`), the only place it is touched.
+//!
+//! workers-rs has no typed Images binding, so three small `wasm_bindgen` externs describe the
+//! calls used: `IMAGES.input(stream).transform({...}).output({...})`, then `.response()`.
+//! Locally wrangler and Miniflare run the same binding with the npm package `sharp`.
+
+use worker::js_sys::{Object, Promise, Reflect, Uint8Array};
+use worker::wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::{ReadableStream, Response};
+use worker::Env;
+
+use crate::catalog::{THUMBNAIL_MAX_SIDE, THUMBNAIL_WEBP_QUALITY};
+use crate::media::{sniff, ImageFormat};
+
+/// The binding's name in wrangler.toml (`[images] binding = "IMAGES"`).
+pub const IMAGES_BINDING: &str = "IMAGES";
+
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+extern "C" {
+    type ImagesBinding;
+    #[wasm_bindgen(method, catch)]
+    fn input(this: &ImagesBinding, stream: &ReadableStream) -> Result<ImageTransformer, JsValue>;
+
+    type ImageTransformer;
+    #[wasm_bindgen(method, catch)]
+    fn transform(this: &ImageTransformer, options: &Object) -> Result<ImageTransformer, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn output(this: &ImageTransformer, options: &Object) -> Result<Promise, JsValue>;
+
+    type ImageTransformationResult;
+    #[wasm_bindgen(method, catch)]
+    fn response(this: &ImageTransformationResult) -> Result<Response, JsValue>;
+}
+
+/// Why no thumbnail was made. The job completes regardless; the consumer logs this.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailError {
+    #[error("the {IMAGES_BINDING} binding (Cloudflare Images) is not configured")]
+    NoBinding,
+    #[error("the Images binding failed: {0}")]
+    Binding(String),
+    #[error("the Images binding returned {len} bytes that are not a WebP image")]
+    NotWebp { len: usize },
+}
+
+/// `image` scaled down to fit THUMBNAIL_MAX_SIDE (never enlarged) and encoded as WebP.
+pub async fn make_thumbnail(env: &Env, image: &[u8]) -> Result<Vec<u8>, ThumbnailError> {
+    let binding = Reflect::get(env, &JsValue::from_str(IMAGES_BINDING)).map_err(|_| ThumbnailError::NoBinding)?;
+    if binding.is_undefined() || binding.is_null() {
+        return Err(ThumbnailError::NoBinding);
+    }
+    let binding: ImagesBinding = binding.unchecked_into();
+    let bytes = transform(&binding, image)
+        .await
+        .map_err(|e| ThumbnailError::Binding(describe(&e)))?;
+    match sniff(&bytes) {
+        Some(ImageFormat::Webp) => Ok(bytes),
+        _ => Err(ThumbnailError::NotWebp { len: bytes.len() }),
+    }
+}
+
+async fn transform(binding: &ImagesBinding, image: &[u8]) -> Result<Vec<u8>, JsValue> {
+    // A Response over the bytes is the simplest way to get the ReadableStream `input` takes.
+    let source = Response::new_with_opt_buffer_source(Some(&Uint8Array::from(image)))?;
+    let stream = source
+        .body()
+        .ok_or_else(|| JsValue::from_str("could not stream the image to the binding"))?;
+    let transform = options(&[
+        ("width", THUMBNAIL_MAX_SIDE.into()),
+        ("height", THUMBNAIL_MAX_SIDE.into()),
+        ("fit", "scale-down".into()),
+    ])?;
+    let output = options(&[
+        ("format", "image/webp".into()),
+        ("quality", THUMBNAIL_WEBP_QUALITY.into()),
+    ])?;
+    let promise = binding.input(&stream)?.transform(&transform)?.output(&output)?;
+    let result: ImageTransformationResult = JsFuture::from(promise).await?.unchecked_into();
+    let response = result.response()?;
+    if !response.ok() {
+        return Err(JsValue::from_str(&format!("HTTP status {}", response.status())));
+    }
+    let buffer = JsFuture::from(response.array_buffer()?).await?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+fn options(pairs: &[(&str, JsValue)]) -> Result<Object, JsValue> {
+    let object = Object::new();
+    for (name, value) in pairs {
+        Reflect::set(&object, &JsValue::from_str(name), value)?;
+    }
+    Ok(object)
+}
+
+/// A thrown value's message (never whole objects), cut short for the log.
+fn describe(value: &JsValue) -> String {
+    let message = match value.dyn_ref::<worker::js_sys::Error>() {
+        Some(error) => String::from(error.message()),
+        None => value.as_string().unwrap_or_else(|| "unknown error".to_string()),
+    };
+    crate::catalog::echo(&message)
+}

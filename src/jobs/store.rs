@@ -3,9 +3,20 @@
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::sql;
-use super::{GenerationRow, JobFilter, JobRow, NewJob, Page, StatusFilter};
+use super::{sql, sweep_sql};
+use super::{GenerationRow, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter};
 use crate::d1::{Db, DbResult, Statement};
+
+/// A row a statement's `RETURNING` reported (only counted).
+#[derive(Deserialize)]
+struct Changed {}
+
+/// A finished job past retention: its id and where its image is, if it has one.
+#[derive(Debug, Deserialize)]
+pub struct ExpiredJob {
+    pub id: String,
+    pub image_url: Option<String>,
+}
 
 #[derive(Deserialize)]
 struct Total {
@@ -125,5 +136,78 @@ impl JobStore {
             sql::insert_generation(generation_id, &job.id, image_url, &job.prompt, &job.model, now),
         ];
         self.db.batch(statements, "completing a job").await
+    }
+
+    /// Claims up to `limit` jobs left `pending` since before `stale_before` (created since
+    /// `created_since`) and returns the queue messages to send for them.
+    pub async fn claim_stale_pending(
+        &self,
+        stale_before: i64,
+        created_since: i64,
+        now: i64,
+        limit: i64,
+    ) -> DbResult<Vec<JobMessage>> {
+        #[derive(Deserialize)]
+        struct Claimed {
+            id: String,
+            prompt: String,
+            model: String,
+        }
+        let claimed: Vec<Claimed> = self
+            .db
+            .rows(
+                sweep_sql::claim_stale_pending(stale_before, created_since, now, limit),
+                "claiming stale pending jobs",
+            )
+            .await?;
+        Ok(claimed
+            .into_iter()
+            .map(|c| JobMessage {
+                job_id: c.id,
+                prompt: c.prompt,
+                model: c.model,
+            })
+            .collect())
+    }
+
+    /// Fails up to `limit` jobs in `status` since before `stale_before` (and created before
+    /// `created_before`, when given); returns how many.
+    pub async fn fail_stale(
+        &self,
+        status: &'static str,
+        stale_before: i64,
+        created_before: Option<i64>,
+        error: &str,
+        now: i64,
+        limit: i64,
+    ) -> DbResult<usize> {
+        let failed: Vec<Changed> = self
+            .db
+            .rows(
+                sweep_sql::fail_stale(status, stale_before, created_before, error, now, limit),
+                "failing stale jobs",
+            )
+            .await?;
+        Ok(failed.len())
+    }
+
+    /// Finished jobs created before `created_before`, oldest first.
+    pub async fn expired_jobs(&self, created_before: i64, limit: usize) -> DbResult<Vec<ExpiredJob>> {
+        self.db
+            .rows(
+                sweep_sql::select_expired(created_before, limit as i64),
+                "selecting jobs past retention",
+            )
+            .await
+    }
+
+    /// Deletes the given finished jobs and their gallery rows in one batch.
+    pub async fn delete_jobs(&self, ids: &[String]) -> DbResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .batch(sweep_sql::delete_jobs(ids), "deleting jobs past retention")
+            .await
     }
 }

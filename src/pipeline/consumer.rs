@@ -227,7 +227,7 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         prompt: &job.prompt,
         parameters: &parameters,
     };
-    let (bytes, format) = backend::generate(env, config.image_backend, &request).await?;
+    let (bytes, format) = backend::generate(env, config.image_backend, &request, config.ai_timeout_seconds).await?;
     let size = dimensions(&bytes, format);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
     let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
@@ -237,10 +237,30 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         .map_err(AttemptError::Storage)?;
     let url = stored_image_url(&key, config.public_image_base_url.as_deref());
     let generation_id = uuid::Uuid::new_v4().to_string();
-    store
+    if let Err(error) = store
         .complete(&job, &generation_id, &url, size, crate::now_ms())
-        .await?;
+        .await
+    {
+        discard_unrecorded_image(store, &bucket, &job.id, &key).await;
+        return Err(error.into());
+    }
     Ok(())
+}
+
+/// After the completing batch failed, deletes the image just stored unless the job is completed
+/// after all (another delivery of it may have completed it with this same key): otherwise a job
+/// that ends up failed would leave an image in R2 that nothing points to. If the job cannot be
+/// read the image stays, since deleting it could leave a completed job without its image.
+async fn discard_unrecorded_image(store: &JobStore, bucket: &worker::Bucket, job_id: &str, key: &str) {
+    match store.job(job_id).await {
+        Ok(Some(job)) if job.status == crate::jobs::JobStatus::Completed => {}
+        Ok(_) => {
+            if let Err(error) = bucket.delete(key).await {
+                worker::console_error!("job {job_id}: could not delete the unrecorded image {key}: {error}");
+            }
+        }
+        Err(error) => worker::console_error!("job {job_id}: keeping image {key}, job unreadable: {error}"),
+    }
 }
 
 async fn fail_dead_lettered(store: &JobStore, job: &JobMessage) {

@@ -117,8 +117,8 @@ pub const ATTEMPT_STORE_ALLOWANCE_SECONDS: u64 = 60;
 pub const SWEEP_CRON: &str = "*/5 * * * *";
 /// Pending jobs re-queued per sweep (one `sendBatch` takes at most 100 messages).
 pub const SWEEP_REQUEUE_BATCH: i64 = 100;
-/// Stuck or never-delivered jobs failed per sweep, per rule.
-pub const SWEEP_FAIL_BATCH: i64 = 500;
+/// Stuck or never-delivered jobs failed per sweep, per rule (each comes back as its row).
+pub const SWEEP_FAIL_BATCH: i64 = 100;
 /// Expired SSE sessions, and undelivered mailbox messages, deleted per sweep.
 pub const SWEEP_SSE_BATCH: i64 = 1000;
 /// Jobs deleted per sweep by retention: their ids are bound in one `IN (…)` list and D1 binds at

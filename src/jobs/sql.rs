@@ -6,7 +6,7 @@
 use super::{JobFilter, NewJob, Page, StatusFilter};
 use crate::d1::{SqlValue, Statement};
 
-const JOB_COLUMNS: &str =
+pub(super) const JOB_COLUMNS: &str =
     "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters";
 /// Gallery rows with their job's generation parameters.
 const GENERATION_COLUMNS: &str = "g.id, g.job_id, g.image_url, g.prompt, g.model, g.created_at, \

@@ -7,17 +7,6 @@ use super::{sql, sweep_sql};
 use super::{GenerationRow, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter};
 use crate::d1::{Db, DbResult, Statement};
 
-/// A row a statement's `RETURNING` reported (only counted).
-#[derive(Deserialize)]
-struct Changed {}
-
-/// A finished job past retention: its id and where its image is, if it has one.
-#[derive(Debug, Deserialize)]
-pub struct ExpiredJob {
-    pub id: String,
-    pub image_url: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct Total {
     total: i64,
@@ -147,13 +136,9 @@ impl JobStore {
         now: i64,
         limit: i64,
     ) -> DbResult<Vec<JobMessage>> {
-        #[derive(Deserialize)]
-        struct Claimed {
-            id: String,
-            prompt: String,
-            model: String,
-        }
-        let claimed: Vec<Claimed> = self
+        // Sweep statements return whole job rows, read with the decoder every job query already
+        // uses: one more row type would cost its own decoder in the Wasm.
+        let claimed: Vec<JobRow> = self
             .db
             .rows(
                 sweep_sql::claim_stale_pending(stale_before, created_since, now, limit),
@@ -162,10 +147,10 @@ impl JobStore {
             .await?;
         Ok(claimed
             .into_iter()
-            .map(|c| JobMessage {
-                job_id: c.id,
-                prompt: c.prompt,
-                model: c.model,
+            .map(|job| JobMessage {
+                job_id: job.id,
+                prompt: job.prompt,
+                model: job.model,
             })
             .collect())
     }
@@ -181,7 +166,7 @@ impl JobStore {
         now: i64,
         limit: i64,
     ) -> DbResult<usize> {
-        let failed: Vec<Changed> = self
+        let failed: Vec<JobRow> = self
             .db
             .rows(
                 sweep_sql::fail_stale(status, stale_before, created_before, error, now, limit),
@@ -192,7 +177,7 @@ impl JobStore {
     }
 
     /// Finished jobs created before `created_before`, oldest first.
-    pub async fn expired_jobs(&self, created_before: i64, limit: usize) -> DbResult<Vec<ExpiredJob>> {
+    pub async fn expired_jobs(&self, created_before: i64, limit: usize) -> DbResult<Vec<JobRow>> {
         self.db
             .rows(
                 sweep_sql::select_expired(created_before, limit as i64),

@@ -6,19 +6,22 @@
 //! oldest matching rows, and the outer WHERE repeats the condition, so a row another sweep or a
 //! delivery changed in between is left alone. `RETURNING` tells the sweeper what it changed.
 
+use super::sql::JOB_COLUMNS;
 use crate::d1::{SqlValue, Statement};
 
 /// Marks up to `limit` jobs `pending` since before `stale_before` (and created since
-/// `created_since`) as re-queued now, returning `id, prompt, model` of each: the caller sends
+/// `created_since`) as re-queued now, returning each row: the caller sends
 /// their queue messages. Touching `updated_at` first means a concurrent sweep cannot claim them
 /// again, and a job whose send fails is tried again one window later.
 pub fn claim_stale_pending(stale_before: i64, created_since: i64, now: i64, limit: i64) -> Statement {
     Statement::new(
-        "UPDATE generation_jobs SET updated_at = ? \
-         WHERE id IN (SELECT id FROM generation_jobs WHERE status = 'pending' AND updated_at < ? \
-         AND created_at >= ? ORDER BY updated_at LIMIT ?) \
-         AND status = 'pending' AND updated_at < ? \
-         RETURNING id, prompt, model",
+        format!(
+            "UPDATE generation_jobs SET updated_at = ? \
+             WHERE id IN (SELECT id FROM generation_jobs WHERE status = 'pending' AND updated_at < ? \
+             AND created_at >= ? ORDER BY updated_at LIMIT ?) \
+             AND status = 'pending' AND updated_at < ? \
+             RETURNING {JOB_COLUMNS}"
+        ),
         vec![
             now.into(),
             stale_before.into(),
@@ -31,7 +34,7 @@ pub fn claim_stale_pending(stale_before: i64, created_since: i64, now: i64, limi
 
 /// Fails up to `limit` jobs in `status` since before `stale_before` (and, when given, created
 /// before `created_before`) with `error`, keeping the last recorded attempt error after it.
-/// Returns the ids it failed.
+/// Returns the rows it failed (whole rows: the store reads them with the one job-row decoder).
 pub fn fail_stale(
     status: &'static str,
     stale_before: i64,
@@ -42,12 +45,14 @@ pub fn fail_stale(
 ) -> Statement {
     let created_before = created_before.unwrap_or(i64::MAX);
     Statement::new(
-        "UPDATE generation_jobs SET status = 'failed', \
-         error = ? || COALESCE(' Last recorded error: ' || error, ''), updated_at = ? \
-         WHERE id IN (SELECT id FROM generation_jobs WHERE status = ? AND updated_at < ? \
-         AND created_at < ? ORDER BY updated_at LIMIT ?) \
-         AND status = ? AND updated_at < ? \
-         RETURNING id",
+        format!(
+            "UPDATE generation_jobs SET status = 'failed', \
+             error = ? || COALESCE(' Last recorded error: ' || error, ''), updated_at = ? \
+             WHERE id IN (SELECT id FROM generation_jobs WHERE status = ? AND updated_at < ? \
+             AND created_at < ? ORDER BY updated_at LIMIT ?) \
+             AND status = ? AND updated_at < ? \
+             RETURNING {JOB_COLUMNS}"
+        ),
         vec![
             error.into(),
             now.into(),
@@ -61,12 +66,14 @@ pub fn fail_stale(
     )
 }
 
-/// Up to `limit` finished jobs created before `created_before`, oldest first: `id, image_url`.
+/// Up to `limit` finished jobs created before `created_before`, oldest first.
 /// Jobs still pending or processing are the other rules' business, never retention's.
 pub fn select_expired(created_before: i64, limit: i64) -> Statement {
     Statement::new(
-        "SELECT id, image_url FROM generation_jobs \
-         WHERE status IN ('completed', 'failed') AND created_at < ? ORDER BY created_at, id LIMIT ?",
+        format!(
+            "SELECT {JOB_COLUMNS} FROM generation_jobs \
+             WHERE status IN ('completed', 'failed') AND created_at < ? ORDER BY created_at, id LIMIT ?"
+        ),
         vec![created_before.into(), limit.into()],
     )
 }
@@ -142,7 +149,7 @@ mod tests {
         let claim = claim_stale_pending(50, 0, 100, 1);
         let first = returned(&db, &claim);
         assert_eq!(ids(&first), ["old-b"], "oldest first, one per the limit");
-        assert_eq!(first[0][1], rusqlite::types::Value::Text("a fox".into()));
+        assert_eq!(first[0][2], rusqlite::types::Value::Text("a fox".into()));
         assert_eq!(row(&db, "old-b"), ("pending".into(), 100, None));
         // The next claim skips the one just claimed: a second sweep never sends it twice.
         assert_eq!(ids(&returned(&db, &claim_stale_pending(50, 0, 101, 10))), ["old-a"]);
@@ -215,8 +222,8 @@ mod tests {
         run(&db, mark_failed("f-old", "boom", 60));
         let expired = returned(&db, &select_expired(10, RETENTION_BATCH as i64));
         assert_eq!(ids(&expired), ["c-old", "f-old"], "finished and old only, oldest first");
-        assert_eq!(expired[0][1], rusqlite::types::Value::Text("/images/c-old.png".into()));
-        assert_eq!(expired[1][1], rusqlite::types::Value::Null);
+        assert_eq!(expired[0][4], rusqlite::types::Value::Text("/images/c-old.png".into()));
+        assert_eq!(expired[1][4], rusqlite::types::Value::Null);
         // A pending id slipped into the list is still not deleted.
         let doomed = vec!["c-old".to_string(), "f-old".to_string(), "p-old".to_string()];
         let tx = db.unchecked_transaction().unwrap();

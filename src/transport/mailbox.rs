@@ -102,11 +102,9 @@ impl Mailbox {
     /// sessions, keeping storage bounded; returns how many of each. Messages go first, by a
     /// rule that also catches those of sessions deleted earlier, so none is stranded.
     pub async fn sweep(&self, now: i64, limit: i64) -> DbResult<SweptMailbox> {
-        #[derive(Deserialize)]
-        struct Changed {}
         let (messages, sessions) = sweep_statements(now, limit);
-        let messages: Vec<Changed> = self.db.rows(messages, "sweeping undelivered SSE messages").await?;
-        let sessions: Vec<Changed> = self.db.rows(sessions, "sweeping expired SSE sessions").await?;
+        let messages: Vec<Pending> = self.db.rows(messages, "sweeping undelivered SSE messages").await?;
+        let sessions: Vec<Pending> = self.db.rows(sessions, "sweeping expired SSE sessions").await?;
         Ok(SweptMailbox {
             messages: messages.len(),
             sessions: sessions.len(),
@@ -122,18 +120,19 @@ pub struct SweptMailbox {
 }
 
 /// The mailbox sweep: messages whose session is not live, then sessions not seen for
-/// SESSION_EXPIRY_MS; each bounded by `limit` and reporting what it deleted.
+/// SESSION_EXPIRY_MS; each bounded by `limit` and reporting what it deleted in the shape of
+/// [`Pending`] (no payloads: only counted), so no other row decoder is compiled into the Wasm.
 fn sweep_statements(now: i64, limit: i64) -> (Statement, Statement) {
     let cutoff = now - SESSION_EXPIRY_MS;
     (
         statement(
             "DELETE FROM sse_messages WHERE seq IN (SELECT seq FROM sse_messages WHERE session_id NOT IN \
-             (SELECT id FROM sse_sessions WHERE last_seen >= ?) ORDER BY seq LIMIT ?) RETURNING seq",
+             (SELECT id FROM sse_sessions WHERE last_seen >= ?) ORDER BY seq LIMIT ?) RETURNING seq, '' AS payload",
             vec![cutoff.into(), limit.into()],
         ),
         statement(
             "DELETE FROM sse_sessions WHERE id IN (SELECT id FROM sse_sessions WHERE last_seen < ? \
-             ORDER BY last_seen LIMIT ?) AND last_seen < ? RETURNING id",
+             ORDER BY last_seen LIMIT ?) AND last_seen < ? RETURNING last_seen AS seq, id AS payload",
             vec![cutoff.into(), limit.into(), cutoff.into()],
         ),
     )

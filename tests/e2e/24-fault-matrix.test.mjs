@@ -161,7 +161,7 @@ describe("fault matrix", () => {
       const { result, data } = await callTool(client, "generate_image", { prompt, count: 3 });
       await faults([]);
       assert.equal(result.isError, true);
-      assert.match(data.error, /database error while creating jobs: injected DB batch failure/);
+      assert.match(data.error, /database error while creating jobs: (Error: )?injected DB batch failure/);
       assert.equal(await h.count("generation_jobs", "prompt = ?", prompt), 0);
       assert.equal(h.recorder.callsFor(prompt).length, 0);
     });

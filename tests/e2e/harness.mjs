@@ -78,7 +78,7 @@ class CaptureLog extends Log {
 }
 
 /** The worker-build output as a Miniflare manifest: every .js/.mjs as ESM, every .wasm as compiled Wasm. */
-export function buildManifest(buildDir = BUILD_DIR) {
+export function buildManifest(buildDir = process.env.E2E_BUILD_DIR ? path.resolve(process.env.E2E_BUILD_DIR) : BUILD_DIR) {
   const main = path.join(buildDir, "index.js");
   if (!existsSync(main)) {
     throw new Error(

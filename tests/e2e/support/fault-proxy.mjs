@@ -15,7 +15,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Server from "./index.js";
 
-export const CONTROL_PATH = "/__e2e_faults";
+const CONTROL_PATH = "/__e2e_faults";
 
 let rules = [];
 const hits = [];

@@ -143,7 +143,10 @@ fn the_sweeper_is_an_entry_point_that_no_module_imports() {
         .filter(|(_, edges)| edges.contains("sweeper"))
         .map(|(module, _)| module)
         .collect();
-    assert!(importers.is_empty(), "only lib.rs may call the sweeper, but {importers:?} import it");
+    assert!(
+        importers.is_empty(),
+        "only lib.rs may call the sweeper, but {importers:?} import it"
+    );
 }
 
 #[test]

@@ -116,7 +116,9 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
     };
     let setup = || -> Result<(Config, JobStore), SweepError> {
         let config = Config::from_env(env)?;
-        let db = env.d1("DB").map_err(|source| SweepError::Binding { name: "DB", source })?;
+        let db = env
+            .d1("DB")
+            .map_err(|source| SweepError::Binding { name: "DB", source })?;
         Ok((config, JobStore::new(db)))
     };
     match setup() {
@@ -157,12 +159,10 @@ async fn requeue_lost(
         return Ok(());
     }
     let count = messages.len();
-    let queue = env
-        .queue("IMAGE_QUEUE")
-        .map_err(|source| SweepError::Binding {
-            name: "IMAGE_QUEUE",
-            source,
-        })?;
+    let queue = env.queue("IMAGE_QUEUE").map_err(|source| SweepError::Binding {
+        name: "IMAGE_QUEUE",
+        source,
+    })?;
     // A failed send leaves the claimed jobs pending; the sweep one window later tries again.
     queue.send_batch(messages).await.map_err(|source| SweepError::Call {
         action: "sending the re-queued jobs' messages",
@@ -182,9 +182,8 @@ async fn fail_stuck(store: &JobStore, now: i64, window: i64, report: &mut SweepR
         .fail_stale("processing", now - window, None, &stuck, now, SWEEP_FAIL_BATCH)
         .await?;
     let hours = JOB_MAX_AGE_MS / 3_600_000;
-    let undelivered = format!(
-        "The queue did not deliver this job within {hours} h (its messages were lost); failed by the sweeper."
-    );
+    let undelivered =
+        format!("The queue did not deliver this job within {hours} h (its messages were lost); failed by the sweeper.");
     report.undelivered_failed = store
         .fail_stale(
             "pending",
@@ -218,10 +217,13 @@ async fn apply_retention(
             name: "R2_BUCKET",
             source,
         })?;
-        bucket.delete_multiple(keys.clone()).await.map_err(|source| SweepError::Call {
-            action: "deleting images past retention",
-            source,
-        })?;
+        bucket
+            .delete_multiple(keys.clone())
+            .await
+            .map_err(|source| SweepError::Call {
+                action: "deleting images past retention",
+                source,
+            })?;
     }
     let ids: Vec<String> = expired.into_iter().map(|job| job.id).collect();
     store.delete_jobs(&ids).await?;
@@ -231,7 +233,9 @@ async fn apply_retention(
 }
 
 async fn sweep_sse(env: &Env, now: i64, report: &mut SweepReport) -> Result<(), SweepError> {
-    let db = env.d1("DB").map_err(|source| SweepError::Binding { name: "DB", source })?;
+    let db = env
+        .d1("DB")
+        .map_err(|source| SweepError::Binding { name: "DB", source })?;
     let swept = Mailbox::new(db).sweep(now, SWEEP_SSE_BATCH).await?;
     report.sse_sessions = swept.sessions;
     report.sse_messages = swept.messages;

@@ -92,9 +92,7 @@ pub fn delete_jobs(ids: &[String]) -> Vec<Statement> {
             params.clone(),
         ),
         Statement::new(
-            format!(
-                "DELETE FROM generation_jobs WHERE id IN ({placeholders}) AND status IN ('completed', 'failed')"
-            ),
+            format!("DELETE FROM generation_jobs WHERE id IN ({placeholders}) AND status IN ('completed', 'failed')"),
             params,
         ),
     ]
@@ -155,7 +153,11 @@ mod tests {
         assert_eq!(ids(&returned(&db, &claim_stale_pending(50, 0, 101, 10))), ["old-a"]);
         assert!(returned(&db, &claim_stale_pending(50, 0, 102, 10)).is_empty());
         assert_eq!(row(&db, "fresh").1, 90, "a fresh job is not touched");
-        assert_eq!(row(&db, "ancient").1, -500, "too old to re-queue: another rule fails it");
+        assert_eq!(
+            row(&db, "ancient").1,
+            -500,
+            "too old to re-queue: another rule fails it"
+        );
         assert_eq!(row(&db, "busy").0, "processing");
     }
 
@@ -213,7 +215,10 @@ mod tests {
             run(&db, insert_job(&job(id), "p", "flux-schnell", at));
         }
         for id in ["c-old", "c-new"] {
-            run(&db, crate::jobs::sql::mark_completed(id, &format!("/images/{id}.png"), None, 60));
+            run(
+                &db,
+                crate::jobs::sql::mark_completed(id, &format!("/images/{id}.png"), None, 60),
+            );
             run(
                 &db,
                 crate::jobs::sql::insert_generation(&format!("g-{id}"), id, "u", "p", "m", 60),
@@ -257,7 +262,12 @@ mod tests {
         ];
         statements.extend(delete_jobs(&ids));
         for statement in statements {
-            assert_eq!(statement.sql.matches('?').count(), statement.params.len(), "{}", statement.sql);
+            assert_eq!(
+                statement.sql.matches('?').count(),
+                statement.params.len(),
+                "{}",
+                statement.sql
+            );
             assert!(statement.params.len() <= 100, "D1 binds at most 100 parameters");
         }
     }

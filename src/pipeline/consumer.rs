@@ -237,10 +237,7 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         .map_err(AttemptError::Storage)?;
     let url = stored_image_url(&key, config.public_image_base_url.as_deref());
     let generation_id = uuid::Uuid::new_v4().to_string();
-    if let Err(error) = store
-        .complete(&job, &generation_id, &url, size, crate::now_ms())
-        .await
-    {
+    if let Err(error) = store.complete(&job, &generation_id, &url, size, crate::now_ms()).await {
         discard_unrecorded_image(store, &bucket, &job.id, &key).await;
         return Err(error.into());
     }

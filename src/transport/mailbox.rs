@@ -190,10 +190,17 @@ mod tests {
         assert_eq!(deleted(&db, &messages), 3, "bounded by the limit");
         assert_eq!(deleted(&db, &sessions), 2);
         let (messages, sessions) = sweep_statements(now, 3);
-        assert_eq!(deleted(&db, &messages), 1, "the rest, including messages of deleted sessions");
+        assert_eq!(
+            deleted(&db, &messages),
+            1,
+            "the rest, including messages of deleted sessions"
+        );
         assert_eq!(deleted(&db, &sessions), 0);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM sse_sessions"), 1);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM sse_messages WHERE session_id = 'live'"), 1);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM sse_messages WHERE session_id = 'live'"),
+            1
+        );
         assert_eq!(count(&db, "SELECT COUNT(*) FROM sse_messages"), 1);
     }
 }

@@ -11,7 +11,8 @@
 //!   idempotent per job, so a message that was only late costs one extra model call, never a
 //!   second image or gallery row. Jobs older than JOB_MAX_AGE_MS are failed instead.
 //! - `processing` since longer than the retry window: the attempt died without reporting (the
-//!   runtime was stopped) and every delivery the queue had is used up, so it is failed.
+//!   runtime was stopped) and every delivery the queue had is used up, so it is failed, and
+//!   whatever its attempt may have stored in R2 before it died is deleted.
 //! - SSE sessions not seen for 5 minutes are deleted with their undelivered messages.
 //! - With `RETENTION_DAYS`, finished jobs older than that lose their image and thumbnail (R2
 //!   first) and then their rows. In that order a failure in between leaves rows whose image is
@@ -28,6 +29,7 @@ use crate::config::Config;
 use crate::d1::DbError;
 use crate::jobs::JobStore;
 use crate::pipeline::consumer::transient_retry_delay_seconds;
+use crate::pipeline::storage::possible_keys;
 use crate::transport::mailbox::Mailbox;
 use crate::urls::{key_from_image_path, thumbnail_key, IMAGE_ROUTE_PREFIX};
 
@@ -126,7 +128,7 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
             let window = retry_window_ms(config.ai_timeout_seconds);
             let result = requeue_lost(env, &store, now, window, &mut report).await;
             note("re-queueing lost jobs", result, &mut report);
-            let result = fail_stuck(&store, now, window, &mut report).await;
+            let result = fail_stuck(env, &store, now, window, &mut report).await;
             note("failing stuck jobs", result, &mut report);
             if let Some(days) = config.retention_days {
                 let result = apply_retention(env, &store, now - days as i64 * DAY_MS, &mut report).await;
@@ -172,28 +174,51 @@ async fn requeue_lost(
     Ok(())
 }
 
-async fn fail_stuck(store: &JobStore, now: i64, window: i64, report: &mut SweepReport) -> Result<(), SweepError> {
+async fn fail_stuck(
+    env: &Env,
+    store: &JobStore,
+    now: i64,
+    window: i64,
+    report: &mut SweepReport,
+) -> Result<(), SweepError> {
     let minutes = (window + 59_999) / 60_000;
-    let stuck = format!(
+    let stuck_error = format!(
         "No result within the queue's retry window ({minutes} min): the last attempt stopped without \
          reporting back (the worker was stopped or cut off) and no delivery is left; failed by the sweeper."
     );
-    report.stuck_failed = store
-        .fail_stale("processing", now - window, None, &stuck, now, SWEEP_FAIL_BATCH)
+    let stuck = store
+        .fail_stale("processing", now - window, None, &stuck_error, now, SWEEP_FAIL_BATCH)
         .await?;
+    report.stuck_failed = stuck.len();
     let hours = JOB_MAX_AGE_MS / 3_600_000;
-    let undelivered =
+    let undelivered_error =
         format!("The queue did not deliver this job within {hours} h (its messages were lost); failed by the sweeper.");
-    report.undelivered_failed = store
+    let undelivered = store
         .fail_stale(
             "pending",
             now - window,
             Some(now - JOB_MAX_AGE_MS),
-            &undelivered,
+            &undelivered_error,
             now,
             SWEEP_FAIL_BATCH,
         )
         .await?;
+    report.undelivered_failed = undelivered.len();
+    // A stuck attempt may have stored its image before it died: a failed job keeps nothing in R2.
+    let keys: Vec<String> = stuck
+        .iter()
+        .flat_map(|job| possible_keys(job.created_at, &job.prompt, &job.id))
+        .collect();
+    if !keys.is_empty() {
+        let bucket = env.bucket("R2_BUCKET").map_err(|source| SweepError::Binding {
+            name: "R2_BUCKET",
+            source,
+        })?;
+        bucket.delete_multiple(keys).await.map_err(|source| SweepError::Call {
+            action: "deleting what stuck jobs stored",
+            source,
+        })?;
+    }
     Ok(())
 }
 

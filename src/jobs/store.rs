@@ -156,7 +156,7 @@ impl JobStore {
     }
 
     /// Fails up to `limit` jobs in `status` since before `stale_before` (and created before
-    /// `created_before`, when given); returns how many.
+    /// `created_before`, when given); returns their rows.
     pub async fn fail_stale(
         &self,
         status: &'static str,
@@ -165,15 +165,13 @@ impl JobStore {
         error: &str,
         now: i64,
         limit: i64,
-    ) -> DbResult<usize> {
-        let failed: Vec<JobRow> = self
-            .db
+    ) -> DbResult<Vec<JobRow>> {
+        self.db
             .rows(
                 sweep_sql::fail_stale(status, stale_before, created_before, error, now, limit),
                 "failing stale jobs",
             )
-            .await?;
-        Ok(failed.len())
+            .await
     }
 
     /// Finished jobs created before `created_before`, oldest first.

@@ -14,7 +14,7 @@ use worker::Env;
 
 use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
-use super::storage::{image_metadata, object_key, put_image};
+use super::storage::{image_metadata, object_key, possible_keys, put_image};
 use crate::catalog::{
     DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
 };
@@ -126,6 +126,7 @@ pub async fn handle_batch(batch: RawBatch, env: Env) {
         };
         if queue == DEAD_LETTER_QUEUE_NAME {
             fail_dead_lettered(&store, &job).await;
+            discard_images_if_failed(&env, &store, &job.job_id).await;
             let _ = message.ack();
         } else {
             run_delivery(&env, &config, &store, &message, &job).await;
@@ -164,13 +165,16 @@ async fn run_delivery(env: &Env, config: &Config, store: &JobStore, message: &Ra
                     let _ = message.retry(retry_options(delay_seconds));
                 }
                 AfterFailure::GiveUp => {
-                    let recorded = store.mark_failed(&job.job_id, &text, now).await;
-                    log_store_error(&job.job_id, recorded);
+                    match store.mark_failed(&job.job_id, &text, now).await {
+                        Ok(()) => discard_images_if_failed(env, store, &job.job_id).await,
+                        recorded => log_store_error(&job.job_id, recorded),
+                    }
                     // The queue then hands the message to the dead-letter queue.
                     let _ = message.retry(JsValue::UNDEFINED);
                 }
                 AfterFailure::FailNow => match store.mark_failed(&job.job_id, &text, now).await {
                     Ok(()) => {
+                        discard_images_if_failed(env, store, &job.job_id).await;
                         let _ = message.ack();
                     }
                     Err(store_error) => {
@@ -237,26 +241,33 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         .map_err(AttemptError::Storage)?;
     let url = stored_image_url(&key, config.public_image_base_url.as_deref());
     let generation_id = uuid::Uuid::new_v4().to_string();
-    if let Err(error) = store.complete(&job, &generation_id, &url, size, crate::now_ms()).await {
-        discard_unrecorded_image(store, &bucket, &job.id, &key).await;
-        return Err(error.into());
-    }
+    store
+        .complete(&job, &generation_id, &url, size, crate::now_ms())
+        .await?;
     Ok(())
 }
 
-/// After the completing batch failed, deletes the image just stored unless the job is completed
-/// after all (another delivery of it may have completed it with this same key): otherwise a job
-/// that ends up failed would leave an image in R2 that nothing points to. If the job cannot be
-/// read the image stays, since deleting it could leave a completed job without its image.
-async fn discard_unrecorded_image(store: &JobStore, bucket: &worker::Bucket, job_id: &str, key: &str) {
-    match store.job(job_id).await {
-        Ok(Some(job)) if job.status == crate::jobs::JobStatus::Completed => {}
-        Ok(_) => {
-            if let Err(error) = bucket.delete(key).await {
-                worker::console_error!("job {job_id}: could not delete the unrecorded image {key}: {error}");
-            }
+/// After a job was marked failed, deletes any image an attempt stored before failing (the
+/// completing batch failed after the R2 put): a failed job leaves nothing in R2. Only when the
+/// row reads `failed`, which is final (no delivery can complete it any more), so a job another
+/// delivery completed keeps its image; if the row cannot be read the objects stay.
+async fn discard_images_if_failed(env: &Env, store: &JobStore, job_id: &str) {
+    let keys = match store.job(job_id).await {
+        Ok(Some(job)) if job.status == crate::jobs::JobStatus::Failed => {
+            possible_keys(job.created_at, &job.prompt, &job.id)
         }
-        Err(error) => worker::console_error!("job {job_id}: keeping image {key}, job unreadable: {error}"),
+        Ok(_) => return,
+        Err(error) => {
+            worker::console_error!("job {job_id}: not reading it to clean up R2: {error}");
+            return;
+        }
+    };
+    let deleted = match env.bucket("R2_BUCKET") {
+        Ok(bucket) => bucket.delete_multiple(keys).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = deleted {
+        worker::console_error!("job {job_id}: could not delete its images from R2: {error}");
     }
 }
 

@@ -4,4 +4,4 @@ mod ai_errors;
 mod backend;
 pub mod consumer;
 mod preview;
-mod storage;
+pub mod storage;

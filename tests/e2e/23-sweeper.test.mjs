@@ -66,9 +66,14 @@ describe("the sweeper (retention off)", () => {
 
   it("a job stuck in `processing` past the retry window is failed with an error that says so, and waits report it", async () => {
     const t0 = Date.now();
-    const { id } = await insertJob(h, { status: "processing", at: t0, error: "stand-in: model unavailable" });
+    const { id, prompt } = await insertJob(h, { status: "processing", at: t0, error: "stand-in: model unavailable" });
+    // The dead attempt had stored its image (and a thumbnail) before the runtime stopped.
+    const stem = `${t0}-${prompt.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${id}`;
+    await h.r2.put(`${stem}.jpg`, h.images[Object.keys(h.images)[0]] ?? new Uint8Array([0xff, 0xd8, 0xff]));
+    await h.r2.put(`${stem}-thumb.webp`, new Uint8Array([82, 73, 70, 70]));
     const inside = await h.sweep(t0 + WINDOW_MS - 5000);
     assert.equal(inside.stuckFailed, 0, inside.line);
+    assert.ok(await h.r2.head(`${stem}.jpg`), "nothing deleted inside the window");
     assert.equal((await h.job(id)).status, "processing", "an attempt may still be running inside the window");
 
     const swept = await h.sweep(t0 + WINDOW_MS + 1000);
@@ -80,6 +85,8 @@ describe("the sweeper (retention off)", () => {
     const { result, data } = await callTool(client, "wait_for_completion", { job_id: id });
     assert.equal(result.isError, true, JSON.stringify(data));
     assert.ok(JSON.stringify(data).includes("retry window"), `the client should see why: ${JSON.stringify(data)}`);
+    assert.equal(await h.r2.head(`${stem}.jpg`), null, "the dead attempt's image is deleted with the failure");
+    assert.equal(await h.r2.head(`${stem}-thumb.webp`), null);
     assert.equal((await h.sweep(t0 + WINDOW_MS + 1000)).stuckFailed, 0, "idempotent");
     assert.equal((await h.job(id)).error, row.error, "a second sweep does not rewrite the error");
   });

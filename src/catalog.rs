@@ -109,6 +109,40 @@ pub const QUEUE_MAX_RETRIES: u32 = 3;
 pub const TRANSIENT_RETRY_BASE_DELAY_SECONDS: u32 = 2;
 /// Longest delay between two attempts after a transient error, whatever the attempt number.
 pub const TRANSIENT_RETRY_MAX_DELAY_SECONDS: u32 = 60;
+/// Longest one Workers AI call may take before the attempt gives up and is retried (seconds;
+/// the `AI_TIMEOUT_SECONDS` var may set 1-900). Image models answer in 1-30 s; a hung call would
+/// otherwise hold a consumer slot until the platform's 15-minute limit kills the invocation.
+pub const AI_TIMEOUT_SECONDS: IntLimit = IntLimit {
+    min: 1,
+    max: Some(900),
+    default: 120,
+};
+/// Time one consumer attempt may spend besides the model call: reading the job, the R2 put and
+/// the D1 batch, with room for a slow store (seconds).
+pub const ATTEMPT_STORE_ALLOWANCE_SECONDS: u64 = 60;
+
+/// The sweeper's schedule; must equal `crons` in wrangler.toml's `[triggers]` (a test checks).
+#[cfg(test)]
+pub const SWEEP_CRON: &str = "*/5 * * * *";
+/// Pending jobs re-queued per sweep (one `sendBatch` takes at most 100 messages).
+pub const SWEEP_REQUEUE_BATCH: i64 = 100;
+/// Stuck or never-delivered jobs failed per sweep, per rule (each comes back as its row).
+pub const SWEEP_FAIL_BATCH: i64 = 100;
+/// Expired SSE sessions, and undelivered mailbox messages, deleted per sweep.
+pub const SWEEP_SSE_BATCH: i64 = 1000;
+/// Jobs deleted per sweep by retention: their ids are bound in one `IN (…)` list and D1 binds at
+/// most 100 parameters a statement; each job has up to two R2 objects (image and thumbnail).
+pub const RETENTION_BATCH: usize = 50;
+/// A job not finished this long after it was created is failed instead of re-queued again: its
+/// messages keep getting lost, and a client stopped waiting long ago (milliseconds).
+pub const JOB_MAX_AGE_MS: i64 = 24 * 60 * 60 * 1000;
+/// `RETENTION_DAYS`: finished jobs older than this many days are deleted with their images
+/// (unset or empty: kept forever).
+pub const RETENTION_DAYS: IntLimit = IntLimit {
+    min: 1,
+    max: Some(36_500),
+    default: 0,
+};
 /// Most consumer invocations of the job queue at once (the queue enforces `max_concurrency` from
 /// wrangler.toml; tests check it equals this). Each invocation makes one text-to-image call and
 /// the fastest models answer in about a second, so 10 at once stay below the account's Workers
@@ -208,6 +242,10 @@ mod tests {
             "max_concurrency is not on the job queue's consumer"
         );
         assert!(toml.contains(&format!("queue = \"{JOB_QUEUE_NAME}\"")));
+        assert!(
+            toml.contains(&format!("crons = [\"{SWEEP_CRON}\"]")),
+            "wrangler.toml [triggers] crons differs from SWEEP_CRON"
+        );
         assert!(toml.contains(&format!("dead_letter_queue = \"{DEAD_LETTER_QUEUE_NAME}\"")));
     }
 

@@ -3,7 +3,9 @@
 use worker::Env;
 
 use crate::access::{parse_api_keys, ApiKey};
-use crate::catalog::{DAILY_IMAGE_QUOTA_MAX, DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS};
+use crate::catalog::{
+    IntLimit, AI_TIMEOUT_SECONDS, DAILY_IMAGE_QUOTA_MAX, DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS, RETENTION_DAYS,
+};
 
 /// Where images come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,10 @@ pub struct Config {
     pub api_keys: Vec<ApiKey>,
     /// Images per key per UTC day; None (unset or 0) means unlimited. The administrator has none.
     pub daily_image_quota: Option<u32>,
+    /// Longest one Workers AI call may take (`AI_TIMEOUT_SECONDS`).
+    pub ai_timeout_seconds: u64,
+    /// Finished jobs older than this many days are deleted by the sweeper; None keeps them.
+    pub retention_days: Option<u64>,
 }
 
 /// A configuration value that cannot be used; reported instead of guessing.
@@ -122,6 +128,26 @@ impl Config {
                 }
             },
         };
+        let whole_number = |name: &str, limit: IntLimit| -> Result<Option<u64>, ConfigError> {
+            let Some(text) = get(name) else {
+                return Ok(None);
+            };
+            let max = limit.max.unwrap_or(i64::MAX);
+            text.parse::<i64>()
+                .ok()
+                .filter(|n| (limit.min..=max).contains(n))
+                .map(|n| Some(n as u64))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{name} must be a whole number from {}, not {:?}",
+                        limit.range_text().replace('-', " to "),
+                        crate::catalog::echo(&text)
+                    ))
+                })
+        };
+        let ai_timeout_seconds =
+            whole_number("AI_TIMEOUT_SECONDS", AI_TIMEOUT_SECONDS)?.unwrap_or(AI_TIMEOUT_SECONDS.default as u64);
+        let retention_days = whole_number("RETENTION_DAYS", RETENTION_DAYS)?;
         Ok(Config {
             auth_token,
             api_keys,
@@ -130,6 +156,8 @@ impl Config {
             public_image_base_url,
             wait_response_limit_seconds,
             allowed_origins,
+            ai_timeout_seconds,
+            retention_days,
         })
     }
 }
@@ -185,6 +213,24 @@ mod tests {
                 .wait_response_limit_seconds,
             5
         );
+    }
+
+    #[test]
+    fn ai_timeout_and_retention_default_to_two_minutes_and_off_and_are_checked() {
+        let config = parse(&[("RETENTION_DAYS", " ")]).unwrap();
+        assert_eq!((config.ai_timeout_seconds, config.retention_days), (120, None));
+        let set = parse(&[("AI_TIMEOUT_SECONDS", "2"), ("RETENTION_DAYS", "30")]).unwrap();
+        assert_eq!((set.ai_timeout_seconds, set.retention_days), (2, Some(30)));
+        for (name, bad) in [
+            ("AI_TIMEOUT_SECONDS", "0"),
+            ("AI_TIMEOUT_SECONDS", "901"),
+            ("RETENTION_DAYS", "0"),
+            ("RETENTION_DAYS", "-1"),
+            ("RETENTION_DAYS", "a week"),
+        ] {
+            let error = parse(&[(name, bad)]).unwrap_err().to_string();
+            assert!(error.contains(name) && error.contains(bad), "{error}");
+        }
     }
 
     #[test]

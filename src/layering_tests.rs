@@ -135,6 +135,21 @@ fn wire_types_depend_on_nothing_but_the_catalog() {
 }
 
 #[test]
+fn the_sweeper_is_an_entry_point_that_no_module_imports() {
+    let graph = module_graph();
+    assert!(graph.contains_key("sweeper"), "{:?}", graph.keys());
+    let importers: Vec<&String> = graph
+        .iter()
+        .filter(|(_, edges)| edges.contains("sweeper"))
+        .map(|(module, _)| module)
+        .collect();
+    assert!(
+        importers.is_empty(),
+        "only lib.rs may call the sweeper, but {importers:?} import it"
+    );
+}
+
+#[test]
 fn the_checker_finds_a_planted_cycle_and_group_imports() {
     let mut graph = BTreeMap::new();
     graph.insert("a".to_string(), BTreeSet::from(["b".to_string()]));

@@ -2,8 +2,10 @@
 //!
 //! Request path: `transport` (routes, auth, Origin) → `server` (MCP methods over `protocol`
 //! wire types) → `tools` → `jobs` (D1) and the queue. Queue path: `pipeline::consumer` → image
-//! backend → R2 → D1. `pages` serves people. Lower layers: `http`, `urls`, `media`, `d1`,
-//! `config`, `catalog`. No module imports one above it (`layering_tests` checks).
+//! backend → R2 → D1. Cron path: `sweeper` (the top layer beside `transport`: it re-queues and
+//! fails jobs through `jobs`, expires the SSE mailbox of `transport`, deletes old images). `pages`
+//! serves people. Lower layers: `http`, `urls`, `media`, `d1`, `config`, `catalog`. No module
+//! imports one above it (`layering_tests` checks).
 
 mod access;
 mod catalog;
@@ -18,6 +20,7 @@ mod pipeline;
 mod protocol;
 mod rate_limit;
 mod server;
+mod sweeper;
 mod tools;
 mod transport;
 mod urls;
@@ -31,12 +34,19 @@ mod layering_tests;
 #[cfg(test)]
 mod wire_contract;
 
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
     transport::route(req, env, ctx).await
+}
+
+/// The cron entry point: one sweep, as of the event's scheduled time.
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    console_error_panic_hook::set_once();
+    sweeper::run(&env, event.schedule() as i64).await;
 }
 
 /// The queue entry point, written out instead of `#[event(queue)]` because the consumer needs

@@ -2,6 +2,7 @@
 
 pub mod sql;
 pub mod store;
+pub mod sweep_sql;
 
 use serde::{Deserialize, Serialize};
 

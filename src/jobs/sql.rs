@@ -6,7 +6,7 @@
 use super::{JobFilter, NewJob, Page, StatusFilter, StoredImage};
 use crate::d1::{SqlValue, Statement};
 
-const JOB_COLUMNS: &str =
+pub(super) const JOB_COLUMNS: &str =
     "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, \
      thumbnail_url, image_size";
 /// Gallery rows with their job's generation parameters.
@@ -275,11 +275,11 @@ pub fn insert_generation(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::jobs::JobStatus;
 
-    pub(super) fn job(id: &str) -> NewJob {
+    pub(crate) fn job(id: &str) -> NewJob {
         NewJob {
             id: id.to_string(),
             seed: Some(42),
@@ -289,7 +289,7 @@ mod tests {
         }
     }
 
-    pub(super) fn stored(url: &str, thumbnail_url: Option<&str>) -> StoredImage {
+    pub(in crate::jobs) fn stored(url: &str, thumbnail_url: Option<&str>) -> StoredImage {
         StoredImage {
             url: url.to_string(),
             size: Some((512, 384)),
@@ -453,7 +453,7 @@ mod tests {
 
 /// The SQL above run against SQLite (D1's engine) with the real migrations applied.
 #[cfg(test)]
-mod sqlite_tests {
+pub(super) mod sqlite_tests {
     use super::tests::{job, stored};
     use super::*;
     use crate::d1::{SqlValue, Statement};
@@ -473,7 +473,7 @@ mod sqlite_tests {
     }
 
     /// A fresh database with every migration, foreign keys enforced as D1 does.
-    fn database() -> Connection {
+    pub(crate) fn database() -> Connection {
         let db = Connection::open_in_memory().unwrap();
         db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         for file in migrations() {
@@ -580,7 +580,7 @@ mod sqlite_tests {
         assert_eq!(seen, [("old-1".to_string(), None)]);
     }
 
-    fn values(statement: &Statement) -> Vec<rusqlite::types::Value> {
+    pub(crate) fn values(statement: &Statement) -> Vec<rusqlite::types::Value> {
         let value = |param: &SqlValue| match param {
             SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
             SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
@@ -589,7 +589,7 @@ mod sqlite_tests {
         statement.params.iter().map(value).collect()
     }
 
-    fn run(db: &Connection, statement: Statement) -> usize {
+    pub(crate) fn run(db: &Connection, statement: Statement) -> usize {
         db.execute(&statement.sql, params_from_iter(values(&statement)))
             .unwrap_or_else(|e| panic!("{}: {e}", statement.sql))
     }

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::sql;
-use super::{GenerationRow, JobFilter, JobRow, NewJob, Page, StatusFilter, StoredImage};
+use super::{sql, sweep_sql};
+use super::{GenerationRow, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter, StoredImage};
 use crate::d1::{Db, DbResult, Statement};
 
 #[derive(Deserialize)]
@@ -172,5 +172,72 @@ impl JobStore {
     /// Images used on `day`, per owner (`owner`: only that one's).
     pub async fn usage(&self, day: &str, owner: Option<&str>) -> DbResult<Vec<Usage>> {
         self.db.rows(sql::select_usage(day, owner), "reading daily usage").await
+    }
+
+    /// Claims up to `limit` jobs left `pending` since before `stale_before` (created since
+    /// `created_since`) and returns the queue messages to send for them.
+    pub async fn claim_stale_pending(
+        &self,
+        stale_before: i64,
+        created_since: i64,
+        now: i64,
+        limit: i64,
+    ) -> DbResult<Vec<JobMessage>> {
+        // Sweep statements return whole job rows, read with the decoder every job query already
+        // uses: one more row type would cost its own decoder in the Wasm.
+        let claimed: Vec<JobRow> = self
+            .db
+            .rows(
+                sweep_sql::claim_stale_pending(stale_before, created_since, now, limit),
+                "claiming stale pending jobs",
+            )
+            .await?;
+        Ok(claimed
+            .into_iter()
+            .map(|job| JobMessage {
+                job_id: job.id,
+                prompt: job.prompt,
+                model: job.model,
+            })
+            .collect())
+    }
+
+    /// Fails up to `limit` jobs in `status` since before `stale_before` (and created before
+    /// `created_before`, when given); returns their rows.
+    pub async fn fail_stale(
+        &self,
+        status: &'static str,
+        stale_before: i64,
+        created_before: Option<i64>,
+        error: &str,
+        now: i64,
+        limit: i64,
+    ) -> DbResult<Vec<JobRow>> {
+        self.db
+            .rows(
+                sweep_sql::fail_stale(status, stale_before, created_before, error, now, limit),
+                "failing stale jobs",
+            )
+            .await
+    }
+
+    /// Finished jobs created before `created_before`, oldest first.
+    pub async fn expired_jobs(&self, created_before: i64, limit: usize) -> DbResult<Vec<JobRow>> {
+        self.db
+            .rows(
+                sweep_sql::select_expired(created_before, limit as i64),
+                "selecting jobs past retention",
+            )
+            .await
+    }
+
+    /// Deletes the given finished jobs and their gallery rows in one batch.
+    pub async fn delete_jobs(&self, ids: &[String]) -> DbResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .batch(sweep_sql::delete_jobs(ids), "deleting jobs past retention")
+            .await
     }
 }

@@ -24,6 +24,8 @@ pub enum GenerateError {
     Binding(#[source] worker::Error),
     #[error("{model} failed: {message}")]
     Model { model: &'static str, message: String },
+    #[error("{model} did not answer within {seconds} s (AI_TIMEOUT_SECONDS); the attempt was abandoned")]
+    Timeout { model: &'static str, seconds: u64 },
     #[error(transparent)]
     Output(#[from] ImageError),
     #[error(transparent)]
@@ -38,15 +40,28 @@ pub struct Request<'a> {
     pub parameters: &'a Map<String, Value>,
 }
 
-/// Generates one image with the configured backend.
+/// Generates one image with the configured backend; a Workers AI call (answer and bytes) that
+/// takes longer than `timeout_seconds` is abandoned with [`GenerateError::Timeout`].
 pub async fn generate(
     env: &Env,
     backend: ImageBackend,
     request: &Request<'_>,
+    timeout_seconds: u64,
 ) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
     match backend {
         ImageBackend::Preview => Ok(check_image(preview(request)?)?),
-        ImageBackend::WorkersAi => run_workers_ai(env, request).await,
+        ImageBackend::WorkersAi => {
+            let call = run_workers_ai(env, request);
+            let timer = crate::sleep_ms(timeout_seconds.saturating_mul(1000));
+            futures::pin_mut!(call, timer);
+            match futures::future::select(call, timer).await {
+                futures::future::Either::Left((result, _)) => result,
+                futures::future::Either::Right(_) => Err(GenerateError::Timeout {
+                    model: request.model.spec().name,
+                    seconds: timeout_seconds,
+                }),
+            }
+        }
     }
 }
 

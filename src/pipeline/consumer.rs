@@ -18,7 +18,7 @@ use worker::Env;
 
 use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
-use super::storage::{image_metadata, object_key, put_image, thumbnail_metadata};
+use super::storage::{image_metadata, object_key, possible_keys, put_image, thumbnail_metadata};
 use super::thumbnail::make_thumbnail;
 use crate::catalog::{
     DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
@@ -131,6 +131,7 @@ pub async fn handle_batch(batch: RawBatch, env: Env) {
         };
         if queue == DEAD_LETTER_QUEUE_NAME {
             fail_dead_lettered(&store, &job).await;
+            discard_images_if_failed(&env, &store, &job.job_id).await;
             let _ = message.ack();
         } else {
             run_delivery(&env, &config, &store, &message, &job).await;
@@ -169,13 +170,16 @@ async fn run_delivery(env: &Env, config: &Config, store: &JobStore, message: &Ra
                     let _ = message.retry(retry_options(delay_seconds));
                 }
                 AfterFailure::GiveUp => {
-                    let recorded = store.mark_failed(&job.job_id, &text, now).await;
-                    log_store_error(&job.job_id, recorded);
+                    match store.mark_failed(&job.job_id, &text, now).await {
+                        Ok(()) => discard_images_if_failed(env, store, &job.job_id).await,
+                        recorded => log_store_error(&job.job_id, recorded),
+                    }
                     // The queue then hands the message to the dead-letter queue.
                     let _ = message.retry(JsValue::UNDEFINED);
                 }
                 AfterFailure::FailNow => match store.mark_failed(&job.job_id, &text, now).await {
                     Ok(()) => {
+                        discard_images_if_failed(env, store, &job.job_id).await;
                         let _ = message.ack();
                     }
                     Err(store_error) => {
@@ -232,7 +236,7 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         prompt: &job.prompt,
         parameters: &parameters,
     };
-    let (bytes, format) = backend::generate(env, config.image_backend, &request).await?;
+    let (bytes, format) = backend::generate(env, config.image_backend, &request, config.ai_timeout_seconds).await?;
     let size = dimensions(&bytes, format);
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
@@ -278,6 +282,30 @@ async fn store_thumbnail(bucket: &worker::Bucket, job_id: &str, image_key: &str,
             worker::console_warn!("job {job_id}: completing without a thumbnail: storing it in R2 failed: {error}");
             None
         }
+    }
+}
+
+/// After a job was marked failed, deletes any image an attempt stored before failing (the
+/// completing batch failed after the R2 put): a failed job leaves nothing in R2. Only when the
+/// row reads `failed`, which is final (no delivery can complete it any more), so a job another
+/// delivery completed keeps its image; if the row cannot be read the objects stay.
+async fn discard_images_if_failed(env: &Env, store: &JobStore, job_id: &str) {
+    let keys = match store.job(job_id, None).await {
+        Ok(Some(job)) if job.status == crate::jobs::JobStatus::Failed => {
+            possible_keys(job.created_at, &job.prompt, &job.id)
+        }
+        Ok(_) => return,
+        Err(error) => {
+            worker::console_error!("job {job_id}: not reading it to clean up R2: {error}");
+            return;
+        }
+    };
+    let deleted = match env.bucket("R2_BUCKET") {
+        Ok(bucket) => bucket.delete_multiple(keys).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = deleted {
+        worker::console_error!("job {job_id}: could not delete its images from R2: {error}");
     }
 }
 

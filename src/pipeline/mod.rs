@@ -4,5 +4,5 @@ mod ai_errors;
 mod backend;
 pub mod consumer;
 mod preview;
-mod storage;
+pub mod storage;
 mod thumbnail;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use worker::{Bucket, HttpMetadata};
 
 use crate::media::ImageFormat;
-use crate::urls::IMMUTABLE_CACHE;
+use crate::urls::{thumbnail_key, IMMUTABLE_CACHE};
 
 /// Longest slug taken from the prompt, as in the original.
 const SLUG_MAX_CHARS: usize = 50;
@@ -36,6 +36,18 @@ pub fn object_key(created_at: i64, prompt: &str, job_id: &str, format: ImageForm
     } else {
         format!("{created_at}-{slug}-{job_id}.{ext}")
     }
+}
+
+/// Every key a job's image could have been stored under (the format is known only once the model
+/// answered) and its thumbnail's: what to delete for a job that ended without its image.
+pub fn possible_keys(created_at: i64, prompt: &str, job_id: &str) -> Vec<String> {
+    let png = object_key(created_at, prompt, job_id, ImageFormat::Png);
+    let thumbnail = thumbnail_key(&png);
+    vec![
+        png,
+        object_key(created_at, prompt, job_id, ImageFormat::Jpeg),
+        thumbnail,
+    ]
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
@@ -111,6 +123,16 @@ mod tests {
         let key = object_key(1700000000000, "A red fox", "0b6c-uuid", ImageFormat::Jpeg);
         assert_eq!(key, "1700000000000-a-red-fox-0b6c-uuid.jpg");
         assert_eq!(object_key(5, "!!!", "id", ImageFormat::Png), "5-id.png");
+    }
+
+    #[test]
+    fn possible_keys_cover_both_formats_and_the_thumbnail() {
+        let keys = possible_keys(5, "A fox", "id-1");
+        assert_eq!(
+            keys,
+            ["5-a-fox-id-1.png", "5-a-fox-id-1.jpg", "5-a-fox-id-1-thumb.webp"]
+        );
+        assert_eq!(keys[2], thumbnail_key(&keys[1]), "one thumbnail whatever the format");
     }
 
     #[test]

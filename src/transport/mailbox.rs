@@ -98,21 +98,109 @@ impl Mailbox {
             .await
     }
 
-    /// Drops expired sessions and everything addressed to them, keeping storage bounded.
-    pub async fn sweep(&self, now: i64) -> DbResult<()> {
-        let cutoff = now - SESSION_EXPIRY_MS;
-        let statements = vec![
-            statement(
-                "DELETE FROM sse_messages WHERE session_id IN (SELECT id FROM sse_sessions WHERE last_seen < ?)",
-                vec![cutoff.into()],
-            ),
-            // Messages for sessions that never existed or were swept earlier.
-            statement(
-                "DELETE FROM sse_messages WHERE created_at < ? AND session_id NOT IN (SELECT id FROM sse_sessions)",
-                vec![cutoff.into()],
-            ),
-            statement("DELETE FROM sse_sessions WHERE last_seen < ?", vec![cutoff.into()]),
-        ];
-        self.db.batch(statements, "sweeping expired SSE sessions").await
+    /// Drops up to `limit` messages not addressed to a live session, then up to `limit` expired
+    /// sessions, keeping storage bounded; returns how many of each. Messages go first, by a
+    /// rule that also catches those of sessions deleted earlier, so none is stranded.
+    pub async fn sweep(&self, now: i64, limit: i64) -> DbResult<SweptMailbox> {
+        let (messages, sessions) = sweep_statements(now, limit);
+        let messages: Vec<Pending> = self.db.rows(messages, "sweeping undelivered SSE messages").await?;
+        let sessions: Vec<Pending> = self.db.rows(sessions, "sweeping expired SSE sessions").await?;
+        Ok(SweptMailbox {
+            messages: messages.len(),
+            sessions: sessions.len(),
+        })
+    }
+}
+
+/// What one mailbox sweep deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SweptMailbox {
+    pub sessions: usize,
+    pub messages: usize,
+}
+
+/// The mailbox sweep: messages whose session is not live, then sessions not seen for
+/// SESSION_EXPIRY_MS; each bounded by `limit` and reporting what it deleted in the shape of
+/// [`Pending`] (no payloads: only counted), so no other row decoder is compiled into the Wasm.
+fn sweep_statements(now: i64, limit: i64) -> (Statement, Statement) {
+    let cutoff = now - SESSION_EXPIRY_MS;
+    (
+        statement(
+            "DELETE FROM sse_messages WHERE seq IN (SELECT seq FROM sse_messages WHERE session_id NOT IN \
+             (SELECT id FROM sse_sessions WHERE last_seen >= ?) ORDER BY seq LIMIT ?) RETURNING seq, '' AS payload",
+            vec![cutoff.into(), limit.into()],
+        ),
+        statement(
+            "DELETE FROM sse_sessions WHERE id IN (SELECT id FROM sse_sessions WHERE last_seen < ? \
+             ORDER BY last_seen LIMIT ?) AND last_seen < ? RETURNING last_seen AS seq, id AS payload",
+            vec![cutoff.into(), limit.into(), cutoff.into()],
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    fn database() -> Connection {
+        let db = Connection::open_in_memory().unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files {
+            db.execute_batch(&std::fs::read_to_string(file).unwrap()).unwrap();
+        }
+        db
+    }
+
+    fn deleted(db: &Connection, statement: &Statement) -> usize {
+        let params: Vec<i64> = statement
+            .params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Integer(n) => *n,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let mut prepared = db.prepare(&statement.sql).unwrap();
+        let rows = prepared
+            .query_map(rusqlite::params_from_iter(params), |_| Ok(()))
+            .unwrap();
+        rows.count()
+    }
+
+    fn count(db: &Connection, sql: &str) -> i64 {
+        db.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn the_sweep_deletes_what_expired_and_keeps_live_sessions_bounded_and_idempotent() {
+        let db = database();
+        let now = 10 * SESSION_EXPIRY_MS;
+        db.execute_batch(&format!(
+            "INSERT INTO sse_sessions VALUES ('live', 0, {live}), ('gone', 0, {gone}), ('gone2', 0, {gone});
+             INSERT INTO sse_messages (session_id, payload, created_at) VALUES
+               ('live', 'a', 1), ('gone', 'b', 1), ('gone', 'c', 1), ('never', 'd', 1), ('gone2', 'e', 1);",
+            live = now - 1000,
+            gone = now - SESSION_EXPIRY_MS - 1
+        ))
+        .unwrap();
+        let (messages, sessions) = sweep_statements(now, 3);
+        assert_eq!(deleted(&db, &messages), 3, "bounded by the limit");
+        assert_eq!(deleted(&db, &sessions), 2);
+        let (messages, sessions) = sweep_statements(now, 3);
+        assert_eq!(
+            deleted(&db, &messages),
+            1,
+            "the rest, including messages of deleted sessions"
+        );
+        assert_eq!(deleted(&db, &sessions), 0);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM sse_sessions"), 1);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM sse_messages WHERE session_id = 'live'"),
+            1
+        );
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM sse_messages"), 1);
     }
 }

@@ -2,7 +2,7 @@
 
 mod auth;
 mod cors;
-mod mailbox;
+pub mod mailbox;
 mod sse;
 mod streamable;
 

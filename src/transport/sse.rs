@@ -70,7 +70,7 @@ pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
     }
     let mailbox = mailbox(&env)?;
     let now = crate::now_ms();
-    if let Err(error) = mailbox.sweep(now).await {
+    if let Err(error) = mailbox.sweep(now, crate::catalog::SWEEP_SSE_BATCH).await {
         worker::console_error!("{error}");
     }
     let session = uuid::Uuid::new_v4().simple().to_string();

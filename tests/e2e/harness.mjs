@@ -80,7 +80,7 @@ class CaptureLog extends Log {
 }
 
 /** The worker-build output as a Miniflare manifest: every .js/.mjs as ESM, every .wasm as compiled Wasm. */
-export function buildManifest(buildDir = BUILD_DIR) {
+export function buildManifest(buildDir = process.env.E2E_BUILD_DIR ? path.resolve(process.env.E2E_BUILD_DIR) : BUILD_DIR) {
   const main = path.join(buildDir, "index.js");
   if (!existsSync(main)) {
     throw new Error(
@@ -216,7 +216,7 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  * wrangler.toml. Shared by startHarness and by files that need their own Miniflare options
  * (the cross-isolate SSE test, the SSE benchmark).
  */
-export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit } = {}) {
+export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit, faults } = {}) {
   const env = {};
   for (const [name, value] of Object.entries({ ...DEFAULT_VARS, ...vars })) {
     if (value !== undefined) env[name] = { type: "text", value: String(value) };
@@ -235,7 +235,7 @@ export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, re
       name: "mcp-image-generator",
       compatibilityDate: COMPATIBILITY_DATE,
       compatibilityFlags,
-      manifest: manifest ?? buildManifest(),
+      manifest: faults ? withFaultProxy(manifest ?? buildManifest()) : manifest ?? buildManifest(),
       env,
       triggers: [
         {
@@ -253,6 +253,19 @@ export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, re
       ],
     },
     dev: { unsafeRegisterWorker: false },
+  };
+}
+
+/**
+ * The manifest with support/fault-proxy.mjs as its main module in front of the server's: it
+ * wraps env.DB, env.R2_BUCKET and env.IMAGE_QUEUE so tests can make their calls fail.
+ */
+function withFaultProxy(manifest) {
+  const contents = readFileSync(path.join(ROOT, "tests/e2e/support/fault-proxy.mjs"), "utf8");
+  return {
+    ...manifest,
+    mainModule: "e2e-fault-proxy.mjs",
+    modules: { ...manifest.modules, "e2e-fault-proxy.mjs": { type: "esm", contents } },
   };
 }
 
@@ -288,6 +301,10 @@ export async function startHarness(options = {}) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
+    // GET /cdn-cgi/local/scheduled?time=<ms> runs the cron handler (h.sweep).
+    unsafeTriggerHandlers: true,
+    // A directory keeps D1, R2 and queue state across instances (a restart); else a fresh temp dir.
+    ...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}),
     enableDevRegistry: false,
     telemetry: { enabled: false },
     cf: false, // placeholder Request.cf; never fetch the real one (no network here)
@@ -305,6 +322,7 @@ export async function startHarness(options = {}) {
         retryDelaySeconds: options.retryDelaySeconds,
         compatibilityFlags: options.compatibilityFlags,
         rateLimit: options.rateLimit,
+        faults: options.faults,
       }),
       standin.worker,
       // Test-side producers: lets a test put a message straight on the dead-letter
@@ -336,7 +354,8 @@ export async function startHarness(options = {}) {
   const r2 = await mf.getR2Bucket("R2_BUCKET");
   const queue = await mf.getQueueProducer("IMAGE_QUEUE");
   const deadLetterQueue = await mf.getQueueProducer("DEAD_LETTERS", "e2e-producers");
-  const migrations = await applyMigrations(db);
+  // A restart over persisted state already has the schema (0003 cannot run twice).
+  const migrations = options.migrate === false ? [] : await applyMigrations(db);
   const origin = url.origin;
   const token = vars.AUTH_TOKEN;
   const clients = [];
@@ -531,6 +550,48 @@ export async function startHarness(options = {}) {
         timeout,
         message: "no pending/processing jobs",
       });
+    },
+
+    /**
+     * Sets the fault rules of the fault proxy (startHarness({faults: true}); see
+     * support/fault-proxy.mjs) and clears its record of injected faults.
+     */
+    async setFaults(rules) {
+      const res = await fetch(new URL("/__e2e_faults", origin), { method: "POST", body: JSON.stringify({ rules }) });
+      if (res.status !== 200) throw new Error(`setting faults: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+    /** The faults injected since the rules were set: [{binding, method, detail, at}]. */
+    async faultHits() {
+      return (await (await fetch(new URL("/__e2e_faults", origin))).json()).hits;
+    },
+
+    /**
+     * Runs the cron handler once as if it were `timeMs` (default now) and returns the counts
+     * of its "sweep: …" log line ({requeued, stuckFailed, undeliveredFailed, sseSessions,
+     * sseMessages, retentionJobs, retentionObjects, errors}).
+     */
+    async sweep(timeMs = Date.now()) {
+      const before = logs.length;
+      const res = await fetch(new URL(`/cdn-cgi/local/scheduled?time=${Math.round(timeMs)}`, origin));
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`scheduled handler: ${res.status} ${text}\n${h.logText()}`);
+      const line = await waitFor(() => logs.slice(before).find((l) => l.source === "worker" && /^sweep: re-queued/.test(l.message)), {
+        timeout: 5000,
+        message: "the sweep's log line",
+      });
+      const n = (re) => Number(re.exec(line.message)?.[1]);
+      return {
+        line: line.message,
+        requeued: n(/re-queued (\d+)/),
+        stuckFailed: n(/failed (\d+) stuck/),
+        undeliveredFailed: n(/and (\d+) never delivered/),
+        sseSessions: n(/deleted (\d+) SSE sessions/),
+        sseMessages: n(/and (\d+) messages/),
+        retentionJobs: n(/retention deleted (\d+) jobs/),
+        retentionObjects: n(/and (\d+) objects/),
+        errors: n(/(\d+) errors/),
+      };
     },
 
     /** The last log lines (server console output and Miniflare's queue/runtime lines), for failure messages. */

@@ -1,0 +1,127 @@
+// Fault-injecting front for the built worker (e2e only; loaded by startHarness({faults: true})
+// as the main module in front of build/index.js, never deployed).
+//
+// Every fetch, queue and scheduled event runs the real server with env.DB, env.R2_BUCKET and
+// env.IMAGE_QUEUE wrapped in proxies that consult the current fault rules first; env.AI and the
+// vars pass through untouched. A test sets the rules with POST /__e2e_faults {rules: [...]} and
+// reads what was injected with GET /__e2e_faults. A rule:
+//   {binding: "DB" | "R2" | "QUEUE", method?, match?, skip?, times?, error?}
+// method: DB "run" | "all" | "first" | "raw" | "batch"; R2 "put" | "get" | "head" | "delete" |
+// "list"; QUEUE "send" | "sendBatch" (any method when absent). match: a substring of the SQL
+// (a batch: its statements joined with " ; "), the R2 key(s) or the message JSON. skip: matching
+// calls to let through first (default 0). times: calls to fail (default 1; -1 = every one).
+// A failing call rejects with Error(error ?? "injected <binding> <method> failure") without
+// touching the real binding, the way a binding that is down fails.
+import { WorkerEntrypoint } from "cloudflare:workers";
+import Server from "./index.js";
+
+const CONTROL_PATH = "/__e2e_faults";
+
+let rules = [];
+const hits = [];
+const RAW = Symbol("raw binding object");
+const SQL = Symbol("sql text");
+
+function injected(binding, method, detail) {
+  for (const rule of rules) {
+    if (rule.binding !== binding) continue;
+    if (rule.method && rule.method !== method) continue;
+    if (rule.match && !detail.includes(rule.match)) continue;
+    if (rule.times === 0) continue;
+    if (rule.skip > 0) {
+      rule.skip -= 1;
+      continue;
+    }
+    if (rule.times > 0) rule.times -= 1;
+    hits.push({ binding, method, detail: detail.slice(0, 300), at: Date.now() });
+    return new Error(rule.error ?? `injected ${binding} ${method} failure`);
+  }
+  return null;
+}
+
+/** A proxy whose listed methods go through `call(name, original, args)`; other functions are bound. */
+function intercept(target, methods, call) {
+  return new Proxy(target, {
+    get(obj, prop) {
+      if (prop === RAW) return obj;
+      const value = Reflect.get(obj, prop, obj);
+      if (typeof value !== "function" || prop === "constructor") return value;
+      if (methods.includes(prop)) return (...args) => call(prop, value.bind(obj), args);
+      return value.bind(obj);
+    },
+  });
+}
+
+function statement(stmt, sql) {
+  const proxy = intercept(stmt, ["bind", "run", "all", "first", "raw"], (method, original, args) => {
+    if (method === "bind") return statement(original(...args), sql);
+    const error = injected("DB", method, sql);
+    return error ? Promise.reject(error) : original(...args);
+  });
+  sqlTexts.set(proxy, sql);
+  return proxy;
+}
+
+const sqlTexts = new WeakMap();
+const sqlOf = (stmt) => sqlTexts.get(stmt) ?? "?";
+
+function database(db) {
+  return intercept(db, ["prepare", "batch"], (method, original, args) => {
+    if (method === "prepare") return statement(original(...args), args[0]);
+    const statements = args[0];
+    const error = injected("DB", "batch", statements.map(sqlOf).join(" ; "));
+    if (error) return Promise.reject(error);
+    return original(statements.map((s) => s[RAW] ?? s), ...args.slice(1));
+  });
+}
+
+function bucket(r2) {
+  return intercept(r2, ["put", "get", "head", "delete", "list"], (method, original, args) => {
+    const key = Array.isArray(args[0]) ? args[0].join(",") : String(args[0] ?? "");
+    const error = injected("R2", method, key);
+    return error ? Promise.reject(error) : original(...args);
+  });
+}
+
+function queue(producer) {
+  return intercept(producer, ["send", "sendBatch"], (method, original, args) => {
+    const error = injected("QUEUE", method, JSON.stringify(args[0]));
+    return error ? Promise.reject(error) : original(...args);
+  });
+}
+
+function wrapEnv(env) {
+  return {
+    ...env,
+    DB: database(env.DB),
+    R2_BUCKET: bucket(env.R2_BUCKET),
+    IMAGE_QUEUE: queue(env.IMAGE_QUEUE),
+  };
+}
+
+export default class FaultProxy extends WorkerEntrypoint {
+  server() {
+    return new Server(this.ctx, wrapEnv(this.env));
+  }
+
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === CONTROL_PATH) {
+      if (request.method === "POST") {
+        const body = await request.json();
+        rules = (body.rules ?? []).map((rule) => ({ skip: 0, times: 1, ...rule }));
+        hits.length = 0;
+      }
+      return Response.json({ rules, hits });
+    }
+    return this.server().fetch(request);
+  }
+
+  queue(batch) {
+    return this.server().queue(batch);
+  }
+
+  scheduled(controller) {
+    return this.server().scheduled(controller);
+  }
+}

@@ -3,7 +3,7 @@
 
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::args::{parse, Field, ToolArgs};
 use super::output::{json_text, result_schema, ToolOutput};
@@ -209,6 +209,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn fields_match() {

@@ -2,10 +2,12 @@
 
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::{Map, Value};
 
 use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
-use super::output::{result_schema, ToolError, ToolOutput};
+use super::output::{json_text, result_schema, ToolError, ToolOutput};
 use super::{quota, ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
 use crate::jobs::{JobMessage, JobStore, NewJob};
@@ -171,7 +173,8 @@ impl GenerateArgs {
 }
 
 fn output_schema() -> Value {
-    result_schema(json!({
+    result_schema(json_text(
+        r#"{
             "job_id": {"type": "string", "description": "Present when count is 1."},
             "job_ids": {"type": "array", "items": {"type": "string"}, "description": "Present when count > 1."},
             "count": {"type": "integer"},
@@ -181,7 +184,8 @@ fn output_schema() -> Value {
             "model": {"type": "string"},
             "estimated_time_seconds": {"type": "integer"},
             "note": {"type": "string"}
-    }))
+    }"#,
+    ))
 }
 
 #[derive(Serialize)]

@@ -2,8 +2,9 @@
 //! size and every parameter sent to the model (added next to the original fields).
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
+use super::output::json_text;
 use crate::jobs::{parameters_object, GenerationRow, JobRow};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,12 +37,14 @@ impl Generation {
 
 /// The output-schema properties of [`Generation`], to merge into a result's properties.
 pub fn schema_properties() -> Map<String, Value> {
-    let properties = json!({
+    let properties = json_text(
+        r#"{
         "seed": {"type": ["integer", "null"], "description": "Seed sent to the model (null if the model takes none)."},
         "width": {"type": ["integer", "null"], "description": "Image width in pixels (requested, then as stored)."},
         "height": {"type": ["integer", "null"], "description": "Image height in pixels (requested, then as stored)."},
         "parameters": {"type": "object", "description": "Every parameter sent to the model besides the prompt, in the model's input names."}
-    });
+    }"#,
+    );
     match properties {
         Value::Object(map) => map,
         _ => Map::new(),

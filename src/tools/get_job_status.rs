@@ -2,11 +2,11 @@
 
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::args::{parse, Field, FieldKind, ToolArgs};
 use super::generation::{with_generation, Generation};
-use super::output::{result_schema, ToolOutput};
+use super::output::{json_text, result_schema, status_names, ToolOutput};
 use super::previews::{preview_field, FinishedImage};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::JOB_ID_MAX_CHARS;
@@ -57,16 +57,20 @@ impl ToolArgs for Args {
 }
 
 fn output_schema() -> Value {
-    with_generation(result_schema(json!({
+    let mut properties = json_text(
+        r#"{
             "job_id": {"type": "string"},
-            "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
+            "status": {"type": "string"},
             "image_url": {"type": ["string", "null"]},
             "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of the image (null when there is none)."},
             "prompt": {"type": "string"},
             "model": {"type": "string"},
             "created_at": {"type": "integer", "description": "Unix time in milliseconds."},
             "updated_at": {"type": "integer", "description": "Unix time in milliseconds."}
-    })))
+    }"#,
+    );
+    properties["status"]["enum"] = status_names();
+    with_generation(result_schema(properties))
 }
 
 #[derive(Serialize)]

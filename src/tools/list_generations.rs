@@ -2,11 +2,13 @@
 
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::{Map, Value};
 
 use super::args::{parse, Field, ToolArgs};
 use super::generation::{with_generation, Generation};
-use super::output::ToolOutput;
+use super::output::{json_text, ToolOutput};
 use super::paging::{page_fields, page_schema, PageInfo};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::jobs::Page;
@@ -43,12 +45,14 @@ impl ToolArgs for Args {
 fn output_schema() -> Value {
     page_schema(
         "generations",
-        with_generation(json!({"type": "object", "properties": {
+        with_generation(json_text(
+            r#"{"type": "object", "properties": {
             "id": {"type": "string"}, "job_id": {"type": "string"}, "image_url": {"type": "string"},
             "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of the image (null when there is none)."},
             "prompt": {"type": "string"}, "model": {"type": "string"}, "created_at": {"type": "integer"}
-        }})),
-        json!({}),
+        }}"#,
+        )),
+        Value::Object(Map::new()),
     )
 }
 

@@ -2,11 +2,13 @@
 
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::{Map, Value};
 
 use super::args::{parse, Field, FieldKind, ToolArgs};
 use super::generation::{with_generation, Generation};
-use super::output::ToolOutput;
+use super::output::{json_text, status_names, ToolOutput};
 use super::paging::{page_fields, page_schema, PageInfo};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::jobs::Page;
@@ -56,17 +58,19 @@ impl ToolArgs for Args {
 }
 
 fn output_schema() -> Value {
-    page_schema(
-        "jobs",
-        with_generation(json!({"type": "object", "properties": {
-            "id": {"type": "string"}, "status": {"type": "string", "enum": JobStatus::ALL.map(JobStatus::as_str)},
+    let mut item = json_text(
+        r#"{"type": "object", "properties": {
+            "id": {"type": "string"}, "status": {"type": "string"},
             "prompt": {"type": "string"}, "model": {"type": "string"},
             "image_url": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]},
             "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of the image (null when there is none)."},
             "created_at": {"type": "integer"}, "updated_at": {"type": "integer"}
-        }})),
-        json!({"filter": {"type": "string", "enum": StatusFilter::NAMES}}),
-    )
+        }}"#,
+    );
+    item["properties"]["status"]["enum"] = status_names();
+    let mut filter = json_text(r#"{"filter": {"type": "string"}}"#);
+    filter["filter"]["enum"] = Value::from(StatusFilter::NAMES.to_vec());
+    page_schema("jobs", with_generation(item), filter)
 }
 
 #[derive(Serialize)]

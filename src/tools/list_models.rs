@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::args::{parse, Field, ToolArgs};
-use super::output::{result_schema, ToolOutput};
+use super::output::{json_text, result_schema, ToolOutput};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::models::{ImageModel, ModelSpec, Param, Range, ASPECT_RATIOS, MODELS};
 
@@ -41,15 +41,9 @@ impl ToolArgs for Args {
 }
 
 fn output_schema() -> Value {
-    let parameter = json!({"type": "object", "properties": {
-        "name": {"type": "string", "description": "The argument of generate_image."},
-        "sent_as": {"type": "string", "description": "The model's own input name."},
-        "type": {"type": "string", "enum": ["integer", "number", "string"]},
-        "minimum": {"type": "number"}, "maximum": {"type": "number"}, "max_length": {"type": "integer"},
-        "default": {"type": ["number", "null"]}
-    }});
     // The registry is static: this tool has no failure result, so no `error` field.
-    let mut schema = result_schema(json!({
+    let mut schema = result_schema(json_text(
+        r#"{
         "default_model": {"type": "string"},
         "count": {"type": "integer"},
         "models": {"type": "array", "items": {"type": "object", "properties": {
@@ -59,7 +53,13 @@ fn output_schema() -> Value {
             "input": {"type": "string", "enum": ["json", "multipart"]},
             "output": {"type": "string", "enum": ["base64-json", "binary-stream"]},
             "output_format": {"type": "string"},
-            "parameters": {"type": "array", "items": parameter},
+            "parameters": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string", "description": "The argument of generate_image."},
+                "sent_as": {"type": "string", "description": "The model's own input name."},
+                "type": {"type": "string", "enum": ["integer", "number", "string"]},
+                "minimum": {"type": "number"}, "maximum": {"type": "number"}, "max_length": {"type": "integer"},
+                "default": {"type": ["number", "null"]}
+            }}},
             "aspect_ratios": {"type": "array", "items": {"type": "string"}},
             "default_size": {"type": ["object", "null"], "properties": {
                 "width": {"type": "integer"}, "height": {"type": "integer"}}},
@@ -68,7 +68,8 @@ fn output_schema() -> Value {
             "price_hint": {"type": "string"},
             "docs": {"type": "string"}
         }}}
-    }));
+    }"#,
+    ));
     if let Some(properties) = schema["properties"].as_object_mut() {
         properties.remove("error");
     }

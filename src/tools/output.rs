@@ -80,6 +80,11 @@ pub fn json_text(text: &'static str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
+/// The job statuses, as a schema `enum`.
+pub fn status_names() -> Value {
+    Value::from(crate::jobs::JobStatus::ALL.map(crate::jobs::JobStatus::as_str).to_vec())
+}
+
 /// A tool's `outputSchema`: `properties` plus the `success`/`error` pair every result has.
 /// Only `success` is required, because failure results carry structured content too and
 /// clients validate it against the same schema.

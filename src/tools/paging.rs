@@ -1,10 +1,10 @@
 //! Paging shared by the list tools: the limit/offset arguments and the page fields of results.
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::args::{Field, FieldKind};
-use super::output::result_schema;
+use super::output::{json_text, result_schema};
 use crate::catalog::{PAGE_LIMIT, PAGE_OFFSET};
 use crate::jobs::Page;
 
@@ -44,16 +44,15 @@ impl PageInfo {
 
 /// A list result's output schema: the page fields, any `extra` fields, and the item array.
 pub fn page_schema(items_key: &str, item: Value, extra: Value) -> Value {
-    let mut properties = json!({
-        "total_count": {"type": "integer"},
-        "returned_count": {"type": "integer"},
-        "has_more": {"type": "boolean"},
-        "limit": {"type": "integer"},
-        "offset": {"type": "integer"},
-    });
+    let mut properties = json_text(
+        r#"{"total_count": {"type": "integer"}, "returned_count": {"type": "integer"},
+            "has_more": {"type": "boolean"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}"#,
+    );
     if let (Value::Object(fields), Value::Object(extra)) = (&mut properties, extra) {
         fields.extend(extra);
-        fields.insert(items_key.to_string(), json!({"type": "array", "items": item}));
+        let mut array = json_text(r#"{"type": "array"}"#);
+        array["items"] = item;
+        fields.insert(items_key.to_string(), array);
     }
     result_schema(properties)
 }

@@ -6,11 +6,13 @@
 
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+#[cfg(test)]
+use serde_json::json;
+use serde_json::{Map, Value};
 
 use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
 use super::generation::{with_generation, Generation};
-use super::output::{result_schema, ToolError, ToolOutput};
+use super::output::{json_text, result_schema, ToolError, ToolOutput};
 use super::previews::{preview_field, FinishedImage};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{JOB_ID_MAX_CHARS, WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
@@ -75,12 +77,15 @@ impl ToolArgs for Args {
 /// Every shape a wait can end with: one image, several, still in progress, or failed.
 /// Image URLs are null for jobs that finished without one (failed jobs listed beside images).
 pub fn output_schema() -> Value {
-    let image = with_generation(json!({"type": "object", "properties": {
+    let image = with_generation(json_text(
+        r#"{"type": "object", "properties": {
         "job_id": {"type": "string"}, "image_url": {"type": ["string", "null"]},
         "thumbnail_url": {"type": ["string", "null"]},
         "prompt": {"type": "string"}, "model": {"type": "string"}
-    }}));
-    with_generation(result_schema(json!({
+    }}"#,
+    ));
+    let mut properties = json_text(
+        r#"{
             "job_id": {"type": "string", "description": "The job, when one job was awaited."},
             "status": {"type": "string", "enum": ["completed", "in_progress", "failed"]},
             "image_url": {"type": ["string", "null"], "description": "The image, when one job was awaited."},
@@ -88,16 +93,20 @@ pub fn output_schema() -> Value {
             "prompt": {"type": "string"},
             "model": {"type": "string"},
             "count": {"type": "integer"},
-            "results": {"type": "array", "items": image, "description": "The images, when several jobs were awaited."},
+            "results": {"type": "array", "description": "The images, when several jobs were awaited."},
             "message": {"type": "string"},
-            "completed": {"type": "array", "items": image},
+            "completed": {"type": "array"},
             "failed": {"type": "array", "items": {"type": "object", "properties": {
                 "job_id": {"type": "string"}, "error": {"type": ["string", "null"]}
             }}},
             "pending_job_ids": {"type": "array", "items": {"type": "string"},
                 "description": "Still running: pass these to wait_for_completion."},
             "note": {"type": "string"}
-    })))
+    }"#,
+    );
+    properties["results"]["items"] = image.clone();
+    properties["completed"]["items"] = image;
+    with_generation(result_schema(properties))
 }
 
 fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {

@@ -150,6 +150,20 @@ pub struct JobFilter {
     pub status: Option<JobStatus>,
 }
 
+/// Which stored images a resource listing covers. Today every finished image; the per-key owner
+/// filter (issue 11) becomes a field here, so callers already pass one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ImageFilter {}
+
+/// Where a newest-first listing of stored images continues: strictly after this image
+/// (`created_at` descending, then `id` descending, the listing's order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePosition {
+    pub created_at: i64,
+    pub id: String,
+}
+
 /// A page request for the list tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {

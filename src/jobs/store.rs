@@ -4,7 +4,7 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use super::sql;
-use super::{GenerationRow, JobFilter, JobRow, NewJob, Page, StatusFilter};
+use super::{GenerationRow, ImageFilter, ImagePosition, JobFilter, JobRow, NewJob, Page, StatusFilter};
 use crate::d1::{Db, DbResult, Statement};
 
 #[derive(Deserialize)]
@@ -79,6 +79,18 @@ impl JobStore {
         let total = self.total(sql::count_generations(), "counting generations").await?;
         let rows = self.db.rows(sql::list_generations(page), "listing generations").await?;
         Ok((total, rows))
+    }
+
+    /// Up to `limit` finished jobs with a stored image, newest first, after `after` if given.
+    pub async fn list_stored_images(
+        &self,
+        filter: ImageFilter,
+        after: Option<&ImagePosition>,
+        limit: i64,
+    ) -> DbResult<Vec<JobRow>> {
+        self.db
+            .rows(sql::list_stored_images(filter, after, limit), "listing stored images")
+            .await
     }
 
     pub async fn mark_processing(&self, id: &str, now: i64) -> DbResult<()> {

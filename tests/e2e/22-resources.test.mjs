@@ -61,13 +61,13 @@ async function allPages(client) {
 }
 
 /** The rejection of an SDK call: its JSON-RPC code and data. */
-async function rejection(promise) {
+async function rejection(promise, what = "the call") {
   try {
     await promise;
   } catch (err) {
     return { code: err.code, data: err.data, message: err.message };
   }
-  assert.fail("the call was expected to fail");
+  assert.fail(`${what} was expected to fail`);
 }
 
 describe("MCP resources", () => {
@@ -166,8 +166,9 @@ describe("MCP resources", () => {
       });
 
       it("a cursor that is not one of ours is invalid params", async () => {
-        for (const cursor of ["garbage!", "djE6MTox", "", "A".repeat(10_000)]) {
-          const { code } = await rejection(client.listResources({ cursor }));
+        // Not base64url; base64url of "v1:1" (no job id); empty; far too long.
+        for (const cursor of ["garbage!", "djE6MQ", "", "A".repeat(10_000)]) {
+          const { code } = await rejection(client.listResources({ cursor }), `cursor ${JSON.stringify(cursor.slice(0, 20))}`);
           assert.equal(code, INVALID_PARAMS, `cursor ${cursor.slice(0, 20)}`);
         }
       });

@@ -192,19 +192,6 @@ pub struct ReadResourceResult {
     pub contents: Vec<BlobResourceContents>,
 }
 
-/// `resources/list` (and `resources/templates/list`) params, as far as this server reads them.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PaginatedParams {
-    #[serde(default)]
-    pub cursor: Option<String>,
-}
-
-/// `resources/read` params.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReadResourceParams {
-    pub uri: String,
-}
-
 /// `ProgressNotification` params.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

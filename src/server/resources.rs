@@ -8,10 +8,11 @@ use worker::Bucket;
 use crate::catalog::{echo, JOB_ID_MAX_CHARS, RESOURCE_PAGE_SIZE};
 use crate::d1::DbError;
 use crate::jobs::{ImageFilter, ImagePosition, JobRow, JobStatus, JobStore};
+use crate::media;
 use crate::protocol::jsonrpc::RpcError;
 use crate::protocol::mcp::{
-    BlobResourceContents, ListResourceTemplatesResult, ListResourcesResult, PaginatedParams, ReadResourceParams,
-    ReadResourceResult, Resource, ResourceTemplate,
+    BlobResourceContents, ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
+    ResourceTemplate,
 };
 use crate::tools::ToolContext;
 use crate::urls::{self, ResourceTarget};
@@ -100,15 +101,20 @@ pub fn decode_cursor(cursor: &str) -> Result<ImagePosition, ResourceError> {
     })
 }
 
-/// Reads optional params into `T`; a non-object or a wrongly typed field is invalid params.
-fn parse_params<T: serde::de::DeserializeOwned + Default>(
-    method: &str,
-    params: Option<&Value>,
-) -> Result<T, ResourceError> {
-    match params {
-        None | Some(Value::Null) => Ok(T::default()),
-        Some(params) => serde_json::from_value(params.clone())
-            .map_err(|e| ResourceError::BadParams(format!("{method}: {}", echo(&e.to_string())))),
+/// The string field `name` of params: absent (or null) is None; any other type is invalid params.
+/// Read by hand rather than through a serde derive: smaller Wasm for two optional fields.
+fn string_param<'a>(method: &str, params: Option<&'a Value>, name: &str) -> Result<Option<&'a str>, ResourceError> {
+    let params = match params {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(fields)) => fields,
+        Some(_) => return Err(ResourceError::BadParams(format!("{method}: params must be an object"))),
+    };
+    match params.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(ResourceError::BadParams(format!(
+            "{method}: params.{name} must be a string"
+        ))),
     }
 }
 
@@ -138,8 +144,9 @@ pub async fn list(
     params: Option<&Value>,
     with_titles: bool,
 ) -> Result<ListResourcesResult, ResourceError> {
-    let params: PaginatedParams = parse_params("resources/list", params)?;
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = string_param("resources/list", params, "cursor")?
+        .map(decode_cursor)
+        .transpose()?;
     let rows = store(ctx)?
         .list_stored_images(ImageFilter::default(), after.as_ref(), RESOURCE_PAGE_SIZE + 1)
         .await?;
@@ -222,12 +229,13 @@ pub async fn read(ctx: &ToolContext, params: Option<&Value>) -> Result<ReadResou
         name: "R2_BUCKET",
         source,
     })?;
-    let object = read_object(&bucket, &key)
+    let bytes = read_object(&bucket, &key)
         .await
         .map_err(|source| ResourceError::Storage { key, source })?
         .ok_or_else(not_found)?;
-    let mime_type = object.content_type.unwrap_or_else(|| fallback_type.to_string());
-    Ok(blob_result(uri.clone(), mime_type, &object.bytes))
+    // The bytes say what they are when they are PNG or JPEG; otherwise the key's type stands.
+    let mime_type = media::sniff(&bytes).map_or(fallback_type, |format| format.content_type());
+    Ok(blob_result(uri.clone(), mime_type.to_string(), &bytes))
 }
 
 /// The read result for an object's bytes: one base64 blob.
@@ -243,12 +251,12 @@ pub fn blob_result(uri: String, mime_type: String, bytes: &[u8]) -> ReadResource
 
 /// The `uri` of `resources/read` params; missing or not a string is invalid params.
 fn read_params(params: Option<&Value>) -> Result<String, ResourceError> {
-    let params = params
-        .filter(|p| p.get("uri").is_some_and(Value::is_string))
-        .ok_or_else(|| ResourceError::BadParams("resources/read needs params.uri (a string)".into()))?;
-    let params: ReadResourceParams = serde_json::from_value(params.clone())
-        .map_err(|e| ResourceError::BadParams(format!("resources/read: {}", echo(&e.to_string()))))?;
-    Ok(params.uri)
+    match string_param("resources/read", params, "uri")? {
+        Some(uri) => Ok(uri.to_string()),
+        None => Err(ResourceError::BadParams(
+            "resources/read needs params.uri (a string)".into(),
+        )),
+    }
 }
 
 fn store(ctx: &ToolContext) -> Result<JobStore, ResourceError> {
@@ -259,23 +267,15 @@ fn store(ctx: &ToolContext) -> Result<JobStore, ResourceError> {
     Ok(JobStore::new(db))
 }
 
-/// An R2 object's bytes and the content type it was stored with.
-struct StoredObject {
-    bytes: Vec<u8>,
-    content_type: Option<String>,
-}
-
-/// The object at `key`, or None when there is none.
-async fn read_object(bucket: &Bucket, key: &str) -> worker::Result<Option<StoredObject>> {
+/// The bytes of the R2 object at `key`, or None when there is none.
+async fn read_object(bucket: &Bucket, key: &str) -> worker::Result<Option<Vec<u8>>> {
     let Some(object) = bucket.get(key).execute().await? else {
         return Ok(None);
     };
-    let content_type = object.http_metadata().content_type.filter(|t| !t.is_empty());
-    let bytes = match object.body() {
-        Some(body) => body.bytes().await?,
-        None => Vec::new(),
-    };
-    Ok(Some(StoredObject { bytes, content_type }))
+    match object.body() {
+        Some(body) => body.bytes().await.map(Some),
+        None => Ok(Some(Vec::new())),
+    }
 }
 
 #[cfg(test)]
@@ -381,11 +381,23 @@ mod tests {
             let error = read_params(bad.as_ref()).unwrap_err();
             assert_eq!(error.into_rpc(false).code(), -32602);
         }
-        let listed: Result<PaginatedParams, _> =
-            parse_params("resources/list", Some(&serde_json::json!({"cursor": 7})));
-        assert!(matches!(listed, Err(ResourceError::BadParams(_))));
-        let none: PaginatedParams = parse_params("resources/list", None).unwrap();
-        assert_eq!(none.cursor, None);
+        let cursor = |params: serde_json::Value| {
+            string_param("resources/list", Some(&params), "cursor").map(|c| c.map(String::from))
+        };
+        assert!(matches!(
+            cursor(serde_json::json!({"cursor": 7})),
+            Err(ResourceError::BadParams(_))
+        ));
+        assert!(matches!(
+            cursor(serde_json::json!("x")),
+            Err(ResourceError::BadParams(_))
+        ));
+        assert_eq!(
+            cursor(serde_json::json!({"cursor": "abc"})).unwrap().as_deref(),
+            Some("abc")
+        );
+        assert_eq!(cursor(serde_json::json!({"cursor": null})).unwrap(), None);
+        assert_eq!(string_param("resources/list", None, "cursor").unwrap(), None);
     }
 
     #[test]

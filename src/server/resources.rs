@@ -319,6 +319,27 @@ mod tests {
         assert_eq!(decode_cursor(&cursor).unwrap(), position);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        /// Any position a listing can end on round-trips through its cursor.
+        #[test]
+        fn every_position_round_trips(created_at in 0..i64::MAX, id in "[A-Za-z0-9-]{1,64}") {
+            let position = ImagePosition { created_at, id };
+            proptest::prop_assert_eq!(decode_cursor(&encode_cursor(&position)).ok(), Some(position));
+        }
+
+        /// Arbitrary client text never panics and decodes only to a position our listing could
+        /// have written (valid id, non-negative time).
+        #[test]
+        fn arbitrary_cursors_are_refused_or_well_formed(cursor in ".{0,300}") {
+            if let Ok(position) = decode_cursor(&cursor) {
+                proptest::prop_assert!(position.created_at >= 0);
+                proptest::prop_assert!(urls::parse_resource_uri(&urls::image_resource_uri(&position.id)).is_some());
+            }
+        }
+    }
+
     #[test]
     fn foreign_or_tampered_cursors_are_invalid() {
         let encode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);

@@ -134,6 +134,15 @@ pub const GALLERY_SESSION_SECONDS: i64 = 12 * 60 * 60;
 /// Largest sign-in/sign-out form body read; the form only has a token and a return path.
 pub const GALLERY_FORM_MAX_BYTES: usize = 4 * 1024;
 
+/// Largest DAILY_IMAGE_QUOTA accepted (0 or unset means unlimited); a bigger number is a typo.
+pub const DAILY_IMAGE_QUOTA_MAX: u32 = 1_000_000;
+/// Seconds a client told 429 should wait: the period of the RATE_LIMITER binding in
+/// wrangler.toml (10 or 60 are the only periods the Rate Limiting binding allows; a test checks
+/// the two agree).
+pub const RATE_LIMIT_PERIOD_SECONDS: u32 = 60;
+/// Requests one key may make per period: the `limit` of the RATE_LIMITER binding (a test checks).
+pub const RATE_LIMIT_REQUESTS: u32 = 120;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +215,19 @@ mod tests {
         assert!(
             requests_per_minute <= WORKERS_AI_TEXT_TO_IMAGE_REQUESTS_PER_MINUTE,
             "{requests_per_minute}"
+        );
+    }
+
+    #[test]
+    fn wrangler_toml_rate_limit_matches_the_catalog() {
+        let toml = include_str!("../wrangler.toml");
+        let section = toml.split("[[ratelimits]]").nth(1).expect("a [[ratelimits]] section");
+        assert!(section.contains("name = \"RATE_LIMITER\""), "{section}");
+        assert!(
+            section.contains(&format!(
+                "simple = {{ limit = {RATE_LIMIT_REQUESTS}, period = {RATE_LIMIT_PERIOD_SECONDS} }}"
+            )),
+            "{section}"
         );
     }
 }

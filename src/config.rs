@@ -2,7 +2,8 @@
 
 use worker::Env;
 
-use crate::catalog::DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS;
+use crate::access::{parse_api_keys, ApiKey};
+use crate::catalog::{DAILY_IMAGE_QUOTA_MAX, DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS};
 
 /// Where images come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,10 @@ pub struct Config {
     pub public_image_base_url: Option<String>,
     pub wait_response_limit_seconds: u64,
     pub allowed_origins: OriginPolicy,
+    /// Named keys besides the administrator's token (`API_KEYS`); empty means one token for all.
+    pub api_keys: Vec<ApiKey>,
+    /// Images per key per UTC day; None (unset or 0) means unlimited. The administrator has none.
+    pub daily_image_quota: Option<u32>,
 }
 
 /// A configuration value that cannot be used; reported instead of guessing.
@@ -100,8 +105,27 @@ impl Config {
                     .collect(),
             ),
         };
+        let auth_token = get("AUTH_TOKEN");
+        let api_keys = match get("API_KEYS") {
+            None => Vec::new(),
+            Some(text) => parse_api_keys(&text, auth_token.as_deref()).map_err(ConfigError)?,
+        };
+        let daily_image_quota = match get("DAILY_IMAGE_QUOTA") {
+            None => None,
+            Some(text) => match text.parse::<u32>() {
+                Ok(0) => None,
+                Ok(quota) if quota <= DAILY_IMAGE_QUOTA_MAX => Some(quota),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "DAILY_IMAGE_QUOTA must be a whole number from 0 (unlimited) to {DAILY_IMAGE_QUOTA_MAX}, not {text:?}"
+                    )))
+                }
+            },
+        };
         Ok(Config {
-            auth_token: get("AUTH_TOKEN"),
+            auth_token,
+            api_keys,
+            daily_image_quota,
             image_backend,
             public_image_base_url,
             wait_response_limit_seconds,
@@ -175,5 +199,29 @@ mod tests {
                 .allowed_origins,
             OriginPolicy::List(vec!["https://a.example".into(), "https://b.example".into()])
         );
+    }
+
+    #[test]
+    fn api_keys_and_quota_parse_or_fail_without_echoing_tokens() {
+        let config = parse(&[
+            ("AUTH_TOKEN", "root"),
+            ("API_KEYS", "alice:alice-token-0123456789,bob:bob-token-0123456789"),
+            ("DAILY_IMAGE_QUOTA", "25"),
+        ])
+        .unwrap();
+        let names: Vec<&str> = config.api_keys.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["alice", "bob"]);
+        assert_eq!(config.daily_image_quota, Some(25));
+        assert_eq!(parse(&[]).unwrap().api_keys, vec![]);
+        assert_eq!(parse(&[("DAILY_IMAGE_QUOTA", "0")]).unwrap().daily_image_quota, None);
+        assert!(parse(&[("DAILY_IMAGE_QUOTA", "-1")]).is_err());
+        assert!(parse(&[("DAILY_IMAGE_QUOTA", "lots")]).is_err());
+        let error = parse(&[("API_KEYS", "alice:tiny-secret")]).unwrap_err().to_string();
+        assert!(
+            error.contains("at least 16") && !error.contains("tiny-secret"),
+            "{error}"
+        );
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("alice-token"), "{debug}");
     }
 }

@@ -611,13 +611,17 @@ fn statements(
         parameters: prompt.clone(),
     };
     vec![
-        sql::insert_job(&job, prompt, model, now),
-        sql::select_job(id),
-        sql::select_jobs(ids),
-        sql::count_jobs(filter),
-        sql::list_jobs(filter, page),
-        sql::count_generations(),
-        sql::list_generations(page),
+        // The owner (a key's name) is bound like any user text.
+        sql::insert_job(&job, prompt, model, error, now),
+        sql::select_job(id, Some(error)),
+        sql::select_jobs(ids, Some(error)),
+        sql::count_jobs(filter, Some(error)),
+        sql::list_jobs(filter, page, Some(error)),
+        sql::count_generations(Some(error)),
+        sql::list_generations(page, Some(error)),
+        sql::reserve_images(error, url, limit, Some(7)),
+        sql::release_images(error, url, limit),
+        sql::select_usage(url, Some(error)),
         sql::mark_processing(id, now),
         sql::record_retryable_failure(id, error, now),
         sql::mark_failed(id, error, now),
@@ -626,7 +630,7 @@ fn statements(
         sql::insert_generation(error, id, url, prompt, model, now),
         sql::list_stored_images(ImageFilter::default(), None, limit),
         sql::list_stored_images(
-            ImageFilter::default(),
+            ImageFilter { owner: Some(error) },
             Some(&ImagePosition {
                 created_at: now,
                 id: id.clone(),
@@ -702,10 +706,10 @@ proptest! {
         let db = rusqlite::Connection::open_in_memory().unwrap();
         db.execute_batch(migrations()).unwrap();
         let job = NewJob { id: id.clone(), seed: None, width: None, height: None, parameters: "{}".to_string() };
-        prop_assert_eq!(run(&db, &sql::insert_job(&job, &prompt, model, 1)), 1);
-        prop_assert_eq!(run(&db, &sql::insert_job(&NewJob { id: "other".into(), ..job }, "p", model, 1)), 1);
+        prop_assert_eq!(run(&db, &sql::insert_job(&job, &prompt, model, "admin", 1)), 1);
+        prop_assert_eq!(run(&db, &sql::insert_job(&NewJob { id: "other".into(), ..job }, "p", model, "admin", 1)), 1);
         prop_assert_eq!(run(&db, &sql::mark_failed(&id, &error, 2)), 1);
-        let select = sql::select_jobs(&[id.clone(), "missing".to_string()]);
+        let select = sql::select_jobs(&[id.clone(), "missing".to_string()], None);
         let values: Vec<rusqlite::types::Value> = select.params.iter().map(|p| match p {
             SqlValue::Text(t) => rusqlite::types::Value::Text(t.clone()),
             _ => unreachable!(),

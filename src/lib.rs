@@ -5,6 +5,7 @@
 //! backend → R2 → D1. `pages` serves people. Lower layers: `http`, `urls`, `media`, `d1`,
 //! `config`, `catalog`. No module imports one above it (`layering_tests` checks).
 
+mod access;
 mod catalog;
 mod config;
 mod d1;
@@ -15,6 +16,7 @@ mod models;
 mod pages;
 mod pipeline;
 mod protocol;
+mod rate_limit;
 mod server;
 mod tools;
 mod transport;

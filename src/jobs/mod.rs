@@ -5,7 +5,7 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
-pub use store::JobStore;
+pub use store::{JobStore, Usage};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,11 +150,12 @@ pub struct JobFilter {
     pub status: Option<JobStatus>,
 }
 
-/// Which stored images a resource listing covers. Today every finished image; the per-key owner
-/// filter (issue 11) becomes a field here, so callers already pass one.
+/// Which stored images a resource listing covers: every finished image `owner` may see (`None`:
+/// the administrator, every owner's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct ImageFilter {}
+pub struct ImageFilter<'a> {
+    pub owner: Option<&'a str>,
+}
 
 /// Where a newest-first listing of stored images continues: strictly after this image
 /// (`created_at` descending, then `id` descending, the listing's order).

@@ -12,11 +12,11 @@ const JOB_COLUMNS: &str =
 const GENERATION_COLUMNS: &str = "g.id, g.job_id, g.image_url, g.prompt, g.model, g.created_at, \
      j.seed, j.width, j.height, j.parameters";
 
-pub fn insert_job(job: &NewJob, prompt: &str, model: &str, now: i64) -> Statement {
+pub fn insert_job(job: &NewJob, prompt: &str, model: &str, owner: &str, now: i64) -> Statement {
     Statement::new(
         "INSERT INTO generation_jobs \
-         (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters) \
-         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?)",
+         (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, owner) \
+         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             job.id.as_str().into(),
             prompt.into(),
@@ -27,41 +27,70 @@ pub fn insert_job(job: &NewJob, prompt: &str, model: &str, now: i64) -> Statemen
             job.width.into(),
             job.height.into(),
             job.parameters.as_str().into(),
+            owner.into(),
         ],
     )
 }
 
-pub fn select_job(id: &str) -> Statement {
-    Statement::new(
-        format!("SELECT {JOB_COLUMNS} FROM generation_jobs WHERE id = ?"),
-        vec![id.into()],
-    )
-}
-
-/// Selects the given jobs; duplicate ids are the caller's to remove (they would only repeat rows).
-pub fn select_jobs(ids: &[String]) -> Statement {
-    let placeholders = vec!["?"; ids.len()].join(", ");
-    Statement::new(
-        format!("SELECT {JOB_COLUMNS} FROM generation_jobs WHERE id IN ({placeholders})"),
-        ids.iter().map(|id| SqlValue::from(id.as_str())).collect(),
-    )
-}
-
-fn status_clause(filter: StatusFilter) -> (&'static str, Vec<SqlValue>) {
-    match filter {
-        StatusFilter::All => ("", vec![]),
-        StatusFilter::Only(status) => (" WHERE status = ?", vec![status.as_str().into()]),
+/// ` WHERE a = ? AND b = ?` for the conditions given (nothing for none), and their values.
+fn where_clause(conditions: Vec<(&'static str, SqlValue)>) -> (String, Vec<SqlValue>) {
+    if conditions.is_empty() {
+        return (String::new(), Vec::new());
     }
+    let (columns, params): (Vec<&str>, Vec<SqlValue>) = conditions.into_iter().unzip();
+    (format!(" WHERE {}", columns.join(" AND ")), params)
 }
 
-pub fn count_jobs(filter: StatusFilter) -> Statement {
-    let (clause, params) = status_clause(filter);
+/// The owner condition a caller's visibility adds: `None` (the administrator) sees every owner.
+fn owner_condition(owner: Option<&str>, column: &'static str) -> Option<(&'static str, SqlValue)> {
+    owner.map(|owner| (column, SqlValue::from(owner)))
+}
+
+pub fn select_job(id: &str, owner: Option<&str>) -> Statement {
+    let conditions = [Some(("id = ?", id.into())), owner_condition(owner, "owner = ?")];
+    let (clause, params) = where_clause(conditions.into_iter().flatten().collect());
+    Statement::new(format!("SELECT {JOB_COLUMNS} FROM generation_jobs{clause}"), params)
+}
+
+/// Selects the given jobs the owner may see; duplicate ids are the caller's to remove (they
+/// would only repeat rows).
+pub fn select_jobs(ids: &[String], owner: Option<&str>) -> Statement {
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let mut params: Vec<SqlValue> = ids.iter().map(|id| SqlValue::from(id.as_str())).collect();
+    let owner_clause = match owner {
+        Some(owner) => {
+            params.push(owner.into());
+            " AND owner = ?"
+        }
+        None => "",
+    };
+    Statement::new(
+        format!("SELECT {JOB_COLUMNS} FROM generation_jobs WHERE id IN ({placeholders}){owner_clause}"),
+        params,
+    )
+}
+
+fn status_clause(filter: StatusFilter, owner: Option<&str>) -> (String, Vec<SqlValue>) {
+    let status = match filter {
+        StatusFilter::All => None,
+        StatusFilter::Only(status) => Some(("status = ?", status.as_str().into())),
+    };
+    where_clause(
+        [status, owner_condition(owner, "owner = ?")]
+            .into_iter()
+            .flatten()
+            .collect(),
+    )
+}
+
+pub fn count_jobs(filter: StatusFilter, owner: Option<&str>) -> Statement {
+    let (clause, params) = status_clause(filter, owner);
     Statement::new(format!("SELECT COUNT(*) AS total FROM generation_jobs{clause}"), params)
 }
 
 /// Newest first; id breaks ties so pages never overlap when jobs share a millisecond.
-pub fn list_jobs(filter: StatusFilter, page: Page) -> Statement {
-    let (clause, mut params) = status_clause(filter);
+pub fn list_jobs(filter: StatusFilter, page: Page, owner: Option<&str>) -> Statement {
+    let (clause, mut params) = status_clause(filter, owner);
     params.extend([page.limit.into(), page.offset.into()]);
     Statement::new(
         format!("SELECT {JOB_COLUMNS} FROM generation_jobs{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"),
@@ -69,34 +98,25 @@ pub fn list_jobs(filter: StatusFilter, page: Page) -> Statement {
     )
 }
 
-/// `WHERE model = ? AND status = ?` with the parts the filter sets (nothing for no filter).
-fn job_filter_clause(filter: JobFilter) -> (String, Vec<SqlValue>) {
-    let mut conditions = Vec::new();
-    let mut params = Vec::new();
-    if let Some(model) = filter.model {
-        conditions.push("model = ?");
-        params.push(model.into());
-    }
-    if let Some(status) = filter.status {
-        conditions.push("status = ?");
-        params.push(status.as_str().into());
-    }
-    if conditions.is_empty() {
-        (String::new(), params)
-    } else {
-        (format!(" WHERE {}", conditions.join(" AND ")), params)
-    }
+/// `WHERE model = ? AND status = ? AND owner = ?` with the parts set (nothing for no filter).
+fn job_filter_clause(filter: JobFilter, owner: Option<&str>) -> (String, Vec<SqlValue>) {
+    let conditions = [
+        filter.model.map(|model| ("model = ?", model.into())),
+        filter.status.map(|status| ("status = ?", status.as_str().into())),
+        owner_condition(owner, "owner = ?"),
+    ];
+    where_clause(conditions.into_iter().flatten().collect())
 }
 
 /// How many jobs the gallery filter matches.
-pub fn count_filtered_jobs(filter: JobFilter) -> Statement {
-    let (clause, params) = job_filter_clause(filter);
+pub fn count_filtered_jobs(filter: JobFilter, owner: Option<&str>) -> Statement {
+    let (clause, params) = job_filter_clause(filter, owner);
     Statement::new(format!("SELECT COUNT(*) AS total FROM generation_jobs{clause}"), params)
 }
 
 /// One gallery page of jobs matching the filter, newest first (id breaks ties).
-pub fn list_filtered_jobs(filter: JobFilter, page: Page) -> Statement {
-    let (clause, mut params) = job_filter_clause(filter);
+pub fn list_filtered_jobs(filter: JobFilter, page: Page, owner: Option<&str>) -> Statement {
+    let (clause, mut params) = job_filter_clause(filter, owner);
     params.extend([page.limit.into(), page.offset.into()]);
     Statement::new(
         format!("SELECT {JOB_COLUMNS} FROM generation_jobs{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"),
@@ -104,17 +124,65 @@ pub fn list_filtered_jobs(filter: JobFilter, page: Page) -> Statement {
     )
 }
 
-pub fn count_generations() -> Statement {
-    Statement::new("SELECT COUNT(*) AS total FROM generations", vec![])
+pub fn count_generations(owner: Option<&str>) -> Statement {
+    match owner {
+        None => Statement::new("SELECT COUNT(*) AS total FROM generations", vec![]),
+        Some(owner) => Statement::new(
+            "SELECT COUNT(*) AS total FROM generations g JOIN generation_jobs j ON j.id = g.job_id \
+             WHERE j.owner = ?",
+            vec![owner.into()],
+        ),
+    }
 }
 
-pub fn list_generations(page: Page) -> Statement {
+pub fn list_generations(page: Page, owner: Option<&str>) -> Statement {
+    let (clause, mut params) = where_clause(owner_condition(owner, "j.owner = ?").into_iter().collect());
+    params.extend([page.limit.into(), page.offset.into()]);
     Statement::new(
         format!(
-            "SELECT {GENERATION_COLUMNS} FROM generations g LEFT JOIN generation_jobs j ON j.id = g.job_id \
+            "SELECT {GENERATION_COLUMNS} FROM generations g LEFT JOIN generation_jobs j ON j.id = g.job_id{clause} \
              ORDER BY g.created_at DESC, g.id DESC LIMIT ? OFFSET ?"
         ),
-        vec![page.limit.into(), page.offset.into()],
+        params,
+    )
+}
+
+/// Reserves `images` of the owner's allowance for `day` in one statement, so two calls racing
+/// for the last images cannot both pass: the row is created or increased only while the new
+/// total stays within `quota` (no quota: always). It returns the new total, or no row when the
+/// reservation would pass the quota (then nothing changed).
+pub fn reserve_images(owner: &str, day: &str, images: i64, quota: Option<u32>) -> Statement {
+    let quota = quota.map_or(i64::MAX, i64::from);
+    Statement::new(
+        "INSERT INTO daily_usage (owner, day, images) SELECT ?, ?, ? WHERE ? <= ? \
+         ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images \
+         WHERE daily_usage.images + excluded.images <= ? RETURNING images",
+        vec![
+            owner.into(),
+            day.into(),
+            images.into(),
+            images.into(),
+            quota.into(),
+            quota.into(),
+        ],
+    )
+}
+
+/// Gives back a reservation whose jobs could not be created.
+pub fn release_images(owner: &str, day: &str, images: i64) -> Statement {
+    Statement::new(
+        "UPDATE daily_usage SET images = MAX(images - ?, 0) WHERE owner = ? AND day = ?",
+        vec![images.into(), owner.into(), day.into()],
+    )
+}
+
+/// Images counted for `day`: one owner's, or every owner's (the administrator's view).
+pub fn select_usage(day: &str, owner: Option<&str>) -> Statement {
+    let conditions = [Some(("day = ?", day.into())), owner_condition(owner, "owner = ?")];
+    let (clause, params) = where_clause(conditions.into_iter().flatten().collect());
+    Statement::new(
+        format!("SELECT owner, images FROM daily_usage{clause} ORDER BY owner"),
+        params,
     )
 }
 
@@ -122,9 +190,13 @@ pub fn list_generations(page: Page) -> Statement {
 /// after `after` when given. Keyset pagination: a page never repeats or skips an image when new
 /// ones finish between requests, and its cost does not grow with the page number.
 pub fn list_stored_images(filter: ImageFilter, after: Option<&ImagePosition>, limit: i64) -> Statement {
-    let ImageFilter {} = filter;
+    let ImageFilter { owner } = filter;
     let mut params: Vec<SqlValue> = Vec::new();
     let mut clause = String::from("WHERE status = 'completed' AND image_url IS NOT NULL");
+    if let Some((condition, owner)) = owner_condition(owner, " AND owner = ?") {
+        clause.push_str(condition);
+        params.push(owner);
+    }
     if let Some(position) = after {
         clause.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
         params.extend([
@@ -239,27 +311,31 @@ mod tests {
         let page = Page { limit: 10, offset: 20 };
         let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
         let statements = [
-            insert_job(&job("id"), "prompt", "flux-schnell", 1),
-            select_job("id"),
-            select_jobs(&ids),
-            count_jobs(StatusFilter::All),
-            count_jobs(StatusFilter::Only(JobStatus::Failed)),
-            list_jobs(StatusFilter::All, page),
-            list_jobs(StatusFilter::Only(JobStatus::Pending), page),
-            count_generations(),
-            list_generations(page),
-            count_filtered_jobs(JobFilter::default()),
-            count_filtered_jobs(JobFilter {
-                model: Some("sdxl-base"),
-                status: Some(JobStatus::Failed),
-            }),
-            list_filtered_jobs(JobFilter::default(), page),
+            insert_job(&job("id"), "prompt", "flux-schnell", "admin", 1),
+            select_job("id", None),
+            select_jobs(&ids, None),
+            count_jobs(StatusFilter::All, None),
+            count_jobs(StatusFilter::Only(JobStatus::Failed), None),
+            list_jobs(StatusFilter::All, page, None),
+            list_jobs(StatusFilter::Only(JobStatus::Pending), page, None),
+            count_generations(None),
+            list_generations(page, None),
+            count_filtered_jobs(JobFilter::default(), None),
+            count_filtered_jobs(
+                JobFilter {
+                    model: Some("sdxl-base"),
+                    status: Some(JobStatus::Failed),
+                },
+                None,
+            ),
+            list_filtered_jobs(JobFilter::default(), page, None),
             list_filtered_jobs(
                 JobFilter {
                     model: Some("flux-schnell"),
                     status: None,
                 },
                 page,
+                None,
             ),
             mark_processing("id", 1),
             record_retryable_failure("id", "e", 1),
@@ -268,6 +344,7 @@ mod tests {
             mark_completed("id", "u", Some((1, 2)), 1),
             insert_generation("g", "j", "u", "p", "m", 1),
             list_stored_images(ImageFilter::default(), None, 51),
+            list_stored_images(ImageFilter { owner: Some("alice") }, None, 51),
             list_stored_images(
                 ImageFilter::default(),
                 Some(&ImagePosition {
@@ -290,17 +367,21 @@ mod tests {
     #[test]
     fn select_jobs_has_one_placeholder_per_id() {
         let ids: Vec<String> = (0..20).map(|i| format!("id-{i}")).collect();
-        let statement = select_jobs(&ids);
+        let statement = select_jobs(&ids, None);
         assert!(statement.sql.ends_with(&format!("IN ({})", vec!["?"; 20].join(", "))));
         assert_eq!(statement.params[19], SqlValue::Text("id-19".into()));
     }
 
     #[test]
     fn status_filter_adds_a_where_clause_only_when_filtering() {
-        let all = list_jobs(StatusFilter::All, Page { limit: 5, offset: 0 });
+        let all = list_jobs(StatusFilter::All, Page { limit: 5, offset: 0 }, None);
         assert!(!all.sql.contains("WHERE"));
         assert_eq!(all.params, vec![SqlValue::Integer(5), SqlValue::Integer(0)]);
-        let failed = list_jobs(StatusFilter::Only(JobStatus::Failed), Page { limit: 5, offset: 10 });
+        let failed = list_jobs(
+            StatusFilter::Only(JobStatus::Failed),
+            Page { limit: 5, offset: 10 },
+            None,
+        );
         assert!(failed.sql.contains("WHERE status = ?"));
         assert_eq!(
             failed.params,
@@ -315,34 +396,34 @@ mod tests {
     #[test]
     fn job_filter_binds_model_then_status_then_the_page() {
         let page = Page { limit: 24, offset: 48 };
-        let all = list_filtered_jobs(JobFilter::default(), page);
+        let all = list_filtered_jobs(JobFilter::default(), page, None);
         assert!(!all.sql.contains("WHERE"));
         assert!(all
             .sql
             .ends_with("FROM generation_jobs ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"));
         assert_eq!(all.params, vec![SqlValue::Integer(24), SqlValue::Integer(48)]);
         assert_eq!(
-            count_filtered_jobs(JobFilter::default()).sql,
+            count_filtered_jobs(JobFilter::default(), None).sql,
             "SELECT COUNT(*) AS total FROM generation_jobs"
         );
         let model = JobFilter {
             model: Some("sdxl-lightning"),
             status: None,
         };
-        assert!(count_filtered_jobs(model).sql.ends_with(" WHERE model = ?"));
+        assert!(count_filtered_jobs(model, None).sql.ends_with(" WHERE model = ?"));
         let status = JobFilter {
             model: None,
             status: Some(JobStatus::Failed),
         };
         assert_eq!(
-            count_filtered_jobs(status).params,
+            count_filtered_jobs(status, None).params,
             vec![SqlValue::Text("failed".into())]
         );
         let both = JobFilter {
             model: Some("flux-schnell"),
             status: Some(JobStatus::Completed),
         };
-        let listed = list_filtered_jobs(both, page);
+        let listed = list_filtered_jobs(both, page, None);
         assert!(listed
             .sql
             .contains(" WHERE model = ? AND status = ? ORDER BY created_at DESC, id DESC"));
@@ -359,10 +440,10 @@ mod tests {
 
     #[test]
     fn lists_are_newest_first() {
-        assert!(list_jobs(StatusFilter::All, Page { limit: 1, offset: 0 })
+        assert!(list_jobs(StatusFilter::All, Page { limit: 1, offset: 0 }, None)
             .sql
             .contains("ORDER BY created_at DESC"));
-        assert!(list_generations(Page { limit: 1, offset: 0 })
+        assert!(list_generations(Page { limit: 1, offset: 0 }, None)
             .sql
             .contains("ORDER BY g.created_at DESC"));
     }
@@ -468,7 +549,7 @@ mod sqlite_tests {
             .unwrap();
         assert_eq!(gallery, 1);
         // New model names are accepted; the constraints that matter still hold.
-        run(&db, insert_job(&job("new-1"), "p", "phoenix", 9));
+        run(&db, insert_job(&job("new-1"), "p", "phoenix", "admin", 9));
         assert!(
             db.execute_batch("INSERT INTO generations VALUES ('g-2', 'old-1', 'u', 'p', 'm', 1)")
                 .is_err(),
@@ -486,14 +567,16 @@ mod sqlite_tests {
         );
         let indexes: i64 = db
             .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_generation%'",
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN \
+                 ('idx_generation_jobs_status', 'idx_generation_jobs_created_at', \
+                  'idx_generations_created_at', 'idx_generations_job_id')",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
         assert_eq!(indexes, 4);
         // The gallery query joins the old rows with their (absent) parameters.
-        let page = list_generations(Page { limit: 10, offset: 0 });
+        let page = list_generations(Page { limit: 10, offset: 0 }, None);
         let seen: Vec<(String, Option<i64>)> = db
             .prepare(&page.sql)
             .unwrap()
@@ -546,7 +629,7 @@ mod sqlite_tests {
     #[test]
     fn completing_adds_exactly_one_gallery_row_even_when_redelivered() {
         let db = database();
-        run(&db, insert_job(&job("j1"), "p", "flux-schnell", 1));
+        run(&db, insert_job(&job("j1"), "p", "flux-schnell", "admin", 1));
         run(&db, mark_processing("j1", 2));
         complete(&db, "j1", "g1");
         complete(&db, "j1", "g2");
@@ -556,7 +639,7 @@ mod sqlite_tests {
     #[test]
     fn a_job_failed_by_another_delivery_never_gains_a_gallery_row() {
         let db = database();
-        run(&db, insert_job(&job("j2"), "p", "flux-schnell", 1));
+        run(&db, insert_job(&job("j2"), "p", "flux-schnell", "admin", 1));
         run(&db, mark_processing("j2", 2));
         // The redelivery race: another delivery gave up on the job while this one was generating.
         run(&db, mark_failed("j2", "gave up", 3));
@@ -567,7 +650,7 @@ mod sqlite_tests {
     #[test]
     fn a_completed_job_is_never_failed_or_put_back() {
         let db = database();
-        run(&db, insert_job(&job("j3"), "p", "flux-schnell", 1));
+        run(&db, insert_job(&job("j3"), "p", "flux-schnell", "admin", 1));
         complete(&db, "j3", "g4");
         assert_eq!(run(&db, mark_failed("j3", "late failure", 5)), 0);
         assert_eq!(run(&db, mark_dead_lettered("j3", "dead", 5)), 0);
@@ -580,11 +663,11 @@ mod sqlite_tests {
     fn list_queries_page_newest_first_and_count_with_the_filter() {
         let db = database();
         for (i, id) in ["a", "b", "c"].iter().enumerate() {
-            run(&db, insert_job(&job(id), "p", "flux-schnell", i as i64));
+            run(&db, insert_job(&job(id), "p", "flux-schnell", "admin", i as i64));
         }
         run(&db, mark_failed("b", "x", 9));
         let page = Page { limit: 2, offset: 0 };
-        let list = list_jobs(StatusFilter::All, page);
+        let list = list_jobs(StatusFilter::All, page, None);
         let ids: Vec<String> = db
             .prepare(&list.sql)
             .unwrap()
@@ -593,7 +676,7 @@ mod sqlite_tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(ids, ["c", "b"]);
-        let count = count_jobs(StatusFilter::Only(crate::jobs::JobStatus::Failed));
+        let count = count_jobs(StatusFilter::Only(crate::jobs::JobStatus::Failed), None);
         let failed: i64 = db
             .query_row(&count.sql, params_from_iter(values(&count)), |r| r.get(0))
             .unwrap();
@@ -623,7 +706,7 @@ mod sqlite_tests {
         for i in 0..6i64 {
             run(
                 &db,
-                insert_job(&job(&format!("j{i}")), "p", models[i as usize % 3], i / 2),
+                insert_job(&job(&format!("j{i}")), "p", models[i as usize % 3], "admin", i / 2),
             );
         }
         run(&db, mark_failed("j1", "boom", 9));
@@ -631,37 +714,152 @@ mod sqlite_tests {
         let every = Page { limit: 50, offset: 0 };
         let all = JobFilter::default();
         assert_eq!(
-            listed_ids(&db, &list_filtered_jobs(all, every)),
+            listed_ids(&db, &list_filtered_jobs(all, every, None)),
             ["j5", "j4", "j3", "j2", "j1", "j0"]
         );
-        assert_eq!(total(&db, &count_filtered_jobs(all)), 6);
+        assert_eq!(total(&db, &count_filtered_jobs(all, None)), 6);
         let second_page = Page { limit: 4, offset: 4 };
-        assert_eq!(listed_ids(&db, &list_filtered_jobs(all, second_page)), ["j1", "j0"]);
+        assert_eq!(
+            listed_ids(&db, &list_filtered_jobs(all, second_page, None)),
+            ["j1", "j0"]
+        );
         let failed = JobFilter {
             model: None,
             status: Some(JobStatus::Failed),
         };
-        assert_eq!(listed_ids(&db, &list_filtered_jobs(failed, every)), ["j4", "j1"]);
-        assert_eq!(total(&db, &count_filtered_jobs(failed)), 2);
+        assert_eq!(listed_ids(&db, &list_filtered_jobs(failed, every, None)), ["j4", "j1"]);
+        assert_eq!(total(&db, &count_filtered_jobs(failed, None)), 2);
         let lightning = JobFilter {
             model: Some("sdxl-lightning"),
             status: None,
         };
-        assert_eq!(listed_ids(&db, &list_filtered_jobs(lightning, every)), ["j4", "j1"]);
+        assert_eq!(
+            listed_ids(&db, &list_filtered_jobs(lightning, every, None)),
+            ["j4", "j1"]
+        );
         let lightning_pending = JobFilter {
             status: Some(JobStatus::Pending),
             ..lightning
         };
-        assert!(listed_ids(&db, &list_filtered_jobs(lightning_pending, every)).is_empty());
-        assert_eq!(total(&db, &count_filtered_jobs(lightning_pending)), 0);
+        assert!(listed_ids(&db, &list_filtered_jobs(lightning_pending, every, None)).is_empty());
+        assert_eq!(total(&db, &count_filtered_jobs(lightning_pending, None)), 0);
+    }
+
+    #[test]
+    fn keys_see_only_their_own_jobs_and_the_administrator_sees_all() {
+        let db = database();
+        run(&db, insert_job(&job("a1"), "p", "flux-schnell", "alice", 1));
+        run(&db, insert_job(&job("a2"), "p", "sdxl-base", "alice", 2));
+        run(&db, insert_job(&job("b1"), "p", "flux-schnell", "bob", 3));
+        run(&db, insert_job(&job("r1"), "p", "flux-schnell", "admin", 4));
+        complete(&db, "a1", "ga1");
+        complete(&db, "b1", "gb1");
+        let every = Page { limit: 50, offset: 0 };
+        let all = StatusFilter::All;
+        assert_eq!(listed_ids(&db, &list_jobs(all, every, Some("alice"))), ["a2", "a1"]);
+        assert_eq!(listed_ids(&db, &list_jobs(all, every, Some("bob"))), ["b1"]);
+        assert_eq!(listed_ids(&db, &list_jobs(all, every, None)), ["r1", "b1", "a2", "a1"]);
+        assert_eq!(total(&db, &count_jobs(all, Some("alice"))), 2);
+        assert_eq!(
+            total(&db, &count_jobs(StatusFilter::Only(JobStatus::Completed), Some("bob"))),
+            1
+        );
+        assert_eq!(listed_ids(&db, &select_job("b1", Some("alice"))), Vec::<String>::new());
+        assert_eq!(listed_ids(&db, &select_job("b1", Some("bob"))), ["b1"]);
+        assert_eq!(listed_ids(&db, &select_job("b1", None)), ["b1"]);
+        let mut both = listed_ids(&db, &select_jobs(&["a1".into(), "b1".into()], Some("alice")));
+        assert_eq!(both, ["a1"]);
+        both = listed_ids(&db, &select_jobs(&["a1".into(), "b1".into()], None));
+        both.sort();
+        assert_eq!(both, ["a1", "b1"]);
+        assert_eq!(total(&db, &count_generations(Some("alice"))), 1);
+        assert_eq!(total(&db, &count_generations(None)), 2);
+        assert_eq!(listed_ids(&db, &list_generations(every, Some("bob"))), ["gb1"]);
+        let gallery = JobFilter::default();
+        assert_eq!(
+            listed_ids(&db, &list_filtered_jobs(gallery, every, Some("alice"))),
+            ["a2", "a1"]
+        );
+        assert_eq!(total(&db, &count_filtered_jobs(gallery, Some("bob"))), 1);
+    }
+
+    #[test]
+    fn jobs_from_before_keys_belong_to_the_administrator() {
+        let db = Connection::open_in_memory().unwrap();
+        for file in migrations()
+            .iter()
+            .filter(|f| f.file_name().unwrap().to_str().unwrap() < "0005")
+        {
+            apply(&db, file);
+        }
+        db.execute_batch(
+            "INSERT INTO generation_jobs (id, status, prompt, model, created_at, updated_at) \
+             VALUES ('old', 'pending', 'p', 'flux-schnell', 1, 1)",
+        )
+        .unwrap();
+        for file in migrations()
+            .iter()
+            .filter(|f| f.file_name().unwrap().to_str().unwrap() >= "0005")
+        {
+            apply(&db, file);
+        }
+        let owner: String = db
+            .query_row("SELECT owner FROM generation_jobs WHERE id = 'old'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(owner, "admin");
+    }
+
+    /// The new total a reservation returned, or None when it was refused.
+    fn reserve(db: &Connection, owner: &str, day: &str, images: i64, quota: Option<u32>) -> Option<i64> {
+        let statement = reserve_images(owner, day, images, quota);
+        let mut prepared = db.prepare(&statement.sql).unwrap();
+        let mut rows = prepared.query(params_from_iter(values(&statement))).unwrap();
+        rows.next().unwrap().map(|row| row.get(0).unwrap())
+    }
+
+    fn usage(db: &Connection, day: &str, owner: Option<&str>) -> Vec<(String, i64)> {
+        let statement = select_usage(day, owner);
+        db.prepare(&statement.sql)
+            .unwrap()
+            .query_map(params_from_iter(values(&statement)), |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn reservations_stop_exactly_at_the_quota_per_owner_and_day() {
+        let db = database();
+        let day = "2026-11-29";
+        assert_eq!(reserve(&db, "alice", day, 4, Some(10)), Some(4));
+        assert_eq!(reserve(&db, "alice", day, 6, Some(10)), Some(10));
+        // Full: even one more is refused and nothing changes.
+        assert_eq!(reserve(&db, "alice", day, 1, Some(10)), None);
+        assert_eq!(usage(&db, day, Some("alice")), [("alice".to_string(), 10)]);
+        // A first request larger than the quota is refused too, without creating a row.
+        assert_eq!(reserve(&db, "bob", day, 11, Some(10)), None);
+        assert_eq!(usage(&db, day, Some("bob")), []);
+        // Another day and another owner count separately; no quota never refuses.
+        assert_eq!(reserve(&db, "alice", "2026-11-30", 3, Some(10)), Some(3));
+        assert_eq!(reserve(&db, "admin", day, 500, None), Some(500));
+        assert_eq!(reserve(&db, "admin", day, 500, None), Some(1000));
+        // Releasing gives back, never below zero.
+        run(&db, release_images("alice", day, 6));
+        assert_eq!(usage(&db, day, Some("alice")), [("alice".to_string(), 4)]);
+        run(&db, release_images("alice", day, 60));
+        assert_eq!(usage(&db, day, Some("alice")), [("alice".to_string(), 0)]);
+        assert_eq!(
+            usage(&db, day, None),
+            [("admin".to_string(), 1000), ("alice".to_string(), 0)]
+        );
     }
 
     /// Every page of `list_stored_images`, as `resources/list` walks them: the ids in order.
-    fn walk_stored_images(db: &Connection, page_size: i64) -> Vec<Vec<String>> {
+    fn walk_stored_images(db: &Connection, page_size: i64, owner: Option<&str>) -> Vec<Vec<String>> {
         let mut pages = Vec::new();
         let mut after: Option<ImagePosition> = None;
         loop {
-            let statement = list_stored_images(ImageFilter::default(), after.as_ref(), page_size + 1);
+            let statement = list_stored_images(ImageFilter { owner }, after.as_ref(), page_size + 1);
             let rows: Vec<(String, i64)> = db
                 .prepare(&statement.sql)
                 .unwrap()
@@ -688,26 +886,35 @@ mod sqlite_tests {
         // Seven finished jobs, pairs sharing a millisecond; one failed and one pending job too.
         for i in 0..7i64 {
             let id = format!("j{i}");
-            run(&db, insert_job(&job(&id), "p", "flux-schnell", i / 2));
+            // Odd jobs belong to another key.
+            let owner = if i % 2 == 0 { "alice" } else { "bob" };
+            run(&db, insert_job(&job(&id), "p", "flux-schnell", owner, i / 2));
             run(&db, mark_completed(&id, &format!("/images/{i}-k-{id}.png"), None, 10));
         }
-        run(&db, insert_job(&job("failed"), "p", "flux-schnell", 100));
+        run(&db, insert_job(&job("failed"), "p", "flux-schnell", "alice", 100));
         run(&db, mark_failed("failed", "boom", 101));
-        run(&db, insert_job(&job("pending"), "p", "flux-schnell", 100));
+        run(&db, insert_job(&job("pending"), "p", "flux-schnell", "alice", 100));
         assert_eq!(
-            walk_stored_images(&db, 3),
+            walk_stored_images(&db, 3, None),
             [vec!["j6", "j5", "j4"], vec!["j3", "j2", "j1"], vec!["j0"]]
         );
         assert_eq!(
-            walk_stored_images(&db, 7),
+            walk_stored_images(&db, 7, None),
             [vec!["j6", "j5", "j4", "j3", "j2", "j1", "j0"]]
         );
+        // A key lists only its own images, across pages too.
+        assert_eq!(
+            walk_stored_images(&db, 2, Some("alice")),
+            [vec!["j6", "j4"], vec!["j2", "j0"]]
+        );
+        assert_eq!(walk_stored_images(&db, 2, Some("bob")), [vec!["j5", "j3"], vec!["j1"]]);
+        assert_eq!(walk_stored_images(&db, 2, Some("carol")), [Vec::<String>::new()]);
         // A cursor taken before newer images finished still continues where it was.
         let after = ImagePosition {
             created_at: 2,
             id: "j4".into(),
         };
-        run(&db, insert_job(&job("newer"), "p", "flux-schnell", 200));
+        run(&db, insert_job(&job("newer"), "p", "flux-schnell", "alice", 200));
         run(&db, mark_completed("newer", "/images/200-k-newer.png", None, 201));
         let next = list_stored_images(ImageFilter::default(), Some(&after), 10);
         assert_eq!(listed_ids(&db, &next), ["j3", "j2", "j1", "j0"]);
@@ -720,6 +927,6 @@ mod sqlite_tests {
         assert!(!statement.sql.contains("DROP"));
         assert_eq!(listed_ids(&db, &statement).len(), 8);
         let empty = database();
-        assert_eq!(walk_stored_images(&empty, 3), [Vec::<String>::new()]);
+        assert_eq!(walk_stored_images(&empty, 3, None), [Vec::<String>::new()]);
     }
 }

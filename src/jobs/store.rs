@@ -12,6 +12,19 @@ struct Total {
     total: i64,
 }
 
+#[derive(Deserialize)]
+struct Reserved {
+    #[allow(dead_code)] // read only to tell "a row came back" from "none"
+    images: i64,
+}
+
+/// Images one owner has used on a day.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Usage {
+    pub owner: String,
+    pub images: i64,
+}
+
 /// Jobs and gallery rows in D1.
 pub struct JobStore {
     db: Db,
@@ -32,59 +45,78 @@ impl JobStore {
     }
 
     /// Inserts every job in one batch, so a request creates all of its jobs or none.
-    pub async fn insert_jobs(&self, jobs: &[NewJob], prompt: &str, model: &str, now: i64) -> DbResult<()> {
+    pub async fn insert_jobs(&self, jobs: &[NewJob], prompt: &str, model: &str, owner: &str, now: i64) -> DbResult<()> {
         let statements = jobs
             .iter()
-            .map(|job| sql::insert_job(job, prompt, model, now))
+            .map(|job| sql::insert_job(job, prompt, model, owner, now))
             .collect();
         self.db.batch(statements, "creating jobs").await
     }
 
-    pub async fn job(&self, id: &str) -> DbResult<Option<JobRow>> {
+    /// The job, if it exists and `owner` may see it (`None`: any owner's).
+    pub async fn job(&self, id: &str, owner: Option<&str>) -> DbResult<Option<JobRow>> {
         Ok(self
             .db
-            .rows(sql::select_job(id), "reading a job")
+            .rows(sql::select_job(id, owner), "reading a job")
             .await?
             .into_iter()
             .next())
     }
 
-    /// The rows for `ids` (each distinct id at most once, in no particular order).
-    pub async fn jobs(&self, ids: &[String]) -> DbResult<Vec<JobRow>> {
+    /// The rows for `ids` that `owner` may see (each distinct id at most once, in no particular order).
+    pub async fn jobs(&self, ids: &[String], owner: Option<&str>) -> DbResult<Vec<JobRow>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.db.rows(sql::select_jobs(ids), "reading jobs").await
+        self.db.rows(sql::select_jobs(ids, owner), "reading jobs").await
     }
 
-    pub async fn list_jobs(&self, filter: StatusFilter, page: Page) -> DbResult<(i64, Vec<JobRow>)> {
-        let total = self.total(sql::count_jobs(filter), "counting jobs").await?;
-        let rows = self.db.rows(sql::list_jobs(filter, page), "listing jobs").await?;
+    pub async fn list_jobs(
+        &self,
+        filter: StatusFilter,
+        page: Page,
+        owner: Option<&str>,
+    ) -> DbResult<(i64, Vec<JobRow>)> {
+        let total = self.total(sql::count_jobs(filter, owner), "counting jobs").await?;
+        let rows = self
+            .db
+            .rows(sql::list_jobs(filter, page, owner), "listing jobs")
+            .await?;
         Ok((total, rows))
     }
 
     /// The gallery's page of jobs matching `filter`, newest first, and how many match in all.
-    pub async fn list_filtered_jobs(&self, filter: JobFilter, page: Page) -> DbResult<(i64, Vec<JobRow>)> {
+    pub async fn list_filtered_jobs(
+        &self,
+        filter: JobFilter,
+        page: Page,
+        owner: Option<&str>,
+    ) -> DbResult<(i64, Vec<JobRow>)> {
         let total = self
-            .total(sql::count_filtered_jobs(filter), "counting gallery jobs")
+            .total(sql::count_filtered_jobs(filter, owner), "counting gallery jobs")
             .await?;
         let rows = self
             .db
-            .rows(sql::list_filtered_jobs(filter, page), "listing gallery jobs")
+            .rows(sql::list_filtered_jobs(filter, page, owner), "listing gallery jobs")
             .await?;
         Ok((total, rows))
     }
 
-    pub async fn list_generations(&self, page: Page) -> DbResult<(i64, Vec<GenerationRow>)> {
-        let total = self.total(sql::count_generations(), "counting generations").await?;
-        let rows = self.db.rows(sql::list_generations(page), "listing generations").await?;
+    pub async fn list_generations(&self, page: Page, owner: Option<&str>) -> DbResult<(i64, Vec<GenerationRow>)> {
+        let total = self
+            .total(sql::count_generations(owner), "counting generations")
+            .await?;
+        let rows = self
+            .db
+            .rows(sql::list_generations(page, owner), "listing generations")
+            .await?;
         Ok((total, rows))
     }
 
     /// Up to `limit` finished jobs with a stored image, newest first, after `after` if given.
     pub async fn list_stored_images(
         &self,
-        filter: ImageFilter,
+        filter: ImageFilter<'_>,
         after: Option<&ImagePosition>,
         limit: i64,
     ) -> DbResult<Vec<JobRow>> {
@@ -137,5 +169,27 @@ impl JobStore {
             sql::insert_generation(generation_id, &job.id, image_url, &job.prompt, &job.model, now),
         ];
         self.db.batch(statements, "completing a job").await
+    }
+
+    /// Takes `images` from the owner's allowance for `day`; false (and nothing changed) when that
+    /// would pass `quota`.
+    pub async fn reserve_images(&self, owner: &str, day: &str, images: i64, quota: Option<u32>) -> DbResult<bool> {
+        let rows = self
+            .db
+            .rows::<Reserved>(sql::reserve_images(owner, day, images, quota), "reserving daily images")
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Gives back a reservation whose jobs were never created.
+    pub async fn release_images(&self, owner: &str, day: &str, images: i64) -> DbResult<()> {
+        self.db
+            .run(sql::release_images(owner, day, images), "releasing daily images")
+            .await
+    }
+
+    /// Images used on `day`, per owner (`owner`: only that one's).
+    pub async fn usage(&self, day: &str, owner: Option<&str>) -> DbResult<Vec<Usage>> {
+        self.db.rows(sql::select_usage(day, owner), "reading daily usage").await
     }
 }

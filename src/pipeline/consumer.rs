@@ -205,7 +205,7 @@ fn retry_options(delay_seconds: Option<u32>) -> JsValue {
 
 /// One attempt: generate, store, complete. Safe to repeat for the same job.
 async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &JobMessage) -> Result<(), AttemptError> {
-    let Some(job) = store.job(&message.job_id).await? else {
+    let Some(job) = store.job(&message.job_id, None).await? else {
         return Err(AttemptError::Setup(format!("job {} does not exist", message.job_id)));
     };
     if job.status.is_terminal() {

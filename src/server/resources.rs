@@ -138,7 +138,8 @@ pub fn resource_entry(row: &JobRow, with_title: bool, public_base: Option<&str>)
     })
 }
 
-/// `resources/list`: one page of stored images, newest first, and the cursor of the next page.
+/// `resources/list`: one page of the caller's stored images (every owner's for the administrator),
+/// newest first, and the cursor of the next page.
 pub async fn list(
     ctx: &ToolContext,
     params: Option<&Value>,
@@ -148,7 +149,13 @@ pub async fn list(
         .map(decode_cursor)
         .transpose()?;
     let rows = store(ctx)?
-        .list_stored_images(ImageFilter::default(), after.as_ref(), RESOURCE_PAGE_SIZE + 1)
+        .list_stored_images(
+            ImageFilter {
+                owner: ctx.caller.visible_owner(),
+            },
+            after.as_ref(),
+            RESOURCE_PAGE_SIZE + 1,
+        )
         .await?;
     Ok(list_page(
         rows,
@@ -209,7 +216,11 @@ pub async fn read(ctx: &ToolContext, params: Option<&Value>) -> Result<ReadResou
     let uri = read_params(params)?;
     let not_found = || ResourceError::NotFound { uri: uri.clone() };
     let (job_id, target) = urls::parse_resource_uri(&uri).ok_or_else(not_found)?;
-    let job = store(ctx)?.job(job_id).await?.ok_or_else(not_found)?;
+    // Another key's job is "not found", exactly like a job that does not exist.
+    let job = store(ctx)?
+        .job(job_id, ctx.caller.visible_owner())
+        .await?
+        .ok_or_else(not_found)?;
     let stored_url = job
         .image_url
         .as_deref()

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
 use super::output::{result_schema, ToolError, ToolOutput};
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::{quota, ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
 use crate::jobs::{JobMessage, JobStore, NewJob};
 use crate::models::{Control, Controls, ImageModel, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX};
@@ -207,15 +207,21 @@ struct StartedMany<'a> {
     estimated_time_seconds: u32,
 }
 
-/// Records the jobs, then queues them. If queueing fails the jobs are failed at once,
-/// so no row is left pending forever.
+/// Reserves the images against the caller's daily quota, records the jobs, then queues them.
+/// If recording fails the reservation is given back; if queueing fails the jobs are failed at
+/// once (and the reservation given back), so no row is left pending forever.
 pub async fn start_jobs(ctx: &ToolContext, request: &GenerateArgs) -> Result<Vec<String>, ToolError> {
     let jobs = request.plan_jobs(random_seed)?;
     let store: JobStore = ctx.store()?;
     let now = crate::now_ms();
-    store
-        .insert_jobs(&jobs, &request.prompt, request.model.name(), now)
-        .await?;
+    let reservation = quota::reserve(ctx, &store, jobs.len(), now).await?;
+    if let Err(error) = store
+        .insert_jobs(&jobs, &request.prompt, request.model.name(), ctx.caller.name(), now)
+        .await
+    {
+        reservation.release(&store).await;
+        return Err(error.into());
+    }
     let ids: Vec<String> = jobs.into_iter().map(|job| job.id).collect();
     let messages: Vec<JobMessage> = ids
         .iter()
@@ -231,8 +237,10 @@ pub async fn start_jobs(ctx: &ToolContext, request: &GenerateArgs) -> Result<Vec
                 worker::console_error!("could not fail job {id} after a queue error: {store_error}");
             }
         }
+        reservation.release(&store).await;
         return Err(error);
     }
+    worker::console_log!("key {} started {} job(s)", ctx.caller.name(), ids.len());
     Ok(ids)
 }
 

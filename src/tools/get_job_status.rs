@@ -93,7 +93,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
 }
 
 async fn respond(ctx: &ToolContext, job_id: &str) -> ToolResult {
-    let Some(job) = ctx.store()?.job(job_id).await? else {
+    let Some(job) = ctx.store()?.job(job_id, ctx.caller.visible_owner()).await? else {
         return Ok(ToolOutput::failure(&NotFound {
             success: false,
             error: "Job not found",

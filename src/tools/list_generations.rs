@@ -78,7 +78,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             limit: args.limit,
             offset: args.offset,
         };
-        let (total, rows) = ctx.store()?.list_generations(page).await?;
+        let (total, rows) = ctx.store()?.list_generations(page, ctx.caller.visible_owner()).await?;
         let generations: Vec<GenerationItem> = rows
             .into_iter()
             .map(|row| GenerationItem {

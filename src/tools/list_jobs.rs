@@ -98,7 +98,10 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             limit: args.limit,
             offset: args.offset,
         };
-        let (total, rows) = ctx.store()?.list_jobs(args.status, page).await?;
+        let (total, rows) = ctx
+            .store()?
+            .list_jobs(args.status, page, ctx.caller.visible_owner())
+            .await?;
         let jobs: Vec<JobItem> = rows
             .into_iter()
             .map(|row| JobItem {

@@ -88,6 +88,17 @@ pub enum ToolError {
     Store(#[from] DbError),
     #[error("could not queue the image job: {0}")]
     Queue(#[source] worker::Error),
+    #[error(
+        "daily image quota reached: key \"{key}\" has used {used} of its {quota} images today (UTC) and this call \
+         asks for {requested}, so nothing was started; the quota resets at {resets_at}"
+    )]
+    OverQuota {
+        key: String,
+        quota: u32,
+        used: i64,
+        requested: i64,
+        resets_at: String,
+    },
     #[error("server binding {name} unavailable: {source}")]
     Binding {
         name: &'static str,

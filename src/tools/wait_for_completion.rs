@@ -120,7 +120,7 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>) -> Result<ToolOu
     let started = crate::now_ms();
     let mut reported = None;
     loop {
-        let rows = store.jobs(&ids).await?;
+        let rows = store.jobs(&ids, ctx.caller.visible_owner()).await?;
         let state = evaluate(&ids, &rows);
         if let Some(progress) = &ctx.progress {
             let finished = state.finished_count(ids.len());

@@ -1,7 +1,8 @@
-//! Bearer-token authentication for /mcp and /sse. No token configured means no service.
+//! Bearer-token authentication for /mcp and /sse: which caller a token belongs to. No
+//! administrator token configured means no service.
 
+use crate::access::{identify, ApiKey, Caller};
 use crate::catalog::SERVER_NAME;
-use crate::http::constant_time_eq;
 
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -35,9 +36,9 @@ impl AuthError {
     }
 }
 
-/// Checks an Authorization header value against the configured token.
-pub fn check(header: Option<&str>, expected: Option<&str>) -> Result<(), AuthError> {
-    let expected = expected.ok_or(AuthError::NotConfigured)?;
+/// Checks an Authorization header value against the administrator's token and the named keys.
+pub fn check(header: Option<&str>, admin_token: Option<&str>, keys: &[ApiKey]) -> Result<Caller, AuthError> {
+    let admin_token = admin_token.ok_or(AuthError::NotConfigured)?;
     let header = header
         .map(str::trim)
         .filter(|h| !h.is_empty())
@@ -47,11 +48,7 @@ pub fn check(header: Option<&str>, expected: Option<&str>) -> Result<(), AuthErr
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
         return Err(AuthError::Malformed);
     }
-    if constant_time_eq(token.as_bytes(), expected.as_bytes()) {
-        Ok(())
-    } else {
-        Err(AuthError::Invalid)
-    }
+    identify(token, admin_token, keys).ok_or(AuthError::Invalid)
 }
 
 #[cfg(test)]
@@ -60,21 +57,21 @@ mod tests {
 
     #[test]
     fn unset_token_refuses_everything() {
-        assert_eq!(check(Some("Bearer anything"), None), Err(AuthError::NotConfigured));
+        assert_eq!(check(Some("Bearer anything"), None, &[]), Err(AuthError::NotConfigured));
         assert_eq!(AuthError::NotConfigured.status(), 500);
     }
 
     #[test]
     fn missing_malformed_and_wrong_tokens_are_told_apart() {
         let token = Some("s3cret");
-        assert_eq!(check(None, token), Err(AuthError::Missing));
-        assert_eq!(check(Some("  "), token), Err(AuthError::Missing));
-        assert_eq!(check(Some("s3cret"), token), Err(AuthError::Malformed));
-        assert_eq!(check(Some("Basic czNjcmV0"), token), Err(AuthError::Malformed));
-        assert_eq!(check(Some("Bearer "), token), Err(AuthError::Malformed));
-        assert_eq!(check(Some("Bearer wrong"), token), Err(AuthError::Invalid));
-        assert_eq!(check(Some("Bearer s3cret"), token), Ok(()));
-        assert_eq!(check(Some("bearer s3cret"), token), Ok(()));
+        assert_eq!(check(None, token, &[]), Err(AuthError::Missing));
+        assert_eq!(check(Some("  "), token, &[]), Err(AuthError::Missing));
+        assert_eq!(check(Some("s3cret"), token, &[]), Err(AuthError::Malformed));
+        assert_eq!(check(Some("Basic czNjcmV0"), token, &[]), Err(AuthError::Malformed));
+        assert_eq!(check(Some("Bearer "), token, &[]), Err(AuthError::Malformed));
+        assert_eq!(check(Some("Bearer wrong"), token, &[]), Err(AuthError::Invalid));
+        assert_eq!(check(Some("Bearer s3cret"), token, &[]), Ok(Caller::Admin));
+        assert_eq!(check(Some("bearer s3cret"), token, &[]), Ok(Caller::Admin));
     }
 
     #[test]
@@ -84,5 +81,24 @@ mod tests {
         assert_eq!(AuthError::Malformed.status(), 400);
         assert_eq!(AuthError::Invalid.status(), 401);
         assert!(AuthError::Invalid.challenge().is_some());
+    }
+
+    #[test]
+    fn named_keys_authenticate_as_themselves() {
+        let keys = crate::access::parse_api_keys("alice:alice-token-0123456789", Some("root")).unwrap();
+        assert_eq!(check(Some("Bearer root"), Some("root"), &keys), Ok(Caller::Admin));
+        assert_eq!(
+            check(Some("Bearer alice-token-0123456789"), Some("root"), &keys),
+            Ok(Caller::Key("alice".into()))
+        );
+        assert_eq!(
+            check(Some("Bearer alice-token-012345678"), Some("root"), &keys),
+            Err(AuthError::Invalid)
+        );
+        // Keys need the administrator's token configured too: without it nothing is served.
+        assert_eq!(
+            check(Some("Bearer alice-token-0123456789"), None, &keys),
+            Err(AuthError::NotConfigured)
+        );
     }
 }

@@ -83,9 +83,9 @@ pub fn accepted() -> worker::Result<Response> {
     Ok(Response::empty()?.with_status(202))
 }
 
-/// The checks before any MCP message is read: configuration, Origin, then the bearer token.
-/// `Ok(Err(response))` is a refusal to send as is.
-pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Response>> {
+/// The checks before any MCP message is read: configuration, Origin, the bearer token (which
+/// names the caller), then the caller's rate limit. `Ok(Err(response))` is a refusal to send as is.
+pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Response>> {
     let config = match Config::from_env(env) {
         Ok(config) => config,
         Err(error) => {
@@ -103,15 +103,30 @@ pub fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Res
         .map(Err);
     }
     let authorization = req.headers().get("Authorization")?;
-    if let Err(error) = auth::check(authorization.as_deref(), config.auth_token.as_deref()) {
-        if error == auth::AuthError::NotConfigured {
-            worker::console_error!("{error}");
+    let caller = match auth::check(authorization.as_deref(), config.auth_token.as_deref(), &config.api_keys) {
+        Ok(caller) => caller,
+        Err(error) => {
+            if error == auth::AuthError::NotConfigured {
+                worker::console_error!("{error}");
+            }
+            return refusal(error.status(), &error.to_string(), error.challenge()).map(Err);
         }
-        return refusal(error.status(), &error.to_string(), error.challenge()).map(Err);
+    };
+    if crate::rate_limit::check(env, &caller).await == crate::rate_limit::Verdict::Limited {
+        worker::console_log!("rate limited: key {}", caller.name());
+        let period = crate::catalog::RATE_LIMIT_PERIOD_SECONDS;
+        let message = format!(
+            "Too many requests for key \"{}\": the rate limit allows a fixed number per {period} s. Retry after {period} s.",
+            caller.name()
+        );
+        let mut response = refusal(429, &message, None)?;
+        response.headers_mut().set("Retry-After", &period.to_string())?;
+        return Ok(Err(response));
     }
     Ok(Ok(ToolContext {
         env: env.clone(),
         config,
+        caller,
         origin: crate::http::request_origin(req),
         progress: None,
     }))

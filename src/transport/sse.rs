@@ -65,7 +65,7 @@ struct StreamState {
 }
 
 pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
-    if let Err(refused) = guard(&req, &env)? {
+    if let Err(refused) = guard(&req, &env).await? {
         return Ok(refused);
     }
     let mailbox = mailbox(&env)?;
@@ -139,7 +139,7 @@ struct SessionQuery {
 }
 
 pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response> {
-    let ctx = match guard(&req, &env)? {
+    let ctx = match guard(&req, &env).await? {
         Ok(ctx) => ctx,
         Err(refused) => return Ok(refused),
     };

@@ -16,7 +16,7 @@ use crate::server::{self as dispatch, Era, McpHeaders};
 use crate::tools::{ProgressSink, ToolContext};
 
 pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
-    let ctx = match guard(&req, &env)? {
+    let ctx = match guard(&req, &env).await? {
         Ok(ctx) => ctx,
         Err(refused) => return Ok(refused),
     };

@@ -63,5 +63,13 @@ for (const [label, makeTransport] of Object.entries(TRANSPORTS)) {
       assert.equal(jobs.data.total_count, 4);
       assert.ok(jobs.data.jobs.every((j) => j.status === "completed"));
     });
+
+    it("get_usage counts the administrator's images today, without a quota", async () => {
+      const usage = await callTool(client, "get_usage");
+      assert.equal(usage.data.key, "admin");
+      assert.ok(usage.data.images_today >= 4, JSON.stringify(usage.data));
+      assert.equal(usage.data.daily_image_quota, null);
+      assert.deepEqual(usage.data.keys, [{ key: "admin", images_today: usage.data.images_today }]);
+    });
   });
 }

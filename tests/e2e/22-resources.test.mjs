@@ -18,6 +18,8 @@ const MODERN = "2026-07-28";
 const META_VERSION = "io.modelcontextprotocol/protocolVersion";
 const META_CAPS = "io.modelcontextprotocol/clientCapabilities";
 const NOT_FOUND_LEGACY = -32002;
+/** A named key (API_KEYS): it sees only its own jobs, the administrator's token sees all. */
+const ALICE_TOKEN = "alice-resources-token-7f3e9c";
 const INVALID_PARAMS = -32602;
 
 const imageUri = (jobId) => `images://jobs/${jobId}`;
@@ -80,7 +82,7 @@ describe("MCP resources", () => {
   let failedId;
 
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({ vars: { API_KEYS: `alice:${ALICE_TOKEN}` } });
     const client = await h.mcpClient();
     generated = [];
     for (const model of ["flux-schnell", "sdxl-base"]) {
@@ -315,6 +317,24 @@ describe("MCP resources", () => {
 
       const garbage = modern("resources/list", { cursor: "garbage!" });
       assert.equal((await h.rpc(garbage.body, { headers: garbage.headers })).json.error.code, INVALID_PARAMS);
+    });
+
+    it("a named key lists and reads only its own images; the administrator sees every key's", async () => {
+      const made = await h.rawCallTool("generate_image_and_wait", { prompt: `${uniq("alice")} a tin robot` }, { token: ALICE_TOKEN });
+      assert.equal(made.data?.status, "completed", JSON.stringify(made.response).slice(0, 400));
+      const mine = imageUri(made.data.job_id);
+      const listed = await h.rpc(rpcBody("resources/list"), { token: ALICE_TOKEN });
+      assert.deepEqual(listed.json.result.resources.map((r) => r.uri), [mine], "only alice's own image");
+      const own = await h.rpc(rpcBody("resources/read", { uri: mine }), { token: ALICE_TOKEN });
+      const stored = await h.r2Bytes(keyFromWorkerUrl(made.data.image_url));
+      assert.ok(Buffer.from(own.json.result.contents[0].blob, "base64").equals(Buffer.from(stored.bytes)));
+      for (const uri of [imageUri(generated[0].jobId), thumbnailUri(generated[0].jobId)]) {
+        const other = await h.rpc(rpcBody("resources/read", { uri }), { token: ALICE_TOKEN });
+        assert.equal(other.json.error?.code, NOT_FOUND_LEGACY, `${uri}: ${other.text.slice(0, 200)}`);
+        assert.equal(other.json.result, undefined, "another key's image is not readable");
+      }
+      const admin = await h.rpc(rpcBody("resources/list"));
+      assert.equal(admin.json.result.resources[0].uri, mine, "the administrator lists every key's images, newest first");
     });
 
     it("without the bearer token every resources method is refused, on /mcp and on /sse/message", async () => {

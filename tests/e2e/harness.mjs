@@ -39,6 +39,7 @@ export const TOOL_NAMES = [
   "wait_for_completion",
   "generate_image_and_wait",
   "list_models",
+  "get_usage",
 ];
 /** The original's six tools, which keep their names, arguments and result fields. */
 export const ORIGINAL_TOOL_NAMES = TOOL_NAMES.slice(0, 6);
@@ -205,13 +206,14 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  *   serverWorker  a manifest to use instead of build/ (harness self-test)
  *   retryDelaySeconds  delay before Miniflare redelivers a retried message (default 0, as
  *                 in production); a delay makes the state between attempts observable
+ *   rateLimit     { limit, period } to bind RATE_LIMITER (off by default)
  */
 /**
  * The Miniflare worker entry for the built server: bindings and queue consumers as in
  * wrangler.toml. Shared by startHarness and by files that need their own Miniflare options
  * (the cross-isolate SSE test, the SSE benchmark).
  */
-export function serverWorker({ vars = {}, aiBinding, manifest, retryDelaySeconds, compatibilityFlags } = {}) {
+export function serverWorker({ vars = {}, aiBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit } = {}) {
   const env = {};
   for (const [name, value] of Object.entries({ ...DEFAULT_VARS, ...vars })) {
     if (value !== undefined) env[name] = { type: "text", value: String(value) };
@@ -220,6 +222,9 @@ export function serverWorker({ vars = {}, aiBinding, manifest, retryDelaySeconds
   env.R2_BUCKET = { type: "r2", name: "mcp-image-generator-images" };
   env.IMAGE_QUEUE = { type: "queue", name: QUEUE };
   if (aiBinding) env.AI = aiBinding;
+  // wrangler.toml's RATE_LIMITER (Miniflare's real local rate limiter). Off unless a test asks:
+  // most files make far more requests a minute than a deployment's limit allows.
+  if (rateLimit) env.RATE_LIMITER = { type: "rate-limit", namespace: "1001", simple: { limit: rateLimit.limit, period: rateLimit.period ?? 60 } };
   return {
     config: {
       name: "mcp-image-generator",
@@ -293,6 +298,7 @@ export async function startHarness(options = {}) {
         manifest: options.serverWorker,
         retryDelaySeconds: options.retryDelaySeconds,
         compatibilityFlags: options.compatibilityFlags,
+        rateLimit: options.rateLimit,
       }),
       standin.worker,
       // Test-side producers: lets a test put a message straight on the dead-letter

@@ -13,11 +13,12 @@ mod session;
 
 use worker::{Env, Method, Request, Response};
 
+use crate::access::{caller_for_subject, identify};
 use crate::catalog::GALLERY_FORM_MAX_BYTES;
 use crate::config::{Config, ConfigError};
 use crate::d1::DbError;
 use crate::http::body::{read_limited_bytes, BodyError};
-use crate::http::{constant_time_eq, request_origin};
+use crate::http::request_origin;
 use crate::jobs::JobStore;
 use query::{GalleryQuery, Location};
 use render::Viewer;
@@ -120,7 +121,10 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
     let Some(token) = config.auth_token.as_deref() else {
         return token_not_configured(&csp);
     };
-    let Some(session) = current_session(req, token).await? else {
+    let signed_in = current_session(req, token)
+        .await?
+        .and_then(|session| caller_for_subject(&session.subject, &config.api_keys).map(|caller| (session, caller)));
+    let Some((session, caller)) = signed_in else {
         let here = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
@@ -137,7 +141,9 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
     let store = JobStore::new(env.d1("DB")?);
     match page {
         Page::Grid(Ok(query)) => {
-            let (total, jobs) = store.list_filtered_jobs(query.filter(), query.db_page()).await?;
+            let (total, jobs) = store
+                .list_filtered_jobs(query.filter(), query.db_page(), caller.visible_owner())
+                .await?;
             html(200, render::grid_page(&viewer, &query, total, &jobs), Some(&csp))
         }
         Page::Grid(Err(error)) => html(
@@ -145,7 +151,7 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
             render::message_page(&viewer, "Invalid filter", &error.to_string()),
             Some(&csp),
         ),
-        Page::Image(id) => match store.job(&id).await? {
+        Page::Image(id) => match store.job(&id, caller.visible_owner()).await? {
             Some(job) => html(200, render::image_page(&viewer, &job), Some(&csp)),
             None => not_found(&viewer, &csp),
         },
@@ -213,11 +219,16 @@ async fn sign_in(mut req: Request, env: &Env) -> GalleryResult<Response> {
     let fields = form::parse(&String::from_utf8_lossy(&body));
     let next = form::first(&fields, "next").and_then(Location::parse);
     let given = form::first(&fields, "token").unwrap_or("").trim();
-    if given.is_empty() || !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+    let caller = if given.is_empty() {
+        None
+    } else {
+        identify(given, token, &config.api_keys)
+    };
+    let Some(caller) = caller else {
         let page = render::sign_in_page(next.as_ref(), Some("That token is not right. Try again."));
         return html(403, page, Some(&csp));
-    }
-    let session = Session::new(session::ADMIN_SUBJECT, crate::now_ms() / 1000);
+    };
+    let session = Session::new(caller.name(), crate::now_ms() / 1000);
     let signature = sign(token, &session).await?;
     let cookie = session::set_cookie(&session::encode(&session, &signature), cookie_secure(&req)?);
     let target = next.map_or_else(|| routes::GALLERY.to_string(), |n| n.href());

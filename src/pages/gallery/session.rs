@@ -1,14 +1,15 @@
 //! The gallery sign-in cookie: format, signature check, cookie attributes, and the same-origin
 //! check on the sign-in and sign-out forms.
 //!
-//! Value: `v1.<subject>.<expires, Unix seconds>.<signature>`, where the signature is
+//! Value: `v1.<subject>.<expires, Unix seconds>.<signature>`, where the subject is the caller's
+//! name (`admin` or an API key's name) and the signature is
 //! HMAC-SHA256 over [`SIGNING_CONTEXT`] + `v1.<subject>.<expires>` keyed with `AUTH_TOKEN`,
 //! in lower-case hex. Rotating the token therefore signs everyone out. The token itself is never
 //! in the cookie, and the HMAC is computed by the runtime's Web Crypto (`crypto.subtle`), which
 //! costs no Wasm size.
 
+use crate::access::constant_time_eq;
 use crate::catalog::GALLERY_SESSION_SECONDS;
-use crate::http::constant_time_eq;
 
 pub const COOKIE_NAME: &str = "gallery_session";
 /// The cookie is only sent to the gallery's own routes.
@@ -16,8 +17,6 @@ const COOKIE_PATH: &str = "/gallery";
 const FORMAT_VERSION: &str = "v1";
 /// Prefixed to every signed payload, so a signature made for anything else never verifies here.
 pub const SIGNING_CONTEXT: &str = "mcp-image-generator gallery session\n";
-/// The only subject today; named API keys (a later issue) will sign in under their own names.
-pub const ADMIN_SUBJECT: &str = "admin";
 const SUBJECT_MAX_CHARS: usize = 64;
 /// Clock slack allowed for an expiry further ahead than a fresh session's.
 const CLOCK_SKEW_SECONDS: i64 = 60;
@@ -245,7 +244,7 @@ mod tests {
 
     #[test]
     fn a_new_session_lasts_twelve_hours_and_round_trips() {
-        let session = Session::new(ADMIN_SUBJECT, NOW);
+        let session = Session::new(crate::access::ADMIN_NAME, NOW);
         assert_eq!(session.expires_at - NOW, 12 * 3600);
         let value = signed(&session);
         assert!(value.starts_with(&format!("v1.admin.{}.", NOW + 12 * 3600)));

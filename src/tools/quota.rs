@@ -1,0 +1,123 @@
+//! Daily image quotas (`DAILY_IMAGE_QUOTA`, per key, per UTC day): reserved atomically in D1
+//! before any job is created, given back if the jobs could not be created.
+
+use crate::access::Caller;
+use crate::jobs::JobStore;
+
+use super::{ToolContext, ToolError};
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// The UTC day `ms` falls on, as `YYYY-MM-DD` (the key of the usage counter).
+pub fn utc_day(ms: i64) -> String {
+    let (year, month, day) = civil_from_days(ms.div_euclid(MS_PER_DAY));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// When the day `ms` falls on ends: the next UTC midnight, in ISO 8601.
+pub fn quota_resets_at(ms: i64) -> String {
+    let (year, month, day) = civil_from_days(ms.div_euclid(MS_PER_DAY) + 1);
+    format!("{year:04}-{month:02}-{day:02}T00:00:00.000Z")
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The quota that applies to a caller: keys have the configured one, the administrator none.
+pub fn quota_for(caller: &Caller, configured: Option<u32>) -> Option<u32> {
+    if caller.is_admin() {
+        None
+    } else {
+        configured
+    }
+}
+
+/// A granted reservation: give it back with [`Reservation::release`] if the jobs were not made.
+pub struct Reservation {
+    owner: String,
+    day: String,
+    images: i64,
+}
+
+impl Reservation {
+    pub async fn release(self, store: &JobStore) {
+        if let Err(error) = store.release_images(&self.owner, &self.day, self.images).await {
+            worker::console_error!(
+                "could not give back {} reserved images of key {} for {}: {error}",
+                self.images,
+                self.owner,
+                self.day
+            );
+        }
+    }
+}
+
+/// Counts `images` against the caller's allowance for today, or refuses with the reset time.
+/// Every caller's images are counted (so usage is visible); only keys with a quota are refused.
+pub async fn reserve(ctx: &ToolContext, store: &JobStore, images: usize, now: i64) -> Result<Reservation, ToolError> {
+    let owner = ctx.caller.name().to_string();
+    let day = utc_day(now);
+    let images = images as i64;
+    let quota = quota_for(&ctx.caller, ctx.config.daily_image_quota);
+    if store.reserve_images(&owner, &day, images, quota).await? {
+        return Ok(Reservation { owner, day, images });
+    }
+    let used = store
+        .usage(&day, Some(&owner))
+        .await?
+        .first()
+        .map_or(0, |usage| usage.images);
+    worker::console_log!("over quota: key {owner} asked for {images} images with {used} used today");
+    Err(ToolError::OverQuota {
+        key: owner,
+        quota: quota.unwrap_or(0),
+        used,
+        requested: images,
+        resets_at: quota_resets_at(now),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_resets_follow_utc() {
+        assert_eq!(utc_day(0), "1970-01-01");
+        assert_eq!(quota_resets_at(0), "1970-01-02T00:00:00.000Z");
+        // 2026-11-29T18:30:00Z
+        let ms = 1_795_977_000_000;
+        assert_eq!(utc_day(ms), "2026-11-29");
+        assert_eq!(quota_resets_at(ms), "2026-11-30T00:00:00.000Z");
+        // The last millisecond of a day belongs to it; the next starts the next day.
+        let midnight = 1_796_083_200_000; // 2026-12-01T00:00:00Z
+        assert_eq!(utc_day(midnight - 1), "2026-11-30");
+        assert_eq!(utc_day(midnight), "2026-12-01");
+        // Leap day and year end.
+        assert_eq!(utc_day(951_782_400_000), "2000-02-29");
+        assert_eq!(quota_resets_at(1_798_761_599_000), "2027-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn only_keys_have_a_quota() {
+        assert_eq!(quota_for(&Caller::Admin, Some(5)), None);
+        assert_eq!(quota_for(&Caller::Key("a".into()), Some(5)), Some(5));
+        assert_eq!(quota_for(&Caller::Key("a".into()), None), None);
+    }
+}

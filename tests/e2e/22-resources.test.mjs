@@ -168,8 +168,8 @@ describe("MCP resources", () => {
       });
 
       it("a cursor that is not one of ours is invalid params", async () => {
-        // Not base64url; base64url of "v1:1" (no job id); empty; far too long.
-        for (const cursor of ["garbage!", "djE6MQ", "", "A".repeat(10_000)]) {
+        // Not hex; hex of "v1:1" (no job id); empty; far too long.
+        for (const cursor of ["garbage!", "76313a31", "", "A".repeat(10_000)]) {
           const { code } = await rejection(client.listResources({ cursor }), `cursor ${JSON.stringify(cursor.slice(0, 20))}`);
           assert.equal(code, INVALID_PARAMS, `cursor ${cursor.slice(0, 20)}`);
         }

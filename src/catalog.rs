@@ -161,6 +161,13 @@ pub const FASTEST_IMAGE_SECONDS: u32 = 1;
 pub const JOB_QUEUE_NAME: &str = "image-generation-queue";
 pub const DEAD_LETTER_QUEUE_NAME: &str = "image-generation-dlq";
 
+/// Images per `resources/list` page (the cursor names where the next page starts).
+pub const RESOURCE_PAGE_SIZE: i64 = 50;
+/// 2026-07-28 cache hints: a resource list changes with every finished image, so it is stale at
+/// once; an image's bytes never change once stored (its key is per job), so reads stay fresh.
+pub const RESOURCE_LIST_TTL_MS: u64 = 0;
+pub const RESOURCE_READ_TTL_MS: u64 = 60 * 60 * 1000;
+
 /// Gallery tiles per page.
 pub const GALLERY_PAGE_SIZE: i64 = 24;
 /// Highest gallery page number accepted in `?page=` (keeps OFFSET bounded).

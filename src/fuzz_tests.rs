@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::catalog::{BATCH_MAX_MESSAGES, ECHO_MAX_CHARS};
 use crate::d1::{SqlValue, Statement};
 use crate::http::body::{declared_length, LimitedBody};
-use crate::jobs::{sql, JobStatus, NewJob, Page, StatusFilter};
+use crate::jobs::{sql, ImageFilter, ImagePosition, JobStatus, NewJob, Page, StatusFilter};
 use crate::models::{Controls, ModelSpec, Range, ASPECT_RATIOS, MODELS};
 use crate::protocol::jsonrpc::{classify, parse_body, IncomingBody, IncomingMessage, RequestId, RpcError, RpcResponse};
 use crate::tools::{validate_args, Field, FieldKind, TOOLS};
@@ -638,6 +638,15 @@ fn statements(
         sql::mark_dead_lettered(id, error, now),
         sql::mark_completed(id, &stored, now),
         sql::insert_generation(error, id, &stored, prompt, model, now),
+        sql::list_stored_images(ImageFilter::default(), None, limit),
+        sql::list_stored_images(
+            ImageFilter { owner: Some(error) },
+            Some(&ImagePosition {
+                created_at: now,
+                id: id.clone(),
+            }),
+            limit,
+        ),
     ]
 }
 

@@ -30,6 +30,11 @@ pub fn absolute_image_url(stored: &str, origin: &str) -> String {
 /// Only our own key alphabet passes, so encoded dots, slashes and other path tricks never reach R2.
 pub fn key_from_image_path(path: &str) -> Option<(&str, ImageFormat)> {
     let key = path.strip_prefix(IMAGE_ROUTE_PREFIX)?;
+    Some((key, image_key_format(key)?))
+}
+
+/// The format of `key` if it is an image key this server could have written.
+fn image_key_format(key: &str) -> Option<ImageFormat> {
     let (stem, extension) = key.rsplit_once('.')?;
     let format = ImageFormat::from_extension(extension)?;
     let valid_stem = !stem.is_empty()
@@ -38,7 +43,20 @@ pub fn key_from_image_path(path: &str) -> Option<(&str, ImageFormat)> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !stem.starts_with('-');
-    valid_stem.then_some((key, format))
+    valid_stem.then_some(format)
+}
+
+/// The object key a job's stored `image_url` names: `/images/<key>` (served by this worker) or
+/// `<PUBLIC_IMAGE_BASE_URL>/<key>`. Only keys this server could have written pass, as for
+/// [`key_from_image_path`]; a URL under another base (e.g. written before the base changed) is None.
+pub fn key_from_image_url<'a>(stored: &'a str, public_base: Option<&str>) -> Option<(&'a str, ImageFormat)> {
+    if stored.starts_with(IMAGE_ROUTE_PREFIX) {
+        return key_from_image_path(stored);
+    }
+    let key = stored
+        .strip_prefix(public_base?.trim_end_matches('/'))?
+        .strip_prefix('/')?;
+    Some((key, image_key_format(key)?))
 }
 
 /// The thumbnail of an image sits beside it: `<image stem>-thumb.webp`. Image keys end in the job's
@@ -123,6 +141,50 @@ mod tests {
             "/other/abc.png",
         ] {
             assert_eq!(key_from_image_path(bad), None, "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn stored_urls_map_back_to_their_key_under_either_base() {
+        let key = "1-a-fox-123e4567-e89b-12d3-a456-426614174000.jpg";
+        let base = Some("https://img.example.com");
+        for public_base in [None, base] {
+            let stored = stored_image_url(key, public_base);
+            assert_eq!(
+                key_from_image_url(&stored, public_base),
+                Some((key, ImageFormat::Jpeg)),
+                "{stored}"
+            );
+        }
+        // Worker-served URLs stay readable after a public base is configured.
+        assert_eq!(
+            key_from_image_url(&format!("/images/{key}"), base),
+            Some((key, ImageFormat::Jpeg))
+        );
+        assert_eq!(
+            key_from_image_url(
+                &format!("https://img.example.com/{key}"),
+                Some("https://img.example.com/")
+            ),
+            Some((key, ImageFormat::Jpeg)),
+            "a trailing slash on the base does not matter"
+        );
+        for (stored, public_base) in [
+            (format!("https://img.example.com/{key}"), None),
+            (format!("https://other.example.com/{key}"), base),
+            (format!("https://img.example.com.evil.test/{key}"), base),
+            (format!("https://img.example.com/a/{key}"), base),
+            ("https://img.example.com/../x.png".to_string(), base),
+            ("https://img.example.com/".to_string(), base),
+            ("/images/../x.png".to_string(), None),
+            (format!("/other/{key}"), None),
+            (String::new(), base),
+        ] {
+            assert_eq!(
+                key_from_image_url(&stored, public_base),
+                None,
+                "{stored} must be refused"
+            );
         }
     }
 

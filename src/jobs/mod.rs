@@ -174,6 +174,21 @@ pub struct JobFilter {
     pub status: Option<JobStatus>,
 }
 
+/// Which stored images a resource listing covers: every finished image `owner` may see (`None`:
+/// the administrator, every owner's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImageFilter<'a> {
+    pub owner: Option<&'a str>,
+}
+
+/// Where a newest-first listing of stored images continues: strictly after this image
+/// (`created_at` descending, then `id` descending, the listing's order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePosition {
+    pub created_at: i64,
+    pub id: String,
+}
+
 /// A page request for the list tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {

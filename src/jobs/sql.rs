@@ -3,7 +3,7 @@
 //! Status guards live in the WHERE clauses: a job that reached `completed` is never
 //! moved back, whatever order retries and redeliveries arrive in.
 
-use super::{JobFilter, NewJob, Page, StatusFilter, StoredImage};
+use super::{ImageFilter, ImagePosition, JobFilter, NewJob, Page, StatusFilter, StoredImage};
 use crate::d1::{SqlValue, Statement};
 
 pub(super) const JOB_COLUMNS: &str =
@@ -187,6 +187,32 @@ pub fn select_usage(day: &str, owner: Option<&str>) -> Statement {
     )
 }
 
+/// Up to `limit` finished jobs that have a stored image, newest first (id breaks ties), strictly
+/// after `after` when given. Keyset pagination: a page never repeats or skips an image when new
+/// ones finish between requests, and its cost does not grow with the page number.
+pub fn list_stored_images(filter: ImageFilter, after: Option<&ImagePosition>, limit: i64) -> Statement {
+    let ImageFilter { owner } = filter;
+    let mut params: Vec<SqlValue> = Vec::new();
+    let mut clause = String::from("WHERE status = 'completed' AND image_url IS NOT NULL");
+    if let Some((condition, owner)) = owner_condition(owner, " AND owner = ?") {
+        clause.push_str(condition);
+        params.push(owner);
+    }
+    if let Some(position) = after {
+        clause.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+        params.extend([
+            position.created_at.into(),
+            position.created_at.into(),
+            position.id.as_str().into(),
+        ]);
+    }
+    params.push(limit.into());
+    Statement::new(
+        format!("SELECT {JOB_COLUMNS} FROM generation_jobs {clause} ORDER BY created_at DESC, id DESC LIMIT ?"),
+        params,
+    )
+}
+
 /// A delivery started work on the job; finished jobs stay finished.
 pub fn mark_processing(id: &str, now: i64) -> Statement {
     Statement::new(
@@ -340,6 +366,16 @@ pub(super) mod tests {
             mark_completed("id", &stored("u", Some("t")), 1),
             mark_completed("id", &stored("u", None), 1),
             insert_generation("g", "j", &stored("u", Some("t")), "p", "m", 1),
+            list_stored_images(ImageFilter::default(), None, 51),
+            list_stored_images(ImageFilter { owner: Some("alice") }, None, 51),
+            list_stored_images(
+                ImageFilter::default(),
+                Some(&ImagePosition {
+                    created_at: 5,
+                    id: "j".into(),
+                }),
+                51,
+            ),
         ];
         for statement in statements {
             assert_eq!(
@@ -937,5 +973,87 @@ pub(super) mod sqlite_tests {
             usage(&db, day, None),
             [("admin".to_string(), 1000), ("alice".to_string(), 0)]
         );
+    }
+
+    /// Every page of `list_stored_images`, as `resources/list` walks them: the ids in order.
+    fn walk_stored_images(db: &Connection, page_size: i64, owner: Option<&str>) -> Vec<Vec<String>> {
+        let mut pages = Vec::new();
+        let mut after: Option<ImagePosition> = None;
+        loop {
+            let statement = list_stored_images(ImageFilter { owner }, after.as_ref(), page_size + 1);
+            let rows: Vec<(String, i64)> = db
+                .prepare(&statement.sql)
+                .unwrap()
+                .query_map(params_from_iter(values(&statement)), |r| Ok((r.get(0)?, r.get(6)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let more = rows.len() as i64 > page_size;
+            let page: Vec<(String, i64)> = rows.into_iter().take(page_size as usize).collect();
+            after = page.last().map(|(id, created_at)| ImagePosition {
+                created_at: *created_at,
+                id: id.clone(),
+            });
+            pages.push(page.into_iter().map(|(id, _)| id).collect());
+            if !more {
+                return pages;
+            }
+        }
+    }
+
+    #[test]
+    fn stored_images_page_newest_first_by_position_and_skip_unfinished_jobs() {
+        let db = database();
+        // Seven finished jobs, pairs sharing a millisecond; one failed and one pending job too.
+        for i in 0..7i64 {
+            let id = format!("j{i}");
+            // Odd jobs belong to another key.
+            let owner = if i % 2 == 0 { "alice" } else { "bob" };
+            run(&db, insert_job(&job(&id), "p", "flux-schnell", owner, i / 2));
+            run(
+                &db,
+                mark_completed(&id, &stored(&format!("/images/{i}-k-{id}.png"), None), 10),
+            );
+        }
+        run(&db, insert_job(&job("failed"), "p", "flux-schnell", "alice", 100));
+        run(&db, mark_failed("failed", "boom", 101));
+        run(&db, insert_job(&job("pending"), "p", "flux-schnell", "alice", 100));
+        assert_eq!(
+            walk_stored_images(&db, 3, None),
+            [vec!["j6", "j5", "j4"], vec!["j3", "j2", "j1"], vec!["j0"]]
+        );
+        assert_eq!(
+            walk_stored_images(&db, 7, None),
+            [vec!["j6", "j5", "j4", "j3", "j2", "j1", "j0"]]
+        );
+        // A key lists only its own images, across pages too.
+        assert_eq!(
+            walk_stored_images(&db, 2, Some("alice")),
+            [vec!["j6", "j4"], vec!["j2", "j0"]]
+        );
+        assert_eq!(walk_stored_images(&db, 2, Some("bob")), [vec!["j5", "j3"], vec!["j1"]]);
+        assert_eq!(walk_stored_images(&db, 2, Some("carol")), [Vec::<String>::new()]);
+        // A cursor taken before newer images finished still continues where it was.
+        let after = ImagePosition {
+            created_at: 2,
+            id: "j4".into(),
+        };
+        run(&db, insert_job(&job("newer"), "p", "flux-schnell", "alice", 200));
+        run(
+            &db,
+            mark_completed("newer", &stored("/images/200-k-newer.png", None), 201),
+        );
+        let next = list_stored_images(ImageFilter::default(), Some(&after), 10);
+        assert_eq!(listed_ids(&db, &next), ["j3", "j2", "j1", "j0"]);
+        // Positions are bound, never spliced: a hostile id is only a value.
+        let hostile = ImagePosition {
+            created_at: i64::MAX,
+            id: "') OR 1=1; DROP TABLE generation_jobs; --".into(),
+        };
+        let statement = list_stored_images(ImageFilter::default(), Some(&hostile), 100);
+        assert!(!statement.sql.contains("DROP"));
+        assert_eq!(listed_ids(&db, &statement).len(), 8);
+        let empty = database();
+        assert_eq!(walk_stored_images(&empty, 3, None), [Vec::<String>::new()]);
     }
 }

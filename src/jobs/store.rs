@@ -4,7 +4,9 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use super::{sql, sweep_sql};
-use super::{GenerationRow, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter, StoredImage};
+use super::{
+    GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter, StoredImage,
+};
 use crate::d1::{Db, DbResult, Statement};
 
 #[derive(Deserialize)]
@@ -111,6 +113,18 @@ impl JobStore {
             .rows(sql::list_generations(page, owner), "listing generations")
             .await?;
         Ok((total, rows))
+    }
+
+    /// Up to `limit` finished jobs with a stored image, newest first, after `after` if given.
+    pub async fn list_stored_images(
+        &self,
+        filter: ImageFilter<'_>,
+        after: Option<&ImagePosition>,
+        limit: i64,
+    ) -> DbResult<Vec<JobRow>> {
+        self.db
+            .rows(sql::list_stored_images(filter, after, limit), "listing stored images")
+            .await
     }
 
     pub async fn mark_processing(&self, id: &str, now: i64) -> DbResult<()> {

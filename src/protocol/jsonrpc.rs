@@ -60,6 +60,11 @@ pub enum RpcError {
     /// 2026-07-28: an MCP header is missing or disagrees with the body.
     #[error("Header mismatch: {0}")]
     HeaderMismatch(String),
+    /// `resources/read` of a URI with nothing behind it; `data` carries the URI (cut to
+    /// ECHO_MAX_CHARS by the caller). Up to 2025-11-25 the spec's code is -32002; 2026-07-28
+    /// (SEP-2164) made it -32602, Invalid Params.
+    #[error("Resource not found: {uri}")]
+    ResourceNotFound { uri: String, as_invalid_params: bool },
     /// 2026-07-28: the request names a protocol version this server does not speak.
     #[error("Unsupported protocol version: {requested}")]
     UnsupportedVersion {
@@ -76,6 +81,11 @@ impl RpcError {
             RpcError::MethodNotFound(_) => -32601,
             RpcError::InvalidParams(_) => -32602,
             RpcError::Internal(_) => -32603,
+            RpcError::ResourceNotFound {
+                as_invalid_params: true,
+                ..
+            } => -32602,
+            RpcError::ResourceNotFound { .. } => -32002,
             RpcError::Refused(_) => -32000,
             RpcError::HeaderMismatch(_) => -32020,
             RpcError::UnsupportedVersion { .. } => -32022,
@@ -88,6 +98,7 @@ impl RpcError {
             RpcError::UnsupportedVersion { requested, supported } => {
                 Some(serde_json::json!({"supported": supported, "requested": requested}))
             }
+            RpcError::ResourceNotFound { uri, .. } => Some(serde_json::json!({"uri": uri})),
             _ => None,
         }
     }
@@ -339,6 +350,26 @@ mod tests {
         assert_eq!(value["error"]["code"], json!(-32700));
         let text = RpcResponse::result(RequestId::String("r".into()), json!({})).to_json();
         assert_eq!(text, r#"{"jsonrpc":"2.0","id":"r","result":{}}"#);
+    }
+
+    #[test]
+    fn resource_not_found_carries_the_uri_and_the_code_of_its_revision() {
+        let legacy = RpcError::ResourceNotFound {
+            uri: "images://jobs/x".into(),
+            as_invalid_params: false,
+        };
+        let object = legacy.to_object();
+        assert_eq!(
+            (object.code, object.message.as_str()),
+            (-32002, "Resource not found: images://jobs/x")
+        );
+        assert_eq!(object.data.as_deref(), Some(&json!({"uri": "images://jobs/x"})));
+        let modern = RpcError::ResourceNotFound {
+            uri: "images://jobs/x".into(),
+            as_invalid_params: true,
+        };
+        assert_eq!(modern.code(), -32602);
+        assert_eq!(modern.data(), legacy.data());
     }
 
     #[test]

@@ -13,17 +13,27 @@ pub struct Implementation {
     pub version: String,
 }
 
-/// `ServerCapabilities`: this server offers tools only.
+/// `ServerCapabilities`: tools, and the stored images as resources.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerCapabilities {
     pub tools: ToolsCapability,
+    pub resources: ResourcesCapability,
 }
 
 /// The `tools` capability; the tool list never changes at run time.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolsCapability {
+    pub list_changed: bool,
+}
+
+/// The `resources` capability: no subscriptions and no list-changed notifications (a stateless
+/// server has no channel to send them on), so both are advertised as absent.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourcesCapability {
+    pub subscribe: bool,
     pub list_changed: bool,
 }
 
@@ -140,6 +150,64 @@ impl CallToolResult {
             is_error,
         }
     }
+}
+
+/// `Resource`: one stored image as `resources/list` shows it. `title` exists from 2025-06-18 on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    pub uri: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub description: String,
+    pub mime_type: String,
+}
+
+/// `ResourceTemplate`: a family of resource URIs (RFC 6570 template).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceTemplate {
+    pub uri_template: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub description: String,
+    /// Only when every resource of the template has the same type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+}
+
+/// `ListResourcesResult`; `next_cursor` is absent on the last page.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResourcesResult {
+    pub resources: Vec<Resource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `ListResourceTemplatesResult` (never paginated: two templates).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResourceTemplatesResult {
+    pub resource_templates: Vec<ResourceTemplate>,
+}
+
+/// `BlobResourceContents`: binary contents, base64-encoded.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobResourceContents {
+    pub uri: String,
+    pub mime_type: String,
+    pub blob: String,
+}
+
+/// `ReadResourceResult`: images are always one blob.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadResourceResult {
+    pub contents: Vec<BlobResourceContents>,
 }
 
 /// `ProgressNotification` params.

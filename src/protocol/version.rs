@@ -29,6 +29,15 @@ pub fn negotiate(requested: Option<&str>) -> &'static str {
         .unwrap_or(LATEST)
 }
 
+/// What the legacy HTTP+SSE transport's requests are taken to use when they name no version:
+/// that transport is the 2024-11-05 one.
+pub const ASSUMED_ON_LEGACY_SSE: &str = "2024-11-05";
+
+/// `title` on resources, templates and tools appeared in 2025-06-18 (the stateless revision keeps it).
+pub fn has_titles(version: &str) -> bool {
+    version >= "2025-06-18"
+}
+
 /// JSON-RPC batches were part of 2025-03-26 (and allowed before); 2025-06-18 removed them.
 pub fn allows_batches(version: &str) -> bool {
     version <= "2025-03-26"
@@ -54,6 +63,15 @@ mod tests {
             all,
             ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
         );
+    }
+
+    #[test]
+    fn titles_from_2025_06_18_on() {
+        assert!(!has_titles("2024-11-05"));
+        assert!(!has_titles("2025-03-26"));
+        assert!(has_titles("2025-06-18"));
+        assert!(has_titles("2025-11-25"));
+        assert!(has_titles("2026-07-28"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The MCP server: one JSON-RPC request in, one response out, for either family of revisions.
 
 mod info;
+pub(crate) mod resources;
 pub(crate) mod stateless;
 
 pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
@@ -11,6 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::catalog::echo;
 use crate::protocol::jsonrpc::{RpcError, RpcRequest, RpcResponse};
 use crate::protocol::mcp::{CallToolParams, ListToolsResult, ProgressToken};
+use crate::protocol::version;
 use crate::tools::{self, ToolContext};
 use info::initialize_result;
 
@@ -67,16 +69,34 @@ pub fn call_params(params: Option<&Value>) -> Result<CallToolParams, RpcError> {
 /// Which family of protocol revisions a request follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Era {
-    /// 2024-11-05 to 2025-11-25: initialize handshake, then requests.
-    Handshake,
+    /// 2024-11-05 to 2025-11-25: initialize handshake, then requests. `revision` is the one the
+    /// request's MCP-Protocol-Version header names, or the one its transport implies without it.
+    Handshake { revision: &'static str },
     /// 2026-07-28: stateless, version and capabilities in every request's `_meta`.
     Stateless,
+}
+
+impl Era {
+    /// The handshake-era request of a transport: its header's revision if we speak it, else `assumed`.
+    pub fn handshake(header: Option<&str>, assumed: &'static str) -> Era {
+        let revision = header
+            .and_then(|v| version::SUPPORTED.iter().find(|s| **s == v).copied())
+            .unwrap_or(assumed);
+        Era::Handshake { revision }
+    }
+
+    pub fn revision(self) -> &'static str {
+        match self {
+            Era::Handshake { revision } => revision,
+            Era::Stateless => version::STATELESS[0],
+        }
+    }
 }
 
 /// Handles one request. `ctx.progress` is set by the transport when it can stream progress.
 pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResponse {
     let outcome = match era {
-        Era::Handshake => handle_handshake(ctx, &request).await,
+        Era::Handshake { .. } => handle_handshake(ctx, &request, era).await,
         Era::Stateless => handle_stateless(ctx, &request).await,
     };
     match outcome {
@@ -85,13 +105,32 @@ pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResp
     }
 }
 
-async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest) -> Result<Value, RpcError> {
-    match answer_static(request) {
-        Some(result) => result,
-        // Unknown tool names become isError results, as in the original.
-        None if request.method == "tools/call" => call_tool(ctx, request, false).await,
-        None => Err(method_not_found(&request.method)),
+async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest, era: Era) -> Result<Value, RpcError> {
+    if let Some(result) = answer_static(request) {
+        return result;
     }
+    if let Some(result) = answer_resources(ctx, request, era).await {
+        return result;
+    }
+    match request.method.as_str() {
+        // Unknown tool names become isError results, as in the original.
+        "tools/call" => call_tool(ctx, request, false).await,
+        other => Err(method_not_found(other)),
+    }
+}
+
+/// The resources methods (None for any other method), answered as the request's revision asks:
+/// `title` from 2025-06-18 on, and its code for a resource that is not found.
+async fn answer_resources(ctx: &ToolContext, request: &RpcRequest, era: Era) -> Option<Result<Value, RpcError>> {
+    let with_titles = version::has_titles(era.revision());
+    let params = request.params.as_ref();
+    let result = match request.method.as_str() {
+        "resources/list" => resources::list(ctx, params, with_titles).await.map(to_value),
+        "resources/templates/list" => Ok(to_value(resources::templates(with_titles))),
+        "resources/read" => resources::read(ctx, params).await.map(to_value),
+        _ => return None,
+    };
+    Some(result.unwrap_or_else(|error| Err(error.into_rpc(era == Era::Stateless))))
 }
 
 async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Value, RpcError> {
@@ -100,8 +139,11 @@ async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
         "tools/list" => to_value(ListToolsResult { tools: tools::list() }),
         // This revision makes an unknown tool a protocol error.
         "tools/call" => call_tool(ctx, request, true).await,
-        // initialize, ping and the rest do not exist in this revision.
-        other => Err(method_not_found(other)),
+        other => match answer_resources(ctx, request, Era::Stateless).await {
+            Some(result) => result,
+            // initialize, ping and the rest do not exist in this revision.
+            None => Err(method_not_found(other)),
+        },
     }?;
     Ok(stateless::complete_result(&request.method, result))
 }
@@ -190,8 +232,26 @@ mod tests {
     }
 
     #[test]
-    fn unknown_methods_are_left_to_method_not_found() {
-        assert!(answer_static(&request("resources/list", None)).is_none());
+    fn methods_needing_bindings_are_not_answered_statically() {
+        for method in [
+            "tools/call",
+            "resources/list",
+            "resources/templates/list",
+            "resources/read",
+            "foo/bar",
+        ] {
+            assert!(answer_static(&request(method, None)).is_none(), "{method}");
+        }
+    }
+
+    #[test]
+    fn handshake_requests_take_the_header_revision_if_spoken_else_the_transport_default() {
+        let assumed = version::ASSUMED_WITHOUT_HEADER;
+        assert_eq!(Era::handshake(Some("2025-06-18"), assumed).revision(), "2025-06-18");
+        assert_eq!(Era::handshake(None, assumed).revision(), assumed);
+        assert_eq!(Era::handshake(Some("1999-01-01"), assumed).revision(), assumed);
+        assert_eq!(Era::handshake(Some("2026-07-28"), assumed).revision(), assumed);
+        assert_eq!(Era::Stateless.revision(), "2026-07-28");
     }
 
     #[test]

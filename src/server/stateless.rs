@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::info::{server_info, INSTRUCTIONS};
-use crate::catalog::echo;
+use crate::catalog::{echo, RESOURCE_LIST_TTL_MS, RESOURCE_READ_TTL_MS};
 use crate::protocol::jsonrpc::{RpcError, RpcRequest};
 use crate::protocol::version;
 
@@ -103,11 +103,11 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
             ))
         }
     }
-    if request.method == "tools/call" {
+    if let Some(field) = named_param(&request.method) {
         let body_name = request
             .params
             .as_ref()
-            .and_then(|p| p.get("name"))
+            .and_then(|p| p.get(field))
             .and_then(Value::as_str);
         let header_name = headers.name.as_deref().map(decode_header_value);
         match (header_name, body_name) {
@@ -115,14 +115,14 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
             (None, _) => {
                 return Err(reject(
                     400,
-                    RpcError::HeaderMismatch("Mcp-Name header is required for tools/call".into()),
+                    RpcError::HeaderMismatch(format!("Mcp-Name header is required for {}", request.method)),
                 ))
             }
             (Some(header), body) => {
                 return Err(reject(
                     400,
                     RpcError::HeaderMismatch(format!(
-                        "Mcp-Name header {:?} does not match params.name {:?}",
+                        "Mcp-Name header {:?} does not match params.{field} {:?}",
                         echo(&header.unwrap_or_default()),
                         echo(body.unwrap_or_default())
                     )),
@@ -142,6 +142,15 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
     Ok(())
 }
 
+/// The params field a method's `Mcp-Name` header mirrors, for the methods that need one.
+fn named_param(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/call" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    }
+}
+
 /// Header values that are not plain ASCII arrive as `=?base64?<base64 of UTF-8>?=`.
 pub fn decode_header_value(value: &str) -> Option<String> {
     match value.strip_prefix("=?base64?").and_then(|rest| rest.strip_suffix("?=")) {
@@ -157,20 +166,32 @@ pub fn decode_header_value(value: &str) -> Option<String> {
 pub fn discover_result() -> Value {
     json!({
         "supportedVersions": version::STATELESS,
-        "capabilities": {"tools": {}},
+        "capabilities": {"tools": {}, "resources": {}},
         "instructions": INSTRUCTIONS,
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "public",
     })
 }
 
-/// Adds what every stateless-revision result carries: `resultType`, server identity, and cache hints on lists.
+/// The cache hints (`ttlMs`, `cacheScope`) a method's result carries, for the cacheable methods.
+/// Images are user data and the listing will depend on the caller's key (issue 11): "private".
+fn cache_hints(method: &str) -> Option<(u64, &'static str)> {
+    match method {
+        "tools/list" | "resources/templates/list" => Some((LIST_TTL_MS, "public")),
+        "resources/list" => Some((RESOURCE_LIST_TTL_MS, "private")),
+        "resources/read" => Some((RESOURCE_READ_TTL_MS, "private")),
+        _ => None,
+    }
+}
+
+/// Adds what every stateless-revision result carries: `resultType`, server identity, and cache
+/// hints on lists and reads.
 pub fn complete_result(method: &str, mut result: Value) -> Value {
     if let Value::Object(fields) = &mut result {
         fields.insert("resultType".into(), json!("complete"));
-        if method == "tools/list" {
-            fields.insert("ttlMs".into(), json!(LIST_TTL_MS));
-            fields.insert("cacheScope".into(), json!("public"));
+        if let Some((ttl_ms, scope)) = cache_hints(method) {
+            fields.insert("ttlMs".into(), json!(ttl_ms));
+            fields.insert("cacheScope".into(), json!(scope));
         }
         let meta = fields.entry("_meta").or_insert_with(|| json!({}));
         if let Value::Object(meta) = meta {
@@ -287,6 +308,41 @@ mod tests {
         assert_eq!(rejection.error.code(), -32022);
         let object = serde_json::to_string(&rejection.error.to_object()).unwrap();
         assert!(object.len() < 1024, "{} bytes", object.len());
+    }
+
+    #[test]
+    fn resources_read_needs_mcp_name_matching_the_uri() {
+        let uri = "images://jobs/123e4567-e89b-12d3-a456-426614174000";
+        let read = request("resources/read", stateless_params(json!({"uri": uri})));
+        assert_eq!(
+            validate(&read, &headers(Some("2026-07-28"), Some("resources/read"), Some(uri))),
+            Ok(())
+        );
+        for name in [None, Some("images://jobs/other"), Some("=?base64?***?=")] {
+            let rejection = validate(&read, &headers(Some("2026-07-28"), Some("resources/read"), name)).unwrap_err();
+            assert_eq!((rejection.status, rejection.error.code()), (400, -32020), "{name:?}");
+        }
+        let list = request("resources/list", stateless_params(json!({})));
+        assert_eq!(
+            validate(&list, &headers(Some("2026-07-28"), Some("resources/list"), None)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn resource_results_carry_their_cache_hints() {
+        for (method, ttl, scope) in [
+            ("resources/list", RESOURCE_LIST_TTL_MS, "private"),
+            ("resources/templates/list", LIST_TTL_MS, "public"),
+            ("resources/read", RESOURCE_READ_TTL_MS, "private"),
+        ] {
+            let result = complete_result(method, json!({}));
+            assert_eq!(
+                (result["ttlMs"].as_u64(), result["cacheScope"].as_str()),
+                (Some(ttl), Some(scope))
+            );
+        }
+        assert!(complete_result("server/discover", discover_result())["capabilities"]["resources"].is_object());
     }
 
     #[test]

@@ -151,6 +151,11 @@ pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response
     let Some(session) = session else {
         return refusal(400, "Bad Request: sessionId query parameter is required", None);
     };
+    // Clients that negotiated a later revision may name it; otherwise this is the 2024-11-05 transport.
+    let era = Era::handshake(
+        req.headers().get("MCP-Protocol-Version")?.as_deref().map(str::trim),
+        crate::protocol::version::ASSUMED_ON_LEGACY_SSE,
+    );
     let mailbox = mailbox(&env)?;
     // Anything not shaped like the ids we mint cannot be a session: no lookup, no echo.
     let live = match is_session_id(&session) {
@@ -182,7 +187,7 @@ pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response
     };
     for item in items {
         let response = match item {
-            Ok(IncomingMessage::Request(request)) => answer(&ctx, &mailbox, &session, request).await,
+            Ok(IncomingMessage::Request(request)) => answer(&ctx, &mailbox, &session, request, era).await,
             Ok(_) => continue,
             Err(invalid) => RpcResponse::Error(invalid),
         };
@@ -200,14 +205,15 @@ async fn answer(
     mailbox: &Mailbox,
     session: &str,
     request: crate::protocol::jsonrpc::RpcRequest,
+    era: Era,
 ) -> RpcResponse {
     let Some(token) = dispatch::progress_token(&request) else {
-        return dispatch::handle(ctx, request, Era::Handshake).await;
+        return dispatch::handle(ctx, request, era).await;
     };
     let (sender, receiver) = mpsc::unbounded::<String>();
     let mut call_ctx = ctx.clone();
     call_ctx.progress = Some(ProgressSink::new(token, sender));
-    let work = async move { dispatch::handle(&call_ctx, request, Era::Handshake).await };
+    let work = async move { dispatch::handle(&call_ctx, request, era).await };
     let relay = receiver.for_each(|json| async move {
         if let Err(error) = mailbox.post(session, &json, crate::now_ms()).await {
             worker::console_error!("{error}");

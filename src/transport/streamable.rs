@@ -57,7 +57,7 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
                     return Ok(refused);
                 }
                 ctx.protocol_version = headers.protocol_version.clone();
-                Era::Handshake
+                Era::handshake(headers.protocol_version.as_deref(), version::ASSUMED_WITHOUT_HEADER)
             };
             match dispatch::progress_token(&request).filter(|_| accepts_event_stream) {
                 Some(token) => stream_with_progress(ctx, request, era, token),
@@ -95,7 +95,8 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
             for item in items {
                 match item {
                     Ok(IncomingMessage::Request(request)) => {
-                        responses.push(dispatch::handle(&ctx, request, Era::Handshake).await)
+                        let era = Era::handshake(Some(batch_version), version::ASSUMED_WITHOUT_HEADER);
+                        responses.push(dispatch::handle(&ctx, request, era).await)
                     }
                     Ok(_) => {}
                     Err(invalid) => responses.push(RpcResponse::Error(invalid)),

@@ -12,11 +12,11 @@ use crate::server::stateless::{self as modern, McpHeaders, META_CLIENT_CAPABILIT
 use crate::server::{answer_static, call_params};
 use crate::tools::ProgressSink;
 
-fn handshake_revisions() -> Vec<&'static str> {
+pub(super) fn handshake_revisions() -> Vec<&'static str> {
     revisions().into_iter().filter(|r| !is_stateless(r)).collect()
 }
 
-fn stateless_revisions() -> Vec<&'static str> {
+pub(super) fn stateless_revisions() -> Vec<&'static str> {
     revisions().into_iter().filter(|r| is_stateless(r)).collect()
 }
 
@@ -39,13 +39,13 @@ fn error_response_definition(revision: &str) -> &'static str {
 }
 
 /// Ids as clients send them: the schemas allow a string or an integer.
-fn request_ids() -> [RequestId; 2] {
+pub(super) fn request_ids() -> [RequestId; 2] {
     [RequestId::Number(7.into()), RequestId::String("req-7".into())]
 }
 
 /// Checks a successful response: as the revision's response message, its specific response type
 /// if the revision names one, and as a member of the JSONRPCMessage union.
-fn validate_result_response(revision: &str, specific: Option<&str>, id: RequestId, result: Value) -> Value {
+pub(super) fn validate_result_response(revision: &str, specific: Option<&str>, id: RequestId, result: Value) -> Value {
     let response = wire(&RpcResponse::result(id, result));
     validate_against(revision, result_response_definition(revision), &response);
     if let Some(specific) = specific {
@@ -56,7 +56,7 @@ fn validate_result_response(revision: &str, specific: Option<&str>, id: RequestI
 }
 
 /// The `_meta` a stateless request carries.
-fn stateless_params(revision: &str, extra: Value) -> Value {
+pub(super) fn stateless_params(revision: &str, extra: Value) -> Value {
     let mut params = json!({"_meta": {META_PROTOCOL_VERSION: revision, META_CLIENT_CAPABILITIES: {}}});
     if let (Value::Object(params), Value::Object(extra)) = (&mut params, extra) {
         params.extend(extra);
@@ -64,7 +64,7 @@ fn stateless_params(revision: &str, extra: Value) -> Value {
     params
 }
 
-fn stateless_headers(revision: &str, method: &str, name: Option<&str>) -> McpHeaders {
+pub(super) fn stateless_headers(revision: &str, method: &str, name: Option<&str>) -> McpHeaders {
     McpHeaders {
         protocol_version: Some(revision.to_string()),
         method: Some(method.to_string()),
@@ -72,7 +72,7 @@ fn stateless_headers(revision: &str, method: &str, name: Option<&str>) -> McpHea
     }
 }
 
-fn request_message(id: i64, method: &str, params: &Value) -> Value {
+pub(super) fn request_message(id: i64, method: &str, params: &Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 }
 
@@ -179,6 +179,14 @@ fn every_error_kind() -> Vec<RpcError> {
         RpcError::InvalidParams("tools/call needs params.name (the tool to call)".into()),
         RpcError::Internal("response serialization failed".into()),
         RpcError::Refused("Unauthorized: missing or invalid bearer token".into()),
+        RpcError::ResourceNotFound {
+            uri: "images://jobs/123e4567-e89b-12d3-a456-426614174000".into(),
+            as_invalid_params: false,
+        },
+        RpcError::ResourceNotFound {
+            uri: "images://jobs/123e4567-e89b-12d3-a456-426614174000".into(),
+            as_invalid_params: true,
+        },
         RpcError::HeaderMismatch("Mcp-Method header is required".into()),
         RpcError::UnsupportedVersion {
             requested: "2099-01-01".into(),
@@ -193,6 +201,7 @@ fn every_error_kind() -> Vec<RpcError> {
             | RpcError::InvalidParams(_)
             | RpcError::Internal(_)
             | RpcError::Refused(_)
+            | RpcError::ResourceNotFound { .. }
             | RpcError::HeaderMismatch(_)
             | RpcError::UnsupportedVersion { .. } => {}
         }
@@ -215,7 +224,7 @@ fn stateless_error_definition(code: i64) -> Option<(&'static str, bool)> {
     }
 }
 
-fn validate_error_response(revision: &str, response: &Value) {
+pub(super) fn validate_error_response(revision: &str, response: &Value) {
     validate_against(revision, error_response_definition(revision), response);
     validate_against(revision, "JSONRPCMessage", response);
     if is_stateless(revision) {

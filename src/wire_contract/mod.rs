@@ -9,6 +9,7 @@
 
 mod golden;
 mod messages;
+mod resources;
 mod tool_results;
 
 use std::collections::HashMap;

@@ -5,9 +5,11 @@
 // and must be a real image. python/mcp_client.py prints one JSON report per run,
 // including the JSON-RPC methods it POSTed (httpx2 event hooks), which shows the
 // negotiation on the wire.
+// With --read-resource the client also lists resources and templates and reads the image back
+// through resources/read: the bytes must equal the stored R2 object.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, TOOL_NAMES, SERVER_NAME, uniq } from "../e2e/harness.mjs";
+import { startHarness, TOOL_NAMES, SERVER_NAME, uniq, keyFromWorkerUrl } from "../e2e/harness.mjs";
 import { requireInstalled, run, lastJson, describeRun, fetchRealImage, VENV_PYTHON, PY_CLIENT } from "./lib.mjs";
 
 const MODERN = "2026-07-28";
@@ -24,10 +26,10 @@ describe("Python mcp client (mcp==2.3.0)", { concurrency: true }, () => {
   });
 
   /** Runs python/mcp_client.py; returns its JSON report after the common assertions. */
-  async function pyClient(label, args, { progress = false } = {}) {
+  async function pyClient(label, args, { progress = false, readResource = false } = {}) {
     // With progress, the stand-in takes a little longer so the wait has something to report.
     const prompt = `a red fox in the snow ${uniq(label)}${progress ? " [delay=400]" : ""}`;
-    const extra = progress ? ["--progress"] : [];
+    const extra = [...(progress ? ["--progress"] : []), ...(readResource ? ["--read-resource"] : [])];
     const r = await run(VENV_PYTHON, [PY_CLIENT, ...args, ...extra, "--arguments", JSON.stringify({ prompt }), "--timeout", "60"], {
       env: { MCP_TOKEN: h.token, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
       timeout: 150000,
@@ -54,6 +56,19 @@ describe("Python mcp client (mcp==2.3.0)", { concurrency: true }, () => {
       for (const [value, total] of call.progress) assert.ok(total === 1 && value >= 0 && value <= 1, JSON.stringify(call.progress));
       assert.deepEqual([...values].sort((a, b) => a - b), values, "progress never goes backwards");
     }
+    if (readResource) {
+      const uri = `images://jobs/${call.data.job_id}`;
+      const resources = out.resources;
+      assert.ok(resources?.listed.includes(uri), `resources/list lacks ${uri}: ${JSON.stringify(resources?.listed)}`);
+      assert.deepEqual(resources.templates, ["images://jobs/{job_id}", "images://jobs/{job_id}/thumbnail"]);
+      assert.equal(resources.read.count, 1);
+      assert.equal(resources.read.uri, uri);
+      assert.equal(resources.read.mime_type, "image/jpeg");
+      const stored = await h.r2Bytes(keyFromWorkerUrl(call.data.image_url));
+      assert.ok(stored, "the image is in R2");
+      const read = Buffer.from(resources.read.blob ?? "", "base64");
+      assert.ok(read.equals(Buffer.from(stored.bytes)), `read ${read.length} bytes, stored ${stored.bytes.length}`);
+    }
     const rows = await h.query("SELECT status FROM generation_jobs WHERE prompt = ?", prompt);
     assert.deepEqual(rows.map((x) => x.status), ["completed"]);
     out.ms = r.ms;
@@ -61,9 +76,13 @@ describe("Python mcp client (mcp==2.3.0)", { concurrency: true }, () => {
   }
 
   it("streamable HTTP, default mode='auto': probes server/discover and speaks 2026-07-28", async (t) => {
-    const out = await pyClient("py-auto", ["--transport", "streamable", "--mode", "auto", "--url", `${h.origin}/mcp`]);
+    const out = await pyClient("py-auto", ["--transport", "streamable", "--mode", "auto", "--url", `${h.origin}/mcp`], { readResource: true });
     assert.equal(out.protocol_version, MODERN);
-    assert.deepEqual(out.sent_methods, ["server/discover", "tools/list", "tools/call"], "no initialize handshake");
+    assert.deepEqual(
+      out.sent_methods,
+      ["server/discover", "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read"],
+      "no initialize handshake",
+    );
     for (const x of out.http) {
       assert.equal(x.method, "POST");
       assert.equal(x.path, "/mcp");
@@ -75,9 +94,17 @@ describe("Python mcp client (mcp==2.3.0)", { concurrency: true }, () => {
   });
 
   it("streamable HTTP, mode='legacy': initialize handshake at 2025-11-25", async (t) => {
-    const out = await pyClient("py-legacy", ["--transport", "streamable", "--mode", "legacy", "--url", `${h.origin}/mcp`]);
+    const out = await pyClient("py-legacy", ["--transport", "streamable", "--mode", "legacy", "--url", `${h.origin}/mcp`], { readResource: true });
     assert.equal(out.protocol_version, LEGACY);
-    assert.deepEqual(out.sent_methods, ["initialize", "notifications/initialized", "tools/list", "tools/call"]);
+    assert.deepEqual(out.sent_methods, [
+      "initialize",
+      "notifications/initialized",
+      "tools/list",
+      "tools/call",
+      "resources/list",
+      "resources/templates/list",
+      "resources/read",
+    ]);
     assert.equal(out.http[0].protocol_header, undefined, "initialize goes without MCP-Protocol-Version");
     assert.equal(out.http[1].status, 202, "notifications/initialized → 202");
     for (const x of out.http.slice(1)) assert.equal(x.protocol_header, LEGACY, JSON.stringify(x));
@@ -93,9 +120,17 @@ describe("Python mcp client (mcp==2.3.0)", { concurrency: true }, () => {
   });
 
   it("HTTP+SSE client (sse_client, mode='legacy'): GET /sse + POST /sse/message", async (t) => {
-    const out = await pyClient("py-sse", ["--transport", "sse", "--mode", "legacy", "--url", `${h.origin}/sse`]);
+    const out = await pyClient("py-sse", ["--transport", "sse", "--mode", "legacy", "--url", `${h.origin}/sse`], { readResource: true });
     assert.equal(out.protocol_version, LEGACY);
-    assert.deepEqual(out.sent_methods, ["initialize", "notifications/initialized", "tools/list", "tools/call"]);
+    assert.deepEqual(out.sent_methods, [
+      "initialize",
+      "notifications/initialized",
+      "tools/list",
+      "tools/call",
+      "resources/list",
+      "resources/templates/list",
+      "resources/read",
+    ]);
     assert.deepEqual(out.http[0], { method: "GET", path: "/sse", status: 200 });
     for (const x of out.http.slice(1)) {
       assert.equal(x.path, "/sse/message", JSON.stringify(x));

@@ -5,7 +5,8 @@
     python mcp_client.py --transport sse                       --url http://127.0.0.1:8787/sse
 
 The bearer token comes from --token or $MCP_TOKEN. The script connects, lists the tools, calls
-one tool (default generate_image_and_wait) and prints ONE JSON object on stdout:
+one tool (default generate_image_and_wait), with --read-resource reads the finished image back as
+an MCP resource, and prints ONE JSON object on stdout:
 
     {"ok": true, "mcp_version": "2.3.0", "transport": ..., "mode": ...,
      "protocol_version": "2026-07-28", "server_info": {...},
@@ -13,7 +14,9 @@ one tool (default generate_image_and_wait) and prints ONE JSON object on stdout:
      "http": [{"method": "POST", "path": "/mcp", "status": 200, "rpc": "server/discover"}, ...],
      "tools": ["generate_image", ...],
      "call": {"is_error": false, "content_types": ["text", ...], "data": {...parsed text JSON...},
-              "structured": {...}, "progress": [[0.0, 1.0, "0 of 1 image(s) finished"], ...]}}  # --progress
+              "structured": {...}, "progress": [[0.0, 1.0, "0 of 1 image(s) finished"], ...]},  # --progress
+     "resources": {"listed": ["images://jobs/…", ...], "templates": ["images://jobs/{job_id}", ...],
+                   "read": {"uri": ..., "mime_type": ..., "blob": "<base64>"}}}  # --read-resource
 
 On failure it prints {"ok": false, "error": "...", "traceback": "...", ...what was seen so far}
 and exits 1. The node test (../python-clients.test.mjs) asserts on this JSON.
@@ -151,6 +154,28 @@ async def session(client: Client, args: argparse.Namespace, out: dict[str, Any])
                 except ValueError:
                     call["text"] = texts[0]
             out["call"] = call
+            if args.read_resource:
+                out["resources"] = await read_back(client, call.get("data") or {})
+
+
+async def read_back(client: Client, data: dict[str, Any]) -> dict[str, Any]:
+    """Lists the resources and templates, then reads the called job's image as a resource."""
+    listed = await client.list_resources()
+    templates = await client.list_resource_templates()
+    uri = f"images://jobs/{data.get('job_id')}"
+    read = await client.read_resource(uri)
+    contents = read.contents[0]
+    return {
+        "listed": [str(r.uri) for r in listed.resources],
+        "next_cursor": listed.next_cursor,
+        "templates": [t.uri_template for t in templates.resource_templates],
+        "read": {
+            "count": len(read.contents),
+            "uri": str(contents.uri),
+            "mime_type": contents.mime_type,
+            "blob": getattr(contents, "blob", None),
+        },
+    }
 
 
 def main() -> int:
@@ -167,6 +192,11 @@ def main() -> int:
     parser.add_argument("--tool", default="generate_image_and_wait", help="tool to call after tools/list ('' = none)")
     parser.add_argument("--arguments", default='{"prompt": "a red fox in the snow"}', help="tool arguments (JSON)")
     parser.add_argument("--progress", action="store_true", help="ask for progress notifications on the tool call")
+    parser.add_argument(
+        "--read-resource",
+        action="store_true",
+        help="after the call, list resources and templates and read the job's image as a resource",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds (HTTP read, tool call)")
     args = parser.parse_args()
     if not args.token:

@@ -1,8 +1,9 @@
 //! HTTP helpers shared by the MCP transports and the pages: JSON responses, the request's own
-//! origin, browser Origin validation and the bounded body reader.
+//! origin and URL parts, browser Origin validation and the bounded body reader.
 
 pub mod body;
 pub mod origin;
+pub mod url;
 
 use worker::{Request, Response};
 
@@ -12,7 +13,5 @@ pub fn json_response(status: u16, value: &impl serde::Serialize) -> worker::Resu
 
 /// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.
 pub fn request_origin(req: &Request) -> String {
-    req.url()
-        .map(|url| url.origin().ascii_serialization())
-        .unwrap_or_default()
+    url::RequestUrl::of(req).origin()
 }

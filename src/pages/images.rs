@@ -5,7 +5,7 @@ use worker::{Env, Method, Request, Response};
 use crate::urls::{key_from_image_path, IMMUTABLE_CACHE};
 
 pub async fn serve(req: &Request, env: &Env) -> worker::Result<Response> {
-    let path = req.path();
+    let path = crate::http::url::RequestUrl::of(req).path;
     let Some((key, format)) = key_from_image_path(&path) else {
         return not_found();
     };

@@ -11,12 +11,13 @@ use worker::{Context, Env, Method, Request, Response};
 
 use crate::config::Config;
 use crate::http::json_response;
+use crate::http::url::RequestUrl;
 use crate::protocol::jsonrpc::{RpcError, RpcResponse};
 use crate::tools::ToolContext;
 
 /// Routes a request and adds CORS headers to whatever comes back.
 pub async fn route(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let is_mcp_route = is_mcp_path(&req.path());
+    let is_mcp_route = is_mcp_path(&RequestUrl::of(&req).path);
     let mut response = match dispatch(req, env, ctx).await {
         Ok(response) => response,
         Err(error) => {
@@ -39,7 +40,7 @@ fn is_mcp_path(path: &str) -> bool {
 }
 
 async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let path = req.path();
+    let path = RequestUrl::of(&req).path;
     let method = req.method();
     if method == Method::Options {
         return cors::preflight();

@@ -132,21 +132,14 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct SessionQuery {
-    #[serde(rename = "sessionId")]
-    session_id: Option<String>,
-}
-
 pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response> {
     let ctx = match guard(&req, &env).await? {
         Ok(ctx) => ctx,
         Err(refused) => return Ok(refused),
     };
-    let session = req
-        .query::<SessionQuery>()
-        .ok()
-        .and_then(|q| q.session_id)
+    let session = crate::http::url::RequestUrl::of(&req)
+        .query
+        .and_then(|query| crate::http::url::query_param(&query, "sessionId"))
         .filter(|s| !s.is_empty());
     let Some(session) = session else {
         return refusal(400, "Bad Request: sessionId query parameter is required", None);

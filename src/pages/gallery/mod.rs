@@ -19,6 +19,7 @@ use crate::config::{Config, ConfigError};
 use crate::d1::DbError;
 use crate::http::body::{read_limited_bytes, BodyError};
 use crate::http::request_origin;
+use crate::http::url::{http_origin, RequestUrl};
 use crate::jobs::JobStore;
 use query::{GalleryQuery, Location};
 use render::Viewer;
@@ -63,7 +64,7 @@ pub fn owns(path: &str) -> bool {
 /// Answers every `/gallery…` request. Failures become an HTML error page (and a log line that
 /// never contains the token or the cookie).
 pub async fn handle(req: Request, env: Env) -> worker::Result<Response> {
-    let path = req.path();
+    let path = RequestUrl::of(&req).path;
     let result = match (req.method(), path.as_str()) {
         (Method::Get | Method::Head, routes::STYLE) => asset(STYLE_CSS, "text/css; charset=utf-8"),
         (Method::Get | Method::Head, routes::SCRIPT) => asset(APP_JS, "text/javascript; charset=utf-8"),
@@ -113,8 +114,8 @@ fn page_of(path: &str, query_string: &str) -> Page {
 async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
     let config = Config::from_env(env)?;
     let csp = content_security_policy(config.public_image_base_url.as_deref());
-    let url = req.url()?;
-    let page = page_of(url.path(), url.query().unwrap_or(""));
+    let url = RequestUrl::of(req);
+    let page = page_of(&url.path, url.query.as_deref().unwrap_or(""));
     if matches!(page, Page::Unknown) {
         return not_found(&Viewer::Anonymous, &csp);
     }
@@ -125,9 +126,9 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
         .await?
         .and_then(|session| caller_for_subject(&session.subject, &config.api_keys).map(|caller| (session, caller)));
     let Some((session, caller)) = signed_in else {
-        let here = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
+        let here = match &url.query {
+            Some(q) => format!("{}?{q}", url.path),
+            None => url.path.clone(),
         };
         return html(
             200,
@@ -262,18 +263,15 @@ fn refuse_cross_site(req: &Request, csp: &str) -> GalleryResult<Option<Response>
 }
 
 fn cookie_secure(req: &Request) -> GalleryResult<bool> {
-    let url = req.url()?;
-    let host = url.host_str().unwrap_or_default();
-    Ok(session::needs_secure(url.scheme(), host))
+    let url = RequestUrl::of(req);
+    Ok(session::needs_secure(&url.scheme, url.host()))
 }
 
 /// The policy every gallery page is sent with: nothing inline, nothing from elsewhere except
 /// images from the public bucket when one is configured.
 pub fn content_security_policy(public_image_base_url: Option<&str>) -> String {
     let bucket = public_image_base_url
-        .and_then(|base| worker::Url::parse(base).ok())
-        .map(|url| url.origin().ascii_serialization())
-        .filter(|origin| origin != "null")
+        .and_then(http_origin)
         .map(|origin| format!(" {origin}"))
         .unwrap_or_default();
     format!(

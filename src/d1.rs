@@ -134,6 +134,35 @@ impl Db {
         checked(result, action)?.results::<T>().map_err(call_failed(action))
     }
 
+    /// A count and a page of rows in one round trip (one batch): `SELECT COUNT(*) AS total …`
+    /// first, then the rows.
+    pub async fn counted_rows<T: DeserializeOwned>(
+        &self,
+        count: Statement,
+        page: Statement,
+        action: &'static str,
+    ) -> DbResult<(i64, Vec<T>)> {
+        #[derive(serde::Deserialize)]
+        struct Total {
+            total: i64,
+        }
+        let prepared = vec![self.prepare(&count, action)?, self.prepare(&page, action)?];
+        let mut results = self.db.batch(prepared).await.map_err(call_failed(action))?.into_iter();
+        let (Some(count), Some(page)) = (results.next(), results.next()) else {
+            return Err(DbError::Result {
+                action,
+                message: "the batch answered fewer results than statements".to_string(),
+            });
+        };
+        let total = checked(count, action)?
+            .results::<Total>()
+            .map_err(call_failed(action))?
+            .first()
+            .map_or(0, |row| row.total);
+        let rows = checked(page, action)?.results::<T>().map_err(call_failed(action))?;
+        Ok((total, rows))
+    }
+
     /// Runs statements as one batch, which D1 applies as a transaction: all or nothing.
     pub async fn batch(&self, statements: Vec<Statement>, action: &'static str) -> DbResult<()> {
         let prepared = statements

@@ -7,12 +7,7 @@ use super::{sql, sweep_sql};
 use super::{
     GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter, StoredImage,
 };
-use crate::d1::{Db, DbResult, Statement};
-
-#[derive(Deserialize)]
-struct Total {
-    total: i64,
-}
+use crate::d1::{Db, DbResult};
 
 #[derive(Deserialize)]
 struct Reserved {
@@ -35,15 +30,6 @@ pub struct JobStore {
 impl JobStore {
     pub fn new(db: D1Database) -> Self {
         JobStore { db: Db::new(db) }
-    }
-
-    async fn total(&self, statement: Statement, action: &'static str) -> DbResult<i64> {
-        Ok(self
-            .db
-            .rows::<Total>(statement, action)
-            .await?
-            .first()
-            .map_or(0, |row| row.total))
     }
 
     /// Inserts every job in one batch, so a request creates all of its jobs or none.
@@ -79,12 +65,13 @@ impl JobStore {
         page: Page,
         owner: Option<&str>,
     ) -> DbResult<(i64, Vec<JobRow>)> {
-        let total = self.total(sql::count_jobs(filter, owner), "counting jobs").await?;
-        let rows = self
-            .db
-            .rows(sql::list_jobs(filter, page, owner), "listing jobs")
-            .await?;
-        Ok((total, rows))
+        self.db
+            .counted_rows(
+                sql::count_jobs(filter, owner),
+                sql::list_jobs(filter, page, owner),
+                "listing jobs",
+            )
+            .await
     }
 
     /// The gallery's page of jobs matching `filter`, newest first, and how many match in all.
@@ -94,25 +81,23 @@ impl JobStore {
         page: Page,
         owner: Option<&str>,
     ) -> DbResult<(i64, Vec<JobRow>)> {
-        let total = self
-            .total(sql::count_filtered_jobs(filter, owner), "counting gallery jobs")
-            .await?;
-        let rows = self
-            .db
-            .rows(sql::list_filtered_jobs(filter, page, owner), "listing gallery jobs")
-            .await?;
-        Ok((total, rows))
+        self.db
+            .counted_rows(
+                sql::count_filtered_jobs(filter, owner),
+                sql::list_filtered_jobs(filter, page, owner),
+                "listing gallery jobs",
+            )
+            .await
     }
 
     pub async fn list_generations(&self, page: Page, owner: Option<&str>) -> DbResult<(i64, Vec<GenerationRow>)> {
-        let total = self
-            .total(sql::count_generations(owner), "counting generations")
-            .await?;
-        let rows = self
-            .db
-            .rows(sql::list_generations(page, owner), "listing generations")
-            .await?;
-        Ok((total, rows))
+        self.db
+            .counted_rows(
+                sql::count_generations(owner),
+                sql::list_generations(page, owner),
+                "listing generations",
+            )
+            .await
     }
 
     /// Up to `limit` finished jobs with a stored image, newest first, after `after` if given.

@@ -34,10 +34,25 @@ pub fn answer_static(request: &RpcRequest) -> Option<Result<Value, RpcError>> {
             to_value(initialize_result(params.protocol_version.as_deref()))
         }
         "ping" => Ok(json!({})),
-        "tools/list" => to_value(ListToolsResult { tools: tools::list() }),
+        "tools/list" => tools_list_result(),
         _ => return None,
     };
     Some(result)
+}
+
+/// The `tools/list` result, built once per isolate: it depends on nothing but the tool table,
+/// and building it (every schema and description) was most of the cost of answering it.
+fn tools_list_result() -> Result<Value, RpcError> {
+    thread_local! {
+        static TOOLS_LIST: std::cell::OnceCell<Value> = const { std::cell::OnceCell::new() };
+    }
+    TOOLS_LIST.with(|cached| {
+        if let Some(result) = cached.get() {
+            return Ok(result.clone());
+        }
+        let result = to_value(ListToolsResult { tools: tools::list() })?;
+        Ok(cached.get_or_init(|| result).clone())
+    })
 }
 
 fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
@@ -136,7 +151,7 @@ async fn answer_resources(ctx: &ToolContext, request: &RpcRequest, era: Era) -> 
 async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Value, RpcError> {
     let result = match request.method.as_str() {
         "server/discover" => Ok(stateless::discover_result()),
-        "tools/list" => to_value(ListToolsResult { tools: tools::list() }),
+        "tools/list" => tools_list_result(),
         // This revision makes an unknown tool a protocol error.
         "tools/call" => call_tool(ctx, request, true).await,
         other => match answer_resources(ctx, request, Era::Stateless).await {

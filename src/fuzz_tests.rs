@@ -632,7 +632,7 @@ fn statements(
         sql::reserve_images(error, url, limit, Some(7)),
         sql::release_images(error, url, limit),
         sql::select_usage(url, Some(error)),
-        sql::mark_processing(id, now),
+        sql::claim_for_processing(id, now),
         sql::record_retryable_failure(id, error, now),
         sql::mark_failed(id, error, now),
         sql::mark_dead_lettered(id, error, now),

@@ -38,11 +38,6 @@ impl JobStatus {
     pub fn from_name(name: &str) -> Option<JobStatus> {
         JobStatus::ALL.into_iter().find(|s| s.as_str() == name)
     }
-
-    /// Completed and failed jobs never change again.
-    pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Completed | JobStatus::Failed)
-    }
 }
 
 /// A `generation_jobs` row.

@@ -213,11 +213,14 @@ pub fn list_stored_images(filter: ImageFilter, after: Option<&ImagePosition>, li
     )
 }
 
-/// A delivery started work on the job; finished jobs stay finished.
-pub fn mark_processing(id: &str, now: i64) -> Statement {
+/// Marks a job `processing` for a delivery and returns its row, in one round trip; no row when
+/// the job is finished (or missing), which the caller tells apart with [`select_job`].
+pub fn claim_for_processing(id: &str, now: i64) -> Statement {
     Statement::new(
-        "UPDATE generation_jobs SET status = 'processing', updated_at = ? \
-         WHERE id = ? AND status IN ('pending', 'processing')",
+        format!(
+            "UPDATE generation_jobs SET status = 'processing', updated_at = ? \
+             WHERE id = ? AND status IN ('pending', 'processing') RETURNING {JOB_COLUMNS}"
+        ),
         vec![now.into(), id.into()],
     )
 }
@@ -359,7 +362,7 @@ pub(super) mod tests {
                 page,
                 None,
             ),
-            mark_processing("id", 1),
+            claim_for_processing("id", 1),
             record_retryable_failure("id", "e", 1),
             mark_failed("id", "e", 1),
             mark_dead_lettered("id", "e", 1),
@@ -473,7 +476,7 @@ pub(super) mod tests {
 
     #[test]
     fn transitions_never_leave_a_finished_state_wrongly() {
-        assert!(mark_processing("id", 1)
+        assert!(claim_for_processing("id", 1)
             .sql
             .contains("status IN ('pending', 'processing')"));
         assert!(record_retryable_failure("id", "e", 1)
@@ -751,7 +754,7 @@ pub(super) mod sqlite_tests {
     fn completing_adds_exactly_one_gallery_row_even_when_redelivered() {
         let db = database();
         run(&db, insert_job(&job("j1"), "p", "flux-schnell", "admin", 1));
-        run(&db, mark_processing("j1", 2));
+        listed_ids(&db, &claim_for_processing("j1", 2));
         complete(&db, "j1", "g1");
         complete(&db, "j1", "g2");
         assert_eq!(status_and_gallery_rows(&db, "j1"), ("completed".to_string(), 1));
@@ -761,7 +764,7 @@ pub(super) mod sqlite_tests {
     fn a_job_failed_by_another_delivery_never_gains_a_gallery_row() {
         let db = database();
         run(&db, insert_job(&job("j2"), "p", "flux-schnell", "admin", 1));
-        run(&db, mark_processing("j2", 2));
+        listed_ids(&db, &claim_for_processing("j2", 2));
         // The redelivery race: another delivery gave up on the job while this one was generating.
         run(&db, mark_failed("j2", "gave up", 3));
         complete(&db, "j2", "g3");
@@ -776,7 +779,7 @@ pub(super) mod sqlite_tests {
         assert_eq!(run(&db, mark_failed("j3", "late failure", 5)), 0);
         assert_eq!(run(&db, mark_dead_lettered("j3", "dead", 5)), 0);
         assert_eq!(run(&db, record_retryable_failure("j3", "retry", 5)), 0);
-        assert_eq!(run(&db, mark_processing("j3", 5)), 0);
+        assert_eq!(listed_ids(&db, &claim_for_processing("j3", 5)), Vec::<String>::new());
         assert_eq!(status_and_gallery_rows(&db, "j3"), ("completed".to_string(), 1));
     }
 
@@ -1055,5 +1058,23 @@ pub(super) mod sqlite_tests {
         assert_eq!(listed_ids(&db, &statement).len(), 8);
         let empty = database();
         assert_eq!(walk_stored_images(&empty, 3, None), [Vec::<String>::new()]);
+    }
+
+    #[test]
+    fn claiming_marks_processing_and_returns_the_row_only_for_unfinished_jobs() {
+        let db = database();
+        run(&db, insert_job(&job("c1"), "a claimed fox", "flux-schnell", "alice", 1));
+        let claimed = listed_ids(&db, &claim_for_processing("c1", 5));
+        assert_eq!(claimed, ["c1"]);
+        assert_eq!(status_and_gallery_rows(&db, "c1").0, "processing");
+        // A redelivery while processing claims it again; a finished job is never claimed.
+        assert_eq!(listed_ids(&db, &claim_for_processing("c1", 6)), ["c1"]);
+        complete(&db, "c1", "gc1");
+        assert_eq!(listed_ids(&db, &claim_for_processing("c1", 7)), Vec::<String>::new());
+        assert_eq!(status_and_gallery_rows(&db, "c1").0, "completed");
+        assert_eq!(
+            listed_ids(&db, &claim_for_processing("missing", 7)),
+            Vec::<String>::new()
+        );
     }
 }

@@ -112,10 +112,14 @@ impl JobStore {
             .await
     }
 
-    pub async fn mark_processing(&self, id: &str, now: i64) -> DbResult<()> {
-        self.db
-            .run(sql::mark_processing(id, now), "marking a job processing")
-            .await
+    /// Marks the job `processing` and returns it; None when it is finished or missing.
+    pub async fn claim_for_processing(&self, id: &str, now: i64) -> DbResult<Option<JobRow>> {
+        Ok(self
+            .db
+            .rows(sql::claim_for_processing(id, now), "marking a job processing")
+            .await?
+            .into_iter()
+            .next())
     }
 
     pub async fn record_retryable_failure(&self, id: &str, error: &str, now: i64) -> DbResult<()> {

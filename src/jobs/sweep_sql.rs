@@ -104,7 +104,7 @@ mod tests {
     use crate::catalog::RETENTION_BATCH;
     use crate::jobs::sql::sqlite_tests::{database, run, values};
     use crate::jobs::sql::{
-        insert_job, mark_failed, mark_processing,
+        claim_for_processing, insert_job, mark_failed,
         tests::{job, stored},
     };
     use rusqlite::{params_from_iter, Connection};
@@ -146,7 +146,7 @@ mod tests {
             run(&db, insert_job(&job(id), "a fox", "flux-schnell", "admin", at));
         }
         run(&db, insert_job(&job("busy"), "p", "flux-schnell", "admin", 1));
-        run(&db, mark_processing("busy", 2));
+        returned(&db, &claim_for_processing("busy", 2));
         let claim = claim_stale_pending(50, 0, 100, 1);
         let first = returned(&db, &claim);
         assert_eq!(ids(&first), ["old-b"], "oldest first, one per the limit");
@@ -170,8 +170,8 @@ mod tests {
         for id in ["stuck", "retried", "recent"] {
             run(&db, insert_job(&job(id), "p", "flux-schnell", "admin", 1));
         }
-        run(&db, mark_processing("stuck", 2));
-        run(&db, mark_processing("retried", 3));
+        returned(&db, &claim_for_processing("stuck", 2));
+        returned(&db, &claim_for_processing("retried", 3));
         run(
             &db,
             Statement::new(
@@ -179,7 +179,7 @@ mod tests {
                 vec![],
             ),
         );
-        run(&db, mark_processing("recent", 80));
+        returned(&db, &claim_for_processing("recent", 80));
         let fail = fail_stale("processing", 50, None, "No result.", 100, 10);
         let mut failed = ids(&returned(&db, &fail));
         failed.sort();

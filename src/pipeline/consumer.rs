@@ -214,16 +214,16 @@ fn retry_options(delay_seconds: Option<u32>) -> JsValue {
 
 /// One attempt: generate, store, complete. Safe to repeat for the same job.
 async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &JobMessage) -> Result<(), AttemptError> {
-    let Some(job) = store.job(&message.job_id, None).await? else {
-        return Err(AttemptError::Setup(format!("job {} does not exist", message.job_id)));
+    // One round trip marks the job processing and reads it; only when that finds nothing is the
+    // row read again, to tell a finished job (a redelivery: nothing to redo) from a missing one.
+    let Some(job) = store.claim_for_processing(&message.job_id, crate::now_ms()).await? else {
+        return match store.job(&message.job_id, None).await? {
+            Some(_) => Ok(()),
+            None => Err(AttemptError::Setup(format!("job {} does not exist", message.job_id))),
+        };
     };
-    if job.status.is_terminal() {
-        // A redelivery of a finished job: nothing to redo.
-        return Ok(());
-    }
     let model = ImageModel::from_name(&job.model)
         .ok_or_else(|| AttemptError::Setup(format!("unknown model {:?}", job.model)))?;
-    store.mark_processing(&job.id, crate::now_ms()).await?;
     if config.image_backend == ImageBackend::Preview {
         worker::console_log!(
             "job {}: IMAGE_BACKEND=preview draws an offline preview picture, not a model output",

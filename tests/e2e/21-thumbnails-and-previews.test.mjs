@@ -110,6 +110,27 @@ describe("thumbnails through the Images binding, and results that show images", 
     });
   }
 
+  it("a result's resource_link reads back through resources/read as exactly the stored bytes", async () => {
+    const { result, data } = await callTool(client, "generate_image_and_wait", { prompt: `a linked fox ${uniq()}` });
+    assert.equal(data.status, "completed", JSON.stringify(data));
+    const [link] = blocksOf(result, "resource_link");
+    assert.ok(link, "the result carries a resource_link");
+    const read = await client.readResource({ uri: link.uri });
+    assert.equal(read.contents.length, 1);
+    const [content] = read.contents;
+    assert.equal(content.uri, link.uri);
+    assert.equal(content.mimeType, link.mimeType);
+    const bytes = Buffer.from(content.blob, "base64");
+    const stored = await h.r2Bytes(keyFromWorkerUrl(data.image_url));
+    assert.ok(bytes.equals(Buffer.from(stored.bytes)), "resources/read returned the stored object's bytes");
+    assert.equal(bytes.length, link.size);
+    // The thumbnail of the same job, by the template the server lists.
+    const thumb = await client.readResource({ uri: `${link.uri}/thumbnail` });
+    const thumbStored = await h.r2Bytes(keyFromWorkerUrl(data.thumbnail_url));
+    assert.ok(Buffer.from(thumb.contents[0].blob, "base64").equals(Buffer.from(thumbStored.bytes)));
+    assert.equal(thumb.contents[0].mimeType, "image/webp");
+  });
+
   it("get_job_status shows the image; preview: false leaves the inline image out but keeps the link", async () => {
     const prompt = `a status lighthouse ${uniq()}`;
     const { data: done } = await callTool(client, "generate_image_and_wait", { prompt, model: "sdxl-lightning" });

@@ -241,6 +241,8 @@ describe("migration 0003 over a database written by the previous schema", () => 
     const indexes = await h.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_generation%' ORDER BY name");
     assert.deepEqual(indexes.map((r) => r.name), [
       "idx_generation_jobs_created_at",
+      // 0005: keys list their own jobs newest first.
+      "idx_generation_jobs_owner_created_at",
       "idx_generation_jobs_status",
       "idx_generations_created_at",
       "idx_generations_job_id",

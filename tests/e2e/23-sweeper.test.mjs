@@ -52,7 +52,9 @@ describe("the sweeper (retention off)", () => {
     const row = await h.waitForJob(id, ["completed", "failed"]);
     assert.equal(row.status, "completed", `the re-queued job did not complete: ${JSON.stringify(row)}\n${h.logText()}`);
     assert.equal(h.recorder.callsFor(prompt).length, 1, "one model call");
-    assert.equal((await h.r2Objects()).filter((o) => o.customMetadata?.jobId === id).length, 1, "one R2 object");
+    const ofJob = (await h.r2Objects()).filter((o) => o.customMetadata?.jobId === id);
+    assert.equal(ofJob.filter((o) => !o.customMetadata?.thumbnailOf).length, 1, "one R2 image");
+    assert.equal(ofJob.filter((o) => o.customMetadata?.thumbnailOf).length, 1, "one thumbnail");
     assert.equal(await h.count("generations", "job_id = ?", id), 1, "one gallery row");
     const { data } = await callTool(client, "wait_for_completion", { job_id: id });
     assert.equal(data.status, "completed");
@@ -158,15 +160,16 @@ describe("the sweeper with RETENTION_DAYS=2", () => {
     assert.equal(failedResult.isError, true);
     const [{ id: failedId, status: failedStatus }] = await h.query("SELECT id, status FROM generation_jobs WHERE prompt = ?", failedPrompt);
     assert.equal(failedStatus, "failed");
-    // A thumbnail beside the first image, as the thumbnail work stores them.
+    // The consumer stored a thumbnail beside each image.
     const firstKey = keyFromWorkerUrl(old[0].image_url);
     const thumbKey = firstKey.replace(/\.[a-z]+$/, "-thumb.webp");
-    await h.r2.put(thumbKey, new Uint8Array([82, 73, 70, 70]));
+    assert.ok(await h.r2.head(thumbKey), "the first image has its thumbnail");
     const sweepAt = Date.now() + 2 * DAY_MS + 60_000;
     // A job finished a day "later" than the sweep's cutoff is kept.
     const { data: recent } = await callTool(client, "generate_image_and_wait", { prompt: `a young yak ${uniq()}` });
     await h.query("UPDATE generation_jobs SET created_at = ? WHERE id = ?", sweepAt - DAY_MS, recent.job_id);
-    const otherObjects = (await h.r2Objects()).length - 4; // besides the two old images, their one thumbnail, the recent image
+    // Besides the two old images and their thumbnails, and the recent image and its thumbnail.
+    const otherObjects = (await h.r2Objects()).length - 6;
 
     const swept = await h.sweep(sweepAt);
     assert.equal(swept.errors, 0, swept.line);
@@ -182,7 +185,7 @@ describe("the sweeper with RETENTION_DAYS=2", () => {
     assert.equal(await h.job(failedId), null, "failed jobs expire too");
     assert.equal((await h.job(recent.job_id)).status, "completed", "a newer job is kept");
     await h.fetchImage(recent.image_url);
-    assert.equal((await h.r2Objects()).length, otherObjects + 1);
+    assert.equal((await h.r2Objects()).length, otherObjects + 2, "only the recent image and its thumbnail remain");
 
     const again = await h.sweep(sweepAt);
     assert.equal(again.retentionJobs, 0, again.line);

@@ -35,16 +35,21 @@ async function sweepAndCheck(h, prompt, { expect, error, sweep = true, timeout =
   for (const { id } of jobs) {
     const row = await h.waitForJob(id, ["completed", "failed"], { timeout }).catch(async () => h.job(id));
     assert.ok(["completed", "failed"].includes(row.status), `job ${id} is still ${row.status} after one sweep\n${h.logText()}`);
-    const objects = (await h.r2Objects()).filter((o) => o.customMetadata?.jobId === id);
+    const ofJob = (await h.r2Objects()).filter((o) => o.customMetadata?.jobId === id);
+    // Images and thumbnails apart: a thumbnail names its image in `thumbnailOf`.
+    const objects = ofJob.filter((o) => !o.customMetadata?.thumbnailOf);
+    const thumbnails = ofJob.filter((o) => o.customMetadata?.thumbnailOf);
     const gallery = await h.count("generations", "job_id = ?", id);
     if (row.status === "completed") {
-      assert.equal(objects.length, 1, `completed job ${id} has ${objects.length} R2 objects`);
+      assert.equal(objects.length, 1, `completed job ${id} has ${objects.length} R2 images`);
+      assert.ok(thumbnails.length <= 1, `completed job ${id} has ${thumbnails.length} thumbnails`);
+      if (thumbnails.length) assert.equal(thumbnails[0].customMetadata.thumbnailOf, objects[0].key);
       assert.equal(gallery, 1, `completed job ${id} has ${gallery} gallery rows`);
       const stored = await h.r2Bytes(objects[0].key);
       assert.ok(["jpeg", "png"].includes(sniff(stored.bytes)), "the stored object is a real image");
       assert.ok(row.image_url.endsWith(objects[0].key));
     } else {
-      assert.equal(objects.length, 0, `failed job ${id} left ${objects.map((o) => o.key)} in R2`);
+      assert.equal(ofJob.length, 0, `failed job ${id} left ${ofJob.map((o) => o.key)} in R2`);
       assert.equal(gallery, 0, `failed job ${id} has a gallery row`);
       assert.ok(row.error && row.error.length > 10, `failed job ${id} has no useful error: ${row.error}`);
       if (error) assert.match(row.error, error);

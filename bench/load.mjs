@@ -8,7 +8,7 @@
 // (each its own official-SDK MCP client over Streamable HTTP, each under its own API key) send
 // generate_image calls (count 1) as fast as the server answers until N jobs are started, then the
 // queue drains. Then it checks, exactly: N job rows, all `completed`; N gallery rows, one per job;
-// N image objects in R2 (thumbnails counted apart), each job's image_url naming one of them; every
+// N image objects and N thumbnails in R2, each job's image_url naming one of them; every
 // key owns exactly its share; no job row or object without the other.
 //
 // Prints submit throughput and latency (p50/p95/max), drain time and jobs/s. Exits non-zero if any
@@ -49,6 +49,18 @@ const keyName = (i) => `load-${String(i).padStart(3, "0")}`;
 const keyToken = (i) => `load-token-${String(i).padStart(3, "0")}-7c1e9a4f2b`;
 const apiKeys = Array.from({ length: CLIENTS }, (_, i) => `${keyName(i)}:${keyToken(i)}`).join(",");
 
+/** Runs `fn` again (up to 3 tries) when Miniflare's Node-side proxy drops the connection. */
+async function retried(fn) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 3 || !/fetch failed|ECONNRESET|socket/i.test(String(err?.message ?? err))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
 const failures = [];
 function check(ok, message) {
   if (!ok) failures.push(message);
@@ -86,25 +98,26 @@ try {
   console.log(`submit: ${(submitMs / 1000).toFixed(1)} s (${((JOBS / submitMs) * 1000).toFixed(0)} calls/s); generate_image latency p50 ${pct(sorted, 50).toFixed(0)} ms, p95 ${pct(sorted, 95).toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms`);
   console.log(`all done: ${(drainMs / 1000).toFixed(1)} s after the first call (${((JOBS / drainMs) * 1000).toFixed(1)} jobs/s end to end)\n`);
 
-  const rows = await h.query("SELECT id, status, owner, image_url FROM generation_jobs WHERE prompt LIKE ?", `load ${tag} %`);
+  const rows = await retried(() => h.query("SELECT id, status, owner, image_url FROM generation_jobs WHERE prompt LIKE ?", `load ${tag} %`));
   check(rows.length === JOBS, `${rows.length} job rows for ${JOBS} calls`);
   const byStatus = {};
   for (const row of rows) byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
   check(byStatus.completed === JOBS, `statuses ${JSON.stringify(byStatus)}`);
   check(owners.size === JOBS, `${owners.size} distinct job ids returned`);
   check(rows.every((row) => owners.get(row.id) === row.owner), "every job is owned by the key that started it");
-  const gallery = await h.query(
+  const gallery = await retried(() => h.query(
     "SELECT COUNT(*) AS n, COUNT(DISTINCT g.job_id) AS jobs FROM generations g JOIN generation_jobs j ON j.id = g.job_id WHERE j.prompt LIKE ?",
     `load ${tag} %`,
-  );
+  ));
   check(gallery[0].n === JOBS && gallery[0].jobs === JOBS, `${gallery[0].n} gallery rows for ${gallery[0].jobs} jobs`);
-  const objects = await h.r2Objects();
+  const objects = await retried(() => h.r2Objects());
   const images = objects.filter((o) => !o.key.endsWith("-thumb.webp"));
   const thumbnails = objects.length - images.length;
-  check(images.length === JOBS, `${images.length} image objects in R2 (+ ${thumbnails} thumbnails)`);
+  check(images.length === JOBS, `${images.length} image objects in R2`);
+  check(thumbnails === JOBS, `${thumbnails} thumbnails in R2, one per image`);
   const keys = new Set(images.map((o) => o.key));
   check(rows.every((row) => row.image_url && keys.has(keyFromWorkerUrl(new URL(row.image_url, h.origin).href))), "every job's image_url names a stored object");
-  const usage = await h.query("SELECT SUM(images) AS n FROM daily_usage WHERE owner LIKE 'load-%'");
+  const usage = await retried(() => h.query("SELECT SUM(images) AS n FROM daily_usage WHERE owner LIKE 'load-%'"));
   check(usage[0].n === JOBS, `daily_usage counts ${usage[0].n} images`);
 } finally {
   await h.dispose();

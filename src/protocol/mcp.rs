@@ -162,6 +162,9 @@ pub struct Resource {
     pub title: Option<String>,
     pub description: String,
     pub mime_type: String,
+    /// Bytes of the object, when known (every revision's `Resource` has the optional `size`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
 }
 
 /// `ResourceTemplate`: a family of resource URIs (RFC 6570 template).

@@ -148,6 +148,7 @@ pub fn resource_entry(row: &JobRow, with_title: bool, public_base: Option<&str>)
         title: with_title.then(|| title_from(&row.prompt)),
         description: format!("{}: {}", row.model, row.prompt),
         mime_type: format.content_type().to_string(),
+        size: row.image_size,
     })
 }
 

@@ -161,6 +161,11 @@ describe("MCP resources", () => {
         assert.equal(newest.name, generated[1].key);
         assert.equal(newest.mimeType, "image/png");
         assert.equal(second.mimeType, "image/jpeg");
+        // Images the consumer stored carry their byte size (seeded rows without one omit it).
+        for (const [entry, made] of [[newest, generated[1]], [second, generated[0]]]) {
+          const stored = await h.r2Bytes(made.key);
+          assert.equal(entry.size, stored.bytes.length, `${entry.uri} size`);
+        }
         assert.match(newest.description, /a lighthouse at dusk/);
         assert.match(newest.description, /sdxl-base/);
         assert.equal(typeof pages[0].nextCursor, "string");

@@ -32,12 +32,24 @@ impl JobStore {
         JobStore { db: Db::new(db) }
     }
 
-    /// Inserts every job in one batch, so a request creates all of its jobs or none.
-    pub async fn insert_jobs(&self, jobs: &[NewJob], prompt: &str, model: &str, owner: &str, now: i64) -> DbResult<()> {
-        let statements = jobs
+    /// Inserts every job in one batch, so a request creates all of its jobs or none; with
+    /// `count_on_day`, the same batch adds them to the owner's daily usage (no quota applies).
+    pub async fn insert_jobs(
+        &self,
+        jobs: &[NewJob],
+        prompt: &str,
+        model: &str,
+        owner: &str,
+        now: i64,
+        count_on_day: Option<&str>,
+    ) -> DbResult<()> {
+        let mut statements: Vec<_> = jobs
             .iter()
             .map(|job| sql::insert_job(job, prompt, model, owner, now))
             .collect();
+        if let Some(day) = count_on_day {
+            statements.push(sql::reserve_images(owner, day, jobs.len() as i64, None));
+        }
         self.db.batch(statements, "creating jobs").await
     }
 

@@ -220,10 +220,17 @@ pub async fn start_jobs(ctx: &ToolContext, request: &GenerateArgs) -> Result<Vec
     let now = crate::now_ms();
     let reservation = quota::reserve(ctx, &store, jobs.len(), now).await?;
     if let Err(error) = store
-        .insert_jobs(&jobs, &request.prompt, request.model.name(), ctx.caller.name(), now)
+        .insert_jobs(
+            &jobs,
+            &request.prompt,
+            request.model.name(),
+            ctx.caller.name(),
+            now,
+            reservation.count_with_jobs(),
+        )
         .await
     {
-        reservation.release(&store).await;
+        reservation.release_after_failed_insert(&store).await;
         return Err(error.into());
     }
     let ids: Vec<String> = jobs.into_iter().map(|job| job.id).collect();

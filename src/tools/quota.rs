@@ -53,9 +53,26 @@ pub struct Reservation {
     owner: String,
     day: String,
     images: i64,
+    /// Already counted in D1 (a quota was checked first). Without a quota nothing can refuse the
+    /// images, so they are counted in the batch that creates the jobs: one round trip, not two.
+    counted: bool,
 }
 
 impl Reservation {
+    /// The day to count the images under inside the job-creating batch, when not counted yet.
+    pub fn count_with_jobs(&self) -> Option<&str> {
+        (!self.counted).then_some(self.day.as_str())
+    }
+
+    /// After the job-creating batch failed: that batch rolled back any count it carried, so only
+    /// an earlier reservation is given back.
+    pub async fn release_after_failed_insert(self, store: &JobStore) {
+        if self.counted {
+            self.release(store).await;
+        }
+    }
+
+    /// Gives the images back (the jobs were created but could not be queued).
     pub async fn release(self, store: &JobStore) {
         if let Err(error) = store.release_images(&self.owner, &self.day, self.images).await {
             worker::console_error!(
@@ -74,9 +91,21 @@ pub async fn reserve(ctx: &ToolContext, store: &JobStore, images: usize, now: i6
     let owner = ctx.caller.name().to_string();
     let day = utc_day(now);
     let images = images as i64;
-    let quota = quota_for(&ctx.caller, ctx.config.daily_image_quota);
-    if store.reserve_images(&owner, &day, images, quota).await? {
-        return Ok(Reservation { owner, day, images });
+    let Some(quota) = quota_for(&ctx.caller, ctx.config.daily_image_quota) else {
+        return Ok(Reservation {
+            owner,
+            day,
+            images,
+            counted: false,
+        });
+    };
+    if store.reserve_images(&owner, &day, images, Some(quota)).await? {
+        return Ok(Reservation {
+            owner,
+            day,
+            images,
+            counted: true,
+        });
     }
     let used = store
         .usage(&day, Some(&owner))
@@ -86,7 +115,7 @@ pub async fn reserve(ctx: &ToolContext, store: &JobStore, images: usize, now: i6
     worker::console_log!("over quota: key {owner} asked for {images} images with {used} used today");
     Err(ToolError::OverQuota {
         key: owner,
-        quota: quota.unwrap_or(0),
+        quota,
         used,
         requested: images,
         resets_at: quota_resets_at(now),

@@ -2,6 +2,7 @@
 //! origin and URL parts, browser Origin validation and the bounded body reader.
 
 pub mod body;
+pub mod form;
 pub mod origin;
 pub mod url;
 

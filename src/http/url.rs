@@ -80,36 +80,10 @@ pub fn http_origin(text: &str) -> Option<String> {
     (matches!(url.scheme.as_str(), "http" | "https") && !url.authority.is_empty()).then(|| url.origin())
 }
 
-/// The first value of `name` in a query string, `+` and `%XX` decoded (None if absent or not
-/// UTF-8 once decoded).
+/// The first value of `name` in a query string, decoded as a form field is.
 pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then(|| percent_decode(value)).flatten()
-    })
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-                (Some(high), Some(low)) => {
-                    out.push((high * 16 + low) as u8);
-                    i += 2;
-                }
-                // Not an escape: kept as is, as browsers do.
-                _ => out.push(b'%'),
-            },
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    let pairs = super::form::parse(query);
+    super::form::first(&pairs, name).map(String::from)
 }
 
 #[cfg(test)]
@@ -160,6 +134,6 @@ mod tests {
         assert_eq!(query_param(query, "cut").as_deref(), Some("%4"));
         assert_eq!(query_param(query, "missing"), None);
         assert_eq!(query_param("sessionId", "sessionId").as_deref(), Some(""));
-        assert_eq!(query_param("s=%FF", "s"), None);
+        assert_eq!(query_param("s=%FF", "s").as_deref(), Some("\u{FFFD}"));
     }
 }

@@ -10,33 +10,14 @@ const MS_PER_DAY: i64 = 86_400_000;
 
 /// The UTC day `ms` falls on, as `YYYY-MM-DD` (the key of the usage counter).
 pub fn utc_day(ms: i64) -> String {
-    let (year, month, day) = civil_from_days(ms.div_euclid(MS_PER_DAY));
+    let (year, month, day) = crate::civil_from_days(ms.div_euclid(MS_PER_DAY));
     format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// When the day `ms` falls on ends: the next UTC midnight, in ISO 8601.
 pub fn quota_resets_at(ms: i64) -> String {
-    let (year, month, day) = civil_from_days(ms.div_euclid(MS_PER_DAY) + 1);
+    let (year, month, day) = crate::civil_from_days(ms.div_euclid(MS_PER_DAY) + 1);
     format!("{year:04}-{month:02}-{day:02}T00:00:00.000Z")
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// The quota that applies to a caller: keys have the configured one, the administrator none.

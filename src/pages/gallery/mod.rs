@@ -6,7 +6,6 @@
 //! `POST /gallery/login` (form field `token`), `POST /gallery/logout`, and the two static
 //! files `/gallery/style.css` and `/gallery/app.js`.
 
-mod form;
 mod query;
 mod render;
 mod session;
@@ -18,8 +17,8 @@ use crate::catalog::GALLERY_FORM_MAX_BYTES;
 use crate::config::{Config, ConfigError};
 use crate::d1::DbError;
 use crate::http::body::{read_limited_bytes, BodyError};
-use crate::http::request_origin;
 use crate::http::url::{http_origin, RequestUrl};
+use crate::http::{form, request_origin};
 use crate::jobs::JobStore;
 use query::{GalleryQuery, Location};
 use render::Viewer;

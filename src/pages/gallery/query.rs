@@ -1,9 +1,9 @@
 //! What a gallery page shows (page number, model and status filters): read from URLs, written
 //! back into links, and handed to the job store as a filter and a page.
 
-use super::form;
 use super::routes;
 use crate::catalog::{GALLERY_MAX_PAGE, GALLERY_PAGE_SIZE};
+use crate::http::form;
 use crate::jobs::{JobFilter, JobStatus, Page};
 use crate::models::ImageModel;
 

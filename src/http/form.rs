@@ -1,4 +1,5 @@
-//! `application/x-www-form-urlencoded` decoding, for the sign-in form body and the gallery's query string.
+//! `application/x-www-form-urlencoded` decoding and encoding: the gallery's sign-in form and
+//! query strings, and the legacy SSE `sessionId` parameter.
 
 /// The name/value pairs of an urlencoded string, in order. `+` is a space and `%XX` a byte;
 /// a malformed escape is kept as written (what browsers and the URL standard do), and byte

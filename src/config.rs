@@ -60,8 +60,18 @@ pub struct Config {
 pub struct ConfigError(pub String);
 
 impl Config {
+    /// The configuration, read from the environment once per isolate. Vars and secrets are fixed
+    /// for the life of an isolate (a change deploys a new version, which starts new isolates), so
+    /// parsing them, `API_KEYS` included, on every request was pure overhead.
     pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
-        Config::parse(|name| env.var(name).ok().map(|value| value.to_string()))
+        thread_local! {
+            static CACHED: std::cell::OnceCell<Result<Config, ConfigError>> = const { std::cell::OnceCell::new() };
+        }
+        CACHED.with(|cached| {
+            cached
+                .get_or_init(|| Config::parse(|name| env.var(name).ok().map(|value| value.to_string())))
+                .clone()
+        })
     }
 
     /// Parses configuration from a lookup, so the rules are testable without a worker.

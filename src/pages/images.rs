@@ -4,9 +4,9 @@ use worker::{Env, Method, Request, Response};
 
 use crate::urls::{key_from_image_path, IMMUTABLE_CACHE};
 
-pub async fn serve(req: &Request, env: &Env) -> worker::Result<Response> {
-    let path = crate::http::url::RequestUrl::of(req).path;
-    let Some((key, format)) = key_from_image_path(&path) else {
+/// `path` is the request's path, already parsed by the router.
+pub async fn serve(req: &Request, path: &str, env: &Env) -> worker::Result<Response> {
+    let Some((key, format)) = key_from_image_path(path) else {
         return not_found();
     };
     let bucket = env.bucket("R2_BUCKET")?;

@@ -17,8 +17,10 @@ use crate::tools::ToolContext;
 
 /// Routes a request and adds CORS headers to whatever comes back.
 pub async fn route(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let is_mcp_route = is_mcp_path(&RequestUrl::of(&req).path);
-    let mut response = match dispatch(req, env, ctx).await {
+    // Parsed once here: routing, the failure answer below and /images/ all need the path.
+    let path = RequestUrl::of(&req).path;
+    let is_mcp_route = is_mcp_path(&path);
+    let mut response = match dispatch(req, &path, env, ctx).await {
         Ok(response) => response,
         Err(error) => {
             worker::console_error!("request failed: {error}");
@@ -39,17 +41,16 @@ fn is_mcp_path(path: &str) -> bool {
     matches!(path, "/mcp" | "/sse" | "/sse/message")
 }
 
-async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let path = RequestUrl::of(&req).path;
+async fn dispatch(req: Request, path: &str, env: Env, _ctx: Context) -> worker::Result<Response> {
     let method = req.method();
     if method == Method::Options {
         return cors::preflight();
     }
-    match (method, path.as_str()) {
+    match (method, path) {
         (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env),
         (Method::Get, "/health") => crate::pages::health(),
         (Method::Get | Method::Head, p) if p.starts_with(crate::urls::IMAGE_ROUTE_PREFIX) => {
-            crate::pages::images::serve(&req, &env).await
+            crate::pages::images::serve(&req, p, &env).await
         }
         (_, p) if crate::pages::gallery::owns(p) => crate::pages::gallery::handle(req, env).await,
         (Method::Post, "/mcp") => streamable::post(req, env).await,
@@ -60,7 +61,7 @@ async fn dispatch(req: Request, env: Env, _ctx: Context) -> worker::Result<Respo
         (_, "/sse") => method_not_allowed("GET, POST"),
         (Method::Post, "/sse/message") => sse::post_message(req, env).await,
         (_, "/sse/message") => method_not_allowed("POST"),
-        _ => json_response(404, &json!({"error": "not found", "path": crate::catalog::echo(&path)})),
+        _ => json_response(404, &json!({"error": "not found", "path": crate::catalog::echo(path)})),
     }
 }
 

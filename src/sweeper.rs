@@ -31,7 +31,7 @@ use crate::jobs::JobStore;
 use crate::pipeline::consumer::transient_retry_delay_seconds;
 use crate::pipeline::storage::possible_keys;
 use crate::transport::mailbox::Mailbox;
-use crate::urls::{key_from_image_path, thumbnail_key, IMAGE_ROUTE_PREFIX};
+use crate::urls::{key_in_stored_url, thumbnail_key};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -99,14 +99,6 @@ enum SweepError {
     Config(#[from] crate::config::ConfigError),
 }
 
-/// The R2 key a stored image URL names (`/images/<key>` or `<public base>/<key>`), if it is one
-/// of ours: only keys the consumer could have written are ever deleted.
-fn stored_key(image_url: &str) -> Option<&str> {
-    let key = image_url.rsplit('/').next()?;
-    let path = format!("{IMAGE_ROUTE_PREFIX}{key}");
-    key_from_image_path(&path).map(|_| key)
-}
-
 /// Runs every step once as of `now` and logs what it did.
 pub async fn run(env: &Env, now: i64) -> SweepReport {
     let mut report = SweepReport::default();
@@ -145,6 +137,13 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
         worker::console_error!("{report}");
     }
     report
+}
+
+fn bucket(env: &Env) -> Result<worker::Bucket, SweepError> {
+    env.bucket("R2_BUCKET").map_err(|source| SweepError::Binding {
+        name: "R2_BUCKET",
+        source,
+    })
 }
 
 async fn requeue_lost(
@@ -210,10 +209,7 @@ async fn fail_stuck(
         .flat_map(|job| possible_keys(job.created_at, &job.prompt, &job.id))
         .collect();
     if !keys.is_empty() {
-        let bucket = env.bucket("R2_BUCKET").map_err(|source| SweepError::Binding {
-            name: "R2_BUCKET",
-            source,
-        })?;
+        let bucket = bucket(env)?;
         bucket.delete_multiple(keys).await.map_err(|source| SweepError::Call {
             action: "deleting what stuck jobs stored",
             source,
@@ -234,14 +230,12 @@ async fn apply_retention(
     }
     let keys: Vec<String> = expired
         .iter()
-        .filter_map(|job| job.image_url.as_deref().and_then(stored_key))
+        .filter_map(|job| job.image_url.as_deref().and_then(key_in_stored_url))
+        .map(|(key, _)| key)
         .flat_map(|key| [key.to_string(), thumbnail_key(key)])
         .collect();
     if !keys.is_empty() {
-        let bucket = env.bucket("R2_BUCKET").map_err(|source| SweepError::Binding {
-            name: "R2_BUCKET",
-            source,
-        })?;
+        let bucket = bucket(env)?;
         bucket
             .delete_multiple(keys.clone())
             .await
@@ -283,9 +277,15 @@ mod tests {
 
     #[test]
     fn only_our_own_keys_are_taken_from_stored_urls() {
+        fn stored_key(url: &str) -> Option<String> {
+            key_in_stored_url(url).map(|(key, _)| key.to_string())
+        }
         let key = "1700000000000-a-fox-123e4567-e89b-12d3-a456-426614174000.png";
-        assert_eq!(stored_key(&format!("/images/{key}")), Some(key));
-        assert_eq!(stored_key(&format!("https://img.example.com/{key}")), Some(key));
+        assert_eq!(stored_key(&format!("/images/{key}")).as_deref(), Some(key));
+        assert_eq!(
+            stored_key(&format!("https://img.example.com/{key}")).as_deref(),
+            Some(key)
+        );
         assert_eq!(stored_key("https://img.example.com/../secret.txt"), None);
         assert_eq!(stored_key("/images/"), None);
         assert_eq!(stored_key(""), None);

@@ -59,6 +59,14 @@ pub fn key_from_image_url<'a>(stored: &'a str, public_base: Option<&str>) -> Opt
     Some((key, image_key_format(key)?))
 }
 
+/// The object key a stored URL ends in (`/images/<key>` or `<any base>/<key>`), if it is one this
+/// server could have written. Unlike [`key_from_image_url`] it ignores the base, so cleanup finds
+/// an object whatever `PUBLIC_IMAGE_BASE_URL` was when its URL was recorded (keys never contain '/').
+pub fn key_in_stored_url(stored: &str) -> Option<(&str, ImageFormat)> {
+    let key = stored.rsplit('/').next()?;
+    Some((key, image_key_format(key)?))
+}
+
 /// The thumbnail of an image sits beside it: `<image stem>-thumb.webp`. Image keys end in the job's
 /// UUID, so no image key can look like a thumbnail key, and the `/images/` route serves both.
 pub fn thumbnail_key(image_key: &str) -> String {

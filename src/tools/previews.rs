@@ -2,16 +2,13 @@
 //! (revisions from 2025-06-18, which have that block) and, unless the call passes
 //! `preview: false`, the thumbnail inline as an `image` block, within the per-result limits.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-
 use super::args::{Field, FieldKind, ToolArgs};
 use super::ToolContext;
 use crate::catalog::{INLINE_PREVIEW_MAX_BASE64_BYTES, INLINE_PREVIEW_MAX_IMAGES};
 use crate::jobs::{JobRow, JobStatus};
-use crate::media::ImageFormat;
+use crate::media::{base64_encode, ImageFormat};
 use crate::protocol::mcp::ContentBlock;
-use crate::urls::{image_resource_uri, key_from_image_path, IMAGE_ROUTE_PREFIX};
+use crate::urls::{image_resource_uri, key_in_stored_url};
 
 /// The first revision with the `resource_link` content block.
 const RESOURCE_LINK_SINCE: &str = "2025-06-18";
@@ -54,9 +51,7 @@ impl FinishedImage {
 
     /// The R2 key of the thumbnail, if its URL names one this server could have written.
     pub fn thumbnail_key(&self) -> Option<String> {
-        let name = last_segment(self.thumbnail_url.as_deref()?);
-        let path = format!("{IMAGE_ROUTE_PREFIX}{name}");
-        match key_from_image_path(&path) {
+        match key_in_stored_url(self.thumbnail_url.as_deref()?) {
             Some((key, ImageFormat::Webp)) => Some(key.to_string()),
             _ => None,
         }
@@ -193,7 +188,7 @@ async fn read_previews(ctx: &ToolContext, images: &[FinishedImage]) -> Vec<(Stri
             Err(error) => Err(error),
         };
         match bytes {
-            Ok(bytes) if budget.admit(bytes.len()) => previews.push((job_id.to_string(), STANDARD.encode(&bytes))),
+            Ok(bytes) if budget.admit(bytes.len()) => previews.push((job_id.to_string(), base64_encode(&bytes))),
             Ok(_) => {}
             Err(error) => worker::console_error!("job {job_id}: could not read its thumbnail: {error}"),
         }

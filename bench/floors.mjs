@@ -40,7 +40,7 @@ import {
   QUEUE,
 } from "../tests/e2e/harness.mjs";
 import { aiStandin } from "../tests/e2e/support/ai-standin.mjs";
-import { makeJpeg } from "../tests/e2e/support/images.mjs";
+import { encodeRgbPng, makeJpeg } from "../tests/e2e/support/images.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -132,37 +132,7 @@ function noisePng(side) {
     s >>>= 0;
     raw[i] = s & 0xff;
   }
-  const crcTable = new Uint32Array(256).map((_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc32 = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return new Uint8Array(
-    Buffer.concat([
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      chunk("IHDR", ihdr),
-      chunk("IDAT", zlib.deflateSync(raw, { level: 1 })),
-      chunk("IEND", Buffer.alloc(0)),
-    ]),
-  );
+  return encodeRgbPng(side, side, raw, 1);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -80,6 +80,28 @@ function chunk(type, data) {
   return Buffer.concat([len, td, crc]);
 }
 
+/**
+ * An 8-bit RGB PNG from its filtered scanlines (`raw`: per row a filter byte, then 3 bytes a
+ * pixel), deflated at zlib `level`.
+ */
+export function encodeRgbPng(width, height, raw, level = zlib.constants.Z_DEFAULT_COMPRESSION) {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: truecolour
+  ihdr[10] = 0;
+  ihdr[11] = 0;
+  ihdr[12] = 0;
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", zlib.deflateSync(raw, { level })),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+  return new Uint8Array(png);
+}
+
 /** A valid 8-bit RGB PNG (zlib-compressed IDAT, filter type 0 on every row). */
 export function makePng(width, height, base, seed = 1) {
   const rgba = pixels(width, height, base, seed);
@@ -94,21 +116,7 @@ export function makePng(width, height, base, seed = 1) {
       raw[dst + 2] = rgba[src + 2];
     }
   }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type: truecolour
-  ihdr[10] = 0;
-  ihdr[11] = 0;
-  ihdr[12] = 0;
-  const png = Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", zlib.deflateSync(raw)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-  return new Uint8Array(png);
+  return encodeRgbPng(width, height, raw);
 }
 
 const PNG_CHANNELS = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };

@@ -597,7 +597,7 @@ impl Serialize for AspectRatio {
 
 /// The generation controls of one call (arguments of the generate tools), before they are
 /// checked against a model.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[cfg_attr(test, derive(Serialize))]
 pub struct Controls {
     pub aspect_ratio: Option<AspectRatio>,

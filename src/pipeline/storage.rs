@@ -15,7 +15,7 @@ const METADATA_PROMPT_MAX_BYTES: usize = 1024;
 /// The prompt lower-cased, runs of characters outside [a-z0-9] turned into one '-', trimmed, cut to 50.
 pub fn slug(prompt: &str) -> String {
     let mut slug = String::new();
-    for c in prompt.to_lowercase().chars() {
+    for c in lowercase(prompt).chars() {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
             slug.push(c);
         } else if !slug.ends_with('-') {
@@ -24,6 +24,18 @@ pub fn slug(prompt: &str) -> String {
     }
     let trimmed: String = slug.trim_matches('-').chars().take(SLUG_MAX_CHARS).collect();
     trimmed.trim_end_matches('-').to_string()
+}
+
+/// Unicode lower case, as the original's `toLowerCase()`. In the Wasm it is that very function:
+/// Rust's `to_lowercase` would add its case tables (~4 KB gzip) for one call per image.
+#[cfg(target_arch = "wasm32")]
+fn lowercase(text: &str) -> String {
+    worker::js_sys::JsString::from(text).to_lower_case().into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn lowercase(text: &str) -> String {
+    text.to_lowercase()
 }
 
 /// `<created ms>-<slug>-<job id>.<ext>`: readable like the original's names, but fixed per job

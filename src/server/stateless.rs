@@ -4,7 +4,6 @@
 //! Served side by side with the handshake revisions on the same endpoint: a request follows
 //! this revision when it carries the per-request version field or the 2026 version header.
 
-use base64::Engine;
 use serde_json::{json, Value};
 
 use super::info::{server_info, INSTRUCTIONS};
@@ -154,10 +153,7 @@ fn named_param(method: &str) -> Option<&'static str> {
 /// Header values that are not plain ASCII arrive as `=?base64?<base64 of UTF-8>?=`.
 pub fn decode_header_value(value: &str) -> Option<String> {
     match value.strip_prefix("=?base64?").and_then(|rest| rest.strip_suffix("?=")) {
-        Some(encoded) => base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok()),
+        Some(encoded) => crate::media::base64_decode(encoded).and_then(|bytes| String::from_utf8(bytes).ok()),
         None => Some(value.to_string()),
     }
 }

@@ -2,19 +2,17 @@
 //! mask, FLUX.2 references), then the wait of generate_image_and_wait.
 
 use futures::future::LocalBoxFuture;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::args::{parse, Field, FieldKind, ToolArgs};
-use super::generate_image::{plan_jobs, random_seed, start_jobs, Batch, GenerateArgs};
-use super::inputs::{check_mask_size, check_shape, edit_model_names, load, prepare};
-use super::output::ToolError;
+use super::args::{parse, validate, ArgError, Field, FieldKind, ToolArgs};
+use super::generate_image::{plan_jobs, random_seed, GenerateArgs};
+use super::inputs::{check_mask_size, check_shape, edit_model_names, load, start_with_inputs};
 use super::previews::{preview_field, PreviewArg};
-use super::wait_for_completion::{self, wait_for_jobs};
+use super::wait_for_completion;
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{EDIT_IMAGES_MAX, EDIT_STRENGTH_DEFAULT, INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
 use crate::jobs::InputRole;
-use crate::models::{Controls, ImageModel, MODELS};
+use crate::models::{ImageModel, MODELS};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "edit_image",
@@ -32,7 +30,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     fields,
     #[cfg(test)]
     parse_args: |raw| {
-        parse::<EditArgs>(raw)
+        parse_edit(raw)
             .and_then(|_| parse::<PreviewArg>(raw))
             .map(drop)
             .map_err(|e| e.to_string())
@@ -45,76 +43,88 @@ pub const TOOL: ToolSpec = ToolSpec {
     samples: wait_for_completion::sample_results,
 };
 
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+/// edit_image's arguments: generate_image's (prompt, model, count, controls with strength), read
+/// by generate_image's own deserializer (a second one would cost Wasm), plus the inputs.
+#[derive(Debug)]
 struct EditArgs {
-    prompt: String,
+    generate: GenerateArgs,
     images: Vec<String>,
     mask: Option<String>,
-    model: Option<ImageModel>,
-    count: usize,
-    #[serde(flatten)]
-    controls: Controls,
 }
 
-impl ToolArgs for EditArgs {
-    /// generate_image's fields with the edit models, plus the inputs and strength.
-    fn fields() -> Vec<Field> {
-        let reference =
-            "the job_id of a completed image, this server's image URL, or a data:image/png|jpeg|webp;base64 URL";
-        let mut fields = vec![
-            Field::new(
-                "images",
-                format!("1-{EDIT_IMAGES_MAX} input images, each {reference}. Several images need a FLUX.2 model."),
-                FieldKind::TextList {
-                    min_items: 1,
-                    max_items: EDIT_IMAGES_MAX,
-                    max_len: REQUEST_BODY_MAX_BYTES,
-                },
-            )
-            .required(),
-            Field::new(
-                "mask",
-                format!("Inpainting mask, {reference}: white is repainted, black kept; the same size as the image."),
-                FieldKind::Text {
-                    min_len: 1,
-                    max_len: Some(REQUEST_BODY_MAX_BYTES),
-                },
-            ),
-            Field::new(
-                "strength",
-                format!(
-                    "How far to move from the input image: 0 keeps it, 1 ignores it (default {EDIT_STRENGTH_DEFAULT} for \
-                     sd-v1-5-img2img). Taken by: sd-v1-5-img2img, sd-v1-5-inpainting."
-                ),
-                FieldKind::Number { min: 0.0, max: 1.0 },
-            ),
-        ];
-        for field in GenerateArgs::fields() {
-            if field.name == "model" {
-                fields.push(Field::new(
-                    "model",
-                    "Editing model. Default: sd-v1-5-inpainting with a mask, flux-2-klein-4b with several images, \
-                     else sd-v1-5-img2img. list_models describes each.",
-                    FieldKind::Choice {
-                        options: MODELS
-                            .iter()
-                            .filter(|spec| spec.inputs.is_some())
-                            .map(|spec| spec.name)
-                            .collect(),
-                        default: None,
-                    },
-                ));
-            } else {
-                fields.push(field);
-            }
-        }
-        fields
+/// Validates `raw` against [`edit_fields`]; the model, when not given, follows the inputs.
+fn parse_edit(raw: &Map<String, Value>) -> Result<EditArgs, ArgError> {
+    let mut args = validate(&edit_fields(), raw)?;
+    let text = |value: &Value| value.as_str().map(String::from);
+    let images: Vec<String> = match args.remove("images") {
+        Some(Value::Array(items)) => items.iter().filter_map(text).collect(),
+        _ => Vec::new(),
+    };
+    let mask = args.remove("mask").as_ref().and_then(text);
+    if !args.contains_key("model") {
+        let model = default_model(images.len(), mask.is_some());
+        args.insert("model".to_string(), model.name().into());
     }
+    let generate = serde_json::from_value(Value::Object(args)).map_err(|e| ArgError(e.to_string()))?;
+    Ok(EditArgs { generate, images, mask })
+}
+
+/// generate_image's fields with the edit models, plus the inputs and strength.
+fn edit_fields() -> Vec<Field> {
+    let reference =
+        "the job_id of a completed image, this server's image URL, or a data:image/png|jpeg|webp;base64 URL";
+    let mut fields = vec![
+        Field::new(
+            "images",
+            format!("1-{EDIT_IMAGES_MAX} input images, each {reference}. Several images need a FLUX.2 model."),
+            FieldKind::TextList {
+                min_items: 1,
+                max_items: EDIT_IMAGES_MAX,
+                max_len: REQUEST_BODY_MAX_BYTES,
+            },
+        )
+        .required(),
+        Field::new(
+            "mask",
+            format!("Inpainting mask, {reference}: white is repainted, black kept; the same size as the image."),
+            FieldKind::Text {
+                min_len: 1,
+                max_len: Some(REQUEST_BODY_MAX_BYTES),
+            },
+        ),
+        Field::new(
+            "strength",
+            format!(
+                "How far to move from the input image: 0 keeps it, 1 ignores it (default {EDIT_STRENGTH_DEFAULT} for \
+                     sd-v1-5-img2img). Taken by: sd-v1-5-img2img, sd-v1-5-inpainting."
+            ),
+            FieldKind::Number { min: 0.0, max: 1.0 },
+        ),
+    ];
+    for field in GenerateArgs::fields() {
+        if field.name == "model" {
+            fields.push(Field::new(
+                "model",
+                "Editing model. Default: sd-v1-5-inpainting with a mask, flux-2-klein-4b with several images, \
+                     else sd-v1-5-img2img. list_models describes each.",
+                FieldKind::Choice {
+                    options: MODELS
+                        .iter()
+                        .filter(|spec| spec.inputs.is_some())
+                        .map(|spec| spec.name)
+                        .collect(),
+                    default: None,
+                },
+            ));
+        } else {
+            fields.push(field);
+        }
+    }
+    fields
 }
 
 fn fields() -> Vec<Field> {
-    [EditArgs::fields(), vec![preview_field()]].concat()
+    [edit_fields(), vec![preview_field()]].concat()
 }
 
 /// The model an edit uses when the call names none: the inputs decide.
@@ -128,16 +138,14 @@ fn default_model(images: usize, has_mask: bool) -> ImageModel {
 
 fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
     Box::pin(async move {
-        let EditArgs {
+        let EditArgs { generate, images, mask } = parse_edit(&raw)?;
+        let PreviewArg { preview } = parse(&raw)?;
+        let GenerateArgs {
             prompt,
-            images,
-            mask,
             model,
             count,
             mut controls,
-        } = parse(&raw)?;
-        let PreviewArg { preview } = parse(&raw)?;
-        let model = model.unwrap_or_else(|| default_model(images.len(), mask.is_some()));
+        } = generate;
         let spec = model.spec();
         check_shape(spec, images.len(), mask.is_some())?;
         let takes_strength = spec.param(crate::models::Control::Strength).is_some();
@@ -145,7 +153,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             controls.strength = Some(EDIT_STRENGTH_DEFAULT);
         }
         // Controls are checked before any input is read or stored.
-        let mut jobs = plan_jobs(model, &controls, count, None, random_seed)?;
+        let jobs = plan_jobs(model, &controls, count, None, random_seed)?;
         let store = ctx.store()?;
         let mut loaded = Vec::with_capacity(images.len() + 1);
         for (i, text) in images.iter().enumerate() {
@@ -156,20 +164,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             check_mask_size(&loaded[0], &mask)?;
             loaded.push(mask);
         }
-        let (inputs, stored_inputs) = prepare(ctx, spec, loaded).await?;
-        let inputs =
-            serde_json::to_string(&inputs).map_err(|e| ToolError::Args(super::args::ArgError(e.to_string())))?;
-        for job in &mut jobs {
-            job.inputs = Some(inputs.clone());
-        }
-        let batch = Batch {
-            prompt: &prompt,
-            model,
-            jobs,
-            stored_inputs,
-        };
-        let ids = start_jobs(ctx, batch).await?;
-        wait_for_jobs(ctx, ids, preview).await
+        start_with_inputs(ctx, &prompt, model, jobs, loaded, preview).await
     })
 }
 
@@ -178,8 +173,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<EditArgs>("edit_image");
+    fn every_field_is_read() {
+        let sample = super::super::args::agreement::full_sample(&edit_fields());
+        let args = parse_edit(&sample).unwrap();
+        let names: Vec<&str> = edit_fields().iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "images",
+                "mask",
+                "strength",
+                "prompt",
+                "model",
+                "count",
+                "aspect_ratio",
+                "width",
+                "height",
+                "seed",
+                "negative_prompt",
+                "steps",
+                "guidance"
+            ]
+        );
+        assert_eq!((args.images, args.mask.as_deref()), (vec!["id".to_string()], Some("x")));
+        let generate = args.generate;
+        assert_eq!(
+            (generate.prompt.len(), generate.model, generate.count),
+            (3, ImageModel::SdV15Inpainting, 20)
+        );
+        let c = generate.controls;
+        assert_eq!(
+            (c.strength, c.width, c.height, c.seed),
+            (Some(1.0), Some(2500), Some(2500), Some(4294967295))
+        );
+        assert_eq!(
+            (c.aspect_ratio.map(|r| r.name), c.negative_prompt.as_deref()),
+            (Some("21:9"), Some("x"))
+        );
+        assert_eq!((c.steps, c.guidance), (Some(50), Some(30.0)));
     }
 
     #[test]
@@ -196,7 +227,7 @@ mod tests {
 
     #[test]
     fn edit_models_only_and_the_shape_rules_say_what_to_use() {
-        let names: Vec<&str> = EditArgs::fields()
+        let names: Vec<&str> = edit_fields()
             .into_iter()
             .find(|f| f.name == "model")
             .map(|f| match f.kind {
@@ -243,15 +274,20 @@ mod tests {
     fn arguments_parse_with_the_edit_models_and_refuse_text_models() {
         let raw = serde_json::json!({"prompt": "same but at night", "images": ["data:image/png;base64,AA"],
             "model": "sd-v1-5-img2img", "strength": 0.4, "seed": 3});
-        let args: EditArgs = parse(raw.as_object().unwrap()).unwrap();
-        assert_eq!(args.model, Some(ImageModel::SdV15Img2img));
-        assert_eq!(args.controls.strength, Some(0.4));
-        assert_eq!(args.count, 1);
+        let args = parse_edit(raw.as_object().unwrap()).unwrap();
+        assert_eq!(args.generate.model, ImageModel::SdV15Img2img);
+        assert_eq!(args.generate.controls.strength, Some(0.4));
+        assert_eq!(args.generate.count, 1);
+        let two = serde_json::json!({"prompt": "x y z", "images": ["a", "b"]});
+        assert_eq!(
+            parse_edit(two.as_object().unwrap()).unwrap().generate.model,
+            ImageModel::Flux2Klein4b
+        );
         let text_model = serde_json::json!({"prompt": "x y z", "images": ["a"], "model": "flux-schnell"});
-        assert!(parse::<EditArgs>(text_model.as_object().unwrap()).is_err());
+        assert!(parse_edit(text_model.as_object().unwrap()).is_err());
         let none = serde_json::json!({"prompt": "x y z", "images": []});
-        assert!(parse::<EditArgs>(none.as_object().unwrap()).is_err());
+        assert!(parse_edit(none.as_object().unwrap()).is_err());
         let strong = serde_json::json!({"prompt": "x y z", "images": ["a"], "strength": 1.5});
-        assert!(parse::<EditArgs>(strong.as_object().unwrap()).is_err());
+        assert!(parse_edit(strong.as_object().unwrap()).is_err());
     }
 }

@@ -12,7 +12,7 @@ use super::{quota, ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
 use crate::jobs::{JobMessage, JobStore, NewJob};
 use crate::models::{
-    Control, Controls, ImageModel, ModelSpec, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
+    AspectRatio, Control, Controls, ImageModel, ModelSpec, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
 };
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -38,6 +38,7 @@ pub const TOOL: ToolSpec = ToolSpec {
 /// The arguments of both generate tools. (No `deny_unknown_fields`: serde does not combine it
 /// with `flatten`; the agreement test still fails on any field the struct does not read.)
 #[derive(Debug, Deserialize)]
+#[serde(from = "FlatGenerateArgs")]
 #[cfg_attr(test, derive(Serialize))]
 pub struct GenerateArgs {
     pub prompt: String,
@@ -45,6 +46,43 @@ pub struct GenerateArgs {
     pub count: usize,
     #[serde(flatten)]
     pub controls: Controls,
+}
+
+/// What a call sends: every field at the top level. Read as one flat struct, because serde's
+/// `flatten` buffers the input and compiles a second deserializer into the Wasm.
+#[derive(Deserialize)]
+struct FlatGenerateArgs {
+    prompt: String,
+    model: ImageModel,
+    count: usize,
+    aspect_ratio: Option<AspectRatio>,
+    width: Option<i64>,
+    height: Option<i64>,
+    seed: Option<i64>,
+    negative_prompt: Option<String>,
+    steps: Option<i64>,
+    guidance: Option<f64>,
+    strength: Option<f64>,
+}
+
+impl From<FlatGenerateArgs> for GenerateArgs {
+    fn from(flat: FlatGenerateArgs) -> Self {
+        GenerateArgs {
+            prompt: flat.prompt,
+            model: flat.model,
+            count: flat.count,
+            controls: Controls {
+                aspect_ratio: flat.aspect_ratio,
+                width: flat.width,
+                height: flat.height,
+                seed: flat.seed,
+                negative_prompt: flat.negative_prompt,
+                steps: flat.steps,
+                guidance: flat.guidance,
+                strength: flat.strength,
+            },
+        }
+    }
 }
 
 /// The models generate_image offers: those that draw from a prompt alone.

@@ -6,11 +6,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
-use super::generate_image::{plan_jobs, random_seed, start_jobs, Batch};
-use super::inputs::{finished_job, from_job, prepare};
+use super::generate_image::{plan_jobs, random_seed};
+use super::inputs::{finished_job, from_job, start_with_inputs};
 use super::output::ToolError;
 use super::previews::{preview_field, PreviewArg};
-use super::wait_for_completion::{self, wait_for_jobs};
+use super::wait_for_completion;
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{JOB_ID_MAX_CHARS, VARIATIONS, VARIATION_STRENGTH_DEFAULT};
 use crate::jobs::{parameters_object, InputRole};
@@ -23,7 +23,8 @@ pub const TOOL: ToolSpec = ToolSpec {
         format!(
             "Make {} new versions of a finished image and wait for them: same prompt and parameters, new seeds. \
              Models that take an input image (sd-v1-5-img2img, FLUX.2) start from the image itself; others draw \
-             the prompt again, unless strength is given, which makes sd-v1-5-img2img variations of the image.",
+             the prompt again with new seeds, unless strength is given or the model takes no seed (flux-schnell): \
+             then sd-v1-5-img2img makes the variations from the image.",
             VARIATIONS.range_text()
         )
     },
@@ -94,7 +95,8 @@ pub fn variation_model(source: ImageModel, strength_given: bool) -> (ImageModel,
         // Inpainting needs a mask a variation has none of: the same image through img2img.
         Some(rule) if rule.mask => (ImageModel::SdV15Img2img, true),
         Some(_) if takes_strength || !strength_given => (source, true),
-        _ if strength_given => (ImageModel::SdV15Img2img, true),
+        // A model without a seed (flux-schnell) cannot be asked for a different image either.
+        _ if strength_given || spec.param(Control::Seed).is_none() => (ImageModel::SdV15Img2img, true),
         _ => (source, false),
     }
 }
@@ -142,26 +144,13 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
         })?;
         let (model, from_image) = variation_model(source, strength.is_some());
         let controls = variation_controls(source, model, &parameters_object(job.parameters.as_deref()), strength);
-        let mut jobs = plan_jobs(model, &controls, count, None, random_seed)?;
+        let jobs = plan_jobs(model, &controls, count, None, random_seed)?;
         let prompt = job.prompt.clone();
-        let mut stored_inputs = Vec::new();
-        if from_image {
-            let image = from_job(ctx, "job_id".to_string(), job, InputRole::Image).await?;
-            let (inputs, stored) = prepare(ctx, model.spec(), vec![image]).await?;
-            let inputs = serde_json::to_string(&inputs).map_err(|e| ToolError::Args(ArgError(e.to_string())))?;
-            for job in &mut jobs {
-                job.inputs = Some(inputs.clone());
-            }
-            stored_inputs = stored;
-        }
-        let batch = Batch {
-            prompt: &prompt,
-            model,
-            jobs,
-            stored_inputs,
+        let loaded = match from_image {
+            true => vec![from_job(ctx, "job_id".to_string(), job, InputRole::Image).await?],
+            false => Vec::new(),
         };
-        let ids = start_jobs(ctx, batch).await?;
-        wait_for_jobs(ctx, ids, preview).await
+        start_with_inputs(ctx, &prompt, model, jobs, loaded, preview).await
     })
 }
 
@@ -178,8 +167,10 @@ mod tests {
     #[test]
     fn the_variation_model_starts_from_the_image_where_it_can() {
         use ImageModel::*;
-        assert_eq!(variation_model(FluxSchnell, false), (FluxSchnell, false));
+        assert_eq!(variation_model(FluxSchnell, false), (SdV15Img2img, true));
         assert_eq!(variation_model(FluxSchnell, true), (SdV15Img2img, true));
+        assert_eq!(variation_model(SdxlBase, false), (SdxlBase, false));
+        assert_eq!(variation_model(SdxlBase, true), (SdV15Img2img, true));
         assert_eq!(variation_model(Phoenix, false), (Phoenix, false));
         assert_eq!(variation_model(SdV15Img2img, false), (SdV15Img2img, true));
         assert_eq!(variation_model(SdV15Inpainting, false), (SdV15Img2img, true));

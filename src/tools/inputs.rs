@@ -4,13 +4,15 @@
 //! stored in R2 (`input-…` keys) and each job lists its inputs by URL.
 
 use super::args::ArgError;
+use super::generate_image::{start_jobs, Batch};
 use super::output::ToolError;
-use super::ToolContext;
+use super::wait_for_completion::wait_for_jobs;
+use super::{ToolContext, ToolResult};
 use crate::catalog::{echo, INPUT_IMAGE_MAX_BYTES, INPUT_KEY_PREFIX};
 use crate::images_binding::{fit, ImagesError};
-use crate::jobs::{InputRole, JobInput, JobRow, JobStatus, JobStore};
-use crate::media::{decode_base64_image, dimensions, sniff, ImageFormat};
-use crate::models::ModelSpec;
+use crate::jobs::{InputRole, JobInput, JobRow, JobStatus, JobStore, NewJob};
+use crate::media::{base64_decode, dimensions, sniff, ImageFormat};
+use crate::models::{ImageModel, ModelSpec};
 use crate::pipeline::storage::{put_image, read_object};
 use crate::urls::{key_from_image_path, key_from_image_url, key_in_stored_url, stored_image_url, IMAGE_ROUTE_PREFIX};
 
@@ -82,7 +84,9 @@ pub fn decode_data(payload: &str) -> Result<Vec<u8>, String> {
             payload.len() / 4 * 3
         ));
     }
-    let bytes = decode_base64_image(payload).map_err(|e| format!("the data URL's base64 is unreadable ({e})"))?;
+    let bytes = base64_decode(payload).ok_or_else(|| {
+        "the data URL's base64 is unreadable (a character outside A-Z a-z 0-9 + /, or a cut-off group)".to_string()
+    })?;
     if bytes.len() > limit {
         return Err(format!(
             "the data URL holds {} bytes; at most {limit} (10 MB) are accepted",
@@ -329,6 +333,35 @@ fn conversion_refused(input: &Loaded, spec: &ModelSpec, max_side: u32, error: Im
             input.height
         ),
     )
+}
+
+/// The end of edit_image and generate_variations: stores what the inputs need, records and
+/// queues the jobs with their inputs listed, and waits for them.
+pub async fn start_with_inputs(
+    ctx: &ToolContext,
+    prompt: &str,
+    model: ImageModel,
+    mut jobs: Vec<NewJob>,
+    loaded: Vec<Loaded>,
+    preview: bool,
+) -> ToolResult {
+    let mut stored_inputs = Vec::new();
+    if !loaded.is_empty() {
+        let (inputs, stored) = prepare(ctx, model.spec(), loaded).await?;
+        stored_inputs = stored;
+        let listed = serde_json::to_string(&inputs).ok();
+        for job in &mut jobs {
+            job.inputs.clone_from(&listed);
+        }
+    }
+    let batch = Batch {
+        prompt,
+        model,
+        jobs,
+        stored_inputs,
+    };
+    let ids = start_jobs(ctx, batch).await?;
+    wait_for_jobs(ctx, ids, preview).await
 }
 
 /// Deletes inputs stored for jobs that were never created (logged, never fatal).

@@ -509,6 +509,8 @@ describe("image inputs: edit_image, generate_variations and image references", (
     ["an ftp: URL", () => ({ images: ["ftp://example.com/x.png"] }), /images\[0\]/],
     ["a file: URL", () => ({ images: ["file:///etc/passwd"] }), /images\[0\]/],
     ["plain text", () => ({ images: ["a picture of a cat"] }), /images\[0\]/],
+    ["this server's URL that is not an image (/mcp)", () => ({ images: [`${h.origin}/mcp`] }), /images\[0\]/],
+    ["a data URL that is not valid base64", () => ({ images: ["data:image/png;base64,!!not-base64!!"] }), /images\[0\]/],
     ["a data URL whose bytes are not an image", () => ({ images: [notAnImageInput().dataUrl] }), /images\[0\].*(PNG|JPEG|WebP|not an image)/is],
     ["a data URL of another type (image/gif)", () => ({ images: [pngInput(64, 64).dataUrl.replace("image/png", "image/gif")] }), /images\[0\]/],
     ["a data URL over 10 MB decoded", () => ({ images: [oversizePngInput().dataUrl] }), /images\[0\].*(10 ?MB|10485760|too large|at most)/is],

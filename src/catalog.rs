@@ -29,6 +29,20 @@ impl IntLimit {
     }
 }
 
+/// A client's number as an error message repeats it: "7.5", "1e-300" (serde_json's shortest form),
+/// never the hundreds of digits `f64`'s `Display` writes for very small or large values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Echoed(pub f64);
+
+impl std::fmt::Display for Echoed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match serde_json::Number::from_f64(self.0) {
+            Some(number) => write!(f, "{number}"),
+            None => f.write_str("a non-finite number"),
+        }
+    }
+}
+
 /// Prompt length, counted in UTF-16 code units like the original (JavaScript string length).
 pub const PROMPT_MIN_CHARS: usize = 3;
 pub const PROMPT_MAX_CHARS: usize = 1000;
@@ -88,6 +102,24 @@ pub const THUMBNAIL_WEBP_QUALITY: u32 = 75;
 /// many bytes of base64 in all, so a result stays far below clients' token and size caps.
 pub const INLINE_PREVIEW_MAX_IMAGES: usize = 4;
 pub const INLINE_PREVIEW_MAX_BASE64_BYTES: usize = 100_000;
+/// Image inputs (edit_image, generate_variations): the largest image a data URL may carry,
+/// decoded (a 10 MB image is ~13.4 MB of base64, within REQUEST_BODY_MAX_BYTES).
+pub const INPUT_IMAGE_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Images one edit_image call may give.
+pub const EDIT_IMAGES_MAX: usize = 4;
+/// Strength sent to an image-to-image model when the call gives none: the models' own default (1)
+/// ignores the input, so an edit keeps some of it, and a variation most of it.
+pub const EDIT_STRENGTH_DEFAULT: f64 = 0.6;
+pub const VARIATION_STRENGTH_DEFAULT: f64 = 0.35;
+/// Variations per generate_variations call.
+pub const VARIATIONS: IntLimit = IntLimit {
+    min: 1,
+    max: Some(8),
+    default: 4,
+};
+/// Key prefix of input images this server stores (uploads and converted copies): flat keys like
+/// every image key, so `/images/` serves them and they never look like a job's image.
+pub const INPUT_KEY_PREFIX: &str = "input-";
 /// Ids accepted by one wait_for_completion call.
 pub const WAIT_JOB_IDS_MIN: usize = 1;
 pub const WAIT_JOB_IDS_MAX: usize = 20;

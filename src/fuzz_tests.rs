@@ -50,6 +50,9 @@ fn text(max: usize) -> impl Strategy<Value = String> {
 
 /// Like `text`, cheaper for long strings: a short random piece repeated to a random length
 /// (in characters) of at most `max`.
+/// Longest text generated for one argument.
+const GENERATED_TEXT_MAX: usize = 4096;
+
 fn long_text(max: usize) -> impl Strategy<Value = String> {
     (0..=max, text(6)).prop_map(|(len, piece)| {
         let piece = if piece.is_empty() { "a".to_string() } else { piece };
@@ -331,7 +334,9 @@ fn near(field: &Field) -> BoxedStrategy<Value> {
     };
     let kind_value = match field.kind.clone() {
         FieldKind::Text { min_len, max_len } => {
-            let top = max_len.unwrap_or(min_len + 80) + 2;
+            // Image references may be 16 MiB (the request body's own bound): their length
+            // boundary is not generated, only text up to GENERATED_TEXT_MAX.
+            let top = (max_len.unwrap_or(min_len + 80) + 2).min(GENERATED_TEXT_MAX);
             prop_oneof![text(top.min(min_len + 6)), long_text(top)]
                 .prop_map(Value::from)
                 .boxed()
@@ -351,11 +356,12 @@ fn near(field: &Field) -> BoxedStrategy<Value> {
         FieldKind::Flag { .. } => {
             prop_oneof![any::<bool>().prop_map(Value::from), Just(json!("true")), Just(json!(1))].boxed()
         }
-        FieldKind::TextList { max_items, max_len, .. } => {
-            proptest::collection::vec(text(max_len + 2).prop_map(Value::from), 0..=max_items + 2)
-                .prop_map(Value::Array)
-                .boxed()
-        }
+        FieldKind::TextList { max_items, max_len, .. } => proptest::collection::vec(
+            text((max_len + 2).min(GENERATED_TEXT_MAX)).prop_map(Value::from),
+            0..=max_items + 2,
+        )
+        .prop_map(Value::Array)
+        .boxed(),
     };
     prop_oneof![6 => kind_value, 1 => Just(Value::Null), 1 => json_value()].boxed()
 }
@@ -477,9 +483,10 @@ fn controls() -> impl Strategy<Value = Controls> {
         proptest::option::weighted(0.3, prop_oneof![text(10), Just(" \t".to_string()), long_text(1_010)]),
         proptest::option::weighted(0.3, prop_oneof![(-2i64..60), any::<i64>()]),
         proptest::option::weighted(0.3, prop_oneof![(-2.0f64..35.0), any::<f64>()]),
+        proptest::option::weighted(0.2, prop_oneof![(-0.5f64..1.5), any::<f64>()]),
     )
         .prop_map(
-            |(aspect_ratio, width, height, seed, negative_prompt, steps, guidance)| Controls {
+            |(aspect_ratio, width, height, seed, negative_prompt, steps, guidance, strength)| Controls {
                 aspect_ratio,
                 width,
                 height,
@@ -487,6 +494,7 @@ fn controls() -> impl Strategy<Value = Controls> {
                 negative_prompt,
                 steps,
                 guidance,
+                strength,
             },
         )
 }
@@ -619,6 +627,8 @@ fn statements(
         width: None,
         height: Some(limit),
         parameters: prompt.clone(),
+        // Inputs are text from references (URLs a client gave), bound like any user text.
+        inputs: Some(error.clone()),
     };
     vec![
         // The owner (a key's name) is bound like any user text.
@@ -715,7 +725,7 @@ proptest! {
     ) {
         let db = rusqlite::Connection::open_in_memory().unwrap();
         db.execute_batch(migrations()).unwrap();
-        let job = NewJob { id: id.clone(), seed: None, width: None, height: None, parameters: "{}".to_string() };
+        let job = NewJob { id: id.clone(), seed: None, width: None, height: None, parameters: "{}".to_string(), inputs: None };
         prop_assert_eq!(run(&db, &sql::insert_job(&job, &prompt, model, "admin", 1)), 1);
         prop_assert_eq!(run(&db, &sql::insert_job(&NewJob { id: "other".into(), ..job }, "p", model, "admin", 1)), 1);
         prop_assert_eq!(run(&db, &sql::mark_failed(&id, &error, 2)), 1);

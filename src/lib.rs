@@ -12,6 +12,7 @@ mod catalog;
 mod config;
 mod d1;
 mod http;
+mod images_binding;
 mod jobs;
 mod media;
 mod models;

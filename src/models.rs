@@ -9,6 +9,8 @@
 //! parameter's description says so.
 
 use serde::Serialize;
+
+use crate::catalog::Echoed;
 use serde_json::{Map, Value};
 
 /// An image model a client may ask for, by its client name.
@@ -23,6 +25,8 @@ pub enum ImageModel {
     Dreamshaper8Lcm,
     SdxlLightning,
     SdxlBase,
+    SdV15Img2img,
+    SdV15Inpainting,
 }
 
 /// How the model takes its input.
@@ -54,6 +58,8 @@ pub enum Control {
     NegativePrompt,
     Steps,
     Guidance,
+    /// How far an edit moves from its input image (0: keep it, 1: ignore it).
+    Strength,
 }
 
 impl Control {
@@ -65,6 +71,7 @@ impl Control {
             Control::NegativePrompt => "negative_prompt",
             Control::Steps => "steps",
             Control::Guidance => "guidance",
+            Control::Strength => "strength",
         }
     }
 }
@@ -99,6 +106,19 @@ pub struct SizeRule {
     pub default_height: u32,
 }
 
+/// The image inputs a model takes (edit_image, generate_variations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InputRule {
+    /// Most images one call may give.
+    pub max_images: usize,
+    /// Text alone is not enough: the model needs an image (so generate_image does not offer it).
+    pub image_required: bool,
+    /// The model repaints where a mask is white, and needs one; models without a mask refuse one.
+    pub mask: bool,
+    /// Longest side of an input the model takes; larger inputs are scaled down to fit.
+    pub max_side: u32,
+}
+
 /// Everything the server knows about one model.
 #[derive(Debug, Clone, Copy)]
 pub struct ModelSpec {
@@ -116,6 +136,8 @@ pub struct ModelSpec {
     pub size: Option<SizeRule>,
     pub typical_time: &'static str,
     pub price_hint: &'static str,
+    /// None: text to image only.
+    pub inputs: Option<InputRule>,
 }
 
 /// Seeds are unsigned 32-bit: every model that documents a bound takes at least this range.
@@ -191,6 +213,14 @@ const FLUX2_DEV_PARAMS: &[Param] = &[
     int(Control::Steps, "steps", 1, 50, None),
     FLUX2_GUIDANCE,
 ];
+/// "up to 4 image inputs (512x512 per input image)", sent as `input_image_0`…`input_image_3`
+/// (changelogs above); optional, so FLUX.2 also draws from text alone.
+const FLUX2_INPUTS: InputRule = InputRule {
+    max_images: 4,
+    image_required: false,
+    mask: false,
+    max_side: 512,
+};
 /// Klein models are distilled: steps are fixed at 4 and cannot be set.
 const FLUX2_KLEIN_PARAMS: &[Param] = &[FLUX2_WH[0], FLUX2_WH[1], SEED, FLUX2_GUIDANCE];
 
@@ -218,13 +248,36 @@ const fn sd_size(default_size: u32) -> SizeRule {
     }
 }
 const SD_512: [Param; 6] = sd_params(512);
+/// The SD 1.5 editing models take the shared schema plus `strength` ("A value between 0 and 1",
+/// default 1) and the input image as `image` (bytes) or `image_b64`; inpainting also a `mask`.
+/// No input size limit is documented: the schema's 2048 output bound is used.
+const SD_EDIT_PARAMS: [Param; 7] = {
+    let sd = sd_params(512);
+    [
+        sd[0],
+        sd[1],
+        sd[2],
+        sd[3],
+        sd[4],
+        sd[5],
+        number(Control::Strength, "strength", 0.0, 1.0, Some(1.0)),
+    ]
+};
+const fn sd_edit_inputs(mask: bool) -> InputRule {
+    InputRule {
+        max_images: 1,
+        image_required: true,
+        mask,
+        max_side: 2048,
+    }
+}
 const SD_1024: [Param; 6] = sd_params(1024);
 
 const LUCID_WH: [Param; 2] = size_params(256, 2500, 1120, 1120);
 const PHOENIX_WH: [Param; 2] = size_params(256, 2048, 1024, 1024);
 
 /// Every model, default first.
-pub const MODELS: [ModelSpec; 9] = [
+pub const MODELS: [ModelSpec; 11] = [
     ModelSpec {
         model: ImageModel::FluxSchnell,
         name: "flux-schnell",
@@ -238,6 +291,7 @@ pub const MODELS: [ModelSpec; 9] = [
         size: None,
         typical_time: "fastest, ~2-5 s",
         price_hint: "$0.000053 per 512x512 tile + $0.00011 per step",
+        inputs: None,
     },
     ModelSpec {
         model: ImageModel::Flux2Dev,
@@ -252,6 +306,7 @@ pub const MODELS: [ModelSpec; 9] = [
         size: Some(FLUX2_SIZE),
         typical_time: "slowest FLUX, ~10-30 s",
         price_hint: "$0.00021 per input 512x512 tile per step + $0.00041 per output 512x512 tile per step",
+        inputs: Some(FLUX2_INPUTS),
     },
     ModelSpec {
         model: ImageModel::Flux2Klein4b,
@@ -266,6 +321,7 @@ pub const MODELS: [ModelSpec; 9] = [
         size: Some(FLUX2_SIZE),
         typical_time: "fast, ~2-5 s",
         price_hint: "$0.000059 per input 512x512 tile + $0.000287 per output 512x512 tile",
+        inputs: Some(FLUX2_INPUTS),
     },
     ModelSpec {
         model: ImageModel::Flux2Klein9b,
@@ -280,6 +336,7 @@ pub const MODELS: [ModelSpec; 9] = [
         size: Some(FLUX2_SIZE),
         typical_time: "fast, ~3-8 s",
         price_hint: "$0.015 per first megapixel + $0.002 per further megapixel",
+        inputs: Some(FLUX2_INPUTS),
     },
     ModelSpec {
         model: ImageModel::LucidOrigin,
@@ -306,6 +363,7 @@ pub const MODELS: [ModelSpec; 9] = [
         }),
         typical_time: "~5-15 s",
         price_hint: "$0.007 per 512x512 tile + $0.00013 per step",
+        inputs: None,
     },
     ModelSpec {
         model: ImageModel::Phoenix,
@@ -334,6 +392,7 @@ pub const MODELS: [ModelSpec; 9] = [
         }),
         typical_time: "~5-15 s",
         price_hint: "$0.0058 per 512x512 tile + $0.00011 per step",
+        inputs: None,
     },
     ModelSpec {
         model: ImageModel::Dreamshaper8Lcm,
@@ -348,6 +407,7 @@ pub const MODELS: [ModelSpec; 9] = [
         size: Some(sd_size(512)),
         typical_time: "~3-8 s",
         price_hint: "no price listed (beta)",
+        inputs: None,
     },
     ModelSpec {
         model: ImageModel::SdxlLightning,
@@ -362,6 +422,7 @@ pub const MODELS: [ModelSpec; 9] = [
         size: Some(sd_size(1024)),
         typical_time: "~15-20 s",
         price_hint: "$0 per step (beta)",
+        inputs: None,
     },
     ModelSpec {
         model: ImageModel::SdxlBase,
@@ -376,6 +437,37 @@ pub const MODELS: [ModelSpec; 9] = [
         size: Some(sd_size(1024)),
         typical_time: "highest detail, ~30-45 s",
         price_hint: "no price listed (beta)",
+        inputs: None,
+    },
+    ModelSpec {
+        model: ImageModel::SdV15Img2img,
+        name: "sd-v1-5-img2img",
+        workers_ai_id: "@cf/runwayml/stable-diffusion-v1-5-img2img",
+        description: "Stable Diffusion 1.5 image-to-image: a new image from one input image and the prompt; strength sets how far it moves.",
+        page: "https://developers.cloudflare.com/workers-ai/models/stable-diffusion-v1-5-img2img/",
+        input: InputEncoding::Json,
+        output: OutputShape::BinaryStream,
+        output_format: "png",
+        params: &SD_EDIT_PARAMS,
+        size: Some(sd_size(512)),
+        typical_time: "~3-8 s",
+        price_hint: "$0.00 per step (beta)",
+        inputs: Some(sd_edit_inputs(false)),
+    },
+    ModelSpec {
+        model: ImageModel::SdV15Inpainting,
+        name: "sd-v1-5-inpainting",
+        workers_ai_id: "@cf/runwayml/stable-diffusion-v1-5-inpainting",
+        description: "Stable Diffusion 1.5 inpainting: repaints where the mask is white, keeps the rest of the input image.",
+        page: "https://developers.cloudflare.com/workers-ai/models/stable-diffusion-v1-5-inpainting/",
+        input: InputEncoding::Json,
+        output: OutputShape::BinaryStream,
+        output_format: "png",
+        params: &SD_EDIT_PARAMS,
+        size: Some(sd_size(512)),
+        typical_time: "~3-8 s",
+        price_hint: "$0 per step (beta)",
+        inputs: Some(sd_edit_inputs(true)),
     },
 ];
 
@@ -396,9 +488,9 @@ impl ImageModel {
         MODELS.iter().find(|spec| spec.name == name).map(|spec| spec.model)
     }
 
-    /// Every client name, default first.
-    pub fn names() -> Vec<&'static str> {
-        MODELS.iter().map(|spec| spec.name).collect()
+    /// Whether the model can draw from a prompt alone (generate_image offers only these).
+    pub fn draws_from_text(self) -> bool {
+        self.spec().inputs.is_none_or(|rule| !rule.image_required)
     }
 }
 
@@ -515,6 +607,55 @@ pub struct Controls {
     pub negative_prompt: Option<String>,
     pub steps: Option<i64>,
     pub guidance: Option<f64>,
+    /// Editing models only (edit_image, generate_variations): generate_image has no such field.
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    pub strength: Option<f64>,
+}
+
+impl Controls {
+    /// The controls a job of `spec` was made with, read back from its stored parameters (in the
+    /// model's input names); unknown or mistyped entries are left out.
+    pub fn from_parameters(spec: &ModelSpec, parameters: &Map<String, Value>) -> Controls {
+        let mut controls = Controls::default();
+        for param in spec.params {
+            let Some(value) = parameters.get(param.wire_name) else {
+                continue;
+            };
+            match param.control {
+                Control::Width => controls.width = value.as_i64(),
+                Control::Height => controls.height = value.as_i64(),
+                Control::Seed => controls.seed = value.as_i64(),
+                Control::NegativePrompt => controls.negative_prompt = value.as_str().map(String::from),
+                Control::Steps => controls.steps = value.as_i64(),
+                Control::Guidance => controls.guidance = value.as_f64(),
+                Control::Strength => controls.strength = value.as_f64(),
+            }
+        }
+        controls
+    }
+
+    /// Only the controls `spec` takes (for carrying settings over to another model).
+    pub fn keep_only(&mut self, spec: &ModelSpec) {
+        let takes = |control| spec.param(control).is_some();
+        if !takes(Control::Width) || !takes(Control::Height) {
+            (self.width, self.height, self.aspect_ratio) = (None, None, None);
+        }
+        if !takes(Control::Seed) {
+            self.seed = None;
+        }
+        if !takes(Control::NegativePrompt) {
+            self.negative_prompt = None;
+        }
+        if !takes(Control::Steps) {
+            self.steps = None;
+        }
+        if !takes(Control::Guidance) {
+            self.guidance = None;
+        }
+        if !takes(Control::Strength) {
+            self.strength = None;
+        }
+    }
 }
 
 /// What one job sends to its model besides the prompt, in the model's own input names.
@@ -528,7 +669,7 @@ pub struct Plan {
 }
 
 impl ModelSpec {
-    fn param(&self, control: Control) -> Option<&Param> {
+    pub fn param(&self, control: Control) -> Option<&Param> {
         self.params.iter().find(|param| param.control == control)
     }
 
@@ -562,6 +703,7 @@ impl ModelSpec {
             (Control::NegativePrompt, controls.negative_prompt.is_some()),
             (Control::Steps, controls.steps.is_some()),
             (Control::Guidance, controls.guidance.is_some()),
+            (Control::Strength, controls.strength.is_some()),
         ];
         let unsupported: Vec<&str> = given
             .iter()
@@ -616,6 +758,7 @@ impl ModelSpec {
                 Control::NegativePrompt => controls.negative_prompt.clone().map(Value::from),
                 Control::Steps => controls.steps.map(Value::from),
                 Control::Guidance => controls.guidance.map(Value::from),
+                Control::Strength => controls.strength.map(Value::from),
             };
             let Some(value) = value else { continue };
             if let Err(problem) = param.check(&value) {
@@ -656,7 +799,7 @@ impl Param {
             },
             Range::Number { min, max } => match value.as_f64() {
                 Some(x) if x >= min && x <= max => Ok(()),
-                Some(x) => Err(format!("{name} must be between {min} and {max} (got {x})")),
+                Some(x) => Err(format!("{name} must be between {min} and {max} (got {})", Echoed(x))),
                 None => Err(format!("{name} must be a number")),
             },
             Range::Text { max_chars } => match value.as_str() {
@@ -688,6 +831,8 @@ mod tests {
             ImageModel::Dreamshaper8Lcm,
             ImageModel::SdxlLightning,
             ImageModel::SdxlBase,
+            ImageModel::SdV15Img2img,
+            ImageModel::SdV15Inpainting,
         ];
         for model in variants {
             assert_eq!(MODELS.iter().filter(|spec| spec.model == model).count(), 1, "{model:?}");

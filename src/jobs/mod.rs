@@ -67,6 +67,36 @@ pub struct JobRow {
     /// Bytes of the full image as stored.
     #[serde(default)]
     pub image_size: Option<i64>,
+    /// JSON array text: the images the model received (edits and variations; absent otherwise).
+    #[serde(default)]
+    pub inputs: Option<String>,
+}
+
+/// What an input image is to its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputRole {
+    /// A picture to start from (img2img, inpainting) or to refer to (FLUX.2 references).
+    Image,
+    /// Where to repaint: white is repainted, black kept.
+    Mask,
+}
+
+/// One image a job's model receives, as `generation_jobs.inputs` lists it (a JSON array) and
+/// results show it: never the bytes, only where they are stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInput {
+    pub role: InputRole,
+    /// The reference as the call gave it: a job id, an image URL, or "data URL (<n> bytes)".
+    pub source: String,
+    /// Stored URL (see `urls::stored_image_url`) of the exact bytes the model receives.
+    pub url: String,
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    /// How the input was converted to suit the model, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Stored parameters text as an object (`{}` when none were recorded or the text is unreadable).
@@ -96,6 +126,8 @@ pub struct GenerationRow {
     pub thumbnail_url: Option<String>,
     #[serde(default)]
     pub image_size: Option<i64>,
+    #[serde(default)]
+    pub inputs: Option<String>,
 }
 
 /// What the consumer stored for a finished job, as the job row and gallery row record it.
@@ -120,6 +152,8 @@ pub struct NewJob {
     pub height: Option<i64>,
     /// JSON object text of the parameters sent besides the prompt.
     pub parameters: String,
+    /// JSON array text of the job's image inputs (see `JobRow::inputs`), if any.
+    pub inputs: Option<String>,
 }
 
 /// Which jobs `list_jobs` returns.

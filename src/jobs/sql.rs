@@ -8,16 +8,16 @@ use crate::d1::{SqlValue, Statement};
 
 pub(super) const JOB_COLUMNS: &str =
     "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, \
-     thumbnail_url, image_size";
+     thumbnail_url, image_size, inputs";
 /// Gallery rows with their job's generation parameters.
 const GENERATION_COLUMNS: &str = "g.id, g.job_id, g.image_url, g.prompt, g.model, g.created_at, \
-     j.seed, j.width, j.height, j.parameters, g.thumbnail_url, g.image_size";
+     j.seed, j.width, j.height, j.parameters, g.thumbnail_url, g.image_size, j.inputs";
 
 pub fn insert_job(job: &NewJob, prompt: &str, model: &str, owner: &str, now: i64) -> Statement {
     Statement::new(
         "INSERT INTO generation_jobs \
-         (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, owner) \
-         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?)",
+         (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, owner, inputs) \
+         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             job.id.as_str().into(),
             prompt.into(),
@@ -29,6 +29,7 @@ pub fn insert_job(job: &NewJob, prompt: &str, model: &str, owner: &str, now: i64
             job.height.into(),
             job.parameters.as_str().into(),
             owner.into(),
+            job.inputs.as_deref().into(),
         ],
     )
 }
@@ -315,6 +316,7 @@ pub(super) mod tests {
             width: None,
             height: None,
             parameters: r#"{"seed":42}"#.to_string(),
+            inputs: None,
         }
     }
 

@@ -13,7 +13,7 @@ use worker::{ByteStream, Env};
 use super::preview::{render_preview_png, SizeError};
 use crate::catalog::PREVIEW_SIDE;
 use crate::config::ImageBackend;
-use crate::media::{check_image, decode_base64_image, ImageError, ImageFormat};
+use crate::media::{base64_encode, check_image, decode_base64_image, ImageError, ImageFormat};
 use crate::models::{ImageModel, InputEncoding};
 use serde_json::{Map, Value};
 
@@ -38,6 +38,9 @@ pub struct Request<'a> {
     pub prompt: &'a str,
     /// Every parameter besides the prompt, in the model's own input names (from the job row).
     pub parameters: &'a Map<String, Value>,
+    /// Input images' bytes (edits and variations), in the order the job lists them.
+    pub images: &'a [Vec<u8>],
+    pub mask: Option<&'a [u8]>,
 }
 
 /// Generates one image with the configured backend; a Workers AI call (answer and bytes) that
@@ -128,6 +131,14 @@ fn model_input(encoding: InputEncoding, request: &Request<'_>) -> Result<JsValue
                 };
                 Reflect::set(&input, &name.as_str().into(), &js)?;
             }
+            // The SD 1.5 editing models: the image as base64 (a third of the size of the byte
+            // array JSON the binding would send otherwise); the mask has only the array form.
+            if let Some(image) = request.images.first() {
+                Reflect::set(&input, &"image_b64".into(), &base64_encode(image).into())?;
+            }
+            if let Some(mask) = request.mask {
+                Reflect::set(&input, &"mask".into(), &js_sys::Array::from(&Uint8Array::from(mask)))?;
+            }
             Ok(input.into())
         }
         InputEncoding::Multipart => {
@@ -135,6 +146,13 @@ fn model_input(encoding: InputEncoding, request: &Request<'_>) -> Result<JsValue
             form.append_with_str("prompt", request.prompt)?;
             for (name, value) in request.parameters {
                 form.append_with_str(name, &text(value))?;
+            }
+            // FLUX.2 references: binary file parts named input_image_0 … input_image_3.
+            for (i, image) in request.images.iter().enumerate() {
+                let name = format!("input_image_{i}");
+                let blob =
+                    web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&Uint8Array::from(&image[..])))?;
+                form.append_with_blob_and_filename(&name, &blob, &name)?;
             }
             let serialised = web_sys::Response::new_with_opt_form_data(Some(&form))?;
             let content_type = serialised.headers().get("content-type")?.unwrap_or_default();

@@ -18,17 +18,17 @@ use worker::Env;
 
 use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
-use super::storage::{image_metadata, object_key, possible_keys, put_image, thumbnail_metadata};
-use super::thumbnail::make_thumbnail;
+use super::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
 use crate::catalog::{
     DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
 };
 use crate::config::{Config, ImageBackend};
 use crate::d1::DbError;
-use crate::jobs::{JobMessage, JobStore, StoredImage};
+use crate::images_binding::make_thumbnail;
+use crate::jobs::{InputRole, JobInput, JobMessage, JobStore, StoredImage};
 use crate::media::{dimensions, ImageFormat};
 use crate::models::ImageModel;
-use crate::urls::{stored_image_url, thumbnail_key};
+use crate::urls::{key_in_stored_url, stored_image_url, thumbnail_key};
 
 /// Why one attempt at a job did not complete it.
 #[derive(Debug, thiserror::Error)]
@@ -231,10 +231,13 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         );
     }
     let parameters = crate::jobs::parameters_object(job.parameters.as_deref());
+    let (images, mask) = read_inputs(env, job.inputs.as_deref()).await?;
     let request = backend::Request {
         model,
         prompt: &job.prompt,
         parameters: &parameters,
+        images: &images,
+        mask: mask.as_deref(),
     };
     let (bytes, format) = backend::generate(env, config.image_backend, &request, config.ai_timeout_seconds).await?;
     let size = dimensions(&bytes, format);
@@ -266,6 +269,30 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     let generation_id = uuid::Uuid::new_v4().to_string();
     store.complete(&job, &generation_id, &image, crate::now_ms()).await?;
     Ok(())
+}
+
+/// The bytes of a job's input images (none for text-to-image jobs) and of its mask, from R2.
+async fn read_inputs(env: &Env, listed: Option<&str>) -> Result<(Vec<Vec<u8>>, Option<Vec<u8>>), AttemptError> {
+    let Some(listed) = listed else {
+        return Ok((Vec::new(), None));
+    };
+    let inputs: Vec<JobInput> = serde_json::from_str(listed)
+        .map_err(|e| AttemptError::Setup(format!("the job's inputs are unreadable: {e}")))?;
+    let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
+    let (mut images, mut mask) = (Vec::new(), None);
+    for input in inputs {
+        let gone = || AttemptError::Setup(format!("input image {} is no longer stored", input.url));
+        let (key, _) = key_in_stored_url(&input.url).ok_or_else(gone)?;
+        let bytes = read_object(&bucket, key)
+            .await
+            .map_err(AttemptError::Storage)?
+            .ok_or_else(gone)?;
+        match input.role {
+            InputRole::Image => images.push(bytes),
+            InputRole::Mask => mask = Some(bytes),
+        }
+    }
+    Ok((images, mask))
 }
 
 /// Stores the thumbnail beside its image; its key, or None (logged) when R2 refused it.

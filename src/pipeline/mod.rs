@@ -5,4 +5,3 @@ mod backend;
 pub mod consumer;
 mod preview;
 pub mod storage;
-mod thumbnail;

@@ -105,6 +105,17 @@ pub async fn put_image(
     Ok(())
 }
 
+/// An object's bytes, or None when there is no object under `key`.
+pub async fn read_object(bucket: &Bucket, key: &str) -> worker::Result<Option<Vec<u8>>> {
+    let Some(object) = bucket.get(key).execute().await? else {
+        return Ok(None);
+    };
+    match object.body() {
+        Some(body) => body.bytes().await.map(Some),
+        None => Ok(Some(Vec::new())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

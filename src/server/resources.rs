@@ -2,12 +2,12 @@
 //! templates (an image and its thumbnail, by job id), and reads that return the R2 object's bytes.
 
 use serde_json::Value;
-use worker::Bucket;
 
 use crate::catalog::{echo, JOB_ID_MAX_CHARS, RESOURCE_PAGE_SIZE};
 use crate::d1::DbError;
 use crate::jobs::{ImageFilter, ImagePosition, JobRow, JobStatus, JobStore};
 use crate::media;
+use crate::pipeline::storage::read_object;
 use crate::protocol::jsonrpc::RpcError;
 use crate::protocol::mcp::{
     BlobResourceContents, ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
@@ -285,16 +285,6 @@ fn store(ctx: &ToolContext) -> Result<JobStore, ResourceError> {
 }
 
 /// The bytes of the R2 object at `key`, or None when there is none.
-async fn read_object(bucket: &Bucket, key: &str) -> worker::Result<Option<Vec<u8>>> {
-    let Some(object) = bucket.get(key).execute().await? else {
-        return Ok(None);
-    };
-    match object.body() {
-        Some(body) => body.bytes().await.map(Some),
-        None => Ok(Some(Vec::new())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +305,7 @@ mod tests {
             parameters: None,
             thumbnail_url: None,
             image_size: None,
+            inputs: None,
         }
     }
 

@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-use crate::catalog::IntLimit;
+use crate::catalog::{Echoed, IntLimit};
 
 /// What values a field accepts.
 #[derive(Debug, Clone)]
@@ -220,7 +220,8 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<Value, ArgError>
                 .ok_or_else(|| ArgError(format!("{name} must be a number")))?;
             if number < *min || number > *max {
                 return Err(ArgError(format!(
-                    "{name} must be between {min} and {max} (got {number})"
+                    "{name} must be between {min} and {max} (got {})",
+                    Echoed(number)
                 )));
             }
             Ok(value.clone())

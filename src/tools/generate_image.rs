@@ -11,7 +11,9 @@ use super::output::{json_text, result_schema, ToolError, ToolOutput};
 use super::{quota, ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
 use crate::jobs::{JobMessage, JobStore, NewJob};
-use crate::models::{Control, Controls, ImageModel, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX};
+use crate::models::{
+    Control, Controls, ImageModel, ModelSpec, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
+};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_image",
@@ -45,10 +47,14 @@ pub struct GenerateArgs {
     pub controls: Controls,
 }
 
+/// The models generate_image offers: those that draw from a prompt alone.
+fn text_models() -> impl Iterator<Item = &'static ModelSpec> {
+    MODELS.iter().filter(|spec| spec.model.draws_from_text())
+}
+
 /// Which models take a control, for its description.
 fn takers(control: Control) -> String {
-    let names: Vec<&str> = MODELS
-        .iter()
+    let names: Vec<&str> = text_models()
         .filter(|spec| spec.params.iter().any(|p| p.control == control))
         .map(|spec| spec.name)
         .collect();
@@ -57,12 +63,11 @@ fn takers(control: Control) -> String {
 
 impl ToolArgs for GenerateArgs {
     fn fields() -> Vec<Field> {
-        let models = MODELS
-            .iter()
+        let models = text_models()
             .map(|spec| format!("{} ({})", spec.name, spec.typical_time))
             .collect::<Vec<_>>()
             .join(", ");
-        let sized: Vec<&str> = MODELS.iter().filter(|s| s.size.is_some()).map(|s| s.name).collect();
+        let sized: Vec<&str> = text_models().filter(|s| s.size.is_some()).map(|s| s.name).collect();
         let side_min = MODELS.iter().filter_map(|s| s.size).map(|r| r.min).min().unwrap_or(1);
         let side_max = MODELS.iter().filter_map(|s| s.size).map(|r| r.max).max().unwrap_or(1);
         vec![
@@ -79,7 +84,7 @@ impl ToolArgs for GenerateArgs {
                 "model",
                 format!("Image model: {models}. list_models describes each model's parameters and ranges."),
                 FieldKind::Choice {
-                    options: ImageModel::names(),
+                    options: text_models().map(|spec| spec.name).collect(),
                     default: Some(ImageModel::DEFAULT.name()),
                 },
             ),
@@ -150,26 +155,59 @@ impl ToolArgs for GenerateArgs {
 }
 
 impl GenerateArgs {
+    /// The call's jobs, each with its own seed.
+    pub fn batch(&self) -> Result<Batch<'_>, ArgError> {
+        Ok(Batch {
+            prompt: &self.prompt,
+            model: self.model,
+            jobs: self.plan_jobs(random_seed)?,
+            stored_inputs: Vec::new(),
+        })
+    }
+
     /// One planned job per image: checked against the model (nothing is stored if this fails),
     /// each with its own seed.
-    pub fn plan_jobs(&self, mut random_seed: impl FnMut() -> u32) -> Result<Vec<NewJob>, ArgError> {
-        let spec = self.model.spec();
-        let base = &self.controls;
-        (0..self.count)
-            .map(|i| {
-                let mut controls = base.clone();
-                controls.seed = base.seed.map(|seed| (seed + i as i64) % (SEED_MAX + 1));
-                let plan = spec.plan(&controls, random_seed()).map_err(ArgError)?;
-                Ok(NewJob {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    seed: plan.seed,
-                    width: plan.width,
-                    height: plan.height,
-                    parameters: Value::Object(plan.parameters).to_string(),
-                })
-            })
-            .collect()
+    pub fn plan_jobs(&self, random_seed: impl FnMut() -> u32) -> Result<Vec<NewJob>, ArgError> {
+        plan_jobs(self.model, &self.controls, self.count, None, random_seed)
     }
+}
+
+/// `count` jobs of `model`, checked against it (nothing is stored if this fails). With a seed in
+/// `base`, image i uses seed + i; without, each job gets its own random seed. `inputs` is the JSON
+/// list of the images every job's model receives.
+pub fn plan_jobs(
+    model: ImageModel,
+    base: &Controls,
+    count: usize,
+    inputs: Option<&str>,
+    mut random_seed: impl FnMut() -> u32,
+) -> Result<Vec<NewJob>, ArgError> {
+    let spec = model.spec();
+    (0..count)
+        .map(|i| {
+            let mut controls = base.clone();
+            controls.seed = base.seed.map(|seed| (seed + i as i64) % (SEED_MAX + 1));
+            let plan = spec.plan(&controls, random_seed()).map_err(ArgError)?;
+            Ok(NewJob {
+                id: uuid::Uuid::new_v4().to_string(),
+                seed: plan.seed,
+                width: plan.width,
+                height: plan.height,
+                parameters: Value::Object(plan.parameters).to_string(),
+                inputs: inputs.map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// One call's jobs, planned and checked, ready to be recorded and queued.
+pub struct Batch<'a> {
+    pub prompt: &'a str,
+    pub model: ImageModel,
+    pub jobs: Vec<NewJob>,
+    /// R2 keys stored for these jobs (uploaded or converted inputs): deleted if the jobs are
+    /// never recorded; once recorded they stay with the jobs, whatever becomes of them.
+    pub stored_inputs: Vec<String>,
 }
 
 fn output_schema() -> Value {
@@ -214,32 +252,28 @@ struct StartedMany<'a> {
 /// Reserves the images against the caller's daily quota, records the jobs, then queues them.
 /// If recording fails the reservation is given back; if queueing fails the jobs are failed at
 /// once (and the reservation given back), so no row is left pending forever.
-pub async fn start_jobs(ctx: &ToolContext, request: &GenerateArgs) -> Result<Vec<String>, ToolError> {
-    let jobs = request.plan_jobs(random_seed)?;
-    let store: JobStore = ctx.store()?;
-    let now = crate::now_ms();
-    let reservation = quota::reserve(ctx, &store, jobs.len(), now).await?;
-    if let Err(error) = store
-        .insert_jobs(
-            &jobs,
-            &request.prompt,
-            request.model.name(),
-            ctx.caller.name(),
-            now,
-            reservation.count_with_jobs(),
-        )
-        .await
-    {
-        reservation.release_after_failed_insert(&store).await;
-        return Err(error.into());
-    }
+pub async fn start_jobs(ctx: &ToolContext, batch: Batch<'_>) -> Result<Vec<String>, ToolError> {
+    let Batch {
+        prompt,
+        model,
+        jobs,
+        stored_inputs,
+    } = batch;
+    let recorded = record_jobs(ctx, &jobs, prompt, model).await;
+    let (store, reservation) = match recorded {
+        Ok(recorded) => recorded,
+        Err(error) => {
+            super::inputs::discard(ctx, &stored_inputs).await;
+            return Err(error);
+        }
+    };
     let ids: Vec<String> = jobs.into_iter().map(|job| job.id).collect();
     let messages: Vec<JobMessage> = ids
         .iter()
         .map(|id| JobMessage {
             job_id: id.clone(),
-            prompt: request.prompt.clone(),
-            model: request.model.name().to_string(),
+            prompt: prompt.to_string(),
+            model: model.name().to_string(),
         })
         .collect();
     if let Err(error) = enqueue(ctx, messages).await {
@@ -255,8 +289,36 @@ pub async fn start_jobs(ctx: &ToolContext, request: &GenerateArgs) -> Result<Vec
     Ok(ids)
 }
 
+/// Reserves the images against the caller's quota and records the jobs; nothing is left
+/// reserved or recorded when this fails.
+async fn record_jobs(
+    ctx: &ToolContext,
+    jobs: &[NewJob],
+    prompt: &str,
+    model: ImageModel,
+) -> Result<(JobStore, quota::Reservation), ToolError> {
+    let store: JobStore = ctx.store()?;
+    let now = crate::now_ms();
+    let reservation = quota::reserve(ctx, &store, jobs.len(), now).await?;
+    if let Err(error) = store
+        .insert_jobs(
+            jobs,
+            prompt,
+            model.name(),
+            ctx.caller.name(),
+            now,
+            reservation.count_with_jobs(),
+        )
+        .await
+    {
+        reservation.release_after_failed_insert(&store).await;
+        return Err(error.into());
+    }
+    Ok((store, reservation))
+}
+
 /// A fresh seed from the runtime's random source (the same one job ids come from).
-fn random_seed() -> u32 {
+pub fn random_seed() -> u32 {
     let bytes = uuid::Uuid::new_v4().into_bytes();
     u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
@@ -272,7 +334,7 @@ async fn enqueue(ctx: &ToolContext, messages: Vec<JobMessage>) -> Result<(), Too
 fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
     Box::pin(async move {
         let request: GenerateArgs = parse(&raw)?;
-        let ids = start_jobs(ctx, &request).await?;
+        let ids = start_jobs(ctx, request.batch()?).await?;
         let model = request.model.name();
         Ok(match ids.as_slice() {
             [id] => ToolOutput::success(&StartedOne {

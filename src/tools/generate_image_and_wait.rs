@@ -47,7 +47,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
     Box::pin(async move {
         let request: GenerateArgs = parse(&raw)?;
         let PreviewArg { preview } = parse(&raw)?;
-        let ids = start_jobs(ctx, &request).await?;
+        let ids = start_jobs(ctx, request.batch()?).await?;
         wait_for_jobs(ctx, ids, preview).await
     })
 }

@@ -134,7 +134,7 @@ fn job_status(job: &JobRow, origin: &str, preview: bool) -> ToolOutput {
         model: &job.model,
         created_at: job.created_at,
         updated_at: job.updated_at,
-        generation: Generation::of_job(job),
+        generation: Generation::of_job(job, origin),
     });
     output.showing(images, preview)
 }
@@ -157,6 +157,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         parameters: Some(r#"{"width":1024,"height":768,"seed":42}"#.into()),
         thumbnail_url: image_url.map(|url| url.replace(".jpg", "-thumb.webp")),
         image_size: image_url.map(|_| 183_220),
+        inputs: Some(super::generation::SAMPLE_INPUTS.into()),
     };
     let found = |job: JobRow| job_status(&job, "https://worker.example", true);
     let mut legacy = row(JobStatus::Completed, Some("/images/b.png"), None);

@@ -88,7 +88,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
         let generations: Vec<GenerationItem> = rows
             .into_iter()
             .map(|row| GenerationItem {
-                generation: Generation::of_generation(&row),
+                generation: Generation::of_generation(&row, &ctx.origin),
                 thumbnail_url: ctx.image_url(row.thumbnail_url.as_deref()),
                 image_url: ctx.image_url(Some(&row.image_url)).unwrap_or(row.image_url),
                 id: row.id,
@@ -124,6 +124,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
             width: Some(1024),
             height: Some(1024),
             parameters: json!({"steps": 4}).as_object().cloned().unwrap_or_default(),
+            inputs: serde_json::from_str(super::generation::SAMPLE_INPUTS).ok(),
         },
     };
     let page = |page: Page, total: i64, generations: Vec<GenerationItem>| {

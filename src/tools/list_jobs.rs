@@ -113,7 +113,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             .map(|row| JobItem {
                 image_url: ctx.image_url(row.image_url.as_deref()),
                 thumbnail_url: ctx.image_url(row.thumbnail_url.as_deref()),
-                generation: Generation::of_job(&row),
+                generation: Generation::of_job(&row, &ctx.origin),
                 id: row.id,
                 status: row.status,
                 prompt: row.prompt,
@@ -154,6 +154,12 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
                 .as_object()
                 .cloned()
                 .unwrap_or_default(),
+            inputs: Some(
+                json!([{"role": "image", "source": "0b7c6a1e-1f2d-4e3c-9a8b-7c6d5e4f3a2b",
+                "url": "https://worker.example/images/input-5d4c3b2a-1e0f-4a9b-8c7d-6e5f4a3b2c1d.png",
+                "format": "png", "width": 512, "height": 512,
+                "note": "scaled down from 1024x1024 to fit flux-2-dev's 512x512 input limit"}]),
+            ),
         },
     };
     let page = |filter: StatusFilter, jobs: Vec<JobItem>| {

@@ -8,7 +8,9 @@ use serde_json::{json, Map, Value};
 use super::args::{parse, Field, ToolArgs};
 use super::output::{json_text, result_schema, ToolOutput};
 use super::{ToolContext, ToolResult, ToolSpec};
-use crate::models::{ImageModel, ModelSpec, Param, Range, ASPECT_RATIOS, MODELS};
+use crate::models::{
+    ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Range, ASPECT_RATIOS, MODELS,
+};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "list_models",
@@ -64,6 +66,10 @@ fn output_schema() -> Value {
             "default_size": {"type": ["object", "null"], "properties": {
                 "width": {"type": "integer"}, "height": {"type": "integer"}}},
             "size_multiple_of": {"type": ["integer", "null"]},
+            "image_inputs": {"type": ["object", "null"], "description": "What edit_image may give the model (null: text only).",
+                "properties": {"max_images": {"type": "integer"}, "image_required": {"type": "boolean"},
+                    "mask": {"type": "boolean", "description": "Needs a mask (inpainting)."},
+                    "max_side": {"type": "integer", "description": "Larger inputs are scaled down to fit."}}},
             "typical_time": {"type": "string"},
             "price_hint": {"type": "string"},
             "docs": {"type": "string"}
@@ -81,7 +87,7 @@ struct ModelsList {
     success: bool,
     default_model: &'static str,
     count: usize,
-    models: Vec<Value>,
+    models: Vec<ModelInfo>,
 }
 
 fn parameter(param: &Param) -> Value {
@@ -108,22 +114,54 @@ fn parameter(param: &Param) -> Value {
     Value::Object(out)
 }
 
-fn describe(spec: &ModelSpec) -> Value {
-    json!({
-        "name": spec.name,
-        "workers_ai_id": spec.workers_ai_id,
-        "description": spec.description,
-        "input": spec.input,
-        "output": spec.output,
-        "output_format": spec.output_format,
-        "parameters": spec.params.iter().map(parameter).collect::<Vec<_>>(),
-        "aspect_ratios": if spec.size.is_some() { ASPECT_RATIOS.iter().map(|r| r.name).collect() } else { Vec::new() },
-        "default_size": spec.size.map(|rule| json!({"width": rule.default_width, "height": rule.default_height})),
-        "size_multiple_of": spec.size.map(|rule| rule.multiple_of),
-        "typical_time": spec.typical_time,
-        "price_hint": spec.price_hint,
-        "docs": spec.page,
-    })
+#[derive(Serialize)]
+struct ModelInfo {
+    name: &'static str,
+    workers_ai_id: &'static str,
+    description: &'static str,
+    input: InputEncoding,
+    output: OutputShape,
+    output_format: &'static str,
+    parameters: Vec<Value>,
+    aspect_ratios: Vec<&'static str>,
+    default_size: Option<Size>,
+    size_multiple_of: Option<u32>,
+    /// null: text to image only.
+    image_inputs: Option<InputRule>,
+    typical_time: &'static str,
+    price_hint: &'static str,
+    docs: &'static str,
+}
+
+#[derive(Serialize)]
+struct Size {
+    width: u32,
+    height: u32,
+}
+
+fn describe(spec: &ModelSpec) -> ModelInfo {
+    ModelInfo {
+        name: spec.name,
+        workers_ai_id: spec.workers_ai_id,
+        description: spec.description,
+        input: spec.input,
+        output: spec.output,
+        output_format: spec.output_format,
+        parameters: spec.params.iter().map(parameter).collect(),
+        aspect_ratios: match spec.size {
+            Some(_) => ASPECT_RATIOS.iter().map(|r| r.name).collect(),
+            None => Vec::new(),
+        },
+        default_size: spec.size.map(|rule| Size {
+            width: rule.default_width,
+            height: rule.default_height,
+        }),
+        size_multiple_of: spec.size.map(|rule| rule.multiple_of),
+        image_inputs: spec.inputs,
+        typical_time: spec.typical_time,
+        price_hint: spec.price_hint,
+        docs: spec.page,
+    }
 }
 
 fn models_list() -> ModelsList {
@@ -157,9 +195,18 @@ mod tests {
     }
 
     #[test]
-    fn lists_nine_models_with_parameters_from_the_registry() {
+    fn lists_every_model_with_parameters_and_inputs_from_the_registry() {
         let list = serde_json::to_value(models_list()).unwrap();
-        assert_eq!(list["count"], 9);
+        assert_eq!(list["count"], 11);
+        assert_eq!(list["models"][0]["image_inputs"], Value::Null);
+        assert_eq!(
+            list["models"][1]["image_inputs"],
+            json!({"max_images": 4, "image_required": false, "mask": false, "max_side": 512})
+        );
+        assert_eq!(
+            list["models"][10]["image_inputs"],
+            json!({"max_images": 1, "image_required": true, "mask": true, "max_side": 2048})
+        );
         assert_eq!(list["default_model"], "flux-schnell");
         let flux2 = &list["models"][1];
         assert_eq!(flux2["name"], "flux-2-dev");

@@ -4,11 +4,14 @@
 //! arguments, output schema, handler) plus one line in [`TOOLS`]. Nothing else lists tools.
 
 mod args;
+mod edit_image;
 mod generate_image;
 mod generate_image_and_wait;
+mod generate_variations;
 mod generation;
 mod get_job_status;
 mod get_usage;
+mod inputs;
 mod list_generations;
 mod list_jobs;
 mod list_models;
@@ -45,6 +48,8 @@ pub const TOOLS: &[&ToolSpec] = &[
     &generate_image_and_wait::TOOL,
     &list_models::TOOL,
     &get_usage::TOOL,
+    &edit_image::TOOL,
+    &generate_variations::TOOL,
 ];
 
 /// What a handler returns: a result object, or an error that becomes an `isError` result.
@@ -193,7 +198,9 @@ mod tests {
                 "wait_for_completion",
                 "generate_image_and_wait",
                 "list_models",
-                "get_usage"
+                "get_usage",
+                "edit_image",
+                "generate_variations",
             ]
         );
         for tool in &tools {
@@ -255,7 +262,7 @@ mod tests {
     #[test]
     fn read_tools_are_annotated_read_only_and_generators_are_not_destructive() {
         for tool in list() {
-            let generates = tool.name.starts_with("generate");
+            let generates = tool.name.starts_with("generate") || tool.name == "edit_image";
             assert_eq!(tool.annotations.read_only_hint, !generates, "{}", tool.name);
             assert!(!tool.annotations.destructive_hint, "{}", tool.name);
         }

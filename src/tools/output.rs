@@ -126,6 +126,8 @@ pub enum ToolError {
         requested: i64,
         resets_at: String,
     },
+    #[error("could not read or store an input image in R2: {0}")]
+    Storage(#[source] worker::Error),
     #[error("server binding {name} unavailable: {source}")]
     Binding {
         name: &'static str,

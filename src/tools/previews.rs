@@ -236,6 +236,7 @@ mod tests {
             parameters: None,
             thumbnail_url: None,
             image_size: Some(9),
+            inputs: None,
         };
         let finished = FinishedImage::of_job(&row).unwrap();
         assert_eq!((finished.mime_type(), finished.file_name()), ("image/jpeg", "k.jpg"));

@@ -350,7 +350,7 @@ fn image(origin: &str, row: JobRow) -> ImageResult {
     ImageResult {
         image_url: url(origin, &row),
         thumbnail_url: thumbnail_url(origin, &row),
-        generation: Generation::of_job(&row),
+        generation: Generation::of_job(&row, origin),
         job_id: row.id,
         prompt: row.prompt,
         model: row.model,
@@ -379,7 +379,7 @@ fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64
                 status: "completed",
                 image_url: url(origin, &row),
                 thumbnail_url: thumbnail_url(origin, &row),
-                generation: Generation::of_job(&row),
+                generation: Generation::of_job(&row, origin),
                 prompt: row.prompt,
                 model: row.model,
                 job_id: row.id,
@@ -471,6 +471,7 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         parameters: Some(r#"{"seed":9}"#.into()),
         thumbnail_url: image_url.map(|url| url.replace(".jpg", "-thumb.webp")),
         image_size: image_url.map(|_| 204_812),
+        inputs: Some(super::generation::SAMPLE_INPUTS.into()),
     };
     let done = |id: &str| row(id, JobStatus::Completed, Some(&format!("/images/{id}.jpg")), None);
     let failed = |id: &str, error: Option<&str>| row(id, JobStatus::Failed, None, error);
@@ -577,6 +578,7 @@ mod tests {
             parameters: Some(r#"{"seed":42}"#.into()),
             thumbnail_url: (status == JobStatus::Completed).then(|| format!("/images/{id}-thumb.webp")),
             image_size: (status == JobStatus::Completed).then_some(4321),
+            inputs: None,
         }
     }
 

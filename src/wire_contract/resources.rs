@@ -42,6 +42,7 @@ fn finished_jobs(n: usize) -> Vec<JobRow> {
                 parameters: None,
                 thumbnail_url: None,
                 image_size: Some(4_096),
+                inputs: None,
             }
         })
         .collect()

@@ -416,6 +416,7 @@ mod tests {
             parameters: None,
             thumbnail_url: None,
             image_size: None,
+            inputs: None,
         }
     }
 

@@ -1,4 +1,6 @@
-//! Thumbnails through the Cloudflare Images binding (`env.IMAGES`), the only place it is touched.
+//! The Cloudflare Images binding (`env.IMAGES`), the only place it is touched: thumbnails of
+//! finished images, and input images scaled down or re-encoded for a model that cannot take them
+//! as they are.
 //!
 //! workers-rs has no typed Images binding, so three small `wasm_bindgen` externs describe the
 //! calls used: `IMAGES.input(stream).transform({...}).output({...})`, then `.response()`.
@@ -34,46 +36,61 @@ extern "C" {
     fn response(this: &ImageTransformationResult) -> Result<Response, JsValue>;
 }
 
-/// Why no thumbnail was made. The job completes regardless; the consumer logs this.
+/// Why the binding did not give the image asked for.
 #[derive(Debug, thiserror::Error)]
-pub enum ThumbnailError {
+pub enum ImagesError {
     #[error("the {IMAGES_BINDING} binding (Cloudflare Images) is not configured")]
     NoBinding,
     #[error("the Images binding failed: {0}")]
     Binding(String),
-    #[error("the Images binding returned {len} bytes that are not a WebP image")]
-    NotWebp { len: usize },
+    #[error("the Images binding returned {len} bytes that are not a {} image", .format.content_type())]
+    WrongFormat { format: ImageFormat, len: usize },
 }
 
-/// `image` scaled down to fit THUMBNAIL_MAX_SIDE (never enlarged) and encoded as WebP.
-pub async fn make_thumbnail(env: &Env, image: &[u8]) -> Result<Vec<u8>, ThumbnailError> {
-    let binding = Reflect::get(env, &JsValue::from_str(IMAGES_BINDING)).map_err(|_| ThumbnailError::NoBinding)?;
+/// `image` scaled down to fit THUMBNAIL_MAX_SIDE (never enlarged) and encoded as WebP. The job
+/// completes without one if this fails; the consumer logs why.
+pub async fn make_thumbnail(env: &Env, image: &[u8]) -> Result<Vec<u8>, ImagesError> {
+    fit(env, image, THUMBNAIL_MAX_SIDE, ImageFormat::Webp).await
+}
+
+/// `image` scaled down to fit `max_side` × `max_side` (never enlarged, aspect ratio kept) and
+/// encoded as `format` (WebP at THUMBNAIL_WEBP_QUALITY).
+pub async fn fit(env: &Env, image: &[u8], max_side: u32, format: ImageFormat) -> Result<Vec<u8>, ImagesError> {
+    let binding = Reflect::get(env, &JsValue::from_str(IMAGES_BINDING)).map_err(|_| ImagesError::NoBinding)?;
     if binding.is_undefined() || binding.is_null() {
-        return Err(ThumbnailError::NoBinding);
+        return Err(ImagesError::NoBinding);
     }
     let binding: ImagesBinding = binding.unchecked_into();
-    let bytes = transform(&binding, image)
+    let bytes = transform(&binding, image, max_side, format)
         .await
-        .map_err(|e| ThumbnailError::Binding(describe(&e)))?;
+        .map_err(|e| ImagesError::Binding(describe(&e)))?;
     match sniff(&bytes) {
-        Some(ImageFormat::Webp) => Ok(bytes),
-        _ => Err(ThumbnailError::NotWebp { len: bytes.len() }),
+        Some(got) if got == format => Ok(bytes),
+        _ => Err(ImagesError::WrongFormat {
+            format,
+            len: bytes.len(),
+        }),
     }
 }
 
-async fn transform(binding: &ImagesBinding, image: &[u8]) -> Result<Vec<u8>, JsValue> {
+async fn transform(
+    binding: &ImagesBinding,
+    image: &[u8],
+    max_side: u32,
+    format: ImageFormat,
+) -> Result<Vec<u8>, JsValue> {
     // A Response over the bytes is the simplest way to get the ReadableStream `input` takes.
     let source = Response::new_with_opt_buffer_source(Some(&Uint8Array::from(image)))?;
     let stream = source
         .body()
         .ok_or_else(|| JsValue::from_str("could not stream the image to the binding"))?;
     let transform = options(&[
-        ("width", THUMBNAIL_MAX_SIDE.into()),
-        ("height", THUMBNAIL_MAX_SIDE.into()),
+        ("width", max_side.into()),
+        ("height", max_side.into()),
         ("fit", "scale-down".into()),
     ])?;
     let output = options(&[
-        ("format", "image/webp".into()),
+        ("format", format.content_type().into()),
         ("quality", THUMBNAIL_WEBP_QUALITY.into()),
     ])?;
     let promise = binding.input(&stream)?.transform(&transform)?.output(&output)?;

@@ -1,0 +1,227 @@
+//! generate_variations: new images from a finished one, with its prompt and parameters and new
+//! seeds (image-to-image on it where the model allows), then the wait of generate_image_and_wait.
+
+use futures::future::LocalBoxFuture;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
+use super::generate_image::{plan_jobs, random_seed, start_jobs, Batch};
+use super::inputs::{finished_job, from_job, prepare};
+use super::output::ToolError;
+use super::previews::{preview_field, PreviewArg};
+use super::wait_for_completion::{self, wait_for_jobs};
+use super::{ToolContext, ToolResult, ToolSpec};
+use crate::catalog::{JOB_ID_MAX_CHARS, VARIATIONS, VARIATION_STRENGTH_DEFAULT};
+use crate::jobs::{parameters_object, InputRole};
+use crate::models::{Control, Controls, ImageModel};
+
+pub const TOOL: ToolSpec = ToolSpec {
+    name: "generate_variations",
+    title: "Generate variations",
+    description: || {
+        format!(
+            "Make {} new versions of a finished image and wait for them: same prompt and parameters, new seeds. \
+             Models that take an input image (sd-v1-5-img2img, FLUX.2) start from the image itself; others draw \
+             the prompt again, unless strength is given, which makes sd-v1-5-img2img variations of the image.",
+            VARIATIONS.range_text()
+        )
+    },
+    fields,
+    #[cfg(test)]
+    parse_args: |raw| {
+        parse::<VariationArgs>(raw)
+            .and_then(|_| parse::<PreviewArg>(raw))
+            .map(drop)
+            .map_err(|e| e.to_string())
+    },
+    output_schema: wait_for_completion::output_schema,
+    read_only: false,
+    reports_images: true,
+    handler: handle,
+    #[cfg(test)]
+    samples: wait_for_completion::sample_results,
+};
+
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(deny_unknown_fields)]
+struct VariationArgs {
+    job_id: String,
+    count: usize,
+    strength: Option<f64>,
+}
+
+impl ToolArgs for VariationArgs {
+    fn fields() -> Vec<Field> {
+        vec![
+            Field::new(
+                "job_id",
+                "The completed job whose image to vary.",
+                FieldKind::Text {
+                    min_len: 1,
+                    max_len: Some(JOB_ID_MAX_CHARS),
+                },
+            )
+            .required(),
+            Field::new(
+                "count",
+                format!("How many variations ({}).", VARIATIONS.range_text()),
+                FieldKind::Integer(VARIATIONS),
+            ),
+            Field::new(
+                "strength",
+                format!(
+                    "How far variations move from the image, 0-1 (default {VARIATION_STRENGTH_DEFAULT} for models that \
+                     take it). Given for a model without image input, the variations are made by sd-v1-5-img2img."
+                ),
+                FieldKind::Number { min: 0.0, max: 1.0 },
+            ),
+        ]
+    }
+}
+
+fn fields() -> Vec<Field> {
+    [VariationArgs::fields(), vec![preview_field()]].concat()
+}
+
+/// How variations of an image made by `source` are made: by which model, and whether from the
+/// image itself (image-to-image) or from the prompt alone.
+pub fn variation_model(source: ImageModel, strength_given: bool) -> (ImageModel, bool) {
+    let spec = source.spec();
+    let takes_strength = spec.param(Control::Strength).is_some();
+    match spec.inputs {
+        // Inpainting needs a mask a variation has none of: the same image through img2img.
+        Some(rule) if rule.mask => (ImageModel::SdV15Img2img, true),
+        Some(_) if takes_strength || !strength_given => (source, true),
+        _ if strength_given => (ImageModel::SdV15Img2img, true),
+        _ => (source, false),
+    }
+}
+
+/// The controls of the variations: the source's, seed left out (each variation gets a new
+/// one); when another model makes them, only what carries over (the negative prompt).
+pub fn variation_controls(
+    source: ImageModel,
+    model: ImageModel,
+    parameters: &Map<String, Value>,
+    strength: Option<f64>,
+) -> Controls {
+    let original = Controls::from_parameters(source.spec(), parameters);
+    let mut controls = if model == source {
+        original
+    } else {
+        Controls {
+            negative_prompt: original.negative_prompt,
+            ..Controls::default()
+        }
+    };
+    controls.seed = None;
+    controls.keep_only(model.spec());
+    if model.spec().param(Control::Strength).is_some() {
+        controls.strength = Some(strength.unwrap_or(VARIATION_STRENGTH_DEFAULT));
+    }
+    controls
+}
+
+fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
+    Box::pin(async move {
+        let VariationArgs {
+            job_id,
+            count,
+            strength,
+        } = parse(&raw)?;
+        let PreviewArg { preview } = parse(&raw)?;
+        let store = ctx.store()?;
+        let job = finished_job(ctx, &store, "job_id", &job_id).await?;
+        let source = ImageModel::from_name(&job.model).ok_or_else(|| {
+            ToolError::Args(ArgError(format!(
+                "job {job_id} was made by an unknown model {:?}",
+                job.model
+            )))
+        })?;
+        let (model, from_image) = variation_model(source, strength.is_some());
+        let controls = variation_controls(source, model, &parameters_object(job.parameters.as_deref()), strength);
+        let mut jobs = plan_jobs(model, &controls, count, None, random_seed)?;
+        let prompt = job.prompt.clone();
+        let mut stored_inputs = Vec::new();
+        if from_image {
+            let image = from_job(ctx, "job_id".to_string(), job, InputRole::Image).await?;
+            let (inputs, stored) = prepare(ctx, model.spec(), vec![image]).await?;
+            let inputs = serde_json::to_string(&inputs).map_err(|e| ToolError::Args(ArgError(e.to_string())))?;
+            for job in &mut jobs {
+                job.inputs = Some(inputs.clone());
+            }
+            stored_inputs = stored;
+        }
+        let batch = Batch {
+            prompt: &prompt,
+            model,
+            jobs,
+            stored_inputs,
+        };
+        let ids = start_jobs(ctx, batch).await?;
+        wait_for_jobs(ctx, ids, preview).await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_match() {
+        super::super::args::agreement::assert_fields_match::<VariationArgs>("generate_variations");
+    }
+
+    #[test]
+    fn the_variation_model_starts_from_the_image_where_it_can() {
+        use ImageModel::*;
+        assert_eq!(variation_model(FluxSchnell, false), (FluxSchnell, false));
+        assert_eq!(variation_model(FluxSchnell, true), (SdV15Img2img, true));
+        assert_eq!(variation_model(Phoenix, false), (Phoenix, false));
+        assert_eq!(variation_model(SdV15Img2img, false), (SdV15Img2img, true));
+        assert_eq!(variation_model(SdV15Inpainting, false), (SdV15Img2img, true));
+        assert_eq!(variation_model(Flux2Dev, false), (Flux2Dev, true));
+        // FLUX.2 takes no strength: asked for one, img2img makes the variations.
+        assert_eq!(variation_model(Flux2Klein4b, true), (SdV15Img2img, true));
+    }
+
+    #[test]
+    fn variations_keep_the_parameters_but_not_the_seed() {
+        let parameters = json!({"width": 1024, "height": 768, "seed": 42, "steps": 30, "guidance": 3.5});
+        let parameters = parameters.as_object().unwrap();
+        let same = variation_controls(ImageModel::Flux2Dev, ImageModel::Flux2Dev, parameters, None);
+        assert_eq!(
+            (
+                same.width,
+                same.height,
+                same.seed,
+                same.steps,
+                same.guidance,
+                same.strength
+            ),
+            (Some(1024), Some(768), None, Some(30), Some(3.5), None)
+        );
+        let sd = json!({"width": 512, "height": 512, "seed": 1, "num_steps": 12, "negative_prompt": "blur"});
+        let sd = sd.as_object().unwrap();
+        let other = variation_controls(ImageModel::SdxlBase, ImageModel::SdV15Img2img, sd, Some(0.2));
+        assert_eq!(other.negative_prompt.as_deref(), Some("blur"));
+        assert_eq!(
+            (other.width, other.steps, other.seed, other.strength),
+            (None, None, None, Some(0.2))
+        );
+        let own = variation_controls(ImageModel::SdV15Img2img, ImageModel::SdV15Img2img, sd, None);
+        assert_eq!((own.steps, own.strength), (Some(12), Some(VARIATION_STRENGTH_DEFAULT)));
+        // What variations send is always a valid plan for their model.
+        for controls in [&same, &other, &own] {
+            let model = if controls.strength.is_some() {
+                ImageModel::SdV15Img2img
+            } else {
+                ImageModel::Flux2Dev
+            };
+            assert!(model.spec().plan(controls, 5).is_ok(), "{controls:?}");
+        }
+    }
+}

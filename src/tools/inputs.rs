@@ -1,0 +1,423 @@
+//! Image inputs of edit_image and generate_variations: a reference (a job id, this server's image
+//! URL, or a data URL) becomes checked bytes without fetching anything from the network; inputs
+//! a model cannot take as they are are converted through the Images binding; new bytes are
+//! stored in R2 (`input-…` keys) and each job lists its inputs by URL.
+
+use super::args::ArgError;
+use super::output::ToolError;
+use super::ToolContext;
+use crate::catalog::{echo, INPUT_IMAGE_MAX_BYTES, INPUT_KEY_PREFIX};
+use crate::images_binding::{fit, ImagesError};
+use crate::jobs::{InputRole, JobInput, JobRow, JobStatus, JobStore};
+use crate::media::{decode_base64_image, dimensions, sniff, ImageFormat};
+use crate::models::ModelSpec;
+use crate::pipeline::storage::{put_image, read_object};
+use crate::urls::{key_from_image_path, key_from_image_url, key_in_stored_url, stored_image_url, IMAGE_ROUTE_PREFIX};
+
+/// What a reference names, before anything is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference<'a> {
+    /// A job of this server (its finished image).
+    Job(&'a str),
+    /// An object this server stored, by key (from one of its image URLs).
+    Stored(&'a str),
+    /// The base64 payload of a `data:image/…;base64,` URL.
+    Data(&'a str),
+}
+
+/// Reads a reference without touching storage. `origin` is the request's (scheme://host[:port]);
+/// image URLs must be under it or under `public_base`. Anything else is refused: the server
+/// never fetches a URL it was given.
+pub fn parse_reference<'a>(text: &'a str, origin: &str, public_base: Option<&str>) -> Result<Reference<'a>, String> {
+    if let Some((head, payload)) = text.split_once(',').filter(|(head, _)| head.starts_with("data:")) {
+        return match head {
+            "data:image/png;base64" | "data:image/jpeg;base64" | "data:image/webp;base64" => Ok(Reference::Data(payload)),
+            _ => Err(format!(
+                "a data URL must start data:image/png;base64, data:image/jpeg;base64 or data:image/webp;base64 (got {})",
+                echo(head)
+            )),
+        };
+    }
+    if is_job_id(text) {
+        return Ok(Reference::Job(text));
+    }
+    let path = match text.strip_prefix(origin) {
+        Some(path) if path.starts_with('/') => Some(path),
+        _ => text.starts_with(IMAGE_ROUTE_PREFIX).then_some(text),
+    };
+    let key = match path {
+        Some(path) => key_from_image_path(path),
+        None => key_from_image_url(text, public_base),
+    };
+    if let Some((key, _)) = key {
+        return Ok(Reference::Stored(key));
+    }
+    let ours = match public_base {
+        Some(base) => format!("{origin}{IMAGE_ROUTE_PREFIX}… or {base}/…"),
+        None => format!("{origin}{IMAGE_ROUTE_PREFIX}…"),
+    };
+    Err(format!(
+        "{} is not an image of this server. Give the job_id of a completed image, one of this server's image URLs \
+         ({ours}), or a data:image/png|jpeg|webp;base64 URL; the server never fetches other URLs",
+        echo(text)
+    ))
+}
+
+/// Our job ids: lowercase UUIDs (8-4-4-4-12 hex digits).
+fn is_job_id(text: &str) -> bool {
+    text.len() == 36
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
+/// The bytes of a data URL's payload: at most INPUT_IMAGE_MAX_BYTES, and a real image.
+pub fn decode_data(payload: &str) -> Result<Vec<u8>, String> {
+    let limit = INPUT_IMAGE_MAX_BYTES;
+    // Checked before decoding, so an oversized payload is never decoded into memory.
+    if payload.len() > limit.div_ceil(3) * 4 {
+        return Err(format!(
+            "the data URL holds about {} bytes; at most {limit} (10 MB) are accepted",
+            payload.len() / 4 * 3
+        ));
+    }
+    let bytes = decode_base64_image(payload).map_err(|e| format!("the data URL's base64 is unreadable ({e})"))?;
+    if bytes.len() > limit {
+        return Err(format!(
+            "the data URL holds {} bytes; at most {limit} (10 MB) are accepted",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
+}
+
+/// An input read and checked: its bytes, what they are, and where they are stored already.
+pub struct Loaded {
+    pub role: InputRole,
+    /// The argument it came from (`images[0]`, `mask`, `job_id`), for messages.
+    pub argument: String,
+    pub source: String,
+    pub bytes: Vec<u8>,
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Stored URL of these exact bytes, when they are already in R2.
+    pub stored_url: Option<String>,
+}
+
+fn refuse(argument: &str, problem: impl std::fmt::Display) -> ToolError {
+    ToolError::Args(ArgError(format!("{argument}: {problem}")))
+}
+
+/// Resolves one reference to checked bytes: a job the caller can see that has completed, an
+/// object this server stored, or a data URL's payload. Reads D1 and R2 only.
+pub async fn load(
+    ctx: &ToolContext,
+    store: &JobStore,
+    argument: String,
+    text: &str,
+    role: InputRole,
+) -> Result<Loaded, ToolError> {
+    let public_base = ctx.config.public_image_base_url.as_deref();
+    let reference = parse_reference(text, &ctx.origin, public_base).map_err(|problem| refuse(&argument, problem))?;
+    let (bytes, source, stored_url) = match reference {
+        Reference::Data(payload) => {
+            let bytes = decode_data(payload).map_err(|problem| refuse(&argument, problem))?;
+            let source = format!("data URL ({} bytes)", bytes.len());
+            (bytes, source, None)
+        }
+        Reference::Job(id) => {
+            let job = finished_job(ctx, store, &argument, id).await?;
+            return from_job(ctx, argument, job, role).await;
+        }
+        Reference::Stored(key) => {
+            let bytes = read(ctx, &argument, Some(key)).await?;
+            (bytes, text.to_string(), Some(stored_image_url(key, public_base)))
+        }
+    };
+    checked(argument, role, source, bytes, stored_url)
+}
+
+/// The job `id` if the caller can see it and it has finished an image.
+pub async fn finished_job(ctx: &ToolContext, store: &JobStore, argument: &str, id: &str) -> Result<JobRow, ToolError> {
+    let job = store.job(id, ctx.caller.visible_owner()).await?;
+    let job = job.ok_or_else(|| refuse(argument, format_args!("no job {}", echo(id))))?;
+    match (job.status, &job.image_url) {
+        (JobStatus::Completed, Some(_)) => Ok(job),
+        (status, _) => Err(refuse(
+            argument,
+            format_args!(
+                "job {id} is {}, not completed: only a finished image can be used",
+                status.as_str()
+            ),
+        )),
+    }
+}
+
+/// The finished image of `job` (see [`finished_job`]), read from R2.
+pub async fn from_job(ctx: &ToolContext, argument: String, job: JobRow, role: InputRole) -> Result<Loaded, ToolError> {
+    let stored = job.image_url.unwrap_or_default();
+    let key = key_in_stored_url(&stored).map(|(key, _)| key);
+    let bytes = read(ctx, &argument, key).await?;
+    checked(argument, role, job.id, bytes, Some(stored))
+}
+
+fn checked(
+    argument: String,
+    role: InputRole,
+    source: String,
+    bytes: Vec<u8>,
+    stored_url: Option<String>,
+) -> Result<Loaded, ToolError> {
+    let format = sniff(&bytes).ok_or_else(|| refuse(&argument, "the bytes are not a PNG, JPEG or WebP image"))?;
+    let (width, height) = dimensions(&bytes, format)
+        .filter(|(w, h)| *w > 0 && *h > 0)
+        .ok_or_else(|| refuse(&argument, "the image's size could not be read from its header"))?;
+    Ok(Loaded {
+        role,
+        argument,
+        source,
+        bytes,
+        format,
+        width,
+        height,
+        stored_url,
+    })
+}
+
+async fn read(ctx: &ToolContext, argument: &str, key: Option<&str>) -> Result<Vec<u8>, ToolError> {
+    let missing = || refuse(argument, "that image is no longer stored");
+    let key = key.ok_or_else(missing)?;
+    let bucket = ctx.env.bucket("R2_BUCKET").map_err(ToolError::Storage)?;
+    read_object(&bucket, key)
+        .await
+        .map_err(ToolError::Storage)?
+        .ok_or_else(missing)
+}
+
+/// Checks the shape of a call's inputs against `spec` before anything is read: the model takes
+/// images, this many, and a mask exactly when it needs one.
+pub fn check_shape(spec: &ModelSpec, images: usize, has_mask: bool) -> Result<(), ToolError> {
+    let args = |message: String| Err(ToolError::Args(ArgError(message)));
+    let Some(rule) = spec.inputs else {
+        return args(format!(
+            "{} does not take input images; edit_image models: {}",
+            spec.name,
+            edit_model_names()
+        ));
+    };
+    if images > rule.max_images {
+        return args(format!(
+            "{} takes {} input image(s), not {images}; for several references use a FLUX.2 model",
+            spec.name, rule.max_images
+        ));
+    }
+    match (rule.mask, has_mask) {
+        (true, false) => args(format!("{} needs a mask (white = repaint, black = keep)", spec.name)),
+        (false, true) => args(format!(
+            "{} takes no mask; inpainting with a mask is sd-v1-5-inpainting",
+            spec.name
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A mask must cover its image pixel for pixel.
+pub fn check_mask_size(image: &Loaded, mask: &Loaded) -> Result<(), ToolError> {
+    if (mask.width, mask.height) == (image.width, image.height) {
+        return Ok(());
+    }
+    Err(refuse(
+        "mask",
+        format_args!(
+            "mask is {}x{} but the image is {}x{}; they must be the same size",
+            mask.width, mask.height, image.width, image.height
+        ),
+    ))
+}
+
+/// The models edit_image offers, for messages and descriptions.
+pub fn edit_model_names() -> String {
+    crate::models::MODELS
+        .iter()
+        .filter(|spec| spec.inputs.is_some())
+        .map(|spec| spec.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Makes every input fit `spec` and stores what is new, returning the inputs as jobs list them
+/// and the keys stored (to delete if the jobs are not created). Inputs larger than the model
+/// takes are scaled down, WebP becomes PNG (the models document PNG and JPEG), both through the
+/// Images binding; data URLs and converted copies are stored as `input-<uuid>.<ext>`.
+pub async fn prepare(
+    ctx: &ToolContext,
+    spec: &ModelSpec,
+    loaded: Vec<Loaded>,
+) -> Result<(Vec<JobInput>, Vec<String>), ToolError> {
+    let max_side = spec.inputs.map_or(u32::MAX, |rule| rule.max_side);
+    let public_base = ctx.config.public_image_base_url.as_deref();
+    let mut inputs = Vec::with_capacity(loaded.len());
+    let mut stored = Vec::new();
+    let bucket = ctx.env.bucket("R2_BUCKET").map_err(ToolError::Storage)?;
+    let result: Result<(), ToolError> = async {
+        for input in loaded {
+            let too_big = input.width.max(input.height) > max_side;
+            let mut note = Vec::new();
+            if too_big {
+                note.push(format!(
+                    "scaled down from {}x{} to fit {}'s {max_side}x{max_side} input limit",
+                    input.width, input.height, spec.name
+                ));
+            }
+            if input.format == ImageFormat::Webp {
+                note.push(format!("converted from WebP to PNG for {}", spec.name));
+            }
+            let (bytes, format, url) = if note.is_empty() {
+                (input.bytes, input.format, input.stored_url)
+            } else {
+                let converted = fit(&ctx.env, &input.bytes, max_side, ImageFormat::Png)
+                    .await
+                    .map_err(|error| conversion_refused(&input, spec, max_side, error))?;
+                (converted, ImageFormat::Png, None)
+            };
+            let (width, height) = dimensions(&bytes, format).unwrap_or((input.width, input.height));
+            let url = match url {
+                Some(url) => url,
+                None => {
+                    let key = format!("{INPUT_KEY_PREFIX}{}.{}", uuid::Uuid::new_v4(), format.extension());
+                    let metadata = [("inputOf".to_string(), input.source.clone())].into_iter().collect();
+                    put_image(&bucket, &key, bytes, format, metadata)
+                        .await
+                        .map_err(ToolError::Storage)?;
+                    let url = stored_image_url(&key, public_base);
+                    stored.push(key);
+                    url
+                }
+            };
+            inputs.push(JobInput {
+                role: input.role,
+                source: input.source,
+                url,
+                format: format.content_type().trim_start_matches("image/").to_string(),
+                width,
+                height,
+                note: (!note.is_empty()).then(|| note.join("; ")),
+            });
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok((inputs, stored)),
+        Err(error) => {
+            discard(ctx, &stored).await;
+            Err(error)
+        }
+    }
+}
+
+fn conversion_refused(input: &Loaded, spec: &ModelSpec, max_side: u32, error: ImagesError) -> ToolError {
+    refuse(
+        &input.argument,
+        format_args!(
+            "{} takes PNG or JPEG inputs of at most {max_side}x{max_side}; this {} is {}x{} and converting it failed: {error}",
+            spec.name,
+            input.format.content_type(),
+            input.width,
+            input.height
+        ),
+    )
+}
+
+/// Deletes inputs stored for jobs that were never created (logged, never fatal).
+pub async fn discard(ctx: &ToolContext, keys: &[String]) {
+    if keys.is_empty() {
+        return;
+    }
+    let deleted = match ctx.env.bucket("R2_BUCKET") {
+        Ok(bucket) => bucket.delete_multiple(keys.to_vec()).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = deleted {
+        worker::console_error!("could not delete {} unused input image(s): {error}", keys.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: &str = "https://img.example.workers.dev";
+    const ID: &str = "0b7c6a1e-1f2d-4e3c-9a8b-7c6d5e4f3a2b";
+    const KEY: &str = "1767000000000-a-fox-0b7c6a1e-1f2d-4e3c-9a8b-7c6d5e4f3a2b.png";
+
+    fn parse(text: &str) -> Result<Reference<'_>, String> {
+        parse_reference(text, ORIGIN, Some("https://cdn.example.com/img"))
+    }
+
+    #[test]
+    fn job_ids_urls_of_this_server_and_data_urls_are_references() {
+        assert_eq!(parse(ID), Ok(Reference::Job(ID)));
+        assert_eq!(parse(&format!("{ORIGIN}/images/{KEY}")), Ok(Reference::Stored(KEY)));
+        assert_eq!(parse(&format!("/images/{KEY}")), Ok(Reference::Stored(KEY)));
+        assert_eq!(
+            parse(&format!("https://cdn.example.com/img/{KEY}")),
+            Ok(Reference::Stored(KEY))
+        );
+        assert_eq!(parse("/images/input-x.webp"), Ok(Reference::Stored("input-x.webp")));
+        assert_eq!(parse("data:image/png;base64,iVBO"), Ok(Reference::Data("iVBO")));
+        assert_eq!(parse("data:image/webp;base64,"), Ok(Reference::Data("")));
+    }
+
+    #[test]
+    fn other_hosts_schemes_and_look_alikes_are_refused_and_say_why() {
+        for text in [
+            "https://example.com/x.png",
+            "http://img.example.workers.dev/images/a.png",
+            "https://img.example.workers.dev.evil.com/images/a.png",
+            "https://img.example.workers.dev@evil.com/images/a.png",
+            "https://cdn.example.com/imgx/a.png",
+            "ftp://img.example.workers.dev/images/a.png",
+            "file:///etc/passwd",
+            "/images/../secrets.png",
+            "/images/a.png?x=1",
+            "/gallery",
+            "0B7C6A1E-1F2D-4E3C-9A8B-7C6D5E4F3A2B",
+            "0b7c6a1e-1f2d-4e3c-9a8b-7c6d5e4f3a2",
+            "a red fox",
+            "",
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(error.contains("never fetches other URLs"), "{text}: {error}");
+        }
+        let error = parse("data:text/html;base64,PGI+").unwrap_err();
+        assert!(error.contains("data:image/png;base64"), "{error}");
+        let error = parse("data:image/png,rawbytes").unwrap_err();
+        assert!(error.contains("(got data:image/png)"), "{error}");
+    }
+
+    #[test]
+    fn a_long_refused_reference_is_not_echoed_whole() {
+        let long = format!("https://example.com/{}", "a".repeat(5_000));
+        let error = parse(&long).unwrap_err();
+        assert!(error.len() < 600, "{}", error.len());
+    }
+
+    #[test]
+    fn data_payloads_are_decoded_within_the_limit() {
+        let png = crate::media::base64_encode(b"\x89PNG\r\n\x1a\nrest");
+        assert_eq!(decode_data(&png).unwrap(), b"\x89PNG\r\n\x1a\nrest");
+        assert!(decode_data("***").unwrap_err().contains("unreadable"));
+        let limit_payload = "A".repeat(INPUT_IMAGE_MAX_BYTES.div_ceil(3) * 4 + 4);
+        assert!(decode_data(&limit_payload).unwrap_err().contains("at most 10485760"));
+        // Just over the limit once decoded, though the text is within the length check.
+        let over = crate::media::base64_encode(&vec![0u8; INPUT_IMAGE_MAX_BYTES + 1]);
+        assert!(over.len() <= INPUT_IMAGE_MAX_BYTES.div_ceil(3) * 4 + 4);
+        let error = decode_data(&over).unwrap_err();
+        assert!(error.contains("10 MB"), "{error}");
+        let exact = crate::media::base64_encode(&vec![0u8; INPUT_IMAGE_MAX_BYTES]);
+        assert_eq!(decode_data(&exact).unwrap().len(), INPUT_IMAGE_MAX_BYTES);
+    }
+}

@@ -23,7 +23,7 @@ export function dataUrl(mime, bytes) {
 
 function described(format, bytes, width, height, mime = MIME[format]) {
   const b = new Uint8Array(bytes);
-  return { dataUrl: dataUrl(mime, b), bytes: b, sha256: sha256(b), format, width, height };
+  return { dataUrl: dataUrl(mime, b), bytes: b, sha: sha256(b), format, width, height };
 }
 
 /** A PNG of width x height (base colour and seed pick the pixels, so two calls can differ). */

@@ -169,6 +169,8 @@ describe("image inputs: edit_image, generate_variations and image references", (
   const { keyOf, state, assertRefused, assertInput, assertInputsEverywhere, refusalMessages } = checks(() => ({ h, client }));
   let source; // a completed flux-schnell image (1024x1024 JPEG): { data, key, bytes, sha, info }
   let edited; // the img2img result made from `source` in the first test
+  let inpainted; // the inpainting result: { data, key, bytes, sha, info }
+  let flux2Edited; // the FLUX.2 two-reference result
 
   before(async () => {
     h = await startHarness({ recordOutbound: true });
@@ -355,6 +357,7 @@ describe("image inputs: edit_image, generate_variations and image references", (
     await assertInput(byRole.image, { role: "image", source: `data URL (${image.bytes.length} bytes)`, format: "png", width: 512, height: 512, sha: image.sha });
     await assertInput(byRole.mask, { role: "mask", source: `data URL (${mask.bytes.length} bytes)`, format: "png", width: 512, height: 512, sha: mask.sha });
     await assertInputsEverywhere(data.job_id, data.inputs);
+    inpainted = { data, ...(await storedImage(h, data.image_url)) };
 
     // With a strength, it is sent.
     const again = `${prompt} strong`;
@@ -407,6 +410,7 @@ describe("image inputs: edit_image, generate_variations and image references", (
     await assertInput(data.inputs[1], { role: "image", source: `data URL (${small.bytes.length} bytes)`, format: "png", width: 320, height: 240, sha: small.sha });
     await assertInputsEverywhere(data.job_id, data.inputs);
     assert.ok(!("strength" in call.fields) && !("steps" in call.fields));
+    flux2Edited = { data, ...(await storedImage(h, data.image_url)) };
   });
 
   it("edit_image count: 2 makes two jobs over the same inputs, each with its own seed", async () => {
@@ -505,6 +509,53 @@ describe("image inputs: edit_image, generate_variations and image references", (
     }
   });
 
+  it("generate_variations of an inpainting job: sd-v1-5-img2img on that job's image (strength 0.35, no mask)", async () => {
+    assert.ok(inpainted, "needs the inpainting test's result");
+    const { data } = await callTool(client, "generate_variations", { job_id: inpainted.data.job_id, count: 2 });
+    assert.equal(data.success, true, JSON.stringify(data).slice(0, 600));
+    const calls = h.recorder.callsFor(inpainted.data.prompt).filter((c) => c.model === IMG2IMG);
+    assert.equal(calls.length, 2);
+    for (const call of calls) {
+      assert.equal(call.images.image_b64.sha256, inpainted.sha);
+      assert.equal(call.inputs.strength, VARIATION_STRENGTH_DEFAULT);
+      assert.ok(!("mask" in call.inputs));
+    }
+    for (const r of data.results) {
+      assert.equal(r.model, "sd-v1-5-img2img");
+      assert.equal(r.inputs.length, 1);
+      await assertInput(r.inputs[0], { role: "image", source: inpainted.data.job_id, format: "png", width: 512, height: 512, sha: inpainted.sha });
+    }
+  });
+
+  it("generate_variations of a FLUX.2 job: the same FLUX.2 model on that job's image, scaled to fit 512x512", async () => {
+    assert.ok(flux2Edited, "needs the FLUX.2 test's result");
+    assert.deepEqual(flux2Edited.info, { format: "png", width: 1024, height: 768 });
+    const { data } = await callTool(client, "generate_variations", { job_id: flux2Edited.data.job_id, count: 2 });
+    assert.equal(data.success, true, JSON.stringify(data).slice(0, 600));
+    const calls = h.recorder.callsFor(flux2Edited.data.prompt).slice(1);
+    assert.equal(calls.length, 2);
+    for (const call of calls) {
+      assert.equal(call.model, KLEIN_4B);
+      assert.equal(call.error ?? null, null, call.error);
+      const image = call.fields.input_image_0;
+      assert.deepEqual([image.format, image.width, image.height], ["png", 512, 384], JSON.stringify(image));
+      assert.ok(!("strength" in call.fields));
+    }
+    assert.notEqual(calls[0].fields.seed, calls[1].fields.seed);
+    for (const r of data.results) {
+      assert.equal(r.model, "flux-2-klein-4b");
+      await assertInput(r.inputs[0], {
+        role: "image",
+        source: flux2Edited.data.job_id,
+        format: "png",
+        width: 512,
+        height: 384,
+        sha: calls[0].fields.input_image_0.sha256,
+        note: /scal/i,
+      });
+    }
+  });
+
   // ---- refusals: each a tool error, and nothing stored, queued, run or fetched ----
 
   const refusals = [
@@ -514,7 +565,8 @@ describe("image inputs: edit_image, generate_variations and image references", (
     ["a file: URL", () => ({ images: ["file:///etc/passwd"] }), /images\[0\]/],
     ["plain text", () => ({ images: ["a picture of a cat"] }), /images\[0\]/],
     ["this server's URL that is not an image (/mcp)", () => ({ images: [`${h.origin}/mcp`] }), /images\[0\]/],
-    ["a data URL that is not valid base64", () => ({ images: ["data:image/png;base64,!!not-base64!!"] }), /images\[0\]/],
+    // The message is about the caller's data URL, not about a model's output.
+    ["a data URL that is not valid base64", () => ({ images: ["data:image/png;base64,!!not-base64!!"] }), /images\[0\]/, /model output/],
     ["a data URL whose bytes are not an image", () => ({ images: [notAnImageInput().dataUrl] }), /images\[0\].*(PNG|JPEG|WebP|not an image)/is],
     ["a data URL of another type (image/gif)", () => ({ images: [pngInput(64, 64).dataUrl.replace("image/png", "image/gif")] }), /images\[0\]/],
     ["a data URL over 10 MB decoded", () => ({ images: [oversizePngInput().dataUrl] }), /images\[0\].*(10 ?MB|10485760|too large|at most)/is],
@@ -533,9 +585,20 @@ describe("image inputs: edit_image, generate_variations and image references", (
     ["no images", () => ({ images: [] }), /images/],
     ["a strength above 1", () => ({ images: [source.data.job_id], strength: 1.5 }), /strength/],
   ];
-  for (const [name, args, pattern] of refusals) {
+  for (const [name, args, pattern, notPattern] of refusals) {
     it(`edit_image refuses ${name}: tool error, nothing stored, queued, run or fetched`, async () => {
-      await assertRefused("edit_image", { prompt: `a refused edit ${uniq("r")}`, ...args() }, pattern);
+      const message = await assertRefused("edit_image", { prompt: `a refused edit ${uniq("r")}`, ...args() }, pattern);
+      if (notPattern) assert.doesNotMatch(message, notPattern);
+    });
+  }
+
+  for (const [name, args, pattern] of [
+    ["count 9 (at most 8)", () => ({ job_id: source.data.job_id, count: 9 }), /count/],
+    ["a strength below 0", () => ({ job_id: source.data.job_id, strength: -0.1 }), /strength/],
+    ["a job id that is not a job's", () => ({ job_id: "not-a-job" }), /job/],
+  ]) {
+    it(`generate_variations refuses ${name}: tool error, nothing stored, queued, run or fetched`, async () => {
+      await assertRefused("generate_variations", args(), pattern);
     });
   }
 
@@ -667,5 +730,50 @@ describe("image references with API keys and PUBLIC_IMAGE_BASE_URL", () => {
     assert.equal(data.inputs[0].url, aliceImage.data.image_url, "the input is the object the public URL names");
     assert.deepEqual((await state()).outbound, before);
     assert.deepEqual(h.outboundRequests, [], "nothing was fetched from the public base either");
+  });
+});
+
+describe("image inputs without the IMAGES binding: inputs that need converting are refused with the limit", () => {
+  let h;
+  let client;
+  let source;
+  const { assertRefused, assertInput, refusalMessages } = checks(() => ({ h, client }));
+  before(async () => {
+    h = await startHarness({ recordOutbound: true, imagesBinding: false });
+    client = await h.mcpClient();
+    source = await makeImage(h, client, { prompt: `a lighthouse without thumbnails ${uniq("nb")}`, model: "flux-schnell" });
+  });
+  after(async () => {
+    for (const m of refusalMessages) console.log(`# refused: ${m}`);
+    await h?.dispose();
+  });
+
+  it("an input the model takes as it is still works (img2img on a 1024x1024 job image)", async () => {
+    const prompt = `an edit without the binding ${uniq("ok")}`;
+    const { data } = await edit(client, { prompt, images: [source.data.job_id] });
+    assert.equal(onlyCall(h, prompt).images.image_b64.sha256, source.sha);
+    await assertInput(data.inputs[0], { role: "image", source: source.data.job_id, format: "jpeg", width: 1024, height: 1024, sha: source.sha });
+  });
+
+  it("FLUX.2 with a 1024x1024 reference is refused naming 512", async () => {
+    await assertRefused("edit_image", { prompt: `flux2 no binding ${uniq()}`, images: [source.data.job_id], model: "flux-2-klein-4b" }, /512/);
+  });
+
+  it("a WebP input for an SD model is refused naming WebP", async () => {
+    const webp = await webpInput(256, 256);
+    await assertRefused("edit_image", { prompt: `webp no binding ${uniq()}`, images: [webp.dataUrl] }, /webp/i);
+  });
+
+  it("an SD input wider than 2048 is refused naming 2048", async () => {
+    await assertRefused("edit_image", { prompt: `wide no binding ${uniq()}`, images: [pngInput(2400, 600).dataUrl] }, /2048/);
+  });
+
+  it("generate_variations of a FLUX.2 job (1024x768 output) is refused naming 512", async () => {
+    const flux2 = await makeImage(h, client, { prompt: `a flux2 source ${uniq("f2s")}`, model: "flux-2-klein-4b" });
+    await assertRefused("generate_variations", { job_id: flux2.data.job_id, count: 1 }, /512/);
+  });
+
+  it("no outbound request", () => {
+    assert.deepEqual(h.outboundRequests, []);
   });
 });

@@ -40,6 +40,10 @@ export default {
         return Response.json({ kind: "error", message: String(err && err.message), ctor: err && err.constructor && err.constructor.name });
       }
     }
+    if (url.pathname === "/outbound") {
+      const res = await fetch(url.searchParams.get("to"), { method: url.searchParams.get("method") ?? "GET" });
+      return Response.json({ status: res.status, text: await res.text() });
+    }
     if (url.pathname === "/enqueue") {
       await env.IMAGE_QUEUE.send(await request.json());
       return new Response("ok");
@@ -181,5 +185,46 @@ describe("e2e harness self-test (probe worker in place of the server)", () => {
     assert.deepEqual([...got.bytes], [1, 2, 3]);
     assert.equal(got.httpMetadata.contentType, "application/x-probe");
     await h.r2.delete("probe/x.bin");
+  });
+});
+
+describe("e2e harness self-test: recordOutbound catches the server's outbound fetches", () => {
+  let h;
+  before(async () => {
+    h = await startHarness({
+      recordOutbound: true,
+      serverWorker: { mainModule: "probe.mjs", modules: { "probe.mjs": { type: "esm", contents: PROBE } } },
+    });
+  });
+  after(async () => {
+    await h?.dispose();
+  });
+
+  it("records method and URL of each fetch() and answers 599 without reaching the network", async () => {
+    assert.deepEqual(h.outboundRequests, [], "nothing recorded before the probe fetches");
+    const targets = [
+      ["GET", "https://example.com/x.png"],
+      ["HEAD", "http://192.0.2.1:8080/private?a=1"],
+    ];
+    for (const [method, to] of targets) {
+      const res = await h.fetch(`/outbound?method=${method}&to=${encodeURIComponent(to)}`);
+      const body = await res.json();
+      assert.equal(body.status, 599, JSON.stringify(body));
+      if (method === "GET") assert.match(body.text, /recorded, not sent/); // a HEAD answer has no body
+    }
+    assert.deepEqual(
+      h.outboundRequests.map(({ method, url }) => [method, url]),
+      targets,
+    );
+    assert.ok(h.outboundRequests.every((r) => Number.isFinite(r.at)));
+  });
+
+  it("bindings do not go through it: AI, D1 and R2 calls leave outboundRequests as it was", async () => {
+    const before = h.outboundRequests.length;
+    const res = await h.fetch("/run", { method: "POST", body: JSON.stringify({ model: MODEL_IDS["flux-schnell"], prompt: `a cat ${uniq()}` }) });
+    assert.equal((await res.json()).kind, "object");
+    await h.queue.send({ jobId: uniq("job") });
+    await waitFor(() => h.queueDeliveries("image-generation-queue").length >= 1, { message: "a queue delivery" });
+    assert.equal(h.outboundRequests.length, before);
   });
 });

@@ -210,13 +210,16 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  *   retryDelaySeconds  delay before Miniflare redelivers a retried message (default 0, as
  *                 in production); a delay makes the state between attempts observable
  *   rateLimit     { limit, period } to bind RATE_LIMITER (off by default)
+ *   recordOutbound true to catch every outbound fetch() of the server worker (its global
+ *                 outbound: anything but its bindings): each is recorded in h.outboundRequests
+ *                 as {method, url, at} and answered 599 without touching the network
  */
 /**
  * The Miniflare worker entry for the built server: bindings and queue consumers as in
  * wrangler.toml. Shared by startHarness and by files that need their own Miniflare options
  * (the cross-isolate SSE test, the SSE benchmark).
  */
-export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit, faults } = {}) {
+export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit, faults, outbound } = {}) {
   const env = {};
   for (const [name, value] of Object.entries({ ...DEFAULT_VARS, ...vars })) {
     if (value !== undefined) env[name] = { type: "text", value: String(value) };
@@ -252,7 +255,9 @@ export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, re
         { type: "queue", name: DLQ, maxBatchSize: 1, maxBatchTimeout: 1 },
       ],
     },
-    dev: { unsafeRegisterWorker: false },
+    // `outbound` (request) => Response takes the worker's global outbound: every fetch() it
+    // makes to anything but a binding reaches this Node function instead of the network.
+    dev: { unsafeRegisterWorker: false, ...(outbound ? { outboundService: { type: "fetcher", handler: outbound } } : {}) },
   };
 }
 
@@ -298,6 +303,14 @@ export async function startHarness(options = {}) {
 
   const logs = [];
   const verbose = process.env.E2E_VERBOSE === "1";
+  // recordOutbound: the server's outbound fetches, recorded and refused (never sent anywhere).
+  const outboundRequests = [];
+  const recordOutbound = options.recordOutbound
+    ? (request) => {
+        outboundRequests.push({ method: request.method, url: request.url, at: Date.now() });
+        return new Response("e2e harness: outbound requests are recorded, not sent", { status: 599 });
+      }
+    : undefined;
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -323,6 +336,7 @@ export async function startHarness(options = {}) {
         compatibilityFlags: options.compatibilityFlags,
         rateLimit: options.rateLimit,
         faults: options.faults,
+        outbound: recordOutbound,
       }),
       standin.worker,
       // Test-side producers: lets a test put a message straight on the dead-letter
@@ -375,6 +389,8 @@ export async function startHarness(options = {}) {
     deadLetterQueue,
     migrations,
     vars,
+    /** With recordOutbound: every outbound fetch of the server worker, [{method, url, at}]. */
+    outboundRequests,
 
     /** fetch against the worker over real HTTP. */
     fetch(pathOrUrl, init) {

@@ -633,29 +633,6 @@ impl Controls {
         }
         controls
     }
-
-    /// Only the controls `spec` takes (for carrying settings over to another model).
-    pub fn keep_only(&mut self, spec: &ModelSpec) {
-        let takes = |control| spec.param(control).is_some();
-        if !takes(Control::Width) || !takes(Control::Height) {
-            (self.width, self.height, self.aspect_ratio) = (None, None, None);
-        }
-        if !takes(Control::Seed) {
-            self.seed = None;
-        }
-        if !takes(Control::NegativePrompt) {
-            self.negative_prompt = None;
-        }
-        if !takes(Control::Steps) {
-            self.steps = None;
-        }
-        if !takes(Control::Guidance) {
-            self.guidance = None;
-        }
-        if !takes(Control::Strength) {
-            self.strength = None;
-        }
-    }
 }
 
 /// What one job sends to its model besides the prompt, in the model's own input names.

@@ -101,8 +101,9 @@ pub fn variation_model(source: ImageModel, strength_given: bool) -> (ImageModel,
     }
 }
 
-/// The controls of the variations: the source's, seed left out (each variation gets a new
-/// one); when another model makes them, only what carries over (the negative prompt).
+/// The controls of the variations: the source's (all taken by its model), seed left out (each
+/// variation gets a new one); when img2img makes them, only the negative prompt carries over
+/// (img2img takes one; sizes and step ranges differ between models).
 pub fn variation_controls(
     source: ImageModel,
     model: ImageModel,
@@ -119,7 +120,6 @@ pub fn variation_controls(
         }
     };
     controls.seed = None;
-    controls.keep_only(model.spec());
     if model.spec().param(Control::Strength).is_some() {
         controls.strength = Some(strength.unwrap_or(VARIATION_STRENGTH_DEFAULT));
     }

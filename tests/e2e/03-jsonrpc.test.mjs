@@ -111,8 +111,8 @@ describe("JSON-RPC over POST /mcp", () => {
     assert.equal(await h.count("generation_jobs"), before);
   });
 
-  it("tools/list over raw JSON-RPC lists every tool (the original six, list_models and get_usage)", async () => {
+  it("tools/list over raw JSON-RPC lists every tool (the original six, then list_models, get_usage, edit_image, generate_variations)", async () => {
     const r = await h.rpc({ jsonrpc: "2.0", id: 5, method: "tools/list" });
-    assert.equal(r.json?.result?.tools?.length, 8, r.text.slice(0, 300));
+    assert.equal(r.json?.result?.tools?.length, 10, r.text.slice(0, 300));
   });
 });

@@ -71,5 +71,19 @@ for (const [label, makeTransport] of Object.entries(TRANSPORTS)) {
       assert.equal(usage.data.daily_image_quota, null);
       assert.deepEqual(usage.data.keys, [{ key: "admin", images_today: usage.data.images_today }]);
     });
+
+    it("edit_image on a finished image by job id, then generate_variations of the edit", async () => {
+      const source = await callTool(client, "generate_image_and_wait", { prompt: `${uniq("edit")} a red kite`, model: "sdxl-base", preview: false });
+      const edited = await callTool(client, "edit_image", { prompt: "the red kite at night", images: [source.data.job_id], preview: false });
+      assert.equal(edited.data.status, "completed", JSON.stringify(edited.data));
+      assert.equal(edited.data.model, "sd-v1-5-img2img");
+      assert.equal(edited.data.inputs[0].source, source.data.job_id);
+      assert.equal(edited.data.inputs[0].url, source.data.image_url, "the job's image is used in place");
+      assert.equal((await h.fetchImage(edited.data.image_url)).format, "png");
+      const varied = await callTool(client, "generate_variations", { job_id: edited.data.job_id, count: 2, preview: false });
+      assert.equal(varied.data.count, 2, JSON.stringify(varied.data));
+      assert.equal(new Set(varied.data.results.map((r) => r.seed)).size, 2, "two new seeds");
+      for (const r of varied.data.results) assert.equal(r.inputs[0].source, edited.data.job_id);
+    });
   });
 }

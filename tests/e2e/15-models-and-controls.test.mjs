@@ -19,6 +19,9 @@ const MODEL_NAMES = [
   "sdxl-lightning",
   "sdxl-base",
 ];
+// Edit-only models (they need an input image): listed by list_models, offered by edit_image, not
+// by the generate tools.
+const EDIT_ONLY_MODELS = ["sd-v1-5-img2img", "sd-v1-5-inpainting"];
 
 describe("models and generation controls", () => {
   let h;
@@ -34,11 +37,18 @@ describe("models and generation controls", () => {
     await h?.dispose();
   });
 
-  it("list_models shows nine models with ids, parameters, sizes and prices from the registry", async () => {
+  it("list_models shows every model with ids, parameters, sizes, inputs and prices from the registry", async () => {
     const { data } = await callTool(client, "list_models");
     assert.equal(data.success, true);
-    assert.equal(data.count, 9);
-    assert.deepEqual(data.models.map((m) => m.name), MODEL_NAMES);
+    assert.equal(data.count, 11);
+    assert.deepEqual(data.models.map((m) => m.name), [...MODEL_NAMES, ...EDIT_ONLY_MODELS]);
+    for (const name of EDIT_ONLY_MODELS) {
+      assert.equal(models[name].image_inputs.image_required, true, name);
+      assert.ok(models[name].parameters.some((p) => p.name === "strength"), `${name} takes strength`);
+    }
+    assert.equal(models["sd-v1-5-inpainting"].image_inputs.mask, true);
+    assert.equal(models["flux-2-dev"].image_inputs.max_side, 512);
+    assert.equal(models["flux-schnell"].image_inputs, null);
     assert.equal(data.default_model, "flux-schnell");
     for (const m of data.models) {
       assert.ok(MODEL_TABLE[m.workers_ai_id], `${m.name}: ${m.workers_ai_id} is a real Workers AI id`);

@@ -489,6 +489,26 @@ describe("image inputs: edit_image, generate_variations and image references", (
     }
   });
 
+  it("generate_variations of a flux-schnell job (a model without a seed): sd-v1-5-img2img on the image, strength 0.35, distinct seeds", async () => {
+    const prompt = `a windmill at dawn ${uniq("seedless")}`;
+    const origin = await makeImage(h, client, { prompt, model: "flux-schnell" });
+    const { result, data } = await callTool(client, "generate_variations", { job_id: origin.data.job_id, count: 3 });
+    assert.equal(result.isError, undefined, JSON.stringify(data).slice(0, 600));
+    assert.equal(data.results.length, 3);
+    const calls = h.recorder.callsFor(prompt).filter((c) => c.model === IMG2IMG);
+    assert.equal(calls.length, 3, "three img2img calls, none to flux-schnell again");
+    for (const call of calls) {
+      assert.equal(call.images.image_b64.sha256, origin.sha, "img2img on the source's stored image");
+      assert.equal(call.inputs.strength, 0.35);
+    }
+    assert.equal(new Set(calls.map((c) => c.inputs.seed)).size, 3, "each variation has its own seed");
+    for (const r of data.results) {
+      assert.equal(r.model, "sd-v1-5-img2img");
+      assert.ok(Number.isInteger(r.seed));
+      assert.equal(r.inputs[0].source, origin.data.job_id);
+    }
+  });
+
   it("generate_variations of an img2img job: img2img on that job's image with strength 0.35", async () => {
     assert.ok(edited, "needs the first edit_image test's result");
     const { data } = await callTool(client, "generate_variations", { job_id: edited.data.job_id, count: 2 });
@@ -574,8 +594,9 @@ describe("image inputs: edit_image, generate_variations and image references", (
     ["an image URL of this server with no object behind it", () => ({ images: [`/images/input-${randomUUID()}.png`] }), /images\[0\]/],
     ["a second image that is bad (images[1] named)", () => ({ images: [source.data.job_id, "https://example.com/y.png"] }), /images\[1\]/],
     ["a bad mask (mask named)", () => ({ images: [source.data.job_id], mask: "https://example.com/mask.png" }), /mask/],
-    ["a text-only model", () => ({ images: [source.data.job_id], model: "flux-schnell" }), /does not take input images/],
-    ["a text-only model (sdxl-base)", () => ({ images: [source.data.job_id], model: "sdxl-base" }), /does not take input images/],
+    // The model argument offers the edit models only, so the schema check refuses a text-only one.
+    ["a text-only model", () => ({ images: [source.data.job_id], model: "flux-schnell" }), /model must be one of: flux-2-dev.*sd-v1-5-inpainting/],
+    ["a text-only model (sdxl-base)", () => ({ images: [source.data.job_id], model: "sdxl-base" }), /model must be one of: flux-2-dev.*sd-v1-5-inpainting/],
     ["img2img with two images", () => ({ images: [source.data.job_id, source.data.job_id], model: "sd-v1-5-img2img" }), /sd-v1-5-img2img/],
     ["img2img with a mask (names inpainting)", () => ({ images: [source.data.job_id], mask: maskInput(1024, 1024).dataUrl, model: "sd-v1-5-img2img" }), /sd-v1-5-inpainting/],
     ["inpainting without a mask", () => ({ images: [source.data.job_id], model: "sd-v1-5-inpainting" }), /needs a mask/],

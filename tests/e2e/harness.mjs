@@ -41,6 +41,8 @@ export const TOOL_NAMES = [
   "generate_image_and_wait",
   "list_models",
   "get_usage",
+  "edit_image",
+  "generate_variations",
 ];
 /** The original's six tools, which keep their names, arguments and result fields. */
 export const ORIGINAL_TOOL_NAMES = TOOL_NAMES.slice(0, 6);

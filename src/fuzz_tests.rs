@@ -1,10 +1,9 @@
 //! Property-based tests (proptest): arbitrary client input to JSON-RPC parsing, tool argument
-//! validation, model planning, SQL building and the body reader never panics, whatever is
-//! accepted keeps every limit, and errors stay small.
+//! validation, model planning, SQL building, image references and the body reader never panics,
+//! whatever is accepted keeps every limit, and errors stay small.
 //!
-//! Each property's case count is below (120,500 in all with `cargo test`). A longer run
+//! Each property's case count is below (132,500 in all with `cargo test`). A longer run
 //! multiplies every count: `FUZZ_SCALE=10 cargo test fuzz_tests` (README, Tests; 0.1 for a quick one).
-//! (Image reference parsing is not covered: the server does not parse image references yet.)
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
@@ -16,7 +15,7 @@ use crate::http::body::{declared_length, LimitedBody};
 use crate::jobs::{sql, ImageFilter, ImagePosition, JobStatus, NewJob, Page, StatusFilter};
 use crate::models::{Controls, ModelSpec, Range, ASPECT_RATIOS, MODELS};
 use crate::protocol::jsonrpc::{classify, parse_body, IncomingBody, IncomingMessage, RequestId, RpcError, RpcResponse};
-use crate::tools::{validate_args, Field, FieldKind, TOOLS};
+use crate::tools::{decode_data, parse_reference, validate_args, Field, FieldKind, Reference, TOOLS};
 
 /// `cases` times FUZZ_SCALE (default 1): the long run raises every property at once.
 fn config(cases: u32) -> ProptestConfig {
@@ -790,6 +789,110 @@ proptest! {
         match body.into_text() {
             Ok(text) => prop_assert_eq!(text.as_bytes(), without_bom),
             Err(_) => prop_assert!(std::str::from_utf8(without_bom).is_err()),
+        }
+    }
+}
+
+const ORIGIN: &str = "https://img.example.workers.dev";
+const PUBLIC_BASE: &str = "https://cdn.example.com/img";
+
+/// Image references: arbitrary text, and text after each prefix a reference can start with
+/// (this server's image route, its public base, data URLs, other hosts and schemes, UUID shapes).
+fn reference_text() -> impl Strategy<Value = String> {
+    let prefix = proptest::sample::select(vec![
+        "",
+        "/images/",
+        "https://img.example.workers.dev/images/",
+        "https://img.example.workers.dev",
+        "https://img.example.workers.dev.evil.com/images/",
+        "http://img.example.workers.dev/images/",
+        "https://cdn.example.com/img/",
+        "https://cdn.example.com/img",
+        "https://example.com/",
+        "data:image/png;base64,",
+        "data:image/webp;base64,",
+        "data:image/gif;base64,",
+        "data:",
+        "file:///",
+        "0b7c6a1e-1f2d-4e3c-9a8b-",
+    ]);
+    let uuid = any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string());
+    let key = (
+        any::<u64>(),
+        proptest::sample::select(vec!["png", "jpg", "webp", "gif", ""]),
+    )
+        .prop_map(|(n, ext)| format!("{n}-a-fox-0b7c6a1e.{ext}"));
+    let tail = prop_oneof![text(40), long_text(300), uuid, key];
+    (prefix, tail).prop_map(|(prefix, tail)| format!("{prefix}{tail}"))
+}
+
+proptest! {
+    #![proptest_config(config(10_000))]
+
+    /// A reference is a job id (exactly a lowercase UUID), a key of our own alphabet under this
+    /// server's image route or public base, or a PNG/JPEG/WebP data URL; anything else is
+    /// refused with a short message that never repeats long input whole.
+    #[test]
+    fn image_references_name_only_this_servers_images(text in reference_text()) {
+        match parse_reference(&text, ORIGIN, Some(PUBLIC_BASE)) {
+            Ok(Reference::Job(id)) => {
+                prop_assert_eq!(id, text.as_str());
+                let canonical = uuid::Uuid::parse_str(id).map(|u| u.to_string()).ok();
+                prop_assert_eq!(canonical.as_deref(), Some(id));
+            }
+            Ok(Reference::Stored(key)) => {
+                prop_assert!(text.ends_with(&format!("/{key}")), "{text}");
+                let under_ours = [format!("{ORIGIN}/images/"), "/images/".to_string(), format!("{PUBLIC_BASE}/")]
+                    .iter()
+                    .any(|prefix| text.strip_prefix(prefix.as_str()) == Some(key));
+                prop_assert!(under_ours, "{text}");
+                prop_assert!(crate::urls::key_in_stored_url(&text).is_some(), "{key} is a key of our alphabet");
+            }
+            Ok(Reference::Data(payload)) => {
+                let head = &text[..text.len() - payload.len()];
+                prop_assert!(
+                    ["data:image/png;base64,", "data:image/jpeg;base64,", "data:image/webp;base64,"].contains(&head),
+                    "{head}"
+                );
+            }
+            Err(message) => {
+                prop_assert!(message.chars().count() < 500, "{}", message.len());
+                if text.chars().count() > ECHO_MAX_CHARS {
+                    prop_assert!(!message.contains(text.as_str()));
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2_000))]
+
+    /// Any payload decodes to at most the limit or is refused; valid base64 of some bytes decodes
+    /// back to exactly them.
+    #[test]
+    fn data_url_payloads_decode_exactly_or_are_refused(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        junk in text(30),
+        mode in 0u8..3,
+    ) {
+        let encoded = crate::media::base64_encode(&bytes);
+        let payload = match mode {
+            0 => encoded.clone(),
+            1 => encoded.trim_end_matches('=').to_string(),
+            _ => format!("{encoded}{junk}"),
+        };
+        match decode_data(&payload) {
+            Ok(decoded) => {
+                prop_assert!(decoded.len() <= crate::catalog::INPUT_IMAGE_MAX_BYTES);
+                if mode < 2 || junk.is_empty() {
+                    prop_assert_eq!(decoded, bytes);
+                }
+            }
+            Err(message) => {
+                prop_assert!(mode == 2 && !junk.is_empty(), "valid base64 refused: {message}");
+                prop_assert!(message.len() < 200);
+            }
         }
     }
 }

@@ -33,6 +33,8 @@ use crate::protocol::mcp::{CallToolResult, Tool, ToolAnnotations};
 #[cfg(test)]
 pub use args::validate as validate_args;
 pub use args::{Field, FieldKind};
+#[cfg(test)]
+pub use inputs::{decode_data, parse_reference, Reference};
 pub use output::{ToolError, ToolOutput};
 #[cfg(test)]
 pub use previews::{blocks as preview_blocks, has_resource_links};

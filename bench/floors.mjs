@@ -58,7 +58,7 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   console.log(
     "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--build build] [--only rows] [--json file]\n" +
-      "  rows for --only (comma-separated): requests, drain, startup, memory, profile",
+      "  rows for --only (comma-separated): requests, drain, startup, memory, profile, cpu",
   );
   process.exit(0);
 }
@@ -217,11 +217,13 @@ const SINK_WORKER = {
   dev: { unsafeRegisterWorker: false },
 };
 
-async function startMiniflare(workers, { defaultDelayMs = 0 } = {}) {
+async function startMiniflare(workers, { defaultDelayMs = 0, inspectorPort } = {}) {
   const logs = [];
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
+    // workerd's own inspector (one target per worker, `core:user:<name>`), for the cpu phase.
+    ...(inspectorPort ? { inspectorPort } : {}),
     enableDevRegistry: false,
     telemetry: { enabled: false },
     cf: false,
@@ -389,6 +391,40 @@ const fmt = (x, d = 0) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixe
 // ---------------------------------------------------------------------------------------
 // Phase 1: requests.
 
+/**
+ * Captures our answer to every scenario and loads them into the protocol floor (split around
+ * the id), then checks each floor answers; returns the answer sizes per scenario.
+ */
+async function captureAndLoad(urls) {
+  // Capture our answers; the protocol floor serves them canned (split around the id).
+  const canned = {};
+  const sizes = {};
+  for (const s of SCENARIOS) {
+    const ours = await post(urls[SERVER], s.body, s.headers);
+    if (!okAnswer(ours)) throw new Error(`capture ${s.name}: HTTP ${ours.status} ${ours.text.slice(0, 300)}`);
+    const at = ours.text.indexOf('"id":1');
+    if (at < 0) throw new Error(`capture ${s.name}: no "id":1 in ${ours.text.slice(0, 200)}`);
+    // Our answer's headers too (content type, CORS), minus the ones the runtime sets itself.
+    const headers = Object.fromEntries(
+      Object.entries(ours.headers).filter(([k]) => !["content-length", "transfer-encoding", "connection", "keep-alive", "date"].includes(k)),
+    );
+    canned[s.key] = [ours.text.slice(0, at + 5), ours.text.slice(at + 6), headers];
+    sizes[s.name] = { ours: Buffer.byteLength(ours.text), floor: null };
+    if (s.floor === PROTOCOL_FLOOR) continue; // checked once loaded, below
+    const floor = await post(urls[s.floor], s.body, s.headers);
+    if (!okAnswer(floor)) throw new Error(`${s.floor} ${s.name}: HTTP ${floor.status} ${floor.text.slice(0, 300)}`);
+    sizes[s.name].floor = Buffer.byteLength(floor.text);
+  }
+  const loaded = await fetch(new URL("/__load", urls[PROTOCOL_FLOOR]), { method: "POST", body: JSON.stringify(canned) });
+  if (!loaded.ok) throw new Error(`protocol floor: /__load answered ${loaded.status}`);
+  for (const s of SCENARIOS.filter((x) => x.floor === PROTOCOL_FLOOR)) {
+    const r = await post(urls[PROTOCOL_FLOOR], s.body, s.headers);
+    if (!okAnswer(r)) throw new Error(`protocol floor ${s.name}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+    sizes[s.name].floor = Buffer.byteLength(r.text);
+  }
+  return sizes;
+}
+
 async function requestPhase(results) {
   const standin = makeStandin(0);
   const { mf, logs } = await startMiniflare([
@@ -407,32 +443,7 @@ async function requestPhase(results) {
       [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR),
     };
 
-    // Capture our answers; the protocol floor serves them canned (split around the id).
-    const canned = {};
-    const sizes = {};
-    for (const s of SCENARIOS) {
-      const ours = await post(urls[SERVER], s.body, s.headers);
-      if (!okAnswer(ours)) throw new Error(`capture ${s.name}: HTTP ${ours.status} ${ours.text.slice(0, 300)}`);
-      const at = ours.text.indexOf('"id":1');
-      if (at < 0) throw new Error(`capture ${s.name}: no "id":1 in ${ours.text.slice(0, 200)}`);
-      // Our answer's headers too (content type, CORS), minus the ones the runtime sets itself.
-      const headers = Object.fromEntries(
-        Object.entries(ours.headers).filter(([k]) => !["content-length", "transfer-encoding", "connection", "keep-alive", "date"].includes(k)),
-      );
-      canned[s.key] = [ours.text.slice(0, at + 5), ours.text.slice(at + 6), headers];
-      sizes[s.name] = { ours: Buffer.byteLength(ours.text), floor: null };
-      if (s.floor === PROTOCOL_FLOOR) continue; // checked once loaded, below
-      const floor = await post(urls[s.floor], s.body, s.headers);
-      if (!okAnswer(floor)) throw new Error(`${s.floor} ${s.name}: HTTP ${floor.status} ${floor.text.slice(0, 300)}`);
-      sizes[s.name].floor = Buffer.byteLength(floor.text);
-    }
-    const loaded = await fetch(new URL("/__load", urls[PROTOCOL_FLOOR]), { method: "POST", body: JSON.stringify(canned) });
-    if (!loaded.ok) throw new Error(`protocol floor: /__load answered ${loaded.status}`);
-    for (const s of SCENARIOS.filter((x) => x.floor === PROTOCOL_FLOOR)) {
-      const r = await post(urls[PROTOCOL_FLOOR], s.body, s.headers);
-      if (!okAnswer(r)) throw new Error(`protocol floor ${s.name}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
-      sizes[s.name].floor = Buffer.byteLength(r.text);
-    }
+    const sizes = await captureAndLoad(urls);
 
     for (const s of SCENARIOS) {
       for (const concurrency of [1, 16]) {
@@ -997,6 +1008,22 @@ function table(results, m) {
       );
     }
   }
+  const cpuRows = results.filter((x) => x.kind === "cpu");
+  if (cpuRows.length) {
+    lines.push("", "CPU per request (µs of isolate time, V8 sampling profiler, c=16):", "");
+    lines.push("| row | side | total | Wasm | JS (glue / floor code) | builtins (JSON, Response, D1 stubs…) | runtime (native, outside JS) | GC |");
+    lines.push("|---|---|---|---|---|---|---|---|");
+    for (const r of cpuRows) {
+      for (const side of ["ours", "floorRun"]) {
+        const c = r[side];
+        const name = side === "ours" ? "ours" : r.floor === PROTOCOL_FLOOR ? "protocol floor" : "D1 floor";
+        lines.push(
+          `| ${side === "ours" ? r.name : ""} | ${name} | ${fmt(c.perRequestUs)} | ${fmt(c.split.wasm)} | ${fmt(c.split.js)} | ${fmt(c.split.builtins)} | ` +
+            `${fmt(c.split.runtime)} | ${fmt(c.split.gc)} |`,
+        );
+      }
+    }
+  }
   const startup = results.find((x) => x.kind === "startup");
   if (startup) lines.push(`\nFirst request after ready: ours ${fmt(startup.oursFirstRequest, 1)} ms, protocol floor ${fmt(startup.floorFirstRequest, 1)} ms.`);
   const wasm = results.find((x) => x.kind === "wasm");
@@ -1025,6 +1052,139 @@ function table(results, m) {
   return lines.join("\n");
 }
 
+// ---------------------------------------------------------------------------------------
+// Phase 6 (--only cpu): where each request's CPU time goes, ours and the floor's. The V8
+// sampling profiler of each worker's isolate (workerd's inspector, CDP over a WebSocket) runs
+// while c=16 load runs against that worker alone; its samples are summed per category and
+// divided by the requests served. The profiler slows both sides alike (~50 µs sampling).
+
+const CPU_SCENARIOS = ["ping", "initialize", "tools/list", "get_job_status", "list_jobs", "generate_image ×1"];
+const CPU_MS = QUICK ? 1000 : 2000;
+
+async function freePort() {
+  const server = http.createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A CDP session with one worker's isolate. */
+async function inspect(port, worker) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/core:user:${worker}`);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`inspector of ${worker} on port ${port}: connection failed`));
+  });
+  let next = 0;
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    const done = pending.get(message.id);
+    if (!done) return;
+    pending.delete(message.id);
+    if (message.error) done.reject(new Error(`${worker}: ${JSON.stringify(message.error)}`));
+    else done.resolve(message.result);
+  };
+  const send = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++next;
+      pending.set(id, { resolve, reject });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return { send, close: () => ws.close() };
+}
+
+/**
+ * Self time per category: `wasm` (functions of the Wasm module), `js` (the worker's own JS:
+ * our wasm-bindgen glue, or the floor's code), `builtins` (V8 and workerd functions called from
+ * JS: JSON, Response, Headers, D1 and fetch stubs), `runtime` (`(program)`: native work outside
+ * any JS frame, i.e. workerd's HTTP and I/O), `gc`; `(idle)` is left out.
+ */
+function cpuSplit(profile) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const byNode = new Map();
+  profile.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const totals = { wasm: 0, js: 0, builtins: 0, runtime: 0, gc: 0 };
+  const functions = new Map();
+  for (const [id, micros] of byNode) {
+    const { functionName: name, url } = nodes.get(id).callFrame;
+    let category;
+    if (name === "(idle)") continue;
+    else if (name === "(program)") category = "runtime";
+    else if (name === "(garbage collector)") category = "gc";
+    else if (url.startsWith("wasm://") || /^(\$|wasm-function)/.test(name)) category = "wasm";
+    else if (url) category = "js";
+    else category = "builtins";
+    totals[category] += micros;
+    const key = `${category}: ${name || "(anonymous)"}`;
+    functions.set(key, (functions.get(key) ?? 0) + micros);
+  }
+  const busy = Object.values(totals).reduce((a, b) => a + b, 0);
+  const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  return { totals, busy, top };
+}
+
+async function cpuPhase(results) {
+  const inspectorPort = await freePort();
+  const standin = makeStandin(0);
+  const { mf, logs } = await startMiniflare(
+    [
+      ourWorker({ queue: SINK_QUEUE, consumer: false, standin }),
+      floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs"),
+      d1FloorWorker({ queue: SINK_QUEUE, consumer: false, standin }),
+      SINK_WORKER,
+      standin.worker,
+    ],
+    { inspectorPort },
+  );
+  try {
+    await seed(await mf.getD1Database("DB", SERVER));
+    await seed(await mf.getD1Database("DB", D1_FLOOR));
+    const urls = {
+      [SERVER]: await mf.unsafeGetDirectURL(SERVER),
+      [PROTOCOL_FLOOR]: await mf.unsafeGetDirectURL(PROTOCOL_FLOOR),
+      [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR),
+    };
+    await captureAndLoad(urls);
+    for (const s of SCENARIOS.filter((x) => CPU_SCENARIOS.includes(x.name))) {
+      const row = { kind: "cpu", name: s.name, floor: s.floor };
+      for (const [side, worker] of [["ours", SERVER], ["floor", s.floor]]) {
+        await load(urls[worker], s, 16, 300); // warm-up, not profiled
+        const session = await inspect(inspectorPort, worker);
+        await session.send("Profiler.enable");
+        await session.send("Profiler.setSamplingInterval", { interval: 50 });
+        await session.send("Profiler.start");
+        const run = await load(urls[worker], s, 16, CPU_MS);
+        const { profile } = await session.send("Profiler.stop");
+        session.close();
+        const split = cpuSplit(profile);
+        const per = (micros) => micros / run.n;
+        row[side === "ours" ? "ours" : "floorRun"] = {
+          requests: run.n,
+          rps: run.rps,
+          perRequestUs: per(split.busy),
+          split: Object.fromEntries(Object.entries(split.totals).map(([k, v]) => [k, per(v)])),
+          top: split.top.map(([name, micros]) => [name, per(micros)]),
+        };
+      }
+      results.push(row);
+      const line = (side) => {
+        const r = row[side === "ours" ? "ours" : "floorRun"];
+        const parts = Object.entries(r.split).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
+        return `${fmt(r.perRequestUs)} µs/request (${parts})`;
+      };
+      console.log(`  ${s.name.padEnd(20)} ours ${line("ours")}\n  ${"".padEnd(20)} ${s.floor} ${line("floor")}`);
+      console.log(`  ${"".padEnd(20)} our top: ${row.ours.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
+    }
+  } catch (err) {
+    err.message += `\n${logs.slice(-20).join("\n")}`;
+    throw err;
+  } finally {
+    await mf.dispose();
+  }
+}
+
 const results = [];
 let failed = false;
 try {
@@ -1050,6 +1210,10 @@ try {
   if (PHASES.has("profile")) {
     console.log("profile:");
     await profilePhase(results);
+  }
+  if (PHASES.has("cpu")) {
+    console.log("cpu (V8 sampling profiler of each worker's isolate, c=16):");
+    await cpuPhase(results);
   }
   const m = machine();
   console.log(`\n${table(results, m)}\n\n(total ${((performance.now() - t0) / 1000).toFixed(0)} s)`);

@@ -392,6 +392,37 @@ const fmt = (x, d = 0) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixe
 // Phase 1: requests.
 
 /**
+ * The request phases' workerd: ours, both floors (generate_image's messages go to a sink queue,
+ * so no job runs), the stand-in; both databases seeded alike. Returns each worker's direct URL.
+ */
+async function startRequestWorkers(options = {}) {
+  const standin = makeStandin(0);
+  const { mf, logs } = await startMiniflare(
+    [
+      ourWorker({ queue: SINK_QUEUE, consumer: false, standin }),
+      floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs"),
+      d1FloorWorker({ queue: SINK_QUEUE, consumer: false, standin }),
+      SINK_WORKER,
+      standin.worker,
+    ],
+    options,
+  );
+  try {
+    await seed(await mf.getD1Database("DB", SERVER));
+    await seed(await mf.getD1Database("DB", D1_FLOOR));
+    const urls = {
+      [SERVER]: await mf.unsafeGetDirectURL(SERVER),
+      [PROTOCOL_FLOOR]: await mf.unsafeGetDirectURL(PROTOCOL_FLOOR),
+      [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR),
+    };
+    return { mf, logs, urls };
+  } catch (err) {
+    await mf.dispose();
+    throw err;
+  }
+}
+
+/**
  * Captures our answer to every scenario and loads them into the protocol floor (split around
  * the id), then checks each floor answers; returns the answer sizes per scenario.
  */
@@ -426,23 +457,8 @@ async function captureAndLoad(urls) {
 }
 
 async function requestPhase(results) {
-  const standin = makeStandin(0);
-  const { mf, logs } = await startMiniflare([
-    ourWorker({ queue: SINK_QUEUE, consumer: false, standin }),
-    floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs"),
-    d1FloorWorker({ queue: SINK_QUEUE, consumer: false, standin }),
-    SINK_WORKER,
-    standin.worker,
-  ]);
+  const { mf, logs, urls } = await startRequestWorkers();
   try {
-    await seed(await mf.getD1Database("DB", SERVER));
-    await seed(await mf.getD1Database("DB", D1_FLOOR));
-    const urls = {
-      [SERVER]: await mf.unsafeGetDirectURL(SERVER),
-      [PROTOCOL_FLOOR]: await mf.unsafeGetDirectURL(PROTOCOL_FLOOR),
-      [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR),
-    };
-
     const sizes = await captureAndLoad(urls);
 
     for (const s of SCENARIOS) {
@@ -1127,25 +1143,8 @@ function cpuSplit(profile) {
 
 async function cpuPhase(results) {
   const inspectorPort = await freePort();
-  const standin = makeStandin(0);
-  const { mf, logs } = await startMiniflare(
-    [
-      ourWorker({ queue: SINK_QUEUE, consumer: false, standin }),
-      floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs"),
-      d1FloorWorker({ queue: SINK_QUEUE, consumer: false, standin }),
-      SINK_WORKER,
-      standin.worker,
-    ],
-    { inspectorPort },
-  );
+  const { mf, logs, urls } = await startRequestWorkers({ inspectorPort });
   try {
-    await seed(await mf.getD1Database("DB", SERVER));
-    await seed(await mf.getD1Database("DB", D1_FLOOR));
-    const urls = {
-      [SERVER]: await mf.unsafeGetDirectURL(SERVER),
-      [PROTOCOL_FLOOR]: await mf.unsafeGetDirectURL(PROTOCOL_FLOOR),
-      [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR),
-    };
     await captureAndLoad(urls);
     for (const s of SCENARIOS.filter((x) => CPU_SCENARIOS.includes(x.name))) {
       const row = { kind: "cpu", name: s.name, floor: s.floor };

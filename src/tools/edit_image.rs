@@ -6,13 +6,13 @@ use serde_json::{Map, Value};
 
 use super::args::{parse, validate, ArgError, Field, FieldKind, ToolArgs};
 use super::generate_image::{plan_jobs, random_seed, GenerateArgs};
-use super::inputs::{check_mask_size, check_shape, edit_model_names, load, start_with_inputs};
+use super::inputs::{check_mask_size, check_shape, edit_model_names, edit_models, load, start_with_inputs};
 use super::previews::{preview_field, PreviewArg};
 use super::wait_for_completion;
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{EDIT_IMAGES_MAX, EDIT_STRENGTH_DEFAULT, INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
 use crate::jobs::InputRole;
-use crate::models::{ImageModel, MODELS};
+use crate::models::ImageModel;
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "edit_image",
@@ -108,11 +108,7 @@ fn edit_fields() -> Vec<Field> {
                 "Editing model. Default: sd-v1-5-inpainting with a mask, flux-2-klein-4b with several images, \
                      else sd-v1-5-img2img. list_models describes each.",
                 FieldKind::Choice {
-                    options: MODELS
-                        .iter()
-                        .filter(|spec| spec.inputs.is_some())
-                        .map(|spec| spec.name)
-                        .collect(),
+                    options: edit_models().collect(),
                     default: None,
                 },
             ));

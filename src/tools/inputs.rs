@@ -241,14 +241,17 @@ pub fn check_mask_size(image: &Loaded, mask: &Loaded) -> Result<(), ToolError> {
     ))
 }
 
-/// The models edit_image offers, for messages and descriptions.
-pub fn edit_model_names() -> String {
+/// The models edit_image offers: those that take input images.
+pub fn edit_models() -> impl Iterator<Item = &'static str> {
     crate::models::MODELS
         .iter()
         .filter(|spec| spec.inputs.is_some())
         .map(|spec| spec.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+}
+
+/// [`edit_models`] for messages and descriptions.
+pub fn edit_model_names() -> String {
+    edit_models().collect::<Vec<_>>().join(", ")
 }
 
 /// Makes every input fit `spec` and stores what is new, returning the inputs as jobs list them

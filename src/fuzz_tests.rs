@@ -369,7 +369,7 @@ fn near(field: &Field) -> BoxedStrategy<Value> {
 /// plus stray keys.
 fn tool_call() -> impl Strategy<Value = (usize, Map<String, Value>)> {
     (0..TOOLS.len()).prop_flat_map(|index| {
-        let fields = (TOOLS[index].fields)();
+        let fields = (TOOLS[index].typed.fields)();
         let per_field: Vec<_> = fields
             .iter()
             .map(|field| {
@@ -435,9 +435,9 @@ proptest! {
     #[test]
     fn tool_arguments_validate_within_bounds((index, raw) in tool_call()) {
         let tool = TOOLS[index];
-        let fields = (tool.fields)();
+        let fields = (tool.typed.fields)();
         let validated = validate_args(&fields, &raw);
-        let typed = (tool.parse_args)(&raw);
+        let typed = (tool.typed.parse)(&raw).map_err(|e| e.to_string());
         match &validated {
             Ok(args) => {
                 prop_assert!(typed.is_ok(), "{}: validated but not parsed: {:?}", tool.name, typed);

@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::models::{ImageModel, ModelSpec};
-use crate::tools::{Field, FieldKind, ToolSpec};
+use crate::tools::{Field, FieldKind, Scope, ToolSpec};
 
 /// What the page needs to know; everything comes from the tool definitions and the request.
 pub struct HomePage<'a> {
@@ -198,17 +198,17 @@ fn tools_section(tools: &[&ToolSpec]) -> String {
 }
 
 fn tool_card(tool: &ToolSpec) -> String {
-    let badge = if tool.read_only {
-        " <span class=\"badge ro\">read-only</span>"
-    } else {
-        " <span class=\"badge gen\">generates images</span>"
+    // The badge names what a caller needs to be allowed: reading, or starting work.
+    let badge = match tool.scope {
+        Scope::Read => " <span class=\"badge ro\">read-only</span>",
+        Scope::Write => " <span class=\"badge gen\">generates images</span>",
     };
     format!(
         "<article class=\"tool\">\n<h3><code>{name}</code> — {title}{badge}</h3>\n<p class=\"desc\">{description}</p>\n{arguments}</article>\n",
         name = html_escape(tool.name),
         title = html_escape(tool.title),
         description = html_escape(&(tool.description)()),
-        arguments = arguments_table(tool.name, &(tool.fields)()),
+        arguments = arguments_table(tool.name, &(tool.typed.fields)()),
     )
 }
 
@@ -447,7 +447,7 @@ mod tests {
     use super::*;
     use crate::models::MODELS;
     use crate::protocol::version;
-    use crate::tools::TOOLS;
+    use crate::tools::{Typed, TOOLS};
 
     const ORIGIN: &str = "https://imagemcp.example.com";
 
@@ -494,7 +494,7 @@ mod tests {
                 "tool {}",
                 tool.name
             );
-            for field in (tool.fields)() {
+            for field in (tool.typed.fields)() {
                 assert!(
                     html.contains(&format!("<td><code>{}</code></td>", field.name)),
                     "argument {} of {} missing",
@@ -524,7 +524,7 @@ mod tests {
     #[test]
     fn badge_follows_the_read_only_flag() {
         let html = render_real(ORIGIN, false);
-        let read_only = TOOLS.iter().filter(|t| t.read_only).count();
+        let read_only = TOOLS.iter().filter(|t| t.scope == Scope::Read).count();
         assert_eq!(html.matches("badge ro\">read-only").count(), read_only);
         assert_eq!(
             html.matches("badge gen\">generates images").count(),
@@ -573,7 +573,10 @@ mod tests {
             name: "x<b>y",
             title: "T'itle",
             description: evil_description,
-            fields: evil_fields,
+            typed: Typed {
+                fields: evil_fields,
+                ..TOOLS[0].typed
+            },
             ..*TOOLS[0]
         };
         let origin = "https://evil.test/\"><script>alert(3)</script>";

@@ -69,9 +69,17 @@ pub struct Tool {
     pub input_schema: Value,
     pub output_schema: Value,
     pub annotations: ToolAnnotations,
+    /// `ToolExecution` (2025-11-25): whether the tool can run as a task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution: Option<Value>,
+    /// `Icon[]` (2025-11-25 on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icons: Option<Vec<Value>>,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Value>,
 }
 
-/// `ListToolsResult` (the list is never paginated: six tools).
+/// `ListToolsResult` (never paginated: the whole tool table fits one page).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListToolsResult {

@@ -43,6 +43,21 @@ pub fn allows_batches(version: &str) -> bool {
     version <= "2025-03-26"
 }
 
+/// The optional fields of `Tool` that only some revisions define, with those revisions (the
+/// wire-contract tests check this table against each revision's official schema).
+pub const TOOL_FIELDS_BY_REVISION: [(&str, &[&str]); 3] = [
+    ("_meta", &["2025-06-18", "2025-11-25", "2026-07-28"]),
+    ("icons", &["2025-11-25", "2026-07-28"]),
+    ("execution", &["2025-11-25"]),
+];
+
+/// Whether `version`'s `Tool` has the optional `field` (`_meta`, `icons`, `execution`).
+pub fn tool_has(version: &str, field: &str) -> bool {
+    TOOL_FIELDS_BY_REVISION
+        .iter()
+        .any(|(name, revisions)| *name == field && revisions.contains(&version))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,8 +23,9 @@ struct InitializeParams {
     protocol_version: Option<String>,
 }
 
-/// Answers methods that need no bindings; None for tools/call and unknown methods.
-pub fn answer_static(request: &RpcRequest) -> Option<Result<Value, RpcError>> {
+/// Answers methods that need no bindings, as `revision` has them; None for tools/call and
+/// unknown methods.
+pub fn answer_static(request: &RpcRequest, revision: &str) -> Option<Result<Value, RpcError>> {
     let result = match request.method.as_str() {
         "initialize" => {
             let params: InitializeParams = match request.params.clone().map(serde_json::from_value).transpose() {
@@ -34,24 +35,28 @@ pub fn answer_static(request: &RpcRequest) -> Option<Result<Value, RpcError>> {
             to_value(initialize_result(params.protocol_version.as_deref()))
         }
         "ping" => Ok(json!({})),
-        "tools/list" => tools_list_result(),
+        "tools/list" => tools_list_result(revision),
         _ => return None,
     };
     Some(result)
 }
 
-/// The `tools/list` result, built once per isolate: it depends on nothing but the tool table,
-/// and building it (every schema and description) was most of the cost of answering it.
-fn tools_list_result() -> Result<Value, RpcError> {
+/// The `tools/list` result for `revision`, built once per isolate and revision: it depends on
+/// nothing but the tool table, and building it (every schema and description) was most of the
+/// cost of answering it.
+fn tools_list_result(revision: &str) -> Result<Value, RpcError> {
     thread_local! {
-        static TOOLS_LIST: std::cell::OnceCell<Value> = const { std::cell::OnceCell::new() };
+        static TOOLS_LIST: std::cell::RefCell<Vec<(String, Value)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     TOOLS_LIST.with(|cached| {
-        if let Some(result) = cached.get() {
+        if let Some((_, result)) = cached.borrow().iter().find(|(built_for, _)| built_for == revision) {
             return Ok(result.clone());
         }
-        let result = to_value(ListToolsResult { tools: tools::list() })?;
-        Ok(cached.get_or_init(|| result).clone())
+        let result = to_value(ListToolsResult {
+            tools: tools::list(revision),
+        })?;
+        cached.borrow_mut().push((revision.to_string(), result.clone()));
+        Ok(result)
     })
 }
 
@@ -121,7 +126,7 @@ pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResp
 }
 
 async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest, era: Era) -> Result<Value, RpcError> {
-    if let Some(result) = answer_static(request) {
+    if let Some(result) = answer_static(request, era.revision()) {
         return result;
     }
     if let Some(result) = answer_resources(ctx, request, era).await {
@@ -151,7 +156,7 @@ async fn answer_resources(ctx: &ToolContext, request: &RpcRequest, era: Era) -> 
 async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Value, RpcError> {
     let result = match request.method.as_str() {
         "server/discover" => Ok(stateless::discover_result()),
-        "tools/list" => tools_list_result(),
+        "tools/list" => tools_list_result(version::STATELESS[0]),
         // This revision makes an unknown tool a protocol error.
         "tools/call" => call_tool(ctx, request, true).await,
         other => match answer_resources(ctx, request, Era::Stateless).await {
@@ -205,27 +210,38 @@ mod tests {
 
     #[test]
     fn initialize_negotiates_and_names_the_server() {
-        let result = answer_static(&request("initialize", Some(json!({"protocolVersion": "2025-06-18"}))))
-            .unwrap()
-            .unwrap();
+        let result = answer_static(
+            &request("initialize", Some(json!({"protocolVersion": "2025-06-18"}))),
+            version::LATEST,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(result["protocolVersion"], "2025-06-18");
         assert_eq!(result["serverInfo"]["name"], "mcp-image-generator");
         assert_eq!(result["serverInfo"]["version"], "3.0.0");
         assert!(result["capabilities"]["tools"].is_object());
-        let unknown = answer_static(&request("initialize", Some(json!({"protocolVersion": "2030-01-01"}))))
-            .unwrap()
-            .unwrap();
+        let unknown = answer_static(
+            &request("initialize", Some(json!({"protocolVersion": "2030-01-01"}))),
+            version::LATEST,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(unknown["protocolVersion"], crate::protocol::version::LATEST);
     }
 
     #[test]
     fn ping_answers_an_empty_object() {
-        assert_eq!(answer_static(&request("ping", None)).unwrap().unwrap(), json!({}));
+        assert_eq!(
+            answer_static(&request("ping", None), version::LATEST).unwrap().unwrap(),
+            json!({})
+        );
     }
 
     #[test]
     fn tools_list_has_every_tool_of_the_table() {
-        let result = answer_static(&request("tools/list", None)).unwrap().unwrap();
+        let result = answer_static(&request("tools/list", None), version::LATEST)
+            .unwrap()
+            .unwrap();
         assert_eq!(result["tools"].as_array().unwrap().len(), crate::tools::TOOLS.len());
     }
 
@@ -255,7 +271,10 @@ mod tests {
             "resources/read",
             "foo/bar",
         ] {
-            assert!(answer_static(&request(method, None)).is_none(), "{method}");
+            assert!(
+                answer_static(&request(method, None), version::LATEST).is_none(),
+                "{method}"
+            );
         }
     }
 

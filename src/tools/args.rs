@@ -41,6 +41,7 @@ pub struct Field {
     pub required: bool,
 }
 
+#[cfg(test)]
 impl Field {
     pub fn new(name: &'static str, description: impl Into<String>, kind: FieldKind) -> Self {
         Field {
@@ -55,7 +56,9 @@ impl Field {
         self.required = true;
         self
     }
+}
 
+impl Field {
     fn schema(&self) -> Value {
         let mut schema = match &self.kind {
             FieldKind::Text { min_len, max_len } => {
@@ -109,20 +112,138 @@ pub fn input_schema(fields: &[Field]) -> Value {
     schema
 }
 
-/// A tool's typed arguments and the field list that describes them.
-///
-/// The struct derives `Deserialize` with `deny_unknown_fields`, so a field list entry the struct
-/// does not have fails the tool's agreement test (see `tests::fields_match`), never silently.
-pub trait ToolArgs: DeserializeOwned {
+/// A tool's typed arguments: declared once with [`tool_args!`], which gives the field list (input
+/// schema and validation) and the reading of validated arguments into the struct.
+pub trait ToolArgs: Sized {
     fn fields() -> Vec<Field>;
+    /// Reads arguments that [`validate`] accepted against [`ToolArgs::fields`].
+    fn read(validated: &Map<String, Value>) -> Result<Self, ArgError>;
 }
 
 /// Validates `raw` against `A::fields()` and reads it into `A`.
 pub fn parse<A: ToolArgs>(raw: &Map<String, Value>) -> Result<A, ArgError> {
-    let normalized = validate(&A::fields(), raw)?;
-    // Validation accepted every value, so this only fails if the struct and the field list
-    // disagree, which the per-tool agreement tests rule out.
-    serde_json::from_value(Value::Object(normalized)).map_err(|e| ArgError(e.to_string()))
+    A::read(&validate(&A::fields(), raw)?)
+}
+
+/// One argument's schema entry, named by the struct field it declares.
+#[derive(Debug, Clone)]
+pub struct Arg {
+    description: String,
+    kind: FieldKind,
+    required: bool,
+}
+
+/// An argument described for the client, accepting `kind`.
+pub fn arg(description: impl Into<String>, kind: FieldKind) -> Arg {
+    Arg {
+        description: description.into(),
+        kind,
+        required: false,
+    }
+}
+
+impl Arg {
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+}
+
+/// Declares a struct field that holds another [`ToolArgs`] type: its fields, in place.
+pub struct Flatten;
+
+/// How a struct field of type `T` is declared: one argument ([`Arg`]) or a group ([`Flatten`]).
+pub trait Declaration<T> {
+    fn declare(self, name: &'static str, fields: &mut Vec<Field>);
+    fn read(name: &str, validated: &Map<String, Value>) -> Result<T, ArgError>;
+}
+
+impl<T: DeserializeOwned> Declaration<T> for Arg {
+    fn declare(self, name: &'static str, fields: &mut Vec<Field>) {
+        fields.push(Field {
+            name,
+            description: self.description,
+            kind: self.kind,
+            required: self.required,
+        });
+    }
+
+    fn read(name: &str, validated: &Map<String, Value>) -> Result<T, ArgError> {
+        // Validation checked the value against the field's kind, so this fails only for a type
+        // the kind cannot produce, which the tools' parse tests would show.
+        T::deserialize(validated.get(name).unwrap_or(&Value::Null)).map_err(|e| ArgError(format!("{name}: {e}")))
+    }
+}
+
+impl<T: ToolArgs> Declaration<T> for Flatten {
+    fn declare(self, _name: &'static str, fields: &mut Vec<Field>) {
+        fields.extend(T::fields());
+    }
+
+    fn read(_name: &str, validated: &Map<String, Value>) -> Result<T, ArgError> {
+        T::read(validated)
+    }
+}
+
+/// Reads field `name` as its declaration says; `_declaration` is never called, it only names
+/// the declaration's type (so reading does not build descriptions).
+pub fn read_declared<T, D: Declaration<T>>(
+    _declaration: fn() -> D,
+    name: &str,
+    validated: &Map<String, Value>,
+) -> Result<T, ArgError> {
+    D::read(name, validated)
+}
+
+/// Declares a tool's argument struct: each field's type and its declaration (an [`Arg`] with its
+/// description and kind, or [`Flatten`] for a group of arguments), once. The field's name is the
+/// argument's name; the order is the schema's order.
+///
+/// ```ignore
+/// tool_args! {
+///     struct Args {
+///         job_id: String = arg("The job id.", FieldKind::Text { min_len: 1, max_len: None }).required(),
+///         page: PageArgs = Flatten,
+///     }
+/// }
+/// ```
+macro_rules! tool_args {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$field_meta:meta])* $field_vis:vis $field:ident : $ty:ty = $declaration:expr ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        $vis struct $name {
+            $( $(#[$field_meta])* $field_vis $field: $ty, )*
+        }
+
+        impl $crate::tools::args::ToolArgs for $name {
+            fn fields() -> Vec<$crate::tools::args::Field> {
+                #[allow(unused_mut)]
+                let mut fields = Vec::new();
+                $( $crate::tools::args::Declaration::<$ty>::declare($declaration, stringify!($field), &mut fields); )*
+                fields
+            }
+
+            #[allow(clippy::redundant_closure, unused_variables)]
+            fn read(
+                validated: &serde_json::Map<String, serde_json::Value>,
+            ) -> Result<Self, $crate::tools::args::ArgError> {
+                Ok($name {
+                    $( $field: $crate::tools::args::read_declared::<$ty, _>(|| $declaration, stringify!($field), validated)?, )*
+                })
+            }
+        }
+    };
+}
+pub(crate) use tool_args;
+
+tool_args! {
+    /// The arguments of a tool that takes none.
+    pub struct NoArgs {}
 }
 
 /// Why arguments were refused; the message is shown to the client as is.
@@ -262,6 +383,66 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<Value, ArgError>
 mod tests {
     use super::*;
 
+    tool_args! {
+        struct Inner {
+            size: Option<i64> = arg("s", FieldKind::OptionalInteger { min: 1, max: 9 }),
+            flag: bool = arg("f", FieldKind::Flag { default: true }),
+        }
+    }
+
+    tool_args! {
+        struct Outer {
+            name: String = arg("n", FieldKind::Text { min_len: 1, max_len: Some(5) }).required(),
+            inner: Inner = Flatten,
+            tags: Option<Vec<String>> = arg("t", FieldKind::TextList { min_items: 1, max_items: 2, max_len: 3 }),
+        }
+    }
+
+    #[test]
+    fn a_declaration_gives_fields_in_order_and_reads_them_typed() {
+        let names: Vec<&str> = Outer::fields().iter().map(|f| f.name).collect();
+        assert_eq!(names, ["name", "size", "flag", "tags"]);
+        let required: Vec<bool> = Outer::fields().iter().map(|f| f.required).collect();
+        assert_eq!(required, [true, false, false, false]);
+        let full: Outer = parse(
+            json!({"name": "ab", "size": 3.0, "flag": false, "tags": ["x"]})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (full.name.as_str(), full.inner.size, full.inner.flag, full.tags),
+            ("ab", Some(3), false, Some(vec!["x".to_string()]))
+        );
+        let sparse: Outer = parse(json!({"name": "ab", "size": null}).as_object().unwrap()).unwrap();
+        assert_eq!((sparse.inner.size, sparse.inner.flag, sparse.tags), (None, true, None));
+        assert_eq!(
+            parse::<Outer>(json!({"name": "ab", "size": 10}).as_object().unwrap())
+                .unwrap_err()
+                .to_string(),
+            "Invalid arguments: size must be between 1 and 9 (got 10)"
+        );
+        assert_eq!(
+            parse::<Outer>(json!({}).as_object().unwrap()).unwrap_err().to_string(),
+            "Invalid arguments: name is required"
+        );
+    }
+
+    #[test]
+    fn a_declared_type_the_kind_cannot_produce_is_an_error_not_a_panic() {
+        tool_args! {
+            #[allow(dead_code)]
+            struct Mismatched {
+                count: String = arg("c", FieldKind::OptionalInteger { min: 0, max: 5 }),
+            }
+        }
+        let error = parse::<Mismatched>(json!({"count": 2}).as_object().unwrap()).unwrap_err();
+        assert!(
+            error.to_string().starts_with("Invalid arguments: count: invalid type"),
+            "{error}"
+        );
+    }
+
     fn fields() -> Vec<Field> {
         vec![
             Field::new(
@@ -393,11 +574,10 @@ mod tests {
     }
 }
 
-/// Test support: every tool's field list and typed struct must describe the same arguments.
+/// Test support: valid argument objects built from a field list.
 #[cfg(test)]
-pub mod agreement {
+pub mod samples {
     use super::*;
-    use serde::Serialize;
 
     /// A valid value for every field, optional ones included.
     pub fn full_sample(fields: &[Field]) -> Map<String, Value> {
@@ -416,27 +596,5 @@ pub mod agreement {
                 (field.name.to_string(), value)
             })
             .collect()
-    }
-
-    /// Fails when a field list entry has no struct field (deny_unknown_fields), or a struct field
-    /// has no field list entry (it would then never be set from a call).
-    pub fn assert_fields_match<A: ToolArgs + Serialize>(tool: &str) {
-        let fields = A::fields();
-        let sample = full_sample(&fields);
-        let parsed: A = parse(&sample).unwrap_or_else(|e| panic!("{tool}: a full valid sample does not parse: {e}"));
-        let back = serde_json::to_value(&parsed).unwrap();
-        let mut struct_keys: Vec<&str> = back.as_object().unwrap().keys().map(String::as_str).collect();
-        let mut field_names: Vec<&str> = fields.iter().map(|f| f.name).collect();
-        struct_keys.sort_unstable();
-        field_names.sort_unstable();
-        assert_eq!(
-            struct_keys, field_names,
-            "{tool}: struct fields and schema fields differ"
-        );
-        assert_eq!(
-            back,
-            Value::Object(sample),
-            "{tool}: a value was lost between schema and struct"
-        );
     }
 }

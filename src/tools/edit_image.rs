@@ -1,15 +1,12 @@
 //! edit_image: new images from 1-4 input images and a prompt (image-to-image, inpainting with a
 //! mask, FLUX.2 references), then the wait of generate_image_and_wait.
 
-use futures::future::LocalBoxFuture;
-use serde_json::{Map, Value};
-
-use super::args::{parse, validate, ArgError, Field, FieldKind, ToolArgs};
-use super::generate_image::{plan_jobs, random_seed, GenerateArgs};
+use super::args::{arg, tool_args, FieldKind, Flatten};
+use super::generate_image::{count_arg, plan_jobs, prompt_arg, random_seed, ControlArgs};
 use super::inputs::{check_mask_size, check_shape, edit_model_names, edit_models, load, start_with_inputs};
-use super::previews::{preview_field, PreviewArg};
+use super::previews::preview_arg;
 use super::wait_for_completion;
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{EDIT_IMAGES_MAX, EDIT_STRENGTH_DEFAULT, INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
 use crate::jobs::InputRole;
 use crate::models::ImageModel;
@@ -27,56 +24,25 @@ pub const TOOL: ToolSpec = ToolSpec {
             edit_model_names()
         )
     },
-    fields,
-    #[cfg(test)]
-    parse_args: |raw| {
-        parse_edit(raw)
-            .and_then(|_| parse::<PreviewArg>(raw))
-            .map(drop)
-            .map_err(|e| e.to_string())
-    },
+    typed: Typed::of::<EditImage>(),
     output_schema: wait_for_completion::output_schema,
-    read_only: false,
+    scope: Scope::Write,
+    hints: Hints::GENERATE,
     reports_images: true,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: wait_for_completion::sample_results,
 };
 
-/// edit_image's arguments: generate_image's (prompt, model, count, controls with strength), read
-/// by generate_image's own deserializer (a second one would cost Wasm), plus the inputs.
-#[derive(Debug)]
-struct EditArgs {
-    generate: GenerateArgs,
-    images: Vec<String>,
-    mask: Option<String>,
-}
+/// How an image argument is given, for the descriptions of `images` and `mask`.
+const REFERENCE: &str =
+    "the job_id of a completed image, this server's image URL, or a data:image/png|jpeg|webp;base64 URL";
 
-/// Validates `raw` against [`edit_fields`]; the model, when not given, follows the inputs.
-fn parse_edit(raw: &Map<String, Value>) -> Result<EditArgs, ArgError> {
-    let mut args = validate(&edit_fields(), raw)?;
-    let text = |value: &Value| value.as_str().map(String::from);
-    let images: Vec<String> = match args.remove("images") {
-        Some(Value::Array(items)) => items.iter().filter_map(text).collect(),
-        _ => Vec::new(),
-    };
-    let mask = args.remove("mask").as_ref().and_then(text);
-    if !args.contains_key("model") {
-        let model = default_model(images.len(), mask.is_some());
-        args.insert("model".to_string(), model.name().into());
-    }
-    let generate = serde_json::from_value(Value::Object(args)).map_err(|e| ArgError(e.to_string()))?;
-    Ok(EditArgs { generate, images, mask })
-}
-
-/// generate_image's fields with the edit models, plus the inputs and strength.
-fn edit_fields() -> Vec<Field> {
-    let reference =
-        "the job_id of a completed image, this server's image URL, or a data:image/png|jpeg|webp;base64 URL";
-    let mut fields = vec![
-        Field::new(
-            "images",
-            format!("1-{EDIT_IMAGES_MAX} input images, each {reference}. Several images need a FLUX.2 model."),
+tool_args! {
+    /// generate_image's arguments with the edit models, plus the inputs, strength and preview.
+    pub struct Args {
+        images: Vec<String> = arg(
+            format!("1-{EDIT_IMAGES_MAX} input images, each {REFERENCE}. Several images need a FLUX.2 model."),
             FieldKind::TextList {
                 min_items: 1,
                 max_items: EDIT_IMAGES_MAX,
@@ -84,43 +50,42 @@ fn edit_fields() -> Vec<Field> {
             },
         )
         .required(),
-        Field::new(
-            "mask",
-            format!("Inpainting mask, {reference}: white is repainted, black kept; the same size as the image."),
+        mask: Option<String> = arg(
+            format!("Inpainting mask, {REFERENCE}: white is repainted, black kept; the same size as the image."),
             FieldKind::Text {
                 min_len: 1,
                 max_len: Some(REQUEST_BODY_MAX_BYTES),
             },
         ),
-        Field::new(
-            "strength",
+        strength: Option<f64> = arg(
             format!(
                 "How far to move from the input image: 0 keeps it, 1 ignores it (default {EDIT_STRENGTH_DEFAULT} for \
                      sd-v1-5-img2img). Taken by: sd-v1-5-img2img, sd-v1-5-inpainting."
             ),
             FieldKind::Number { min: 0.0, max: 1.0 },
         ),
-    ];
-    for field in GenerateArgs::fields() {
-        if field.name == "model" {
-            fields.push(Field::new(
-                "model",
-                "Editing model. Default: sd-v1-5-inpainting with a mask, flux-2-klein-4b with several images, \
+        prompt: String = prompt_arg(),
+        /// Absent: the inputs decide ([`default_model`]).
+        model: Option<ImageModel> = arg(
+            "Editing model. Default: sd-v1-5-inpainting with a mask, flux-2-klein-4b with several images, \
                      else sd-v1-5-img2img. list_models describes each.",
-                FieldKind::Choice {
-                    options: edit_models().collect(),
-                    default: None,
-                },
-            ));
-        } else {
-            fields.push(field);
-        }
+            FieldKind::Choice {
+                options: edit_models().collect(),
+                default: None,
+            },
+        ),
+        count: usize = count_arg(),
+        controls: ControlArgs = Flatten,
+        preview: bool = preview_arg(),
     }
-    fields
 }
 
-fn fields() -> Vec<Field> {
-    [edit_fields(), vec![preview_field()]].concat()
+impl Args {
+    /// The model asked for, or the one the inputs call for.
+    fn model(&self) -> ImageModel {
+        self.model
+            .unwrap_or_else(|| default_model(self.images.len(), self.mask.is_some()))
+    }
 }
 
 /// The model an edit uses when the call names none: the inputs decide.
@@ -132,45 +97,53 @@ fn default_model(images: usize, has_mask: bool) -> ImageModel {
     }
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let EditArgs { generate, images, mask } = parse_edit(&raw)?;
-        let PreviewArg { preview } = parse(&raw)?;
-        let GenerateArgs {
-            prompt,
-            model,
-            count,
-            mut controls,
-        } = generate;
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct EditImage;
+
+impl Handler for EditImage {
+    type Args = Args;
+
+    async fn handle(ctx: &ToolContext, args: Args) -> ToolResult {
+        let model = args.model();
         let spec = model.spec();
-        check_shape(spec, images.len(), mask.is_some())?;
+        check_shape(spec, args.images.len(), args.mask.is_some())?;
+        let mut controls = args.controls.to_controls(args.strength);
         let takes_strength = spec.param(crate::models::Control::Strength).is_some();
         if controls.strength.is_none() && takes_strength && !spec.inputs.is_some_and(|rule| rule.mask) {
             controls.strength = Some(EDIT_STRENGTH_DEFAULT);
         }
         // Controls are checked before any input is read or stored.
-        let jobs = plan_jobs(model, &controls, count, None, random_seed)?;
+        let jobs = plan_jobs(model, &controls, args.count, None, random_seed)?;
         let store = ctx.store()?;
-        let mut loaded = Vec::with_capacity(images.len() + 1);
-        for (i, text) in images.iter().enumerate() {
+        let mut loaded = Vec::with_capacity(args.images.len() + 1);
+        for (i, text) in args.images.iter().enumerate() {
             loaded.push(load(ctx, &store, format!("images[{i}]"), text, InputRole::Image).await?);
         }
-        if let Some(text) = &mask {
+        if let Some(text) = &args.mask {
             let mask = load(ctx, &store, "mask".to_string(), text, InputRole::Mask).await?;
             check_mask_size(&loaded[0], &mask)?;
             loaded.push(mask);
         }
-        start_with_inputs(ctx, &prompt, model, jobs, loaded, preview).await
-    })
+        start_with_inputs(ctx, &args.prompt, model, jobs, loaded, args.preview).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::args::{parse, samples::full_sample, ArgError, ToolArgs};
+
+    fn parse_edit(raw: &serde_json::Map<String, serde_json::Value>) -> Result<Args, ArgError> {
+        parse(raw)
+    }
+
+    fn edit_fields() -> Vec<crate::tools::Field> {
+        Args::fields()
+    }
 
     #[test]
     fn every_field_is_read() {
-        let sample = super::super::args::agreement::full_sample(&edit_fields());
+        let sample = full_sample(&edit_fields());
         let args = parse_edit(&sample).unwrap();
         let names: Vec<&str> = edit_fields().iter().map(|f| f.name).collect();
         assert_eq!(
@@ -188,16 +161,19 @@ mod tests {
                 "seed",
                 "negative_prompt",
                 "steps",
-                "guidance"
+                "guidance",
+                "preview"
             ]
         );
-        assert_eq!((args.images, args.mask.as_deref()), (vec!["id".to_string()], Some("x")));
-        let generate = args.generate;
         assert_eq!(
-            (generate.prompt.len(), generate.model, generate.count),
-            (3, ImageModel::SdV15Inpainting, 20)
+            (&args.images, args.mask.as_deref()),
+            (&vec!["id".to_string()], Some("x"))
         );
-        let c = generate.controls;
+        assert_eq!(
+            (args.prompt.len(), args.model(), args.count, args.preview),
+            (3, ImageModel::SdV15Inpainting, 20, false)
+        );
+        let c = args.controls.to_controls(args.strength);
         assert_eq!(
             (c.strength, c.width, c.height, c.seed),
             (Some(1.0), Some(2500), Some(2500), Some(4294967295))
@@ -271,12 +247,13 @@ mod tests {
         let raw = serde_json::json!({"prompt": "same but at night", "images": ["data:image/png;base64,AA"],
             "model": "sd-v1-5-img2img", "strength": 0.4, "seed": 3});
         let args = parse_edit(raw.as_object().unwrap()).unwrap();
-        assert_eq!(args.generate.model, ImageModel::SdV15Img2img);
-        assert_eq!(args.generate.controls.strength, Some(0.4));
-        assert_eq!(args.generate.count, 1);
+        assert_eq!(args.model(), ImageModel::SdV15Img2img);
+        assert_eq!(args.strength, Some(0.4));
+        assert_eq!(args.count, 1);
+        assert!(args.preview, "preview defaults to true");
         let two = serde_json::json!({"prompt": "x y z", "images": ["a", "b"]});
         assert_eq!(
-            parse_edit(two.as_object().unwrap()).unwrap().generate.model,
+            parse_edit(two.as_object().unwrap()).unwrap().model(),
             ImageModel::Flux2Klein4b
         );
         let text_model = serde_json::json!({"prompt": "x y z", "images": ["a"], "model": "flux-schnell"});

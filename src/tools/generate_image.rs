@@ -1,14 +1,13 @@
 //! generate_image and generate_image_and_wait: create job rows, queue one message per image.
 
-use futures::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 #[cfg(test)]
 use serde_json::json;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
+use super::args::{arg, tool_args, Arg, ArgError, FieldKind, Flatten};
 use super::output::{json_text, result_schema, ToolError, ToolOutput};
-use super::{quota, ToolContext, ToolResult, ToolSpec};
+use super::{quota, Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
 use crate::jobs::{JobMessage, JobStore, NewJob};
 use crate::models::{
@@ -24,64 +23,132 @@ pub const TOOL: ToolSpec = ToolSpec {
          Prefer generate_image_and_wait if you just want the finished image."
             .to_string()
     },
-    fields: GenerateArgs::fields,
-    #[cfg(test)]
-    parse_args: |raw| parse::<GenerateArgs>(raw).map(drop).map_err(|e| e.to_string()),
+    typed: Typed::of::<GenerateImage>(),
     output_schema,
-    read_only: false,
+    scope: Scope::Write,
+    hints: Hints::GENERATE,
     reports_images: true,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: sample_results,
 };
 
-/// The arguments of both generate tools. (No `deny_unknown_fields`: serde does not combine it
-/// with `flatten`; the agreement test still fails on any field the struct does not read.)
-#[derive(Debug, Deserialize)]
-#[serde(from = "FlatGenerateArgs")]
-#[cfg_attr(test, derive(Serialize))]
-pub struct GenerateArgs {
-    pub prompt: String,
-    pub model: ImageModel,
-    pub count: usize,
-    #[serde(flatten)]
-    pub controls: Controls,
-}
-
-/// What a call sends: every field at the top level. Read as one flat struct, because serde's
-/// `flatten` buffers the input and compiles a second deserializer into the Wasm.
-#[derive(Deserialize)]
-struct FlatGenerateArgs {
-    prompt: String,
-    model: ImageModel,
-    count: usize,
-    aspect_ratio: Option<AspectRatio>,
-    width: Option<i64>,
-    height: Option<i64>,
-    seed: Option<i64>,
-    negative_prompt: Option<String>,
-    steps: Option<i64>,
-    guidance: Option<f64>,
-    strength: Option<f64>,
-}
-
-impl From<FlatGenerateArgs> for GenerateArgs {
-    fn from(flat: FlatGenerateArgs) -> Self {
-        GenerateArgs {
-            prompt: flat.prompt,
-            model: flat.model,
-            count: flat.count,
-            controls: Controls {
-                aspect_ratio: flat.aspect_ratio,
-                width: flat.width,
-                height: flat.height,
-                seed: flat.seed,
-                negative_prompt: flat.negative_prompt,
-                steps: flat.steps,
-                guidance: flat.guidance,
-                strength: flat.strength,
+tool_args! {
+    /// The arguments of generate_image (and, with `preview`, of generate_image_and_wait).
+    pub struct GenerateArgs {
+        pub prompt: String = prompt_arg(),
+        pub model: ImageModel = arg(
+            format!(
+                "Image model: {}. list_models describes each model's parameters and ranges.",
+                text_models()
+                    .map(|spec| format!("{} ({})", spec.name, spec.typical_time))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            FieldKind::Choice {
+                options: text_models().map(|spec| spec.name).collect(),
+                default: Some(ImageModel::DEFAULT.name()),
             },
+        ),
+        pub count: usize = count_arg(),
+        pub controls: ControlArgs = Flatten,
+    }
+}
+
+tool_args! {
+    /// The image controls both generate tools and edit_image offer; which model takes which is
+    /// checked when the jobs are planned.
+    pub struct ControlArgs {
+        pub aspect_ratio: Option<AspectRatio> = arg(
+            format!(
+                "Image shape, mapped to the model's own size rules at about its default size; not with width/height. \
+                 Taken by: {}.",
+                text_models().filter(|s| s.size.is_some()).map(|s| s.name).collect::<Vec<_>>().join(", ")
+            ),
+            FieldKind::Choice {
+                options: ASPECT_RATIOS.iter().map(|r| r.name).collect(),
+                default: None,
+            },
+        ),
+        pub width: Option<i64> = arg(
+            format!("Image width in pixels, with height; each model has its own range and multiple. {}", takers(Control::Width)),
+            side_kind(),
+        ),
+        pub height: Option<i64> = arg(
+            format!("Image height in pixels, with width. {}", takers(Control::Height)),
+            side_kind(),
+        ),
+        pub seed: Option<i64> = arg(
+            format!(
+                "Seed for a reproducible image; when omitted the server picks one and reports it. {}",
+                takers(Control::Seed)
+            ),
+            FieldKind::OptionalInteger { min: 0, max: SEED_MAX },
+        ),
+        pub negative_prompt: Option<String> = arg(
+            format!("What the image should not show. {}", takers(Control::NegativePrompt)),
+            FieldKind::Text {
+                min_len: 1,
+                max_len: Some(NEGATIVE_PROMPT_MAX_CHARS),
+            },
+        ),
+        pub steps: Option<i64> = arg(
+            format!("Diffusion steps (each model has its own range). {}", takers(Control::Steps)),
+            FieldKind::OptionalInteger { min: 1, max: 50 },
+        ),
+        pub guidance: Option<f64> = arg(
+            format!("How closely to follow the prompt (each model has its own range). {}", takers(Control::Guidance)),
+            FieldKind::Number { min: 0.0, max: 30.0 },
+        ),
+    }
+}
+
+impl ControlArgs {
+    /// The model controls these arguments ask for, with `strength` (which only edits take).
+    pub fn to_controls(&self, strength: Option<f64>) -> Controls {
+        Controls {
+            aspect_ratio: self.aspect_ratio,
+            width: self.width,
+            height: self.height,
+            seed: self.seed,
+            negative_prompt: self.negative_prompt.clone(),
+            steps: self.steps,
+            guidance: self.guidance,
+            strength,
         }
+    }
+}
+
+/// The `prompt` argument of every tool that draws from a prompt.
+pub fn prompt_arg() -> Arg {
+    arg(
+        format!("What the image should show ({PROMPT_MIN_CHARS}-{PROMPT_MAX_CHARS} characters)."),
+        FieldKind::Text {
+            min_len: PROMPT_MIN_CHARS,
+            max_len: Some(PROMPT_MAX_CHARS),
+        },
+    )
+    .required()
+}
+
+/// The `count` argument: how many images one call starts.
+pub fn count_arg() -> Arg {
+    arg(
+        format!(
+            "How many images to generate from the prompt ({}). With a seed, image i uses seed + i.",
+            COUNT.range_text()
+        ),
+        FieldKind::Integer(COUNT),
+    )
+}
+
+/// Width and height: the widest range any model takes (each model's own is checked in planning).
+fn side_kind() -> FieldKind {
+    let side_min = MODELS.iter().filter_map(|s| s.size).map(|r| r.min).min().unwrap_or(1);
+    let side_max = MODELS.iter().filter_map(|s| s.size).map(|r| r.max).max().unwrap_or(1);
+    FieldKind::OptionalInteger {
+        min: side_min.into(),
+        max: side_max.into(),
     }
 }
 
@@ -99,99 +166,6 @@ fn takers(control: Control) -> String {
     format!("Taken by: {}.", names.join(", "))
 }
 
-impl ToolArgs for GenerateArgs {
-    fn fields() -> Vec<Field> {
-        let models = text_models()
-            .map(|spec| format!("{} ({})", spec.name, spec.typical_time))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sized: Vec<&str> = text_models().filter(|s| s.size.is_some()).map(|s| s.name).collect();
-        let side_min = MODELS.iter().filter_map(|s| s.size).map(|r| r.min).min().unwrap_or(1);
-        let side_max = MODELS.iter().filter_map(|s| s.size).map(|r| r.max).max().unwrap_or(1);
-        vec![
-            Field::new(
-                "prompt",
-                format!("What the image should show ({PROMPT_MIN_CHARS}-{PROMPT_MAX_CHARS} characters)."),
-                FieldKind::Text {
-                    min_len: PROMPT_MIN_CHARS,
-                    max_len: Some(PROMPT_MAX_CHARS),
-                },
-            )
-            .required(),
-            Field::new(
-                "model",
-                format!("Image model: {models}. list_models describes each model's parameters and ranges."),
-                FieldKind::Choice {
-                    options: text_models().map(|spec| spec.name).collect(),
-                    default: Some(ImageModel::DEFAULT.name()),
-                },
-            ),
-            Field::new(
-                "count",
-                format!(
-                    "How many images to generate from the prompt ({}). With a seed, image i uses seed + i.",
-                    COUNT.range_text()
-                ),
-                FieldKind::Integer(COUNT),
-            ),
-            Field::new(
-                "aspect_ratio",
-                format!(
-                    "Image shape, mapped to the model's own size rules at about its default size; not with width/height. \
-                     Taken by: {}.",
-                    sized.join(", ")
-                ),
-                FieldKind::Choice {
-                    options: ASPECT_RATIOS.iter().map(|r| r.name).collect(),
-                    default: None,
-                },
-            ),
-            Field::new(
-                "width",
-                format!("Image width in pixels, with height; each model has its own range and multiple. {}", takers(Control::Width)),
-                FieldKind::OptionalInteger {
-                    min: side_min.into(),
-                    max: side_max.into(),
-                },
-            ),
-            Field::new(
-                "height",
-                format!("Image height in pixels, with width. {}", takers(Control::Height)),
-                FieldKind::OptionalInteger {
-                    min: side_min.into(),
-                    max: side_max.into(),
-                },
-            ),
-            Field::new(
-                "seed",
-                format!(
-                    "Seed for a reproducible image; when omitted the server picks one and reports it. {}",
-                    takers(Control::Seed)
-                ),
-                FieldKind::OptionalInteger { min: 0, max: SEED_MAX },
-            ),
-            Field::new(
-                "negative_prompt",
-                format!("What the image should not show. {}", takers(Control::NegativePrompt)),
-                FieldKind::Text {
-                    min_len: 1,
-                    max_len: Some(NEGATIVE_PROMPT_MAX_CHARS),
-                },
-            ),
-            Field::new(
-                "steps",
-                format!("Diffusion steps (each model has its own range). {}", takers(Control::Steps)),
-                FieldKind::OptionalInteger { min: 1, max: 50 },
-            ),
-            Field::new(
-                "guidance",
-                format!("How closely to follow the prompt (each model has its own range). {}", takers(Control::Guidance)),
-                FieldKind::Number { min: 0.0, max: 30.0 },
-            ),
-        ]
-    }
-}
-
 impl GenerateArgs {
     /// The call's jobs, each with its own seed.
     pub fn batch(&self) -> Result<Batch<'_>, ArgError> {
@@ -206,7 +180,13 @@ impl GenerateArgs {
     /// One planned job per image: checked against the model (nothing is stored if this fails),
     /// each with its own seed.
     pub fn plan_jobs(&self, random_seed: impl FnMut() -> u32) -> Result<Vec<NewJob>, ArgError> {
-        plan_jobs(self.model, &self.controls, self.count, None, random_seed)
+        plan_jobs(
+            self.model,
+            &self.controls.to_controls(None),
+            self.count,
+            None,
+            random_seed,
+        )
     }
 }
 
@@ -369,9 +349,13 @@ async fn enqueue(ctx: &ToolContext, messages: Vec<JobMessage>) -> Result<(), Too
     queue.send_batch(messages).await.map_err(ToolError::Queue)
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let request: GenerateArgs = parse(&raw)?;
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct GenerateImage;
+
+impl Handler for GenerateImage {
+    type Args = GenerateArgs;
+
+    async fn handle(ctx: &ToolContext, request: GenerateArgs) -> ToolResult {
         let ids = start_jobs(ctx, request.batch()?).await?;
         let model = request.model.name();
         Ok(match ids.as_slice() {
@@ -400,7 +384,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
                 estimated_time_seconds: ESTIMATED_TIME_SECONDS,
             }),
         })
-    })
+    }
 }
 
 /// Every shape generate_image answers with, built from the same result types as `handle`.
@@ -450,11 +434,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<GenerateArgs>("generate_image");
-    }
+    use crate::tools::args::parse;
 
     fn args(value: Value) -> GenerateArgs {
         parse(value.as_object().unwrap()).unwrap()

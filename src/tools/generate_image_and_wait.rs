@@ -1,13 +1,10 @@
 //! generate_image_and_wait: generate_image, then wait_for_completion, in one call.
 
-use futures::future::LocalBoxFuture;
-use serde_json::{Map, Value};
-
-use super::args::{parse, Field, ToolArgs};
+use super::args::{tool_args, Flatten};
 use super::generate_image::{start_jobs, GenerateArgs};
-use super::previews::PreviewArg;
+use super::previews::preview_arg;
 use super::wait_for_completion::{self, wait_for_jobs};
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_image_and_wait",
@@ -19,54 +16,62 @@ pub const TOOL: ToolSpec = ToolSpec {
          and the job ids still running: pass those to wait_for_completion."
             .to_string()
     },
-    fields,
-    #[cfg(test)]
-    parse_args: |raw| {
-        parse::<GenerateArgs>(raw)
-            .and_then(|_| parse::<PreviewArg>(raw))
-            .map(drop)
-            .map_err(|e| e.to_string())
-    },
+    typed: Typed::of::<GenerateImageAndWait>(),
     output_schema: wait_for_completion::output_schema,
-    read_only: false,
+    scope: Scope::Write,
+    hints: Hints::GENERATE,
     reports_images: true,
-    handler: handle,
+    extras: Extras::NONE,
     // It ends in the same wait as wait_for_completion.
     #[cfg(test)]
     samples: wait_for_completion::sample_results,
 };
 
-/// generate_image's arguments plus the wait's `preview`. Read as two argument sets (each checked
-/// against its own fields): one struct flattening GenerateArgs would compile a second copy of its
-/// deserializer into the Wasm.
-fn fields() -> Vec<Field> {
-    [GenerateArgs::fields(), PreviewArg::fields()].concat()
+tool_args! {
+    /// generate_image's arguments plus the wait's `preview`.
+    pub struct Args {
+        generate: GenerateArgs = Flatten,
+        preview: bool = preview_arg(),
+    }
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let request: GenerateArgs = parse(&raw)?;
-        let PreviewArg { preview } = parse(&raw)?;
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct GenerateImageAndWait;
+
+impl Handler for GenerateImageAndWait {
+    type Args = Args;
+
+    async fn handle(
+        ctx: &ToolContext,
+        Args {
+            generate: request,
+            preview,
+        }: Args,
+    ) -> ToolResult {
         let ids = start_jobs(ctx, request.batch()?).await?;
         wait_for_jobs(ctx, ids, preview).await
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::args::{parse, ToolArgs};
 
     #[test]
-    fn the_fields_are_generate_images_plus_preview_and_both_parts_parse() {
-        let names: Vec<&str> = fields().iter().map(|f| f.name).collect();
-        let generate: Vec<&str> = GenerateArgs::fields().iter().map(|f| f.name).collect();
-        assert_eq!(names, [generate, vec!["preview"]].concat());
+    fn the_fields_are_generate_images_plus_preview_and_read_into_both_parts() {
+        let names: Vec<String> = Args::fields().iter().map(|f| f.name.to_string()).collect();
+        let mut expected: Vec<String> = GenerateArgs::fields().iter().map(|f| f.name.to_string()).collect();
+        expected.push("preview".to_string());
+        assert_eq!(names, expected);
         let raw = serde_json::json!({"prompt": "a red fox", "preview": false, "count": 2});
-        let raw = raw.as_object().unwrap();
-        assert!((TOOL.parse_args)(raw).is_ok());
-        assert!(!parse::<PreviewArg>(raw).unwrap().preview);
-        assert_eq!(parse::<GenerateArgs>(raw).unwrap().count, 2);
+        let args: Args = parse(raw.as_object().unwrap()).unwrap();
+        assert!(!args.preview);
+        assert_eq!((args.generate.count, args.generate.prompt.as_str()), (2, "a red fox"));
         let wrong = serde_json::json!({"prompt": "a red fox", "preview": "no"});
-        assert!((TOOL.parse_args)(wrong.as_object().unwrap()).is_err());
+        assert_eq!(
+            (TOOL.typed.parse)(wrong.as_object().unwrap()).unwrap_err().to_string(),
+            "Invalid arguments: preview must be true or false"
+        );
     }
 }

@@ -1,17 +1,15 @@
 //! generate_variations: new images from a finished one, with its prompt and parameters and new
 //! seeds (image-to-image on it where the model allows), then the wait of generate_image_and_wait.
 
-use futures::future::LocalBoxFuture;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
+use super::args::{arg, tool_args, ArgError, FieldKind};
 use super::generate_image::{plan_jobs, random_seed};
 use super::inputs::{finished_job, from_job, start_with_inputs};
 use super::output::ToolError;
-use super::previews::{preview_field, PreviewArg};
+use super::previews::preview_arg;
 use super::wait_for_completion;
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{JOB_ID_MAX_CHARS, VARIATIONS, VARIATION_STRENGTH_DEFAULT};
 use crate::jobs::{parameters_object, InputRole};
 use crate::models::{Control, Controls, ImageModel};
@@ -28,62 +26,39 @@ pub const TOOL: ToolSpec = ToolSpec {
             VARIATIONS.range_text()
         )
     },
-    fields,
-    #[cfg(test)]
-    parse_args: |raw| {
-        parse::<VariationArgs>(raw)
-            .and_then(|_| parse::<PreviewArg>(raw))
-            .map(drop)
-            .map_err(|e| e.to_string())
-    },
+    typed: Typed::of::<GenerateVariations>(),
     output_schema: wait_for_completion::output_schema,
-    read_only: false,
+    scope: Scope::Write,
+    hints: Hints::GENERATE,
     reports_images: true,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: wait_for_completion::sample_results,
 };
 
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[serde(deny_unknown_fields)]
-struct VariationArgs {
-    job_id: String,
-    count: usize,
-    strength: Option<f64>,
-}
-
-impl ToolArgs for VariationArgs {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::new(
-                "job_id",
-                "The completed job whose image to vary.",
-                FieldKind::Text {
-                    min_len: 1,
-                    max_len: Some(JOB_ID_MAX_CHARS),
-                },
-            )
-            .required(),
-            Field::new(
-                "count",
-                format!("How many variations ({}).", VARIATIONS.range_text()),
-                FieldKind::Integer(VARIATIONS),
+tool_args! {
+    pub struct Args {
+        job_id: String = arg(
+            "The completed job whose image to vary.",
+            FieldKind::Text {
+                min_len: 1,
+                max_len: Some(JOB_ID_MAX_CHARS),
+            },
+        )
+        .required(),
+        count: usize = arg(
+            format!("How many variations ({}).", VARIATIONS.range_text()),
+            FieldKind::Integer(VARIATIONS),
+        ),
+        strength: Option<f64> = arg(
+            format!(
+                "How far variations move from the image, 0-1 (default {VARIATION_STRENGTH_DEFAULT} for models that \
+                 take it). Given for a model without image input, the variations are made by sd-v1-5-img2img."
             ),
-            Field::new(
-                "strength",
-                format!(
-                    "How far variations move from the image, 0-1 (default {VARIATION_STRENGTH_DEFAULT} for models that \
-                     take it). Given for a model without image input, the variations are made by sd-v1-5-img2img."
-                ),
-                FieldKind::Number { min: 0.0, max: 1.0 },
-            ),
-        ]
+            FieldKind::Number { min: 0.0, max: 1.0 },
+        ),
+        preview: bool = preview_arg(),
     }
-}
-
-fn fields() -> Vec<Field> {
-    [VariationArgs::fields(), vec![preview_field()]].concat()
 }
 
 /// How variations of an image made by `source` are made: by which model, and whether from the
@@ -126,14 +101,21 @@ pub fn variation_controls(
     controls
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let VariationArgs {
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct GenerateVariations;
+
+impl Handler for GenerateVariations {
+    type Args = Args;
+
+    async fn handle(
+        ctx: &ToolContext,
+        Args {
             job_id,
             count,
             strength,
-        } = parse(&raw)?;
-        let PreviewArg { preview } = parse(&raw)?;
+            preview,
+        }: Args,
+    ) -> ToolResult {
         let store = ctx.store()?;
         let job = finished_job(ctx, &store, "job_id", &job_id).await?;
         let source = ImageModel::from_name(&job.model).ok_or_else(|| {
@@ -151,18 +133,13 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             false => Vec::new(),
         };
         start_with_inputs(ctx, &prompt, model, jobs, loaded, preview).await
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<VariationArgs>("generate_variations");
-    }
 
     #[test]
     fn the_variation_model_starts_from_the_image_where_it_can() {

@@ -1,14 +1,13 @@
 //! get_job_status: one job's row as the client sees it.
 
-use futures::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::args::{parse, Field, FieldKind, ToolArgs};
+use super::args::{arg, tool_args, FieldKind};
 use super::generation::{with_generation, Generation};
 use super::output::{json_text, result_schema, status_names, ToolOutput};
-use super::previews::{preview_field, FinishedImage};
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::previews::{preview_arg, FinishedImage};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::JOB_ID_MAX_CHARS;
 use crate::jobs::{JobRow, JobStatus};
 
@@ -20,39 +19,27 @@ pub const TOOL: ToolSpec = ToolSpec {
          To block until it finishes, use wait_for_completion instead of polling."
             .to_string()
     },
-    fields: Args::fields,
-    #[cfg(test)]
-    parse_args: |raw| parse::<Args>(raw).map(drop).map_err(|e| e.to_string()),
+    typed: Typed::of::<GetJobStatus>(),
     output_schema,
-    read_only: true,
+    scope: Scope::Read,
+    hints: Hints::READ,
     reports_images: false,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: sample_results,
 };
 
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-#[serde(deny_unknown_fields)]
-struct Args {
-    job_id: String,
-    preview: bool,
-}
-
-impl ToolArgs for Args {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::new(
-                "job_id",
-                "The job id returned by generate_image.",
-                FieldKind::Text {
-                    min_len: 1,
-                    max_len: Some(JOB_ID_MAX_CHARS),
-                },
-            )
-            .required(),
-            preview_field(),
-        ]
+tool_args! {
+    pub struct Args {
+        job_id: String = arg(
+            "The job id returned by generate_image.",
+            FieldKind::Text {
+                min_len: 1,
+                max_len: Some(JOB_ID_MAX_CHARS),
+            },
+        )
+        .required(),
+        preview: bool = preview_arg(),
     }
 }
 
@@ -96,11 +83,15 @@ struct NotFound<'a> {
     job_id: &'a str,
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let args: Args = parse(&raw)?;
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct GetJobStatus;
+
+impl Handler for GetJobStatus {
+    type Args = Args;
+
+    async fn handle(ctx: &ToolContext, args: Args) -> ToolResult {
         respond(ctx, &args.job_id, args.preview).await
-    })
+    }
 }
 
 async fn respond(ctx: &ToolContext, job_id: &str, preview: bool) -> ToolResult {
@@ -187,14 +178,4 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
             }),
         ),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<Args>("get_job_status");
-    }
 }

@@ -1,14 +1,13 @@
 //! get_usage: the caller's images today against its daily quota, when the quota resets, and
 //! the request rate limit; the administrator also sees every key's images today.
 
-use futures::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::args::{parse, Field, ToolArgs};
+use super::args::NoArgs;
 use super::output::{json_text, result_schema, ToolOutput};
 use super::quota::{quota_for, quota_resets_at, utc_day};
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::access::Caller;
 use crate::catalog::{RATE_LIMIT_PERIOD_SECONDS, RATE_LIMIT_REQUESTS};
 use crate::jobs::Usage;
@@ -21,27 +20,15 @@ pub const TOOL: ToolSpec = ToolSpec {
          quota resets, and the request rate limit. With the administrator token, every key's images today."
             .to_string()
     },
-    fields: Args::fields,
-    #[cfg(test)]
-    parse_args: |raw| parse::<Args>(raw).map(drop).map_err(|e| e.to_string()),
+    typed: Typed::of::<GetUsage>(),
     output_schema,
-    read_only: true,
+    scope: Scope::Read,
+    hints: Hints::READ,
     reports_images: false,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: sample_results,
 };
-
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-#[serde(deny_unknown_fields)]
-struct Args {}
-
-impl ToolArgs for Args {
-    fn fields() -> Vec<Field> {
-        Vec::new()
-    }
-}
 
 fn output_schema() -> Value {
     result_schema(json_text(
@@ -137,9 +124,13 @@ fn report(
     }
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let _: Args = parse(&raw)?;
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct GetUsage;
+
+impl Handler for GetUsage {
+    type Args = NoArgs;
+
+    async fn handle(ctx: &ToolContext, _args: NoArgs) -> ToolResult {
         let now = crate::now_ms();
         let rows = ctx.store()?.usage(&utc_day(now), ctx.caller.visible_owner()).await?;
         let key_names: Vec<&str> = ctx.config.api_keys.iter().map(|key| key.name.as_str()).collect();
@@ -152,7 +143,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             rate_limited,
             now,
         )))
-    })
+    }
 }
 
 #[cfg(test)]
@@ -210,11 +201,6 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<Args>("get_usage");
-    }
 
     #[test]
     fn a_key_sees_its_count_quota_and_reset_and_no_other_key() {

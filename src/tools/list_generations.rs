@@ -1,46 +1,30 @@
 //! list_generations: the gallery (finished images), newest first, paged.
 
-use futures::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 #[cfg(test)]
 use serde_json::json;
 use serde_json::{Map, Value};
 
-use super::args::{parse, Field, ToolArgs};
 use super::generation::{with_generation, Generation};
 use super::output::{json_text, ToolOutput};
-use super::paging::{page_fields, page_schema, PageInfo};
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::paging::{page_schema, PageArgs, PageInfo};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
+#[cfg(test)]
 use crate::jobs::Page;
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "list_generations",
     title: "List generated images",
     description: || "Browse finished images (the gallery), newest first, with their URLs and prompts.".to_string(),
-    fields: Args::fields,
-    #[cfg(test)]
-    parse_args: |raw| parse::<Args>(raw).map(drop).map_err(|e| e.to_string()),
+    typed: Typed::of::<ListGenerations>(),
     output_schema,
-    read_only: true,
+    scope: Scope::Read,
+    hints: Hints::READ,
     reports_images: false,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: sample_results,
 };
-
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-#[serde(deny_unknown_fields)]
-struct Args {
-    limit: i64,
-    offset: i64,
-}
-
-impl ToolArgs for Args {
-    fn fields() -> Vec<Field> {
-        page_fields()
-    }
-}
 
 fn output_schema() -> Value {
     page_schema(
@@ -77,13 +61,14 @@ struct GenerationsPage {
     generations: Vec<GenerationItem>,
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let args: Args = parse(&raw)?;
-        let page = Page {
-            limit: args.limit,
-            offset: args.offset,
-        };
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct ListGenerations;
+
+impl Handler for ListGenerations {
+    type Args = PageArgs;
+
+    async fn handle(ctx: &ToolContext, args: PageArgs) -> ToolResult {
+        let page = args.page();
         let (total, rows) = ctx.store()?.list_generations(page, ctx.caller.visible_owner()).await?;
         let generations: Vec<GenerationItem> = rows
             .into_iter()
@@ -103,7 +88,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             page: PageInfo::new(page, total, generations.len()),
             generations,
         }))
-    })
+    }
 }
 
 /// Every shape list_generations answers with, from the same result types as its handler.
@@ -146,11 +131,6 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<Args>("list_generations");
-    }
 
     #[test]
     fn the_schema_has_no_filter_field() {

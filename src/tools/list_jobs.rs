@@ -1,16 +1,16 @@
 //! list_jobs: jobs in any state, newest first, paged and optionally filtered by status.
 
-use futures::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 #[cfg(test)]
 use serde_json::json;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::args::{parse, Field, FieldKind, ToolArgs};
+use super::args::{arg, tool_args, FieldKind, Flatten};
 use super::generation::{with_generation, Generation};
 use super::output::{json_text, status_names, ToolOutput};
-use super::paging::{page_fields, page_schema, PageInfo};
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::paging::{page_schema, PageArgs, PageInfo};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
+#[cfg(test)]
 use crate::jobs::Page;
 use crate::jobs::{JobStatus, StatusFilter};
 
@@ -22,38 +22,26 @@ pub const TOOL: ToolSpec = ToolSpec {
          optionally filtered by status."
             .to_string()
     },
-    fields: Args::fields,
-    #[cfg(test)]
-    parse_args: |raw| parse::<Args>(raw).map(drop).map_err(|e| e.to_string()),
+    typed: Typed::of::<ListJobs>(),
     output_schema,
-    read_only: true,
+    scope: Scope::Read,
+    hints: Hints::READ,
     reports_images: false,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: sample_results,
 };
 
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-#[serde(deny_unknown_fields)]
-struct Args {
-    status: StatusFilter,
-    limit: i64,
-    offset: i64,
-}
-
-impl ToolArgs for Args {
-    fn fields() -> Vec<Field> {
-        let mut fields = vec![Field::new(
-            "status",
+tool_args! {
+    pub struct Args {
+        status: StatusFilter = arg(
             "Only jobs in this state; \"all\" for every job.",
             FieldKind::Choice {
                 options: StatusFilter::NAMES.to_vec(),
                 default: Some(StatusFilter::All.name()),
             },
-        )];
-        fields.extend(page_fields());
-        fields
+        ),
+        page: PageArgs = Flatten,
     }
 }
 
@@ -97,13 +85,14 @@ struct JobsPage {
     jobs: Vec<JobItem>,
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let args: Args = parse(&raw)?;
-        let page = Page {
-            limit: args.limit,
-            offset: args.offset,
-        };
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct ListJobs;
+
+impl Handler for ListJobs {
+    type Args = Args;
+
+    async fn handle(ctx: &ToolContext, args: Args) -> ToolResult {
+        let page = args.page.page();
         let (total, rows) = ctx
             .store()?
             .list_jobs(args.status, page, ctx.caller.visible_owner())
@@ -129,7 +118,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             page: PageInfo::new(page, total, jobs.len()),
             jobs,
         }))
-    })
+    }
 }
 
 /// Every shape list_jobs answers with, from the same result types as its handler.
@@ -190,11 +179,8 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<Args>("list_jobs");
-    }
+    use crate::tools::args::parse;
+    use serde_json::Map;
 
     #[test]
     fn list_results_keep_the_original_field_order() {
@@ -225,7 +211,8 @@ mod tests {
     fn status_and_paging_default_to_all_and_the_first_page() {
         let args: Args = parse(&Map::new()).unwrap();
         assert_eq!(args.status, StatusFilter::All);
-        assert_eq!((args.limit, args.offset), (10, 0));
+        let page = args.page.page();
+        assert_eq!((page.limit, page.offset), (10, 0));
     }
 
     #[test]

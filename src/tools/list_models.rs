@@ -1,13 +1,12 @@
 //! list_models: every image model with its Workers AI id, parameters, ranges, defaults, sizes,
 //! typical time and price, straight from the model registry.
 
-use futures::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::args::{parse, Field, ToolArgs};
+use super::args::NoArgs;
 use super::output::{json_text, result_schema, ToolOutput};
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::models::{
     ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Range, ASPECT_RATIOS, MODELS,
 };
@@ -20,27 +19,15 @@ pub const TOOL: ToolSpec = ToolSpec {
          its parameters with types, ranges and defaults, supported aspect ratios, default size, typical time and price."
             .to_string()
     },
-    fields: Args::fields,
-    #[cfg(test)]
-    parse_args: |raw| parse::<Args>(raw).map(drop).map_err(|e| e.to_string()),
+    typed: Typed::of::<ListModels>(),
     output_schema,
-    read_only: true,
+    scope: Scope::Read,
+    hints: Hints::READ,
     reports_images: false,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: sample_results,
 };
-
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-#[serde(deny_unknown_fields)]
-struct Args {}
-
-impl ToolArgs for Args {
-    fn fields() -> Vec<Field> {
-        Vec::new()
-    }
-}
 
 fn output_schema() -> Value {
     // The registry is static: this tool has no failure result, so no `error` field.
@@ -173,11 +160,15 @@ fn models_list() -> ModelsList {
     }
 }
 
-fn handle(_ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let _: Args = parse(&raw)?;
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct ListModels;
+
+impl Handler for ListModels {
+    type Args = NoArgs;
+
+    async fn handle(_ctx: &ToolContext, _args: NoArgs) -> ToolResult {
         Ok(ToolOutput::success(&models_list()))
-    })
+    }
 }
 
 #[cfg(test)]
@@ -188,11 +179,6 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<Args>("list_models");
-    }
 
     #[test]
     fn lists_every_model_with_parameters_and_inputs_from_the_registry() {

@@ -1,7 +1,14 @@
 //! The tool table: every tool this server offers, and how a call reaches its handler.
 //!
-//! A tool is one module declaring a [`ToolSpec`] (name, title, description, annotations, typed
-//! arguments, output schema, handler) plus one line in [`TOOLS`]. Nothing else lists tools.
+//! Add a tool:
+//! 1. a module here with its arguments (`tool_args!`), a [`Handler`] and a `TOOL: ToolSpec`;
+//! 2. its `mod` line and one line in [`TOOLS`];
+//! 3. `UPDATE_GOLDEN=1 cargo test golden` to regenerate tests/golden/, and review the diff.
+//!
+//! A tool's [`ToolSpec`] is its one declaration: name, title, description, scope, hints,
+//! per-revision extras, output schema, and (through [`Typed`]) its argument struct, from which
+//! come the input schema, the validation and the typed value its handler receives. [`call`]
+//! parses once; no handler sees the raw arguments.
 
 mod args;
 mod edit_image;
@@ -22,17 +29,20 @@ mod progress;
 mod quota;
 mod wait_for_completion;
 
+use std::future::Future;
+
 use futures::future::LocalBoxFuture;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use worker::Env;
 
 use crate::access::Caller;
 use crate::config::Config;
 use crate::jobs::JobStore;
 use crate::protocol::mcp::{CallToolResult, Tool, ToolAnnotations};
+use crate::protocol::version;
 #[cfg(test)]
 pub use args::validate as validate_args;
-pub use args::{Field, FieldKind};
+pub use args::{Field, FieldKind, ToolArgs};
 #[cfg(test)]
 pub use inputs::{decode_data, parse_reference, Reference};
 pub use output::{ToolError, ToolOutput};
@@ -57,26 +67,140 @@ pub const TOOLS: &[&ToolSpec] = &[
 /// What a handler returns: a result object, or an error that becomes an `isError` result.
 pub type ToolResult = Result<ToolOutput, ToolError>;
 
-/// Runs one call: raw arguments in, typed inside (each handler starts with `args::parse`).
-pub type Handler = for<'a> fn(&'a ToolContext, Map<String, Value>) -> LocalBoxFuture<'a, ToolResult>;
+/// A tool's behaviour: its typed arguments and the handler that receives them, already parsed.
+pub trait Handler {
+    type Args: ToolArgs;
+    fn handle(ctx: &ToolContext, args: Self::Args) -> impl Future<Output = ToolResult>;
+}
+
+/// Runs one call: raw arguments are validated and read once, here, then handed on typed.
+pub type Runner = for<'a> fn(&'a ToolContext, Map<String, Value>) -> LocalBoxFuture<'a, ToolResult>;
+
+/// What the tool table needs of a [`Handler`]: its field list and its runner.
+#[derive(Clone, Copy)]
+pub struct Typed {
+    pub fields: fn() -> Vec<Field>,
+    pub run: Runner,
+    /// The parse step alone (the property tests call it; handlers need the runtime's bindings).
+    #[cfg(test)]
+    pub parse: fn(&Map<String, Value>) -> Result<(), args::ArgError>,
+}
+
+impl Typed {
+    pub const fn of<H: Handler + 'static>() -> Typed {
+        Typed {
+            fields: H::Args::fields,
+            run: run::<H>,
+            #[cfg(test)]
+            parse: |raw| args::parse::<H::Args>(raw).map(drop),
+        }
+    }
+}
+
+fn run<H: Handler + 'static>(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
+    Box::pin(async move {
+        let args = args::parse::<H::Args>(&raw)?;
+        drop(raw);
+        H::handle(ctx, args).await
+    })
+}
+
+/// Which authorization a call needs: reading what exists, or starting, changing, cancelling or
+/// deleting work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Read,
+    Write,
+}
+
+/// The behaviour hints of a tool's annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hints {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+impl Hints {
+    /// Reads this server's own storage: repeats give the same answer, nothing changes.
+    pub const READ: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+    /// Starts new jobs on an external model; adds images, never deletes or overwrites one.
+    pub const GENERATE: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    };
+}
+
+/// Whether a tool can run as a task (2025-11-25's `execution.taskSupport`). No tool sets it yet:
+/// the tasks work declares it per tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
+pub enum TaskSupport {
+    Forbidden,
+    Optional,
+    Required,
+}
+
+impl TaskSupport {
+    fn name(self) -> &'static str {
+        match self {
+            TaskSupport::Forbidden => "forbidden",
+            TaskSupport::Optional => "optional",
+            TaskSupport::Required => "required",
+        }
+    }
+}
+
+/// Listing fields that only some revisions define; each is sent only to revisions whose `Tool`
+/// has it (see [`version::tool_has`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Extras {
+    /// `execution` (2025-11-25).
+    pub execution: Option<TaskSupport>,
+    /// `_meta` (2025-06-18 on).
+    pub meta: Option<fn() -> Map<String, Value>>,
+    /// `icons` (2025-11-25 on).
+    pub icons: &'static [Icon],
+}
+
+impl Extras {
+    pub const NONE: Extras = Extras {
+        execution: None,
+        meta: None,
+        icons: &[],
+    };
+}
+
+/// One icon of a tool (`Icon` of 2025-11-25).
+#[derive(Debug, Clone, Copy)]
+pub struct Icon {
+    pub src: &'static str,
+    pub mime_type: &'static str,
+    pub sizes: &'static [&'static str],
+}
 
 /// One tool, declared in its own module.
 pub struct ToolSpec {
     pub name: &'static str,
     pub title: &'static str,
     pub description: fn() -> String,
-    /// The arguments: `<Args as ToolArgs>::fields`, which also gives the input schema.
-    pub fields: fn() -> Vec<Field>,
-    /// The handler's first step alone: validation plus reading into the typed arguments (the
-    /// property tests call it; handlers need the runtime's bindings).
-    #[cfg(test)]
-    pub parse_args: fn(&Map<String, Value>) -> Result<(), String>,
+    /// The arguments and the handler: `Typed::of::<TheTool>()`.
+    pub typed: Typed,
     pub output_schema: fn() -> Value,
-    /// Reads only; never changes jobs or images.
-    pub read_only: bool,
+    /// What a caller must be allowed to do to call it.
+    pub scope: Scope,
+    pub hints: Hints,
     /// Results can carry image URLs, so they say when the offline preview backend drew them.
     pub reports_images: bool,
-    pub handler: Handler,
+    pub extras: Extras,
     /// Every shape the tool answers with, built from its own result types (the wire-contract
     /// tests validate them against the official schema and the tool's outputSchema).
     #[cfg(test)]
@@ -84,23 +208,40 @@ pub struct ToolSpec {
 }
 
 impl ToolSpec {
-    pub fn to_tool(&self) -> Tool {
+    /// The tool as listed to a client speaking `revision`.
+    pub fn to_tool(&self, revision: &str) -> Tool {
+        let extras = &self.extras;
+        let execution = extras
+            .execution
+            .filter(|_| version::tool_has(revision, "execution"))
+            .map(|support| json!({"taskSupport": support.name()}));
+        let meta = extras
+            .meta
+            .filter(|_| version::tool_has(revision, "_meta"))
+            .map(|meta| Value::Object(meta()));
+        let icons = (!extras.icons.is_empty() && version::tool_has(revision, "icons")).then(|| {
+            extras
+                .icons
+                .iter()
+                .map(|icon| json!({"src": icon.src, "mimeType": icon.mime_type, "sizes": icon.sizes}))
+                .collect()
+        });
         Tool {
             name: self.name.to_string(),
             title: self.title.to_string(),
             description: (self.description)(),
-            input_schema: args::input_schema(&(self.fields)()),
+            input_schema: args::input_schema(&(self.typed.fields)()),
             output_schema: (self.output_schema)(),
             annotations: ToolAnnotations {
                 title: self.title.to_string(),
-                read_only_hint: self.read_only,
-                // Generation adds images; nothing ever deletes or overwrites one.
-                destructive_hint: false,
-                // Reads repeat; every generate call starts new jobs.
-                idempotent_hint: self.read_only,
-                // Generation calls an external model; reads only touch our own storage.
-                open_world_hint: !self.read_only,
+                read_only_hint: self.hints.read_only,
+                destructive_hint: self.hints.destructive,
+                idempotent_hint: self.hints.idempotent,
+                open_world_hint: self.hints.open_world,
             },
+            execution,
+            icons,
+            meta,
         }
     }
 }
@@ -109,8 +250,9 @@ pub fn find(name: &str) -> Option<&'static ToolSpec> {
     TOOLS.iter().copied().find(|tool| tool.name == name)
 }
 
-pub fn list() -> Vec<Tool> {
-    TOOLS.iter().map(|tool| tool.to_tool()).collect()
+/// Every tool as listed to a client speaking `revision`.
+pub fn list(revision: &str) -> Vec<Tool> {
+    TOOLS.iter().map(|tool| tool.to_tool(revision)).collect()
 }
 
 /// Everything a tool may use while handling one call. Owned, so a call can outlive the
@@ -159,7 +301,7 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Map<String, Value>) 
     let Some(tool) = find(name) else {
         return unknown_tool(name).into_result();
     };
-    let mut output = match (tool.handler)(ctx, arguments).await {
+    let mut output = match (tool.typed.run)(ctx, arguments).await {
         Ok(output) => output,
         Err(error) => {
             if !matches!(error, ToolError::Args(_)) {
@@ -183,12 +325,12 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Map<String, Value>) 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
     fn the_original_six_tools_come_first_then_additions() {
-        let tools = list();
+        let tools = list(version::LATEST);
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
             names,
@@ -263,10 +405,79 @@ mod tests {
 
     #[test]
     fn read_tools_are_annotated_read_only_and_generators_are_not_destructive() {
-        for tool in list() {
+        for tool in list(version::LATEST) {
             let generates = tool.name.starts_with("generate") || tool.name == "edit_image";
             assert_eq!(tool.annotations.read_only_hint, !generates, "{}", tool.name);
             assert!(!tool.annotations.destructive_hint, "{}", tool.name);
+        }
+    }
+
+    #[test]
+    fn the_scope_a_tool_needs_follows_whether_it_only_reads() {
+        for tool in TOOLS {
+            let expected = if tool.hints.read_only {
+                Scope::Read
+            } else {
+                Scope::Write
+            };
+            assert_eq!(tool.scope, expected, "{}", tool.name);
+        }
+    }
+
+    #[test]
+    fn a_valid_value_for_every_field_parses_into_each_tools_arguments() {
+        for tool in TOOLS {
+            let sample = args::samples::full_sample(&(tool.typed.fields)());
+            (tool.typed.parse)(&sample).unwrap_or_else(|e| panic!("{}: {e} for {sample:?}", tool.name));
+        }
+    }
+
+    /// A tool with every per-revision extra, for the listing tests.
+    pub(crate) fn tool_with_extras() -> ToolSpec {
+        ToolSpec {
+            extras: Extras {
+                execution: Some(TaskSupport::Optional),
+                meta: Some(|| {
+                    json!({"ui": {"resourceUri": "ui://viewer"}})
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default()
+                }),
+                icons: &[Icon {
+                    src: "https://example.com/icon.png",
+                    mime_type: "image/png",
+                    sizes: &["48x48"],
+                }],
+            },
+            ..*TOOLS[0]
+        }
+    }
+
+    #[test]
+    fn extras_are_listed_only_to_revisions_that_define_them() {
+        let tool = tool_with_extras();
+        let listed = |revision: &str| serde_json::to_value(tool.to_tool(revision)).unwrap();
+        for revision in ["2024-11-05", "2025-03-26"] {
+            let plain = listed(revision);
+            for field in ["execution", "icons", "_meta"] {
+                assert!(plain.get(field).is_none(), "{revision} has no {field}");
+            }
+        }
+        let june = listed("2025-06-18");
+        assert_eq!(june["_meta"]["ui"]["resourceUri"], "ui://viewer");
+        assert!(june.get("icons").is_none() && june.get("execution").is_none());
+        let november = listed("2025-11-25");
+        assert_eq!(november["execution"], json!({"taskSupport": "optional"}));
+        assert_eq!(november["icons"][0]["mimeType"], "image/png");
+        let stateless = listed("2026-07-28");
+        assert!(stateless.get("execution").is_none(), "2026-07-28 has no execution");
+        assert_eq!(stateless["icons"][0]["sizes"], json!(["48x48"]));
+        // Without extras nothing is added in any revision.
+        for revision in version::all() {
+            let plain = serde_json::to_value(TOOLS[0].to_tool(revision)).unwrap();
+            for field in ["execution", "icons", "_meta"] {
+                assert!(plain.get(field).is_none(), "{revision}: {field}");
+            }
         }
     }
 }

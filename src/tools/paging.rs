@@ -3,21 +3,29 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{Field, FieldKind};
+use super::args::{arg, tool_args, FieldKind};
 use super::output::{json_text, result_schema};
 use crate::catalog::{PAGE_LIMIT, PAGE_OFFSET};
 use crate::jobs::Page;
 
-/// The `limit` and `offset` fields every list tool takes.
-pub fn page_fields() -> Vec<Field> {
-    vec![
-        Field::new(
-            "limit",
+tool_args! {
+    /// The `limit` and `offset` arguments every list tool takes.
+    pub struct PageArgs {
+        limit: i64 = arg(
             format!("Items per page ({}).", PAGE_LIMIT.range_text()),
             FieldKind::Integer(PAGE_LIMIT),
         ),
-        Field::new("offset", "Items to skip, for paging.", FieldKind::Integer(PAGE_OFFSET)),
-    ]
+        offset: i64 = arg("Items to skip, for paging.", FieldKind::Integer(PAGE_OFFSET)),
+    }
+}
+
+impl PageArgs {
+    pub fn page(&self) -> Page {
+        Page {
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
 }
 
 /// Paging fields shared by both list results.

@@ -2,7 +2,7 @@
 //! (revisions from 2025-06-18, which have that block) and, unless the call passes
 //! `preview: false`, the thumbnail inline as an `image` block, within the per-result limits.
 
-use super::args::{Field, FieldKind, ToolArgs};
+use super::args::{arg, Arg, FieldKind};
 use super::ToolContext;
 use crate::catalog::{INLINE_PREVIEW_MAX_BASE64_BYTES, INLINE_PREVIEW_MAX_IMAGES};
 use crate::jobs::{JobRow, JobStatus};
@@ -62,24 +62,9 @@ fn last_segment(url: &str) -> &str {
     url.rsplit('/').next().unwrap_or(url)
 }
 
-/// The `preview` argument alone, for generate_image_and_wait (which reads it beside GenerateArgs).
-#[derive(Debug, serde::Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
-#[serde(deny_unknown_fields)]
-pub struct PreviewArg {
-    pub preview: bool,
-}
-
-impl ToolArgs for PreviewArg {
-    fn fields() -> Vec<Field> {
-        vec![preview_field()]
-    }
-}
-
 /// The `preview` argument of the tools that report finished images.
-pub fn preview_field() -> Field {
-    Field::new(
-        "preview",
+pub fn preview_arg() -> Arg {
+    arg(
         format!(
             "Show each finished image's thumbnail inline (up to {INLINE_PREVIEW_MAX_IMAGES} per result). \
              Default true; false leaves them out (links and URLs are still returned)."
@@ -267,11 +252,6 @@ mod tests {
             local.thumbnail_url = Some(bad.into());
             assert_eq!(local.thumbnail_key(), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn preview_arg_fields_match() {
-        super::super::args::agreement::assert_fields_match::<PreviewArg>("preview");
     }
 
     #[test]

@@ -4,17 +4,16 @@
 //! then less often. A call never outlives the configured response limit: healthy jobs still
 //! running then are listed with how to keep waiting, instead of an error.
 
-use futures::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 #[cfg(test)]
 use serde_json::json;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
+use super::args::{arg, tool_args, ArgError, FieldKind};
 use super::generation::{with_generation, Generation};
 use super::output::{json_text, result_schema, ToolError, ToolOutput};
-use super::previews::{preview_field, FinishedImage};
-use super::{ToolContext, ToolResult, ToolSpec};
+use super::previews::{preview_arg, FinishedImage};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{JOB_ID_MAX_CHARS, WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
 use crate::jobs::{JobRow, JobStatus};
 use crate::urls::absolute_image_url;
@@ -29,48 +28,34 @@ pub const TOOL: ToolSpec = ToolSpec {
              call may wait, the result lists finished images and pending_job_ids: call again with those."
         )
     },
-    fields: Args::fields,
-    #[cfg(test)]
-    parse_args: |raw| parse::<Args>(raw).map(drop).map_err(|e| e.to_string()),
+    typed: Typed::of::<WaitForCompletion>(),
     output_schema,
-    read_only: true,
+    scope: Scope::Read,
+    hints: Hints::READ,
     reports_images: true,
-    handler: handle,
+    extras: Extras::NONE,
     #[cfg(test)]
     samples: sample_results,
 };
 
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-#[serde(deny_unknown_fields)]
-struct Args {
-    job_id: Option<String>,
-    job_ids: Option<Vec<String>>,
-    preview: bool,
-}
-
-impl ToolArgs for Args {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::new(
-                "job_id",
-                "One job id to wait for.",
-                FieldKind::Text {
-                    min_len: 1,
-                    max_len: Some(JOB_ID_MAX_CHARS),
-                },
-            ),
-            Field::new(
-                "job_ids",
-                format!("Several job ids to wait for ({WAIT_JOB_IDS_MIN}-{WAIT_JOB_IDS_MAX})."),
-                FieldKind::TextList {
-                    min_items: WAIT_JOB_IDS_MIN,
-                    max_items: WAIT_JOB_IDS_MAX,
-                    max_len: JOB_ID_MAX_CHARS,
-                },
-            ),
-            preview_field(),
-        ]
+tool_args! {
+    pub struct Args {
+        job_id: Option<String> = arg(
+            "One job id to wait for.",
+            FieldKind::Text {
+                min_len: 1,
+                max_len: Some(JOB_ID_MAX_CHARS),
+            },
+        ),
+        job_ids: Option<Vec<String>> = arg(
+            format!("Several job ids to wait for ({WAIT_JOB_IDS_MIN}-{WAIT_JOB_IDS_MAX})."),
+            FieldKind::TextList {
+                min_items: WAIT_JOB_IDS_MIN,
+                max_items: WAIT_JOB_IDS_MAX,
+                max_len: JOB_ID_MAX_CHARS,
+            },
+        ),
+        preview: bool = preview_arg(),
     }
 }
 
@@ -109,9 +94,13 @@ pub fn output_schema() -> Value {
     with_generation(result_schema(properties))
 }
 
-fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
-    Box::pin(async move {
-        let args: Args = parse(&raw)?;
+/// The tool's behaviour: typed arguments in, a result out.
+pub struct WaitForCompletion;
+
+impl Handler for WaitForCompletion {
+    type Args = Args;
+
+    async fn handle(ctx: &ToolContext, args: Args) -> ToolResult {
         let ids = match (args.job_id, args.job_ids) {
             (Some(id), None) => vec![id],
             (None, Some(ids)) => ids,
@@ -119,7 +108,7 @@ fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, Tool
             (None, None) => return Err(args_error("job_id or job_ids is required")),
         };
         wait_for_jobs(ctx, ids, args.preview).await
-    })
+    }
 }
 
 fn args_error(message: &str) -> ToolError {
@@ -584,11 +573,6 @@ mod tests {
 
     fn ids(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn fields_match() {
-        super::super::args::agreement::assert_fields_match::<Args>("wait_for_completion");
     }
 
     #[test]

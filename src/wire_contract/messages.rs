@@ -93,7 +93,7 @@ fn initialize_result_conforms_to_each_handshake_revision() {
         for id in request_ids() {
             let mut initialize = request(1, "initialize", Some(params.clone()));
             initialize.id = id.clone();
-            let result = answer_static(&initialize)
+            let result = answer_static(&initialize, revision)
                 .expect("initialize is answered")
                 .expect("initialize succeeds");
             assert_eq!(
@@ -109,7 +109,7 @@ fn initialize_result_conforms_to_each_handshake_revision() {
 #[test]
 fn ping_answers_an_empty_result_in_each_handshake_revision() {
     for revision in handshake_revisions() {
-        let result = answer_static(&request(2, "ping", None))
+        let result = answer_static(&request(2, "ping", None), revision)
             .expect("ping is answered")
             .expect("ping succeeds");
         validate_against(revision, "EmptyResult", &result);
@@ -253,9 +253,12 @@ fn every_json_rpc_error_conforms_to_every_revision() {
 fn errors_from_the_real_parsing_and_dispatch_paths_conform() {
     let invalid_version =
         classify(json!({"jsonrpc": "1.0", "id": 7, "method": "ping"})).expect_err("jsonrpc 1.0 is refused");
-    let bad_initialize = answer_static(&request(8, "initialize", Some(json!({"protocolVersion": 5}))))
-        .expect("initialize is answered")
-        .expect_err("a numeric protocolVersion is invalid");
+    let bad_initialize = answer_static(
+        &request(8, "initialize", Some(json!({"protocolVersion": 5}))),
+        crate::protocol::version::LATEST,
+    )
+    .expect("initialize is answered")
+    .expect_err("a numeric protocolVersion is invalid");
     let nameless_call = call_params(Some(&json!({"arguments": {}}))).expect_err("tools/call needs a name");
     let responses = [
         wire(&invalid_version),

@@ -65,7 +65,7 @@ pub(crate) fn schema_document(revision: &str) -> &'static Value {
 }
 
 /// The JSON pointer of a named definition: `#/definitions/X` (draft-07) or `#/$defs/X` (2020-12).
-fn definition_pointer(revision: &str, definition: &str) -> String {
+pub(crate) fn definition_pointer(revision: &str, definition: &str) -> String {
     let document = schema_document(revision);
     let container = ["$defs", "definitions"]
         .into_iter()
@@ -226,7 +226,7 @@ pub(crate) fn request(id: i64, method: &str, params: Option<Value>) -> RpcReques
 /// `dispatch::answer_static`; the stateless one lists the same tools and completes the result with
 /// `modern::complete_result`, as `dispatch::handle_stateless` does.
 pub(crate) fn tools_list_result(revision: &str) -> Value {
-    let listed = dispatch::answer_static(&request(1, "tools/list", None))
+    let listed = dispatch::answer_static(&request(1, "tools/list", None), revision)
         .expect("tools/list is answered statically")
         .expect("tools/list succeeds");
     if is_stateless(revision) {

@@ -10,6 +10,7 @@ use super::{fail, is_stateless, revisions, schema_errors, validate_with_tool_sch
 use crate::config::ImageBackend;
 use crate::protocol::jsonrpc::{RequestId, RpcResponse};
 use crate::protocol::mcp::Tool;
+use crate::protocol::version;
 use crate::server::stateless as modern;
 use crate::tools::{self, validate_args, ToolError, ToolOutput, ToolSpec, TOOLS};
 
@@ -18,7 +19,7 @@ use crate::tools::{self, validate_args, ToolError, ToolOutput, ToolSpec, TOOLS};
 /// with the preview-backend note `tools::call` adds.
 fn tool_samples(tool: &ToolSpec) -> Vec<(String, ToolOutput)> {
     let own = (tool.samples)();
-    let fields = (tool.fields)();
+    let fields = (tool.typed.fields)();
     // `true` is the wrong type for every field kind, so validation fails on the first field.
     let wrong_types: Map<String, Value> = fields.iter().map(|f| (f.name.to_string(), json!(true))).collect();
     let mut samples: Vec<(String, ToolOutput)> = own
@@ -49,7 +50,7 @@ fn tool_samples(tool: &ToolSpec) -> Vec<(String, ToolOutput)> {
 }
 
 fn listed_tool(tool: &ToolSpec) -> Tool {
-    tools::list()
+    tools::list(crate::protocol::version::LATEST)
         .into_iter()
         .find(|listed| listed.name == tool.name)
         .unwrap_or_else(|| panic!("{} is not in tools/list", tool.name))
@@ -279,7 +280,7 @@ fn output_schemas_declare_exactly_the_fields_results_send() {
 
 #[test]
 fn tool_input_and_output_schemas_are_valid_json_schemas_in_both_drafts() {
-    for tool in tools::list() {
+    for tool in tools::list(crate::protocol::version::LATEST) {
         for (kind, schema) in [
             ("inputSchema", &tool.input_schema),
             ("outputSchema", &tool.output_schema),
@@ -328,4 +329,33 @@ fn the_checks_catch_a_non_nullable_image_url_and_an_advertised_field_never_sent(
         undeclared.iter().any(|p| p.starts_with("count (in \"many jobs")),
         "{undeclared:#?}"
     );
+}
+
+#[test]
+fn the_table_of_optional_tool_fields_matches_each_revisions_schema() {
+    for revision in revisions() {
+        let pointer = format!(
+            "{}/properties",
+            super::definition_pointer(revision, "Tool").trim_start_matches('#')
+        );
+        let properties = super::schema_document(revision)
+            .pointer(&pointer)
+            .and_then(Value::as_object)
+            .unwrap_or_else(|| panic!("{revision}: no Tool properties at {pointer}"));
+        for (field, _) in version::TOOL_FIELDS_BY_REVISION {
+            assert_eq!(
+                version::tool_has(revision, field),
+                properties.contains_key(field),
+                "{revision}: whether Tool has {field}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_tool_with_every_extra_is_a_tool_in_every_revision() {
+    let tool = tools::tests::tool_with_extras();
+    for revision in revisions() {
+        super::validate_against(revision, "Tool", &wire(&tool.to_tool(revision)));
+    }
 }

@@ -2,7 +2,7 @@
 //! validation, model planning, SQL building, image references and the body reader never panics,
 //! whatever is accepted keeps every limit, and errors stay small.
 //!
-//! Each property's case count is below (132,500 in all with `cargo test`). A longer run
+//! Each property's case count is below (142,500 in all with `cargo test`). A longer run
 //! multiplies every count: `FUZZ_SCALE=10 cargo test fuzz_tests` (README, Tests; 0.1 for a quick one).
 
 use proptest::prelude::*;
@@ -895,4 +895,129 @@ proptest! {
             }
         }
     }
+}
+
+/// Why validation and a tool's emitted `inputSchema` may disagree on an argument object: rules
+/// the schema cannot express. Everything else must be judged the same by both (see
+/// `the_input_schema_accepts_exactly_what_validation_accepts`); each class is pinned by a test
+/// below. Rules across fields (wait_for_completion's one of job_id/job_ids) and per model (which
+/// controls a model takes, its sizes, an edit's inputs) are checked after validation, by the
+/// handlers and planning, so neither side here sees them; their own tests pin them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inexpressible {
+    /// `null` for an optional field counts as absent (lenient clients send it); the schema's
+    /// `type` refuses it.
+    NullForOptional,
+    /// Lengths count UTF-16 units, as the original's JavaScript did; JSON Schema counts
+    /// characters, so a string with astral characters can fall on either side of a bound.
+    LengthInUtf16Units,
+}
+
+/// The classes of [`Inexpressible`] that `raw` falls in for `fields`.
+fn inexpressible(fields: &[Field], raw: &Map<String, Value>) -> Vec<Inexpressible> {
+    let mut classes = Vec::new();
+    for field in fields {
+        let Some(value) = raw.get(field.name) else { continue };
+        if value.is_null() && !field.required {
+            classes.push(Inexpressible::NullForOptional);
+        }
+        let mut texts = Vec::new();
+        strings(value, &mut texts);
+        if texts.iter().any(|t| js_len(t) != t.chars().count()) {
+            classes.push(Inexpressible::LengthInUtf16Units);
+        }
+    }
+    classes
+}
+
+/// Whether a tool's emitted inputSchema accepts `raw`, under both drafts a client may apply.
+fn input_schema_accepts(index: usize, raw: &Map<String, Value>) -> (bool, bool) {
+    thread_local! {
+        static VALIDATORS: std::cell::RefCell<std::collections::HashMap<usize, [jsonschema::Validator; 2]>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    VALIDATORS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let validators = cache.entry(index).or_insert_with(|| {
+            let schema = TOOLS[index].to_tool(crate::protocol::version::LATEST).input_schema;
+            let build = |draft| {
+                jsonschema::options()
+                    .with_draft(draft)
+                    .build(&schema)
+                    .expect("inputSchema compiles")
+            };
+            [build(jsonschema::Draft::Draft202012), build(jsonschema::Draft::Draft7)]
+        });
+        let instance = Value::Object(raw.clone());
+        (validators[0].is_valid(&instance), validators[1].is_valid(&instance))
+    })
+}
+
+proptest! {
+    #![proptest_config(config(10_000))]
+
+    /// The JSON Schema oracle: what validation accepts, the inputSchema clients see accepts, and
+    /// what it refuses, the schema refuses, except for the listed inexpressible classes.
+    #[test]
+    fn the_input_schema_accepts_exactly_what_validation_accepts((index, raw) in tool_call()) {
+        let tool = TOOLS[index];
+        let fields = (tool.typed.fields)();
+        let ours = validate_args(&fields, &raw).is_ok();
+        let (draft_2020, draft_7) = input_schema_accepts(index, &raw);
+        prop_assert_eq!(draft_2020, draft_7, "{}: the two drafts disagree on {:?}", tool.name, raw);
+        if ours != draft_2020 {
+            let classes = inexpressible(&fields, &raw);
+            prop_assert!(
+                !classes.is_empty(),
+                "{}: validation {} but the inputSchema {} {:?}",
+                tool.name,
+                if ours { "accepts" } else { "refuses" },
+                if draft_2020 { "accepts" } else { "refuses" },
+                raw
+            );
+        }
+    }
+}
+
+fn tool_index(name: &str) -> usize {
+    TOOLS.iter().position(|t| t.name == name).expect("tool exists")
+}
+
+#[test]
+fn null_for_an_optional_field_is_absent_to_validation_and_refused_by_the_schema() {
+    let index = tool_index("generate_image");
+    let raw = json!({"prompt": "a red fox", "model": null, "seed": null});
+    let raw = raw.as_object().unwrap();
+    assert!(validate_args(&(TOOLS[index].typed.fields)(), raw).is_ok());
+    assert_eq!(input_schema_accepts(index, raw), (false, false));
+    assert_eq!(
+        inexpressible(&(TOOLS[index].typed.fields)(), raw),
+        [Inexpressible::NullForOptional, Inexpressible::NullForOptional]
+    );
+    // Without the nulls both accept.
+    let plain = json!({"prompt": "a red fox"});
+    assert_eq!(input_schema_accepts(index, plain.as_object().unwrap()), (true, true));
+}
+
+#[test]
+fn lengths_count_utf16_units_where_the_schema_counts_characters() {
+    let index = tool_index("generate_image");
+    let fields = (TOOLS[index].typed.fields)();
+    let max = crate::catalog::PROMPT_MAX_CHARS;
+    // max/2 + 1 emoji: within the bound in characters, over it in UTF-16 units.
+    let prompt = "😀".repeat(max / 2 + 1);
+    let raw = json!({ "prompt": prompt });
+    let raw = raw.as_object().unwrap();
+    assert!(validate_args(&fields, raw).is_err());
+    assert_eq!(input_schema_accepts(index, raw), (true, true));
+    assert_eq!(inexpressible(&fields, raw), [Inexpressible::LengthInUtf16Units]);
+}
+
+#[test]
+fn whole_floats_are_integers_to_both_sides() {
+    let index = tool_index("generate_image");
+    let raw = json!({"prompt": "a red fox", "count": 2.0});
+    let raw = raw.as_object().unwrap();
+    assert!(validate_args(&(TOOLS[index].typed.fields)(), raw).is_ok());
+    assert_eq!(input_schema_accepts(index, raw), (true, true));
 }

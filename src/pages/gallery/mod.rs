@@ -21,6 +21,9 @@ use crate::http::url::{http_origin, RequestUrl};
 use crate::http::{form, request_origin};
 use crate::jobs::JobStore;
 use query::{GalleryQuery, Location};
+/// For the differential tests of the date text (src/differential_tests.rs).
+#[cfg(test)]
+pub(crate) use render::utc_datetime;
 use render::Viewer;
 use session::web_crypto::{self, CryptoError};
 use session::Session;

@@ -224,8 +224,24 @@ mod tests {
 
     #[test]
     fn limits_describe_their_range() {
-        assert_eq!(COUNT.range_text(), "1-20");
-        assert_eq!(PAGE_OFFSET.range_text(), "at least 0");
+        let closed = IntLimit {
+            min: 1,
+            max: Some(20),
+            default: 1,
+        };
+        assert_eq!(closed.range_text(), "1-20");
+        let open = IntLimit {
+            min: 0,
+            max: None,
+            default: 0,
+        };
+        assert_eq!(open.range_text(), "at least 0");
+        let negative = IntLimit {
+            min: -5,
+            max: Some(-1),
+            default: -1,
+        };
+        assert_eq!(negative.range_text(), "-5--1");
     }
 
     #[test]
@@ -249,10 +265,26 @@ mod tests {
         );
     }
 
+    /// The largest image input, sent as a client sends it: one tools/call of edit_image with the
+    /// longest prompt (in the widest UTF-8) and a data URL of INPUT_IMAGE_MAX_BYTES.
     #[test]
-    fn a_ten_megabyte_image_as_a_base64_data_url_fits_the_body_limit() {
-        let data_url_bytes = "data:image/png;base64,".len() + (10_000_000usize).div_ceil(3) * 4;
-        assert!(data_url_bytes + 64 * 1024 < REQUEST_BODY_MAX_BYTES, "{data_url_bytes}");
+    fn the_largest_image_input_fits_the_request_body_limit() {
+        use base64::Engine;
+        let image = vec![0xFFu8; INPUT_IMAGE_MAX_BYTES];
+        let data_url = format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&image)
+        );
+        // Astral characters: 4 UTF-8 bytes for 2 UTF-16 units each.
+        let prompt = "\u{1F98A}".repeat(PROMPT_MAX_CHARS / 2);
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "edit_image", "arguments": {"prompt": prompt, "images": [data_url]}},
+        })
+        .to_string();
+        assert!(body.len() <= REQUEST_BODY_MAX_BYTES, "{} bytes", body.len());
     }
 
     #[test]
@@ -288,9 +320,18 @@ mod tests {
         assert!(toml.contains(&format!("dead_letter_queue = \"{DEAD_LETTER_QUEUE_NAME}\"")));
     }
 
+    /// Read from wrangler.toml itself (what the queue enforces), not from the constant.
     #[test]
     fn the_consumer_stays_below_the_workers_ai_rate_limit() {
-        let requests_per_minute = QUEUE_MAX_CONCURRENCY * 60 / FASTEST_IMAGE_SECONDS;
+        let toml = include_str!("../wrangler.toml");
+        let max_concurrency: u32 = toml
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("max_concurrency = "))
+            .expect("max_concurrency in wrangler.toml")
+            .trim()
+            .parse()
+            .expect("a number");
+        let requests_per_minute = max_concurrency * 60 / FASTEST_IMAGE_SECONDS;
         assert!(
             requests_per_minute <= WORKERS_AI_TEXT_TO_IMAGE_REQUESTS_PER_MINUTE,
             "{requests_per_minute}"

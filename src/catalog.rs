@@ -67,7 +67,7 @@ pub const PAGE_OFFSET: IntLimit = IntLimit {
 /// Longest job id accepted (ours are 36-character UUIDs); longer input is refused, not echoed.
 pub const JOB_ID_MAX_CHARS: usize = 64;
 /// Largest request body read on the JSON-RPC routes (POST /mcp, /sse, /sse/message), in bytes:
-/// an image input of up to 10 MB travels as a base64 data URL (4/3 of its size) inside the
+/// an image input of up to 10 MiB travels as a base64 data URL (4/3 of its size) inside the
 /// JSON, so 16 MiB leaves room for it. A larger declared Content-Length is refused with 413
 /// before reading; a body without one is read in chunks and refused once it passes the limit.
 pub const REQUEST_BODY_MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -103,7 +103,7 @@ pub const THUMBNAIL_WEBP_QUALITY: u32 = 75;
 pub const INLINE_PREVIEW_MAX_IMAGES: usize = 4;
 pub const INLINE_PREVIEW_MAX_BASE64_BYTES: usize = 100_000;
 /// Image inputs (edit_image, generate_variations): the largest image a data URL may carry,
-/// decoded (a 10 MB image is ~13.4 MB of base64, within REQUEST_BODY_MAX_BYTES).
+/// decoded (a 10 MiB image is 13.3 MiB of base64, within REQUEST_BODY_MAX_BYTES).
 pub const INPUT_IMAGE_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// Images one edit_image call may give.
 pub const EDIT_IMAGES_MAX: usize = 4;

@@ -71,7 +71,7 @@ pub struct Tool {
     pub annotations: ToolAnnotations,
 }
 
-/// `ListToolsResult` (the list is never paginated: six tools).
+/// `ListToolsResult` (never paginated: it holds every tool of `tools::TOOLS` at once).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListToolsResult {

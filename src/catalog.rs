@@ -67,7 +67,7 @@ pub const PAGE_OFFSET: IntLimit = IntLimit {
 /// Longest job id accepted (ours are 36-character UUIDs); longer input is refused, not echoed.
 pub const JOB_ID_MAX_CHARS: usize = 64;
 /// Largest request body read on the JSON-RPC routes (POST /mcp, /sse, /sse/message), in bytes:
-/// an image input of up to 10 MB travels as a base64 data URL (4/3 of its size) inside the
+/// an image input of up to 10 MiB travels as a base64 data URL (4/3 of its size) inside the
 /// JSON, so 16 MiB leaves room for it. A larger declared Content-Length is refused with 413
 /// before reading; a body without one is read in chunks and refused once it passes the limit.
 pub const REQUEST_BODY_MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -103,7 +103,7 @@ pub const THUMBNAIL_WEBP_QUALITY: u32 = 75;
 pub const INLINE_PREVIEW_MAX_IMAGES: usize = 4;
 pub const INLINE_PREVIEW_MAX_BASE64_BYTES: usize = 100_000;
 /// Image inputs (edit_image, generate_variations): the largest image a data URL may carry,
-/// decoded (a 10 MB image is ~13.4 MB of base64, within REQUEST_BODY_MAX_BYTES).
+/// decoded (a 10 MiB image is 13.3 MiB of base64, within REQUEST_BODY_MAX_BYTES).
 pub const INPUT_IMAGE_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// Images one edit_image call may give.
 pub const EDIT_IMAGES_MAX: usize = 4;
@@ -224,8 +224,24 @@ mod tests {
 
     #[test]
     fn limits_describe_their_range() {
-        assert_eq!(COUNT.range_text(), "1-20");
-        assert_eq!(PAGE_OFFSET.range_text(), "at least 0");
+        let closed = IntLimit {
+            min: 1,
+            max: Some(20),
+            default: 1,
+        };
+        assert_eq!(closed.range_text(), "1-20");
+        let open = IntLimit {
+            min: 0,
+            max: None,
+            default: 0,
+        };
+        assert_eq!(open.range_text(), "at least 0");
+        let negative = IntLimit {
+            min: -5,
+            max: Some(-1),
+            default: -1,
+        };
+        assert_eq!(negative.range_text(), "-5--1");
     }
 
     #[test]
@@ -249,10 +265,26 @@ mod tests {
         );
     }
 
+    /// The largest image input, sent as a client sends it: one tools/call of edit_image with the
+    /// longest prompt (in the widest UTF-8) and a data URL of INPUT_IMAGE_MAX_BYTES.
     #[test]
-    fn a_ten_megabyte_image_as_a_base64_data_url_fits_the_body_limit() {
-        let data_url_bytes = "data:image/png;base64,".len() + (10_000_000usize).div_ceil(3) * 4;
-        assert!(data_url_bytes + 64 * 1024 < REQUEST_BODY_MAX_BYTES, "{data_url_bytes}");
+    fn the_largest_image_input_fits_the_request_body_limit() {
+        use base64::Engine;
+        let image = vec![0xFFu8; INPUT_IMAGE_MAX_BYTES];
+        let data_url = format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&image)
+        );
+        // Astral characters: 4 UTF-8 bytes for 2 UTF-16 units each.
+        let prompt = "\u{1F98A}".repeat(PROMPT_MAX_CHARS / 2);
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "edit_image", "arguments": {"prompt": prompt, "images": [data_url]}},
+        })
+        .to_string();
+        assert!(body.len() <= REQUEST_BODY_MAX_BYTES, "{} bytes", body.len());
     }
 
     #[test]
@@ -288,9 +320,18 @@ mod tests {
         assert!(toml.contains(&format!("dead_letter_queue = \"{DEAD_LETTER_QUEUE_NAME}\"")));
     }
 
+    /// Read from wrangler.toml itself (what the queue enforces), not from the constant.
     #[test]
     fn the_consumer_stays_below_the_workers_ai_rate_limit() {
-        let requests_per_minute = QUEUE_MAX_CONCURRENCY * 60 / FASTEST_IMAGE_SECONDS;
+        let toml = include_str!("../wrangler.toml");
+        let max_concurrency: u32 = toml
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("max_concurrency = "))
+            .expect("max_concurrency in wrangler.toml")
+            .trim()
+            .parse()
+            .expect("a number");
+        let requests_per_minute = max_concurrency * 60 / FASTEST_IMAGE_SECONDS;
         assert!(
             requests_per_minute <= WORKERS_AI_TEXT_TO_IMAGE_REQUESTS_PER_MINUTE,
             "{requests_per_minute}"

@@ -27,6 +27,9 @@ mod transport;
 mod urls;
 
 #[cfg(test)]
+mod differential_tests;
+
+#[cfg(test)]
 mod fuzz_tests;
 
 #[cfg(test)]

@@ -154,13 +154,22 @@ pub fn decode_base64_image(encoded: &str) -> Result<Vec<u8>, ImageError> {
     })
 }
 
-/// Standard base64 (RFC 4648, section 4) to bytes, leniently: line breaks and spaces are skipped
-/// and the `=` padding may be left out. None for any other character, data after padding, or a
-/// final group of one character (which holds no whole byte). Written out, like
-/// [`base64_encode`], so no generic codec is compiled into the Wasm.
+/// Standard base64 (RFC 4648, section 4) to bytes, leniently. The rule, after spaces, tabs, CRs
+/// and LFs are removed (wherever they are):
+///
+/// - only `A-Z a-z 0-9 + /` and a final `=` padding; no symbol after a `=`;
+/// - a final group of one symbol (which holds no whole byte) is refused;
+/// - padding is optional, and may be partial, but never longer than what completes the final
+///   group to four characters: `aGk`, `aGk=`, `aA`, `aA=`, `aA==` are taken, `aGk==`, `aGlo=`
+///   and a lone `=` are not;
+/// - unused low bits of the last symbol need not be zero (`aB==` is `h`, like `aA==`).
+///
+/// That is the `base64` crate's standard alphabet with `DecodePaddingMode::Indifferent` and
+/// `decode_allow_trailing_bits(true)` (src/differential_tests.rs compares the two on arbitrary
+/// strings). Written out, like [`base64_encode`], so no generic codec is compiled into the Wasm.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
-    let (mut group, mut bits, mut padding) = (0u32, 0u32, 0usize);
+    let (mut group, mut bits, mut padding) = (0u32, 0u32, 0u32);
     for byte in text.bytes() {
         let value = match byte {
             b'A'..=b'Z' => byte - b'A',
@@ -185,7 +194,9 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
             out.push((group >> bits) as u8);
         }
     }
-    (bits < 6 && padding <= 2).then_some(out)
+    // Bits left over after the last symbol: 0, 4 or 2 for groups of 4, 2 or 3 symbols (6 for a
+    // lone symbol). A group of 2 takes up to two `=`, a group of 3 one, a full group none.
+    (bits < 6 && padding <= bits / 2).then_some(out)
 }
 
 /// Standard base64 with padding (RFC 4648, section 4), for image bytes sent inside JSON. Written

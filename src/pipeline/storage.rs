@@ -13,9 +13,11 @@ const SLUG_MAX_CHARS: usize = 50;
 const METADATA_PROMPT_MAX_BYTES: usize = 1024;
 
 /// The prompt lower-cased, runs of characters outside [a-z0-9] turned into one '-', trimmed, cut to 50.
+/// Rust's `to_lowercase` is the Unicode mapping of the original's JavaScript `toLowerCase()`
+/// (final sigma included), so keys, and the sweeper's rebuilt keys, are the original's.
 pub fn slug(prompt: &str) -> String {
     let mut slug = String::new();
-    for c in lowercase(prompt).chars() {
+    for c in prompt.to_lowercase().chars() {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
             slug.push(c);
         } else if !slug.ends_with('-') {
@@ -24,18 +26,6 @@ pub fn slug(prompt: &str) -> String {
     }
     let trimmed: String = slug.trim_matches('-').chars().take(SLUG_MAX_CHARS).collect();
     trimmed.trim_end_matches('-').to_string()
-}
-
-/// Unicode lower case, as the original's `toLowerCase()`. In the Wasm it is that very function:
-/// Rust's `to_lowercase` would add its case tables (~4 KB gzip) for one call per image.
-#[cfg(target_arch = "wasm32")]
-fn lowercase(text: &str) -> String {
-    worker::js_sys::JsString::from(text).to_lower_case().into()
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn lowercase(text: &str) -> String {
-    text.to_lowercase()
 }
 
 /// `<created ms>-<slug>-<job id>.<ext>`: readable like the original's names, but fixed per job
@@ -139,6 +129,25 @@ mod tests {
         assert_eq!(slug("日本の風景"), "");
         let long = slug(&"word ".repeat(40));
         assert!(long.len() <= 50 && !long.ends_with('-'), "{long}");
+    }
+
+    /// What JavaScript's `toLowerCase()` gives for these (checked in Node 20), pinned: a
+    /// word-final `Σ` becomes `ς`, another `σ`. Only lower-casings that produce ASCII letters
+    /// (`İ` to `i` + U+0307, the Kelvin sign to `k`) change a slug; other letters become `-`.
+    #[test]
+    fn slug_lower_cases_non_ascii_as_javascript_does() {
+        for (text, lower, expected_slug) in [
+            ("ÀÉÎ", "àéî", ""),
+            ("Straße", "straße", "stra-e"),
+            ("ΟΔΟΣ ΑΒ", "οδος αβ", ""),
+            ("ΣΑ", "σα", ""),
+            ("İSTANBUL", "i\u{307}stanbul", "i-stanbul"),
+            ("\u{212A}ELVIN", "kelvin", "kelvin"),
+            ("Ǆ Café", "ǆ café", "caf"),
+        ] {
+            assert_eq!(text.to_lowercase(), lower, "{text}");
+            assert_eq!(slug(text), expected_slug, "{text}");
+        }
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub struct Tool {
     pub meta: Option<Value>,
 }
 
-/// `ListToolsResult` (never paginated: the whole tool table fits one page).
+/// `ListToolsResult` (never paginated: it holds every tool of `tools::TOOLS` at once).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListToolsResult {

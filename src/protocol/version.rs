@@ -72,12 +72,17 @@ mod tests {
     }
 
     #[test]
-    fn all_lists_five_revisions_newest_first() {
+    fn all_lists_every_revision_once_newest_first() {
         let all: Vec<&str> = all().collect();
-        assert_eq!(
-            all,
-            ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
-        );
+        assert!(all.windows(2).all(|pair| pair[0] > pair[1]), "{all:?}");
+        for version in &all {
+            assert!(is_supported(version) != is_stateless(version), "{version}");
+        }
+        assert_eq!(all.len(), SUPPORTED.len() + STATELESS.len());
+        assert!(all.contains(&ASSUMED_WITHOUT_HEADER) && all.contains(&ASSUMED_ON_LEGACY_SSE));
+        // The handshake offers its newest revision; the stateless ones are newer still.
+        assert_eq!(LATEST, *all.iter().find(|v| is_supported(v)).unwrap());
+        assert_eq!(all.iter().take_while(|v| is_stateless(v)).count(), STATELESS.len());
     }
 
     #[test]

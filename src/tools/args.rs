@@ -361,7 +361,7 @@ fn check(name: &str, kind: &FieldKind, value: &Value) -> Result<Value, ArgError>
                 .ok_or_else(|| ArgError(format!("{name} must be an array of strings")))?;
             if items.len() < *min_items || items.len() > *max_items {
                 return Err(ArgError(format!(
-                    "{name} must contain between {min_items} and {max_items} ids (got {})",
+                    "{name} must contain between {min_items} and {max_items} entries (got {})",
                     items.len()
                 )));
             }

@@ -563,6 +563,45 @@ mod tests {
         assert!(html.contains("<script src=\"/gallery/app.js\" defer></script>"));
     }
 
+    /// The two static files against the pages that use them (they are the pages' only script
+    /// and style: the CSP allows nothing inline): the copy script finds the button and the text
+    /// the image page renders, and every status class a page writes has a rule.
+    #[test]
+    fn the_static_files_serve_what_the_pages_render() {
+        use super::super::{APP_JS, STYLE_CSS};
+        let html = image_page(&signed_in(), &job(JobStatus::Completed));
+        assert_csp_clean(&html);
+        let (_, rest) = html.split_once("data-copy=\"").expect("a copy button");
+        let target = &rest[..rest.find('"').unwrap()];
+        assert!(
+            html.contains(&format!("id=\"{target}\"")),
+            "nothing has the id {target:?}"
+        );
+        assert!(
+            rest.starts_with(&format!("{target}\" hidden>")),
+            "the button waits hidden for the script"
+        );
+        assert!(APP_JS.contains("querySelectorAll(\"button[data-copy]\")"));
+        assert!(APP_JS.contains("getElementById(button.dataset.copy)"));
+        assert!(APP_JS.contains("button.hidden = false"));
+        assert!(APP_JS.len() < 2048, "the script stays small: {} bytes", APP_JS.len());
+        for status in JobStatus::ALL {
+            let pages = [
+                grid_page(&signed_in(), &GalleryQuery::default(), 1, &[job(status)]),
+                image_page(&signed_in(), &job(status)),
+            ];
+            for page in pages {
+                for (at, _) in page.match_indices("status-") {
+                    let class: String = page[at..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                        .collect();
+                    assert!(STYLE_CSS.contains(&format!(".{class}")), "no rule for .{class}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn image_page_shows_seed_size_parameters_when_known() {
         let mut known = job(JobStatus::Completed);

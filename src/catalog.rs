@@ -105,6 +105,12 @@ pub const INLINE_PREVIEW_MAX_BASE64_BYTES: usize = 100_000;
 /// Image inputs (edit_image, generate_variations): the largest image a data URL may carry,
 /// decoded (a 10 MiB image is 13.3 MiB of base64, within REQUEST_BODY_MAX_BYTES).
 pub const INPUT_IMAGE_MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// The largest image input by its header's size: Cloudflare Images' own limits (12,000 pixels a
+/// side, 100 megapixels; https://developers.cloudflare.com/images/get-started/limits/). Larger
+/// inputs are refused before any conversion.
+pub const INPUT_IMAGE_MAX_SIDE: u32 = 12_000;
+pub const INPUT_IMAGE_MAX_PIXELS: u64 = 100_000_000;
 /// Images one edit_image call may give.
 pub const EDIT_IMAGES_MAX: usize = 4;
 /// Strength sent to an image-to-image model when the call gives none: the models' own default (1)

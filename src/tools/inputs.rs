@@ -8,7 +8,7 @@ use super::generate_image::{start_jobs, Batch};
 use super::output::ToolError;
 use super::wait_for_completion::wait_for_jobs;
 use super::{ToolContext, ToolResult};
-use crate::catalog::{echo, INPUT_IMAGE_MAX_BYTES, INPUT_KEY_PREFIX};
+use crate::catalog::{echo, INPUT_IMAGE_MAX_BYTES, INPUT_IMAGE_MAX_PIXELS, INPUT_IMAGE_MAX_SIDE, INPUT_KEY_PREFIX};
 use crate::images_binding::{fit, ImagesError};
 use crate::jobs::{InputRole, JobInput, JobRow, JobStatus, JobStore, NewJob};
 use crate::media::{base64_decode, dimensions, sniff, ImageFormat};
@@ -80,7 +80,7 @@ pub fn decode_data(payload: &str) -> Result<Vec<u8>, String> {
     // Checked before decoding, so an oversized payload is never decoded into memory.
     if payload.len() > limit.div_ceil(3) * 4 {
         return Err(format!(
-            "the data URL holds about {} bytes; at most {limit} (10 MB) are accepted",
+            "the data URL holds about {} bytes; at most {limit} (10 MiB) are accepted",
             payload.len() / 4 * 3
         ));
     }
@@ -89,11 +89,24 @@ pub fn decode_data(payload: &str) -> Result<Vec<u8>, String> {
     })?;
     if bytes.len() > limit {
         return Err(format!(
-            "the data URL holds {} bytes; at most {limit} (10 MB) are accepted",
+            "the data URL holds {} bytes; at most {limit} (10 MiB) are accepted",
             bytes.len()
         ));
     }
     Ok(bytes)
+}
+
+/// Refuses a size no conversion could take, from the header alone: a small file can declare an
+/// enormous canvas, and the Images binding would be asked to decode it before failing.
+pub fn check_pixels(width: u32, height: u32) -> Result<(), String> {
+    let pixels = u64::from(width) * u64::from(height);
+    if width.max(height) > INPUT_IMAGE_MAX_SIDE || pixels > INPUT_IMAGE_MAX_PIXELS {
+        return Err(format!(
+            "the image declares {width}x{height} pixels; at most {INPUT_IMAGE_MAX_SIDE} pixels a side and \
+             {INPUT_IMAGE_MAX_PIXELS} pixels in all are accepted"
+        ));
+    }
+    Ok(())
 }
 
 /// An input read and checked: its bytes, what they are, and where they are stored already.
@@ -178,6 +191,7 @@ fn checked(
     let (width, height) = dimensions(&bytes, format)
         .filter(|(w, h)| *w > 0 && *h > 0)
         .ok_or_else(|| refuse(&argument, "the image's size could not be read from its header"))?;
+    check_pixels(width, height).map_err(|problem| refuse(&argument, problem))?;
     Ok(Loaded {
         role,
         argument,
@@ -441,6 +455,41 @@ mod tests {
         assert!(error.len() < 600, "{}", error.len());
     }
 
+    /// A PNG signature and IHDR chunk declaring `width`x`height` (no pixel data follows).
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+        bytes.extend(width.to_be_bytes());
+        bytes.extend(height.to_be_bytes());
+        bytes.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        bytes.resize(40 * 1024, 0);
+        bytes
+    }
+
+    #[test]
+    fn a_header_declaring_too_many_pixels_is_refused_before_any_conversion() {
+        let refusal = |w, h| {
+            checked(
+                "images[0]".into(),
+                InputRole::Image,
+                "data URL".into(),
+                png_header(w, h),
+                None,
+            )
+            .err()
+            .map(|e| e.to_string())
+        };
+        let huge = refusal(30_000, 30_000).expect("30000x30000 is refused");
+        assert!(
+            huge.contains("images[0]") && huge.contains("declares 30000x30000 pixels") && huge.contains("100000000"),
+            "{huge}"
+        );
+        assert!(refusal(12_001, 10).is_some(), "one side over the limit");
+        assert!(refusal(10_001, 10_000).is_some(), "over 100 MP in all");
+        assert!(refusal(10_000, 10_000).is_none(), "exactly 100 MP");
+        assert!(refusal(12_000, 8_000).is_none(), "96 MP");
+        assert!(refusal(512, 512).is_none());
+    }
+
     #[test]
     fn data_payloads_are_decoded_within_the_limit() {
         let png = crate::media::base64_encode(b"\x89PNG\r\n\x1a\nrest");
@@ -452,7 +501,7 @@ mod tests {
         let over = crate::media::base64_encode(&vec![0u8; INPUT_IMAGE_MAX_BYTES + 1]);
         assert!(over.len() <= INPUT_IMAGE_MAX_BYTES.div_ceil(3) * 4 + 4);
         let error = decode_data(&over).unwrap_err();
-        assert!(error.contains("10 MB"), "{error}");
+        assert!(error.contains("10 MiB"), "{error}");
         let exact = crate::media::base64_encode(&vec![0u8; INPUT_IMAGE_MAX_BYTES]);
         assert_eq!(decode_data(&exact).unwrap().len(), INPUT_IMAGE_MAX_BYTES);
     }

@@ -473,6 +473,7 @@ mod tests {
     }
 
     #[test]
+    // The original's defaults, which its clients rely on: pinned as literals, not read from the catalog.
     fn defaults_are_flux_schnell_and_one_image() {
         let args: GenerateArgs = parse(json!({"prompt": "a red fox"}).as_object().unwrap()).unwrap();
         assert_eq!(args.model, ImageModel::FluxSchnell);

@@ -208,6 +208,7 @@ mod tests {
     }
 
     #[test]
+    // The original's defaults (limit 10, offset 0): pinned as literals, not read from the catalog.
     fn status_and_paging_default_to_all_and_the_first_page() {
         let args: Args = parse(&Map::new()).unwrap();
         assert_eq!(args.status, StatusFilter::All);

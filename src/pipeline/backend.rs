@@ -55,7 +55,7 @@ pub async fn generate(
         ImageBackend::Preview => Ok(check_image(preview(request)?)?),
         ImageBackend::WorkersAi => {
             let call = run_workers_ai(env, request);
-            let timer = crate::sleep_ms(timeout_seconds.saturating_mul(1000));
+            let timer = crate::time::sleep_ms(timeout_seconds.saturating_mul(1000));
             futures::pin_mut!(call, timer);
             match futures::future::select(call, timer).await {
                 futures::future::Either::Left((result, _)) => result,

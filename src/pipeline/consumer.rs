@@ -162,7 +162,7 @@ async fn run_delivery(env: &Env, config: &Config, store: &JobStore, message: &Ra
             let class = error.ai_class();
             let text = failure_text(class, &error.to_string());
             worker::console_error!("job {} attempt {attempt}: {text}", job.job_id);
-            let now = crate::now_ms();
+            let now = crate::time::now_ms();
             match after_failure(attempt, class) {
                 AfterFailure::Retry { delay_seconds } => {
                     let recorded = store.record_retryable_failure(&job.job_id, &text, now).await;
@@ -216,7 +216,10 @@ fn retry_options(delay_seconds: Option<u32>) -> JsValue {
 async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &JobMessage) -> Result<(), AttemptError> {
     // One round trip marks the job processing and reads it; only when that finds nothing is the
     // row read again, to tell a finished job (a redelivery: nothing to redo) from a missing one.
-    let Some(job) = store.claim_for_processing(&message.job_id, crate::now_ms()).await? else {
+    let Some(job) = store
+        .claim_for_processing(&message.job_id, crate::time::now_ms())
+        .await?
+    else {
         return match store.job(&message.job_id, None).await? {
             Some(_) => Ok(()),
             None => Err(AttemptError::Setup(format!("job {} does not exist", message.job_id))),
@@ -246,7 +249,7 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
     // Made before the image is stored, as the put takes the bytes; stored after it.
     let thumbnail = make_thumbnail(env, &bytes).await;
-    let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::now_iso());
+    let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::time::now_iso());
     put_image(&bucket, &key, bytes, format, metadata)
         .await
         .map_err(AttemptError::Storage)?;
@@ -267,7 +270,9 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         thumbnail_url,
     };
     let generation_id = uuid::Uuid::new_v4().to_string();
-    store.complete(&job, &generation_id, &image, crate::now_ms()).await?;
+    store
+        .complete(&job, &generation_id, &image, crate::time::now_ms())
+        .await?;
     Ok(())
 }
 
@@ -299,7 +304,7 @@ async fn read_inputs(env: &Env, listed: Option<&str>) -> Result<(Vec<Vec<u8>>, O
 async fn store_thumbnail(bucket: &worker::Bucket, job_id: &str, image_key: &str, thumbnail: Vec<u8>) -> Option<String> {
     let key = thumbnail_key(image_key);
     let bytes = thumbnail.len();
-    let metadata = thumbnail_metadata(image_key, job_id, crate::now_iso());
+    let metadata = thumbnail_metadata(image_key, job_id, crate::time::now_iso());
     match put_image(bucket, &key, thumbnail, ImageFormat::Webp, metadata).await {
         Ok(()) => {
             worker::console_log!("job {job_id}: thumbnail {key} ({bytes} bytes)");
@@ -338,7 +343,10 @@ async fn discard_images_if_failed(env: &Env, store: &JobStore, job_id: &str) {
 
 async fn fail_dead_lettered(store: &JobStore, job: &JobMessage) {
     let fallback = "Image generation failed after all retries";
-    if let Err(error) = store.mark_dead_lettered(&job.job_id, fallback, crate::now_ms()).await {
+    if let Err(error) = store
+        .mark_dead_lettered(&job.job_id, fallback, crate::time::now_ms())
+        .await
+    {
         worker::console_error!("dead-lettered job {}: could not mark it failed: {error}", job.job_id);
     }
 }

@@ -316,7 +316,7 @@ pub async fn start_jobs(ctx: &ToolContext, batch: Batch<'_>) -> Result<Vec<Strin
         .collect();
     if let Err(error) = enqueue(ctx, messages).await {
         for id in &ids {
-            if let Err(store_error) = store.mark_failed(id, &error.to_string(), crate::now_ms()).await {
+            if let Err(store_error) = store.mark_failed(id, &error.to_string(), crate::time::now_ms()).await {
                 worker::console_error!("could not fail job {id} after a queue error: {store_error}");
             }
         }
@@ -336,7 +336,7 @@ async fn record_jobs(
     model: ImageModel,
 ) -> Result<(JobStore, quota::Reservation), ToolError> {
     let store: JobStore = ctx.store()?;
-    let now = crate::now_ms();
+    let now = crate::time::now_ms();
     let reservation = quota::reserve(ctx, &store, jobs.len(), now).await?;
     if let Err(error) = store
         .insert_jobs(

@@ -140,7 +140,7 @@ fn report(
 fn handle(ctx: &ToolContext, raw: Map<String, Value>) -> LocalBoxFuture<'_, ToolResult> {
     Box::pin(async move {
         let _: Args = parse(&raw)?;
-        let now = crate::now_ms();
+        let now = crate::time::now_ms();
         let rows = ctx.store()?.usage(&utc_day(now), ctx.caller.visible_owner()).await?;
         let key_names: Vec<&str> = ctx.config.api_keys.iter().map(|key| key.name.as_str()).collect();
         let rate_limited = crate::rate_limit::is_configured(&ctx.env);

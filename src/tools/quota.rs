@@ -10,13 +10,13 @@ const MS_PER_DAY: i64 = 86_400_000;
 
 /// The UTC day `ms` falls on, as `YYYY-MM-DD` (the key of the usage counter).
 pub fn utc_day(ms: i64) -> String {
-    let (year, month, day) = crate::civil_from_days(ms.div_euclid(MS_PER_DAY));
+    let (year, month, day) = crate::time::civil_from_days(ms.div_euclid(MS_PER_DAY));
     format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// When the day `ms` falls on ends: the next UTC midnight, in ISO 8601.
 pub fn quota_resets_at(ms: i64) -> String {
-    let (year, month, day) = crate::civil_from_days(ms.div_euclid(MS_PER_DAY) + 1);
+    let (year, month, day) = crate::time::civil_from_days(ms.div_euclid(MS_PER_DAY) + 1);
     format!("{year:04}-{month:02}-{day:02}T00:00:00.000Z")
 }
 

@@ -164,7 +164,7 @@ async fn current_session(req: &Request, token: &str) -> GalleryResult<Option<Ses
     let Some(header) = req.headers().get("Cookie")? else {
         return Ok(None);
     };
-    let now = crate::now_ms() / 1000;
+    let now = crate::time::now_ms() / 1000;
     for value in session::cookie_values(&header) {
         let Some(signed) = session::decode(value) else {
             continue;
@@ -228,7 +228,7 @@ async fn sign_in(mut req: Request, env: &Env) -> GalleryResult<Response> {
         let page = render::sign_in_page(next.as_ref(), Some("That token is not right. Try again."));
         return html(403, page, Some(&csp));
     };
-    let session = Session::new(caller.name(), crate::now_ms() / 1000);
+    let session = Session::new(caller.name(), crate::time::now_ms() / 1000);
     let signature = sign(token, &session).await?;
     let cookie = session::set_cookie(&session::encode(&session, &signature), cookie_secure(&req)?);
     let target = next.map_or_else(|| routes::GALLERY.to_string(), |n| n.href());

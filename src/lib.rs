@@ -8,6 +8,7 @@
 //! imports one above it (`layering_tests` checks).
 
 mod access;
+mod bindings;
 mod catalog;
 mod config;
 mod d1;

@@ -69,7 +69,7 @@ pub async fn generate(
 }
 
 async fn run_workers_ai(env: &Env, request: &Request<'_>) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
-    let ai = env.ai("AI").map_err(GenerateError::Binding)?;
+    let ai = crate::bindings::ai(env).map_err(|e| GenerateError::Binding(e.source))?;
     let spec = request.model.spec();
     let model_error = |message: String| GenerateError::Model {
         model: spec.name,

@@ -19,6 +19,7 @@ use worker::Env;
 use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
 use super::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
+use crate::bindings;
 use crate::catalog::{
     DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
 };
@@ -113,10 +114,10 @@ pub async fn handle_batch(batch: RawBatch, env: Env) {
             return;
         }
     };
-    let store = match env.d1("DB") {
+    let store = match bindings::db(&env) {
         Ok(db) => JobStore::new(db),
         Err(error) => {
-            worker::console_error!("queue {queue}: DB binding unavailable: {error}; retrying the batch");
+            worker::console_error!("queue {queue}: {error}; retrying the batch");
             let _ = batch.retry_all(JsValue::UNDEFINED);
             return;
         }
@@ -246,7 +247,7 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     let size = dimensions(&bytes, format);
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
-    let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
+    let bucket = bindings::bucket(env).map_err(|e| AttemptError::Storage(e.source))?;
     // Made before the image is stored, as the put takes the bytes; stored after it.
     let thumbnail = make_thumbnail(env, &bytes).await;
     let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::time::now_iso());
@@ -283,7 +284,7 @@ async fn read_inputs(env: &Env, listed: Option<&str>) -> Result<(Vec<Vec<u8>>, O
     };
     let inputs: Vec<JobInput> = serde_json::from_str(listed)
         .map_err(|e| AttemptError::Setup(format!("the job's inputs are unreadable: {e}")))?;
-    let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
+    let bucket = bindings::bucket(env).map_err(|e| AttemptError::Storage(e.source))?;
     let (mut images, mut mask) = (Vec::new(), None);
     for input in inputs {
         let gone = || AttemptError::Setup(format!("input image {} is no longer stored", input.url));
@@ -332,9 +333,9 @@ async fn discard_images_if_failed(env: &Env, store: &JobStore, job_id: &str) {
             return;
         }
     };
-    let deleted = match env.bucket("R2_BUCKET") {
+    let deleted = match bindings::bucket(env) {
         Ok(bucket) => bucket.delete_multiple(keys).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     if let Err(error) = deleted {
         worker::console_error!("job {job_id}: could not delete its images from R2: {error}");

@@ -362,10 +362,7 @@ pub fn random_seed() -> u32 {
 }
 
 async fn enqueue(ctx: &ToolContext, messages: Vec<JobMessage>) -> Result<(), ToolError> {
-    let queue = ctx.env.queue("IMAGE_QUEUE").map_err(|source| ToolError::Binding {
-        name: "IMAGE_QUEUE",
-        source,
-    })?;
+    let queue = crate::bindings::queue(&ctx.env)?;
     queue.send_batch(messages).await.map_err(ToolError::Queue)
 }
 

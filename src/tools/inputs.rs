@@ -193,7 +193,7 @@ fn checked(
 async fn read(ctx: &ToolContext, argument: &str, key: Option<&str>) -> Result<Vec<u8>, ToolError> {
     let missing = || refuse(argument, "that image is no longer stored");
     let key = key.ok_or_else(missing)?;
-    let bucket = ctx.env.bucket("R2_BUCKET").map_err(ToolError::Storage)?;
+    let bucket = crate::bindings::bucket(&ctx.env).map_err(|e| ToolError::Storage(e.source))?;
     read_object(&bucket, key)
         .await
         .map_err(ToolError::Storage)?
@@ -267,7 +267,7 @@ pub async fn prepare(
     let public_base = ctx.config.public_image_base_url.as_deref();
     let mut inputs = Vec::with_capacity(loaded.len());
     let mut stored = Vec::new();
-    let bucket = ctx.env.bucket("R2_BUCKET").map_err(ToolError::Storage)?;
+    let bucket = crate::bindings::bucket(&ctx.env).map_err(|e| ToolError::Storage(e.source))?;
     let result: Result<(), ToolError> = async {
         for input in loaded {
             let too_big = input.width.max(input.height) > max_side;
@@ -372,9 +372,9 @@ pub async fn discard(ctx: &ToolContext, keys: &[String]) {
     if keys.is_empty() {
         return;
     }
-    let deleted = match ctx.env.bucket("R2_BUCKET") {
+    let deleted = match crate::bindings::bucket(&ctx.env) {
         Ok(bucket) => bucket.delete_multiple(keys.to_vec()).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     if let Err(error) = deleted {
         worker::console_error!("could not delete {} unused input image(s): {error}", keys.len());

@@ -132,11 +132,7 @@ pub struct ToolContext {
 
 impl ToolContext {
     pub fn store(&self) -> Result<JobStore, ToolError> {
-        let db = self
-            .env
-            .d1("DB")
-            .map_err(|source| ToolError::Binding { name: "DB", source })?;
-        Ok(JobStore::new(db))
+        Ok(JobStore::new(crate::bindings::db(&self.env)?))
     }
 
     pub fn image_url(&self, stored: Option<&str>) -> Option<String> {

@@ -128,12 +128,8 @@ pub enum ToolError {
     },
     #[error("could not read or store an input image in R2: {0}")]
     Storage(#[source] worker::Error),
-    #[error("server binding {name} unavailable: {source}")]
-    Binding {
-        name: &'static str,
-        #[source]
-        source: worker::Error,
-    },
+    #[error(transparent)]
+    Binding(#[from] crate::bindings::Unavailable),
 }
 
 #[cfg(test)]

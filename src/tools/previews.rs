@@ -168,7 +168,7 @@ async fn read_previews(ctx: &ToolContext, images: &[FinishedImage]) -> Vec<(Stri
     if keys.is_empty() {
         return previews;
     }
-    let bucket = match ctx.env.bucket("R2_BUCKET") {
+    let bucket = match crate::bindings::bucket(&ctx.env) {
         Ok(bucket) => bucket,
         Err(error) => {
             worker::console_error!("inline previews skipped: R2 binding unavailable: {error}");

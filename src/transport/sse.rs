@@ -51,7 +51,7 @@ pub fn message_event(json: &str) -> Vec<u8> {
 }
 
 fn mailbox(env: &Env) -> worker::Result<Mailbox> {
-    Ok(Mailbox::new(env.d1("DB")?))
+    Ok(Mailbox::new(crate::bindings::db(env)?))
 }
 
 struct StreamState {

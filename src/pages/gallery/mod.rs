@@ -47,6 +47,8 @@ pub enum GalleryError {
     Store(#[from] DbError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Binding(#[from] crate::bindings::Unavailable),
     #[error("runtime error: {0}")]
     Runtime(#[from] worker::Error),
     #[error(transparent)]
@@ -138,7 +140,7 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
     let viewer = Viewer::SignedIn {
         subject: &session.subject,
     };
-    let store = JobStore::new(env.d1("DB")?);
+    let store = JobStore::new(crate::bindings::db(env)?);
     match page {
         Page::Grid(Ok(query)) => {
             let (total, jobs) = store

@@ -23,6 +23,7 @@ mod pipeline;
 mod protocol;
 mod rate_limit;
 mod server;
+mod services;
 mod sweeper;
 mod time;
 mod tools;

@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::d1::DbError;
 use crate::jobs::JobStore;
 use crate::pipeline::consumer::transient_retry_delay_seconds;
-use crate::pipeline::storage::possible_keys;
+use crate::services::storage::possible_keys;
 use crate::transport::mailbox::Mailbox;
 use crate::urls::{key_in_stored_url, thumbnail_key};
 

@@ -18,7 +18,6 @@ use worker::Env;
 
 use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
-use super::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
 use crate::bindings;
 use crate::catalog::{
     DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
@@ -29,6 +28,7 @@ use crate::images_binding::make_thumbnail;
 use crate::jobs::{InputRole, JobInput, JobMessage, JobStore, StoredImage};
 use crate::media::{dimensions, ImageFormat};
 use crate::models::ImageModel;
+use crate::services::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
 use crate::urls::{key_in_stored_url, stored_image_url, thumbnail_key};
 
 /// Why one attempt at a job did not complete it.

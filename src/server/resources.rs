@@ -8,12 +8,12 @@ use crate::catalog::{echo, JOB_ID_MAX_CHARS, RESOURCE_PAGE_SIZE};
 use crate::d1::DbError;
 use crate::jobs::{ImageFilter, ImagePosition, JobRow, JobStatus, JobStore};
 use crate::media;
-use crate::pipeline::storage::read_object;
 use crate::protocol::jsonrpc::RpcError;
 use crate::protocol::mcp::{
     BlobResourceContents, ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
     ResourceTemplate,
 };
+use crate::services::storage::read_object;
 use crate::tools::ToolContext;
 use crate::urls::{self, ResourceTarget};
 

@@ -5,14 +5,16 @@ use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 
 use super::args::{parse, validate, ArgError, Field, FieldKind, ToolArgs};
-use super::generate_image::{plan_jobs, random_seed, GenerateArgs};
-use super::inputs::{check_mask_size, check_shape, edit_model_names, edit_models, load, start_with_inputs};
+use super::generate_image::GenerateArgs;
 use super::previews::{preview_field, PreviewArg};
+use super::support::start::start_with_inputs;
 use super::wait_for_completion;
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{EDIT_IMAGES_MAX, EDIT_STRENGTH_DEFAULT, INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
 use crate::jobs::InputRole;
 use crate::models::ImageModel;
+use crate::services::inputs::{check_mask_size, check_shape, edit_model_names, edit_models, load};
+use crate::services::jobs::{plan_jobs, random_seed};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "edit_image",

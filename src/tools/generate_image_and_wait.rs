@@ -4,10 +4,11 @@ use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 
 use super::args::{parse, Field, ToolArgs};
-use super::generate_image::{start_jobs, GenerateArgs};
+use super::generate_image::GenerateArgs;
 use super::previews::PreviewArg;
 use super::wait_for_completion::{self, wait_for_jobs};
 use super::{ToolContext, ToolResult, ToolSpec};
+use crate::services::jobs::start_jobs;
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_image_and_wait",

@@ -6,15 +6,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::args::{parse, ArgError, Field, FieldKind, ToolArgs};
-use super::generate_image::{plan_jobs, random_seed};
-use super::inputs::{finished_job, from_job, start_with_inputs};
 use super::output::ToolError;
 use super::previews::{preview_field, PreviewArg};
+use super::support::start::start_with_inputs;
 use super::wait_for_completion;
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::catalog::{JOB_ID_MAX_CHARS, VARIATIONS, VARIATION_STRENGTH_DEFAULT};
 use crate::jobs::{parameters_object, InputRole};
 use crate::models::{Control, Controls, ImageModel};
+use crate::services::inputs::{finished_job, from_job};
+use crate::services::jobs::{plan_jobs, random_seed};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_variations",

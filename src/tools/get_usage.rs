@@ -7,11 +7,11 @@ use serde_json::{Map, Value};
 
 use super::args::{parse, Field, ToolArgs};
 use super::output::{json_text, result_schema, ToolOutput};
-use super::quota::{quota_for, quota_resets_at, utc_day};
 use super::{ToolContext, ToolResult, ToolSpec};
 use crate::access::Caller;
 use crate::catalog::{RATE_LIMIT_PERIOD_SECONDS, RATE_LIMIT_REQUESTS};
 use crate::jobs::Usage;
+use crate::services::quota::{quota_for, quota_resets_at, utc_day};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "get_usage",

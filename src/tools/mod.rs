@@ -11,7 +11,6 @@ mod generate_variations;
 mod generation;
 mod get_job_status;
 mod get_usage;
-mod inputs;
 mod list_generations;
 mod list_jobs;
 mod list_models;
@@ -19,7 +18,7 @@ mod output;
 mod paging;
 mod previews;
 mod progress;
-mod quota;
+mod support;
 mod wait_for_completion;
 
 use futures::future::LocalBoxFuture;
@@ -33,8 +32,6 @@ use crate::protocol::mcp::{CallToolResult, Tool, ToolAnnotations};
 #[cfg(test)]
 pub use args::validate as validate_args;
 pub use args::{Field, FieldKind};
-#[cfg(test)]
-pub use inputs::{decode_data, parse_reference, Reference};
 pub use output::{ToolError, ToolOutput};
 #[cfg(test)]
 pub use previews::{blocks as preview_blocks, has_resource_links};
@@ -137,6 +134,25 @@ impl ToolContext {
 
     pub fn image_url(&self, stored: Option<&str>) -> Option<String> {
         stored.map(|url| crate::urls::absolute_image_url(url, &self.origin))
+    }
+}
+
+/// What the services see of a tool call.
+impl crate::services::Context for ToolContext {
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    fn origin(&self) -> &str {
+        &self.origin
     }
 }
 

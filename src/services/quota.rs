@@ -1,10 +1,9 @@
 //! Daily image quotas (`DAILY_IMAGE_QUOTA`, per key, per UTC day): reserved atomically in D1
 //! before any job is created, given back if the jobs could not be created.
 
+use super::{Context, ServiceError};
 use crate::access::Caller;
 use crate::jobs::JobStore;
-
-use super::{ToolContext, ToolError};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -68,11 +67,16 @@ impl Reservation {
 
 /// Counts `images` against the caller's allowance for today, or refuses with the reset time.
 /// Every caller's images are counted (so usage is visible); only keys with a quota are refused.
-pub async fn reserve(ctx: &ToolContext, store: &JobStore, images: usize, now: i64) -> Result<Reservation, ToolError> {
-    let owner = ctx.caller.name().to_string();
+pub async fn reserve(
+    ctx: &impl Context,
+    store: &JobStore,
+    images: usize,
+    now: i64,
+) -> Result<Reservation, ServiceError> {
+    let owner = ctx.caller().name().to_string();
     let day = utc_day(now);
     let images = images as i64;
-    let Some(quota) = quota_for(&ctx.caller, ctx.config.daily_image_quota) else {
+    let Some(quota) = quota_for(ctx.caller(), ctx.config().daily_image_quota) else {
         return Ok(Reservation {
             owner,
             day,
@@ -94,7 +98,7 @@ pub async fn reserve(ctx: &ToolContext, store: &JobStore, images: usize, now: i6
         .first()
         .map_or(0, |usage| usage.images);
     worker::console_log!("over quota: key {owner} asked for {images} images with {used} used today");
-    Err(ToolError::OverQuota {
+    Err(ServiceError::OverQuota {
         key: owner,
         quota,
         used,

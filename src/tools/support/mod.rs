@@ -1,0 +1,3 @@
+//! What the tools share that is not a tool.
+
+pub mod start;

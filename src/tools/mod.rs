@@ -2,24 +2,24 @@
 //!
 //! A tool is one module declaring a [`ToolSpec`] (name, title, description, annotations, typed
 //! arguments, output schema, handler) plus one line in [`TOOLS`]. Nothing else lists tools.
+//! This folder holds the tools only; what they share is in `support/` (arguments, results,
+//! paging, previews, progress, the generation fields, starting and waiting), and what they do
+//! with jobs, inputs and storage is in `crate::services`.
 
-mod args;
 mod edit_image;
 mod generate_image;
 mod generate_image_and_wait;
 mod generate_variations;
-mod generation;
 mod get_job_status;
 mod get_usage;
 mod list_generations;
 mod list_jobs;
 mod list_models;
-mod output;
-mod paging;
-mod previews;
-mod progress;
-mod support;
 mod wait_for_completion;
+
+// The helpers (not tools) live in support/; the tools reach them by these names.
+mod support;
+use support::{args, generation, output, paging, previews, progress};
 
 use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};

@@ -1,11 +1,23 @@
 //! MCP image-generation server for Cloudflare Workers.
 //!
 //! Request path: `transport` (routes, auth, Origin) → `server` (MCP methods over `protocol`
-//! wire types) → `tools` → `jobs` (D1) and the queue. Queue path: `pipeline::consumer` → image
-//! backend → R2 → D1. Cron path: `sweeper` (the top layer beside `transport`: it re-queues and
-//! fails jobs through `jobs`, expires the SSE mailbox of `transport`, deletes old images). `pages`
-//! serves people. Lower layers: `http`, `urls`, `media`, `d1`, `config`, `catalog`. No module
-//! imports one above it (`layering_tests` checks).
+//! wire types) → `tools` → `services` (job creation: plan, quota, record in D1 through `jobs`,
+//! enqueue; image inputs; R2 objects). Queue path: `pipeline::consumer` → image backend → R2 →
+//! D1. Cron path: `sweeper` (re-queues and fails jobs through `jobs`, expires the SSE mailbox of
+//! `transport`, deletes old images). `pages` serves people.
+//!
+//! Layers, top first; a module imports only modules of lower layers (`layering_tests` declares
+//! the same order and checks it):
+//! 1. `sweeper` (cron entry point)
+//! 2. `transport`, `pipeline` (request and queue entry points)
+//! 3. `server`, `pages`
+//! 4. `tools` (tools only; their shared helpers in `tools/support/`)
+//! 5. `services`
+//! 6. `jobs`, `images_binding`, `rate_limit` (job store and platform adapters)
+//! 7. `protocol`, `http` (wire and request types)
+//! 8. `config`, `models`, `urls`
+//! 9. `access`, `bindings` (every binding name), `catalog`, `d1`, `html` (the HTML escaper),
+//!    `media`, `time` (clock, timer, civil dates)
 
 mod access;
 mod bindings;

@@ -151,6 +151,26 @@ mod tests {
     }
 
     #[test]
+    fn service_errors_keep_their_messages_and_refusals_stay_argument_errors() {
+        let refused = ToolError::from(ServiceError::Invalid("mask: no job x".into()));
+        assert!(matches!(refused, ToolError::Args(_)), "{refused:?}");
+        assert_eq!(refused.to_string(), "Invalid arguments: mask: no job x");
+        let over = ToolError::from(ServiceError::OverQuota {
+            key: "team".into(),
+            quota: 5,
+            used: 4,
+            requested: 2,
+            resets_at: "2026-12-04T00:00:00.000Z".into(),
+        });
+        assert!(matches!(over, ToolError::Service(_)), "{over:?}");
+        assert_eq!(
+            over.to_string(),
+            "daily image quota reached: key \"team\" has used 4 of its 5 images today (UTC) and this call asks \
+             for 2, so nothing was started; the quota resets at 2026-12-04T00:00:00.000Z"
+        );
+    }
+
+    #[test]
     fn error_message_has_the_original_shape() {
         let output = ToolOutput::error_message("Job not found");
         assert!(output.is_error);

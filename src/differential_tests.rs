@@ -348,7 +348,7 @@ proptest! {
 
     #[test]
     fn civil_from_days_matches_chrono(days in -DAY_RANGE..=DAY_RANGE) {
-        prop_assert_eq!(crate::civil_from_days(days), chrono_civil(days), "day {}", days);
+        prop_assert_eq!(crate::time::civil_from_days(days), chrono_civil(days), "day {}", days);
     }
 }
 
@@ -359,7 +359,7 @@ fn civil_from_days_matches_chrono_on_every_day_of_the_range() {
     let mut date = DateTime::from_timestamp(-DAY_RANGE * 86_400, 0).unwrap().date_naive();
     for days in -DAY_RANGE..=DAY_RANGE {
         let expected = (i64::from(date.year()), i64::from(date.month()), i64::from(date.day()));
-        assert_eq!(crate::civil_from_days(days), expected, "day {days}");
+        assert_eq!(crate::time::civil_from_days(days), expected, "day {days}");
         date = date.succ_opt().unwrap();
     }
 }

@@ -15,7 +15,8 @@ use crate::http::body::{declared_length, LimitedBody};
 use crate::jobs::{sql, ImageFilter, ImagePosition, JobStatus, NewJob, Page, StatusFilter};
 use crate::models::{Controls, ModelSpec, Range, ASPECT_RATIOS, MODELS};
 use crate::protocol::jsonrpc::{classify, parse_body, IncomingBody, IncomingMessage, RequestId, RpcError, RpcResponse};
-use crate::tools::{decode_data, parse_reference, validate_args, Field, FieldKind, Reference, TOOLS};
+use crate::services::inputs::{decode_data, parse_reference, Reference};
+use crate::tools::{validate_args, Field, FieldKind, TOOLS};
 
 /// `cases` times FUZZ_SCALE (default 1): the long run raises every property at once.
 fn config(cases: u32) -> ProptestConfig {

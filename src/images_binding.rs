@@ -1,4 +1,4 @@
-//! The Cloudflare Images binding (`env.IMAGES`), the only place it is touched: thumbnails of
+//! The Cloudflare Images binding (`bindings::IMAGES`), the only place it is called: thumbnails of
 //! finished images, and input images scaled down or re-encoded for a model that cannot take them
 //! as they are.
 //!
@@ -13,11 +13,9 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{ReadableStream, Response};
 use worker::Env;
 
+use crate::bindings::IMAGES as IMAGES_BINDING;
 use crate::catalog::{THUMBNAIL_MAX_SIDE, THUMBNAIL_WEBP_QUALITY};
 use crate::media::{sniff, ImageFormat};
-
-/// The binding's name in wrangler.toml (`[images] binding = "IMAGES"`).
-pub const IMAGES_BINDING: &str = "IMAGES";
 
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
 extern "C" {
@@ -56,11 +54,9 @@ pub async fn make_thumbnail(env: &Env, image: &[u8]) -> Result<Vec<u8>, ImagesEr
 /// `image` scaled down to fit `max_side` × `max_side` (never enlarged, aspect ratio kept) and
 /// encoded as `format` (WebP at THUMBNAIL_WEBP_QUALITY).
 pub async fn fit(env: &Env, image: &[u8], max_side: u32, format: ImageFormat) -> Result<Vec<u8>, ImagesError> {
-    let binding = Reflect::get(env, &JsValue::from_str(IMAGES_BINDING)).map_err(|_| ImagesError::NoBinding)?;
-    if binding.is_undefined() || binding.is_null() {
-        return Err(ImagesError::NoBinding);
-    }
-    let binding: ImagesBinding = binding.unchecked_into();
+    let binding: ImagesBinding = crate::bindings::images(env)
+        .ok_or(ImagesError::NoBinding)?
+        .unchecked_into();
     let bytes = transform(&binding, image, max_side, format)
         .await
         .map_err(|e| ImagesError::Binding(describe(&e)))?;

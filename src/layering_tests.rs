@@ -1,7 +1,33 @@
-//! Architecture check: the top-level modules of src/ import each other without cycles.
+//! Architecture check: the top-level modules of src/ keep the declared order of layers.
 //!
-//! Reads the source tree, collects every `crate::<module>` reference per top-level module, and
-//! fails naming the cycle if one module reaches back to itself.
+//! Reads the source tree and collects every `crate::<module>` reference per top-level module.
+//! [`LAYERS`] lists the layers from the top; a module imports only modules of layers below its
+//! own (never one beside it or above it), every module is in exactly one layer, and the imports
+//! have no cycle. Binding names are written in `bindings` alone.
+
+/// The layers, top first: (what the layer is, its top-level modules).
+const LAYERS: &[(&str, &[&str])] = &[
+    // The cron trigger: re-queues and fails jobs, expires the SSE mailbox of `transport`, deletes
+    // old images, re-queues with the consumer's backoff.
+    ("cron entry point", &["sweeper"]),
+    // The fetch handler (routes, auth, Origin, SSE) and the queue consumer (backend → R2 → D1).
+    ("request and queue entry points", &["transport", "pipeline"]),
+    // MCP methods over the wire types, and the pages people see (which list the tools).
+    ("MCP server and pages", &["server", "pages"]),
+    ("tools", &["tools"]),
+    // Job creation, image inputs, R2 objects: what tools (and the entry points) share.
+    ("services", &["services"]),
+    (
+        "job store and platform adapters",
+        &["jobs", "images_binding", "rate_limit"],
+    ),
+    ("wire and request types", &["protocol", "http"]),
+    ("configuration and rules", &["config", "models", "urls"]),
+    (
+        "primitives",
+        &["access", "bindings", "catalog", "d1", "html", "media", "time"],
+    ),
+];
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -75,7 +101,7 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
             }
         }
     }
-    // Functions at the crate root (clock, timers) are not a module.
+    // A name after `crate::` that is no top-level module (an item of lib.rs) is no edge.
     let modules: BTreeSet<String> = graph.keys().cloned().collect();
     for edges in graph.values_mut() {
         edges.retain(|target| modules.contains(target));
@@ -113,6 +139,108 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
     graph
         .keys()
         .find_map(|start| visit(start, graph, &mut Vec::new(), &mut done))
+}
+
+/// The modules lib.rs declares under `#[cfg(test)]`: compiled for `cargo test` only, they may
+/// use anything and are in no layer.
+fn test_modules() -> BTreeSet<String> {
+    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
+    let lines: Vec<&str> = lib.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter(|pair| pair[0] == "#[cfg(test)]")
+        .filter_map(|pair| pair[1].strip_prefix("mod ")?.strip_suffix(';'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The layer of each declared module, by index from the top.
+fn layer_of() -> BTreeMap<&'static str, usize> {
+    let mut layers = BTreeMap::new();
+    for (index, (_, modules)) in LAYERS.iter().enumerate() {
+        for module in *modules {
+            assert!(
+                layers.insert(*module, index).is_none(),
+                "{module} is declared in two layers"
+            );
+        }
+    }
+    layers
+}
+
+/// Every import of a module beside or above the importer, as "a (layer) imports b (layer)".
+fn imports_against_the_order(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let layers = layer_of();
+    let mut wrong = Vec::new();
+    for (module, edges) in graph {
+        let Some(&own) = layers.get(module.as_str()) else {
+            continue;
+        };
+        for target in edges {
+            let Some(&other) = layers.get(target.as_str()) else {
+                continue;
+            };
+            if other <= own {
+                let relation = if other == own { "beside it" } else { "above it" };
+                wrong.push(format!(
+                    "{module} ({}) imports {target} ({}), {relation}",
+                    LAYERS[own].0, LAYERS[other].0
+                ));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn every_module_imports_only_layers_below_its_own() {
+    let graph = module_graph();
+    let wrong = imports_against_the_order(&graph);
+    assert!(
+        wrong.is_empty(),
+        "imports against the declared layers:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn every_module_is_in_exactly_one_layer() {
+    let graph = module_graph();
+    let layers = layer_of();
+    let tests = test_modules();
+    assert!(tests.contains("wire_contract"), "{tests:?}");
+    let undeclared: Vec<&String> = graph
+        .keys()
+        .filter(|m| !layers.contains_key(m.as_str()) && !tests.contains(*m))
+        .collect();
+    assert!(undeclared.is_empty(), "modules in no layer of LAYERS: {undeclared:?}");
+    let missing: Vec<&&str> = layers.keys().filter(|m| !graph.contains_key(**m)).collect();
+    assert!(
+        missing.is_empty(),
+        "LAYERS names modules src/ does not have: {missing:?}"
+    );
+}
+
+#[test]
+fn binding_names_are_written_in_the_bindings_module_alone() {
+    use crate::bindings::{AI, DB, IMAGES, IMAGE_QUEUE, R2_BUCKET, RATE_LIMITER};
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        if relative == Path::new("bindings.rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&file).unwrap();
+        for name in [DB, R2_BUCKET, IMAGE_QUEUE, AI, IMAGES, RATE_LIMITER] {
+            if source.contains(&format!("\"{name}\"")) {
+                found.push(format!("{} writes \"{name}\"", relative.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "binding names outside src/bindings.rs: {found:?}");
 }
 
 #[test]
@@ -160,4 +288,23 @@ fn the_checker_finds_a_planted_cycle_and_group_imports() {
     assert_eq!(find_cycle(&graph), None);
     let found = referenced_modules("use crate::{jobs::X, urls};\nlet x = crate::media::sniff(b); // crate::pages");
     assert_eq!(found, BTreeSet::from(["jobs".into(), "media".into(), "urls".into()]));
+}
+
+#[test]
+fn the_checker_finds_planted_imports_against_the_order() {
+    let edges = |targets: &[&str]| targets.iter().map(|t| t.to_string()).collect::<BTreeSet<_>>();
+    let mut graph = BTreeMap::new();
+    graph.insert("tools".to_string(), edges(&["services", "jobs", "time"]));
+    graph.insert("services".to_string(), edges(&["jobs", "bindings"]));
+    assert!(imports_against_the_order(&graph).is_empty());
+    // Upward: a service reaching for a tool; sideways: two modules of one layer.
+    graph.get_mut("services").unwrap().insert("tools".to_string());
+    graph.insert("jobs".to_string(), edges(&["rate_limit"]));
+    assert_eq!(
+        imports_against_the_order(&graph),
+        [
+            "jobs (job store and platform adapters) imports rate_limit (job store and platform adapters), beside it",
+            "services (services) imports tools (tools), above it",
+        ]
+    );
 }

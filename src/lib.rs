@@ -1,16 +1,30 @@
 //! MCP image-generation server for Cloudflare Workers.
 //!
 //! Request path: `transport` (routes, auth, Origin) → `server` (MCP methods over `protocol`
-//! wire types) → `tools` → `jobs` (D1) and the queue. Queue path: `pipeline::consumer` → image
-//! backend → R2 → D1. Cron path: `sweeper` (the top layer beside `transport`: it re-queues and
-//! fails jobs through `jobs`, expires the SSE mailbox of `transport`, deletes old images). `pages`
-//! serves people. Lower layers: `http`, `urls`, `media`, `d1`, `config`, `catalog`. No module
-//! imports one above it (`layering_tests` checks).
+//! wire types) → `tools` → `services` (job creation: plan, quota, record in D1 through `jobs`,
+//! enqueue; image inputs; R2 objects). Queue path: `pipeline::consumer` → image backend → R2 →
+//! D1. Cron path: `sweeper` (re-queues and fails jobs through `jobs`, expires the SSE mailbox of
+//! `transport`, deletes old images). `pages` serves people.
+//!
+//! Layers, top first; a module imports only modules of lower layers (`layering_tests` declares
+//! the same order and checks it):
+//! 1. `sweeper` (cron entry point)
+//! 2. `transport`, `pipeline` (request and queue entry points)
+//! 3. `server`, `pages`
+//! 4. `tools` (tools only; their shared helpers in `tools/support/`)
+//! 5. `services`
+//! 6. `jobs`, `images_binding`, `rate_limit` (job store and platform adapters)
+//! 7. `protocol`, `http` (wire and request types)
+//! 8. `config`, `models`, `urls`
+//! 9. `access`, `bindings` (every binding name), `catalog`, `d1`, `html` (the HTML escaper),
+//!    `media`, `time` (clock, timer, civil dates)
 
 mod access;
+mod bindings;
 mod catalog;
 mod config;
 mod d1;
+mod html;
 mod http;
 mod images_binding;
 mod jobs;
@@ -21,7 +35,9 @@ mod pipeline;
 mod protocol;
 mod rate_limit;
 mod server;
+mod services;
 mod sweeper;
+mod time;
 mod tools;
 mod transport;
 mod urls;
@@ -69,45 +85,4 @@ mod queue_export {
         crate::pipeline::consumer::handle_batch(batch, env).await;
         Ok(JsValue::UNDEFINED)
     }
-}
-
-/// Waits `ms` milliseconds on the runtime's timer.
-///
-/// `worker::Delay` keeps the waker of the task that first polled it; a wait driven from a
-/// streamed response body is polled by a new task per read, so it would never wake. A
-/// promise-backed timer always wakes the task currently awaiting it.
-pub async fn sleep_ms(ms: u64) {
-    use worker::js_sys::{Function, Promise};
-    use worker::wasm_bindgen::JsCast;
-    let promise = Promise::new(&mut |resolve: Function, _reject: Function| {
-        let global: worker::web_sys::WorkerGlobalScope = worker::js_sys::global().unchecked_into();
-        // setTimeout only fails for a non-callable callback, which `resolve` never is.
-        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.min(i32::MAX as u64) as i32);
-    });
-    let _ = worker::wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-/// Milliseconds since the Unix epoch (the runtime clock).
-pub fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
-}
-
-/// The current time as ISO 8601, as JavaScript's `toISOString` writes it.
-pub fn now_iso() -> String {
-    String::from(worker::js_sys::Date::new_0().to_iso_string())
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) — Howard Hinnant's
-/// `civil_from_days`. Used for UTC dates: the gallery's times and the daily quota's day.
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }

@@ -1,4 +1,4 @@
-//! The per-key request rate limit: the Workers Rate Limiting binding `RATE_LIMITER`, reached
+//! The per-key request rate limit: the Workers Rate Limiting binding (`bindings::RATE_LIMITER`), reached
 //! through a small extern because workers-rs has no typed binding for it.
 
 use worker::wasm_bindgen::prelude::wasm_bindgen;
@@ -6,9 +6,7 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, Env};
 
 use crate::access::Caller;
-
-/// The binding's name in wrangler.toml.
-const BINDING: &str = "RATE_LIMITER";
+use crate::bindings::RATE_LIMITER as BINDING;
 
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
 extern "C" {
@@ -29,10 +27,7 @@ pub enum Verdict {
 }
 
 fn binding(env: &Env) -> Option<RateLimiterBinding> {
-    match js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(BINDING)) {
-        Ok(value) if value.is_object() => Some(value.unchecked_into()),
-        _ => None,
-    }
+    crate::bindings::rate_limiter(env).map(JsCast::unchecked_into)
 }
 
 /// Whether requests are rate limited at all (the binding is configured).

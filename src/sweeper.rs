@@ -21,6 +21,7 @@
 
 use worker::Env;
 
+use crate::bindings::{self, Unavailable};
 use crate::catalog::{
     ATTEMPT_STORE_ALLOWANCE_SECONDS, JOB_MAX_AGE_MS, QUEUE_MAX_RETRIES, RETENTION_BATCH, SWEEP_FAIL_BATCH,
     SWEEP_REQUEUE_BATCH, SWEEP_SSE_BATCH,
@@ -29,7 +30,7 @@ use crate::config::Config;
 use crate::d1::DbError;
 use crate::jobs::JobStore;
 use crate::pipeline::consumer::transient_retry_delay_seconds;
-use crate::pipeline::storage::possible_keys;
+use crate::services::storage::possible_keys;
 use crate::transport::mailbox::Mailbox;
 use crate::urls::{key_in_stored_url, thumbnail_key};
 
@@ -99,6 +100,12 @@ enum SweepError {
     Config(#[from] crate::config::ConfigError),
 }
 
+impl From<Unavailable> for SweepError {
+    fn from(Unavailable { name, source }: Unavailable) -> Self {
+        SweepError::Binding { name, source }
+    }
+}
+
 /// Runs every step once as of `now` and logs what it did.
 pub async fn run(env: &Env, now: i64) -> SweepReport {
     let mut report = SweepReport::default();
@@ -110,10 +117,7 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
     };
     let setup = || -> Result<(Config, JobStore), SweepError> {
         let config = Config::from_env(env)?;
-        let db = env
-            .d1("DB")
-            .map_err(|source| SweepError::Binding { name: "DB", source })?;
-        Ok((config, JobStore::new(db)))
+        Ok((config, JobStore::new(bindings::db(env)?)))
     };
     match setup() {
         Ok((config, store)) => {
@@ -140,10 +144,7 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
 }
 
 fn bucket(env: &Env) -> Result<worker::Bucket, SweepError> {
-    env.bucket("R2_BUCKET").map_err(|source| SweepError::Binding {
-        name: "R2_BUCKET",
-        source,
-    })
+    Ok(bindings::bucket(env)?)
 }
 
 async fn requeue_lost(
@@ -160,10 +161,7 @@ async fn requeue_lost(
         return Ok(());
     }
     let count = messages.len();
-    let queue = env.queue("IMAGE_QUEUE").map_err(|source| SweepError::Binding {
-        name: "IMAGE_QUEUE",
-        source,
-    })?;
+    let queue = bindings::queue(env)?;
     // A failed send leaves the claimed jobs pending; the sweep one window later tries again.
     queue.send_batch(messages).await.map_err(|source| SweepError::Call {
         action: "sending the re-queued jobs' messages",
@@ -252,10 +250,7 @@ async fn apply_retention(
 }
 
 async fn sweep_sse(env: &Env, now: i64, report: &mut SweepReport) -> Result<(), SweepError> {
-    let db = env
-        .d1("DB")
-        .map_err(|source| SweepError::Binding { name: "DB", source })?;
-    let swept = Mailbox::new(db).sweep(now, SWEEP_SSE_BATCH).await?;
+    let swept = Mailbox::new(bindings::db(env)?).sweep(now, SWEEP_SSE_BATCH).await?;
     report.sse_sessions = swept.sessions;
     report.sse_messages = swept.messages;
     Ok(())

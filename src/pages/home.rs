@@ -3,10 +3,11 @@
 //! Everything shown comes from the caller (the typed tool table, models, protocol
 //! revisions, request origin), so the page cannot drift from the code. The page is
 //! one self-contained HTML document: inline CSS (home.css), no scripts, no external assets.
-//! Every piece of text inserted into it goes through [`html_escape`].
+//! Every piece of text inserted into it goes through [`html_escape`] (`crate::html::escape`).
 
 use serde_json::{json, Value};
 
+use crate::html::escape as html_escape;
 use crate::models::{ImageModel, ModelSpec};
 use crate::tools::{Field, FieldKind, Scope, ToolSpec};
 
@@ -50,22 +51,6 @@ pub fn render(page: &HomePage) -> String {
     out.push_str(&protocol_section(page.protocol_versions));
     out.push_str(&footer(page));
     out.push_str("</main>\n</body>\n</html>\n");
-    out
-}
-
-/// Escapes the five characters that matter in HTML text and quoted attributes.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
     out
 }
 
@@ -598,11 +583,6 @@ mod tests {
         assert!(
             html.contains("a&quot;rg") && html.contains("T&#39;itle") && html.contains("default <code>&amp;</code>")
         );
-    }
-
-    #[test]
-    fn html_escape_handles_all_five_characters() {
-        assert_eq!(html_escape(r#"&<>"'ok"#), "&amp;&lt;&gt;&quot;&#39;ok");
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub async fn serve(req: &Request, path: &str, env: &Env) -> worker::Result<Respo
     let Some((key, format)) = key_from_image_path(path) else {
         return not_found();
     };
-    let bucket = env.bucket("R2_BUCKET")?;
+    let bucket = crate::bindings::bucket(env)?;
     let Some(object) = bucket.get(key).execute().await? else {
         return not_found();
     };

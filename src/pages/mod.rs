@@ -40,6 +40,6 @@ pub fn health() -> worker::Result<Response> {
         status: "healthy",
         version: SERVER_VERSION,
         architecture: "stateless-workers",
-        timestamp: crate::now_iso(),
+        timestamp: crate::time::now_iso(),
     })
 }

@@ -55,7 +55,7 @@ pub async fn generate(
         ImageBackend::Preview => Ok(check_image(preview(request)?)?),
         ImageBackend::WorkersAi => {
             let call = run_workers_ai(env, request);
-            let timer = crate::sleep_ms(timeout_seconds.saturating_mul(1000));
+            let timer = crate::time::sleep_ms(timeout_seconds.saturating_mul(1000));
             futures::pin_mut!(call, timer);
             match futures::future::select(call, timer).await {
                 futures::future::Either::Left((result, _)) => result,
@@ -69,7 +69,7 @@ pub async fn generate(
 }
 
 async fn run_workers_ai(env: &Env, request: &Request<'_>) -> Result<(Vec<u8>, ImageFormat), GenerateError> {
-    let ai = env.ai("AI").map_err(GenerateError::Binding)?;
+    let ai = crate::bindings::ai(env).map_err(|e| GenerateError::Binding(e.source))?;
     let spec = request.model.spec();
     let model_error = |message: String| GenerateError::Model {
         model: spec.name,

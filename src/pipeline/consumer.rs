@@ -18,7 +18,7 @@ use worker::Env;
 
 use super::ai_errors::{classify, AiErrorClass, DAILY_LIMIT_CODE};
 use super::backend::{self, GenerateError};
-use super::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
+use crate::bindings;
 use crate::catalog::{
     DEAD_LETTER_QUEUE_NAME, QUEUE_MAX_RETRIES, TRANSIENT_RETRY_BASE_DELAY_SECONDS, TRANSIENT_RETRY_MAX_DELAY_SECONDS,
 };
@@ -28,6 +28,7 @@ use crate::images_binding::make_thumbnail;
 use crate::jobs::{InputRole, JobInput, JobMessage, JobStore, StoredImage};
 use crate::media::{dimensions, ImageFormat};
 use crate::models::ImageModel;
+use crate::services::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
 use crate::urls::{key_in_stored_url, stored_image_url, thumbnail_key};
 
 /// Why one attempt at a job did not complete it.
@@ -113,10 +114,10 @@ pub async fn handle_batch(batch: RawBatch, env: Env) {
             return;
         }
     };
-    let store = match env.d1("DB") {
+    let store = match bindings::db(&env) {
         Ok(db) => JobStore::new(db),
         Err(error) => {
-            worker::console_error!("queue {queue}: DB binding unavailable: {error}; retrying the batch");
+            worker::console_error!("queue {queue}: {error}; retrying the batch");
             let _ = batch.retry_all(JsValue::UNDEFINED);
             return;
         }
@@ -162,7 +163,7 @@ async fn run_delivery(env: &Env, config: &Config, store: &JobStore, message: &Ra
             let class = error.ai_class();
             let text = failure_text(class, &error.to_string());
             worker::console_error!("job {} attempt {attempt}: {text}", job.job_id);
-            let now = crate::now_ms();
+            let now = crate::time::now_ms();
             match after_failure(attempt, class) {
                 AfterFailure::Retry { delay_seconds } => {
                     let recorded = store.record_retryable_failure(&job.job_id, &text, now).await;
@@ -216,7 +217,10 @@ fn retry_options(delay_seconds: Option<u32>) -> JsValue {
 async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &JobMessage) -> Result<(), AttemptError> {
     // One round trip marks the job processing and reads it; only when that finds nothing is the
     // row read again, to tell a finished job (a redelivery: nothing to redo) from a missing one.
-    let Some(job) = store.claim_for_processing(&message.job_id, crate::now_ms()).await? else {
+    let Some(job) = store
+        .claim_for_processing(&message.job_id, crate::time::now_ms())
+        .await?
+    else {
         return match store.job(&message.job_id, None).await? {
             Some(_) => Ok(()),
             None => Err(AttemptError::Setup(format!("job {} does not exist", message.job_id))),
@@ -243,10 +247,10 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     let size = dimensions(&bytes, format);
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
-    let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
+    let bucket = bindings::bucket(env).map_err(|e| AttemptError::Storage(e.source))?;
     // Made before the image is stored, as the put takes the bytes; stored after it.
     let thumbnail = make_thumbnail(env, &bytes).await;
-    let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::now_iso());
+    let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::time::now_iso());
     put_image(&bucket, &key, bytes, format, metadata)
         .await
         .map_err(AttemptError::Storage)?;
@@ -267,7 +271,9 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         thumbnail_url,
     };
     let generation_id = uuid::Uuid::new_v4().to_string();
-    store.complete(&job, &generation_id, &image, crate::now_ms()).await?;
+    store
+        .complete(&job, &generation_id, &image, crate::time::now_ms())
+        .await?;
     Ok(())
 }
 
@@ -278,7 +284,7 @@ async fn read_inputs(env: &Env, listed: Option<&str>) -> Result<(Vec<Vec<u8>>, O
     };
     let inputs: Vec<JobInput> = serde_json::from_str(listed)
         .map_err(|e| AttemptError::Setup(format!("the job's inputs are unreadable: {e}")))?;
-    let bucket = env.bucket("R2_BUCKET").map_err(AttemptError::Storage)?;
+    let bucket = bindings::bucket(env).map_err(|e| AttemptError::Storage(e.source))?;
     let (mut images, mut mask) = (Vec::new(), None);
     for input in inputs {
         let gone = || AttemptError::Setup(format!("input image {} is no longer stored", input.url));
@@ -299,7 +305,7 @@ async fn read_inputs(env: &Env, listed: Option<&str>) -> Result<(Vec<Vec<u8>>, O
 async fn store_thumbnail(bucket: &worker::Bucket, job_id: &str, image_key: &str, thumbnail: Vec<u8>) -> Option<String> {
     let key = thumbnail_key(image_key);
     let bytes = thumbnail.len();
-    let metadata = thumbnail_metadata(image_key, job_id, crate::now_iso());
+    let metadata = thumbnail_metadata(image_key, job_id, crate::time::now_iso());
     match put_image(bucket, &key, thumbnail, ImageFormat::Webp, metadata).await {
         Ok(()) => {
             worker::console_log!("job {job_id}: thumbnail {key} ({bytes} bytes)");
@@ -327,9 +333,9 @@ async fn discard_images_if_failed(env: &Env, store: &JobStore, job_id: &str) {
             return;
         }
     };
-    let deleted = match env.bucket("R2_BUCKET") {
+    let deleted = match bindings::bucket(env) {
         Ok(bucket) => bucket.delete_multiple(keys).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     if let Err(error) = deleted {
         worker::console_error!("job {job_id}: could not delete its images from R2: {error}");
@@ -338,7 +344,10 @@ async fn discard_images_if_failed(env: &Env, store: &JobStore, job_id: &str) {
 
 async fn fail_dead_lettered(store: &JobStore, job: &JobMessage) {
     let fallback = "Image generation failed after all retries";
-    if let Err(error) = store.mark_dead_lettered(&job.job_id, fallback, crate::now_ms()).await {
+    if let Err(error) = store
+        .mark_dead_lettered(&job.job_id, fallback, crate::time::now_ms())
+        .await
+    {
         worker::console_error!("dead-lettered job {}: could not mark it failed: {error}", job.job_id);
     }
 }

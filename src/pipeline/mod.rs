@@ -4,4 +4,3 @@ mod ai_errors;
 mod backend;
 pub mod consumer;
 mod preview;
-pub mod storage;

@@ -3,16 +3,17 @@
 
 use serde_json::Value;
 
+use crate::bindings::{self, Unavailable};
 use crate::catalog::{echo, JOB_ID_MAX_CHARS, RESOURCE_PAGE_SIZE};
 use crate::d1::DbError;
 use crate::jobs::{ImageFilter, ImagePosition, JobRow, JobStatus, JobStore};
 use crate::media;
-use crate::pipeline::storage::read_object;
 use crate::protocol::jsonrpc::RpcError;
 use crate::protocol::mcp::{
     BlobResourceContents, ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
     ResourceTemplate,
 };
+use crate::services::storage::read_object;
 use crate::tools::ToolContext;
 use crate::urls::{self, ResourceTarget};
 
@@ -50,6 +51,12 @@ pub enum ResourceError {
         #[source]
         source: worker::Error,
     },
+}
+
+impl From<Unavailable> for ResourceError {
+    fn from(Unavailable { name, source }: Unavailable) -> Self {
+        ResourceError::Binding { name, source }
+    }
 }
 
 impl ResourceError {
@@ -243,10 +250,7 @@ pub async fn read(ctx: &ToolContext, params: Option<&Value>) -> Result<ReadResou
         ResourceTarget::Image => (image_key.to_string(), format.content_type()),
         ResourceTarget::Thumbnail => (urls::thumbnail_key(image_key), THUMBNAIL_MIME_TYPE),
     };
-    let bucket = ctx.env.bucket("R2_BUCKET").map_err(|source| ResourceError::Binding {
-        name: "R2_BUCKET",
-        source,
-    })?;
+    let bucket = bindings::bucket(&ctx.env)?;
     let bytes = read_object(&bucket, &key)
         .await
         .map_err(|source| ResourceError::Storage { key, source })?
@@ -277,11 +281,7 @@ fn read_params(params: Option<&Value>) -> Result<String, ResourceError> {
 }
 
 fn store(ctx: &ToolContext) -> Result<JobStore, ResourceError> {
-    let db = ctx
-        .env
-        .d1("DB")
-        .map_err(|source| ResourceError::Binding { name: "DB", source })?;
-    Ok(JobStore::new(db))
+    Ok(JobStore::new(bindings::db(&ctx.env)?))
 }
 
 /// The bytes of the R2 object at `key`, or None when there is none.

@@ -2,14 +2,16 @@
 //! mask, FLUX.2 references), then the wait of generate_image_and_wait.
 
 use super::args::{arg, tool_args, FieldKind, Flatten};
-use super::generate_image::{count_arg, plan_jobs, prompt_arg, random_seed, ControlArgs};
-use super::inputs::{check_mask_size, check_shape, edit_model_names, edit_models, load, start_with_inputs};
+use super::generate_image::{count_arg, prompt_arg, ControlArgs};
 use super::previews::preview_arg;
+use super::support::start::start_with_inputs;
 use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{EDIT_IMAGES_MAX, EDIT_STRENGTH_DEFAULT, INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
 use crate::jobs::InputRole;
 use crate::models::ImageModel;
+use crate::services::inputs::{check_mask_size, check_shape, edit_model_names, edit_models, load};
+use crate::services::jobs::{plan_jobs, random_seed};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "edit_image",

@@ -1,18 +1,25 @@
-//! generate_image and generate_image_and_wait: create job rows, queue one message per image.
+//! generate_image and generate_image_and_wait: create job rows, queue one message per image
+//! (through `services::jobs`).
 
 use serde::Serialize;
 #[cfg(test)]
 use serde_json::json;
 use serde_json::Value;
 
-use super::args::{arg, tool_args, Arg, ArgError, FieldKind, Flatten};
-use super::output::{json_text, result_schema, ToolError, ToolOutput};
-use super::{quota, Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
+#[cfg(test)]
+use super::args::ArgError;
+use super::args::{arg, tool_args, Arg, FieldKind, Flatten};
+#[cfg(test)]
+use super::output::ToolError;
+use super::output::{json_text, result_schema, ToolOutput};
+use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
-use crate::jobs::{JobMessage, JobStore, NewJob};
+use crate::jobs::NewJob;
 use crate::models::{
     AspectRatio, Control, Controls, ImageModel, ModelSpec, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
 };
+use crate::services::jobs::{plan_jobs, random_seed, start_jobs, Batch};
+use crate::services::ServiceError;
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_image",
@@ -168,7 +175,7 @@ fn takers(control: Control) -> String {
 
 impl GenerateArgs {
     /// The call's jobs, each with its own seed.
-    pub fn batch(&self) -> Result<Batch<'_>, ArgError> {
+    pub fn batch(&self) -> Result<Batch<'_>, ServiceError> {
         Ok(Batch {
             prompt: &self.prompt,
             model: self.model,
@@ -179,7 +186,7 @@ impl GenerateArgs {
 
     /// One planned job per image: checked against the model (nothing is stored if this fails),
     /// each with its own seed.
-    pub fn plan_jobs(&self, random_seed: impl FnMut() -> u32) -> Result<Vec<NewJob>, ArgError> {
+    pub fn plan_jobs(&self, random_seed: impl FnMut() -> u32) -> Result<Vec<NewJob>, ServiceError> {
         plan_jobs(
             self.model,
             &self.controls.to_controls(None),
@@ -188,44 +195,6 @@ impl GenerateArgs {
             random_seed,
         )
     }
-}
-
-/// `count` jobs of `model`, checked against it (nothing is stored if this fails). With a seed in
-/// `base`, image i uses seed + i; without, each job gets its own random seed. `inputs` is the JSON
-/// list of the images every job's model receives.
-pub fn plan_jobs(
-    model: ImageModel,
-    base: &Controls,
-    count: usize,
-    inputs: Option<&str>,
-    mut random_seed: impl FnMut() -> u32,
-) -> Result<Vec<NewJob>, ArgError> {
-    let spec = model.spec();
-    (0..count)
-        .map(|i| {
-            let mut controls = base.clone();
-            controls.seed = base.seed.map(|seed| (seed + i as i64) % (SEED_MAX + 1));
-            let plan = spec.plan(&controls, random_seed()).map_err(ArgError)?;
-            Ok(NewJob {
-                id: uuid::Uuid::new_v4().to_string(),
-                seed: plan.seed,
-                width: plan.width,
-                height: plan.height,
-                parameters: Value::Object(plan.parameters).to_string(),
-                inputs: inputs.map(str::to_string),
-            })
-        })
-        .collect()
-}
-
-/// One call's jobs, planned and checked, ready to be recorded and queued.
-pub struct Batch<'a> {
-    pub prompt: &'a str,
-    pub model: ImageModel,
-    pub jobs: Vec<NewJob>,
-    /// R2 keys stored for these jobs (uploaded or converted inputs): deleted if the jobs are
-    /// never recorded; once recorded they stay with the jobs, whatever becomes of them.
-    pub stored_inputs: Vec<String>,
 }
 
 fn output_schema() -> Value {
@@ -265,88 +234,6 @@ struct StartedMany<'a> {
     prompt: &'a str,
     model: &'static str,
     estimated_time_seconds: u32,
-}
-
-/// Reserves the images against the caller's daily quota, records the jobs, then queues them.
-/// If recording fails the reservation is given back; if queueing fails the jobs are failed at
-/// once (and the reservation given back), so no row is left pending forever.
-pub async fn start_jobs(ctx: &ToolContext, batch: Batch<'_>) -> Result<Vec<String>, ToolError> {
-    let Batch {
-        prompt,
-        model,
-        jobs,
-        stored_inputs,
-    } = batch;
-    let recorded = record_jobs(ctx, &jobs, prompt, model).await;
-    let (store, reservation) = match recorded {
-        Ok(recorded) => recorded,
-        Err(error) => {
-            super::inputs::discard(ctx, &stored_inputs).await;
-            return Err(error);
-        }
-    };
-    let ids: Vec<String> = jobs.into_iter().map(|job| job.id).collect();
-    let messages: Vec<JobMessage> = ids
-        .iter()
-        .map(|id| JobMessage {
-            job_id: id.clone(),
-            prompt: prompt.to_string(),
-            model: model.name().to_string(),
-        })
-        .collect();
-    if let Err(error) = enqueue(ctx, messages).await {
-        for id in &ids {
-            if let Err(store_error) = store.mark_failed(id, &error.to_string(), crate::now_ms()).await {
-                worker::console_error!("could not fail job {id} after a queue error: {store_error}");
-            }
-        }
-        reservation.release(&store).await;
-        return Err(error);
-    }
-    worker::console_log!("key {} started {} job(s)", ctx.caller.name(), ids.len());
-    Ok(ids)
-}
-
-/// Reserves the images against the caller's quota and records the jobs; nothing is left
-/// reserved or recorded when this fails.
-async fn record_jobs(
-    ctx: &ToolContext,
-    jobs: &[NewJob],
-    prompt: &str,
-    model: ImageModel,
-) -> Result<(JobStore, quota::Reservation), ToolError> {
-    let store: JobStore = ctx.store()?;
-    let now = crate::now_ms();
-    let reservation = quota::reserve(ctx, &store, jobs.len(), now).await?;
-    if let Err(error) = store
-        .insert_jobs(
-            jobs,
-            prompt,
-            model.name(),
-            ctx.caller.name(),
-            now,
-            reservation.count_with_jobs(),
-        )
-        .await
-    {
-        reservation.release_after_failed_insert(&store).await;
-        return Err(error.into());
-    }
-    Ok((store, reservation))
-}
-
-/// A fresh seed from the runtime's random source (the same one job ids come from).
-pub fn random_seed() -> u32 {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
-}
-
-async fn enqueue(ctx: &ToolContext, messages: Vec<JobMessage>) -> Result<(), ToolError> {
-    let queue = ctx.env.queue("IMAGE_QUEUE").map_err(|source| ToolError::Binding {
-        name: "IMAGE_QUEUE",
-        source,
-    })?;
-    queue.send_batch(messages).await.map_err(ToolError::Queue)
 }
 
 /// The tool's behaviour: typed arguments in, a result out.

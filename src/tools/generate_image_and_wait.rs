@@ -1,10 +1,11 @@
 //! generate_image_and_wait: generate_image, then wait_for_completion, in one call.
 
 use super::args::{tool_args, Flatten};
-use super::generate_image::{start_jobs, GenerateArgs};
+use super::generate_image::GenerateArgs;
 use super::previews::preview_arg;
 use super::wait_for_completion::{self, wait_for_jobs};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
+use crate::services::jobs::start_jobs;
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_image_and_wait",

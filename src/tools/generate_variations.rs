@@ -4,15 +4,16 @@
 use serde_json::{Map, Value};
 
 use super::args::{arg, tool_args, ArgError, FieldKind};
-use super::generate_image::{plan_jobs, random_seed};
-use super::inputs::{finished_job, from_job, start_with_inputs};
 use super::output::ToolError;
 use super::previews::preview_arg;
+use super::support::start::start_with_inputs;
 use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{JOB_ID_MAX_CHARS, VARIATIONS, VARIATION_STRENGTH_DEFAULT};
 use crate::jobs::{parameters_object, InputRole};
 use crate::models::{Control, Controls, ImageModel};
+use crate::services::inputs::{finished_job, from_job};
+use crate::services::jobs::{plan_jobs, random_seed};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "generate_variations",

@@ -6,11 +6,11 @@ use serde_json::Value;
 
 use super::args::NoArgs;
 use super::output::{json_text, result_schema, ToolOutput};
-use super::quota::{quota_for, quota_resets_at, utc_day};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::access::Caller;
 use crate::catalog::{RATE_LIMIT_PERIOD_SECONDS, RATE_LIMIT_REQUESTS};
 use crate::jobs::Usage;
+use crate::services::quota::{quota_for, quota_resets_at, utc_day};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "get_usage",
@@ -131,7 +131,7 @@ impl Handler for GetUsage {
     type Args = NoArgs;
 
     async fn handle(ctx: &ToolContext, _args: NoArgs) -> ToolResult {
-        let now = crate::now_ms();
+        let now = crate::time::now_ms();
         let rows = ctx.store()?.usage(&utc_day(now), ctx.caller.visible_owner()).await?;
         let key_names: Vec<&str> = ctx.config.api_keys.iter().map(|key| key.name.as_str()).collect();
         let rate_limited = crate::rate_limit::is_configured(&ctx.env);

@@ -8,28 +8,27 @@
 //! A tool's [`ToolSpec`] is its one declaration: name, title, description, scope, hints,
 //! per-revision extras, output schema, and (through [`Typed`]) its argument struct, from which
 //! come the input schema, the validation and the typed value its handler receives. [`call`]
-//! parses once; no handler sees the raw arguments.
+//! parses once; no handler sees the raw arguments. This folder holds the tools only; what they
+//! share is in `support/` (arguments, results, paging, previews, progress, the generation
+//! fields, starting and waiting), and what they do with jobs, inputs and storage is in
+//! `crate::services`.
 
-mod args;
 mod edit_image;
 mod generate_image;
 mod generate_image_and_wait;
 mod generate_variations;
-mod generation;
 mod get_job_status;
 mod get_usage;
-mod inputs;
 mod list_generations;
 mod list_jobs;
 mod list_models;
-mod output;
-mod paging;
-mod previews;
-mod progress;
-mod quota;
 mod wait_for_completion;
 
 use std::future::Future;
+
+// The helpers (not tools) live in support/; the tools reach them by these names.
+mod support;
+use support::{args, generation, output, paging, previews, progress};
 
 use futures::future::LocalBoxFuture;
 use serde_json::{json, Map, Value};
@@ -43,8 +42,6 @@ use crate::protocol::version;
 #[cfg(test)]
 pub use args::validate as validate_args;
 pub use args::{Field, FieldKind, ToolArgs};
-#[cfg(test)]
-pub use inputs::{decode_data, parse_reference, Reference};
 pub use output::{ToolError, ToolOutput};
 #[cfg(test)]
 pub use previews::{blocks as preview_blocks, has_resource_links};
@@ -274,15 +271,30 @@ pub struct ToolContext {
 
 impl ToolContext {
     pub fn store(&self) -> Result<JobStore, ToolError> {
-        let db = self
-            .env
-            .d1("DB")
-            .map_err(|source| ToolError::Binding { name: "DB", source })?;
-        Ok(JobStore::new(db))
+        Ok(JobStore::new(crate::bindings::db(&self.env)?))
     }
 
     pub fn image_url(&self, stored: Option<&str>) -> Option<String> {
         stored.map(|url| crate::urls::absolute_image_url(url, &self.origin))
+    }
+}
+
+/// What the services see of a tool call.
+impl crate::services::Context for ToolContext {
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    fn origin(&self) -> &str {
+        &self.origin
     }
 }
 

@@ -120,7 +120,7 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -
     let ids = distinct(ids);
     let store = ctx.store()?;
     let budget = WaitBudget::new(ids.len(), ctx.config.wait_response_limit_seconds);
-    let started = crate::now_ms();
+    let started = crate::time::now_ms();
     let mut reported = None;
     loop {
         let rows = store.jobs(&ids, ctx.caller.visible_owner()).await?;
@@ -136,7 +136,7 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -
                 );
             }
         }
-        let elapsed = (crate::now_ms() - started).max(0) as u64;
+        let elapsed = (crate::time::now_ms() - started).max(0) as u64;
         if let Some(mut output) = conclude(&ctx.origin, state, &budget, elapsed) {
             output.inline_previews = preview;
             return Ok(output);
@@ -144,7 +144,7 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -
         let pause = poll_interval(elapsed)
             .min(budget.deadline_ms().saturating_sub(elapsed))
             .max(1);
-        crate::sleep_ms(pause).await;
+        crate::time::sleep_ms(pause).await;
     }
 }
 

@@ -51,7 +51,7 @@ pub fn message_event(json: &str) -> Vec<u8> {
 }
 
 fn mailbox(env: &Env) -> worker::Result<Mailbox> {
-    Ok(Mailbox::new(env.d1("DB")?))
+    Ok(Mailbox::new(crate::bindings::db(env)?))
 }
 
 struct StreamState {
@@ -69,7 +69,7 @@ pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
         return Ok(refused);
     }
     let mailbox = mailbox(&env)?;
-    let now = crate::now_ms();
+    let now = crate::time::now_ms();
     if let Err(error) = mailbox.sweep(now, crate::catalog::SWEEP_SSE_BATCH).await {
         worker::console_error!("{error}");
     }
@@ -104,7 +104,7 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
         return endpoint_event(&state.session);
     }
     loop {
-        let now = crate::now_ms();
+        let now = crate::time::now_ms();
         match state.mailbox.pending(&state.session, state.sent_up_to).await {
             Ok(messages) if !messages.is_empty() => {
                 let last = messages.iter().map(|m| m.seq).max().unwrap_or_default();
@@ -119,9 +119,9 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
             Ok(_) => {}
             Err(error) => worker::console_error!("{error}"),
         }
-        crate::sleep_ms(poll_interval_ms(now - state.last_activity)).await;
+        crate::time::sleep_ms(poll_interval_ms(now - state.last_activity)).await;
         // After the sleep, so the call that follows a keep-alive does not poll twice in a row.
-        let now = crate::now_ms();
+        let now = crate::time::now_ms();
         if now - state.last_touch >= KEEPALIVE_MS {
             state.last_touch = now;
             if let Err(error) = state.mailbox.touch_session(&state.session, now).await {
@@ -152,7 +152,7 @@ pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response
     let mailbox = mailbox(&env)?;
     // Anything not shaped like the ids we mint cannot be a session: no lookup, no echo.
     let live = match is_session_id(&session) {
-        true => mailbox.session_is_live(&session, crate::now_ms()).await,
+        true => mailbox.session_is_live(&session, crate::time::now_ms()).await,
         false => Ok(false),
     };
     match live {
@@ -184,7 +184,7 @@ pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response
             Ok(_) => continue,
             Err(invalid) => RpcResponse::Error(invalid),
         };
-        if let Err(error) = mailbox.post(&session, &response.to_json(), crate::now_ms()).await {
+        if let Err(error) = mailbox.post(&session, &response.to_json(), crate::time::now_ms()).await {
             worker::console_error!("{error}");
             return refusal(500, "could not deliver the response to the SSE stream", None);
         }
@@ -208,7 +208,7 @@ async fn answer(
     call_ctx.progress = Some(ProgressSink::new(token, sender));
     let work = async move { dispatch::handle(&call_ctx, request, era).await };
     let relay = receiver.for_each(|json| async move {
-        if let Err(error) = mailbox.post(session, &json, crate::now_ms()).await {
+        if let Err(error) = mailbox.post(session, &json, crate::time::now_ms()).await {
             worker::console_error!("{error}");
         }
     });

@@ -50,6 +50,8 @@ pub enum GalleryError {
     Store(#[from] DbError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Binding(#[from] crate::bindings::Unavailable),
     #[error("runtime error: {0}")]
     Runtime(#[from] worker::Error),
     #[error(transparent)]
@@ -141,7 +143,7 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
     let viewer = Viewer::SignedIn {
         subject: &session.subject,
     };
-    let store = JobStore::new(env.d1("DB")?);
+    let store = JobStore::new(crate::bindings::db(env)?);
     match page {
         Page::Grid(Ok(query)) => {
             let (total, jobs) = store
@@ -167,7 +169,7 @@ async fn current_session(req: &Request, token: &str) -> GalleryResult<Option<Ses
     let Some(header) = req.headers().get("Cookie")? else {
         return Ok(None);
     };
-    let now = crate::now_ms() / 1000;
+    let now = crate::time::now_ms() / 1000;
     for value in session::cookie_values(&header) {
         let Some(signed) = session::decode(value) else {
             continue;
@@ -231,7 +233,7 @@ async fn sign_in(mut req: Request, env: &Env) -> GalleryResult<Response> {
         let page = render::sign_in_page(next.as_ref(), Some("That token is not right. Try again."));
         return html(403, page, Some(&csp));
     };
-    let session = Session::new(caller.name(), crate::now_ms() / 1000);
+    let session = Session::new(caller.name(), crate::time::now_ms() / 1000);
     let signature = sign(token, &session).await?;
     let cookie = session::set_cookie(&session::encode(&session, &signature), cookie_secure(&req)?);
     let target = next.map_or_else(|| routes::GALLERY.to_string(), |n| n.href());

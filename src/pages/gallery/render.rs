@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::query::{GalleryQuery, Location};
 use super::routes;
 use crate::catalog::GALLERY_PAGE_SIZE;
+use crate::html::escape as esc;
 use crate::jobs::{JobRow, JobStatus};
 use crate::models::MODELS;
-use crate::pages::home::html_escape as esc;
 
 /// Shown where a value is not known (e.g. the seed of a job made before seeds were stored).
 const UNKNOWN: &str = "—";
@@ -386,7 +386,7 @@ fn time_element(ms: i64) -> String {
 pub fn utc_datetime(ms: i64) -> (String, String) {
     let seconds = ms.div_euclid(1000);
     let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let (year, month, day) = crate::civil_from_days(days);
+    let (year, month, day) = crate::time::civil_from_days(days);
     let (hour, minute, second) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
     (
         format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z"),

@@ -1,4 +1,5 @@
-//! R2 storage: object naming, metadata, and the put call on the bucket binding.
+//! R2 storage: object naming, metadata, and the put and read calls on the bucket binding (used by
+//! the queue consumer, the sweeper, `resources/read` and image inputs).
 
 use std::collections::HashMap;
 

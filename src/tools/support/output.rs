@@ -8,6 +8,7 @@ use super::previews::FinishedImage;
 use crate::config::ImageBackend;
 use crate::d1::DbError;
 use crate::protocol::mcp::CallToolResult;
+use crate::services::ServiceError;
 
 /// A tool's answer before it is wrapped for the wire.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,27 +114,24 @@ pub enum ToolError {
     Args(#[from] ArgError),
     #[error(transparent)]
     Store(#[from] DbError),
-    #[error("could not queue the image job: {0}")]
-    Queue(#[source] worker::Error),
-    #[error(
-        "daily image quota reached: key \"{key}\" has used {used} of its {quota} images today (UTC) and this call \
-         asks for {requested}, so nothing was started; the quota resets at {resets_at}"
-    )]
-    OverQuota {
-        key: String,
-        quota: u32,
-        used: i64,
-        requested: i64,
-        resets_at: String,
-    },
-    #[error("could not read or store an input image in R2: {0}")]
-    Storage(#[source] worker::Error),
-    #[error("server binding {name} unavailable: {source}")]
-    Binding {
-        name: &'static str,
-        #[source]
-        source: worker::Error,
-    },
+    #[error(transparent)]
+    Binding(#[from] crate::bindings::Unavailable),
+    /// A service's failure (job creation, quota, inputs), with its own message.
+    #[error(transparent)]
+    Service(ServiceError),
+}
+
+/// The one conversion at the tool boundary: what the caller asked for wrongly stays an argument
+/// error; the rest keeps its message.
+impl From<ServiceError> for ToolError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Invalid(message) => ToolError::Args(ArgError(message)),
+            ServiceError::Store(error) => ToolError::Store(error),
+            ServiceError::Binding(error) => ToolError::Binding(error),
+            error => ToolError::Service(error),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +148,26 @@ mod tests {
         let mut failed = ToolOutput::error_message("x");
         failed.note_preview_backend(ImageBackend::Preview);
         assert!(failed.object.get("note").is_none());
+    }
+
+    #[test]
+    fn service_errors_keep_their_messages_and_refusals_stay_argument_errors() {
+        let refused = ToolError::from(ServiceError::Invalid("mask: no job x".into()));
+        assert!(matches!(refused, ToolError::Args(_)), "{refused:?}");
+        assert_eq!(refused.to_string(), "Invalid arguments: mask: no job x");
+        let over = ToolError::from(ServiceError::OverQuota {
+            key: "team".into(),
+            quota: 5,
+            used: 4,
+            requested: 2,
+            resets_at: "2026-12-04T00:00:00.000Z".into(),
+        });
+        assert!(matches!(over, ToolError::Service(_)), "{over:?}");
+        assert_eq!(
+            over.to_string(),
+            "daily image quota reached: key \"team\" has used 4 of its 5 images today (UTC) and this call asks \
+             for 2, so nothing was started; the quota resets at 2026-12-04T00:00:00.000Z"
+        );
     }
 
     #[test]

@@ -3,17 +3,14 @@
 //! a model cannot take as they are are converted through the Images binding; new bytes are
 //! stored in R2 (`input-…` keys) and each job lists its inputs by URL.
 
-use super::args::ArgError;
-use super::generate_image::{start_jobs, Batch};
-use super::output::ToolError;
-use super::wait_for_completion::wait_for_jobs;
-use super::{ToolContext, ToolResult};
+use super::jobs::{start_jobs, Batch};
+use super::storage::{put_image, read_object};
+use super::{Context, ServiceError};
 use crate::catalog::{echo, INPUT_IMAGE_MAX_BYTES, INPUT_IMAGE_MAX_PIXELS, INPUT_IMAGE_MAX_SIDE, INPUT_KEY_PREFIX};
 use crate::images_binding::{fit, ImagesError};
 use crate::jobs::{InputRole, JobInput, JobRow, JobStatus, JobStore, NewJob};
 use crate::media::{base64_decode, dimensions, sniff, ImageFormat};
 use crate::models::{ImageModel, ModelSpec};
-use crate::pipeline::storage::{put_image, read_object};
 use crate::urls::{key_from_image_path, key_from_image_url, key_in_stored_url, stored_image_url, IMAGE_ROUTE_PREFIX};
 
 /// What a reference names, before anything is read.
@@ -123,21 +120,21 @@ pub struct Loaded {
     pub stored_url: Option<String>,
 }
 
-fn refuse(argument: &str, problem: impl std::fmt::Display) -> ToolError {
-    ToolError::Args(ArgError(format!("{argument}: {problem}")))
+fn refuse(argument: &str, problem: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Invalid(format!("{argument}: {problem}"))
 }
 
 /// Resolves one reference to checked bytes: a job the caller can see that has completed, an
 /// object this server stored, or a data URL's payload. Reads D1 and R2 only.
 pub async fn load(
-    ctx: &ToolContext,
+    ctx: &impl Context,
     store: &JobStore,
     argument: String,
     text: &str,
     role: InputRole,
-) -> Result<Loaded, ToolError> {
-    let public_base = ctx.config.public_image_base_url.as_deref();
-    let reference = parse_reference(text, &ctx.origin, public_base).map_err(|problem| refuse(&argument, problem))?;
+) -> Result<Loaded, ServiceError> {
+    let public_base = ctx.config().public_image_base_url.as_deref();
+    let reference = parse_reference(text, ctx.origin(), public_base).map_err(|problem| refuse(&argument, problem))?;
     let (bytes, source, stored_url) = match reference {
         Reference::Data(payload) => {
             let bytes = decode_data(payload).map_err(|problem| refuse(&argument, problem))?;
@@ -157,8 +154,13 @@ pub async fn load(
 }
 
 /// The job `id` if the caller can see it and it has finished an image.
-pub async fn finished_job(ctx: &ToolContext, store: &JobStore, argument: &str, id: &str) -> Result<JobRow, ToolError> {
-    let job = store.job(id, ctx.caller.visible_owner()).await?;
+pub async fn finished_job(
+    ctx: &impl Context,
+    store: &JobStore,
+    argument: &str,
+    id: &str,
+) -> Result<JobRow, ServiceError> {
+    let job = store.job(id, ctx.caller().visible_owner()).await?;
     let job = job.ok_or_else(|| refuse(argument, format_args!("no job {}", echo(id))))?;
     match (job.status, &job.image_url) {
         (JobStatus::Completed, Some(_)) => Ok(job),
@@ -173,7 +175,12 @@ pub async fn finished_job(ctx: &ToolContext, store: &JobStore, argument: &str, i
 }
 
 /// The finished image of `job` (see [`finished_job`]), read from R2.
-pub async fn from_job(ctx: &ToolContext, argument: String, job: JobRow, role: InputRole) -> Result<Loaded, ToolError> {
+pub async fn from_job(
+    ctx: &impl Context,
+    argument: String,
+    job: JobRow,
+    role: InputRole,
+) -> Result<Loaded, ServiceError> {
     let stored = job.image_url.unwrap_or_default();
     let key = key_in_stored_url(&stored).map(|(key, _)| key);
     let bytes = read(ctx, &argument, key).await?;
@@ -186,7 +193,7 @@ fn checked(
     source: String,
     bytes: Vec<u8>,
     stored_url: Option<String>,
-) -> Result<Loaded, ToolError> {
+) -> Result<Loaded, ServiceError> {
     let format = sniff(&bytes).ok_or_else(|| refuse(&argument, "the bytes are not a PNG, JPEG or WebP image"))?;
     let (width, height) = dimensions(&bytes, format)
         .filter(|(w, h)| *w > 0 && *h > 0)
@@ -204,20 +211,20 @@ fn checked(
     })
 }
 
-async fn read(ctx: &ToolContext, argument: &str, key: Option<&str>) -> Result<Vec<u8>, ToolError> {
+async fn read(ctx: &impl Context, argument: &str, key: Option<&str>) -> Result<Vec<u8>, ServiceError> {
     let missing = || refuse(argument, "that image is no longer stored");
     let key = key.ok_or_else(missing)?;
-    let bucket = ctx.env.bucket("R2_BUCKET").map_err(ToolError::Storage)?;
+    let bucket = crate::bindings::bucket(ctx.env()).map_err(|e| ServiceError::Storage(e.source))?;
     read_object(&bucket, key)
         .await
-        .map_err(ToolError::Storage)?
+        .map_err(ServiceError::Storage)?
         .ok_or_else(missing)
 }
 
 /// Checks the shape of a call's inputs against `spec` before anything is read: the model takes
 /// images, this many, and a mask exactly when it needs one.
-pub fn check_shape(spec: &ModelSpec, images: usize, has_mask: bool) -> Result<(), ToolError> {
-    let args = |message: String| Err(ToolError::Args(ArgError(message)));
+pub fn check_shape(spec: &ModelSpec, images: usize, has_mask: bool) -> Result<(), ServiceError> {
+    let args = |message: String| Err(ServiceError::Invalid(message));
     let Some(rule) = spec.inputs else {
         return args(format!(
             "{} does not take input images; edit_image models: {}",
@@ -242,7 +249,7 @@ pub fn check_shape(spec: &ModelSpec, images: usize, has_mask: bool) -> Result<()
 }
 
 /// A mask must cover its image pixel for pixel.
-pub fn check_mask_size(image: &Loaded, mask: &Loaded) -> Result<(), ToolError> {
+pub fn check_mask_size(image: &Loaded, mask: &Loaded) -> Result<(), ServiceError> {
     if (mask.width, mask.height) == (image.width, image.height) {
         return Ok(());
     }
@@ -273,16 +280,16 @@ pub fn edit_model_names() -> String {
 /// takes are scaled down, WebP becomes PNG (the models document PNG and JPEG), both through the
 /// Images binding; data URLs and converted copies are stored as `input-<uuid>.<ext>`.
 pub async fn prepare(
-    ctx: &ToolContext,
+    ctx: &impl Context,
     spec: &ModelSpec,
     loaded: Vec<Loaded>,
-) -> Result<(Vec<JobInput>, Vec<String>), ToolError> {
+) -> Result<(Vec<JobInput>, Vec<String>), ServiceError> {
     let max_side = spec.inputs.map_or(u32::MAX, |rule| rule.max_side);
-    let public_base = ctx.config.public_image_base_url.as_deref();
+    let public_base = ctx.config().public_image_base_url.as_deref();
     let mut inputs = Vec::with_capacity(loaded.len());
     let mut stored = Vec::new();
-    let bucket = ctx.env.bucket("R2_BUCKET").map_err(ToolError::Storage)?;
-    let result: Result<(), ToolError> = async {
+    let bucket = crate::bindings::bucket(ctx.env()).map_err(|e| ServiceError::Storage(e.source))?;
+    let result: Result<(), ServiceError> = async {
         for input in loaded {
             let too_big = input.width.max(input.height) > max_side;
             let mut note = Vec::new();
@@ -298,7 +305,7 @@ pub async fn prepare(
             let (bytes, format, url) = if note.is_empty() {
                 (input.bytes, input.format, input.stored_url)
             } else {
-                let converted = fit(&ctx.env, &input.bytes, max_side, ImageFormat::Png)
+                let converted = fit(ctx.env(), &input.bytes, max_side, ImageFormat::Png)
                     .await
                     .map_err(|error| conversion_refused(&input, spec, max_side, error))?;
                 (converted, ImageFormat::Png, None)
@@ -311,7 +318,7 @@ pub async fn prepare(
                     let metadata = [("inputOf".to_string(), input.source.clone())].into_iter().collect();
                     put_image(&bucket, &key, bytes, format, metadata)
                         .await
-                        .map_err(ToolError::Storage)?;
+                        .map_err(ServiceError::Storage)?;
                     let url = stored_image_url(&key, public_base);
                     stored.push(key);
                     url
@@ -339,7 +346,7 @@ pub async fn prepare(
     }
 }
 
-fn conversion_refused(input: &Loaded, spec: &ModelSpec, max_side: u32, error: ImagesError) -> ToolError {
+fn conversion_refused(input: &Loaded, spec: &ModelSpec, max_side: u32, error: ImagesError) -> ServiceError {
     refuse(
         &input.argument,
         format_args!(
@@ -352,16 +359,15 @@ fn conversion_refused(input: &Loaded, spec: &ModelSpec, max_side: u32, error: Im
     )
 }
 
-/// The end of edit_image and generate_variations: stores what the inputs need, records and
-/// queues the jobs with their inputs listed, and waits for them.
-pub async fn start_with_inputs(
-    ctx: &ToolContext,
+/// Stores what the inputs need, then records and queues the jobs with their inputs listed
+/// (edit_image and generate_variations); returns the job ids.
+pub async fn start_jobs_with_inputs(
+    ctx: &impl Context,
     prompt: &str,
     model: ImageModel,
     mut jobs: Vec<NewJob>,
     loaded: Vec<Loaded>,
-    preview: bool,
-) -> ToolResult {
+) -> Result<Vec<String>, ServiceError> {
     let mut stored_inputs = Vec::new();
     if !loaded.is_empty() {
         let (inputs, stored) = prepare(ctx, model.spec(), loaded).await?;
@@ -377,18 +383,17 @@ pub async fn start_with_inputs(
         jobs,
         stored_inputs,
     };
-    let ids = start_jobs(ctx, batch).await?;
-    wait_for_jobs(ctx, ids, preview).await
+    start_jobs(ctx, batch).await
 }
 
 /// Deletes inputs stored for jobs that were never created (logged, never fatal).
-pub async fn discard(ctx: &ToolContext, keys: &[String]) {
+pub async fn discard(ctx: &impl Context, keys: &[String]) {
     if keys.is_empty() {
         return;
     }
-    let deleted = match ctx.env.bucket("R2_BUCKET") {
+    let deleted = match crate::bindings::bucket(ctx.env()) {
         Ok(bucket) => bucket.delete_multiple(keys.to_vec()).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     if let Err(error) = deleted {
         worker::console_error!("could not delete {} unused input image(s): {error}", keys.len());

@@ -3,11 +3,11 @@
 //! `preview: false`, the thumbnail inline as an `image` block, within the per-result limits.
 
 use super::args::{arg, Arg, FieldKind};
-use super::ToolContext;
 use crate::catalog::{INLINE_PREVIEW_MAX_BASE64_BYTES, INLINE_PREVIEW_MAX_IMAGES};
 use crate::jobs::{JobRow, JobStatus};
 use crate::media::{base64_encode, ImageFormat};
 use crate::protocol::mcp::ContentBlock;
+use crate::tools::ToolContext;
 use crate::urls::{image_resource_uri, key_in_stored_url};
 
 /// The first revision with the `resource_link` content block.
@@ -153,7 +153,7 @@ async fn read_previews(ctx: &ToolContext, images: &[FinishedImage]) -> Vec<(Stri
     if keys.is_empty() {
         return previews;
     }
-    let bucket = match ctx.env.bucket("R2_BUCKET") {
+    let bucket = match crate::bindings::bucket(&ctx.env) {
         Ok(bucket) => bucket,
         Err(error) => {
             worker::console_error!("inline previews skipped: R2 binding unavailable: {error}");

@@ -1,22 +1,21 @@
 //! Daily image quotas (`DAILY_IMAGE_QUOTA`, per key, per UTC day): reserved atomically in D1
 //! before any job is created, given back if the jobs could not be created.
 
+use super::{Context, ServiceError};
 use crate::access::Caller;
 use crate::jobs::JobStore;
-
-use super::{ToolContext, ToolError};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// The UTC day `ms` falls on, as `YYYY-MM-DD` (the key of the usage counter).
 pub fn utc_day(ms: i64) -> String {
-    let (year, month, day) = crate::civil_from_days(ms.div_euclid(MS_PER_DAY));
+    let (year, month, day) = crate::time::civil_from_days(ms.div_euclid(MS_PER_DAY));
     format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// When the day `ms` falls on ends: the next UTC midnight, in ISO 8601.
 pub fn quota_resets_at(ms: i64) -> String {
-    let (year, month, day) = crate::civil_from_days(ms.div_euclid(MS_PER_DAY) + 1);
+    let (year, month, day) = crate::time::civil_from_days(ms.div_euclid(MS_PER_DAY) + 1);
     format!("{year:04}-{month:02}-{day:02}T00:00:00.000Z")
 }
 
@@ -68,11 +67,16 @@ impl Reservation {
 
 /// Counts `images` against the caller's allowance for today, or refuses with the reset time.
 /// Every caller's images are counted (so usage is visible); only keys with a quota are refused.
-pub async fn reserve(ctx: &ToolContext, store: &JobStore, images: usize, now: i64) -> Result<Reservation, ToolError> {
-    let owner = ctx.caller.name().to_string();
+pub async fn reserve(
+    ctx: &impl Context,
+    store: &JobStore,
+    images: usize,
+    now: i64,
+) -> Result<Reservation, ServiceError> {
+    let owner = ctx.caller().name().to_string();
     let day = utc_day(now);
     let images = images as i64;
-    let Some(quota) = quota_for(&ctx.caller, ctx.config.daily_image_quota) else {
+    let Some(quota) = quota_for(ctx.caller(), ctx.config().daily_image_quota) else {
         return Ok(Reservation {
             owner,
             day,
@@ -94,7 +98,7 @@ pub async fn reserve(ctx: &ToolContext, store: &JobStore, images: usize, now: i6
         .first()
         .map_or(0, |usage| usage.images);
     worker::console_log!("over quota: key {owner} asked for {images} images with {used} used today");
-    Err(ToolError::OverQuota {
+    Err(ServiceError::OverQuota {
         key: owner,
         quota,
         used,

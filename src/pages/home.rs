@@ -298,7 +298,7 @@ fn models_section(models: &[ModelSpec]) -> String {
          <th scope=\"col\">Typical time</th><th scope=\"col\">Price</th></tr></thead>\n<tbody>\n",
     );
     for model in models {
-        let marker = if model.model == ImageModel::DEFAULT {
+        let marker = if model.model() == ImageModel::DEFAULT {
             " <span class=\"muted\">(default)</span>"
         } else {
             ""

@@ -87,7 +87,7 @@ impl From<FlatGenerateArgs> for GenerateArgs {
 
 /// The models generate_image offers: those that draw from a prompt alone.
 fn text_models() -> impl Iterator<Item = &'static ModelSpec> {
-    MODELS.iter().filter(|spec| spec.model.draws_from_text())
+    MODELS.iter().filter(|spec| spec.model().draws_from_text())
 }
 
 /// Which models take a control, for its description.
@@ -495,7 +495,7 @@ mod tests {
     #[test]
     fn defaults_are_flux_schnell_and_one_image() {
         let args: GenerateArgs = parse(json!({"prompt": "a red fox"}).as_object().unwrap()).unwrap();
-        assert_eq!(args.model, ImageModel::FluxSchnell);
+        assert_eq!(args.model, ImageModel::named("flux-schnell"));
         assert_eq!(args.count, 1);
         assert_eq!(args.prompt, "a red fox");
     }

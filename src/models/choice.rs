@@ -1,0 +1,118 @@
+//! The models the tools pick when a call names none (the registry's roles), and every text that
+//! names models, rendered from the registry so a new entry shows up in them by itself.
+
+use super::{Control, ImageModel, ModelSpec, Role, MODELS};
+
+const EDIT_ONE_IMAGE: ImageModel = ImageModel::holding(Role::EditOneImage);
+const EDIT_SEVERAL_IMAGES: ImageModel = ImageModel::holding(Role::EditSeveralImages);
+const EDIT_WITH_MASK: ImageModel = ImageModel::holding(Role::EditWithMask);
+const VARIATION_FALLBACK: ImageModel = ImageModel::holding(Role::VariationFallback);
+
+/// The model edit_image uses when the call names none: the inputs decide.
+pub fn edit_default(images: usize, has_mask: bool) -> ImageModel {
+    match (has_mask, images) {
+        (true, _) => EDIT_WITH_MASK,
+        (false, 2..) => EDIT_SEVERAL_IMAGES,
+        _ => EDIT_ONE_IMAGE,
+    }
+}
+
+/// [`edit_default`] in words: "<model> with a mask, <model> with several images, else <model>".
+pub fn edit_defaults_text() -> String {
+    format!(
+        "{} with a mask, {} with several images, else {}",
+        EDIT_WITH_MASK.name(),
+        EDIT_SEVERAL_IMAGES.name(),
+        EDIT_ONE_IMAGE.name()
+    )
+}
+
+/// Whether edit_image gives `spec` its default strength when the call gives none: the model
+/// takes a strength and repaints a whole image (an inpainting model keeps its own default).
+pub fn edit_strength_default_applies(spec: &ModelSpec) -> bool {
+    spec.param(Control::Strength).is_some() && !spec.inputs.is_some_and(|rule| rule.mask)
+}
+
+/// The model that makes variations when the image's own model cannot (see [`Role`]).
+pub fn variation_fallback() -> ImageModel {
+    VARIATION_FALLBACK
+}
+
+/// The names of the models `keep` selects, in registry order: "a, b, c".
+pub fn names(keep: impl Fn(&ModelSpec) -> bool) -> String {
+    let names: Vec<&str> = MODELS.iter().filter(|spec| keep(spec)).map(|spec| spec.name).collect();
+    names.join(", ")
+}
+
+/// Like [`names`], but the models of a family are named once, by the family ("FLUX.2"), after
+/// the models named alone: "sd-v1-5-img2img, FLUX.2".
+pub fn labels(keep: impl Fn(&ModelSpec) -> bool) -> String {
+    let kept: Vec<&ModelSpec> = MODELS.iter().filter(|spec| keep(spec)).collect();
+    let mut labels: Vec<&str> = kept
+        .iter()
+        .filter(|spec| spec.family.is_none())
+        .map(|spec| spec.name)
+        .collect();
+    for family in kept.iter().filter_map(|spec| spec.family) {
+        if !labels.contains(&family) {
+            labels.push(family);
+        }
+    }
+    labels.join(", ")
+}
+
+/// The models that take `control`.
+pub fn names_taking(control: Control) -> String {
+    names(|spec| spec.param(control).is_some())
+}
+
+/// The models that repaint under a mask (and need one).
+pub fn mask_model_names() -> String {
+    names(|spec| spec.inputs.is_some_and(|rule| rule.mask))
+}
+
+/// The models (by family) that take several input images.
+pub fn several_images_labels() -> String {
+    labels(|spec| spec.inputs.is_some_and(|rule| rule.max_images > 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_edit_model_follows_the_inputs_and_can_take_them() {
+        assert_eq!(edit_default(1, true), ImageModel::named("sd-v1-5-inpainting"));
+        assert_eq!(edit_default(1, false), ImageModel::named("sd-v1-5-img2img"));
+        assert_eq!(edit_default(2, false), ImageModel::named("flux-2-klein-4b"));
+        for (images, mask) in [(1, true), (1, false), (2, false), (4, false)] {
+            let rule = edit_default(images, mask).spec().inputs.unwrap();
+            assert!(images <= rule.max_images && rule.mask == mask, "{images} {mask}");
+        }
+        assert_eq!(
+            edit_defaults_text(),
+            "sd-v1-5-inpainting with a mask, flux-2-klein-4b with several images, else sd-v1-5-img2img"
+        );
+    }
+
+    #[test]
+    fn the_variation_fallback_varies_any_image_from_the_image() {
+        let spec = variation_fallback().spec();
+        let rule = spec.inputs.unwrap();
+        assert!(!rule.mask && rule.max_images >= 1);
+        assert!(spec.param(Control::Strength).is_some() && spec.param(Control::Seed).is_some());
+        assert!(edit_strength_default_applies(spec));
+    }
+
+    #[test]
+    fn names_and_labels_follow_the_registry() {
+        assert_eq!(names_taking(Control::Strength), "sd-v1-5-img2img, sd-v1-5-inpainting");
+        assert_eq!(mask_model_names(), "sd-v1-5-inpainting");
+        assert_eq!(several_images_labels(), "FLUX.2");
+        assert_eq!(
+            labels(|spec| spec.inputs.is_some_and(|rule| !rule.mask)),
+            "sd-v1-5-img2img, FLUX.2"
+        );
+        assert_eq!(names(|_| false), "");
+    }
+}

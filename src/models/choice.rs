@@ -1,7 +1,8 @@
-//! The models the tools pick when a call names none (the registry's roles), and every text that
-//! names models, rendered from the registry so a new entry shows up in them by itself.
+//! The models the tools pick when a call names none (the registry's roles), every text that names
+//! models, and the widest ranges the tools' fields accept, all rendered from the registry so a
+//! new entry shows up in them by itself.
 
-use super::{Control, ImageModel, ModelSpec, Role, MODELS};
+use super::{Control, ImageModel, ModelSpec, Range, Role, MODELS};
 
 const EDIT_ONE_IMAGE: ImageModel = ImageModel::holding(Role::EditOneImage);
 const EDIT_SEVERAL_IMAGES: ImageModel = ImageModel::holding(Role::EditSeveralImages);
@@ -76,6 +77,27 @@ pub fn several_images_labels() -> String {
     labels(|spec| spec.inputs.is_some_and(|rule| rule.max_images > 1))
 }
 
+/// The widest range any model takes for an integer `control`: what a tool's field accepts before
+/// the chosen model's own range is checked. (0, 0) when no model takes it.
+pub fn integer_bounds(control: Control) -> (i64, i64) {
+    let ranges = MODELS.iter().filter_map(|spec| match spec.param(control)?.range {
+        Range::Integer { min, max } => Some((min, max)),
+        _ => None,
+    });
+    ranges.reduce(|(a, b), (c, d)| (a.min(c), b.max(d))).unwrap_or((0, 0))
+}
+
+/// [`integer_bounds`] for a number `control`.
+pub fn number_bounds(control: Control) -> (f64, f64) {
+    let ranges = MODELS.iter().filter_map(|spec| match spec.param(control)?.range {
+        Range::Number { min, max } => Some((min, max)),
+        _ => None,
+    });
+    ranges
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+        .unwrap_or((0.0, 0.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +136,13 @@ mod tests {
             "sd-v1-5-img2img, FLUX.2"
         );
         assert_eq!(names(|_| false), "");
+    }
+
+    #[test]
+    fn bounds_are_the_union_of_the_models_ranges() {
+        assert_eq!(integer_bounds(Control::Steps), (1, 50));
+        assert_eq!(number_bounds(Control::Guidance), (0.0, 30.0));
+        assert_eq!(number_bounds(Control::Strength), (0.0, 1.0));
+        assert_eq!(integer_bounds(Control::Guidance), (0, 0));
     }
 }

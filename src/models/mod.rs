@@ -13,8 +13,8 @@ mod plan;
 mod registry;
 
 pub use choice::{
-    edit_default, edit_defaults_text, edit_strength_default_applies, labels, mask_model_names, names, names_taking,
-    several_images_labels, variation_fallback,
+    edit_default, edit_defaults_text, edit_strength_default_applies, integer_bounds, labels, mask_model_names, names,
+    names_taking, number_bounds, several_images_labels, variation_fallback,
 };
 pub use plan::{AspectRatio, Controls, ASPECT_RATIOS};
 pub use registry::MODELS;

@@ -108,6 +108,8 @@ impl ToolArgs for GenerateArgs {
         let sized: Vec<&str> = text_models().filter(|s| s.size.is_some()).map(|s| s.name).collect();
         let side_min = MODELS.iter().filter_map(|s| s.size).map(|r| r.min).min().unwrap_or(1);
         let side_max = MODELS.iter().filter_map(|s| s.size).map(|r| r.max).max().unwrap_or(1);
+        let (steps_min, steps_max) = crate::models::integer_bounds(Control::Steps);
+        let (guidance_min, guidance_max) = crate::models::number_bounds(Control::Guidance);
         vec![
             Field::new(
                 "prompt",
@@ -181,12 +183,18 @@ impl ToolArgs for GenerateArgs {
             Field::new(
                 "steps",
                 format!("Diffusion steps (each model has its own range). {}", takers(Control::Steps)),
-                FieldKind::OptionalInteger { min: 1, max: 50 },
+                FieldKind::OptionalInteger {
+                    min: steps_min,
+                    max: steps_max,
+                },
             ),
             Field::new(
                 "guidance",
                 format!("How closely to follow the prompt (each model has its own range). {}", takers(Control::Guidance)),
-                FieldKind::Number { min: 0.0, max: 30.0 },
+                FieldKind::Number {
+                    min: guidance_min,
+                    max: guidance_max,
+                },
             ),
         ]
     }

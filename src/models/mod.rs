@@ -1,6 +1,7 @@
 //! The Workers AI image models: the types that describe one, the registry that lists them
 //! ([`registry`], data only), the planning that turns a call's controls into the exact parameters
 //! one model receives ([`plan`]), and the model choices and model names the tools use ([`choice`]).
+//! Nothing outside this module names a model (a test scans the sources).
 //!
 //! Sources (checked 2026-11-29): each model's page under
 //! https://developers.cloudflare.com/workers-ai/models/ (cited per model in the registry), the
@@ -9,6 +10,8 @@
 //! parameter's description says so.
 
 mod choice;
+#[cfg(test)]
+mod literal_scan;
 mod plan;
 mod registry;
 

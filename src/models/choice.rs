@@ -2,6 +2,7 @@
 //! models, and the widest ranges the tools' fields accept, all rendered from the registry so a
 //! new entry shows up in them by itself.
 
+use super::registry::ENTRIES;
 use super::{Control, ImageModel, ModelSpec, Range, Role, MODELS};
 
 const EDIT_ONE_IMAGE: ImageModel = ImageModel::holding(Role::EditOneImage);
@@ -41,25 +42,42 @@ pub fn variation_fallback() -> ImageModel {
 
 /// The names of the models `keep` selects, in registry order: "a, b, c".
 pub fn names(keep: impl Fn(&ModelSpec) -> bool) -> String {
-    let names: Vec<&str> = MODELS.iter().filter(|spec| keep(spec)).map(|spec| spec.name).collect();
-    names.join(", ")
+    list(&keep, false)
 }
 
 /// Like [`names`], but the models of a family are named once, by the family ("FLUX.2"), after
 /// the models named alone: "sd-v1-5-img2img, FLUX.2".
 pub fn labels(keep: impl Fn(&ModelSpec) -> bool) -> String {
-    let kept: Vec<&ModelSpec> = MODELS.iter().filter(|spec| keep(spec)).collect();
-    let mut labels: Vec<&str> = kept
-        .iter()
-        .filter(|spec| spec.family.is_none())
-        .map(|spec| spec.name)
-        .collect();
-    for family in kept.iter().filter_map(|spec| spec.family) {
-        if !labels.contains(&family) {
-            labels.push(family);
+    list(&keep, true)
+}
+
+/// One body for every caller's filter (a generic one would be copied per filter into the Wasm).
+fn list(keep: &dyn Fn(&ModelSpec) -> bool, by_family: bool) -> String {
+    let mut text = String::new();
+    let mut add = |label: &str| {
+        if !text.is_empty() {
+            text.push_str(", ");
+        }
+        text.push_str(label);
+    };
+    for spec in MODELS.iter().filter(|spec| keep(spec)) {
+        if !by_family || spec.family.is_none() {
+            add(spec.name);
         }
     }
-    labels.join(", ")
+    // Families follow the models named alone, each once (at its first kept model).
+    if by_family {
+        for (i, spec) in MODELS.iter().enumerate().filter(|(_, spec)| keep(spec)) {
+            let Some(family) = spec.family else { continue };
+            if !MODELS[..i]
+                .iter()
+                .any(|earlier| earlier.family == Some(family) && keep(earlier))
+            {
+                add(family);
+            }
+        }
+    }
+    text
 }
 
 /// The models that take `control`.
@@ -78,24 +96,53 @@ pub fn several_images_labels() -> String {
 }
 
 /// The widest range any model takes for an integer `control`: what a tool's field accepts before
-/// the chosen model's own range is checked. (0, 0) when no model takes it.
-pub fn integer_bounds(control: Control) -> (i64, i64) {
-    let ranges = MODELS.iter().filter_map(|spec| match spec.param(control)?.range {
-        Range::Integer { min, max } => Some((min, max)),
-        _ => None,
-    });
-    ranges.reduce(|(a, b), (c, d)| (a.min(c), b.max(d))).unwrap_or((0, 0))
+/// the chosen model's own range is checked. (0, 0) when no model takes it. A `const fn`, so a
+/// caller can have it computed when the crate compiles (`const { integer_bounds(..) }`).
+pub const fn integer_bounds(control: Control) -> (i64, i64) {
+    let mut bounds: Option<(i64, i64)> = None;
+    let mut i = 0;
+    while i < ENTRIES.len() {
+        let params = ENTRIES[i].params;
+        let mut j = 0;
+        while j < params.len() {
+            if let (true, Range::Integer { min, max }) = (params[j].control as u8 == control as u8, params[j].range) {
+                bounds = match bounds {
+                    Some((low, high)) => Some((if min < low { min } else { low }, if max > high { max } else { high })),
+                    None => Some((min, max)),
+                };
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    match bounds {
+        Some(bounds) => bounds,
+        None => (0, 0),
+    }
 }
 
 /// [`integer_bounds`] for a number `control`.
-pub fn number_bounds(control: Control) -> (f64, f64) {
-    let ranges = MODELS.iter().filter_map(|spec| match spec.param(control)?.range {
-        Range::Number { min, max } => Some((min, max)),
-        _ => None,
-    });
-    ranges
-        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
-        .unwrap_or((0.0, 0.0))
+pub const fn number_bounds(control: Control) -> (f64, f64) {
+    let mut bounds: Option<(f64, f64)> = None;
+    let mut i = 0;
+    while i < ENTRIES.len() {
+        let params = ENTRIES[i].params;
+        let mut j = 0;
+        while j < params.len() {
+            if let (true, Range::Number { min, max }) = (params[j].control as u8 == control as u8, params[j].range) {
+                bounds = match bounds {
+                    Some((low, high)) => Some((if min < low { min } else { low }, if max > high { max } else { high })),
+                    None => Some((min, max)),
+                };
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    match bounds {
+        Some(bounds) => bounds,
+        None => (0.0, 0.0),
+    }
 }
 
 #[cfg(test)]

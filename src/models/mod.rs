@@ -185,8 +185,8 @@ impl ImageModel {
     const fn holding(role: Role) -> ImageModel {
         let mut found = None;
         let mut i = 0;
-        while i < MODELS.len() {
-            let roles = MODELS[i].roles;
+        while i < registry::ENTRIES.len() {
+            let roles = registry::ENTRIES[i].roles;
             let mut j = 0;
             while j < roles.len() {
                 if roles[j] as u8 == role as u8 {
@@ -204,8 +204,7 @@ impl ImageModel {
     }
 
     pub fn spec(self) -> &'static ModelSpec {
-        const ALL: &[ModelSpec] = &MODELS;
-        &ALL[self.0]
+        &MODELS[self.0]
     }
 
     /// The name clients use (and the value stored in D1).

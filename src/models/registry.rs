@@ -1,7 +1,7 @@
 //! The registry: one entry per Workers AI image model, data only (planning is in `plan.rs`,
 //! choices and model names for texts in `choice.rs`). To add a model:
 //! 1. add its entry to [`ENTRIES`] below (a `Role` in `roles` if a tool should pick it by default);
-//! 2. add its stand-in to `tests/e2e/support/ai-standin/models.mjs` (keyed by `workers_ai_id`);
+//! 2. add its stand-in to `tests/e2e/support/ai-standin/models.mjs`, and its name to the e2e lists of every model;
 //! 3. regenerate and review the tools/list golden files: `UPDATE_GOLDEN=1 cargo test golden`.
 
 use super::{
@@ -139,7 +139,7 @@ const LUCID_WH: [Param; 2] = size_params(256, 2500, 1120, 1120);
 const PHOENIX_WH: [Param; 2] = size_params(256, 2048, 1024, 1024);
 
 /// Every model, the default first.
-const ENTRIES: &[ModelSpec] = &[
+pub(super) const ENTRIES: &[ModelSpec] = &[
     ModelSpec {
         name: "flux-schnell",
         family: None,
@@ -344,8 +344,8 @@ const ENTRIES: &[ModelSpec] = &[
     },
 ];
 
-/// [`ENTRIES`] as an array (its length follows the entries).
-pub const MODELS: [ModelSpec; ENTRIES.len()] = match ENTRIES.first_chunk() {
+/// [`ENTRIES`] as an array (its length follows the entries), stored once in the Wasm.
+pub static MODELS: [ModelSpec; ENTRIES.len()] = match ENTRIES.first_chunk() {
     Some(models) => *models,
     None => unreachable!(),
 };

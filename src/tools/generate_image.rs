@@ -108,8 +108,8 @@ impl ToolArgs for GenerateArgs {
         let sized: Vec<&str> = text_models().filter(|s| s.size.is_some()).map(|s| s.name).collect();
         let side_min = MODELS.iter().filter_map(|s| s.size).map(|r| r.min).min().unwrap_or(1);
         let side_max = MODELS.iter().filter_map(|s| s.size).map(|r| r.max).max().unwrap_or(1);
-        let (steps_min, steps_max) = crate::models::integer_bounds(Control::Steps);
-        let (guidance_min, guidance_max) = crate::models::number_bounds(Control::Guidance);
+        let (steps_min, steps_max) = const { crate::models::integer_bounds(Control::Steps) };
+        let (guidance_min, guidance_max) = const { crate::models::number_bounds(Control::Guidance) };
         vec![
             Field::new(
                 "prompt",

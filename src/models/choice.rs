@@ -175,21 +175,56 @@ mod tests {
 
     #[test]
     fn names_and_labels_follow_the_registry() {
-        assert_eq!(names_taking(Control::Strength), "sd-v1-5-img2img, sd-v1-5-inpainting");
-        assert_eq!(mask_model_names(), "sd-v1-5-inpainting");
-        assert_eq!(several_images_labels(), "FLUX.2");
+        let some = |spec: &ModelSpec| {
+            [
+                "phoenix",
+                "flux-schnell",
+                "sd-v1-5-img2img",
+                "flux-2-dev",
+                "flux-2-klein-4b",
+            ]
+            .contains(&spec.name)
+        };
         assert_eq!(
-            labels(|spec| spec.inputs.is_some_and(|rule| !rule.mask)),
-            "sd-v1-5-img2img, FLUX.2"
+            names(some),
+            "flux-schnell, flux-2-dev, flux-2-klein-4b, phoenix, sd-v1-5-img2img"
         );
+        assert_eq!(labels(some), "flux-schnell, phoenix, sd-v1-5-img2img, FLUX.2");
         assert_eq!(names(|_| false), "");
+        let has = |list: String, item: &str| list.split(", ").any(|listed| listed == item);
+        for spec in MODELS.iter() {
+            let takes_strength = spec.param(Control::Strength).is_some();
+            assert_eq!(has(names_taking(Control::Strength), spec.name), takes_strength);
+            let masked = spec.inputs.is_some_and(|rule| rule.mask);
+            assert_eq!(has(mask_model_names(), spec.name), masked);
+            if spec.inputs.is_some_and(|rule| rule.max_images > 1) {
+                assert!(has(several_images_labels(), spec.family.unwrap_or(spec.name)));
+            }
+        }
     }
 
     #[test]
     fn bounds_are_the_union_of_the_models_ranges() {
-        assert_eq!(integer_bounds(Control::Steps), (1, 50));
-        assert_eq!(number_bounds(Control::Guidance), (0.0, 30.0));
-        assert_eq!(number_bounds(Control::Strength), (0.0, 1.0));
-        assert_eq!(integer_bounds(Control::Guidance), (0, 0));
+        let (low, high) = integer_bounds(Control::Steps);
+        let steps: Vec<(i64, i64)> = MODELS
+            .iter()
+            .filter_map(|spec| match spec.param(Control::Steps)?.range {
+                Range::Integer { min, max } => Some((min, max)),
+                _ => None,
+            })
+            .collect();
+        assert!(steps.iter().all(|(min, max)| low <= *min && *max <= high));
+        assert!(steps.iter().any(|(min, _)| *min == low) && steps.iter().any(|(_, max)| *max == high));
+        let (low, high) = number_bounds(Control::Guidance);
+        let guidance: Vec<(f64, f64)> = MODELS
+            .iter()
+            .filter_map(|spec| match spec.param(Control::Guidance)?.range {
+                Range::Number { min, max } => Some((min, max)),
+                _ => None,
+            })
+            .collect();
+        assert!(guidance.iter().all(|(min, max)| low <= *min && *max <= high));
+        assert!(guidance.iter().any(|(min, _)| *min == low) && guidance.iter().any(|(_, max)| *max == high));
+        assert_eq!(integer_bounds(Control::Guidance), (0, 0), "guidance is a number");
     }
 }

@@ -283,7 +283,7 @@ fn models_section(models: &[ModelSpec]) -> String {
          <th scope=\"col\">Typical time</th><th scope=\"col\">Price</th></tr></thead>\n<tbody>\n",
     );
     for model in models {
-        let marker = if model.model == ImageModel::DEFAULT {
+        let marker = if model.model() == ImageModel::DEFAULT {
             " <span class=\"muted\">(default)</span>"
         } else {
             ""
@@ -500,7 +500,16 @@ mod tests {
         assert!(html.contains("1–20 items<br>each at most 64 characters"));
         assert!(html.contains("array of string"));
         assert!(html.contains("one of <code>flux-schnell</code>, <code>flux-2-dev</code>"));
-        assert!(html.contains("<code>sdxl-base</code><br>default <code>flux-schnell</code>"));
+        let last_text_model = MODELS
+            .iter()
+            .rev()
+            .find(|spec| spec.model().draws_from_text())
+            .unwrap()
+            .name;
+        let default = ImageModel::DEFAULT.name();
+        assert!(html.contains(&format!(
+            "<code>{last_text_model}</code><br>default <code>{default}</code>"
+        )));
         assert!(html.contains("<code>failed</code><br>default <code>all</code>"));
         assert!(html.contains("<td><code>prompt</code></td><td>string</td><td>yes</td>"));
         assert!(html.contains("<td><code>model</code></td><td>string</td><td>no</td>"));

@@ -234,15 +234,18 @@ pub fn check_shape(spec: &ModelSpec, images: usize, has_mask: bool) -> Result<()
     };
     if images > rule.max_images {
         return args(format!(
-            "{} takes {} input image(s), not {images}; for several references use a FLUX.2 model",
-            spec.name, rule.max_images
+            "{} takes {} input image(s), not {images}; for several references use a {} model",
+            spec.name,
+            rule.max_images,
+            crate::models::several_images_labels()
         ));
     }
     match (rule.mask, has_mask) {
         (true, false) => args(format!("{} needs a mask (white = repaint, black = keep)", spec.name)),
         (false, true) => args(format!(
-            "{} takes no mask; inpainting with a mask is sd-v1-5-inpainting",
-            spec.name
+            "{} takes no mask; inpainting with a mask is {}",
+            spec.name,
+            crate::models::mask_model_names()
         )),
         _ => Ok(()),
     }

@@ -9,7 +9,7 @@ use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{EDIT_IMAGES_MAX, EDIT_STRENGTH_DEFAULT, INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
 use crate::jobs::InputRole;
-use crate::models::ImageModel;
+use crate::models::{self, Control, ImageModel};
 use crate::services::inputs::{check_mask_size, check_shape, edit_model_names, edit_models, load};
 use crate::services::jobs::{plan_jobs, random_seed};
 
@@ -44,7 +44,10 @@ tool_args! {
     /// generate_image's arguments with the edit models, plus the inputs, strength and preview.
     pub struct Args {
         images: Vec<String> = arg(
-            format!("1-{EDIT_IMAGES_MAX} input images, each {REFERENCE}. Several images need a FLUX.2 model."),
+            format!(
+                "1-{EDIT_IMAGES_MAX} input images, each {REFERENCE}. Several images need a {} model.",
+                models::several_images_labels()
+            ),
             FieldKind::TextList {
                 min_items: 1,
                 max_items: EDIT_IMAGES_MAX,
@@ -62,15 +65,19 @@ tool_args! {
         strength: Option<f64> = arg(
             format!(
                 "How far to move from the input image: 0 keeps it, 1 ignores it (default {EDIT_STRENGTH_DEFAULT} for \
-                     sd-v1-5-img2img). Taken by: sd-v1-5-img2img, sd-v1-5-inpainting."
+                     {}). Taken by: {}.",
+                models::names(models::edit_strength_default_applies),
+                models::names_taking(Control::Strength)
             ),
             FieldKind::Number { min: 0.0, max: 1.0 },
         ),
         prompt: String = prompt_arg(),
         /// Absent: the inputs decide ([`default_model`]).
         model: Option<ImageModel> = arg(
-            "Editing model. Default: sd-v1-5-inpainting with a mask, flux-2-klein-4b with several images, \
-                     else sd-v1-5-img2img. list_models describes each.",
+            format!(
+                "Editing model. Default: {}. list_models describes each.",
+                models::edit_defaults_text()
+            ),
             FieldKind::Choice {
                 options: edit_models().collect(),
                 default: None,
@@ -92,11 +99,7 @@ impl Args {
 
 /// The model an edit uses when the call names none: the inputs decide.
 fn default_model(images: usize, has_mask: bool) -> ImageModel {
-    match (has_mask, images) {
-        (true, _) => ImageModel::SdV15Inpainting,
-        (false, 2..) => ImageModel::Flux2Klein4b,
-        _ => ImageModel::SdV15Img2img,
-    }
+    models::edit_default(images, has_mask)
 }
 
 /// The tool's behaviour: typed arguments in, a result out.
@@ -110,8 +113,7 @@ impl Handler for EditImage {
         let spec = model.spec();
         check_shape(spec, args.images.len(), args.mask.is_some())?;
         let mut controls = args.controls.to_controls(args.strength);
-        let takes_strength = spec.param(crate::models::Control::Strength).is_some();
-        if controls.strength.is_none() && takes_strength && !spec.inputs.is_some_and(|rule| rule.mask) {
+        if controls.strength.is_none() && models::edit_strength_default_applies(spec) {
             controls.strength = Some(EDIT_STRENGTH_DEFAULT);
         }
         // Controls are checked before any input is read or stored.
@@ -173,7 +175,7 @@ mod tests {
         );
         assert_eq!(
             (args.prompt.len(), args.model(), args.count, args.preview),
-            (3, ImageModel::SdV15Inpainting, 20, false)
+            (3, ImageModel::named("sd-v1-5-inpainting"), 20, false)
         );
         let c = args.controls.to_controls(args.strength);
         assert_eq!(
@@ -189,10 +191,10 @@ mod tests {
 
     #[test]
     fn the_default_model_follows_the_inputs() {
-        assert_eq!(default_model(1, true), ImageModel::SdV15Inpainting);
-        assert_eq!(default_model(1, false), ImageModel::SdV15Img2img);
-        assert_eq!(default_model(2, false), ImageModel::Flux2Klein4b);
-        assert_eq!(default_model(4, false), ImageModel::Flux2Klein4b);
+        assert_eq!(default_model(1, true), ImageModel::named("sd-v1-5-inpainting"));
+        assert_eq!(default_model(1, false), ImageModel::named("sd-v1-5-img2img"));
+        assert_eq!(default_model(2, false), ImageModel::named("flux-2-klein-4b"));
+        assert_eq!(default_model(4, false), ImageModel::named("flux-2-klein-4b"));
         for (images, mask) in [(1, true), (1, false), (3, false)] {
             let spec = default_model(images, mask).spec();
             assert!(check_shape(spec, images, mask).is_ok(), "{}", spec.name);
@@ -212,36 +214,29 @@ mod tests {
                 _ => panic!("model is a choice"),
             })
             .unwrap();
-        assert_eq!(
-            names,
-            [
-                "flux-2-dev",
-                "flux-2-klein-4b",
-                "flux-2-klein-9b",
-                "sd-v1-5-img2img",
-                "sd-v1-5-inpainting"
-            ]
-        );
-        let text_only = check_shape(ImageModel::SdxlBase.spec(), 1, false)
+        let image_models = crate::models::MODELS.iter().filter(|spec| spec.inputs.is_some());
+        assert_eq!(names, image_models.map(|spec| spec.name).collect::<Vec<_>>());
+        assert!(names.contains(&"sd-v1-5-img2img") && names.contains(&"flux-2-dev") && !names.contains(&"sdxl-base"));
+        let text_only = check_shape(ImageModel::named("sdxl-base").spec(), 1, false)
             .unwrap_err()
             .to_string();
         assert!(
             text_only.contains("sdxl-base does not take input images"),
             "{text_only}"
         );
-        let two = check_shape(ImageModel::SdV15Img2img.spec(), 2, false)
+        let two = check_shape(ImageModel::named("sd-v1-5-img2img").spec(), 2, false)
             .unwrap_err()
             .to_string();
         assert!(two.contains("takes 1 input image(s), not 2"), "{two}");
-        let no_mask = check_shape(ImageModel::SdV15Inpainting.spec(), 1, false)
+        let no_mask = check_shape(ImageModel::named("sd-v1-5-inpainting").spec(), 1, false)
             .unwrap_err()
             .to_string();
         assert!(no_mask.contains("needs a mask"), "{no_mask}");
-        let flux_mask = check_shape(ImageModel::Flux2Dev.spec(), 1, true)
+        let flux_mask = check_shape(ImageModel::named("flux-2-dev").spec(), 1, true)
             .unwrap_err()
             .to_string();
         assert!(flux_mask.contains("takes no mask"), "{flux_mask}");
-        assert!(check_shape(ImageModel::Flux2Dev.spec(), 5, false).is_err());
+        assert!(check_shape(ImageModel::named("flux-2-dev").spec(), 5, false).is_err());
     }
 
     #[test]
@@ -249,14 +244,14 @@ mod tests {
         let raw = serde_json::json!({"prompt": "same but at night", "images": ["data:image/png;base64,AA"],
             "model": "sd-v1-5-img2img", "strength": 0.4, "seed": 3});
         let args = parse_edit(raw.as_object().unwrap()).unwrap();
-        assert_eq!(args.model(), ImageModel::SdV15Img2img);
+        assert_eq!(args.model(), ImageModel::named("sd-v1-5-img2img"));
         assert_eq!(args.strength, Some(0.4));
         assert_eq!(args.count, 1);
         assert!(args.preview, "preview defaults to true");
         let two = serde_json::json!({"prompt": "x y z", "images": ["a", "b"]});
         assert_eq!(
             parse_edit(two.as_object().unwrap()).unwrap().model(),
-            ImageModel::Flux2Klein4b
+            ImageModel::named("flux-2-klein-4b")
         );
         let text_model = serde_json::json!({"prompt": "x y z", "images": ["a"], "model": "flux-schnell"});
         assert!(parse_edit(text_model.as_object().unwrap()).is_err());

@@ -101,11 +101,17 @@ tool_args! {
         ),
         pub steps: Option<i64> = arg(
             format!("Diffusion steps (each model has its own range). {}", takers(Control::Steps)),
-            FieldKind::OptionalInteger { min: 1, max: 50 },
+            {
+                let (min, max) = const { crate::models::integer_bounds(Control::Steps) };
+                FieldKind::OptionalInteger { min, max }
+            },
         ),
         pub guidance: Option<f64> = arg(
             format!("How closely to follow the prompt (each model has its own range). {}", takers(Control::Guidance)),
-            FieldKind::Number { min: 0.0, max: 30.0 },
+            {
+                let (min, max) = const { crate::models::number_bounds(Control::Guidance) };
+                FieldKind::Number { min, max }
+            },
         ),
     }
 }
@@ -161,7 +167,7 @@ fn side_kind() -> FieldKind {
 
 /// The models generate_image offers: those that draw from a prompt alone.
 fn text_models() -> impl Iterator<Item = &'static ModelSpec> {
-    MODELS.iter().filter(|spec| spec.model.draws_from_text())
+    MODELS.iter().filter(|spec| spec.model().draws_from_text())
 }
 
 /// Which models take a control, for its description.
@@ -363,7 +369,7 @@ mod tests {
     // The original's defaults, which its clients rely on: pinned as literals, not read from the catalog.
     fn defaults_are_flux_schnell_and_one_image() {
         let args: GenerateArgs = parse(json!({"prompt": "a red fox"}).as_object().unwrap()).unwrap();
-        assert_eq!(args.model, ImageModel::FluxSchnell);
+        assert_eq!(args.model, ImageModel::named("flux-schnell"));
         assert_eq!(args.count, 1);
         assert_eq!(args.prompt, "a red fox");
     }

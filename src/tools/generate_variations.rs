@@ -11,7 +11,7 @@ use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{JOB_ID_MAX_CHARS, VARIATIONS, VARIATION_STRENGTH_DEFAULT};
 use crate::jobs::{parameters_object, InputRole};
-use crate::models::{Control, Controls, ImageModel};
+use crate::models::{self, Control, Controls, ImageModel};
 use crate::services::inputs::{finished_job, from_job};
 use crate::services::jobs::{plan_jobs, random_seed};
 
@@ -21,10 +21,13 @@ pub const TOOL: ToolSpec = ToolSpec {
     description: || {
         format!(
             "Make {} new versions of a finished image and wait for them: same prompt and parameters, new seeds. \
-             Models that take an input image (sd-v1-5-img2img, FLUX.2) start from the image itself; others draw \
-             the prompt again with new seeds, unless strength is given or the model takes no seed (flux-schnell): \
-             then sd-v1-5-img2img makes the variations from the image.",
-            VARIATIONS.range_text()
+             Models that take an input image ({}) start from the image itself; others draw \
+             the prompt again with new seeds, unless strength is given or the model takes no seed ({}): \
+             then {} makes the variations from the image.",
+            VARIATIONS.range_text(),
+            models::labels(|spec| variation_model(spec.model(), false) == (spec.model(), true)),
+            models::names(|spec| spec.param(Control::Seed).is_none()),
+            models::variation_fallback().name()
         )
     },
     typed: Typed::of::<GenerateVariations>(),
@@ -54,7 +57,8 @@ tool_args! {
         strength: Option<f64> = arg(
             format!(
                 "How far variations move from the image, 0-1 (default {VARIATION_STRENGTH_DEFAULT} for models that \
-                 take it). Given for a model without image input, the variations are made by sd-v1-5-img2img."
+                 take it). Given for a model without image input, the variations are made by {}.",
+                models::variation_fallback().name()
             ),
             FieldKind::Number { min: 0.0, max: 1.0 },
         ),
@@ -69,10 +73,10 @@ pub fn variation_model(source: ImageModel, strength_given: bool) -> (ImageModel,
     let takes_strength = spec.param(Control::Strength).is_some();
     match spec.inputs {
         // Inpainting needs a mask a variation has none of: the same image through img2img.
-        Some(rule) if rule.mask => (ImageModel::SdV15Img2img, true),
+        Some(rule) if rule.mask => (models::variation_fallback(), true),
         Some(_) if takes_strength || !strength_given => (source, true),
         // A model without a seed (flux-schnell) cannot be asked for a different image either.
-        _ if strength_given || spec.param(Control::Seed).is_none() => (ImageModel::SdV15Img2img, true),
+        _ if strength_given || spec.param(Control::Seed).is_none() => (models::variation_fallback(), true),
         _ => (source, false),
     }
 }
@@ -144,24 +148,38 @@ mod tests {
 
     #[test]
     fn the_variation_model_starts_from_the_image_where_it_can() {
-        use ImageModel::*;
-        assert_eq!(variation_model(FluxSchnell, false), (SdV15Img2img, true));
-        assert_eq!(variation_model(FluxSchnell, true), (SdV15Img2img, true));
-        assert_eq!(variation_model(SdxlBase, false), (SdxlBase, false));
-        assert_eq!(variation_model(SdxlBase, true), (SdV15Img2img, true));
-        assert_eq!(variation_model(Phoenix, false), (Phoenix, false));
-        assert_eq!(variation_model(SdV15Img2img, false), (SdV15Img2img, true));
-        assert_eq!(variation_model(SdV15Inpainting, false), (SdV15Img2img, true));
-        assert_eq!(variation_model(Flux2Dev, false), (Flux2Dev, true));
+        let m = ImageModel::named;
+        assert_eq!(variation_model(m("flux-schnell"), false), (m("sd-v1-5-img2img"), true));
+        assert_eq!(variation_model(m("flux-schnell"), true), (m("sd-v1-5-img2img"), true));
+        assert_eq!(variation_model(m("sdxl-base"), false), (m("sdxl-base"), false));
+        assert_eq!(variation_model(m("sdxl-base"), true), (m("sd-v1-5-img2img"), true));
+        assert_eq!(variation_model(m("phoenix"), false), (m("phoenix"), false));
+        assert_eq!(
+            variation_model(m("sd-v1-5-img2img"), false),
+            (m("sd-v1-5-img2img"), true)
+        );
+        assert_eq!(
+            variation_model(m("sd-v1-5-inpainting"), false),
+            (m("sd-v1-5-img2img"), true)
+        );
+        assert_eq!(variation_model(m("flux-2-dev"), false), (m("flux-2-dev"), true));
         // FLUX.2 takes no strength: asked for one, img2img makes the variations.
-        assert_eq!(variation_model(Flux2Klein4b, true), (SdV15Img2img, true));
+        assert_eq!(
+            variation_model(m("flux-2-klein-4b"), true),
+            (m("sd-v1-5-img2img"), true)
+        );
     }
 
     #[test]
     fn variations_keep_the_parameters_but_not_the_seed() {
         let parameters = json!({"width": 1024, "height": 768, "seed": 42, "steps": 30, "guidance": 3.5});
         let parameters = parameters.as_object().unwrap();
-        let same = variation_controls(ImageModel::Flux2Dev, ImageModel::Flux2Dev, parameters, None);
+        let same = variation_controls(
+            ImageModel::named("flux-2-dev"),
+            ImageModel::named("flux-2-dev"),
+            parameters,
+            None,
+        );
         assert_eq!(
             (
                 same.width,
@@ -175,20 +193,30 @@ mod tests {
         );
         let sd = json!({"width": 512, "height": 512, "seed": 1, "num_steps": 12, "negative_prompt": "blur"});
         let sd = sd.as_object().unwrap();
-        let other = variation_controls(ImageModel::SdxlBase, ImageModel::SdV15Img2img, sd, Some(0.2));
+        let other = variation_controls(
+            ImageModel::named("sdxl-base"),
+            ImageModel::named("sd-v1-5-img2img"),
+            sd,
+            Some(0.2),
+        );
         assert_eq!(other.negative_prompt.as_deref(), Some("blur"));
         assert_eq!(
             (other.width, other.steps, other.seed, other.strength),
             (None, None, None, Some(0.2))
         );
-        let own = variation_controls(ImageModel::SdV15Img2img, ImageModel::SdV15Img2img, sd, None);
+        let own = variation_controls(
+            ImageModel::named("sd-v1-5-img2img"),
+            ImageModel::named("sd-v1-5-img2img"),
+            sd,
+            None,
+        );
         assert_eq!((own.steps, own.strength), (Some(12), Some(VARIATION_STRENGTH_DEFAULT)));
         // What variations send is always a valid plan for their model.
         for controls in [&same, &other, &own] {
             let model = if controls.strength.is_some() {
-                ImageModel::SdV15Img2img
+                ImageModel::named("sd-v1-5-img2img")
             } else {
-                ImageModel::Flux2Dev
+                ImageModel::named("flux-2-dev")
             };
             assert!(model.spec().plan(controls, 5).is_ok(), "{controls:?}");
         }

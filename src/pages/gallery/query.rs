@@ -177,7 +177,7 @@ mod tests {
                 let query = GalleryQuery::parse(&format!("model={}&status={}&page=3", spec.name, status.as_str()));
                 let expected = GalleryQuery {
                     page: 3,
-                    model: Some(spec.model),
+                    model: Some(spec.model()),
                     status: Some(status),
                 };
                 assert_eq!(query, Ok(expected));

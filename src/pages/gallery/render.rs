@@ -163,7 +163,7 @@ fn filters(query: &GalleryQuery) -> String {
     };
     let mut models = option("", "All models", query.model.is_none());
     for spec in &MODELS {
-        models.push_str(&option(spec.name, spec.name, query.model == Some(spec.model)));
+        models.push_str(&option(spec.name, spec.name, query.model == Some(spec.model())));
     }
     let mut statuses = option("", "All statuses", query.status.is_none());
     for status in JobStatus::ALL {

@@ -1,0 +1,287 @@
+//! The Workers AI image models: the types that describe one, the registry that lists them
+//! ([`registry`], data only), the planning that turns a call's controls into the exact parameters
+//! one model receives ([`plan`]), and the model choices and model names the tools use ([`choice`]).
+//! Nothing outside this module names a model (a test scans the sources).
+//!
+//! Sources (checked 2026-11-29): each model's page under
+//! https://developers.cloudflare.com/workers-ai/models/ (cited per model in the registry), the
+//! FLUX.2 changelogs (the FLUX.2 pages list no form fields), and `@cloudflare/workers-types`
+//! 5.20261117.1 (`Ai_Cf_…_Input`). Where the docs give no bound, the bound here is ours and the
+//! parameter's description says so.
+
+mod choice;
+#[cfg(test)]
+mod literal_scan;
+mod plan;
+mod registry;
+
+pub use choice::{
+    edit_default, edit_defaults_text, edit_strength_default_applies, integer_bounds, labels, mask_model_names, names,
+    names_taking, number_bounds, several_images_labels, variation_fallback,
+};
+pub use plan::{AspectRatio, Controls, ASPECT_RATIOS};
+pub use registry::MODELS;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// An image model a client may ask for: its place in [`MODELS`]. Only the registry lists models,
+/// so adding one is one registry entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ImageModel(usize);
+
+/// A choice the tools make for a call that names no model. Each role is held by exactly one
+/// model (checked when the crate compiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// generate_image's default model.
+    Default,
+    /// edit_image's model for one image and no mask.
+    EditOneImage,
+    /// edit_image's model for several images.
+    EditSeveralImages,
+    /// edit_image's model for an image and a mask.
+    EditWithMask,
+    /// Makes the variations (image-to-image on the finished image) when the image's own model
+    /// cannot: it needs a mask, takes no seed, or was asked for a strength it does not take.
+    VariationFallback,
+}
+
+/// How the model takes its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputEncoding {
+    /// A JSON object of named inputs.
+    Json,
+    /// `{multipart: {body, contentType}}` built from a FormData, even for a prompt alone (FLUX.2).
+    Multipart,
+}
+
+/// What the binding resolves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputShape {
+    /// `{image: <base64>}`.
+    Base64Json,
+    /// A ReadableStream of the image file's bytes.
+    BinaryStream,
+}
+
+/// A generation control a call may set, by its client-facing name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Control {
+    Width,
+    Height,
+    Seed,
+    NegativePrompt,
+    Steps,
+    Guidance,
+    /// How far an edit moves from its input image (0: keep it, 1: ignore it).
+    Strength,
+}
+
+impl Control {
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::Width => "width",
+            Control::Height => "height",
+            Control::Seed => "seed",
+            Control::NegativePrompt => "negative_prompt",
+            Control::Steps => "steps",
+            Control::Guidance => "guidance",
+            Control::Strength => "strength",
+        }
+    }
+}
+
+/// The values a parameter accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    Integer { min: i64, max: i64 },
+    Number { min: f64, max: f64 },
+    Text { max_chars: usize },
+}
+
+/// One parameter of one model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Param {
+    pub control: Control,
+    /// The input name the model expects (e.g. `num_steps` for `steps`).
+    pub wire_name: &'static str,
+    pub range: Range,
+    /// What the model uses when the parameter is not sent.
+    pub default: Option<f64>,
+}
+
+/// Width and height rules of a model that takes a size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeRule {
+    pub min: u32,
+    pub max: u32,
+    /// Sizes must be a multiple of this (1: no rule).
+    pub multiple_of: u32,
+    pub default_width: u32,
+    pub default_height: u32,
+}
+
+/// The image inputs a model takes (edit_image, generate_variations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InputRule {
+    /// Most images one call may give.
+    pub max_images: usize,
+    /// Text alone is not enough: the model needs an image (so generate_image does not offer it).
+    pub image_required: bool,
+    /// The model repaints where a mask is white, and needs one; models without a mask refuse one.
+    pub mask: bool,
+    /// Longest side of an input the model takes; larger inputs are scaled down to fit.
+    pub max_side: u32,
+}
+
+/// Everything the server knows about one model.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSpec {
+    /// The name clients use (and the value stored in D1).
+    pub name: &'static str,
+    /// The name texts use for the group of models that shares it ("FLUX.2"); None: named alone.
+    pub family: Option<&'static str>,
+    pub workers_ai_id: &'static str,
+    pub description: &'static str,
+    pub page: &'static str,
+    pub input: InputEncoding,
+    pub output: OutputShape,
+    /// The image format the model returns, when documented (the bytes are sniffed regardless).
+    pub output_format: &'static str,
+    pub params: &'static [Param],
+    /// None: the model has no size input (its images have a fixed size).
+    pub size: Option<SizeRule>,
+    pub typical_time: &'static str,
+    pub price_hint: &'static str,
+    /// None: text to image only.
+    pub inputs: Option<InputRule>,
+    /// What the tools pick this model for when a call names none (each role has one holder).
+    pub roles: &'static [Role],
+}
+
+/// Seeds are unsigned 32-bit: every model that documents a bound takes at least this range.
+pub const SEED_MAX: i64 = u32::MAX as i64;
+/// Negative prompts share the prompt's bound.
+pub const NEGATIVE_PROMPT_MAX_CHARS: usize = crate::catalog::PROMPT_MAX_CHARS;
+
+/// What one job sends to its model besides the prompt, in the model's own input names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Wire name → value, in the order the registry lists the model's parameters.
+    pub parameters: Map<String, Value>,
+    pub seed: Option<i64>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+}
+
+impl ImageModel {
+    pub const DEFAULT: ImageModel = ImageModel::holding(Role::Default);
+
+    /// The model holding `role`. Used in constants, so a role held by no model, or by two, stops
+    /// the build.
+    const fn holding(role: Role) -> ImageModel {
+        let mut found = None;
+        let mut i = 0;
+        while i < registry::ENTRIES.len() {
+            let roles = registry::ENTRIES[i].roles;
+            let mut j = 0;
+            while j < roles.len() {
+                if roles[j] as u8 == role as u8 {
+                    assert!(found.is_none(), "two models hold the same role");
+                    found = Some(ImageModel(i));
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+        match found {
+            Some(model) => model,
+            None => panic!("a role is held by no model"),
+        }
+    }
+
+    pub fn spec(self) -> &'static ModelSpec {
+        &MODELS[self.0]
+    }
+
+    /// The name clients use (and the value stored in D1).
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    pub fn from_name(name: &str) -> Option<ImageModel> {
+        MODELS.iter().position(|spec| spec.name == name).map(ImageModel)
+    }
+
+    /// The model called `name`, in tests (which may name models).
+    #[cfg(test)]
+    pub fn named(name: &str) -> ImageModel {
+        ImageModel::from_name(name).unwrap_or_else(|| panic!("no model {name:?} in the registry"))
+    }
+
+    /// Whether the model can draw from a prompt alone (generate_image offers only these).
+    pub fn draws_from_text(self) -> bool {
+        self.spec().inputs.is_none_or(|rule| !rule.image_required)
+    }
+}
+
+impl ModelSpec {
+    /// This entry's model.
+    pub fn model(&self) -> ImageModel {
+        ImageModel::from_name(self.name).unwrap_or(ImageModel::DEFAULT)
+    }
+}
+
+impl std::fmt::Debug for ImageModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ImageModel").field(&self.name()).finish()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImageModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ImageModel::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown model {name:?}")))
+    }
+}
+
+impl Serialize for ImageModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_model_is_listed_once_with_a_unique_name_and_cited_page() {
+        for (i, spec) in MODELS.iter().enumerate() {
+            assert_eq!(ImageModel::from_name(spec.name), Some(ImageModel(i)), "{}", spec.name);
+            assert_eq!(spec.model().spec().name, spec.name);
+            assert_eq!(
+                MODELS
+                    .iter()
+                    .filter(|other| other.workers_ai_id == spec.workers_ai_id)
+                    .count(),
+                1,
+                "{}",
+                spec.name
+            );
+            assert!(spec
+                .page
+                .starts_with("https://developers.cloudflare.com/workers-ai/models/"));
+            assert!(spec.workers_ai_id.starts_with("@cf/"));
+        }
+        assert_eq!(MODELS[0].model(), ImageModel::DEFAULT, "the default is listed first");
+        assert_eq!(ImageModel::from_name("dall-e"), None);
+        assert_eq!(
+            format!("{:?}", ImageModel::DEFAULT),
+            format!("ImageModel({:?})", MODELS[0].name)
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! The registry: one entry per Workers AI image model, data only (planning is in `plan.rs`,
+//! choices and model names for texts in `choice.rs`). To add a model:
+//! 1. add its entry to [`ENTRIES`] below (a `Role` in `roles` if a tool should pick it by default);
+//! 2. add its stand-in to `tests/e2e/support/ai-standin/models.mjs`, and its name to the e2e lists of every model;
+//! 3. regenerate and review the tools/list golden files: `UPDATE_GOLDEN=1 cargo test golden`.
+
+use super::{
+    Control, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Range, Role, SizeRule, NEGATIVE_PROMPT_MAX_CHARS,
+    SEED_MAX,
+};
+
+const fn int(control: Control, wire_name: &'static str, min: i64, max: i64, default: Option<f64>) -> Param {
+    Param {
+        control,
+        wire_name,
+        range: Range::Integer { min, max },
+        default,
+    }
+}
+
+const fn number(control: Control, wire_name: &'static str, min: f64, max: f64, default: Option<f64>) -> Param {
+    Param {
+        control,
+        wire_name,
+        range: Range::Number { min, max },
+        default,
+    }
+}
+
+const SEED: Param = int(Control::Seed, "seed", 0, SEED_MAX, None);
+const NEGATIVE_PROMPT: Param = Param {
+    control: Control::NegativePrompt,
+    wire_name: "negative_prompt",
+    range: Range::Text {
+        max_chars: NEGATIVE_PROMPT_MAX_CHARS,
+    },
+    default: None,
+};
+
+const fn size_params(min: u32, max: u32, default_width: u32, default_height: u32) -> [Param; 2] {
+    [
+        int(
+            Control::Width,
+            "width",
+            min as i64,
+            max as i64,
+            Some(default_width as f64),
+        ),
+        int(
+            Control::Height,
+            "height",
+            min as i64,
+            max as i64,
+            Some(default_height as f64),
+        ),
+    ]
+}
+
+/// FLUX.2 form fields (changelogs 2025-11-25-flux-2-dev, 2026-01-15-flux-2-klein-4b,
+/// 2026-01-28-flux-2-klein-9b): width/height 256–1920, default 1024×768; `seed`; `guidance`
+/// (no documented range: 0–20 here); dev also `steps` (no documented range: 1–50 here).
+const FLUX2_SIZE: SizeRule = SizeRule {
+    min: 256,
+    max: 1920,
+    multiple_of: 16,
+    default_width: 1024,
+    default_height: 768,
+};
+const FLUX2_WH: [Param; 2] = size_params(256, 1920, 1024, 768);
+const FLUX2_GUIDANCE: Param = number(Control::Guidance, "guidance", 0.0, 20.0, None);
+const FLUX2_DEV_PARAMS: &[Param] = &[
+    FLUX2_WH[0],
+    FLUX2_WH[1],
+    SEED,
+    int(Control::Steps, "steps", 1, 50, None),
+    FLUX2_GUIDANCE,
+];
+/// "up to 4 image inputs (512x512 per input image)", sent as `input_image_0`…`input_image_3`
+/// (changelogs above); optional, so FLUX.2 also draws from text alone.
+const FLUX2_INPUTS: InputRule = InputRule {
+    max_images: 4,
+    image_required: false,
+    mask: false,
+    max_side: 512,
+};
+/// Klein models are distilled: steps are fixed at 4 and cannot be set.
+const FLUX2_KLEIN_PARAMS: &[Param] = &[FLUX2_WH[0], FLUX2_WH[1], SEED, FLUX2_GUIDANCE];
+
+/// The shared Stable Diffusion schema (dreamshaper, SDXL lightning and base): width/height
+/// 256–2048, `num_steps` ≤ 20 (default 20), `guidance` default 7.5 (no documented range:
+/// 0–30 here), `seed`, `negative_prompt`. Multiples of 8 (the VAE's factor).
+const fn sd_params(default_size: u32) -> [Param; 6] {
+    let wh = size_params(256, 2048, default_size, default_size);
+    [
+        wh[0],
+        wh[1],
+        SEED,
+        NEGATIVE_PROMPT,
+        int(Control::Steps, "num_steps", 1, 20, Some(20.0)),
+        number(Control::Guidance, "guidance", 0.0, 30.0, Some(7.5)),
+    ]
+}
+const fn sd_size(default_size: u32) -> SizeRule {
+    SizeRule {
+        min: 256,
+        max: 2048,
+        multiple_of: 8,
+        default_width: default_size,
+        default_height: default_size,
+    }
+}
+const SD_512: [Param; 6] = sd_params(512);
+/// The SD 1.5 editing models take the shared schema plus `strength` ("A value between 0 and 1",
+/// default 1) and the input image as `image` (bytes) or `image_b64`; inpainting also a `mask`.
+/// No input size limit is documented: the schema's 2048 output bound is used.
+const SD_EDIT_PARAMS: [Param; 7] = {
+    let sd = sd_params(512);
+    [
+        sd[0],
+        sd[1],
+        sd[2],
+        sd[3],
+        sd[4],
+        sd[5],
+        number(Control::Strength, "strength", 0.0, 1.0, Some(1.0)),
+    ]
+};
+const fn sd_edit_inputs(mask: bool) -> InputRule {
+    InputRule {
+        max_images: 1,
+        image_required: true,
+        mask,
+        max_side: 2048,
+    }
+}
+const SD_1024: [Param; 6] = sd_params(1024);
+
+const LUCID_WH: [Param; 2] = size_params(256, 2500, 1120, 1120);
+const PHOENIX_WH: [Param; 2] = size_params(256, 2048, 1024, 1024);
+
+/// Every model, the default first.
+pub(super) const ENTRIES: &[ModelSpec] = &[
+    ModelSpec {
+        name: "flux-schnell",
+        family: None,
+        workers_ai_id: "@cf/black-forest-labs/flux-1-schnell",
+        description: "FLUX.1 [schnell]: fast 12B rectified flow transformer; prompt and steps only, fixed size.",
+        page: "https://developers.cloudflare.com/workers-ai/models/flux-1-schnell/",
+        input: InputEncoding::Json,
+        output: OutputShape::Base64Json,
+        output_format: "jpeg",
+        params: &[int(Control::Steps, "steps", 1, 8, Some(4.0))],
+        size: None,
+        typical_time: "fastest, ~2-5 s",
+        price_hint: "$0.000053 per 512x512 tile + $0.00011 per step",
+        inputs: None,
+        roles: &[Role::Default],
+    },
+    ModelSpec {
+        name: "flux-2-dev",
+        family: Some("FLUX.2"),
+        workers_ai_id: "@cf/black-forest-labs/flux-2-dev",
+        description: "FLUX.2 [dev]: highest quality FLUX, with size, seed, steps and guidance.",
+        page: "https://developers.cloudflare.com/workers-ai/models/flux-2-dev/",
+        input: InputEncoding::Multipart,
+        output: OutputShape::Base64Json,
+        output_format: "not documented (sniffed)",
+        params: FLUX2_DEV_PARAMS,
+        size: Some(FLUX2_SIZE),
+        typical_time: "slowest FLUX, ~10-30 s",
+        price_hint: "$0.00021 per input 512x512 tile per step + $0.00041 per output 512x512 tile per step",
+        inputs: Some(FLUX2_INPUTS),
+        roles: &[],
+    },
+    ModelSpec {
+        name: "flux-2-klein-4b",
+        family: Some("FLUX.2"),
+        workers_ai_id: "@cf/black-forest-labs/flux-2-klein-4b",
+        description: "FLUX.2 [klein] 4B: distilled, fixed 4 steps; size, seed and guidance.",
+        page: "https://developers.cloudflare.com/workers-ai/models/flux-2-klein-4b/",
+        input: InputEncoding::Multipart,
+        output: OutputShape::Base64Json,
+        output_format: "not documented (sniffed)",
+        params: FLUX2_KLEIN_PARAMS,
+        size: Some(FLUX2_SIZE),
+        typical_time: "fast, ~2-5 s",
+        price_hint: "$0.000059 per input 512x512 tile + $0.000287 per output 512x512 tile",
+        inputs: Some(FLUX2_INPUTS),
+        roles: &[Role::EditSeveralImages],
+    },
+    ModelSpec {
+        name: "flux-2-klein-9b",
+        family: Some("FLUX.2"),
+        workers_ai_id: "@cf/black-forest-labs/flux-2-klein-9b",
+        description: "FLUX.2 [klein] 9B: distilled, fixed 4 steps, better detail than 4B; size, seed and guidance.",
+        page: "https://developers.cloudflare.com/workers-ai/models/flux-2-klein-9b/",
+        input: InputEncoding::Multipart,
+        output: OutputShape::Base64Json,
+        output_format: "not documented (sniffed)",
+        params: FLUX2_KLEIN_PARAMS,
+        size: Some(FLUX2_SIZE),
+        typical_time: "fast, ~3-8 s",
+        price_hint: "$0.015 per first megapixel + $0.002 per further megapixel",
+        inputs: Some(FLUX2_INPUTS),
+        roles: &[],
+    },
+    ModelSpec {
+        name: "lucid-origin",
+        family: None,
+        workers_ai_id: "@cf/leonardo/lucid-origin",
+        description: "Leonardo Lucid Origin: strong prompt adherence and text rendering; size, seed, steps, guidance.",
+        page: "https://developers.cloudflare.com/workers-ai/models/lucid-origin/",
+        input: InputEncoding::Json,
+        output: OutputShape::Base64Json,
+        output_format: "not documented (sniffed)",
+        params: &[
+            LUCID_WH[0],
+            LUCID_WH[1],
+            SEED,
+            int(Control::Steps, "num_steps", 1, 40, None),
+            number(Control::Guidance, "guidance", 0.0, 10.0, Some(4.5)),
+        ],
+        size: Some(SizeRule {
+            min: 256,
+            max: 2500,
+            multiple_of: 1,
+            default_width: 1120,
+            default_height: 1120,
+        }),
+        typical_time: "~5-15 s",
+        price_hint: "$0.007 per 512x512 tile + $0.00013 per step",
+        inputs: None,
+        roles: &[],
+    },
+    ModelSpec {
+        name: "phoenix",
+        family: None,
+        workers_ai_id: "@cf/leonardo/phoenix-1.0",
+        description:
+            "Leonardo Phoenix 1.0: coherent, prompt-faithful images; size, seed, negative prompt, steps, guidance.",
+        page: "https://developers.cloudflare.com/workers-ai/models/phoenix-1.0/",
+        input: InputEncoding::Json,
+        output: OutputShape::BinaryStream,
+        output_format: "jpeg",
+        params: &[
+            PHOENIX_WH[0],
+            PHOENIX_WH[1],
+            SEED,
+            NEGATIVE_PROMPT,
+            int(Control::Steps, "num_steps", 1, 50, Some(25.0)),
+            number(Control::Guidance, "guidance", 2.0, 10.0, Some(2.0)),
+        ],
+        size: Some(SizeRule {
+            min: 256,
+            max: 2048,
+            multiple_of: 1,
+            default_width: 1024,
+            default_height: 1024,
+        }),
+        typical_time: "~5-15 s",
+        price_hint: "$0.0058 per 512x512 tile + $0.00011 per step",
+        inputs: None,
+        roles: &[],
+    },
+    ModelSpec {
+        name: "dreamshaper-8-lcm",
+        family: None,
+        workers_ai_id: "@cf/lykon/dreamshaper-8-lcm",
+        description: "DreamShaper 8 LCM (Stable Diffusion 1.5 fine-tune): photorealism, quick; SD controls.",
+        page: "https://developers.cloudflare.com/workers-ai/models/dreamshaper-8-lcm/",
+        input: InputEncoding::Json,
+        output: OutputShape::BinaryStream,
+        output_format: "png",
+        params: &SD_512,
+        size: Some(sd_size(512)),
+        typical_time: "~3-8 s",
+        price_hint: "no price listed (beta)",
+        inputs: None,
+        roles: &[],
+    },
+    ModelSpec {
+        name: "sdxl-lightning",
+        family: None,
+        workers_ai_id: "@cf/bytedance/stable-diffusion-xl-lightning",
+        description: "SDXL-Lightning: 1024px images in a few steps; SD controls.",
+        page: "https://developers.cloudflare.com/workers-ai/models/stable-diffusion-xl-lightning/",
+        input: InputEncoding::Json,
+        output: OutputShape::BinaryStream,
+        output_format: "png",
+        params: &SD_1024,
+        size: Some(sd_size(1024)),
+        typical_time: "~15-20 s",
+        price_hint: "$0 per step (beta)",
+        inputs: None,
+        roles: &[],
+    },
+    ModelSpec {
+        name: "sdxl-base",
+        family: None,
+        workers_ai_id: "@cf/stabilityai/stable-diffusion-xl-base-1.0",
+        description: "Stable Diffusion XL base 1.0: detailed images; SD controls.",
+        page: "https://developers.cloudflare.com/workers-ai/models/stable-diffusion-xl-base-1.0/",
+        input: InputEncoding::Json,
+        output: OutputShape::BinaryStream,
+        output_format: "png",
+        params: &SD_1024,
+        size: Some(sd_size(1024)),
+        typical_time: "highest detail, ~30-45 s",
+        price_hint: "no price listed (beta)",
+        inputs: None,
+        roles: &[],
+    },
+    ModelSpec {
+        name: "sd-v1-5-img2img",
+        family: None,
+        workers_ai_id: "@cf/runwayml/stable-diffusion-v1-5-img2img",
+        description: "Stable Diffusion 1.5 image-to-image: a new image from one input image and the prompt; strength sets how far it moves.",
+        page: "https://developers.cloudflare.com/workers-ai/models/stable-diffusion-v1-5-img2img/",
+        input: InputEncoding::Json,
+        output: OutputShape::BinaryStream,
+        output_format: "png",
+        params: &SD_EDIT_PARAMS,
+        size: Some(sd_size(512)),
+        typical_time: "~3-8 s",
+        price_hint: "$0.00 per step (beta)",
+        inputs: Some(sd_edit_inputs(false)),
+        roles: &[Role::EditOneImage, Role::VariationFallback],
+    },
+    ModelSpec {
+        name: "sd-v1-5-inpainting",
+        family: None,
+        workers_ai_id: "@cf/runwayml/stable-diffusion-v1-5-inpainting",
+        description: "Stable Diffusion 1.5 inpainting: repaints where the mask is white, keeps the rest of the input image.",
+        page: "https://developers.cloudflare.com/workers-ai/models/stable-diffusion-v1-5-inpainting/",
+        input: InputEncoding::Json,
+        output: OutputShape::BinaryStream,
+        output_format: "png",
+        params: &SD_EDIT_PARAMS,
+        size: Some(sd_size(512)),
+        typical_time: "~3-8 s",
+        price_hint: "$0 per step (beta)",
+        inputs: Some(sd_edit_inputs(true)),
+        roles: &[Role::EditWithMask],
+    },
+];
+
+/// [`ENTRIES`] as an array (its length follows the entries), stored once in the Wasm.
+pub static MODELS: [ModelSpec; ENTRIES.len()] = match ENTRIES.first_chunk() {
+    Some(models) => *models,
+    None => unreachable!(),
+};

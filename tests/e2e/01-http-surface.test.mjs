@@ -1,17 +1,12 @@
 // The plain HTTP surface: /health, the discovery page, CORS, and /images/<key>
 // refusing unknown keys and path tricks.
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, TOOL_NAMES, SERVER_VERSION } from "./harness.mjs";
+import { TOOL_NAMES, SERVER_VERSION } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 describe("HTTP surface: /health, /, CORS, /images 404s", () => {
-  let h;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness();
 
   it("GET /health answers {status: healthy, version 3.0.0, architecture: stateless-workers, ISO timestamp}", async () => {
     const res = await h.fetch("/health");

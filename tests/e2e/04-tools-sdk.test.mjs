@@ -1,10 +1,9 @@
 // All six tools through the official MCP SDK client (Streamable HTTP), with the
 // result shape every tool shares: content[0] text = 2-space pretty JSON,
 // structuredContent equal to it, isError on failure.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startHarness,
   callTool,
   toolJson,
   uniq,
@@ -13,6 +12,7 @@ import {
   TOOL_NAMES,
   MODEL_IDS,
 } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 function assertSharedShape(result, label) {
   assert.ok(Array.isArray(result.content) && result.content.length >= 1, `${label}: no content`);
@@ -31,16 +31,12 @@ function assertAbsoluteUrl(u, label) {
 }
 
 describe("the six tools through the official SDK client", () => {
-  let h;
   let client;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     // mcpClient lists the tools first, like real clients: the SDK then validates every
     // structuredContent (error results included) against the tool's outputSchema.
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("connects: serverInfo mcp-image-generator 3.0.0, tools capability, latest protocol version", async () => {

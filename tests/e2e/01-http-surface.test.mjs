@@ -22,7 +22,7 @@ describe("HTTP surface: /health, /, CORS, /images 404s", () => {
     assert.ok(skew < 5 * 60 * 1000, `timestamp ${body.timestamp} is ${skew} ms away from now`);
   });
 
-  it("GET / is an HTML discovery page naming the six tools and the /mcp endpoint", async () => {
+  it("GET / is an HTML discovery page naming every tool and the /mcp endpoint", async () => {
     const res = await h.fetch("/");
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /text\/html/);

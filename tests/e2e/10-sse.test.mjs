@@ -11,7 +11,7 @@ describe("/sse with the official SDK SSE client", () => {
   let client;
   const h = useHarness({}, { teardown: () => client?.close().catch(() => {}) });
 
-  it("connects with the bearer token and lists the six tools", async () => {
+  it("connects with the bearer token and lists every tool", async () => {
     const transport = new SSEClientTransport(new URL("/sse", h.origin), {
       requestInit: { headers: { Authorization: `Bearer ${h.token}` } },
     });

@@ -1,5 +1,6 @@
-// The official TypeScript SDK client calls all six tools, including
-// generate_image_and_wait with count > 1, over each transport: Streamable HTTP and legacy SSE.
+// Over each transport (Streamable HTTP and legacy SSE), the official TypeScript SDK client
+// lists every tool and calls each of them but list_models (15-models-and-controls calls that),
+// including generate_image_and_wait with count > 1.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";

@@ -2,10 +2,9 @@
 // worker takes the server's place and exercises the Workers AI stand-in, the
 // recorder and Miniflare's D1/R2/Queues bindings. If these fail, the harness is
 // broken (not the server).
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startHarness,
   MODEL_IDS,
   sniff,
   decodes,
@@ -14,6 +13,7 @@ import {
   uniq,
   waitFor,
 } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const PROBE = `
 function b64(bytes) {
@@ -65,14 +65,8 @@ export default {
 `;
 
 describe("e2e harness self-test (probe worker in place of the server)", () => {
-  let h;
-  before(async () => {
-    h = await startHarness({
-      serverWorker: { mainModule: "probe.mjs", modules: { "probe.mjs": { type: "esm", contents: PROBE } } },
-    });
-  });
-  after(async () => {
-    await h?.dispose();
+  const h = useHarness({
+    serverWorker: { mainModule: "probe.mjs", modules: { "probe.mjs": { type: "esm", contents: PROBE } } },
   });
 
   async function run(model, prompt) {
@@ -189,15 +183,9 @@ describe("e2e harness self-test (probe worker in place of the server)", () => {
 });
 
 describe("e2e harness self-test: recordOutbound catches the server's outbound fetches", () => {
-  let h;
-  before(async () => {
-    h = await startHarness({
-      recordOutbound: true,
-      serverWorker: { mainModule: "probe.mjs", modules: { "probe.mjs": { type: "esm", contents: PROBE } } },
-    });
-  });
-  after(async () => {
-    await h?.dispose();
+  const h = useHarness({
+    recordOutbound: true,
+    serverWorker: { mainModule: "probe.mjs", modules: { "probe.mjs": { type: "esm", contents: PROBE } } },
   });
 
   it("records method and URL of each fetch() and answers 599 without reaching the network", async () => {

@@ -3,11 +3,10 @@
 // the way a Worker would (JSON inputs, or a FormData serialized into a multipart
 // stream), so every check below goes through the real wrapped binding, the
 // stand-in worker and the Node recorder.
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
-  startHarness,
   MODELS,
   MODEL_TABLE,
   MODEL_IDS,
@@ -18,6 +17,7 @@ import {
   FAIL_ONCE_MESSAGE,
   FAIL_ALWAYS_MESSAGE,
 } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 import { makeJpeg, makePng } from "./support/images.mjs";
 
 const PROBE = `
@@ -94,19 +94,13 @@ const OTHER_SIZE = {
 };
 
 describe("Workers AI stand-in: every image model through the real binding path", () => {
-  let h;
   // Input images for the editing models: a 320x256 PNG source, a same-size mask, a JPEG reference.
   const source = makePng(320, 256, [10, 120, 200], 5);
   const mask = makePng(320, 256, [255, 255, 255], 6);
   const reference = makeJpeg(200, 160, [200, 200, 20], 7);
 
-  before(async () => {
-    h = await startHarness({
-      serverWorker: { mainModule: "probe.mjs", modules: { "probe.mjs": { type: "esm", contents: PROBE } } },
-    });
-  });
-  after(async () => {
-    await h?.dispose();
+  const h = useHarness({
+    serverWorker: { mainModule: "probe.mjs", modules: { "probe.mjs": { type: "esm", contents: PROBE } } },
   });
 
   async function call(body) {

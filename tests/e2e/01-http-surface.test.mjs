@@ -1,17 +1,12 @@
 // The plain HTTP surface: /health, the discovery page, CORS, and /images/<key>
 // refusing unknown keys and path tricks.
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, TOOL_NAMES, SERVER_VERSION } from "./harness.mjs";
+import { TOOL_NAMES, SERVER_VERSION } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 describe("HTTP surface: /health, /, CORS, /images 404s", () => {
-  let h;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness();
 
   it("GET /health answers {status: healthy, version 3.0.0, architecture: stateless-workers, ISO timestamp}", async () => {
     const res = await h.fetch("/health");
@@ -27,7 +22,7 @@ describe("HTTP surface: /health, /, CORS, /images 404s", () => {
     assert.ok(skew < 5 * 60 * 1000, `timestamp ${body.timestamp} is ${skew} ms away from now`);
   });
 
-  it("GET / is an HTML discovery page naming the six tools and the /mcp endpoint", async () => {
+  it("GET / is an HTML discovery page naming every tool and the /mcp endpoint", async () => {
     const res = await h.fetch("/");
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /text\/html/);

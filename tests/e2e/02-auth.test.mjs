@@ -1,10 +1,11 @@
 // Bearer authentication on /mcp, and the refusal to run open when AUTH_TOKEN is
 // unset or empty.
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { startHarness, uniq, sleep } from "./harness.mjs";
+import { uniq, sleep } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const PING = { jsonrpc: "2.0", id: 1, method: "ping" };
 
@@ -13,13 +14,7 @@ function generateCall(prompt) {
 }
 
 describe("bearer auth on /mcp", () => {
-  let h;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness();
 
   it("the right token is accepted", async () => {
     const r = await h.rpc(PING);
@@ -81,13 +76,7 @@ for (const [label, value] of [
   ["empty", ""],
 ]) {
   describe(`AUTH_TOKEN ${label}: the server refuses every /mcp request (never open)`, () => {
-    let h;
-    before(async () => {
-      h = await startHarness({ vars: { AUTH_TOKEN: value } });
-    });
-    after(async () => {
-      await h?.dispose();
-    });
+    const h = useHarness({ vars: { AUTH_TOKEN: value } });
 
     it("answers /mcp with a 5xx error that says why, whatever the Authorization header", async () => {
       for (const opts of [{ auth: null }, { token: "anything" }, { token: "" }, { auth: "Bearer undefined" }]) {

@@ -1,8 +1,9 @@
 // JSON-RPC 2.0 over POST /mcp: initialize/version negotiation, ping,
 // notifications, and the protocol error codes.
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, SERVER_NAME, SERVER_VERSION, uniq, sleep } from "./harness.mjs";
+import { SERVER_NAME, SERVER_VERSION, uniq, sleep } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const SUPPORTED = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 const LATEST = "2025-11-25";
@@ -17,13 +18,7 @@ function initialize(protocolVersion, id = 1) {
 }
 
 describe("JSON-RPC over POST /mcp", () => {
-  let h;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness();
 
   for (const version of SUPPORTED) {
     it(`initialize with supported protocolVersion ${version} gets that version back`, async () => {

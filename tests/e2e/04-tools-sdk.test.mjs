@@ -1,10 +1,9 @@
-// All six tools through the official MCP SDK client (Streamable HTTP), with the
+// The original six tools through the official MCP SDK client (Streamable HTTP), with the
 // result shape every tool shares: content[0] text = 2-space pretty JSON,
 // structuredContent equal to it, isError on failure.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startHarness,
   callTool,
   toolJson,
   uniq,
@@ -13,6 +12,7 @@ import {
   TOOL_NAMES,
   MODEL_IDS,
 } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 function assertSharedShape(result, label) {
   assert.ok(Array.isArray(result.content) && result.content.length >= 1, `${label}: no content`);
@@ -30,17 +30,13 @@ function assertAbsoluteUrl(u, label) {
   assert.match(parsed.protocol, /^https?:$/, `${label}: image_url ${u} is not http(s)`);
 }
 
-describe("the six tools through the official SDK client", () => {
-  let h;
+describe("the original six tools through the official SDK client", () => {
   let client;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     // mcpClient lists the tools first, like real clients: the SDK then validates every
     // structuredContent (error results included) against the tool's outputSchema.
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("connects: serverInfo mcp-image-generator 3.0.0, tools capability, latest protocol version", async () => {
@@ -53,7 +49,7 @@ describe("the six tools through the official SDK client", () => {
     assert.equal(client.transport?.protocolVersion ?? client._transport?.protocolVersion, "2025-11-25");
   });
 
-  it("tools/list gives the six original tools first, in order, with the original's input schemas", async () => {
+  it("tools/list gives every tool in order, the original six first, and those six keep the original's input schemas", async () => {
     const { tools } = await client.listTools();
     assert.deepEqual(tools.map((t) => t.name), TOOL_NAMES);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
@@ -276,7 +272,7 @@ describe("the six tools through the official SDK client", () => {
     assert.equal(data.success, false);
   });
 
-  it("error results of every tool pass the SDK's outputSchema check (bad arguments to each tool)", async () => {
+  it("error results of the original six tools pass the SDK's outputSchema check (bad arguments to each)", async () => {
     const bad = {
       generate_image: { prompt: "ab" },
       get_job_status: { job_id: "" },

@@ -2,10 +2,9 @@
 // R2 in its REAL format (FLUX → JPEG/.jpg, SDXL → PNG/.png) with metadata, a
 // gallery row is written, and the absolute image_url serves the same bytes.
 // Also count > 1.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startHarness,
   callTool,
   uniq,
   keyFromWorkerUrl,
@@ -14,6 +13,7 @@ import {
   MODEL_IDS,
   renderModelImage,
 } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 /** The exact bytes the stand-in answered `call` with (its size and seed as the model received them). */
 function producedBy(call) {
@@ -38,14 +38,10 @@ function slug(prompt) {
 }
 
 describe("images: every model, real formats in R2, served back over HTTP", () => {
-  let h;
   let client;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   /** Checks everything about one completed job's image; returns the R2 key. */

@@ -1,24 +1,21 @@
 // Every argument limit and default, at the boundaries. Bad arguments are tool
 // results with isError (not JSON-RPC errors) and store nothing: no job row, no
 // queue message (so no model call).
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, callTool, uniq, sleep } from "./harness.mjs";
+import { callTool, uniq, sleep } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 describe("argument limits and defaults", () => {
-  let h;
   let client;
   const rejectedPrompts = [];
   let someJobId;
 
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     client = await h.mcpClient();
     const { data } = await callTool(client, "generate_image", { prompt: `a reference job ${uniq()}` });
     someJobId = data.job_id;
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   /** Calls a tool that must refuse its arguments; checks nothing was stored. */

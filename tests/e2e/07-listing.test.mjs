@@ -1,23 +1,23 @@
 // list_generations and list_jobs: pagination (limit/offset/has_more/total_count),
 // newest-first order, and status filters, against a known set of jobs:
 // 12 completed, 2 failed, 1 still processing.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, callTool, uniq, waitFor } from "./harness.mjs";
+import { callTool, uniq, waitFor } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const COMPLETED = 12;
 const FAILED = 2;
 const PROCESSING = 1;
 
 describe("listing tools: pagination and filters", () => {
-  let h;
   let client;
   let completedIds;
   let failedIds;
   let processingIds;
 
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     client = await h.mcpClient();
     const tag = uniq("list");
     const c1 = await callTool(client, "generate_image", { prompt: `gallery A ${tag}`, count: 7 });
@@ -46,9 +46,6 @@ describe("listing tools: pagination and filters", () => {
     const p = await callTool(client, "generate_image", { prompt: `very slow ${tag} [delay=120000]` });
     processingIds = [p.data.job_id];
     await settle({ completed: COMPLETED, failed: FAILED, processing: PROCESSING });
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   async function list(tool, args) {

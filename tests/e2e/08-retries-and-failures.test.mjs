@@ -2,10 +2,9 @@
 // `failed`; retry exhaustion fails the job with the model's error (and the
 // dead-letter consumer runs); malformed model output fails cleanly with nothing
 // stored; redelivered messages are idempotent (one object, one gallery row).
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startHarness,
   callTool,
   uniq,
   waitFor,
@@ -17,18 +16,15 @@ import {
   QUEUE,
   DLQ,
 } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const ATTEMPTS = 4; // first delivery + max_retries 3
 
 describe("retries, failures and redelivery", () => {
-  let h;
   let client;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   const watchJob = (jobId, until) => h.watchJob(jobId, until);
@@ -214,14 +210,10 @@ describe("retries, failures and redelivery", () => {
 // attempts is very short. With a 1 s retry delay, a job wrongly marked `failed`
 // after an attempt that will be retried stays visible long enough to be seen.
 describe("retries with a 1 s retry delay (the state between attempts is observable)", () => {
-  let h;
   let client;
+  const h = useHarness({ retryDelaySeconds: 1 });
   before(async () => {
-    h = await startHarness({ retryDelaySeconds: 1 });
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("[fail-once]: between the failed attempt and the retry the job is not `failed`, and records the error", async () => {

@@ -2,9 +2,10 @@
 // limit with a NON-error "in_progress" result (finished images + ids still
 // running); calling wait_for_completion again with those ids finishes the job.
 // With PUBLIC_IMAGE_BASE_URL set, image_url = base + "/" + key.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, callTool, uniq, sniff } from "./harness.mjs";
+import { callTool, uniq, sniff } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const LIMIT_SECONDS = 2;
 const PUBLIC_BASE = "https://images.example.test/gallery";
@@ -24,16 +25,12 @@ function assertInProgress(result, data, { pending, completed }) {
 }
 
 describe(`wait tools with WAIT_RESPONSE_LIMIT_SECONDS=${LIMIT_SECONDS}, and PUBLIC_IMAGE_BASE_URL`, () => {
-  let h;
   let client;
-  before(async () => {
-    h = await startHarness({
-      vars: { WAIT_RESPONSE_LIMIT_SECONDS: String(LIMIT_SECONDS), PUBLIC_IMAGE_BASE_URL: PUBLIC_BASE },
-    });
-    client = await h.mcpClient();
+  const h = useHarness({
+    vars: { WAIT_RESPONSE_LIMIT_SECONDS: String(LIMIT_SECONDS), PUBLIC_IMAGE_BASE_URL: PUBLIC_BASE },
   });
-  after(async () => {
-    await h?.dispose();
+  before(async () => {
+    client = await h.mcpClient();
   });
 
   /** Calls wait_for_completion until it stops answering in_progress (at most `rounds` times). */

@@ -1,23 +1,17 @@
 // The legacy HTTP+SSE transport on /sse works with the official SDK's SSE
 // client (the original's /sse did not implement a working transport).
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { startHarness, callTool, uniq, TOOL_NAMES, SERVER_NAME } from "./harness.mjs";
+import { callTool, uniq, TOOL_NAMES, SERVER_NAME } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 describe("/sse with the official SDK SSE client", () => {
-  let h;
   let client;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await client?.close().catch(() => {});
-    await h?.dispose();
-  });
+  const h = useHarness({}, { teardown: () => client?.close().catch(() => {}) });
 
-  it("connects with the bearer token and lists the six tools", async () => {
+  it("connects with the bearer token and lists every tool", async () => {
     const transport = new SSEClientTransport(new URL("/sse", h.origin), {
       requestInit: { headers: { Authorization: `Bearer ${h.token}` } },
     });

@@ -1,8 +1,9 @@
 // Streamable HTTP to spec across revisions: version headers, batches, GET/DELETE, Origin,
 // progress over an SSE-framed response, and the 2026-07-28 stateless revision.
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, callTool, uniq, TOOL_NAMES } from "./harness.mjs";
+import { callTool, uniq, TOOL_NAMES } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const MODERN = "2026-07-28";
 const META_VERSION = "io.modelcontextprotocol/protocolVersion";
@@ -22,13 +23,7 @@ function modern(method, params = {}, { version = MODERN, headers = {} } = {}) {
 }
 
 describe("transport and protocol revisions", () => {
-  let h;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness();
 
   it("an unsupported MCP-Protocol-Version header gets 400; a supported one or none is served", async () => {
     const ping = { jsonrpc: "2.0", id: 1, method: "ping" };

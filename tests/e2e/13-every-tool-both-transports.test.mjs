@@ -1,11 +1,13 @@
-// The official TypeScript SDK client calls all six tools, including
-// generate_image_and_wait with count > 1, over each transport: Streamable HTTP and legacy SSE.
-import { describe, it, before, after } from "node:test";
+// Over each transport (Streamable HTTP and legacy SSE), the official TypeScript SDK client
+// lists every tool and calls each of them but list_models (15-models-and-controls calls that),
+// including generate_image_and_wait with count > 1.
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { startHarness, callTool, uniq, TOOL_NAMES } from "./harness.mjs";
+import { callTool, uniq, TOOL_NAMES } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const TRANSPORTS = {
   "Streamable HTTP": (h) =>
@@ -20,18 +22,13 @@ const TRANSPORTS = {
 
 for (const [label, makeTransport] of Object.entries(TRANSPORTS)) {
   describe(`every tool over ${label}`, () => {
-    let h;
     let client;
+    const h = useHarness({}, { teardown: () => client?.close().catch(() => {}) });
     before(async () => {
-      h = await startHarness();
       client = new Client({ name: `e2e-${label}`, version: "1.0.0" });
       await client.connect(makeTransport(h));
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((t) => t.name), TOOL_NAMES);
-    });
-    after(async () => {
-      await client?.close().catch(() => {});
-      await h?.dispose();
     });
 
     it("generate_image, get_job_status and wait_for_completion", async () => {

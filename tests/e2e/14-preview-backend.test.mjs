@@ -3,10 +3,11 @@
 // that is not blank and carries the "not AI generated" marks. The decoder below is
 // independent of the Rust encoder: Node's zlib inflates, and this file parses and
 // un-filters.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
-import { startHarness, callTool, uniq, keyFromWorkerUrl, fetchCheckedImage } from "./harness.mjs";
+import { callTool, uniq, keyFromWorkerUrl, fetchCheckedImage } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -105,14 +106,10 @@ function pixelsIn(img, y0, y1) {
 const WHITE = 0xffffff;
 
 describe("IMAGE_BACKEND=preview: the worker draws, stores and serves a real PNG", () => {
-  let h;
   let client;
+  const h = useHarness({ vars: { IMAGE_BACKEND: "preview" } });
   before(async () => {
-    h = await startHarness({ vars: { IMAGE_BACKEND: "preview" } });
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   async function generate(prompt, model, controls = {}) {

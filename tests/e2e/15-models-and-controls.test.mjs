@@ -1,11 +1,12 @@
 // Every Workers AI image model with its controls (size, aspect ratio, seed, negative prompt,
 // steps, guidance), end to end: the tool call, the job row, what the stand-in model received,
 // and the stored image's real size. Also the 0003 migration over rows of the old schema.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { startHarness, callTool, uniq, fetchCheckedImage, splitSql, MIGRATIONS_DIR, MODEL_TABLE } from "./harness.mjs";
+import { callTool, uniq, fetchCheckedImage, splitSql, MIGRATIONS_DIR, MODEL_TABLE } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 import { imageInfo } from "./support/images.mjs";
 
 const MODEL_NAMES = [
@@ -24,17 +25,13 @@ const MODEL_NAMES = [
 const EDIT_ONLY_MODELS = ["sd-v1-5-img2img", "sd-v1-5-inpainting"];
 
 describe("models and generation controls", () => {
-  let h;
   let client;
   let models;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     client = await h.mcpClient();
     const { data } = await callTool(client, "list_models");
     models = Object.fromEntries(data.models.map((m) => [m.name, m]));
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("list_models shows every model with ids, parameters, sizes, inputs and prices from the registry", async () => {
@@ -217,13 +214,7 @@ describe("models and generation controls", () => {
 });
 
 describe("migration 0003 over a database written by the previous schema", () => {
-  let h;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness();
 
   it("keeps every row and index, and every tool reads the old rows", async () => {
     // Rebuild the database as the previous release left it: migrations before 0003, then its rows.

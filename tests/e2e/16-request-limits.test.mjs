@@ -1,10 +1,11 @@
 // Request limits (issue 11): bodies over 16 MiB get 413 whether they declare their length or
 // not, and are not read whole; a JSON-RPC batch holds at most 32 messages; oversized input is
 // never echoed back in an error. Each hostile input gets its limit error and nothing is stored.
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startHarness, uniq } from "./harness.mjs";
+import { uniq } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const MiB = 1024 * 1024;
 const BODY_LIMIT = 16 * MiB;
@@ -73,13 +74,7 @@ async function openSseSession(h) {
 }
 
 describe("request limits", () => {
-  let h;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness();
 
   it("a 17 MiB body with Content-Length gets 413 at once and stores nothing", async () => {
     const before = await h.count("generation_jobs");

@@ -2,10 +2,11 @@
 // forged cookies, CSRF checks, the grid with real jobs (escaped prompts, failed jobs with their
 // error), filters, pagination, the image page, sign-out, security headers, and that the token
 // never shows up in a Location header, a page or a log line.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startHarness, TEST_TOKEN } from "./harness.mjs";
+import { TEST_TOKEN } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 import {
   COOKIE_NAME,
   SESSION_SECONDS,
@@ -54,16 +55,12 @@ function postUnfinishedChunkedForm(h, bytes) {
 }
 
 describe("gallery over HTTP: sign-in, cookie, pages, security headers", () => {
-  let h;
   let cookie;
   let jobs;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     const client = await h.mcpClient();
     jobs = await fillGallery(h, client);
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("GET /gallery without a session shows the sign-in form, with the CSP and no-store", async () => {
@@ -350,11 +347,10 @@ describe("gallery over HTTP: sign-in, cookie, pages, security headers", () => {
 });
 
 describe("gallery pagination (24 per page, newest first, no overlap)", () => {
-  let h;
   let cookie;
   const TOTAL = 53;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     // Rows written straight to D1: pagination is about the query, not the pipeline (which
     // the suite above exercises). Timestamps repeat so the id tie-break matters.
     const base = Date.now() - 1_000_000;
@@ -367,9 +363,6 @@ describe("gallery pagination (24 per page, newest first, no overlap)", () => {
         .run();
     }
     cookie = await signIn(h);
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("pages 1-3 hold 24, 24 and 5 jobs, together every job once, newest first", async () => {
@@ -402,13 +395,7 @@ describe("gallery pagination (24 per page, newest first, no overlap)", () => {
 });
 
 describe("gallery without AUTH_TOKEN", () => {
-  let h;
-  before(async () => {
-    h = await startHarness({ vars: { AUTH_TOKEN: undefined } });
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness({ vars: { AUTH_TOKEN: undefined } });
 
   it("refuses to show anything or sign anyone in, and says why", async () => {
     const { res, html } = await getPage(h, "/gallery");

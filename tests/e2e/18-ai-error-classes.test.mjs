@@ -3,11 +3,12 @@
 // message and no retries; the daily free allocation (3036) fails at once saying so;
 // capacity and timeout errors (3040, 3007) are retried after a growing delay; an
 // error without a known code keeps the plain retry.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { startHarness, callTool, uniq, waitFor, sleep, ROOT, QUEUE, DLQ } from "./harness.mjs";
+import { callTool, uniq, waitFor, sleep, ROOT, QUEUE, DLQ } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const ATTEMPTS = 4; // first delivery + max_retries 3
 
@@ -26,14 +27,10 @@ const expectedDelayMs = (attempt) => Math.min(BASE_DELAY_MS * 2 ** (attempt - 1)
 const DAILY_LIMIT_PREFIX = "Workers AI daily free allocation used up (3036); resets at 00:00 UTC: ";
 
 describe("Workers AI error classes", () => {
-  let h;
   let client;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   /** Starts a job and watches it to its end; returns what was seen and the model calls. */

@@ -7,10 +7,11 @@
 // resource_link (revisions from 2025-06-18) and, unless `preview: false`, the thumbnail
 // inline (at most 4 images and 100,000 bytes of base64 per result). Without the binding,
 // or with one that fails, jobs still complete, without a thumbnail, and the log says why.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { startHarness, callTool, uniq, keyFromWorkerUrl, waitFor, sleep, imageInfo, QUEUE } from "./harness.mjs";
+import { callTool, uniq, keyFromWorkerUrl, waitFor, sleep, imageInfo, QUEUE } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const THUMBNAIL_MAX_SIDE = 256;
 const THUMBNAIL_AIM_BYTES = 24 * 1024;
@@ -29,16 +30,18 @@ function blocksOf(result, type) {
 }
 
 describe("thumbnails through the Images binding, and results that show images", () => {
-  let h;
   let client;
   const measured = [];
+  const h = useHarness(
+    {},
+    {
+      teardown: () => {
+        if (measured.length) console.log(`# thumbnail sizes: ${measured.map((m) => `${m.model} ${m.source} → ${m.thumb} (${m.bytes} B)`).join("; ")}`);
+      },
+    },
+  );
   before(async () => {
-    h = await startHarness();
     client = await h.mcpClient();
-  });
-  after(async () => {
-    if (measured.length) console.log(`# thumbnail sizes: ${measured.map((m) => `${m.model} ${m.source} → ${m.thumb} (${m.bytes} B)`).join("; ")}`);
-    await h?.dispose();
   });
 
   /** Everything about one finished image: R2 objects, D1 rows, and the blocks of `result`. */
@@ -247,14 +250,10 @@ for (const [label, imagesBinding, reason] of [
   ["with an Images binding that fails", { type: "json", value: { broken: true } }, /completing without a thumbnail: the Images binding failed: \S/],
 ]) {
   describe(`jobs complete ${label}`, () => {
-    let h;
     let client;
+    const h = useHarness({ imagesBinding });
     before(async () => {
-      h = await startHarness({ imagesBinding });
       client = await h.mcpClient();
-    });
-    after(async () => {
-      await h?.dispose();
     });
 
     it("completes without a thumbnail, the log says why, and results show the link alone", async () => {
@@ -281,14 +280,10 @@ for (const [label, imagesBinding, reason] of [
 }
 
 describe("the offline preview backend (what scripts/dev.sh runs) gets thumbnails too", () => {
-  let h;
   let client;
+  const h = useHarness({ vars: { IMAGE_BACKEND: "preview" } });
   before(async () => {
-    h = await startHarness({ vars: { IMAGE_BACKEND: "preview" } });
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("a preview picture's thumbnail is a 256 px WebP under 24 KB, shown inline", async () => {

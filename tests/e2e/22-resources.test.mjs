@@ -9,7 +9,8 @@ import { randomUUID } from "node:crypto";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { startHarness, callTool, uniq, keyFromWorkerUrl } from "./harness.mjs";
+import { callTool, uniq, keyFromWorkerUrl } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 /** Must equal RESOURCE_PAGE_SIZE in src/catalog.rs (checked below against the first page). */
 const PAGE_SIZE = 50;
@@ -73,7 +74,6 @@ async function rejection(promise, what = "the call") {
 }
 
 describe("MCP resources", () => {
-  let h;
   /** The two generated images: { jobId, key, contentType }. */
   let generated;
   /** Every finished image's job id, newest first (created_at DESC, id DESC), from D1. */
@@ -81,8 +81,8 @@ describe("MCP resources", () => {
   let pendingId;
   let failedId;
 
+  const h = useHarness({ vars: { API_KEYS: `alice:${ALICE_TOKEN}` } });
   before(async () => {
-    h = await startHarness({ vars: { API_KEYS: `alice:${ALICE_TOKEN}` } });
     const client = await h.mcpClient();
     generated = [];
     for (const model of ["flux-schnell", "sdxl-base"]) {
@@ -121,9 +121,6 @@ describe("MCP resources", () => {
       await h.query("SELECT id FROM generation_jobs WHERE status = 'completed' ORDER BY created_at DESC, id DESC")
     ).map((r) => r.id);
     assert.equal(expectedOrder.length, SEEDED + 2);
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   for (const [label, makeTransport] of Object.entries(TRANSPORTS)) {

@@ -5,10 +5,11 @@
 // delivered for a day is failed; stale SSE sessions go with their messages; retention is off by
 // default and, with RETENTION_DAYS, deletes old images, thumbnails and rows. Every sweep is
 // idempotent: the next one at the same time changes nothing.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startHarness, callTool, uniq, keyFromWorkerUrl } from "./harness.mjs";
+import { callTool, uniq, keyFromWorkerUrl } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 // The retry window with the default AI timeout (src/sweeper.rs retry_window_ms): 4 deliveries of
 // (120 s + 60 s) plus 2 + 4 + 8 s of retry delays.
@@ -29,14 +30,10 @@ async function insertJob(h, { status = "pending", at = Date.now(), prompt = `a l
 }
 
 describe("the sweeper (retention off)", () => {
-  let h;
   let client;
+  const h = useHarness();
   before(async () => {
-    h = await startHarness();
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("a pending job whose message was lost is re-queued once, after the window, and completes", async () => {
@@ -138,14 +135,10 @@ describe("the sweeper (retention off)", () => {
 });
 
 describe("the sweeper with RETENTION_DAYS=2", () => {
-  let h;
   let client;
+  const h = useHarness({ vars: { RETENTION_DAYS: "2" } });
   before(async () => {
-    h = await startHarness({ vars: { RETENTION_DAYS: "2" } });
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("deletes images, thumbnails and rows older than N days (R2 first), keeps newer ones, and is idempotent", async () => {

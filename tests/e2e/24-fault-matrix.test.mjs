@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startHarness, callTool, uniq, sniff, waitFor, FAIL_ALWAYS_MESSAGE } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 
 const AI_TIMEOUT_SECONDS = 2;
 /** src/sweeper.rs retry_window_ms: 4 deliveries of (AI timeout + 60 s) plus 2 + 4 + 8 s. */
@@ -61,14 +62,10 @@ async function sweepAndCheck(h, prompt, { expect, error, sweep = true, timeout =
 }
 
 describe("fault matrix", () => {
-  let h;
   let client;
+  const h = useHarness({ faults: true, vars: { AI_TIMEOUT_SECONDS: String(AI_TIMEOUT_SECONDS) } });
   before(async () => {
-    h = await startHarness({ faults: true, vars: { AI_TIMEOUT_SECONDS: String(AI_TIMEOUT_SECONDS) } });
     client = await h.mcpClient();
-  });
-  after(async () => {
-    await h?.dispose();
   });
   const faults = (rules) => h.setFaults(rules);
 

@@ -3,9 +3,10 @@
 // own jobs (tools and gallery), the administrator sees all, over-quota calls queue nothing and
 // say when the quota resets, concurrent calls cannot overrun the quota, and over-rate requests
 // get 429 with Retry-After. Logs name keys, never tokens.
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, callTool, uniq, TEST_TOKEN } from "./harness.mjs";
+import { callTool, uniq, TEST_TOKEN } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 import { getPage, postLogin, sessionSetCookie, tileIds, COOKIE_NAME, isSignInForm } from "./support/gallery.mjs";
 
 const KEYS = {
@@ -35,30 +36,26 @@ async function makeImage(h, client, label) {
 }
 
 describe("named keys: each key sees only its own jobs; the administrator sees all", () => {
-  let h;
   let alice;
   let bob;
   let admin;
   let aliceJob;
   let bobJob;
+  const h = useHarness({
+    vars: {
+      API_KEYS: Object.entries(KEYS)
+        .map(([name, token]) => `${name}:${token}`)
+        .join(","),
+      DAILY_IMAGE_QUOTA: String(QUOTA),
+    },
+    rateLimit: { limit: RATE_LIMIT, period: 60 },
+  });
   before(async () => {
-    h = await startHarness({
-      vars: {
-        API_KEYS: Object.entries(KEYS)
-          .map(([name, token]) => `${name}:${token}`)
-          .join(","),
-        DAILY_IMAGE_QUOTA: String(QUOTA),
-      },
-      rateLimit: { limit: RATE_LIMIT, period: 60 },
-    });
     alice = await h.mcpClient({ token: KEYS.alice });
     bob = await h.mcpClient({ token: KEYS.bob });
     admin = await h.mcpClient();
     aliceJob = await makeImage(h, alice, "alice's lighthouse");
     bobJob = await makeImage(h, bob, "bob's fox");
-  });
-  after(async () => {
-    await h?.dispose();
   });
 
   it("jobs record their owner's name", async () => {
@@ -208,13 +205,7 @@ describe("named keys: each key sees only its own jobs; the administrator sees al
 });
 
 describe("API_KEYS misconfigured", () => {
-  let h;
-  before(async () => {
-    h = await startHarness({ vars: { API_KEYS: "alice:short" } });
-  });
-  after(async () => {
-    await h?.dispose();
-  });
+  const h = useHarness({ vars: { API_KEYS: "alice:short" } });
 
   it("refuses every request with a message that names the entry, not the token", async () => {
     const r = await h.rpc({ jsonrpc: "2.0", id: 1, method: "tools/list" });

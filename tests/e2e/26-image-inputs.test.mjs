@@ -8,10 +8,11 @@
 // the D1 row. Every refused call must leave no trace: no job row, no R2 object, no queue
 // delivery, no model call, and no outbound request (the harness records the server's outbound
 // fetches; the server never fetches a reference).
-import { describe, it, before, after } from "node:test";
+import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startHarness, callTool, uniq, keyFromWorkerUrl, waitFor, sleep, MODEL_IDS, QUEUE } from "./harness.mjs";
+import { callTool, uniq, keyFromWorkerUrl, waitFor, sleep, MODEL_IDS, QUEUE } from "./harness.mjs";
+import { useHarness } from "./support/setup.mjs";
 import {
   INPUT_MAX_BYTES,
   sha256,
@@ -38,8 +39,13 @@ const KLEIN_4B = MODEL_IDS["flux-2-klein-4b"];
 
 const withoutSeed = ({ seed, ...rest }) => rest;
 
+/** Prints a block's refusal messages (in its teardown, before the harness goes). */
+function printRefusals(messages) {
+  for (const m of messages) console.log(`# refused: ${m}`);
+}
+
 /**
- * Shared checks over one harness: `h` and an SDK `client` (set in `before`).
+ * Shared checks over one harness: `h` (from useHarness) and an SDK `client` (set in `before`).
  * Returned as an object so the two describe blocks below can each bind their own.
  */
 function checks(get) {
@@ -164,7 +170,6 @@ async function edit(client, args) {
 }
 
 describe("image inputs: edit_image, generate_variations and image references", () => {
-  let h;
   let client;
   const { keyOf, state, assertRefused, assertInput, assertInputsEverywhere, refusalMessages } = checks(() => ({ h, client }));
   let source; // a completed flux-schnell image (1024x1024 JPEG): { data, key, bytes, sha, info }
@@ -172,15 +177,11 @@ describe("image inputs: edit_image, generate_variations and image references", (
   let inpainted; // the inpainting result: { data, key, bytes, sha, info }
   let flux2Edited; // the FLUX.2 two-reference result
 
+  const h = useHarness({ recordOutbound: true }, { teardown: () => printRefusals(refusalMessages) });
   before(async () => {
-    h = await startHarness({ recordOutbound: true });
     client = await h.mcpClient();
     source = await makeImage(h, client, { prompt: `a lighthouse on a cliff ${uniq("src")}`, model: "flux-schnell" });
     assert.deepEqual(source.info, { format: "jpeg", width: 1024, height: 1024 });
-  });
-  after(async () => {
-    for (const m of refusalMessages) console.log(`# refused: ${m}`);
-    await h?.dispose();
   });
 
   it("both tools are listed with their arguments", async () => {
@@ -688,15 +689,14 @@ describe("image inputs: edit_image, generate_variations and image references", (
 describe("image references with API keys and PUBLIC_IMAGE_BASE_URL", () => {
   const KEYS = { alice: "alice-token-inputs-5c1e9a", bob: "bob-token-inputs-8d2f4b7" };
   const PUBLIC_BASE = "https://images.example.test";
-  let h;
   let client; // the administrator
   let alice;
   let bob;
   let aliceImage;
   const { state, assertRefused, refusalMessages } = checks(() => ({ h, client }));
 
-  before(async () => {
-    h = await startHarness({
+  const h = useHarness(
+    {
       recordOutbound: true,
       vars: {
         API_KEYS: Object.entries(KEYS)
@@ -704,7 +704,10 @@ describe("image references with API keys and PUBLIC_IMAGE_BASE_URL", () => {
           .join(","),
         PUBLIC_IMAGE_BASE_URL: PUBLIC_BASE,
       },
-    });
+    },
+    { teardown: () => printRefusals(refusalMessages) },
+  );
+  before(async () => {
     client = await h.mcpClient();
     alice = await h.mcpClient({ token: KEYS.alice });
     bob = await h.mcpClient({ token: KEYS.bob });
@@ -714,10 +717,6 @@ describe("image references with API keys and PUBLIC_IMAGE_BASE_URL", () => {
     const key = decodeURIComponent(data.image_url.slice(PUBLIC_BASE.length + 1));
     const obj = await h.r2Bytes(key);
     aliceImage = { data, key, sha: sha256(obj.bytes) };
-  });
-  after(async () => {
-    for (const m of refusalMessages) console.log(`# refused: ${m}`);
-    await h?.dispose();
   });
 
   it("a key cannot reference another key's job id: edit_image and generate_variations say there is no such job; nothing stored", async () => {
@@ -755,18 +754,13 @@ describe("image references with API keys and PUBLIC_IMAGE_BASE_URL", () => {
 });
 
 describe("image inputs without the IMAGES binding: inputs that need converting are refused with the limit", () => {
-  let h;
   let client;
   let source;
   const { assertRefused, assertInput, refusalMessages } = checks(() => ({ h, client }));
+  const h = useHarness({ recordOutbound: true, imagesBinding: false }, { teardown: () => printRefusals(refusalMessages) });
   before(async () => {
-    h = await startHarness({ recordOutbound: true, imagesBinding: false });
     client = await h.mcpClient();
     source = await makeImage(h, client, { prompt: `a lighthouse without thumbnails ${uniq("nb")}`, model: "flux-schnell" });
-  });
-  after(async () => {
-    for (const m of refusalMessages) console.log(`# refused: ${m}`);
-    await h?.dispose();
   });
 
   it("an input the model takes as it is still works (img2img on a 1024x1024 job image)", async () => {

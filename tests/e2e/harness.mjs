@@ -9,7 +9,9 @@
 // the model-call recorder, and polling utilities.
 //
 // Each test file starts its own instance (fresh, non-persistent storage) in a
-// `before` hook and disposes it in `after`, so `node --test` exits.
+// `before` hook and disposes it in `after`, so `node --test` exits: `const h =
+// useHarness(options)` from support/setup.mjs registers both on the describe block
+// it is called in (startHarness itself is for files that start instances in a test).
 import { readdirSync, readFileSync, statSync, existsSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";

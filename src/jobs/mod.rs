@@ -72,6 +72,30 @@ pub struct JobRow {
     pub inputs: Option<String>,
 }
 
+#[cfg(test)]
+impl JobRow {
+    /// A row of `status` with only the required fields set, for tests to adjust with `..`.
+    pub fn fixture(id: &str, status: JobStatus) -> JobRow {
+        JobRow {
+            id: id.into(),
+            status,
+            prompt: "p".into(),
+            model: crate::models::ImageModel::DEFAULT.name().into(),
+            image_url: None,
+            error: None,
+            created_at: 1,
+            updated_at: 2,
+            seed: None,
+            width: None,
+            height: None,
+            parameters: None,
+            thumbnail_url: None,
+            image_size: None,
+            inputs: None,
+        }
+    }
+}
+
 /// What an input image is to its model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

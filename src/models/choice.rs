@@ -96,53 +96,32 @@ pub fn several_images_labels() -> String {
 }
 
 /// The widest range any model takes for an integer `control`: what a tool's field accepts before
-/// the chosen model's own range is checked. (0, 0) when no model takes it. A `const fn`, so a
-/// caller can have it computed when the crate compiles (`const { integer_bounds(..) }`).
-pub const fn integer_bounds(control: Control) -> (i64, i64) {
-    let mut bounds: Option<(i64, i64)> = None;
-    let mut i = 0;
-    while i < ENTRIES.len() {
-        let params = ENTRIES[i].params;
-        let mut j = 0;
-        while j < params.len() {
-            if let (true, Range::Integer { min, max }) = (params[j].control as u8 == control as u8, params[j].range) {
-                bounds = match bounds {
-                    Some((low, high)) => Some((if min < low { min } else { low }, if max > high { max } else { high })),
-                    None => Some((min, max)),
-                };
-            }
-            j += 1;
-        }
-        i += 1;
-    }
-    match bounds {
-        Some(bounds) => bounds,
-        None => (0, 0),
-    }
+/// the chosen model's own range is checked. (0, 0) when no model takes it.
+pub fn integer_bounds(control: Control) -> (i64, i64) {
+    widest(control, |range| match range {
+        Range::Integer { min, max } => Some((min, max)),
+        _ => None,
+    })
+    .unwrap_or((0, 0))
 }
 
 /// [`integer_bounds`] for a number `control`.
-pub const fn number_bounds(control: Control) -> (f64, f64) {
-    let mut bounds: Option<(f64, f64)> = None;
-    let mut i = 0;
-    while i < ENTRIES.len() {
-        let params = ENTRIES[i].params;
-        let mut j = 0;
-        while j < params.len() {
-            if let (true, Range::Number { min, max }) = (params[j].control as u8 == control as u8, params[j].range) {
-                bounds = match bounds {
-                    Some((low, high)) => Some((if min < low { min } else { low }, if max > high { max } else { high })),
-                    None => Some((min, max)),
-                };
-            }
-            j += 1;
-        }
-        i += 1;
-    }
-    match bounds {
-        Some(bounds) => bounds,
-        None => (0.0, 0.0),
-    }
+pub fn number_bounds(control: Control) -> (f64, f64) {
+    widest(control, |range| match range {
+        Range::Number { min, max } => Some((min, max)),
+        _ => None,
+    })
+    .unwrap_or((0.0, 0.0))
+}
+
+/// The union of every model's range of `control`, as `pick` reads it.
+fn widest<T: PartialOrd + Copy>(control: Control, pick: impl Fn(Range) -> Option<(T, T)>) -> Option<(T, T)> {
+    ENTRIES
+        .iter()
+        .flat_map(|entry| entry.params)
+        .filter(|param| param.control == control)
+        .filter_map(|param| pick(param.range))
+        .reduce(|(low, high), (min, max)| (if min < low { min } else { low }, if max > high { max } else { high }))
 }
 
 #[cfg(test)]

@@ -11,22 +11,13 @@
 //! skips comments and character literals, and skips the item after each `#[cfg(test)]`: up to the `}`
 //! that closes its body, or its `;` or `,` (a field), whichever comes first at its depth.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::layering_tests::rust_files;
 
 use super::MODELS;
 
 const SKIPPED: [&str; 4] = ["models", "fuzz_tests.rs", "layering_tests.rs", "wire_contract"];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// What the scan sees of a source file, in order.
 #[derive(Debug, PartialEq)]

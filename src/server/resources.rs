@@ -291,21 +291,9 @@ mod tests {
 
     fn row(id: &str, prompt: &str, image_url: Option<&str>) -> JobRow {
         JobRow {
-            id: id.into(),
-            status: JobStatus::Completed,
             prompt: prompt.into(),
-            model: "flux-schnell".into(),
             image_url: image_url.map(String::from),
-            error: None,
-            created_at: 1,
-            updated_at: 2,
-            seed: None,
-            width: None,
-            height: None,
-            parameters: None,
-            thumbnail_url: None,
-            image_size: None,
-            inputs: None,
+            ..JobRow::fixture(id, JobStatus::Completed)
         }
     }
 

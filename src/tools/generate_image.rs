@@ -102,14 +102,14 @@ tool_args! {
         pub steps: Option<i64> = arg(
             format!("Diffusion steps (each model has its own range). {}", takers(Control::Steps)),
             {
-                let (min, max) = const { crate::models::integer_bounds(Control::Steps) };
+                let (min, max) = crate::models::integer_bounds(Control::Steps);
                 FieldKind::OptionalInteger { min, max }
             },
         ),
         pub guidance: Option<f64> = arg(
             format!("How closely to follow the prompt (each model has its own range). {}", takers(Control::Guidance)),
             {
-                let (min, max) = const { crate::models::number_bounds(Control::Guidance) };
+                let (min, max) = crate::models::number_bounds(Control::Guidance);
                 FieldKind::Number { min, max }
             },
         ),

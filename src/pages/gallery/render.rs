@@ -402,21 +402,12 @@ mod tests {
 
     fn job(status: JobStatus) -> JobRow {
         JobRow {
-            id: "3f0c9a52-1b7e-4c1d-9a0e-2f1b3c4d5e6f".into(),
-            status,
             prompt: "a lighthouse at dusk".into(),
-            model: "flux-schnell".into(),
             image_url: (status == JobStatus::Completed).then(|| "/images/1700000000000-a-lighthouse-j.jpg".into()),
             error: (status == JobStatus::Failed).then(|| "stand-in: model unavailable".into()),
             created_at: 1_700_000_000_000,
             updated_at: 1_700_000_005_000,
-            seed: None,
-            width: None,
-            height: None,
-            parameters: None,
-            thumbnail_url: None,
-            image_size: None,
-            inputs: None,
+            ..JobRow::fixture("3f0c9a52-1b7e-4c1d-9a0e-2f1b3c4d5e6f", status)
         }
     }
 

@@ -21,22 +21,28 @@ pub struct Generation {
 
 impl Generation {
     pub fn of_job(row: &JobRow, origin: &str) -> Self {
-        Generation {
-            seed: row.seed,
-            width: row.width,
-            height: row.height,
-            parameters: parameters_object(row.parameters.as_deref()),
-            inputs: inputs_value(row.inputs.as_deref(), origin),
-        }
+        let (parameters, inputs) = (row.parameters.as_deref(), row.inputs.as_deref());
+        Self::of([row.seed, row.width, row.height], parameters, inputs, origin)
     }
 
     pub fn of_generation(row: &GenerationRow, origin: &str) -> Self {
+        let (parameters, inputs) = (row.parameters.as_deref(), row.inputs.as_deref());
+        Self::of([row.seed, row.width, row.height], parameters, inputs, origin)
+    }
+
+    /// From a row's seed, width and height and its parameters and inputs JSON texts.
+    fn of(
+        [seed, width, height]: [Option<i64>; 3],
+        parameters: Option<&str>,
+        inputs: Option<&str>,
+        origin: &str,
+    ) -> Self {
         Generation {
-            seed: row.seed,
-            width: row.width,
-            height: row.height,
-            parameters: parameters_object(row.parameters.as_deref()),
-            inputs: inputs_value(row.inputs.as_deref(), origin),
+            seed,
+            width,
+            height,
+            parameters: parameters_object(parameters),
+            inputs: inputs_value(inputs, origin),
         }
     }
 }

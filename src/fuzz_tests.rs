@@ -912,6 +912,10 @@ enum Inexpressible {
     /// Lengths count UTF-16 units, as the original's JavaScript did; JSON Schema counts
     /// characters, so a string with astral characters can fall on either side of a bound.
     LengthInUtf16Units,
+    /// Integers are read exactly or not at all: a number of magnitude 9·10^15 or more that is not
+    /// an exact 64-bit integer (past i64, or written as a float) is refused, also where the
+    /// schema has no maximum (`offset`).
+    IntegerPastExactRange,
 }
 
 /// The classes of [`Inexpressible`] that `raw` falls in for `fields`.
@@ -921,6 +925,10 @@ fn inexpressible(fields: &[Field], raw: &Map<String, Value>) -> Vec<Inexpressibl
         let Some(value) = raw.get(field.name) else { continue };
         if value.is_null() && !field.required {
             classes.push(Inexpressible::NullForOptional);
+        }
+        let integer_field = matches!(field.kind, FieldKind::Integer(_) | FieldKind::OptionalInteger { .. });
+        if integer_field && value.as_f64().is_some_and(|n| n.abs() >= 9e15) {
+            classes.push(Inexpressible::IntegerPastExactRange);
         }
         let mut texts = Vec::new();
         strings(value, &mut texts);
@@ -1012,6 +1020,17 @@ fn lengths_count_utf16_units_where_the_schema_counts_characters() {
     assert!(validate_args(&fields, raw).is_err());
     assert_eq!(input_schema_accepts(index, raw), (true, true));
     assert_eq!(inexpressible(&fields, raw), [Inexpressible::LengthInUtf16Units]);
+}
+
+#[test]
+fn integers_past_the_exact_range_are_refused_where_the_schema_has_no_maximum() {
+    let index = tool_index("list_jobs");
+    let fields = (TOOLS[index].typed.fields)();
+    let raw = json!({ "offset": 9_223_372_036_854_775_808u64 });
+    let raw = raw.as_object().unwrap();
+    assert!(validate_args(&fields, raw).is_err());
+    assert_eq!(input_schema_accepts(index, raw), (true, true));
+    assert_eq!(inexpressible(&fields, raw), [Inexpressible::IntegerPastExactRange]);
 }
 
 #[test]

@@ -11,7 +11,7 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { callTool, uniq, keyFromWorkerUrl, waitFor, sleep, MODEL_IDS, QUEUE } from "./harness.mjs";
+import { callTool, uniq, keyFromWorkerUrl, waitFor, sleep, MODEL_IDS, IMAGE_INPUT_MODEL_NAMES, QUEUE } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
 import {
   INPUT_MAX_BYTES,
@@ -193,10 +193,8 @@ describe("image inputs: edit_image, generate_variations and image references", (
       assert.ok(editTool.inputSchema.properties[arg], `edit_image takes ${arg}`);
     }
     assert.deepEqual([...editTool.inputSchema.required].sort(), ["images", "prompt"]);
-    assert.deepEqual(
-      [...editTool.inputSchema.properties.model.enum].sort(),
-      ["flux-2-dev", "flux-2-klein-4b", "flux-2-klein-9b", "sd-v1-5-img2img", "sd-v1-5-inpainting"],
-    );
+    // Every model of the stand-in's table that takes input images (FLUX.2, img2img, inpainting).
+    assert.deepEqual([...editTool.inputSchema.properties.model.enum].sort(), [...IMAGE_INPUT_MODEL_NAMES].sort());
     for (const arg of ["job_id", "count", "strength", "preview"]) assert.ok(variations.inputSchema.properties[arg], `generate_variations takes ${arg}`);
     assert.deepEqual(variations.inputSchema.required, ["job_id"]);
   });

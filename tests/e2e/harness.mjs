@@ -25,7 +25,16 @@ import { makeModelImages, sniff } from "./support/images.mjs";
 
 export { MODEL_IDS } from "./support/images.mjs";
 export { sniff, decodes, decodeImage, imageInfo, renderModelImage } from "./support/images.mjs";
-export { FAIL_ALWAYS_MESSAGE, FAIL_ONCE_MESSAGE, MODELS, MODEL_TABLE } from "./support/ai-standin.mjs";
+export {
+  FAIL_ALWAYS_MESSAGE,
+  FAIL_ONCE_MESSAGE,
+  MODELS,
+  MODEL_TABLE,
+  MODEL_NAMES,
+  TEXT_MODEL_NAMES,
+  EDIT_ONLY_MODEL_NAMES,
+  IMAGE_INPUT_MODEL_NAMES,
+} from "./support/ai-standin.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BUILD_DIR = path.join(ROOT, "build");

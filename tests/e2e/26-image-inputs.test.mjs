@@ -23,6 +23,7 @@ import {
   maskInput,
   notAnImageInput,
   oversizePngInput,
+  declaredHugePngInput,
 } from "./support/input-images.mjs";
 
 // From /work/notes/inputs-interface.md (catalog EDIT_STRENGTH_DEFAULT, VARIATION_STRENGTH_DEFAULT).
@@ -589,6 +590,13 @@ describe("image inputs: edit_image, generate_variations and image references", (
     ["a data URL whose bytes are not an image", () => ({ images: [notAnImageInput().dataUrl] }), /images\[0\].*(PNG|JPEG|WebP|not an image)/is],
     ["a data URL of another type (image/gif)", () => ({ images: [pngInput(64, 64).dataUrl.replace("image/png", "image/gif")] }), /images\[0\]/],
     ["a data URL over 10 MB decoded", () => ({ images: [oversizePngInput().dataUrl] }), /images\[0\].*(10 ?MB|10485760|too large|at most)/is],
+    // A 40 KB PNG whose IHDR declares 30000x30000 pixels: refused from the header, before any
+    // decoding or conversion (no R2 input-… object; the Images binding has no call recorder here).
+    [
+      "a 40 KB PNG whose header declares 30000x30000 pixels, before any conversion",
+      () => ({ images: [declaredHugePngInput(30000, 30000, 40 * 1024).dataUrl] }),
+      /^(?=.*images\[0\])(?=.*declares 30000x30000 pixels)(?=.*at most 12000 pixels a side)/s,
+    ],
     ["an unknown job id", () => ({ images: [randomUUID()] }), /images\[0\].*(not found|no job)/is],
     ["an image URL of this server with no object behind it", () => ({ images: [`/images/input-${randomUUID()}.png`] }), /images\[0\]/],
     ["a second image that is bad (images[1] named)", () => ({ images: [source.data.job_id, "https://example.com/y.png"] }), /images\[1\]/],

@@ -1,4 +1,5 @@
-// Self-test of the Workers AI stand-in for all eleven image models, independent of
+// Self-test of the Workers AI stand-in for every image model in its table
+// (support/ai-standin/models.mjs: a new model is one entry there), independent of
 // the server build: a probe worker takes the server's place and calls env.AI.run
 // the way a Worker would (JSON inputs, or a FormData serialized into a multipart
 // stream), so every check below goes through the real wrapped binding, the
@@ -79,19 +80,23 @@ const JSON_MODELS = Object.keys(MODELS).filter((id) => MODELS[id].encoding === "
 const EDIT_MODELS = [MODEL_IDS["sd-v1-5-img2img"], MODEL_IDS["sd-v1-5-inpainting"]];
 const SD_MODELS = Object.keys(MODELS).filter((id) => MODELS[id].fields.num_steps?.max === 20);
 
-/** A size each model accepts that is not its default. */
-const OTHER_SIZE = {
-  "flux-2-dev": [512, 384],
-  "flux-2-klein-4b": [384, 640],
-  "flux-2-klein-9b": [256, 256],
-  "lucid-origin": [640, 480],
-  phoenix: [512, 768],
-  "dreamshaper-8-lcm": [384, 256],
-  "sdxl-lightning": [256, 512],
-  "sdxl-base": [512, 320],
-  "sd-v1-5-img2img": [256, 256],
-  "sd-v1-5-inpainting": [320, 256],
-};
+/**
+ * A size a model accepts that is not its default (nor the 320x256 input image's size), derived
+ * from its width/height rules so a new model needs no entry here: about half the default
+ * width and three quarters of the default height, on the model's grid and within its range.
+ */
+function otherSize(model) {
+  const { fields, defaultWidth, defaultHeight } = MODELS[model];
+  const fit = (rule, target) => {
+    const step = rule.multipleOf ?? 8;
+    const low = Math.ceil((rule.min ?? step) / step) * step;
+    const high = rule.max === undefined ? Infinity : Math.floor(rule.max / step) * step;
+    return Math.min(Math.max(Math.floor(target / step) * step, low), high);
+  };
+  return [fit(fields.width, defaultWidth / 2), fit(fields.height, (defaultHeight * 3) / 4)];
+}
+
+const OUTPUT_SHAPES = ["base64-jpeg", "base64-png", "jpeg-stream", "png-stream"];
 
 describe("Workers AI stand-in: every image model through the real binding path", () => {
   // Input images for the editing models: a 320x256 PNG source, a same-size mask, a JPEG reference.
@@ -141,20 +146,21 @@ describe("Workers AI stand-in: every image model through the real binding path",
     assert.equal(out.name, "AiError");
   }
 
-  it("exports a table of the eleven models with encoding, output shape and default size", () => {
-    assert.deepEqual(Object.keys(MODEL_IDS).sort(), [
-      "dreamshaper-8-lcm",
-      "flux-2-dev",
-      "flux-2-klein-4b",
-      "flux-2-klein-9b",
-      "flux-schnell",
-      "lucid-origin",
-      "phoenix",
-      "sd-v1-5-img2img",
-      "sd-v1-5-inpainting",
-      "sdxl-base",
-      "sdxl-lightning",
-    ]);
+  it("exports a table of every model with encoding, output shape and default size", () => {
+    // Every entry is well formed, and names are unique (MODEL_IDS maps each back to its id).
+    for (const [id, m] of Object.entries(MODELS)) {
+      assert.match(id, /^@cf\/[a-z0-9-]+\/[a-z0-9.-]+$/, id);
+      assert.equal(MODEL_IDS[m.name], id, `${m.name} names one model`);
+      assert.ok(["json", "multipart"].includes(m.encoding), `${m.name} encoding ${m.encoding}`);
+      assert.ok(OUTPUT_SHAPES.includes(m.output), `${m.name} output ${m.output}`);
+      assert.ok(Number.isInteger(m.defaultWidth) && m.defaultWidth > 0 && Number.isInteger(m.defaultHeight) && m.defaultHeight > 0, m.name);
+      assert.ok(m.page.startsWith("https://developers.cloudflare.com/workers-ai/models/"), m.name);
+      assert.equal(m.fields.prompt?.required, true, `${m.name} requires a prompt`);
+      if (m.needsMask) assert.equal(m.needsImage, true, `${m.name}: a mask needs an image`);
+      assert.deepEqual(MODEL_TABLE[id], { name: m.name, output: m.output, defaultWidth: m.defaultWidth, defaultHeight: m.defaultHeight, encoding: m.encoding });
+    }
+    assert.equal(Object.keys(MODEL_IDS).length, Object.keys(MODELS).length);
+    // A few models by name.
     assert.deepEqual(MODEL_TABLE["@cf/black-forest-labs/flux-1-schnell"], {
       name: "flux-schnell",
       output: "base64-jpeg",
@@ -164,8 +170,11 @@ describe("Workers AI stand-in: every image model through the real binding path",
     });
     assert.equal(MODEL_TABLE["@cf/leonardo/phoenix-1.0"].output, "jpeg-stream");
     assert.equal(MODEL_TABLE["@cf/lykon/dreamshaper-8-lcm"].output, "png-stream");
-    for (const id of MULTIPART) assert.deepEqual([MODEL_TABLE[id].defaultWidth, MODEL_TABLE[id].defaultHeight], [1024, 768]);
-    assert.deepEqual(MULTIPART.map((id) => MODELS[id].name).sort(), ["flux-2-dev", "flux-2-klein-4b", "flux-2-klein-9b"]);
+    for (const name of ["flux-2-dev", "flux-2-klein-4b", "flux-2-klein-9b"]) {
+      const id = MODEL_IDS[name];
+      assert.ok(MULTIPART.includes(id), `${name} takes a multipart form`);
+      assert.deepEqual([MODEL_TABLE[id].defaultWidth, MODEL_TABLE[id].defaultHeight], [1024, 768]);
+    }
   });
 
   for (const model of Object.keys(MODELS)) {
@@ -197,8 +206,9 @@ describe("Workers AI stand-in: every image model through the real binding path",
 
   for (const model of Object.keys(MODELS).filter((id) => MODELS[id].fields.width)) {
     const { name } = MODEL_TABLE[model];
-    const [width, height] = OTHER_SIZE[name];
+    const [width, height] = otherSize(model);
     it(`${name}: width ${width} x height ${height} gives an image of exactly that size`, async () => {
+      assert.notDeepEqual([width, height], [MODELS[model].defaultWidth, MODELS[model].defaultHeight], "a size other than the default");
       const prompt = `sized ${uniq(name)}`;
       const more = MODELS[model].encoding === "multipart" ? { width: String(width), height: String(height) } : { width, height };
       const bytes = imageOf(model, await minimal(model, prompt, more));

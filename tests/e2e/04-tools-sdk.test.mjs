@@ -10,6 +10,7 @@ import {
   SERVER_NAME,
   SERVER_VERSION,
   TOOL_NAMES,
+  ORIGINAL_TOOL_NAMES,
   MODEL_IDS,
 } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
@@ -51,7 +52,9 @@ describe("the original six tools through the official SDK client", () => {
 
   it("tools/list gives every tool in order, the original six first, and those six keep the original's input schemas", async () => {
     const { tools } = await client.listTools();
+    // TOOL_NAMES comes from the golden file; the original six are a fixed list that must lead it.
     assert.deepEqual(tools.map((t) => t.name), TOOL_NAMES);
+    assert.deepEqual(tools.slice(0, ORIGINAL_TOOL_NAMES.length).map((t) => t.name), ORIGINAL_TOOL_NAMES);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     for (const t of tools) {
       assert.equal(t.inputSchema?.type, "object", `${t.name} inputSchema.type`);

@@ -5,24 +5,25 @@ import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { callTool, uniq, fetchCheckedImage, splitSql, MIGRATIONS_DIR, MODEL_TABLE } from "./harness.mjs";
+import {
+  callTool,
+  uniq,
+  fetchCheckedImage,
+  splitSql,
+  MIGRATIONS_DIR,
+  MODEL_TABLE,
+  MODEL_NAMES,
+  TEXT_MODEL_NAMES,
+  EDIT_ONLY_MODEL_NAMES,
+} from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
 import { imageInfo } from "./support/images.mjs";
 
-const MODEL_NAMES = [
-  "flux-schnell",
-  "flux-2-dev",
-  "flux-2-klein-4b",
-  "flux-2-klein-9b",
-  "lucid-origin",
-  "phoenix",
-  "dreamshaper-8-lcm",
-  "sdxl-lightning",
-  "sdxl-base",
-];
-// Edit-only models (they need an input image): listed by list_models, offered by edit_image, not
-// by the generate tools.
-const EDIT_ONLY_MODELS = ["sd-v1-5-img2img", "sd-v1-5-inpainting"];
+// Which models exist comes from the AI stand-in's table (support/ai-standin/models.mjs), which a
+// new model must extend anyway: TEXT_MODEL_NAMES are the generate tools' models; the edit-only
+// ones (they need an input image) are listed by list_models, offered by edit_image, not by the
+// generate tools. Order is the registry's business, so lists are compared sorted.
+const sorted = (names) => [...names].sort();
 
 describe("models and generation controls", () => {
   let client;
@@ -37,9 +38,10 @@ describe("models and generation controls", () => {
   it("list_models shows every model with ids, parameters, sizes, inputs and prices from the registry", async () => {
     const { data } = await callTool(client, "list_models");
     assert.equal(data.success, true);
-    assert.equal(data.count, 11);
-    assert.deepEqual(data.models.map((m) => m.name), [...MODEL_NAMES, ...EDIT_ONLY_MODELS]);
-    for (const name of EDIT_ONLY_MODELS) {
+    assert.equal(data.count, MODEL_NAMES.length);
+    assert.equal(data.models.length, MODEL_NAMES.length);
+    assert.deepEqual(sorted(data.models.map((m) => m.name)), sorted(MODEL_NAMES), "list_models names the stand-in's models");
+    for (const name of EDIT_ONLY_MODEL_NAMES) {
       assert.equal(models[name].image_inputs.image_required, true, name);
       assert.ok(models[name].parameters.some((p) => p.name === "strength"), `${name} takes strength`);
     }
@@ -59,7 +61,7 @@ describe("models and generation controls", () => {
     // The generate tools' schema names the same models.
     const { tools } = await client.listTools();
     const schema = tools.find((t) => t.name === "generate_image").inputSchema;
-    assert.deepEqual(schema.properties.model.enum, MODEL_NAMES);
+    assert.deepEqual(sorted(schema.properties.model.enum), sorted(TEXT_MODEL_NAMES));
     for (const control of ["aspect_ratio", "width", "height", "seed", "negative_prompt", "steps", "guidance"]) {
       assert.ok(schema.properties[control], `generate_image takes ${control}`);
     }
@@ -121,7 +123,7 @@ describe("models and generation controls", () => {
   });
 
   it("every model runs end to end with its own encoding, output shape and default size", async () => {
-    for (const name of MODEL_NAMES) {
+    for (const name of TEXT_MODEL_NAMES) {
       const prompt = `a lighthouse ${uniq(name)}`;
       const { result, data } = await callTool(client, "generate_image_and_wait", { prompt, model: name });
       assert.equal(result.isError, undefined, `${name}: ${JSON.stringify(data)}`);

@@ -11,7 +11,7 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { callTool, uniq, keyFromWorkerUrl, waitFor, sleep, MODEL_IDS, QUEUE } from "./harness.mjs";
+import { callTool, uniq, keyFromWorkerUrl, waitFor, sleep, MODEL_IDS, IMAGE_INPUT_MODEL_NAMES, QUEUE } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
 import {
   INPUT_MAX_BYTES,
@@ -23,6 +23,7 @@ import {
   maskInput,
   notAnImageInput,
   oversizePngInput,
+  declaredHugePngInput,
 } from "./support/input-images.mjs";
 
 // From /work/notes/inputs-interface.md (catalog EDIT_STRENGTH_DEFAULT, VARIATION_STRENGTH_DEFAULT).
@@ -193,10 +194,8 @@ describe("image inputs: edit_image, generate_variations and image references", (
       assert.ok(editTool.inputSchema.properties[arg], `edit_image takes ${arg}`);
     }
     assert.deepEqual([...editTool.inputSchema.required].sort(), ["images", "prompt"]);
-    assert.deepEqual(
-      [...editTool.inputSchema.properties.model.enum].sort(),
-      ["flux-2-dev", "flux-2-klein-4b", "flux-2-klein-9b", "sd-v1-5-img2img", "sd-v1-5-inpainting"],
-    );
+    // Every model of the stand-in's table that takes input images (FLUX.2, img2img, inpainting).
+    assert.deepEqual([...editTool.inputSchema.properties.model.enum].sort(), [...IMAGE_INPUT_MODEL_NAMES].sort());
     for (const arg of ["job_id", "count", "strength", "preview"]) assert.ok(variations.inputSchema.properties[arg], `generate_variations takes ${arg}`);
     assert.deepEqual(variations.inputSchema.required, ["job_id"]);
   });
@@ -591,6 +590,13 @@ describe("image inputs: edit_image, generate_variations and image references", (
     ["a data URL whose bytes are not an image", () => ({ images: [notAnImageInput().dataUrl] }), /images\[0\].*(PNG|JPEG|WebP|not an image)/is],
     ["a data URL of another type (image/gif)", () => ({ images: [pngInput(64, 64).dataUrl.replace("image/png", "image/gif")] }), /images\[0\]/],
     ["a data URL over 10 MB decoded", () => ({ images: [oversizePngInput().dataUrl] }), /images\[0\].*(10 ?MB|10485760|too large|at most)/is],
+    // A 40 KB PNG whose IHDR declares 30000x30000 pixels: refused from the header, before any
+    // decoding or conversion (no R2 input-… object; the Images binding has no call recorder here).
+    [
+      "a 40 KB PNG whose header declares 30000x30000 pixels, before any conversion",
+      () => ({ images: [declaredHugePngInput(30000, 30000, 40 * 1024).dataUrl] }),
+      /^(?=.*images\[0\])(?=.*declares 30000x30000 pixels)(?=.*at most 12000 pixels a side)/s,
+    ],
     ["an unknown job id", () => ({ images: [randomUUID()] }), /images\[0\].*(not found|no job)/is],
     ["an image URL of this server with no object behind it", () => ({ images: [`/images/input-${randomUUID()}.png`] }), /images\[0\]/],
     ["a second image that is bad (images[1] named)", () => ({ images: [source.data.job_id, "https://example.com/y.png"] }), /images\[1\]/],

@@ -25,7 +25,16 @@ import { makeModelImages, sniff } from "./support/images.mjs";
 
 export { MODEL_IDS } from "./support/images.mjs";
 export { sniff, decodes, decodeImage, imageInfo, renderModelImage } from "./support/images.mjs";
-export { FAIL_ALWAYS_MESSAGE, FAIL_ONCE_MESSAGE, MODELS, MODEL_TABLE } from "./support/ai-standin.mjs";
+export {
+  FAIL_ALWAYS_MESSAGE,
+  FAIL_ONCE_MESSAGE,
+  MODELS,
+  MODEL_TABLE,
+  MODEL_NAMES,
+  TEXT_MODEL_NAMES,
+  EDIT_ONLY_MODEL_NAMES,
+  IMAGE_INPUT_MODEL_NAMES,
+} from "./support/ai-standin.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BUILD_DIR = path.join(ROOT, "build");
@@ -34,20 +43,35 @@ export const COMPATIBILITY_DATE = "2025-09-01";
 export const TEST_TOKEN = "e2e-test-token-4f1c9a7d2b";
 export const SERVER_NAME = "mcp-image-generator";
 export const SERVER_VERSION = "3.0.0";
-export const TOOL_NAMES = [
+/** The committed tools/list golden file of the latest revision (`UPDATE_GOLDEN=1 cargo test golden` rewrites it). */
+export const TOOLS_GOLDEN = path.join(ROOT, "tests", "golden", "tools-list-2025-11-25.json");
+/** The tool names, in order, of a golden tools/list file ({"tools": [{"name", ...}, ...]}). */
+export function goldenToolNames(file = TOOLS_GOLDEN) {
+  const golden = JSON.parse(readFileSync(file, "utf8"));
+  const tools = golden?.tools ?? golden?.result?.tools;
+  if (!Array.isArray(tools) || tools.length === 0) throw new Error(`${file}: no tools array`);
+  return tools.map((t) => {
+    if (typeof t?.name !== "string" || !t.name) throw new Error(`${file}: a tool without a name`);
+    return t.name;
+  });
+}
+/**
+ * Every tool, in tools/list order: read from the golden file, so adding a tool (one module,
+ * one table line, regenerated golden files) needs no edit here.
+ */
+export const TOOL_NAMES = goldenToolNames();
+/**
+ * The original's six tools, which keep their names, arguments and result fields: a fixed
+ * contract, never derived. Tests assert they are listed first, in this order.
+ */
+export const ORIGINAL_TOOL_NAMES = [
   "generate_image",
   "get_job_status",
   "list_generations",
   "list_jobs",
   "wait_for_completion",
   "generate_image_and_wait",
-  "list_models",
-  "get_usage",
-  "edit_image",
-  "generate_variations",
 ];
-/** The original's six tools, which keep their names, arguments and result fields. */
-export const ORIGINAL_TOOL_NAMES = TOOL_NAMES.slice(0, 6);
 export const QUEUE = "image-generation-queue";
 export const DLQ = "image-generation-dlq";
 

@@ -12,7 +12,7 @@
 //                         sending inputs the way the real binding does)
 //        | inner service binding `upstream`
 //        v
-//   worker "ai-standin" = ai-standin/worker.mjs: knows the eleven Workers AI image
+//   worker "ai-standin" = ai-standin/worker.mjs: knows the Workers AI image
 //                         models (ai-standin/models.mjs), rejects unknown ids (5007)
 //                         and bad inputs (5006) as the real models would
 //                         (ai-standin/validate.mjs), applies the prompt markers,
@@ -42,7 +42,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderModelImage } from "./images.mjs";
 
-export { MODELS, MODEL_TABLE, MODEL_IDS } from "./ai-standin/models.mjs";
+export {
+  MODELS,
+  MODEL_TABLE,
+  MODEL_IDS,
+  MODEL_NAMES,
+  TEXT_MODEL_NAMES,
+  EDIT_ONLY_MODEL_NAMES,
+  IMAGE_INPUT_MODEL_NAMES,
+} from "./ai-standin/models.mjs";
 
 export const PLUGIN_NAME = "ai-standin";
 export const PLUGIN_TYPE = `unsafe:${PLUGIN_NAME}`;

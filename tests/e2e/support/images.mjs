@@ -180,7 +180,8 @@ export function decodes(bytes) {
   }
 }
 
-// One base colour per model (the first three as before: red FLUX, green and blue SDXL).
+// One base colour per model (the first three as before: red FLUX, green and blue SDXL). A model
+// not listed here gets a colour from its name (colourOf), so a new model needs no entry.
 const BASE_COLOURS = {
   "flux-schnell": [220, 40, 40],
   "sdxl-lightning": [40, 200, 60],
@@ -194,6 +195,13 @@ const BASE_COLOURS = {
   "sd-v1-5-img2img": [90, 160, 250],
   "sd-v1-5-inpainting": [250, 120, 150],
 };
+
+/** The base colour of a model (by client name): its own, or one derived from the name. */
+function colourOf(name) {
+  if (BASE_COLOURS[name]) return BASE_COLOURS[name];
+  const h = hash32(`colour/${name}`);
+  return [40 + (h & 0xff) % 200, 40 + ((h >>> 8) & 0xff) % 200, 40 + ((h >>> 16) & 0xff) % 200];
+}
 
 /** FNV-1a over the text, as a 32-bit seed. */
 function hash32(text) {
@@ -222,7 +230,7 @@ export function renderModelImage(model, { width, height, seed } = {}) {
   const hit = cache.get(key);
   if (hit) return hit;
   const pixelSeed = hash32(seed === undefined ? `${model}/fixed` : `${model}/seed/${seed}`);
-  const base = BASE_COLOURS[spec.name];
+  const base = colourOf(spec.name);
   const bytes = outputFormat(model) === "jpeg" ? makeJpeg(w, h, base, pixelSeed) : makePng(w, h, base, pixelSeed);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value);
   cache.set(key, bytes);

@@ -80,6 +80,29 @@ export function oversizePngInput(totalBytes = INPUT_MAX_BYTES + 1, width = 64, h
   return described("png", bytes, width, height);
 }
 
+/**
+ * A PNG of `totalBytes` (default 40 KB) whose IHDR declares width x height (default 30000 x
+ * 30000) pixels: the signature, a valid IHDR chunk (8-bit RGB, correct CRC), then zero bytes.
+ * No decoder can make a picture of it; a server must refuse it from the header alone, before
+ * decoding or converting anything.
+ */
+export function declaredHugePngInput(width = 30000, height = 30000, totalBytes = 40 * 1024) {
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: truecolour (compression, filter, interlace stay 0)
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(ihdr.length, 0);
+  head.write("IHDR", 4, "ascii");
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), ihdr])) >>> 0);
+  const header = Buffer.concat([signature, head, ihdr, crc]);
+  const bytes = Buffer.concat([header, Buffer.alloc(totalBytes - header.length, 0)]);
+  return described("png", bytes, width, height);
+}
+
 /** Width and height of PNG/JPEG/WebP bytes, as sharp reads them (a full decode of the header). */
 export async function dimensions(bytes) {
   const meta = await sharp(Buffer.from(bytes)).metadata();

@@ -194,8 +194,27 @@ export const MODEL_TABLE = Object.fromEntries(
   ]),
 );
 
-/** Client name -> Workers AI id, for all eleven models. */
+/** Client name -> Workers AI id, for every model above. */
 export const MODEL_IDS = Object.fromEntries(Object.entries(MODELS).map(([id, m]) => [m.name, id]));
+
+// Lists of models that tests use wherever they mean "every model" (of a kind): derived from
+// MODELS, which a new model must extend anyway, so adding one needs no test edit. The server's
+// registry is expected to hold the same models (15-models-and-controls compares list_models).
+
+/** The client name of every model, in the order of MODELS. */
+export const MODEL_NAMES = Object.values(MODELS).map((m) => m.name);
+/** Models that need an input image (img2img, inpainting): offered by edit_image, not by the generate tools. */
+export const EDIT_ONLY_MODEL_NAMES = Object.values(MODELS).filter((m) => m.needsImage).map((m) => m.name);
+/** Every other model: text-to-image, the generate tools' model choices. */
+export const TEXT_MODEL_NAMES = Object.values(MODELS).filter((m) => !m.needsImage).map((m) => m.name);
+/**
+ * Models that take input images, edit_image's model choices: the edit-only ones and those with
+ * input_image_N file fields (FLUX.2). (The Stable Diffusion text models share a schema with an
+ * `image` field, but the server runs them as text-to-image only.)
+ */
+export const IMAGE_INPUT_MODEL_NAMES = Object.values(MODELS)
+  .filter((m) => m.needsImage || Object.values(m.fields).some((f) => f.kind === "file"))
+  .map((m) => m.name);
 
 /** The image format a model's output carries: "jpeg" | "png". */
 export const outputFormat = (model) => (MODELS[model].output.includes("jpeg") ? "jpeg" : "png");

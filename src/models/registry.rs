@@ -1,7 +1,7 @@
 //! The registry: one entry per Workers AI image model, data only (planning is in `plan.rs`,
 //! choices and model names for texts in `choice.rs`). To add a model:
 //! 1. add its entry to [`ENTRIES`] below (a `Role` in `roles` if a tool should pick it by default);
-//! 2. add its stand-in to `tests/e2e/support/ai-standin/models.mjs`, and its name to the e2e lists of every model;
+//! 2. add its stand-in to `tests/e2e/support/ai-standin/models.mjs` (the e2e lists of every model read that table);
 //! 3. regenerate and review the tools/list golden files: `UPDATE_GOLDEN=1 cargo test golden`.
 
 use super::{

@@ -333,6 +333,13 @@ mod tests {
     }
 
     #[test]
+    fn one_retention_batch_fits_one_r2_delete() {
+        // Each job: its image, its thumbnail, and at most EDIT_IMAGES_MAX images and a mask.
+        let keys = crate::catalog::RETENTION_BATCH * (2 + crate::catalog::EDIT_IMAGES_MAX + 1);
+        assert!(keys <= 1000, "R2 deletes at most 1,000 keys a call: {keys}");
+    }
+
+    #[test]
     fn retention_takes_only_stored_inputs_from_the_expired_jobs_each_once() {
         use crate::jobs::JobStatus;
         let entry = |url: &str| serde_json::json!({"role": "image", "source": "s", "url": url, "format": "png", "width": 1, "height": 1});

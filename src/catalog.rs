@@ -169,13 +169,14 @@ pub const SWEEP_FAIL_BATCH: i64 = 100;
 /// Expired SSE sessions, and undelivered mailbox messages, deleted per sweep.
 pub const SWEEP_SSE_BATCH: i64 = 1000;
 /// Jobs deleted per sweep by retention: their ids are bound in one `IN (…)` list and D1 binds at
-/// most 100 parameters a statement; each job has up to two R2 objects (image and thumbnail).
+/// most 100 parameters a statement; each job has up to two R2 objects (image and thumbnail) and
+/// up to EDIT_IMAGES_MAX + 1 stored inputs, all deleted in one R2 call (at most 1,000 keys).
 pub const RETENTION_BATCH: usize = 50;
 /// A job not finished this long after it was created is failed instead of re-queued again: its
 /// messages keep getting lost, and a client stopped waiting long ago (milliseconds).
 pub const JOB_MAX_AGE_MS: i64 = 24 * 60 * 60 * 1000;
-/// `RETENTION_DAYS`: finished jobs older than this many days are deleted with their images
-/// (unset or empty: kept forever).
+/// `RETENTION_DAYS`: finished jobs older than this many days are deleted with their images and
+/// the stored inputs no other job uses (unset or empty: kept forever).
 pub const RETENTION_DAYS: IntLimit = IntLimit {
     min: 1,
     max: Some(36_500),

@@ -17,18 +17,22 @@
 //! - With `RETENTION_DAYS`, finished jobs older than that lose their image and thumbnail (R2
 //!   first) and then their rows. In that order a failure in between leaves rows whose image is
 //!   gone, which the next sweep selects again and finishes; the other order could leave objects
-//!   no row names, which nothing would ever find again.
+//!   no row names, which nothing would ever find again. The stored inputs (`input-…`) those jobs
+//!   list go with them, in the same R2 call, unless a job outside the batch mentions them (any
+//!   status, any age: a pending edit made with the input's URL after the batch was read keeps
+//!   it); D1 is asked right before the delete. An earlier job's image used in place is never one
+//!   of them: it lives and dies with its own job.
 
 use worker::Env;
 
 use crate::bindings::{self, Unavailable};
 use crate::catalog::{
-    ATTEMPT_STORE_ALLOWANCE_SECONDS, JOB_MAX_AGE_MS, QUEUE_MAX_RETRIES, RETENTION_BATCH, SWEEP_FAIL_BATCH,
-    SWEEP_REQUEUE_BATCH, SWEEP_SSE_BATCH,
+    ATTEMPT_STORE_ALLOWANCE_SECONDS, INPUT_KEY_PREFIX, JOB_MAX_AGE_MS, QUEUE_MAX_RETRIES, RETENTION_BATCH,
+    SWEEP_FAIL_BATCH, SWEEP_REQUEUE_BATCH, SWEEP_SSE_BATCH,
 };
 use crate::config::Config;
 use crate::d1::DbError;
-use crate::jobs::JobStore;
+use crate::jobs::{JobRow, JobStore};
 use crate::pipeline::consumer::transient_retry_delay_seconds;
 use crate::services::storage::possible_keys;
 use crate::transport::mailbox::Mailbox;
@@ -58,6 +62,7 @@ pub struct SweepReport {
     pub sse_messages: usize,
     pub retention_jobs: usize,
     pub retention_objects: usize,
+    pub retention_inputs: usize,
     pub errors: usize,
 }
 
@@ -66,7 +71,7 @@ impl std::fmt::Display for SweepReport {
         write!(
             f,
             "sweep: re-queued {} pending, failed {} stuck processing and {} never delivered, \
-             deleted {} SSE sessions and {} messages, retention deleted {} jobs and {} objects, {} errors",
+             deleted {} SSE sessions and {} messages, retention deleted {} jobs, {} objects and {} inputs, {} errors",
             self.requeued,
             self.stuck_failed,
             self.undelivered_failed,
@@ -74,6 +79,7 @@ impl std::fmt::Display for SweepReport {
             self.sse_messages,
             self.retention_jobs,
             self.retention_objects,
+            self.retention_inputs,
             self.errors
         )
     }
@@ -226,27 +232,47 @@ async fn apply_retention(
     if expired.is_empty() {
         return Ok(());
     }
-    let keys: Vec<String> = expired
+    let images: Vec<String> = expired
         .iter()
         .filter_map(|job| job.image_url.as_deref().and_then(key_in_stored_url))
         .map(|(key, _)| key)
         .flat_map(|key| [key.to_string(), thumbnail_key(key)])
         .collect();
-    if !keys.is_empty() {
+    let ids: Vec<String> = expired.iter().map(|job| job.id.clone()).collect();
+    // Asked right before the delete, so a job made since the batch was read still counts.
+    let inputs = store.unreferenced_inputs(&stored_input_keys(&expired), &ids).await?;
+    if !images.is_empty() || !inputs.is_empty() {
         let bucket = bucket(env)?;
-        bucket
-            .delete_multiple(keys.clone())
-            .await
-            .map_err(|source| SweepError::Call {
-                action: "deleting images past retention",
-                source,
-            })?;
+        let keys: Vec<String> = images.iter().chain(&inputs).cloned().collect();
+        bucket.delete_multiple(keys).await.map_err(|source| SweepError::Call {
+            action: "deleting images and inputs past retention",
+            source,
+        })?;
     }
-    let ids: Vec<String> = expired.into_iter().map(|job| job.id).collect();
     store.delete_jobs(&ids).await?;
     report.retention_jobs = ids.len();
-    report.retention_objects = keys.len();
+    report.retention_objects = images.len();
+    report.retention_inputs = inputs.len();
     Ok(())
+}
+
+/// The stored inputs (`input-…` keys) `jobs` list, each once: what retention may delete with
+/// them. An earlier job's image used in place is not one, nor is an entry that cannot be read.
+fn stored_input_keys(jobs: &[JobRow]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        url: String,
+    }
+    let mut keys: Vec<String> = jobs
+        .iter()
+        .filter_map(|job| job.inputs.as_deref())
+        .flat_map(|text| serde_json::from_str::<Vec<Entry>>(text).unwrap_or_default())
+        .filter_map(|entry| key_in_stored_url(&entry.url).map(|(key, _)| key.to_string()))
+        .filter(|key| key.starts_with(INPUT_KEY_PREFIX))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 async fn sweep_sse(env: &Env, now: i64, report: &mut SweepReport) -> Result<(), SweepError> {
@@ -296,12 +322,59 @@ mod tests {
             sse_messages: 5,
             retention_jobs: 6,
             retention_objects: 7,
+            retention_inputs: 8,
             errors: 0,
         };
         assert_eq!(
             report.to_string(),
             "sweep: re-queued 1 pending, failed 2 stuck processing and 3 never delivered, deleted 4 SSE \
-             sessions and 5 messages, retention deleted 6 jobs and 7 objects, 0 errors"
+             sessions and 5 messages, retention deleted 6 jobs, 7 objects and 8 inputs, 0 errors"
+        );
+    }
+
+    #[test]
+    fn one_retention_batch_fits_one_r2_delete() {
+        // Each job: its image, its thumbnail, and at most EDIT_IMAGES_MAX images and a mask.
+        let keys = crate::catalog::RETENTION_BATCH * (2 + crate::catalog::EDIT_IMAGES_MAX + 1);
+        assert!(keys <= 1000, "R2 deletes at most 1,000 keys a call: {keys}");
+    }
+
+    #[test]
+    fn retention_takes_only_stored_inputs_from_the_expired_jobs_each_once() {
+        use crate::jobs::JobStatus;
+        let entry = |url: &str| serde_json::json!({"role": "image", "source": "s", "url": url, "format": "png", "width": 1, "height": 1});
+        let with = |id: &str, inputs: Option<String>| JobRow {
+            inputs,
+            ..JobRow::fixture(id, JobStatus::Completed)
+        };
+        let uuid = "123e4567-e89b-12d3-a456-426614174000";
+        let jobs = [
+            with(
+                "a",
+                Some(
+                    serde_json::json!([
+                        entry(&format!("https://img.example.com/input-{uuid}.png")),
+                        entry(&format!("/images/1700000000000-a-fox-{uuid}.jpg")),
+                        entry("/images/input-b.webp"),
+                    ])
+                    .to_string(),
+                ),
+            ),
+            with(
+                "b",
+                Some(serde_json::json!([entry("/images/input-b.webp"), entry("/images/input-c.jpg")]).to_string()),
+            ),
+            with("unreadable", Some("[{\"url\": 1}]".into())),
+            with(
+                "not-a-key",
+                Some(serde_json::json!([entry("/images/input-d.txt"), entry("/images/")]).to_string()),
+            ),
+            with("none", None),
+        ];
+        assert_eq!(
+            stored_input_keys(&jobs),
+            [format!("input-{uuid}.png"), "input-b.webp".into(), "input-c.jpg".into()],
+            "input- keys only, whatever the base, each once; an earlier job's image used in place is never one"
         );
     }
 }

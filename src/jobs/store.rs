@@ -246,6 +246,25 @@ impl JobStore {
             .await
     }
 
+    /// Of the stored input keys `candidates`, those no job other than `deleting` mentions.
+    pub async fn unreferenced_inputs(&self, candidates: &[String], deleting: &[String]) -> DbResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Key {
+            key: String,
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Key> = self
+            .db
+            .rows(
+                sweep_sql::unreferenced_inputs(candidates, deleting),
+                "finding inputs no job uses any more",
+            )
+            .await?;
+        Ok(rows.into_iter().map(|row| row.key).collect())
+    }
+
     /// Deletes the given finished jobs and their gallery rows in one batch.
     pub async fn delete_jobs(&self, ids: &[String]) -> DbResult<()> {
         if ids.is_empty() {

@@ -1,5 +1,5 @@
-//! SQL for the sweeper: claim jobs the queue lost, fail jobs stuck past the retry window, and
-//! select and delete jobs past retention. Built as plain data, like `sql`, and run against SQLite
+//! SQL for the sweeper: claim jobs the queue lost, fail jobs stuck past the retry window, select
+//! and delete jobs past retention, and find which of their stored inputs no other job uses. Built as plain data, like `sql`, and run against SQLite
 //! in the tests below.
 //!
 //! Every statement is bounded (`LIMIT ?` in a subquery) and guarded twice: the subquery picks the
@@ -75,6 +75,26 @@ pub fn select_expired(created_before: i64, limit: i64) -> Statement {
              WHERE status IN ('completed', 'failed') AND created_at < ? ORDER BY created_at, id LIMIT ?"
         ),
         vec![created_before.into(), limit.into()],
+    )
+}
+
+/// Of the stored input keys `candidates` (`input-<uuid>.<ext>`, taken from the inputs of the jobs
+/// retention is about to delete), the ones no job row other than `deleting` mentions: those can
+/// go from R2 with their jobs. Any other row counts, whatever its status or age (a pending edit,
+/// an expired job left for a later batch), and a key anywhere in its `inputs` text counts (in a
+/// `url` or a `source`), so the answer errs towards keeping. `instr` rather than `LIKE`: a key is
+/// matched as plain text, no pattern character to escape (keys are `[a-z0-9.-]`, which JSON
+/// never escapes either). Both lists are bound as one JSON array each, so the statement binds two
+/// values however many keys and jobs there are.
+pub fn unreferenced_inputs(candidates: &[String], deleting: &[String]) -> Statement {
+    let json = |items: &[String]| SqlValue::from(serde_json::to_string(items).expect("a list of strings is JSON"));
+    Statement::new(
+        "SELECT DISTINCT c.value AS key FROM json_each(?) AS c \
+         WHERE NOT EXISTS (SELECT 1 FROM generation_jobs AS j \
+         WHERE j.inputs IS NOT NULL AND instr(j.inputs, c.value) > 0 \
+         AND j.id NOT IN (SELECT d.value FROM json_each(?) AS d)) \
+         ORDER BY c.value",
+        vec![json(candidates), json(deleting)],
     )
 }
 
@@ -255,6 +275,87 @@ mod tests {
         assert!(returned(&db, &select_expired(10, 50)).is_empty(), "idempotent");
     }
 
+    /// An `inputs` column as edit_image writes it, one entry per (source, url).
+    fn inputs(entries: &[(&str, &str)]) -> Option<String> {
+        let entries: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(source, url)| {
+                serde_json::json!({"role": "image", "source": source, "url": url, "format": "png", "width": 64, "height": 64})
+            })
+            .collect();
+        Some(serde_json::Value::from(entries).to_string())
+    }
+
+    #[test]
+    fn an_input_is_unreferenced_only_when_no_job_outside_the_deleted_ones_mentions_it() {
+        let db = database();
+        let with = |id: &str, entries: &[(&str, &str)]| crate::jobs::NewJob {
+            inputs: inputs(entries),
+            ..job(id)
+        };
+        // Expiring now: `old-a` uploaded x and used y in place (y was uploaded for `live`) and an
+        // earlier job's image; `old-b` uploaded z, which `old-c` (expired too, but left for the
+        // next batch) also uses.
+        let old_a = with(
+            "old-a",
+            &[
+                ("data URL (10 bytes)", "/images/input-x.png"),
+                (
+                    "https://img.example.com/input-y.png",
+                    "https://img.example.com/input-y.png",
+                ),
+                ("earlier", "/images/1-earlier-job.png"),
+            ],
+        );
+        let old_b = with("old-b", &[("data URL (10 bytes)", "/images/input-z.jpg")]);
+        let old_c = with("old-c", &[("/images/input-z.jpg", "/images/input-z.jpg")]);
+        // Still live: y under another base (recorded before PUBLIC_IMAGE_BASE_URL changed); w
+        // named only as the source of a converted copy; v by a pending edit made after the sweep
+        // read its rows.
+        let live = with(
+            "live",
+            &[("data URL (10 bytes)", "https://old-base.example/input-y.png")],
+        );
+        let converted = with("converted", &[("/images/input-w.webp", "/images/input-w2.png")]);
+        let pending = with("pending", &[("/images/input-v.png", "/images/input-v.png")]);
+        for (row, at) in [(&old_a, 1), (&old_b, 2), (&old_c, 3), (&live, 50), (&converted, 50)] {
+            run(&db, insert_job(row, "p", "flux-2-klein-4b", "admin", at));
+            run(&db, mark_failed(&row.id, "boom", 60));
+        }
+        run(&db, insert_job(&job("no-inputs"), "p", "flux-schnell", "admin", 1));
+        run(&db, insert_job(&pending, "p", "sd-v1-5-img2img", "admin", 70));
+        let candidates: Vec<String> = [
+            "input-x.png",
+            "input-y.png",
+            "input-z.jpg",
+            "input-w.webp",
+            "input-v.png",
+            "input-u.png",
+        ]
+        .map(String::from)
+        .to_vec();
+        let deleting = vec!["old-a".to_string(), "old-b".to_string()];
+        let unreferenced = returned(&db, &unreferenced_inputs(&candidates, &deleting));
+        assert_eq!(
+            ids(&unreferenced),
+            ["input-u.png", "input-x.png"],
+            "x only the deleted jobs use, u no row names; y, z, w and v are still used"
+        );
+        // Once `old-c` goes too, z is free; a duplicate candidate comes back once.
+        let more = ["input-z.jpg", "input-z.jpg"].map(String::from).to_vec();
+        let deleting = ["old-a", "old-b", "old-c"].map(String::from).to_vec();
+        assert_eq!(
+            ids(&returned(&db, &unreferenced_inputs(&more, &deleting))),
+            ["input-z.jpg"]
+        );
+        // Nothing to check, nothing found; and nothing excluded, everything named is kept.
+        assert!(returned(&db, &unreferenced_inputs(&[], &deleting)).is_empty());
+        assert_eq!(
+            ids(&returned(&db, &unreferenced_inputs(&candidates, &[]))),
+            ["input-u.png"]
+        );
+    }
+
     #[test]
     fn statements_bind_as_many_values_as_placeholders_and_stay_within_d1s_limit() {
         let ids: Vec<String> = (0..RETENTION_BATCH).map(|i| format!("id-{i}")).collect();
@@ -263,6 +364,7 @@ mod tests {
             fail_stale("processing", 1, None, "e", 2, 3),
             fail_stale("pending", 1, Some(2), "e", 3, 4),
             select_expired(1, 2),
+            unreferenced_inputs(&ids, &ids),
         ];
         statements.extend(delete_jobs(&ids));
         for statement in statements {

@@ -3,13 +3,16 @@
 // re-queued and completes after one sweep; a job stuck in `processing` past the queue's retry
 // window is failed with an error that says so (and the wait tool reports it); a job never
 // delivered for a day is failed; stale SSE sessions go with their messages; retention is off by
-// default and, with RETENTION_DAYS, deletes old images, thumbnails and rows. Every sweep is
-// idempotent: the next one at the same time changes nothing.
+// default and, with RETENTION_DAYS, deletes old images, thumbnails and rows, and the stored inputs
+// (`input-…`) of those jobs that no other job uses (an input a live job uses stays, an earlier
+// job's image used in place goes only with its own job). Every sweep is idempotent: the next one
+// at the same time changes nothing.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { callTool, uniq, keyFromWorkerUrl } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
+import { pngInput } from "./support/input-images.mjs";
 
 // The retry window with the default AI timeout (src/sweeper.rs retry_window_ms): 4 deliveries of
 // (120 s + 60 s) plus 2 + 4 + 8 s of retry delays.
@@ -183,5 +186,69 @@ describe("the sweeper with RETENTION_DAYS=2", () => {
     const again = await h.sweep(sweepAt);
     assert.equal(again.retentionJobs, 0, again.line);
     assert.equal(again.errors, 0, again.line);
+  });
+
+  it("deletes an expired job's stored input no other job uses, keeps one a live job uses, until that job expires too", async () => {
+    const edit = async (args) => {
+      const { result, data } = await callTool(client, "edit_image", args);
+      assert.equal(result.isError, undefined, JSON.stringify(data).slice(0, 600));
+      assert.equal(data.status, "completed", JSON.stringify(data).slice(0, 600));
+      return data;
+    };
+    const keyOf = (url) => keyFromWorkerUrl(new URL(url, h.origin).href);
+    // B (kept): uploads y. A (expires): uploads x and uses y in place by its URL (FLUX.2, two
+    // references). C (expires): uses the image of G (kept) in place by its job id.
+    const b = await edit({ prompt: `a kept edit ${uniq()}`, images: [pngInput(64, 64, { seed: 31 }).dataUrl] });
+    const yKey = keyOf(b.inputs[0].url);
+    const a = await edit({
+      prompt: `an expired edit ${uniq()}`,
+      images: [pngInput(64, 64, { seed: 32 }).dataUrl, b.inputs[0].url],
+      model: "flux-2-klein-4b",
+    });
+    const xKey = keyOf(a.inputs[0].url);
+    assert.match(xKey, /^input-/);
+    assert.match(yKey, /^input-/);
+    assert.equal(a.inputs[1].url, b.inputs[0].url, "y is used in place");
+    const { data: g } = await callTool(client, "generate_image_and_wait", { prompt: `a kept gull ${uniq()}` });
+    assert.equal(g.status, "completed", JSON.stringify(g));
+    const c = await edit({ prompt: `an expired edit of a kept image ${uniq()}`, images: [g.job_id] });
+    assert.equal(c.inputs[0].url, g.image_url, "G's image is used in place");
+    assert.ok(await h.r2.head(xKey), "x is stored");
+    assert.ok(await h.r2.head(yKey), "y is stored");
+
+    const sweepAt = Date.now() + 2 * DAY_MS + 60_000;
+    for (const kept of [b, g]) {
+      await h.query("UPDATE generation_jobs SET created_at = ? WHERE id = ?", sweepAt - DAY_MS, kept.job_id);
+    }
+    const swept = await h.sweep(sweepAt);
+    assert.equal(swept.errors, 0, swept.line);
+    assert.equal(swept.retentionJobs, 2, swept.line); // A and C
+    assert.equal(swept.retentionObjects, 4, swept.line); // their images and thumbnails
+    assert.equal(swept.retentionInputs, 1, swept.line); // x only
+    for (const gone of [a, c]) {
+      assert.equal(await h.job(gone.job_id), null);
+      assert.equal(await h.r2.head(keyFromWorkerUrl(gone.image_url)), null, "the expired job's image is deleted as before");
+    }
+    assert.equal(await h.r2.head(xKey), null, "the orphaned input is deleted");
+    assert.equal((await h.fetch(`/images/${xKey}`)).status, 404);
+    assert.ok(await h.r2.head(yKey), "the input a live job uses stays");
+    assert.equal((await h.fetch(`/images/${yKey}`)).status, 200);
+    const row = await h.job(b.job_id);
+    assert.equal(row.status, "completed", "the live job is untouched");
+    assert.deepEqual(JSON.parse(row.inputs).map((input) => keyOf(input.url)), [yKey], "and still lists y");
+    await h.fetchImage(b.image_url);
+    await h.fetchImage(g.image_url); // an earlier job's image used in place goes only with its own job
+    assert.equal((await h.job(g.job_id)).status, "completed");
+
+    const again = await h.sweep(sweepAt);
+    assert.equal(again.retentionJobs + again.retentionInputs, 0, again.line);
+    assert.ok(await h.r2.head(yKey));
+
+    // Once B expires too, y has no job left and goes with it.
+    const later = await h.sweep(sweepAt + 2 * DAY_MS);
+    assert.equal(later.errors, 0, later.line);
+    assert.equal(await h.job(b.job_id), null, later.line);
+    assert.equal(later.retentionInputs, 1, later.line);
+    assert.equal(await h.r2.head(yKey), null, "the input goes with the last job that used it");
   });
 });

@@ -613,7 +613,7 @@ export async function startHarness(options = {}) {
     /**
      * Runs the cron handler once as if it were `timeMs` (default now) and returns the counts
      * of its "sweep: …" log line ({requeued, stuckFailed, undeliveredFailed, sseSessions,
-     * sseMessages, retentionJobs, retentionObjects, errors}).
+     * sseMessages, retentionJobs, retentionObjects, retentionInputs, errors}).
      */
     async sweep(timeMs = Date.now()) {
       const before = logs.length;
@@ -633,7 +633,8 @@ export async function startHarness(options = {}) {
         sseSessions: n(/deleted (\d+) SSE sessions/),
         sseMessages: n(/and (\d+) messages/),
         retentionJobs: n(/retention deleted (\d+) jobs/),
-        retentionObjects: n(/and (\d+) objects/),
+        retentionObjects: n(/jobs, (\d+) objects/),
+        retentionInputs: n(/objects and (\d+) inputs/),
         errors: n(/(\d+) errors/),
       };
     },

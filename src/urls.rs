@@ -71,6 +71,20 @@ pub fn key_in_stored_url(stored: &str) -> Option<(&str, ImageFormat)> {
     Some((key, image_key_format(key)?))
 }
 
+/// The URL a page shows for a stored URL: as recorded when it is this worker's `/images/` path
+/// or under the base configured now; one recorded under an earlier base becomes its key's URL
+/// under today's configuration (the object is in the same bucket, and the old host may be gone
+/// or outside a page's Content-Security-Policy). Anything else stays as recorded.
+pub fn current_image_url<'a>(stored: &'a str, public_base: Option<&str>) -> std::borrow::Cow<'a, str> {
+    if key_from_image_url(stored, public_base).is_some() {
+        return stored.into();
+    }
+    match key_in_stored_url(stored) {
+        Some((key, _)) => stored_image_url(key, public_base).into(),
+        None => stored.into(),
+    }
+}
+
 /// The thumbnail of an image sits beside it: `<image stem>-thumb.webp`. Image keys end in the job's
 /// UUID, so no image key can look like a thumbnail key, and the `/images/` route serves both.
 pub fn thumbnail_key(image_key: &str) -> String {
@@ -231,6 +245,24 @@ mod tests {
             "/images/a.gif",
         ] {
             assert_eq!(key_in_stored_url(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn pages_show_urls_of_an_earlier_base_under_todays_configuration() {
+        let key = "1-a-fox-123e4567-e89b-12d3-a456-426614174000.png";
+        let old = format!("https://old-cdn.example/images-a/{key}");
+        let now = Some("https://new.example/b");
+        assert_eq!(current_image_url(&old, now), format!("https://new.example/b/{key}"));
+        assert_eq!(current_image_url(&old, None), format!("/images/{key}"));
+        for (stored, base) in [
+            (format!("https://new.example/b/{key}"), now),
+            (format!("/images/{key}"), now),
+            (format!("/images/{key}"), None),
+            ("https://old-cdn.example/not-a-key".to_string(), now),
+            ("javascript:alert(1)".to_string(), None),
+        ] {
+            assert_eq!(current_image_url(&stored, base), stored, "{stored} stays as recorded");
         }
     }
 

@@ -4,13 +4,16 @@
 // none. Every lookup that starts from the row still finds the object by its key:
 // resources/list lists it, resources/read returns the stored bytes (image and thumbnail), and
 // an edit by job id reads it. The old URL given by a caller as a reference is a foreign host's
-// and stays refused. get_job_status shows the URL as recorded (rows are never rewritten).
+// and stays refused. The gallery shows the image under today's base (or /images/<key>), which its
+// Content-Security-Policy allows; get_job_status shows the URL as recorded (rows are never
+// rewritten).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startHarness, callTool, uniq, sniff } from "./harness.mjs";
+import { signIn, getPage } from "./support/gallery.mjs";
 
 const OLD_BASE = "https://old-cdn.example/images-a";
 const imageUri = (jobId) => `images://jobs/${jobId}`;
@@ -99,6 +102,20 @@ describe("images recorded under an earlier PUBLIC_IMAGE_BASE_URL", () => {
         const { data } = await callTool(client, "get_job_status", { job_id: made.jobId });
         assert.equal(data.status, "completed", JSON.stringify(data));
         assert.equal(data.image_url, made.imageUrl);
+      });
+
+      it("the gallery shows the image under today's configuration, which its CSP allows", async () => {
+        const cookie = await signIn(h);
+        const shown = base ? `${base}/${made.key}` : `/images/${made.key}`;
+        const { res, html } = await getPage(h, `/gallery/image/${made.jobId}`, cookie);
+        assert.equal(res.status, 200);
+        assert.ok(html.includes(`<figure class="full"><img src="${shown}"`), html.slice(0, 2000));
+        assert.ok(!html.includes(OLD_BASE), "no URL of the old base is rendered");
+        const imgSrc = /img-src ([^;]*)/.exec(res.headers.get("content-security-policy"))[1];
+        assert.ok(imgSrc.includes(base ? new URL(base).origin : "'self'"), imgSrc);
+        const grid = await getPage(h, "/gallery", cookie);
+        assert.ok(!grid.html.includes(OLD_BASE), "no tile uses the old base");
+        assert.ok(grid.html.includes(`${base ? base : "/images"}/`), "tiles use today's configuration");
       });
 
       it("an edit by job id reads the image; the old URL given as a reference is refused", async () => {

@@ -46,9 +46,11 @@ fn image_key_format(key: &str) -> Option<ImageFormat> {
     valid_stem.then_some(format)
 }
 
-/// The object key a job's stored `image_url` names: `/images/<key>` (served by this worker) or
-/// `<PUBLIC_IMAGE_BASE_URL>/<key>`. Only keys this server could have written pass, as for
-/// [`key_from_image_path`]; a URL under another base (e.g. written before the base changed) is None.
+/// The object key an image URL a caller GAVE names: `/images/<key>` (served by this worker) or
+/// `<PUBLIC_IMAGE_BASE_URL>/<key>` under the base configured now. Only keys this server could have
+/// written pass, as for [`key_from_image_path`]; a URL under any other base is None, so a caller
+/// cannot pass off a foreign host's URL as ours. A URL read from a job row goes through
+/// [`key_in_stored_url`] instead, which accepts the bases of the past too.
 pub fn key_from_image_url<'a>(stored: &'a str, public_base: Option<&str>) -> Option<(&'a str, ImageFormat)> {
     if stored.starts_with(IMAGE_ROUTE_PREFIX) {
         return key_from_image_path(stored);
@@ -59,12 +61,28 @@ pub fn key_from_image_url<'a>(stored: &'a str, public_base: Option<&str>) -> Opt
     Some((key, image_key_format(key)?))
 }
 
-/// The object key a stored URL ends in (`/images/<key>` or `<any base>/<key>`), if it is one this
-/// server could have written. Unlike [`key_from_image_url`] it ignores the base, so cleanup finds
-/// an object whatever `PUBLIC_IMAGE_BASE_URL` was when its URL was recorded (keys never contain '/').
+/// The object key a STORED URL (one this server wrote into a row: `/images/<key>` or
+/// `<any base>/<key>`) ends in, if it is one this server could have written. Unlike
+/// [`key_from_image_url`] it ignores the base, so every lookup that starts from a row (resources,
+/// inputs by job id, previews, the sweeper) finds the object whatever `PUBLIC_IMAGE_BASE_URL` was
+/// when its URL was recorded (keys never contain '/'). Never for URLs a caller gives.
 pub fn key_in_stored_url(stored: &str) -> Option<(&str, ImageFormat)> {
     let key = stored.rsplit('/').next()?;
     Some((key, image_key_format(key)?))
+}
+
+/// The URL a page shows for a stored URL: as recorded when it is this worker's `/images/` path
+/// or under the base configured now; one recorded under an earlier base becomes its key's URL
+/// under today's configuration (the object is in the same bucket, and the old host may be gone
+/// or outside a page's Content-Security-Policy). Anything else stays as recorded.
+pub fn current_image_url<'a>(stored: &'a str, public_base: Option<&str>) -> std::borrow::Cow<'a, str> {
+    if key_from_image_url(stored, public_base).is_some() {
+        return stored.into();
+    }
+    match key_in_stored_url(stored) {
+        Some((key, _)) => stored_image_url(key, public_base).into(),
+        None => stored.into(),
+    }
 }
 
 /// The thumbnail of an image sits beside it: `<image stem>-thumb.webp`. Image keys end in the job's
@@ -193,6 +211,58 @@ mod tests {
                 None,
                 "{stored} must be refused"
             );
+        }
+    }
+
+    /// Rows keep the URL of the base they were written under; lookups from a row find the key
+    /// whatever the base is now (or none), while a caller's URL must be under today's base.
+    #[test]
+    fn stored_urls_under_an_earlier_base_still_name_their_key() {
+        let key = "1-a-fox-123e4567-e89b-12d3-a456-426614174000.png";
+        let old = format!("https://old-cdn.example/images-a/{key}");
+        assert_eq!(key_in_stored_url(&old), Some((key, ImageFormat::Png)));
+        for public_base in [Some("https://new.example/b"), None] {
+            let now = stored_image_url(key, public_base);
+            assert_eq!(key_in_stored_url(&now), Some((key, ImageFormat::Png)), "{now}");
+            assert_eq!(
+                key_from_image_url(&old, public_base),
+                None,
+                "a caller's {old} is foreign"
+            );
+        }
+        let thumb = format!("https://old-cdn.example/images-a/{}", thumbnail_key(key));
+        assert_eq!(
+            key_in_stored_url(&thumb),
+            Some((
+                "1-a-fox-123e4567-e89b-12d3-a456-426614174000-thumb.webp",
+                ImageFormat::Webp
+            ))
+        );
+        for bad in [
+            "https://old-cdn.example/images-a/",
+            "https://old-cdn.example/A.png",
+            "",
+            "/images/a.gif",
+        ] {
+            assert_eq!(key_in_stored_url(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn pages_show_urls_of_an_earlier_base_under_todays_configuration() {
+        let key = "1-a-fox-123e4567-e89b-12d3-a456-426614174000.png";
+        let old = format!("https://old-cdn.example/images-a/{key}");
+        let now = Some("https://new.example/b");
+        assert_eq!(current_image_url(&old, now), format!("https://new.example/b/{key}"));
+        assert_eq!(current_image_url(&old, None), format!("/images/{key}"));
+        for (stored, base) in [
+            (format!("https://new.example/b/{key}"), now),
+            (format!("/images/{key}"), now),
+            (format!("/images/{key}"), None),
+            ("https://old-cdn.example/not-a-key".to_string(), now),
+            ("javascript:alert(1)".to_string(), None),
+        ] {
+            assert_eq!(current_image_url(&stored, base), stored, "{stored} stays as recorded");
         }
     }
 

@@ -146,9 +146,10 @@ fn title_from(prompt: &str) -> String {
     }
 }
 
-/// One finished job as a listed resource, if its stored URL names an object we can read.
-pub fn resource_entry(row: &JobRow, with_title: bool, public_base: Option<&str>) -> Option<Resource> {
-    let (key, format) = urls::key_from_image_url(row.image_url.as_deref()?, public_base)?;
+/// One finished job as a listed resource, if its stored URL names an object we can read (under
+/// whatever base it was recorded).
+pub fn resource_entry(row: &JobRow, with_title: bool) -> Option<Resource> {
+    let (key, format) = urls::key_in_stored_url(row.image_url.as_deref()?)?;
     Some(Resource {
         uri: urls::image_resource_uri(&row.id),
         name: key.to_string(),
@@ -178,16 +179,12 @@ pub async fn list(
             RESOURCE_PAGE_SIZE + 1,
         )
         .await?;
-    Ok(list_page(
-        rows,
-        with_titles,
-        ctx.config.public_image_base_url.as_deref(),
-    ))
+    Ok(list_page(rows, with_titles))
 }
 
 /// A page from up to RESOURCE_PAGE_SIZE + 1 rows: the extra row only says another page follows
 /// (no count query), and the cursor names the page's last row.
-pub fn list_page(mut rows: Vec<JobRow>, with_titles: bool, public_base: Option<&str>) -> ListResourcesResult {
+pub fn list_page(mut rows: Vec<JobRow>, with_titles: bool) -> ListResourcesResult {
     let more = rows.len() as i64 > RESOURCE_PAGE_SIZE;
     rows.truncate(RESOURCE_PAGE_SIZE as usize);
     let next_cursor = rows.last().filter(|_| more).map(|last| {
@@ -197,10 +194,7 @@ pub fn list_page(mut rows: Vec<JobRow>, with_titles: bool, public_base: Option<&
         })
     });
     ListResourcesResult {
-        resources: rows
-            .iter()
-            .filter_map(|row| resource_entry(row, with_titles, public_base))
-            .collect(),
+        resources: rows.iter().filter_map(|row| resource_entry(row, with_titles)).collect(),
         next_cursor,
     }
 }
@@ -243,13 +237,7 @@ pub async fn read(ctx: &ToolContext, params: Option<&Value>) -> Result<ReadResou
         .as_deref()
         .filter(|_| job.status == JobStatus::Completed)
         .ok_or_else(not_found)?;
-    let public_base = ctx.config.public_image_base_url.as_deref();
-    // None: written under a base URL that is no longer configured, so nothing names its object.
-    let (image_key, format) = urls::key_from_image_url(stored_url, public_base).ok_or_else(not_found)?;
-    let (key, fallback_type) = match target {
-        ResourceTarget::Image => (image_key.to_string(), format.content_type()),
-        ResourceTarget::Thumbnail => (urls::thumbnail_key(image_key), THUMBNAIL_MIME_TYPE),
-    };
+    let (key, fallback_type) = object_of(stored_url, target).ok_or_else(not_found)?;
     let bucket = bindings::bucket(&ctx.env)?;
     let bytes = read_object(&bucket, &key)
         .await
@@ -258,6 +246,17 @@ pub async fn read(ctx: &ToolContext, params: Option<&Value>) -> Result<ReadResou
     // The bytes say what they are when they are PNG or JPEG; otherwise the key's type stands.
     let mime_type = media::sniff(&bytes).map_or(fallback_type, |format| format.content_type());
     Ok(blob_result(uri.clone(), mime_type.to_string(), &bytes))
+}
+
+/// The R2 key and fallback content type of `target` for a job whose row records `stored_url`,
+/// whatever `PUBLIC_IMAGE_BASE_URL` was when it was recorded; None if the URL names no key we
+/// could have written.
+pub fn object_of(stored_url: &str, target: ResourceTarget) -> Option<(String, &'static str)> {
+    let (image_key, format) = urls::key_in_stored_url(stored_url)?;
+    Some(match target {
+        ResourceTarget::Image => (image_key.to_string(), format.content_type()),
+        ResourceTarget::Thumbnail => (urls::thumbnail_key(image_key), THUMBNAIL_MIME_TYPE),
+    })
 }
 
 /// The read result for an object's bytes: one base64 blob.
@@ -424,19 +423,61 @@ mod tests {
     fn entries_name_the_job_uri_the_key_and_the_prompt() {
         let id = "123e4567-e89b-12d3-a456-426614174000";
         let key = format!("1-a-fox-{id}.jpg");
-        let entry = resource_entry(&row(id, "a fox", Some(&format!("/images/{key}"))), true, None).unwrap();
+        let entry = resource_entry(&row(id, "a fox", Some(&format!("/images/{key}"))), true).unwrap();
         assert_eq!(entry.uri, format!("images://jobs/{id}"));
         assert_eq!(urls::parse_resource_uri(&entry.uri), Some((id, ResourceTarget::Image)));
         assert_eq!(entry.name, key);
         assert_eq!(entry.title.as_deref(), Some("a fox"));
         assert_eq!(entry.mime_type, "image/jpeg");
         assert!(entry.description.contains("a fox") && entry.description.contains("flux-schnell"));
-        let untitled = resource_entry(&row(id, "a fox", Some(&format!("/images/{key}"))), false, None).unwrap();
+        let untitled = resource_entry(&row(id, "a fox", Some(&format!("/images/{key}"))), false).unwrap();
         assert_eq!(untitled.title, None);
         let public = format!("https://img.example.com/{key}");
-        assert!(resource_entry(&row(id, "a fox", Some(&public)), true, Some("https://img.example.com")).is_some());
-        assert!(resource_entry(&row(id, "a fox", Some(&public)), true, None).is_none());
-        assert!(resource_entry(&row(id, "a fox", None), true, None).is_none());
+        assert_eq!(
+            resource_entry(&row(id, "a fox", Some(&public)), true).unwrap().name,
+            key
+        );
+        assert!(resource_entry(&row(id, "a fox", None), true).is_none());
+        assert!(resource_entry(&row(id, "a fox", Some("https://img.example.com/x.gif")), true).is_none());
+    }
+
+    /// A row recorded under an earlier PUBLIC_IMAGE_BASE_URL (or none) is listed and read from
+    /// its key, whatever the base is now: resources no longer take the configured base at all.
+    #[test]
+    fn rows_recorded_under_an_earlier_base_are_listed_and_read() {
+        let id = "123e4567-e89b-12d3-a456-426614174000";
+        let key = format!("1-a-fox-{id}.png");
+        for stored in [
+            format!("https://old-cdn.example/images-a/{key}"),
+            urls::stored_image_url(&key, Some("https://new.example/b")),
+            urls::stored_image_url(&key, None),
+        ] {
+            let entry = resource_entry(&row(id, "a fox", Some(&stored)), true).expect(&stored);
+            assert_eq!(
+                (entry.name.as_str(), entry.mime_type.as_str()),
+                (key.as_str(), "image/png")
+            );
+            assert_eq!(
+                object_of(&stored, ResourceTarget::Image),
+                Some((key.clone(), "image/png")),
+                "{stored}"
+            );
+            assert_eq!(
+                object_of(&stored, ResourceTarget::Thumbnail),
+                Some((format!("1-a-fox-{id}-thumb.webp"), THUMBNAIL_MIME_TYPE)),
+                "{stored}"
+            );
+            let page = list_page(vec![row(id, "a fox", Some(&stored))], false);
+            assert_eq!(page.resources.len(), 1, "{stored}");
+        }
+        for bad in [
+            "https://old-cdn.example/images-a/",
+            "https://old-cdn.example/images-a/%2e%2e.png",
+            "https://old-cdn.example/A.png",
+            "/images/a.gif",
+        ] {
+            assert_eq!(object_of(bad, ResourceTarget::Image), None, "{bad}");
+        }
     }
 
     /// `n` finished jobs, newest first as the listing query returns them.
@@ -458,7 +499,7 @@ mod tests {
     #[test]
     fn a_full_page_plus_one_row_gets_a_cursor_to_the_pages_last_image() {
         let size = RESOURCE_PAGE_SIZE as usize;
-        let page = list_page(rows(size + 1), true, None);
+        let page = list_page(rows(size + 1), true);
         assert_eq!(page.resources.len(), size);
         let cursor = decode_cursor(page.next_cursor.as_deref().unwrap()).unwrap();
         let last = &rows(size + 1)[size - 1];
@@ -467,7 +508,7 @@ mod tests {
             (last.created_at, last.id.as_str())
         );
         for n in [0, 1, size] {
-            let page = list_page(rows(n), true, None);
+            let page = list_page(rows(n), true);
             assert_eq!((page.resources.len(), page.next_cursor), (n, None), "{n} rows");
         }
     }
@@ -484,7 +525,7 @@ mod tests {
     #[test]
     fn long_prompts_make_short_titles_and_keep_the_whole_prompt_in_the_description() {
         let prompt = "ü".repeat(1000);
-        let entry = resource_entry(&row("j", &prompt, Some("/images/1-j.png")), true, None).unwrap();
+        let entry = resource_entry(&row("j", &prompt, Some("/images/1-j.png")), true).unwrap();
         let title = entry.title.unwrap();
         assert_eq!(title.chars().count(), TITLE_MAX_CHARS + 1);
         assert!(title.ends_with('…'));

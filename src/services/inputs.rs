@@ -456,6 +456,21 @@ mod tests {
         assert!(error.contains("(got data:image/png)"), "{error}");
     }
 
+    /// A URL under an earlier PUBLIC_IMAGE_BASE_URL is, to a caller's reference, just another
+    /// host: refused (the job id still works, as `from_job` reads the row's URL under any base).
+    #[test]
+    fn urls_under_an_earlier_base_are_foreign_references() {
+        for text in [
+            format!("https://old-cdn.example/images-a/{KEY}"),
+            format!("https://cdn.example.com/{KEY}"),
+        ] {
+            let error = parse(&text).unwrap_err();
+            assert!(error.contains("never fetches other URLs"), "{text}: {error}");
+        }
+        let old = format!("https://old-cdn.example/images-a/{KEY}");
+        assert!(parse_reference(&old, ORIGIN, None).is_err(), "{old} with no base set");
+    }
+
     #[test]
     fn a_long_refused_reference_is_not_echoed_whole() {
         let long = format!("https://example.com/{}", "a".repeat(5_000));

@@ -75,13 +75,9 @@ fn resources_list_pages_conform_to_every_revision() {
     let page_size = RESOURCE_PAGE_SIZE as usize;
     for revision in revisions() {
         let with_titles = version::has_titles(revision);
-        let first = resources::list_page(
-            finished_jobs(page_size + 1),
-            with_titles,
-            Some("https://img.example.com"),
-        );
+        let first = resources::list_page(finished_jobs(page_size + 1), with_titles);
         let cursor = first.next_cursor.clone().expect("a full page has a next cursor");
-        let last = resources::list_page(finished_jobs(3), with_titles, Some("https://img.example.com"));
+        let last = resources::list_page(finished_jobs(3), with_titles);
         assert_eq!(last.next_cursor, None);
         for page in [first, last] {
             let result = as_sent(revision, "resources/list", wire(&page));

@@ -19,7 +19,7 @@ use crate::d1::DbError;
 use crate::http::body::{read_limited_bytes, BodyError};
 use crate::http::url::{http_origin, RequestUrl};
 use crate::http::{form, request_origin};
-use crate::jobs::JobStore;
+use crate::jobs::{JobRow, JobStore};
 use query::{GalleryQuery, Location};
 /// For the differential tests of the date text (src/differential_tests.rs).
 #[cfg(test)]
@@ -149,6 +149,7 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
             let (total, jobs) = store
                 .list_filtered_jobs(query.filter(), query.db_page(), caller.visible_owner())
                 .await?;
+            let jobs: Vec<JobRow> = jobs.into_iter().map(|job| shown(job, &config)).collect();
             html(200, render::grid_page(&viewer, &query, total, &jobs), Some(&csp))
         }
         Page::Grid(Err(error)) => html(
@@ -157,11 +158,21 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
             Some(&csp),
         ),
         Page::Image(id) => match store.job(&id, caller.visible_owner()).await? {
-            Some(job) => html(200, render::image_page(&viewer, &job), Some(&csp)),
+            Some(job) => html(200, render::image_page(&viewer, &shown(job, &config)), Some(&csp)),
             None => not_found(&viewer, &csp),
         },
         Page::Unknown => not_found(&viewer, &csp),
     }
+}
+
+/// `job` with the URLs a page shows: one recorded under an earlier PUBLIC_IMAGE_BASE_URL is
+/// shown under today's (which the Content-Security-Policy allows), see `urls::current_image_url`.
+fn shown(mut job: JobRow, config: &Config) -> JobRow {
+    let base = config.public_image_base_url.as_deref();
+    for url in [&mut job.image_url, &mut job.thumbnail_url].into_iter().flatten() {
+        *url = crate::urls::current_image_url(url, base).into_owned();
+    }
+    job
 }
 
 /// The signed-in session the request's cookie proves, if any.

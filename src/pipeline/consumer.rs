@@ -8,8 +8,9 @@
 //! R2 object and gallery row.
 //!
 //! After the image, a thumbnail is made through the Images binding and stored beside it (one key
-//! per image, so a redelivery overwrites it). A missing or failing binding costs only the
-//! thumbnail: the job completes without one and the log says why.
+//! per job, so a redo overwrites it). A missing or failing binding costs only the thumbnail: the
+//! job completes without one and the log says why, after deleting any thumbnail an earlier
+//! attempt stored (see [`remove_earlier_thumbnail`]).
 
 use worker::js_sys::{Object, Reflect, JSON};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -40,6 +41,8 @@ enum AttemptError {
     Store(#[from] DbError),
     #[error("could not store the image in R2: {0}")]
     Storage(#[source] worker::Error),
+    #[error("could not delete the earlier thumbnail from R2: {0}")]
+    EarlierThumbnail(#[source] worker::Error),
     #[error("{0}")]
     Setup(String),
 }
@@ -255,15 +258,17 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         .await
         .map_err(AttemptError::Storage)?;
     let public_base = config.public_image_base_url.as_deref();
-    let thumbnail_url = match thumbnail {
-        Ok(thumbnail) => store_thumbnail(&bucket, &job.id, &key, thumbnail)
-            .await
-            .map(|thumb_key| stored_image_url(&thumb_key, public_base)),
+    let thumbnail_key = match thumbnail {
+        Ok(thumbnail) => store_thumbnail(&bucket, &job.id, &key, thumbnail).await,
         Err(reason) => {
             worker::console_warn!("job {}: completing without a thumbnail: {reason}", job.id);
             None
         }
     };
+    if thumbnail_key.is_none() {
+        remove_earlier_thumbnail(&bucket, &job.id, &key).await?;
+    }
+    let thumbnail_url = thumbnail_key.map(|thumb_key| stored_image_url(&thumb_key, public_base));
     let image = StoredImage {
         url: stored_image_url(&key, public_base),
         size,
@@ -316,6 +321,23 @@ async fn store_thumbnail(bucket: &worker::Bucket, job_id: &str, image_key: &str,
             None
         }
     }
+}
+
+/// Before a job completes without a thumbnail, deletes the one an earlier attempt at it may
+/// have stored under the same key (a redelivery, a retry after the completing batch failed, a
+/// job the sweeper re-queued), so `thumbnail_url` NULL always means no thumbnail object.
+///
+/// Deleting rather than keeping the earlier thumbnail: it is always consistent without reading
+/// R2 first (deleting a missing key is a no-op), and the earlier thumbnail was made from an
+/// earlier image, which this attempt has just overwritten, so it would show a different picture.
+/// If the delete fails the attempt fails too (the queue retries it) instead of completing beside
+/// an object no row names.
+async fn remove_earlier_thumbnail(bucket: &worker::Bucket, job_id: &str, image_key: &str) -> Result<(), AttemptError> {
+    let key = thumbnail_key(image_key);
+    bucket.delete(&key).await.map_err(|error| {
+        worker::console_error!("job {job_id}: could not delete the earlier thumbnail {key}: {error}");
+        AttemptError::EarlierThumbnail(error)
+    })
 }
 
 /// After a job was marked failed, deletes any image an attempt stored before failing (the

@@ -274,9 +274,12 @@ pub fn mark_completed(id: &str, image: &StoredImage, now: i64) -> Statement {
     )
 }
 
-/// Adds the gallery row once per job: the unique index on job_id turns a redelivery into a no-op,
-/// and only a job that is `completed` gets one (runs after `mark_completed` in the same batch, so a
-/// job another delivery already failed stays out of the gallery).
+/// Adds the gallery row once per job: the unique index on job_id keeps it one row when a job is
+/// completed again (two deliveries racing), and that completion's image, thumbnail and size
+/// replace the row's as `mark_completed` replaces the job's, so the two rows never disagree about
+/// which thumbnail exists (a redo without one deletes the earlier object). Only a job that is
+/// `completed` gets a row (runs after `mark_completed` in the same batch, so a job another
+/// delivery already failed stays out of the gallery).
 pub fn insert_generation(
     generation_id: &str,
     job_id: &str,
@@ -289,7 +292,8 @@ pub fn insert_generation(
         "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at, thumbnail_url, image_size) \
          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS \
          (SELECT 1 FROM generation_jobs WHERE id = ? AND status = 'completed') \
-         ON CONFLICT (job_id) DO NOTHING",
+         ON CONFLICT (job_id) DO UPDATE SET image_url = excluded.image_url, \
+         thumbnail_url = excluded.thumbnail_url, image_size = excluded.image_size",
         vec![
             generation_id.into(),
             job_id.into(),
@@ -488,7 +492,7 @@ pub(super) mod tests {
         assert!(mark_dead_lettered("id", "e", 1).sql.contains("COALESCE(error, ?)"));
         assert!(insert_generation("g", "j", &stored("u", None), "p", "m", 1)
             .sql
-            .contains("ON CONFLICT (job_id) DO NOTHING"));
+            .contains("ON CONFLICT (job_id) DO UPDATE"));
     }
 }
 
@@ -760,6 +764,28 @@ pub(super) mod sqlite_tests {
         complete(&db, "j1", "g1");
         complete(&db, "j1", "g2");
         assert_eq!(status_and_gallery_rows(&db, "j1"), ("completed".to_string(), 1));
+    }
+
+    #[test]
+    fn completing_again_replaces_the_thumbnail_in_the_job_and_its_one_gallery_row() {
+        let db = database();
+        run(&db, insert_job(&job("j4"), "p", "flux-schnell", "admin", 1));
+        let thumbnails = |db: &Connection| -> (Option<String>, Option<String>, i64) {
+            db.query_row(
+                "SELECT j.thumbnail_url, g.thumbnail_url, (SELECT COUNT(*) FROM generations WHERE job_id = 'j4') \
+                 FROM generation_jobs j JOIN generations g ON g.job_id = j.id WHERE j.id = 'j4'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+        };
+        complete_with(&db, "j4", "g5", &stored("/images/k.png", Some("/images/k-thumb.webp")));
+        // A racing delivery whose thumbnail failed (and which deleted the object) completes last.
+        complete_with(&db, "j4", "g6", &stored("/images/k.png", None));
+        assert_eq!(thumbnails(&db), (None, None, 1));
+        complete_with(&db, "j4", "g7", &stored("/images/k.png", Some("/images/k-thumb.webp")));
+        let thumb = Some("/images/k-thumb.webp".to_string());
+        assert_eq!(thumbnails(&db), (thumb.clone(), thumb, 1));
     }
 
     #[test]

@@ -301,3 +301,137 @@ describe("the offline preview backend (what scripts/dev.sh runs) gets thumbnails
     console.log(`# preview-backend thumbnail sizes: ${sizes.join("; ")}`);
   });
 });
+
+// Issue 18, item 4. A job is redone when its message is delivered again after an attempt stored
+// the image and thumbnail (a lost acknowledgement, a completing batch that failed, the sweeper).
+// When the redo's thumbnail fails, the consumer deletes the thumbnail an earlier attempt stored
+// under the same key before completing with thumbnail_url NULL; a redo whose thumbnail works
+// records it in the job and its gallery row. The Images binding is failed through the fault
+// proxy (IMAGES.input throws).
+describe("a redo with a failing thumbnail", () => {
+  let client;
+  const h = useHarness({ faults: true });
+  before(async () => {
+    client = await h.mcpClient();
+  });
+  const model = "flux-schnell";
+  // Rows record URLs without the origin (/images/<key>) when PUBLIC_IMAGE_BASE_URL is empty.
+  const keyOfRowUrl = (url) => keyFromWorkerUrl(new URL(url, "http://worker.test").href);
+
+  /** The job's and gallery row's thumbnail_url, and the thumbnail objects R2 holds for the job. */
+  async function thumbnailState(jobId) {
+    const job = await h.job(jobId);
+    const [gallery] = await h.query("SELECT thumbnail_url FROM generations WHERE job_id = ?", jobId);
+    const objects = (await h.r2Objects()).filter((o) => o.customMetadata?.jobId === jobId);
+    return {
+      status: job.status,
+      image: job.image_url,
+      job: job.thumbnail_url,
+      gallery: gallery?.thumbnail_url,
+      thumbs: objects.filter((o) => o.key.endsWith("-thumb.webp")).map((o) => o.key),
+      images: objects.filter((o) => !o.key.endsWith("-thumb.webp")).map((o) => o.key),
+    };
+  }
+
+  /** Consistent: NULL and no thumbnail object, or a URL naming the one thumbnail object. */
+  function assertConsistent(state) {
+    assert.equal(state.status, "completed", JSON.stringify(state));
+    assert.equal(state.gallery, state.job, `gallery row and job disagree: ${JSON.stringify(state)}`);
+    assert.deepEqual(state.images, [keyOfRowUrl(state.image)], JSON.stringify(state));
+    if (state.job === null) assert.deepEqual(state.thumbs, [], `thumbnail_url NULL beside ${state.thumbs}`);
+    else assert.deepEqual(state.thumbs, [keyOfRowUrl(state.job)], JSON.stringify(state));
+  }
+
+  /** Redoes a completed job as a redelivery after a lost acknowledgement would. */
+  async function redo(jobId, prompt) {
+    await h.waitForNoJobsInFlight();
+    const calls = h.recorder.callsFor(prompt).length;
+    await h.query("UPDATE generation_jobs SET status = 'processing' WHERE id = ?", jobId);
+    await h.queue.send({ jobId, prompt, model });
+    await waitFor(async () => h.recorder.callsFor(prompt).length > calls && (await h.job(jobId)).status === "completed", {
+      timeout: 20000,
+      message: "the job to be redone",
+    });
+    await h.waitForNoJobsInFlight();
+  }
+
+  const storedThumbnailLog = (jobId) =>
+    h.logs.filter((l) => l.source === "worker" && l.message.includes(`job ${jobId}: thumbnail `));
+
+  it("a redelivered job whose thumbnail now fails completes with NULL and its earlier thumbnail deleted", async () => {
+    await h.setFaults([]);
+    const prompt = `a twice-made lantern ${uniq()}`;
+    const { data } = await callTool(client, "generate_image_and_wait", { prompt, model });
+    assert.equal(data.success, true, JSON.stringify(data));
+    const first = await thumbnailState(data.job_id);
+    assert.notEqual(first.job, null, "the first attempt made a thumbnail");
+    assertConsistent(first);
+
+    await h.setFaults([{ binding: "IMAGES", method: "input", times: 1 }]);
+    await redo(data.job_id, prompt);
+    assert.equal((await h.faultHits()).length, 1, "the redo's thumbnail call failed");
+    const after = await thumbnailState(data.job_id);
+    assert.equal(after.job, null);
+    assertConsistent(after);
+    assert.equal(await h.count("generations", "job_id = ?", data.job_id), 1);
+  });
+
+  it("an attempt that stored both objects and then failed to complete, redone with a failing thumbnail, leaves no thumbnail", async () => {
+    await h.setFaults([
+      { binding: "DB", method: "batch", match: "SET status = 'completed'", times: 1 },
+      { binding: "IMAGES", method: "input", skip: 1, times: 1 },
+    ]);
+    const prompt = `a lantern retried ${uniq()}`;
+    const { data } = await callTool(client, "generate_image_and_wait", { prompt, model });
+    assert.ok(data.job_id, JSON.stringify(data));
+    await h.waitForJob(data.job_id, "completed", { timeout: 20000 });
+    await h.waitForNoJobsInFlight();
+    const hits = await h.faultHits();
+    assert.deepEqual(hits.map((hit) => hit.binding).sort(), ["DB", "IMAGES"], JSON.stringify(hits));
+    assert.equal(storedThumbnailLog(data.job_id).length, 1, `the first attempt stored a thumbnail:\n${h.logText()}`);
+    assert.equal(h.recorder.callsFor(prompt).length, 2);
+    const after = await thumbnailState(data.job_id);
+    assert.equal(after.job, null);
+    assertConsistent(after);
+  });
+
+  it("when deleting the earlier thumbnail fails the attempt is retried, not completed beside it", async () => {
+    await h.setFaults([]);
+    const prompt = `a lantern kept late ${uniq()}`;
+    const { data } = await callTool(client, "generate_image_and_wait", { prompt, model });
+    assert.notEqual((await thumbnailState(data.job_id)).job, null);
+
+    await h.setFaults([
+      { binding: "IMAGES", method: "input", times: 2 },
+      { binding: "R2", method: "delete", match: "-thumb.webp", times: 1 },
+    ]);
+    await redo(data.job_id, prompt);
+    const hits = await h.faultHits();
+    assert.deepEqual(hits.map((hit) => `${hit.binding} ${hit.method}`), ["IMAGES input", "R2 delete", "IMAGES input"]);
+    assert.ok(
+      h.logs.some((l) => l.message.includes(`job ${data.job_id}: could not delete the earlier thumbnail`)),
+      `no log line:\n${h.logText()}`,
+    );
+    const after = await thumbnailState(data.job_id);
+    assert.equal(after.job, null);
+    assertConsistent(after);
+  });
+
+  it("a redo whose thumbnail works records it in the job and its gallery row", async () => {
+    await h.setFaults([{ binding: "IMAGES", method: "input", times: 1 }]);
+    const prompt = `a lantern lit at last ${uniq()}`;
+    const { data } = await callTool(client, "generate_image_and_wait", { prompt, model });
+    assert.equal(data.thumbnail_url, null);
+    assertConsistent(await thumbnailState(data.job_id));
+
+    await h.setFaults([]);
+    await redo(data.job_id, prompt);
+    const after = await thumbnailState(data.job_id);
+    assert.notEqual(after.job, null);
+    assertConsistent(after);
+    assert.equal(await h.count("generations", "job_id = ?", data.job_id), 1);
+    const thumb = await h.r2Bytes(after.thumbs[0]);
+    const decoded = await decodeWebp(thumb.bytes);
+    assert.equal(Math.max(decoded.width, decoded.height), THUMBNAIL_MAX_SIDE);
+  });
+});

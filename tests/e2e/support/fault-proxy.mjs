@@ -1,17 +1,18 @@
 // Fault-injecting front for the built worker (e2e only; loaded by startHarness({faults: true})
 // as the main module in front of build/index.js, never deployed).
 //
-// Every fetch, queue and scheduled event runs the real server with env.DB, env.R2_BUCKET and
-// env.IMAGE_QUEUE wrapped in proxies that consult the current fault rules first; env.AI and the
-// vars pass through untouched. A test sets the rules with POST /__e2e_faults {rules: [...]} and
-// reads what was injected with GET /__e2e_faults. A rule:
-//   {binding: "DB" | "R2" | "QUEUE", method?, match?, skip?, times?, error?}
+// Every fetch, queue and scheduled event runs the real server with env.DB, env.R2_BUCKET,
+// env.IMAGE_QUEUE and env.IMAGES (when bound) wrapped in proxies that consult the current fault
+// rules first; env.AI and the vars pass through untouched. A test sets the rules with POST
+// /__e2e_faults {rules: [...]} and reads what was injected with GET /__e2e_faults. A rule:
+//   {binding: "DB" | "R2" | "QUEUE" | "IMAGES", method?, match?, skip?, times?, error?}
 // method: DB "run" | "all" | "first" | "raw" | "batch"; R2 "put" | "get" | "head" | "delete" |
-// "list"; QUEUE "send" | "sendBatch" (any method when absent). match: a substring of the SQL
-// (a batch: its statements joined with " ; "), the R2 key(s) or the message JSON. skip: matching
-// calls to let through first (default 0). times: calls to fail (default 1; -1 = every one).
-// A failing call rejects with Error(error ?? "injected <binding> <method> failure") without
-// touching the real binding, the way a binding that is down fails.
+// "list"; QUEUE "send" | "sendBatch"; IMAGES "input" (any method when absent). match: a
+// substring of the SQL (a batch: its statements joined with " ; "), the R2 key(s) or the message
+// JSON (IMAGES: none, so a rule with match never fires). skip: matching calls to let through
+// first (default 0). times: calls to fail (default 1; -1 = every one). A failing call rejects
+// with Error(error ?? "injected <binding> <method> failure") without touching the real binding,
+// the way a binding that is down fails; IMAGES.input, synchronous, throws it.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Server from "./index.js";
 
@@ -90,12 +91,21 @@ function queue(producer) {
   });
 }
 
+function images(binding) {
+  return intercept(binding, ["input"], (method, original, args) => {
+    const error = injected("IMAGES", method, "");
+    if (error) throw error;
+    return original(...args);
+  });
+}
+
 function wrapEnv(env) {
   return {
     ...env,
     DB: database(env.DB),
     R2_BUCKET: bucket(env.R2_BUCKET),
     IMAGE_QUEUE: queue(env.IMAGE_QUEUE),
+    ...(env.IMAGES && typeof env.IMAGES === "object" ? { IMAGES: images(env.IMAGES) } : {}),
   };
 }
 

@@ -49,6 +49,16 @@ impl Caller {
     pub fn is_admin(&self) -> bool {
         matches!(self, Caller::Admin)
     }
+
+    /// What an SSE session row records as its owner: `admin` or `key:<name>`. The prefix keeps
+    /// the kinds apart (a key can never pass for the administrator or, once OAuth exists, for a
+    /// `grant:<id>`), and only the caller with exactly this owner may post into the session.
+    pub fn session_owner(&self) -> String {
+        match self {
+            Caller::Admin => ADMIN_NAME.to_string(),
+            Caller::Key(name) => format!("key:{name}"),
+        }
+    }
 }
 
 pub fn valid_key_name(name: &str) -> bool {
@@ -190,6 +200,16 @@ mod tests {
             assert!(!error.contains("short"), "token echoed: {error}");
         }
         assert_eq!(format!("{:?}", keys()[0]), "ApiKey(alice)");
+    }
+
+    #[test]
+    fn session_owners_keep_callers_and_kinds_apart() {
+        assert_eq!(Caller::Admin.session_owner(), "admin");
+        assert_eq!(Caller::Key("alice".into()).session_owner(), "key:alice");
+        assert_ne!(
+            Caller::Key("alice".into()).session_owner(),
+            Caller::Key("bob".into()).session_owner()
+        );
     }
 
     #[test]

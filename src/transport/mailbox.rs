@@ -33,28 +33,28 @@ impl Mailbox {
         Mailbox { db: Db::new(db) }
     }
 
-    pub async fn open_session(&self, id: &str, now: i64) -> DbResult<()> {
-        let sql = "INSERT INTO sse_sessions (id, created_at, last_seen) VALUES (?, ?, ?)";
+    /// Records a new session owned by `owner` ([`crate::access::Caller::session_owner`]).
+    pub async fn open_session(&self, id: &str, owner: &str, now: i64) -> DbResult<()> {
+        let sql = "INSERT INTO sse_sessions (id, created_at, last_seen, owner) VALUES (?, ?, ?, ?)";
         self.db
             .run(
-                statement(sql, vec![id.into(), now.into(), now.into()]),
+                statement(sql, vec![id.into(), now.into(), now.into(), owner.into()]),
                 "opening an SSE session",
             )
             .await
     }
 
-    /// Whether the session exists and its stream checked in recently.
-    pub async fn session_is_live(&self, id: &str, now: i64) -> DbResult<bool> {
+    /// Whether the session exists, belongs to `owner` and its stream checked in recently. A
+    /// session of another owner, or of none (opened before owners were recorded), answers
+    /// false exactly like an unknown one, so a caller cannot learn that it exists.
+    pub async fn session_is_live_for(&self, id: &str, owner: &str, now: i64) -> DbResult<bool> {
         #[derive(Deserialize)]
         struct Row {
             last_seen: i64,
         }
         let rows: Vec<Row> = self
             .db
-            .rows(
-                statement("SELECT last_seen FROM sse_sessions WHERE id = ?", vec![id.into()]),
-                "looking up an SSE session",
-            )
+            .rows(owned_session_statement(id, owner), "looking up an SSE session")
             .await?;
         Ok(rows.first().is_some_and(|row| now - row.last_seen < SESSION_EXPIRY_MS))
     }
@@ -110,6 +110,15 @@ impl Mailbox {
             sessions: sessions.len(),
         })
     }
+}
+
+/// The session `id` if `owner` opened it: owners compare as exact text in SQL, and a NULL
+/// owner equals nothing.
+fn owned_session_statement(id: &str, owner: &str) -> Statement {
+    statement(
+        "SELECT last_seen FROM sse_sessions WHERE id = ? AND owner = ?",
+        vec![id.into(), owner.into()],
+    )
 }
 
 /// What one mailbox sweep deleted.
@@ -179,7 +188,7 @@ mod tests {
         let db = database();
         let now = 10 * SESSION_EXPIRY_MS;
         db.execute_batch(&format!(
-            "INSERT INTO sse_sessions VALUES ('live', 0, {live}), ('gone', 0, {gone}), ('gone2', 0, {gone});
+            "INSERT INTO sse_sessions (id, created_at, last_seen) VALUES ('live', 0, {live}), ('gone', 0, {gone}), ('gone2', 0, {gone});
              INSERT INTO sse_messages (session_id, payload, created_at) VALUES
                ('live', 'a', 1), ('gone', 'b', 1), ('gone', 'c', 1), ('never', 'd', 1), ('gone2', 'e', 1);",
             live = now - 1000,
@@ -202,5 +211,46 @@ mod tests {
             1
         );
         assert_eq!(count(&db, "SELECT COUNT(*) FROM sse_messages"), 1);
+    }
+
+    fn found(db: &Connection, statement: &Statement) -> usize {
+        let params: Vec<String> = statement
+            .params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Text(text) => text.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let mut prepared = db.prepare(&statement.sql).unwrap();
+        let rows = prepared
+            .query_map(rusqlite::params_from_iter(params), |_| Ok(()))
+            .unwrap();
+        rows.count()
+    }
+
+    #[test]
+    fn a_session_is_found_only_by_its_owner() {
+        let db = database();
+        db.execute_batch(
+            "INSERT INTO sse_sessions (id, created_at, last_seen, owner) VALUES
+               ('alices', 0, 0, 'key:alice'), ('admins', 0, 0, 'admin');
+             INSERT INTO sse_sessions (id, created_at, last_seen) VALUES ('old', 0, 0);",
+        )
+        .unwrap();
+        assert_eq!(found(&db, &owned_session_statement("alices", "key:alice")), 1);
+        assert_eq!(found(&db, &owned_session_statement("admins", "admin")), 1);
+        for (id, owner) in [
+            ("alices", "key:bob"),
+            ("alices", "admin"),
+            ("alices", "alice"),
+            ("alices", "KEY:ALICE"),
+            ("admins", "key:admin"),
+            ("nobody", "key:alice"),
+            ("old", "admin"),
+            ("old", ""),
+        ] {
+            assert_eq!(found(&db, &owned_session_statement(id, owner)), 0, "{id} {owner}");
+        }
     }
 }

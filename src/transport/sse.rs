@@ -65,16 +65,17 @@ struct StreamState {
 }
 
 pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
-    if let Err(refused) = guard(&req, &env).await? {
-        return Ok(refused);
-    }
+    let ctx = match guard(&req, &env).await? {
+        Ok(ctx) => ctx,
+        Err(refused) => return Ok(refused),
+    };
     let mailbox = mailbox(&env)?;
     let now = crate::time::now_ms();
     if let Err(error) = mailbox.sweep(now, crate::catalog::SWEEP_SSE_BATCH).await {
         worker::console_error!("{error}");
     }
     let session = uuid::Uuid::new_v4().simple().to_string();
-    if let Err(error) = mailbox.open_session(&session, now).await {
+    if let Err(error) = mailbox.open_session(&session, &ctx.caller.session_owner(), now).await {
         worker::console_error!("{error}");
         return refusal(500, "could not open an SSE session", None);
     }
@@ -132,6 +133,13 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
     }
 }
 
+/// POST /sse/message?sessionId=…: runs the messages and leaves their responses in the mailbox.
+///
+/// A session belongs to the caller that opened it (the administrator or one named key; see
+/// [`crate::access::Caller::session_owner`]). Anyone else, the administrator included, gets
+/// the 404 an unknown or expired session gets, so another key's session id is neither usable
+/// nor confirmed to exist; nothing is run and nothing is written to the mailbox. Sessions
+/// opened before owners were recorded belong to nobody and are refused the same way.
 pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response> {
     let ctx = match guard(&req, &env).await? {
         Ok(ctx) => ctx,
@@ -150,9 +158,15 @@ pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response
         crate::protocol::version::ASSUMED_ON_LEGACY_SSE,
     );
     let mailbox = mailbox(&env)?;
-    // Anything not shaped like the ids we mint cannot be a session: no lookup, no echo.
+    // Anything not shaped like the ids we mint cannot be a session: no lookup, no echo. A session
+    // someone else opened is refused here, before the body is read, exactly like an unknown one.
+    let owner = ctx.caller.session_owner();
     let live = match is_session_id(&session) {
-        true => mailbox.session_is_live(&session, crate::time::now_ms()).await,
+        true => {
+            mailbox
+                .session_is_live_for(&session, &owner, crate::time::now_ms())
+                .await
+        }
         false => Ok(false),
     };
     match live {

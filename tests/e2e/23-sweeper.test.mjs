@@ -123,8 +123,8 @@ describe("the sweeper (retention off)", () => {
     await h.query("DELETE FROM sse_messages");
     await h.query("DELETE FROM sse_sessions");
     await h.db.batch([
-      h.db.prepare("INSERT INTO sse_sessions VALUES ('stale-1', ?, ?)").bind(now - 3_600_000, now - 3_600_000),
-      h.db.prepare("INSERT INTO sse_sessions VALUES ('live-1', ?, ?)").bind(now, now),
+      h.db.prepare("INSERT INTO sse_sessions (id, created_at, last_seen) VALUES ('stale-1', ?, ?)").bind(now - 3_600_000, now - 3_600_000),
+      h.db.prepare("INSERT INTO sse_sessions (id, created_at, last_seen) VALUES ('live-1', ?, ?)").bind(now, now),
       h.db.prepare("INSERT INTO sse_messages (session_id, payload, created_at) VALUES ('stale-1', '{}', ?), ('stale-1', '{}', ?), ('live-1', '{}', ?)").bind(now, now, now),
     ]);
     const swept = await h.sweep(now + 60_000);

@@ -498,7 +498,7 @@ pub(super) mod tests {
 
 /// The SQL above run against SQLite (D1's engine) with the real migrations applied.
 #[cfg(test)]
-pub(super) mod sqlite_tests {
+pub(crate) mod sqlite_tests {
     use super::tests::{job, stored};
     use super::*;
     use crate::d1::{SqlValue, Statement};

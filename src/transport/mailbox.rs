@@ -163,18 +163,14 @@ mod tests {
         db
     }
 
-    fn deleted(db: &Connection, statement: &Statement) -> usize {
-        let params: Vec<i64> = statement
-            .params
-            .iter()
-            .map(|p| match p {
-                SqlValue::Integer(n) => *n,
-                other => panic!("{other:?}"),
-            })
-            .collect();
+    /// How many rows `statement` returns (or deletes, with RETURNING).
+    fn rows(db: &Connection, statement: &Statement) -> usize {
         let mut prepared = db.prepare(&statement.sql).unwrap();
         let rows = prepared
-            .query_map(rusqlite::params_from_iter(params), |_| Ok(()))
+            .query_map(
+                rusqlite::params_from_iter(crate::jobs::sql::sqlite_tests::values(statement)),
+                |_| Ok(()),
+            )
             .unwrap();
         rows.count()
     }
@@ -196,37 +192,21 @@ mod tests {
         ))
         .unwrap();
         let (messages, sessions) = sweep_statements(now, 3);
-        assert_eq!(deleted(&db, &messages), 3, "bounded by the limit");
-        assert_eq!(deleted(&db, &sessions), 2);
+        assert_eq!(rows(&db, &messages), 3, "bounded by the limit");
+        assert_eq!(rows(&db, &sessions), 2);
         let (messages, sessions) = sweep_statements(now, 3);
         assert_eq!(
-            deleted(&db, &messages),
+            rows(&db, &messages),
             1,
             "the rest, including messages of deleted sessions"
         );
-        assert_eq!(deleted(&db, &sessions), 0);
+        assert_eq!(rows(&db, &sessions), 0);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM sse_sessions"), 1);
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM sse_messages WHERE session_id = 'live'"),
             1
         );
         assert_eq!(count(&db, "SELECT COUNT(*) FROM sse_messages"), 1);
-    }
-
-    fn found(db: &Connection, statement: &Statement) -> usize {
-        let params: Vec<String> = statement
-            .params
-            .iter()
-            .map(|p| match p {
-                SqlValue::Text(text) => text.clone(),
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        let mut prepared = db.prepare(&statement.sql).unwrap();
-        let rows = prepared
-            .query_map(rusqlite::params_from_iter(params), |_| Ok(()))
-            .unwrap();
-        rows.count()
     }
 
     #[test]
@@ -238,8 +218,8 @@ mod tests {
              INSERT INTO sse_sessions (id, created_at, last_seen) VALUES ('old', 0, 0);",
         )
         .unwrap();
-        assert_eq!(found(&db, &owned_session_statement("alices", "key:alice")), 1);
-        assert_eq!(found(&db, &owned_session_statement("admins", "admin")), 1);
+        assert_eq!(rows(&db, &owned_session_statement("alices", "key:alice")), 1);
+        assert_eq!(rows(&db, &owned_session_statement("admins", "admin")), 1);
         for (id, owner) in [
             ("alices", "key:bob"),
             ("alices", "admin"),
@@ -250,7 +230,7 @@ mod tests {
             ("old", "admin"),
             ("old", ""),
         ] {
-            assert_eq!(found(&db, &owned_session_statement(id, owner)), 0, "{id} {owner}");
+            assert_eq!(rows(&db, &owned_session_statement(id, owner)), 0, "{id} {owner}");
         }
     }
 }

@@ -43,6 +43,7 @@ import {
 } from "./harness.mjs";
 import { aiStandin, Recorder } from "./support/ai-standin.mjs";
 import { makeModelImages } from "./support/images.mjs";
+import { readSseEvents } from "./support/sse.mjs";
 
 const SESSION_EXPIRY_MS = 5 * 60 * 1000; // src/transport/mailbox.rs
 const EVENT_TIMEOUT_MS = 15000;
@@ -126,40 +127,17 @@ async function openSse(instance, { token = TEST_TOKEN } = {}) {
   };
   if (res.ok && res.body) {
     (async () => {
-      const decoder = new TextDecoder();
-      let buf = "";
-      let type = "message";
-      let data = [];
       try {
-        for await (const chunk of res.body) {
-          buf += decoder.decode(chunk, { stream: true });
-          let nl;
-          while ((nl = buf.indexOf("\n")) >= 0) {
-            const line = buf.slice(0, nl).replace(/\r$/, "");
-            buf = buf.slice(nl + 1);
-            if (line === "") {
-              if (data.length > 0) {
-                const text = data.join("\n");
-                let json = null;
-                try {
-                  json = JSON.parse(text);
-                } catch {}
-                stream.events.push({ type, data: text, json, at: performance.now() });
-              }
-              type = "message";
-              data = [];
-              notify();
-            } else if (line.startsWith(":")) {
-              stream.comments += 1;
-            } else {
-              const colon = line.indexOf(":");
-              const field = colon < 0 ? line : line.slice(0, colon);
-              const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-              if (field === "event") type = value;
-              else if (field === "data") data.push(value);
-            }
-          }
-        }
+        await readSseEvents(res.body, {
+          onEvent: (event) => {
+            stream.events.push({ ...event, at: performance.now() });
+            notify();
+          },
+          onComment: () => {
+            stream.comments += 1;
+            notify();
+          },
+        });
       } catch (err) {
         if (err?.name !== "AbortError") stream.error = err;
       } finally {

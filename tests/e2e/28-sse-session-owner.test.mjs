@@ -7,6 +7,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { TEST_TOKEN, sleep, uniq } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
+import { readSseEvents } from "./support/sse.mjs";
 
 const KEYS = {
   alice: "alice-token-7f3a9c2e5b1d",
@@ -26,35 +27,8 @@ async function openSse(h, token) {
   assert.equal(res.status, 200);
   const stream = { events: [], ended: false, close: () => abort.abort() };
   (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    let type = "message";
-    let data = [];
     try {
-      for await (const chunk of res.body) {
-        buf += decoder.decode(chunk, { stream: true });
-        let nl;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl).replace(/\r$/, "");
-          buf = buf.slice(nl + 1);
-          if (line === "") {
-            if (data.length > 0) {
-              const text = data.join("\n");
-              let json = null;
-              try {
-                json = JSON.parse(text);
-              } catch {}
-              stream.events.push({ type, data: text, json });
-            }
-            type = "message";
-            data = [];
-          } else if (line.startsWith("event:")) {
-            type = line.slice(6).trim();
-          } else if (line.startsWith("data:")) {
-            data.push(line.slice(5).replace(/^ /, ""));
-          }
-        }
-      }
+      await readSseEvents(res.body, { onEvent: (event) => stream.events.push(event) });
     } catch {
       // aborted by close()
     } finally {

@@ -32,7 +32,7 @@ use crate::catalog::{
 };
 use crate::config::Config;
 use crate::d1::DbError;
-use crate::jobs::{JobRow, JobStore};
+use crate::jobs::{JobInput, JobRow, JobStore};
 use crate::pipeline::consumer::transient_retry_delay_seconds;
 use crate::services::storage::possible_keys;
 use crate::transport::mailbox::Mailbox;
@@ -259,14 +259,10 @@ async fn apply_retention(
 /// The stored inputs (`input-…` keys) `jobs` list, each once: what retention may delete with
 /// them. An earlier job's image used in place is not one, nor is an entry that cannot be read.
 fn stored_input_keys(jobs: &[JobRow]) -> Vec<String> {
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        url: String,
-    }
     let mut keys: Vec<String> = jobs
         .iter()
         .filter_map(|job| job.inputs.as_deref())
-        .flat_map(|text| serde_json::from_str::<Vec<Entry>>(text).unwrap_or_default())
+        .flat_map(|text| serde_json::from_str::<Vec<JobInput>>(text).unwrap_or_default())
         .filter_map(|entry| key_in_stored_url(&entry.url).map(|(key, _)| key.to_string()))
         .filter(|key| key.starts_with(INPUT_KEY_PREFIX))
         .collect();

@@ -528,6 +528,64 @@ pub(crate) mod sqlite_tests {
     }
 
     #[test]
+    fn the_status_migration_keeps_every_column_and_takes_cancelled_and_deleted() {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let (old, new): (Vec<_>, Vec<_>) = migrations()
+            .into_iter()
+            .partition(|f| f.file_name().unwrap().to_str().unwrap() < "0008");
+        for file in &old {
+            apply(&db, file);
+        }
+        let row = "SELECT id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, \
+                   height, parameters, thumbnail_url, image_size, owner, inputs FROM generation_jobs";
+        db.execute_batch(
+            "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at, \
+               seed, width, height, parameters, thumbnail_url, image_size, owner, inputs) \
+             VALUES ('j', 'completed', 'a fox', 'flux-schnell', '/images/j.png', NULL, 1, 2, 7, 512, 256, \
+               '{\"steps\":4}', '/images/j-thumb.webp', 1234, 'alice', '[]');
+             INSERT INTO generations (id, job_id, image_url, prompt, model, created_at, thumbnail_url, image_size) \
+             VALUES ('g', 'j', '/images/j.png', 'a fox', 'flux-schnell', 2, '/images/j-thumb.webp', 1234);",
+        )
+        .unwrap();
+        let read = |db: &Connection, sql: &str| -> Vec<Vec<rusqlite::types::Value>> {
+            let mut stmt = db.prepare(sql).unwrap();
+            let n = stmt.column_count();
+            stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let (jobs, gallery) = (read(&db, row), read(&db, "SELECT * FROM generations"));
+        assert!(db
+            .execute_batch("UPDATE generation_jobs SET status = 'cancelled' WHERE id = 'j'")
+            .is_err());
+        for file in &new {
+            apply(&db, file);
+        }
+        assert_eq!(read(&db, row), jobs);
+        assert_eq!(read(&db, "SELECT * FROM generations"), gallery);
+        for status in ["cancelled", "deleted"] {
+            db.execute(
+                &format!("UPDATE generation_jobs SET status = '{status}' WHERE id = 'j'"),
+                [],
+            )
+            .unwrap();
+        }
+        assert!(db
+            .execute_batch("UPDATE generation_jobs SET status = 'gone' WHERE id = 'j'")
+            .is_err());
+        assert!(
+            db.execute_batch(
+                "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) \
+                 VALUES ('h', 'nope', 'u', 'p', 'm', 1)"
+            )
+            .is_err(),
+            "the gallery's foreign key still points at the rebuilt jobs table"
+        );
+    }
+
+    #[test]
     fn the_parameters_migration_keeps_every_row_of_the_old_schema() {
         let db = Connection::open_in_memory().unwrap();
         db.execute_batch("PRAGMA foreign_keys = ON").unwrap();

@@ -123,6 +123,21 @@ pub const VARIATIONS: IntLimit = IntLimit {
     max: Some(8),
     default: 4,
 };
+/// The OpenAI-compatible images API (`/v1/images/…`): images per generation or edit request
+/// (`n`, OpenAI's own range and default). Variations keep generate_variations' range
+/// (VARIATIONS) with OpenAI's default of 1.
+pub const OPENAI_IMAGES_N: IntLimit = IntLimit {
+    min: 1,
+    max: Some(10),
+    default: 1,
+};
+/// The prompt of a `/v1/images/variations` request, which has none in OpenAI's API: image-to-image
+/// redraws the upload at VARIATION_STRENGTH_DEFAULT, so the prompt only nudges (a `prompt` form
+/// field replaces it).
+pub const OPENAI_VARIATION_PROMPT: &str = "a variation of this image, with the same subject, composition and style";
+/// The OpenAI model name `/v1/images/generations` assumes when a request names none (OpenAI's
+/// own default).
+pub const OPENAI_DEFAULT_MODEL: &str = "dall-e-2";
 /// Key prefix of input images this server stores (uploads and converted copies): flat keys like
 /// every image key, so `/images/` serves them and they never look like a job's image.
 pub const INPUT_KEY_PREFIX: &str = "input-";

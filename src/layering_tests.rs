@@ -12,8 +12,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("cron entry point", &["sweeper"]),
     // The fetch handler (routes, auth, Origin, SSE) and the queue consumer (backend → R2 → D1).
     ("request and queue entry points", &["transport", "pipeline"]),
-    // MCP methods over the wire types, and the pages people see (which list the tools).
-    ("MCP server and pages", &["server", "pages"]),
+    // MCP methods over the wire types, OpenAI's images API, and the pages people see (which
+    // list the tools).
+    ("MCP server, OpenAI API and pages", &["server", "openai", "pages"]),
     ("tools", &["tools"]),
     // Job creation, image inputs, R2 objects: what tools (and the entry points) share.
     ("services", &["services"]),

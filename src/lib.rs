@@ -4,13 +4,14 @@
 //! wire types) → `tools` → `services` (job creation: plan, quota, record in D1 through `jobs`,
 //! enqueue; image inputs; R2 objects). Queue path: `pipeline::consumer` → image backend → R2 →
 //! D1. Cron path: `sweeper` (re-queues and fails jobs through `jobs`, expires the SSE mailbox of
-//! `transport`, deletes old images). `pages` serves people.
+//! `transport`, deletes old images). `pages` serves people; `openai` serves OpenAI's images API
+//! (admitted by `transport` as MCP requests are) on the same services.
 //!
 //! Layers, top first; a module imports only modules of lower layers (`layering_tests` declares
 //! the same order and checks it):
 //! 1. `sweeper` (cron entry point)
 //! 2. `transport`, `pipeline` (request and queue entry points)
-//! 3. `server`, `pages`
+//! 3. `server`, `openai` (the OpenAI-compatible images API), `pages`
 //! 4. `tools` (tools only; their shared helpers in `tools/support/`)
 //! 5. `services`
 //! 6. `jobs`, `images_binding`, `rate_limit` (job store and platform adapters)
@@ -30,6 +31,7 @@ mod images_binding;
 mod jobs;
 mod media;
 mod models;
+mod openai;
 mod pages;
 mod pipeline;
 mod protocol;

@@ -35,6 +35,22 @@ pub fn edit_strength_default_applies(spec: &ModelSpec) -> bool {
     spec.param(Control::Strength).is_some() && !spec.inputs.is_some_and(|rule| rule.mask)
 }
 
+/// OpenAI's image model names and the model the OpenAI-compatible API (`/v1/images/…`) runs for
+/// each when generating (see [`Role`]); edits and variations pick by their inputs instead.
+pub const OPENAI_ALIASES: [(&str, ImageModel); 3] = [
+    ("dall-e-2", ImageModel::holding(Role::OpenAiDallE2)),
+    ("dall-e-3", ImageModel::holding(Role::OpenAiDallE3)),
+    ("gpt-image-1", ImageModel::holding(Role::OpenAiGptImage1)),
+];
+
+/// The model an OpenAI model name stands for, if it is one of [`OPENAI_ALIASES`].
+pub fn openai_alias(name: &str) -> Option<ImageModel> {
+    OPENAI_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, model)| *model)
+}
+
 /// The model that makes variations when the image's own model cannot (see [`Role`]).
 pub fn variation_fallback() -> ImageModel {
     VARIATION_FALLBACK
@@ -141,6 +157,28 @@ mod tests {
             edit_defaults_text(),
             "sd-v1-5-inpainting with a mask, flux-2-klein-4b with several images, else sd-v1-5-img2img"
         );
+    }
+
+    #[test]
+    fn openai_names_stand_for_text_models_that_take_their_sizes() {
+        assert_eq!(openai_alias("dall-e-2"), Some(ImageModel::named("sdxl-lightning")));
+        assert_eq!(openai_alias("dall-e-3"), Some(ImageModel::named("flux-2-dev")));
+        assert_eq!(openai_alias("gpt-image-1"), Some(ImageModel::named("flux-2-klein-9b")));
+        assert_eq!(openai_alias("flux-2-dev"), None, "our own names are no aliases");
+        // The sizes OpenAI documents for each model are sizes its stand-in takes.
+        let sizes: [(&str, &[(i64, i64)]); 3] = [
+            ("dall-e-2", &[(256, 256), (512, 512), (1024, 1024)]),
+            ("dall-e-3", &[(1024, 1024), (1792, 1024), (1024, 1792)]),
+            ("gpt-image-1", &[(1024, 1024), (1536, 1024), (1024, 1536)]),
+        ];
+        for (alias, sizes) in sizes {
+            let model = openai_alias(alias).unwrap();
+            assert!(model.draws_from_text(), "{alias}");
+            let rule = model.spec().size.expect("a model that takes a size");
+            for (w, h) in sizes {
+                assert_eq!(rule.check(*w, *h), Ok(()), "{alias} {w}x{h}");
+            }
+        }
     }
 
     #[test]

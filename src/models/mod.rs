@@ -17,7 +17,7 @@ mod registry;
 
 pub use choice::{
     edit_default, edit_defaults_text, edit_strength_default_applies, integer_bounds, labels, mask_model_names, names,
-    names_taking, number_bounds, several_images_labels, variation_fallback,
+    names_taking, number_bounds, openai_alias, several_images_labels, variation_fallback, OPENAI_ALIASES,
 };
 pub use plan::{AspectRatio, Controls, ASPECT_RATIOS};
 pub use registry::MODELS;
@@ -45,6 +45,12 @@ pub enum Role {
     /// Makes the variations (image-to-image on the finished image) when the image's own model
     /// cannot: it needs a mask, takes no seed, or was asked for a strength it does not take.
     VariationFallback,
+    /// What the OpenAI-compatible API runs for OpenAI's `dall-e-2` (fast, small square sizes).
+    OpenAiDallE2,
+    /// ... for `dall-e-3` (high quality, 1024x1024, 1792x1024 and 1024x1792).
+    OpenAiDallE3,
+    /// ... for `gpt-image-1` (1024x1024, 1536x1024, 1024x1536).
+    OpenAiGptImage1,
 }
 
 /// How the model takes its input.

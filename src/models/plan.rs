@@ -68,6 +68,26 @@ impl AspectRatio {
 }
 
 impl SizeRule {
+    /// Whether the model takes `width` x `height`: each side within its range and a multiple of
+    /// its step. The problem names the first side that is not.
+    pub fn check(&self, width: i64, height: i64) -> Result<(), String> {
+        for (name, side) in [("width", width), ("height", height)] {
+            if side < i64::from(self.min) || side > i64::from(self.max) {
+                return Err(format!(
+                    "{name} must be between {} and {} (got {side})",
+                    self.min, self.max
+                ));
+            }
+            if side % i64::from(self.multiple_of) != 0 {
+                return Err(format!(
+                    "{name} must be a multiple of {} (got {side})",
+                    self.multiple_of
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The size for `ratio` at about the model's default pixel count, on a 64-pixel grid, within
     /// the model's limits.
     pub fn for_aspect_ratio(&self, ratio: AspectRatio) -> (u32, u32) {
@@ -201,19 +221,8 @@ impl ModelSpec {
             (None, None, None) => (None, None),
         };
         if let (Some(rule), Some(w), Some(h)) = (&self.size, width, height) {
-            for (name, side) in [("width", w), ("height", h)] {
-                if side < i64::from(rule.min) || side > i64::from(rule.max) {
-                    return refuse(format!(
-                        "{name} must be between {} and {} (got {side})",
-                        rule.min, rule.max
-                    ));
-                }
-                if side % i64::from(rule.multiple_of) != 0 {
-                    return refuse(format!(
-                        "{name} must be a multiple of {} (got {side})",
-                        rule.multiple_of
-                    ));
-                }
+            if let Err(problem) = rule.check(w, h) {
+                return refuse(problem);
             }
         }
         let seed = self

@@ -170,7 +170,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         typical_time: "slowest FLUX, ~10-30 s",
         price_hint: "$0.00021 per input 512x512 tile per step + $0.00041 per output 512x512 tile per step",
         inputs: Some(FLUX2_INPUTS),
-        roles: &[],
+        roles: &[Role::OpenAiDallE3],
     },
     ModelSpec {
         name: "flux-2-klein-4b",
@@ -202,7 +202,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         typical_time: "fast, ~3-8 s",
         price_hint: "$0.015 per first megapixel + $0.002 per further megapixel",
         inputs: Some(FLUX2_INPUTS),
-        roles: &[],
+        roles: &[Role::OpenAiGptImage1],
     },
     ModelSpec {
         name: "lucid-origin",
@@ -292,7 +292,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         typical_time: "~15-20 s",
         price_hint: "$0 per step (beta)",
         inputs: None,
-        roles: &[],
+        roles: &[Role::OpenAiDallE2],
     },
     ModelSpec {
         name: "sdxl-base",

@@ -153,6 +153,22 @@ pub async fn load(
     checked(argument, role, source, bytes, stored_url)
 }
 
+/// An image uploaded as a file (a multipart part of the OpenAI-compatible API): checked like a
+/// data URL's bytes, and stored like one (`input-…`) when the jobs are started.
+pub fn uploaded(argument: String, role: InputRole, bytes: Vec<u8>) -> Result<Loaded, ServiceError> {
+    if bytes.len() > INPUT_IMAGE_MAX_BYTES {
+        return Err(refuse(
+            &argument,
+            format_args!(
+                "the file holds {} bytes; at most {INPUT_IMAGE_MAX_BYTES} (10 MiB) are accepted",
+                bytes.len()
+            ),
+        ));
+    }
+    let source = format!("upload ({} bytes)", bytes.len());
+    checked(argument, role, source, bytes, None)
+}
+
 /// The job `id` if the caller can see it and it has finished an image.
 pub async fn finished_job(
     ctx: &impl Context,
@@ -511,6 +527,33 @@ mod tests {
         assert!(refusal(10_000, 10_000).is_none(), "exactly 100 MP");
         assert!(refusal(12_000, 8_000).is_none(), "96 MP");
         assert!(refusal(512, 512).is_none());
+    }
+
+    #[test]
+    fn uploads_are_checked_like_data_urls_and_stored_as_new_inputs() {
+        let loaded = uploaded("image".into(), InputRole::Image, png_header(640, 480))
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (loaded.width, loaded.height, loaded.format),
+            (640, 480, ImageFormat::Png)
+        );
+        assert_eq!(loaded.source, format!("upload ({} bytes)", 40 * 1024));
+        assert!(loaded.stored_url.is_none(), "stored as input-… when the jobs start");
+        let junk = uploaded("image[1]".into(), InputRole::Image, b"GIF89a....".to_vec())
+            .err()
+            .unwrap();
+        assert_eq!(
+            junk.to_string(),
+            "image[1]: the bytes are not a PNG, JPEG or WebP image"
+        );
+        let mut huge = png_header(64, 64);
+        huge.resize(INPUT_IMAGE_MAX_BYTES + 1, 0);
+        let refused = uploaded("mask".into(), InputRole::Mask, huge)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(refused.starts_with("mask: the file holds 10485761 bytes"), "{refused}");
     }
 
     #[test]

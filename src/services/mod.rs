@@ -2,11 +2,13 @@
 //! bindings, free of any tool's types.
 //!
 //! [`jobs`] creates jobs (plans them, reserves the quota through [`quota`], records them in D1,
-//! queues them); [`inputs`] turns image references into checked bytes and stores what a model
-//! needs; [`storage`] names, writes and reads R2 objects (also for the queue consumer, the
+//! queues them); [`inputs`] turns image references and uploads into checked bytes and stores
+//! what a model needs; [`edits`] starts an edit from them (edit_image, the OpenAI-compatible
+//! edits and variations); [`storage`] names, writes and reads R2 objects (also for the queue consumer, the
 //! sweeper and `resources/read`). Services see a call through [`Context`] and fail with
 //! [`ServiceError`]; the tools convert it once, keeping every message as it is.
 
+pub mod edits;
 pub mod inputs;
 pub mod jobs;
 pub mod quota;

@@ -4,14 +4,14 @@
 use super::args::{arg, tool_args, FieldKind, Flatten};
 use super::generate_image::{count_arg, prompt_arg, ControlArgs};
 use super::previews::preview_arg;
-use super::support::start::start_with_inputs;
 use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{EDIT_IMAGES_MAX, EDIT_STRENGTH_DEFAULT, INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
-use crate::jobs::InputRole;
 use crate::models::{self, Control, ImageModel};
-use crate::services::inputs::{check_mask_size, check_shape, edit_model_names, edit_models, load};
-use crate::services::jobs::{plan_jobs, random_seed};
+use crate::services::edits::{start_edit, Edit, Input, Source};
+#[cfg(test)]
+use crate::services::inputs::check_shape;
+use crate::services::inputs::{edit_model_names, edit_models};
 
 pub const TOOL: ToolSpec = ToolSpec {
     name: "edit_image",
@@ -91,6 +91,7 @@ tool_args! {
 
 impl Args {
     /// The model asked for, or the one the inputs call for.
+    #[cfg(test)]
     fn model(&self) -> ImageModel {
         self.model
             .unwrap_or_else(|| default_model(self.images.len(), self.mask.is_some()))
@@ -98,6 +99,7 @@ impl Args {
 }
 
 /// The model an edit uses when the call names none: the inputs decide.
+#[cfg(test)]
 fn default_model(images: usize, has_mask: bool) -> ImageModel {
     models::edit_default(images, has_mask)
 }
@@ -109,26 +111,24 @@ impl Handler for EditImage {
     type Args = Args;
 
     async fn handle(ctx: &ToolContext, args: Args) -> ToolResult {
-        let model = args.model();
-        let spec = model.spec();
-        check_shape(spec, args.images.len(), args.mask.is_some())?;
-        let mut controls = args.controls.to_controls(args.strength);
-        if controls.strength.is_none() && models::edit_strength_default_applies(spec) {
-            controls.strength = Some(EDIT_STRENGTH_DEFAULT);
-        }
-        // Controls are checked before any input is read or stored.
-        let jobs = plan_jobs(model, &controls, args.count, None, random_seed)?;
-        let store = ctx.store()?;
-        let mut loaded = Vec::with_capacity(args.images.len() + 1);
-        for (i, text) in args.images.iter().enumerate() {
-            loaded.push(load(ctx, &store, format!("images[{i}]"), text, InputRole::Image).await?);
-        }
-        if let Some(text) = &args.mask {
-            let mask = load(ctx, &store, "mask".to_string(), text, InputRole::Mask).await?;
-            check_mask_size(&loaded[0], &mask)?;
-            loaded.push(mask);
-        }
-        start_with_inputs(ctx, &args.prompt, model, jobs, loaded, args.preview).await
+        let edit = Edit {
+            prompt: &args.prompt,
+            model: args.model,
+            count: args.count,
+            controls: args.controls.to_controls(args.strength),
+            images: (args.images.iter().enumerate())
+                .map(|(i, text)| Input {
+                    argument: format!("images[{i}]"),
+                    source: Source::Reference(text),
+                })
+                .collect(),
+            mask: args.mask.as_deref().map(|text| Input {
+                argument: "mask".to_string(),
+                source: Source::Reference(text),
+            }),
+        };
+        let ids = start_edit(ctx, edit).await?;
+        wait_for_completion::wait_for_jobs(ctx, ids, args.preview).await
     }
 }
 

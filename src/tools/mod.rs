@@ -46,6 +46,8 @@ pub use output::{ToolError, ToolOutput};
 #[cfg(test)]
 pub use previews::{blocks as preview_blocks, has_resource_links};
 pub use progress::ProgressSink;
+// The wait of the generate tools, for the OpenAI-compatible API (which answers with the rows).
+pub use wait_for_completion::{settle, WaitBudget, WaitState};
 
 /// Every tool, in the order `tools/list` shows them (the original's order, then additions).
 pub const TOOLS: &[&ToolSpec] = &[

@@ -118,13 +118,31 @@ fn args_error(message: &str) -> ToolError {
 /// The wait itself, shared with generate_image_and_wait. `preview`: show thumbnails inline.
 pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -> Result<ToolOutput, ToolError> {
     let ids = distinct(ids);
-    let store = ctx.store()?;
     let budget = WaitBudget::new(ids.len(), ctx.config.wait_response_limit_seconds);
+    let origin = ctx.origin.clone();
+    let mut output = settle(ctx, &ids, &budget, |state, elapsed| {
+        conclude(&origin, state, &budget, elapsed)
+    })
+    .await?;
+    output.inline_previews = preview;
+    Ok(output)
+}
+
+/// Polls the job rows of `ids` (distinct) until `done` makes an answer of where they stand and
+/// how long the wait has lasted, reporting progress as jobs finish. The pause between polls
+/// never passes the budget's deadline, so `done` sees the state at the deadline.
+pub async fn settle<T>(
+    ctx: &ToolContext,
+    ids: &[String],
+    budget: &WaitBudget,
+    mut done: impl FnMut(WaitState, u64) -> Option<T>,
+) -> Result<T, ToolError> {
+    let store = ctx.store()?;
     let started = crate::time::now_ms();
     let mut reported = None;
     loop {
-        let rows = store.jobs(&ids, ctx.caller.visible_owner()).await?;
-        let state = evaluate(&ids, &rows);
+        let rows = store.jobs(ids, ctx.caller.visible_owner()).await?;
+        let state = evaluate(ids, &rows);
         if let Some(progress) = &ctx.progress {
             let finished = state.finished_count(ids.len());
             if reported != Some(finished) {
@@ -137,9 +155,8 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -
             }
         }
         let elapsed = (crate::time::now_ms() - started).max(0) as u64;
-        if let Some(mut output) = conclude(&ctx.origin, state, &budget, elapsed) {
-            output.inline_previews = preview;
-            return Ok(output);
+        if let Some(answer) = done(state, elapsed) {
+            return Ok(answer);
         }
         let pause = poll_interval(elapsed)
             .min(budget.deadline_ms().saturating_sub(elapsed))

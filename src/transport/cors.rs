@@ -3,9 +3,14 @@
 use worker::{Headers, Response};
 
 const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
-const ALLOW_HEADERS: &str =
-    "Content-Type, Authorization, Accept, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, Last-Event-ID";
-const EXPOSE_HEADERS: &str = "WWW-Authenticate, Mcp-Protocol-Version";
+/// The MCP headers, then the ones the OpenAI SDKs send from a browser (`OpenAI-*`, Stainless'
+/// `X-Stainless-*` telemetry and retry headers) so they can call /v1/.
+const ALLOW_HEADERS: &str = "Content-Type, Authorization, Accept, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, \
+     Mcp-Session-Id, Last-Event-ID, OpenAI-Organization, OpenAI-Project, OpenAI-Beta, X-Stainless-Arch, \
+     X-Stainless-Lang, X-Stainless-OS, X-Stainless-Package-Version, X-Stainless-Runtime, \
+     X-Stainless-Runtime-Version, X-Stainless-Retry-Count, X-Stainless-Timeout, X-Stainless-Async, \
+     X-Stainless-Helper-Method, X-Stainless-Poll-Helper, X-Stainless-Custom-Poll-Interval";
+const EXPOSE_HEADERS: &str = "WWW-Authenticate, Mcp-Protocol-Version, Retry-After, x-should-retry";
 
 pub fn apply(response: &mut Response) {
     let headers: &mut Headers = response.headers_mut();

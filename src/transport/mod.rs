@@ -1,8 +1,10 @@
-//! HTTP surface: routing, and the checks every MCP transport shares (Origin, auth, protocol version).
+//! HTTP surface: routing, and the checks every MCP transport and the OpenAI-compatible images
+//! API share (Origin, auth, rate limit, body limit; protocol versions for MCP).
 
 mod auth;
 mod cors;
 pub mod mailbox;
+mod openai;
 mod sse;
 mod streamable;
 
@@ -61,6 +63,7 @@ async fn dispatch(req: Request, path: &str, env: Env, _ctx: Context) -> worker::
         (_, "/sse") => method_not_allowed("GET, POST"),
         (Method::Post, "/sse/message") => sse::post_message(req, env).await,
         (_, "/sse/message") => method_not_allowed("POST"),
+        (_, p) if crate::openai::owns(p) => openai::serve(req, p, env).await,
         _ => json_response(404, &json!({"error": "not found", "path": crate::catalog::echo(path)})),
     }
 }
@@ -88,21 +91,57 @@ pub fn accepted() -> worker::Result<Response> {
 /// The checks before any MCP message is read: configuration, Origin, the bearer token (which
 /// names the caller), then the caller's rate limit. `Ok(Err(response))` is a refusal to send as is.
 pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Response>> {
+    match admit(req, env).await? {
+        Ok(ctx) => Ok(Ok(ctx)),
+        Err(refused) => {
+            let mut response = refusal(refused.status, &refused.message, refused.challenge)?;
+            if let Some(seconds) = refused.retry_after {
+                response.headers_mut().set("Retry-After", &seconds.to_string())?;
+            }
+            Ok(Err(response))
+        }
+    }
+}
+
+/// Why [`admit`] refused a request: the status, the message and the headers that go with it.
+/// Each API answers it in its own shape (JSON-RPC on the MCP routes, OpenAI's on /v1/).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub status: u16,
+    pub message: String,
+    /// `WWW-Authenticate` of a 401.
+    pub challenge: Option<String>,
+    /// `Retry-After` seconds of a 429.
+    pub retry_after: Option<u32>,
+}
+
+impl Refused {
+    fn new(status: u16, message: impl Into<String>) -> Self {
+        Refused {
+            status,
+            message: message.into(),
+            challenge: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// The checks every authenticated API shares, in order: configuration, Origin, the bearer token
+/// (which names the caller), the caller's rate limit.
+pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Refused>> {
     let config = match Config::from_env(env) {
         Ok(config) => config,
         Err(error) => {
             worker::console_error!("{error}");
-            return refusal(500, &error.to_string(), None).map(Err);
+            return Ok(Err(Refused::new(500, error.to_string())));
         }
     };
     let origin_header = req.headers().get("Origin")?;
     if !crate::http::origin::origin_allowed(origin_header.as_deref(), &config.allowed_origins) {
-        return refusal(
+        return Ok(Err(Refused::new(
             403,
             "Forbidden: this Origin is not allowed to call the MCP endpoint",
-            None,
-        )
-        .map(Err);
+        )));
     }
     let authorization = req.headers().get("Authorization")?;
     let caller = match auth::check(authorization.as_deref(), config.auth_token.as_deref(), &config.api_keys) {
@@ -111,7 +150,10 @@ pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContex
             if error == auth::AuthError::NotConfigured {
                 worker::console_error!("{error}");
             }
-            return refusal(error.status(), &error.to_string(), error.challenge()).map(Err);
+            return Ok(Err(Refused {
+                challenge: error.challenge(),
+                ..Refused::new(error.status(), error.to_string())
+            }));
         }
     };
     if crate::rate_limit::check(env, &caller).await == crate::rate_limit::Verdict::Limited {
@@ -121,9 +163,10 @@ pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContex
             "Too many requests for key \"{}\": the rate limit allows a fixed number per {period} s. Retry after {period} s.",
             caller.name()
         );
-        let mut response = refusal(429, &message, None)?;
-        response.headers_mut().set("Retry-After", &period.to_string())?;
-        return Ok(Err(response));
+        return Ok(Err(Refused {
+            retry_after: Some(period),
+            ..Refused::new(429, message)
+        }));
     }
     Ok(Ok(ToolContext {
         env: env.clone(),

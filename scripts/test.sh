@@ -13,7 +13,7 @@
 #   7. browser    the gallery in headless Chromium (Debian `chromium`, installed by
 #                 tests/browser/setup.sh when missing) driven by puppeteer-core; screenshots
 #                 go to target/artifacts/gallery-*.png
-#   8. clients    real MCP clients against the built worker: Python mcp (tests/clients/python),
+#   8. clients    real clients against the built worker: Python mcp and openai (tests/clients/python),
 #                 MCP Inspector CLI, the conformance suite (tests/clients/*.test.mjs)
 #
 # SKIP="fmt clippy" bash scripts/test.sh   skips the named layers (not setup/build).

@@ -51,6 +51,18 @@ pub struct Route {
     /// What the caller must be allowed: starting work, or reading.
     pub scope: Scope,
     pub body: Body,
+    /// What it does, for the discovery page.
+    pub summary: &'static str,
+}
+
+impl Route {
+    /// The path as documentation writes it (`/v1/models/{id}`).
+    pub fn shown_path(&self) -> String {
+        match self.path.ends_with('/') {
+            true => format!("{}{{id}}", self.path),
+            false => self.path.to_string(),
+        }
+    }
 }
 
 pub const ROUTES: &[Route] = &[
@@ -60,6 +72,7 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::Generations,
         scope: Scope::Write,
         body: Body::Json,
+        summary: "OpenAI images API: images from a prompt (JSON), answered when they are ready.",
     },
     Route {
         method: "POST",
@@ -67,6 +80,7 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::Edits,
         scope: Scope::Write,
         body: Body::Form,
+        summary: "OpenAI images API: images from uploaded images and a prompt, with an optional mask (multipart).",
     },
     Route {
         method: "POST",
@@ -74,6 +88,7 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::Variations,
         scope: Scope::Write,
         body: Body::Form,
+        summary: "OpenAI images API: variations of an uploaded image (multipart).",
     },
     Route {
         method: "GET",
@@ -81,6 +96,7 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::ListModels,
         scope: Scope::Read,
         body: Body::None,
+        summary: "OpenAI models list: every model and the OpenAI names the images endpoints take.",
     },
     Route {
         method: "GET",
@@ -88,6 +104,7 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::GetModel,
         scope: Scope::Read,
         body: Body::None,
+        summary: "One model of that list.",
     },
 ];
 

@@ -25,6 +25,16 @@ pub struct HomePage<'a> {
     pub protocol_versions: &'a [&'a str],
     /// true when images come from the offline preview backend rather than a model.
     pub preview_backend: bool,
+    /// The OpenAI-compatible images API's routes.
+    pub images_api: &'a [ApiRoute],
+}
+
+/// One route of the OpenAI-compatible images API, as the page lists it.
+pub struct ApiRoute {
+    pub method: &'static str,
+    /// e.g. `/v1/models/{id}`.
+    pub path: String,
+    pub summary: &'static str,
 }
 
 /// Placeholder shown wherever a client needs the secret; never the real token.
@@ -43,11 +53,12 @@ pub fn render(page: &HomePage) -> String {
     }
     out.push_str(GALLERY_LINK);
     out.push_str(NAV);
-    out.push_str(&endpoints_section(page.origin));
+    out.push_str(&endpoints_section(page.origin, page.images_api));
     out.push_str(AUTH_SECTION);
     out.push_str(&tools_section(page.tools));
     out.push_str(&models_section(page.models));
     out.push_str(&clients_section(page.origin));
+    out.push_str(&openai_section(page.origin));
     out.push_str(&protocol_section(page.protocol_versions));
     out.push_str(&footer(page));
     out.push_str("</main>\n</body>\n</html>\n");
@@ -99,6 +110,7 @@ const NAV: &str = "<nav aria-label=\"On this page\"><ul>\
 <li><a href=\"#tools\">Tools</a></li>\
 <li><a href=\"#models\">Models</a></li>\
 <li><a href=\"#clients\">Client setup</a></li>\
+<li><a href=\"#openai\">OpenAI images API</a></li>\
 <li><a href=\"#protocol\">Protocol versions</a></li>\
 </ul></nav>\n";
 
@@ -115,7 +127,7 @@ fn footer(page: &HomePage) -> String {
 // Endpoints and authentication
 // ---------------------------------------------------------------------------
 
-fn endpoints_section(origin: &str) -> String {
+fn endpoints_section(origin: &str, images_api: &[ApiRoute]) -> String {
     let origin = html_escape(origin);
     let rows = [
         (
@@ -154,6 +166,14 @@ fn endpoints_section(origin: &str) -> String {
         // `url` and `purpose` are already HTML (escaped origin, literal entities).
         html.push_str(&format!(
             "<tr><td>{method}</td><td><code>{url}</code></td><td>{purpose}</td></tr>\n"
+        ));
+    }
+    for route in images_api {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td><code>{origin}{}</code></td><td>{}</td></tr>\n",
+            html_escape(route.method),
+            html_escape(&route.path),
+            html_escape(route.summary)
         ));
     }
     html.push_str("</tbody>\n</table></div>\n</section>\n");
@@ -358,6 +378,60 @@ fn clients_section(origin: &str) -> String {
     html
 }
 
+/// How to point an OpenAI client at this server: base URL `<origin>/v1`, the token as the key.
+fn openai_section(origin: &str) -> String {
+    let base_url = format!("{origin}/v1");
+    let aliases: Vec<String> = crate::models::OPENAI_ALIASES
+        .iter()
+        .map(|(alias, model)| {
+            format!(
+                "<code>{}</code> → <code>{}</code>",
+                html_escape(alias),
+                html_escape(model.name())
+            )
+        })
+        .collect();
+    let mut html = format!(
+        "<section id=\"openai\">\n<h2>OpenAI images API</h2>\n\
+         <p>Clients that speak OpenAI&#39;s images API (the <code>openai</code> SDKs, LangChain, LibreChat, n8n, …) \
+         work with this server: set the base URL to <code>{base}</code> and the API key to this server&#39;s token \
+         (or a named key). Jobs, quotas, the rate limit and the gallery are the same as over MCP. \
+         <code>model</code> takes this server&#39;s models or an OpenAI name: {aliases} (the default is \
+         <code>{default}</code>); <code>size</code> is <code>WIDTHxHEIGHT</code> within the model&#39;s rules or \
+         <code>auto</code>; <code>quality</code>, <code>style</code> and <code>user</code> are accepted and ignored. \
+         A request waits for its images like <code>generate_image_and_wait</code>; if they are not ready in time the \
+         answer is a 504 naming the job ids, and the jobs go on.</p>\n",
+        base = html_escape(&base_url),
+        aliases = aliases.join(", "),
+        default = html_escape(crate::catalog::OPENAI_DEFAULT_MODEL),
+    );
+    html.push_str(&snippet(
+        "Python (pip install openai)",
+        &format!(
+            "from openai import OpenAI\n\nclient = OpenAI(base_url=\"{base_url}\", api_key=\"{TOKEN_PLACEHOLDER}\")\n\
+             image = client.images.generate(prompt=\"a golden sunset over the ocean\", model=\"dall-e-3\", size=\"1024x1024\")\n\
+             print(image.data[0].url)"
+        ),
+    ));
+    html.push_str(&snippet(
+        "Node.js (npm install openai)",
+        &format!(
+            "import OpenAI from \"openai\";\n\nconst client = new OpenAI({{ baseURL: \"{base_url}\", apiKey: \"{TOKEN_PLACEHOLDER}\" }});\n\
+             const image = await client.images.generate({{ prompt: \"a golden sunset over the ocean\" }});\n\
+             console.log(image.data[0].url);"
+        ),
+    ));
+    html.push_str(&snippet(
+        "curl",
+        &format!(
+            "curl -sS {base_url}/images/generations \\\n  -H \"Content-Type: application/json\" \\\n  \
+             -H \"Authorization: Bearer {TOKEN_PLACEHOLDER}\" \\\n  -d '{{\"prompt\": \"a golden sunset over the ocean\", \"n\": 1}}'"
+        ),
+    ));
+    html.push_str("</section>\n");
+    html
+}
+
 fn inspector(mcp_url: &str, sse_url: &str, auth_header: &str) -> String {
     let mut html = String::from("<h3>MCP Inspector</h3>\n");
     html.push_str(&snippet(
@@ -446,7 +520,31 @@ mod tests {
             models: &MODELS,
             protocol_versions: &versions,
             preview_backend,
+            images_api: &[ApiRoute {
+                method: "POST",
+                path: "/v1/images/generations".to_string(),
+                summary: "images from a prompt",
+            }],
         })
+    }
+
+    #[test]
+    fn the_openai_api_is_listed_with_its_base_url_key_and_model_names() {
+        let html = render_real(ORIGIN, false);
+        assert!(html.contains(&format!(
+            "<tr><td>POST</td><td><code>{ORIGIN}/v1/images/generations</code></td><td>images from a prompt</td></tr>"
+        )));
+        assert!(html.contains("<section id=\"openai\">"));
+        assert!(html.contains(&format!("set the base URL to <code>{ORIGIN}/v1</code>")));
+        assert!(html.contains(&format!(
+            "OpenAI(base_url=&quot;{ORIGIN}/v1&quot;, api_key=&quot;YOUR_AUTH_TOKEN&quot;)"
+        )));
+        assert!(html.contains(&format!("baseURL: &quot;{ORIGIN}/v1&quot;")));
+        assert!(
+            html.contains("<code>dall-e-3</code> → <code>flux-2-dev</code>"),
+            "the OpenAI names and their models"
+        );
+        assert!(html.contains("the default is <code>dall-e-2</code>"));
     }
 
     #[test]
@@ -582,6 +680,7 @@ mod tests {
             models: &MODELS,
             protocol_versions: &["<v>"],
             preview_backend: false,
+            images_api: &[],
         });
         assert!(!html.contains("<script"));
         assert!(!html.contains("<img"));
@@ -637,6 +736,7 @@ mod tests {
             models: &[],
             protocol_versions: &[],
             preview_backend: false,
+            images_api: &[],
         });
         assert!(html.contains("No tools are registered."));
     }

@@ -1,7 +1,7 @@
 //! Plain HTTP pages: the discovery page, the health check, the image route and the gallery.
 
 pub mod gallery;
-mod home;
+pub mod home;
 pub mod images;
 
 use serde::Serialize;
@@ -11,7 +11,9 @@ use crate::catalog::{SERVER_NAME, SERVER_VERSION};
 use crate::config::{Config, ImageBackend};
 use crate::models::MODELS;
 
-pub fn home(req: &Request, env: &Env) -> worker::Result<Response> {
+/// The discovery page. `images_api` lists the OpenAI-compatible routes (method, path, what it
+/// does), handed down by the router, which knows them.
+pub fn home(req: &Request, env: &Env, images_api: &[home::ApiRoute]) -> worker::Result<Response> {
     let origin = crate::http::request_origin(req);
     let protocol_versions: Vec<&str> = crate::protocol::version::all().collect();
     let preview_backend = Config::from_env(env).is_ok_and(|c| c.image_backend == ImageBackend::Preview);
@@ -23,6 +25,7 @@ pub fn home(req: &Request, env: &Env) -> worker::Result<Response> {
         models: &MODELS,
         protocol_versions: &protocol_versions,
         preview_backend,
+        images_api,
     });
     Response::from_html(html)
 }

@@ -49,7 +49,7 @@ async fn dispatch(req: Request, path: &str, env: Env, _ctx: Context) -> worker::
         return cors::preflight();
     }
     match (method, path) {
-        (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env),
+        (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env, &openai::routes_for_people()),
         (Method::Get, "/health") => crate::pages::health(),
         (Method::Get | Method::Head, p) if p.starts_with(crate::urls::IMAGE_ROUTE_PREFIX) => {
             crate::pages::images::serve(&req, p, &env).await

@@ -14,6 +14,18 @@ use crate::tools::Scope;
 /// caller's resolved scopes go.)
 const GRANTED: &[Scope] = &[Scope::Read, Scope::Write];
 
+/// The routes as the discovery page lists them.
+pub fn routes_for_people() -> Vec<crate::pages::home::ApiRoute> {
+    openai::ROUTES
+        .iter()
+        .map(|route| crate::pages::home::ApiRoute {
+            method: route.method,
+            path: route.shown_path(),
+            summary: route.summary,
+        })
+        .collect()
+}
+
 pub async fn serve(mut req: Request, path: &str, env: Env) -> worker::Result<Response> {
     let method = req.method().to_string();
     let (route, id) = match openai::find(&method, path) {

@@ -4,7 +4,7 @@
 #   bash tests/clients/setup.sh
 #
 #   - Python: a venv at .venv-clients/ with tests/clients/python/requirements.txt
-#     (mcp==2.3.0 and its pinned dependencies), from PyPI.
+#     (mcp==2.3.0, openai==3.51.0 and their pinned dependencies), from PyPI.
 #   - npm:    tests/clients/node_modules from tests/clients/package-lock.json
 #     (@modelcontextprotocol/inspector@2.12.0, @modelcontextprotocol/conformance@0.1.16),
 #     installed with `npm ci --prefix tests/clients` under Node 22.
@@ -72,7 +72,7 @@ else
     || { "$VENV/bin/python" -m pip check; die "pip check failed"; }
   printf '%s' "$py_want" > "$py_stamp"
 fi
-"$VENV/bin/python" -c 'import mcp, httpx2' || die "mcp/httpx2 do not import from $VENV"
+"$VENV/bin/python" -c 'import mcp, httpx2, openai' || die "mcp/httpx2/openai do not import from $VENV"
 
 # --- npm packages ---------------------------------------------------------------
 npm_stamp="$DIR/node_modules/.clients-lock.sha256"
@@ -91,4 +91,4 @@ for bin in mcp-inspector conformance; do
   [ -x "$DIR/node_modules/.bin/$bin" ] || die "$DIR/node_modules/.bin/$bin missing after install"
 done
 
-log "ready in $(( $(date +%s) - start ))s: $("$VENV/bin/python" -c 'from importlib.metadata import version; print("mcp", version("mcp"))'), inspector $(node -p 'require("./'"$DIR"'/node_modules/@modelcontextprotocol/inspector/package.json").version'), conformance $(node -p 'require("./'"$DIR"'/node_modules/@modelcontextprotocol/conformance/package.json").version')"
+log "ready in $(( $(date +%s) - start ))s: $("$VENV/bin/python" -c 'from importlib.metadata import version; print("mcp", version("mcp"), "openai", version("openai"))'), inspector $(node -p 'require("./'"$DIR"'/node_modules/@modelcontextprotocol/inspector/package.json").version'), conformance $(node -p 'require("./'"$DIR"'/node_modules/@modelcontextprotocol/conformance/package.json").version')"

@@ -62,7 +62,7 @@ def main() -> int:
     try:
         client = openai.OpenAI(base_url=args.base_url, api_key=args.key, timeout=90)
         out["models"] = [model.id for model in client.models.list()]
-        out["model"] = client.models.retrieve("dall-e-3").model_dump()
+        out["model"] = client.models.retrieve("dall-e-3").model_dump(exclude_none=True)
 
         generated = client.images.generate(
             prompt=f"a red fox in the snow {args.tag} url", model="sdxl-lightning", n=2, size="512x512"

@@ -31,6 +31,17 @@ pub async fn generate(ctx: &ToolContext, request: GenerationRequest) -> Result<V
 pub async fn edit(ctx: &ToolContext, mut request: EditRequest) -> Result<Value, ApiError> {
     let output = &request.output;
     let mut mask = request.mask.take();
+    if let Some(Given {
+        image: Image::File(bytes),
+        ..
+    }) = &mut mask
+    {
+        if let Some(converted) =
+            super::mask::from_openai(bytes).map_err(|problem| ApiError::invalid("mask", "invalid_value", problem))?
+        {
+            *bytes = converted;
+        }
+    }
     let edit = Edit {
         prompt: &request.prompt,
         model: Some(output.model),

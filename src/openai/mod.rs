@@ -5,12 +5,13 @@
 //! and how its body is read. `transport` admits a request as it does for `/mcp` (Origin, bearer
 //! token, rate limit, body limit) and calls [`handle`]; [`request`] reads the bodies (forms
 //! through [`multipart`]), [`images`] starts and waits for the jobs through the services the MCP
-//! tools use, [`listing`] lists the models, and every refusal is an [`error::ApiError`] in
+//! tools use (an OpenAI mask converted by [`mask`]), [`listing`] lists the models, and every refusal is an [`error::ApiError`] in
 //! OpenAI's shape.
 
 pub mod error;
 mod images;
 mod listing;
+mod mask;
 mod multipart;
 mod request;
 

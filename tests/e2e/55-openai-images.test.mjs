@@ -1,13 +1,14 @@
 // The OpenAI-compatible images API (issue 23), driven by the official `openai` npm package
 // pointed at the worker (baseURL <origin>/v1, apiKey = a bearer token of this server):
-// generations (url and b64_json, several models and sizes), edits (multipart, with a mask, and
-// several images), variations, models; refusals in OpenAI's error shape (bad size for the model,
+// generations (url and b64_json, several models and sizes), edits (multipart, with a mask in
+// this server's convention and one in OpenAI's, and several images), variations, models; refusals in OpenAI's error shape (bad size for the model,
 // unknown model, missing prompt, bad key, over quota, n over the limit, a wait past its bound)
 // that leave no job behind; keys isolated; every job visible to the MCP tools and the gallery
 // with its inputs; CORS for the headers the SDK sends.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI, { toFile } from "openai";
+import sharp from "sharp";
 import { callTool, uniq, keyFromWorkerUrl, MODEL_IDS, MODEL_NAMES, QUEUE, TEST_TOKEN } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
 import { sha256, dimensions, pngInput, maskInput } from "./support/input-images.mjs";
@@ -185,6 +186,39 @@ describe("OpenAI images API with the official openai npm client", () => {
       assert.match(key, /^input-[0-9a-f-]{36}\.png$/);
       assert.equal(sha256((await h.r2Bytes(key)).bytes), sent.sha, "stored like a data-URL upload");
     }
+  });
+
+  it("edits: an OpenAI mask (transparent = edit) reaches the model as white = repaint, black = keep", async () => {
+    const image = pngInput(64, 64, { seed: 24 });
+    // Opaque everywhere (the picture itself, as OpenAI's examples make masks) except a
+    // transparent square at x, y in 16..47.
+    const rgba = Buffer.alloc(64 * 64 * 4);
+    for (let y = 0; y < 64; y++) {
+      for (let x = 0; x < 64; x++) {
+        const at = (y * 64 + x) * 4;
+        const hole = x >= 16 && x < 48 && y >= 16 && y < 48;
+        rgba.set([200, 120, 40, hole ? 0 : 255], at);
+      }
+    }
+    const openaiMask = await sharp(rgba, { raw: { width: 64, height: 64, channels: 4 } }).png().toBuffer();
+    const prompt = `a hole in the wall ${uniq("oa-alpha")}`;
+    await admin.images.edit({
+      image: await png("wall.png", image),
+      mask: await toFile(openaiMask, "mask.png", { type: "image/png" }),
+      prompt,
+    });
+    const [call] = h.recorder.callsFor(prompt);
+    assert.equal(call.model, MODEL_IDS["sd-v1-5-inpainting"]);
+    const [job] = await jobsFor(prompt);
+    const maskInput = JSON.parse(job.inputs).find((i) => i.role === "mask");
+    const stored = (await h.r2Bytes(maskInput.url.split("/").pop())).bytes;
+    assert.equal(call.images.mask.sha256, sha256(stored), "the model got the converted mask");
+    assert.notEqual(sha256(stored), sha256(openaiMask));
+    const { data, info } = await sharp(Buffer.from(stored)).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height, info.channels], [64, 64, 1], "8-bit grayscale, the image's size");
+    const at = (x, y) => data[y * 64 + x];
+    assert.deepEqual([at(20, 20), at(47, 47), at(32, 32)], [255, 255, 255], "transparent → white (repaint)");
+    assert.deepEqual([at(0, 0), at(15, 16), at(48, 30), at(63, 63)], [0, 0, 0, 0], "opaque → black (keep)");
   });
 
   it("edits with several images (image[]) use FLUX.2 references; a job id works as a text reference", async () => {

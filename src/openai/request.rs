@@ -813,4 +813,59 @@ mod tests {
             assert!(!is_image_field(name), "{name}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use crate::models::{Controls, MODELS, OPENAI_ALIASES};
+        use proptest::prelude::*;
+
+        fn model_names() -> Vec<&'static str> {
+            MODELS.iter().map(|spec| spec.name).chain(OPENAI_ALIASES.iter().map(|(alias, _)| *alias)).collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
+
+            /// Any bytes: read or refused with a 400 and a short message, never a panic.
+            #[test]
+            fn any_body_is_read_or_refused_briefly(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                if let Err(error) = generation(&bytes) {
+                    prop_assert_eq!(error.status, 400);
+                    prop_assert!(error.message.len() < 600, "{}", error.message);
+                }
+            }
+
+            /// A size is accepted exactly when the model's own planning takes it: what the API
+            /// lets through never fails later, and what it refuses the model would refuse.
+            #[test]
+            fn sizes_are_accepted_exactly_when_the_model_takes_them(
+                model in proptest::sample::select(model_names()),
+                width in 0i64..3000,
+                height in 0i64..3000,
+            ) {
+                let body = json!({"prompt": "a red fox", "model": model, "size": format!("{width}x{height}")});
+                let planned = |model: ImageModel| {
+                    let controls = Controls { width: Some(width), height: Some(height), ..Controls::default() };
+                    model.spec().plan(&controls, 7).is_ok()
+                };
+                match generate(body) {
+                    Ok(request) => {
+                        prop_assert_eq!(request.output.size, Some((width, height)));
+                        prop_assert!(planned(request.output.model), "{} {}x{}", model, width, height);
+                    }
+                    Err(error) if error.param.as_deref() == Some("size") => {
+                        let resolved = openai_alias(model).or_else(|| ImageModel::from_name(model)).unwrap();
+                        prop_assert!(!planned(resolved), "{} {}x{}: {}", model, width, height, error.message);
+                    }
+                    Err(error) => prop_assert_eq!(error.param.as_deref(), Some("model"), "{}", error.message),
+                }
+            }
+
+            /// Forms of arbitrary bytes: parts or a malformed-body error, never a panic.
+            #[test]
+            fn any_form_body_is_split_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let _ = crate::openai::multipart::parts(bytes, "b0undary");
+            }
+        }
+    }
 }

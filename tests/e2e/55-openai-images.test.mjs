@@ -214,9 +214,10 @@ describe("OpenAI images API with the official openai npm client", () => {
     const stored = (await h.r2Bytes(maskInput.url.split("/").pop())).bytes;
     assert.equal(call.images.mask.sha256, sha256(stored), "the model got the converted mask");
     assert.notEqual(sha256(stored), sha256(openaiMask));
+    const meta = await sharp(Buffer.from(stored)).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height, meta.channels, meta.depth], ["png", 64, 64, 1, "uchar"], "8-bit grayscale, the image's size");
     const { data, info } = await sharp(Buffer.from(stored)).raw().toBuffer({ resolveWithObject: true });
-    assert.deepEqual([info.width, info.height, info.channels], [64, 64, 1], "8-bit grayscale, the image's size");
-    const at = (x, y) => data[y * 64 + x];
+    const at = (x, y) => data[(y * 64 + x) * info.channels];
     assert.deepEqual([at(20, 20), at(47, 47), at(32, 32)], [255, 255, 255], "transparent → white (repaint)");
     assert.deepEqual([at(0, 0), at(15, 16), at(48, 30), at(63, 63)], [0, 0, 0, 0], "opaque → black (keep)");
   });

@@ -820,7 +820,11 @@ mod tests {
         use proptest::prelude::*;
 
         fn model_names() -> Vec<&'static str> {
-            MODELS.iter().map(|spec| spec.name).chain(OPENAI_ALIASES.iter().map(|(alias, _)| *alias)).collect()
+            MODELS
+                .iter()
+                .map(|spec| spec.name)
+                .chain(OPENAI_ALIASES.iter().map(|(alias, _)| *alias))
+                .collect()
         }
 
         proptest! {

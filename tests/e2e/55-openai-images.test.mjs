@@ -419,3 +419,26 @@ describe("OpenAI images API: a wait past its bound is a 504 naming the jobs, whi
     }
   });
 });
+
+describe("OpenAI images API: the per-key rate limit", () => {
+  const h = useHarness({ rateLimit: { limit: 4, period: 60 } });
+
+  it("429 requests/rate_limit_exceeded with Retry-After, the one error the SDK may retry", async () => {
+    // maxRetries 0: the SDK would otherwise wait out Retry-After (60 s) and try again.
+    const client = new OpenAI({ baseURL: new URL("/v1", h.origin).href, apiKey: TEST_TOKEN, maxRetries: 0 });
+    let limited;
+    for (let i = 0; i < 20 && !limited; i++) {
+      try {
+        await client.models.list();
+      } catch (error) {
+        limited = error;
+      }
+    }
+    assert.ok(limited instanceof OpenAI.RateLimitError, `a RateLimitError, got ${limited}`);
+    assert.equal(limited.type, "requests");
+    assert.equal(limited.code, "rate_limit_exceeded");
+    assert.equal(limited.headers.get("retry-after"), "60");
+    assert.equal(limited.headers.get("x-should-retry"), "true");
+    assert.match(limited.error.message, /Too many requests for key "admin"/);
+  });
+});

@@ -324,6 +324,19 @@ describe("OpenAI images API with the official openai npm client", () => {
     assert.equal(h.queueDeliveries(QUEUE).length, deliveriesBefore, "nor queued anything");
   });
 
+  it("a job that fails makes the request a 500 naming the job and its error, not retried by the SDK", async () => {
+    const prompt = `a broken camera [fail-always] ${uniq("oa-fail")}`;
+    const error = await refusal(admin.images.generate({ prompt }));
+    assert.equal(error.status, 500);
+    assert.equal(error.type, "server_error");
+    assert.equal(error.code, "image_generation_failed");
+    const jobs = await jobsFor(prompt);
+    assert.equal(jobs.length, 1, "the SDK did not retry it into another job");
+    assert.equal(jobs[0].status, "failed");
+    assert.equal(error.error.message, `1 of 1 image(s) failed (${jobs[0].id}: ${jobs[0].error})`);
+    assert.match(jobs[0].error, /model unavailable/);
+  });
+
   it("keys are isolated, count toward their quota (429 insufficient_quota over it), and their jobs show in MCP and the gallery", async () => {
     const prompt = `alice's lighthouse ${uniq("oa-alice")}`;
     const made = await alice.images.generate({ prompt, n: 2 });

@@ -1,4 +1,4 @@
-//! The end of edit_image and generate_variations: start the jobs with their inputs (through
+//! The end of generate_variations: start the jobs with their inputs (through
 //! `services::inputs`) and wait for them.
 
 use crate::jobs::NewJob;

@@ -1,7 +1,10 @@
 //! The tool table: every tool this server offers, and how a call reaches its handler.
 //!
 //! Add a tool:
-//! 1. a module here with its arguments (`tool_args!`), a [`Handler`] and a `TOOL: ToolSpec`;
+//! 1. a module here with its arguments (`tool_args!`), a [`Handler`] and a `TOOL: ToolSpec`
+//!    (its icon: a glyph of `crate::icons` in `extras.icon`; a tool that makes images sets
+//!    `reports_images` and hosts then show its results in the image viewer, one that only reads
+//!    them sets `extras.viewer`);
 //! 2. its `mod` line and one line in [`TOOLS`];
 //! 3. `UPDATE_GOLDEN=1 cargo test golden` to regenerate tests/golden/, and review the diff.
 //!

@@ -24,7 +24,7 @@ import path from "node:path";
 import { buildSync } from "esbuild";
 import puppeteer from "puppeteer-core";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { startHarness, ROOT, uniq, waitFor } from "../e2e/harness.mjs";
+import { startHarness, ROOT, sleep, uniq, waitFor } from "../e2e/harness.mjs";
 
 const ARTIFACTS = path.join(ROOT, "target", "artifacts");
 const HOST_DIR = path.join(ROOT, "tests", "browser", "viewer-host");
@@ -105,6 +105,7 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
   let viewer; // { html, csp }
   let results; // real tool results: single, grid, running
   const toolCalls = [];
+  const toolFailures = [];
   const hostEvents = [];
   const screenshots = [];
   const problems = [];
@@ -182,7 +183,12 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
     });
     await page.exposeFunction("hostCallTool", async (params) => {
       toolCalls.push(params);
-      return client.callTool(params, { timeout: 90000 });
+      try {
+        return await client.callTool(params, { timeout: 90000 });
+      } catch (error) {
+        toolFailures.push(`${params.name}: ${error.message}`);
+        throw error;
+      }
     });
     await page.exposeFunction("hostRecord", (method, params) => {
       hostEvents.push({ method, params });
@@ -204,9 +210,16 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
     }
   });
 
+  /** A screenshot of the whole host page: the viewport is made as tall as the page first (a
+   *  fullPage capture may not repaint the cross-origin frames beyond the viewport). */
   async function shoot(t, name) {
     const file = path.join(ARTIFACTS, `viewer-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
+    const viewport = page.viewport();
+    const height = await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight));
+    await page.setViewport({ ...viewport, height: Math.min(Math.max(height, viewport.height), 4000) });
+    await sleep(300);
+    await page.screenshot({ path: file });
+    await page.setViewport(viewport);
     screenshots.push(file);
     t.diagnostic(`screenshot: ${path.relative(ROOT, file)}`);
   }
@@ -247,9 +260,29 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
     return frame.$$eval(LOADED, (images) => images.map((img) => ({ src: img.src, width: img.naturalWidth })));
   }
 
-  /** What breaks the layout: horizontal overflow, cards or buttons outside the viewport. */
-  function layoutProblems(frame) {
-    return frame.evaluate(() => {
+  /** Waits for the View to show `count` sets of results (each tool call's result is one). */
+  async function waitForSets(frame, count) {
+    try {
+      await frame.waitForFunction((n) => document.querySelectorAll(".set").length === n, { timeout: 90000 }, count);
+    } catch (error) {
+      const status = await frame.$eval("#status", (el) => el.textContent).catch(() => "?");
+      throw new Error(
+        `${count} result sets not shown: status ${JSON.stringify(status)}, tool calls ${JSON.stringify(toolCalls.slice(-3))}, failures ${JSON.stringify(toolFailures)}: ${error.message}`,
+      );
+    }
+  }
+
+  /** What breaks the layout: horizontal overflow, cards or buttons outside the viewport, a host
+   *  frame shorter than the content (the View reports its height with size-changed). */
+  async function layoutProblems(frame) {
+    const contentHeight = await frame.evaluate(() => document.documentElement.scrollHeight);
+    await waitFor(
+      () => page.evaluate((h) => document.querySelector("#frame iframe").clientHeight >= h, contentHeight),
+      { message: `the host frame to grow to the content's ${contentHeight} px` },
+    ).catch(() => {});
+    const frameHeight = await page.evaluate(() => document.querySelector("#frame iframe").clientHeight);
+    const sized = frameHeight >= contentHeight ? [] : [`host frame ${frameHeight} px < content ${contentHeight} px`];
+    return sized.concat(await frame.evaluate(() => {
       const found = [];
       const width = document.documentElement.clientWidth;
       if (document.documentElement.scrollWidth > width + 1) {
@@ -261,7 +294,7 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
         if (box.left < -1 || box.right > width + 1) found.push(`${element.className || element.tagName} outside [0, ${width}]: ${box.left}..${box.right}`);
       }
       return found;
-    });
+    }));
   }
 
   /** Relative luminance (0 dark … 1 light) of the View's background. */
@@ -332,7 +365,7 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
     await loadedImages(frame, 1);
     const before = toolCalls.length;
     await frame.click('.card button[data-action="variations"]');
-    await frame.waitForFunction(() => document.querySelectorAll(".set").length === 2, { timeout: 90000 });
+    await waitForSets(frame, 2);
     const call = toolCalls.slice(before).find((c) => c.name === "generate_variations");
     assert.deepEqual(call?.arguments, { job_id: single.job_id, count: 4, preview: false });
     await loadedImages(frame, 5);
@@ -351,14 +384,16 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
     const frame = await open(results.single);
     await loadedImages(frame, 1);
     await frame.click('.card button[data-action="edit"]');
-    await frame.waitForSelector(".card form.edit:not([hidden]) input");
-    await frame.type(".card form.edit input", "make it snow");
+    await frame.waitForSelector(".card .edit:not([hidden]) input");
+    await frame.type(".card .edit input", "make it snow");
     const before = toolCalls.length;
-    await frame.click(".card form.edit button[type=submit]");
-    await frame.waitForFunction(() => document.querySelectorAll(".set").length === 2, { timeout: 90000 });
+    await frame.click(".card .edit button.apply");
+    await waitForSets(frame, 2);
     const call = toolCalls.slice(before).find((c) => c.name === "edit_image");
     assert.deepEqual(call?.arguments, { prompt: "make it snow", images: [single.job_id], preview: false });
     await loadedImages(frame, 2);
+    assert.match(await frame.$eval(".set h2", (h2) => h2.textContent), /^Edit of .*: make it snow$/);
+    await shoot(t, "6b-edit");
   });
 
   it("Use this image sends ui/update-model-context with the job id; Open asks for the gallery page", async (t) => {
@@ -405,6 +440,11 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
       stray,
     );
     assert.equal(await frame.$eval(stray, (img) => img.naturalWidth), 0, "the stray image loaded despite the CSP");
+    await frame.waitForFunction(
+      (selector) => document.querySelector(selector).closest(".card").querySelector(".error").textContent !== "",
+      {},
+      stray,
+    );
     const allowed = await frame.$eval(`.card[data-job-id="${real.job_id}"] img`, (img) => img.naturalWidth);
     assert.ok(allowed > 0, "the image on a named origin did not load");
     assert.ok(!hostServer.hits.includes("/stray.png"), "the browser requested the blocked image");
@@ -448,7 +488,8 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
     assert.ok(widths.every((w) => w > 0), `widths: ${widths}`);
   });
 
-  it("no script error or dialog happened", () => {
+  it("no script error or dialog happened, and every tool call the View made succeeded", () => {
     assert.deepEqual(problems, []);
+    assert.deepEqual(toolFailures, []);
   });
 });

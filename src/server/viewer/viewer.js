@@ -124,6 +124,11 @@
       });
     }
     if (context.displayMode) root.dataset.displayMode = context.displayMode;
+    var dimensions = context.containerDimensions;
+    var bound = dimensions && (dimensions.height || dimensions.maxHeight);
+    if (typeof bound === "number" && bound > 0) {
+      root.style.setProperty("--max-image-height", Math.max(160, Math.round(bound * 0.7)) + "px");
+    }
   }
   applyTheme();
 
@@ -249,6 +254,10 @@
   function makeCard(item, single) {
     var card = cardTemplate.content.firstElementChild.cloneNode(true);
     fillCard(card, item, single);
+    card.querySelector(".picture img").addEventListener("error", function () {
+      // Gone, or from an origin the host's sandbox does not allow.
+      if (card.item.state === "completed") card.querySelector(".error").textContent = "The image could not be loaded here.";
+    });
     card.querySelector(".picture").addEventListener("click", function () {
       openLightbox(card.item);
     });
@@ -256,14 +265,22 @@
       var button = event.target.closest("button[data-action]");
       if (button) act(card, button.dataset.action, button);
     });
-    card.querySelector("form.edit").addEventListener("submit", function (event) {
-      event.preventDefault();
-      var input = event.target.elements.prompt;
+    // No <form> submission: hosts may sandbox the View without `allow-forms`.
+    var edit = card.querySelector(".edit");
+    var input = edit.querySelector("input");
+    function applyEdit() {
       var prompt = input.value.trim();
-      if (prompt.length < 3) return;
-      event.target.hidden = true;
+      if (prompt.length < 3) {
+        input.focus();
+        return;
+      }
+      edit.hidden = true;
       input.value = "";
       runTool("edit_image", { prompt: prompt, images: [card.item.jobId], preview: false }, "Edit of " + card.item.jobId + ": " + prompt);
+    }
+    edit.querySelector(".apply").addEventListener("click", applyEdit);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") applyEdit();
     });
     if (item.state === "running") poll(card, single);
     return card;
@@ -387,9 +404,9 @@
         button.disabled = false;
       });
     } else if (action === "edit") {
-      var form = card.querySelector("form.edit");
-      form.hidden = !form.hidden;
-      if (!form.hidden) form.elements.prompt.focus();
+      var edit = card.querySelector(".edit");
+      edit.hidden = !edit.hidden;
+      if (!edit.hidden) edit.querySelector("input").focus();
     } else if (action === "open") {
       var base = safeUrl(config.galleryImageUrl);
       if (base) request("ui/open-link", { url: base + encodeURIComponent(item.jobId) }).catch(function (error) {

@@ -19,6 +19,7 @@ async function close() {
 /** Shows the View: `html` and `csp` from resources/read, then the tool's input and result. */
 async function open({ html, csp, sandboxUrl, toolInput, toolResult, hostContext }) {
   await close();
+  document.documentElement.classList.toggle("dark", hostContext?.theme === "dark");
   const iframe = document.createElement("iframe");
   iframe.setAttribute("sandbox", "allow-scripts allow-same-origin");
   iframe.title = "viewer";
@@ -61,7 +62,7 @@ async function open({ html, csp, sandboxUrl, toolInput, toolResult, hostContext 
 
 /** Changes part of the host context (theme, display mode…); the bridge sends what changed. */
 function setContext(patch) {
-  if (patch.theme) document.body.classList.toggle("dark", patch.theme === "dark");
+  if (patch.theme) document.documentElement.classList.toggle("dark", patch.theme === "dark");
   if (!current) return;
   current.context = { ...current.context, ...patch };
   current.bridge.setHostContext(current.context);

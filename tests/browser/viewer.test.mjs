@@ -457,7 +457,7 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
     assert.ok(width > 0 && hostServer.hits.includes("/stray.png"));
   });
 
-  it("the layout holds at 360 px and 1280 px, light and dark, following the host's theme", async (t) => {
+  it("the layout holds at 360 px and 1280 px, light and dark, following the host's theme and display mode", async (t) => {
     for (const width of [360, 1280]) {
       await page.setViewport({ width, height: 900 });
       const frame = await open(results.grid, { theme: "light" });
@@ -470,6 +470,15 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
       assert.deepEqual(await layoutProblems(frame), [], `${width} px dark`);
       assert.ok((await backgroundLuminance(frame)) < 0.2, `${width} px dark background`);
       await shoot(t, `9-grid-${width}-dark`);
+      if (width === 1280) {
+        // The host's display mode: fullscreen gives the grid wider columns.
+        const columns = () => frame.$eval(".grid", (grid) => getComputedStyle(grid).gridTemplateColumns.split(" ").length);
+        const inline = await columns();
+        await page.evaluate(() => window.viewerHost.setContext({ displayMode: "fullscreen" }));
+        await frame.waitForFunction(() => document.documentElement.dataset.displayMode === "fullscreen");
+        assert.ok((await columns()) < inline, `fullscreen columns ${await columns()} vs inline ${inline}`);
+        assert.deepEqual(await layoutProblems(frame), [], "fullscreen");
+      }
       if (width === 360) {
         const single = await open(results.single, { theme: "dark" });
         await loadedImages(single, 1);

@@ -195,7 +195,8 @@ pub struct ToolSpec {
     /// What a caller must be allowed to do to call it.
     pub scope: Scope,
     pub hints: Hints,
-    /// Results can carry image URLs, so they say when the offline preview backend drew them.
+    /// Results can carry image URLs, so they say when the offline preview backend drew them,
+    /// and hosts show them in the image viewer (`_meta.ui`, see [`ToolSpec::shows_images`]).
     pub reports_images: bool,
     pub extras: Extras,
     /// Every shape the tool answers with, built from its own result types (the wire-contract

@@ -10,9 +10,9 @@
 #   4. unit       cargo test                                   (host; pure Rust unit tests)
 #   5. build      the Wasm worker (scripts/build.sh)
 #   6. e2e        node --test tests/e2e/*.test.mjs under Node 22 (against the built worker)
-#   7. browser    the gallery in headless Chromium (Debian `chromium`, installed by
-#                 tests/browser/setup.sh when missing) driven by puppeteer-core; screenshots
-#                 go to target/artifacts/gallery-*.png
+#   7. browser    the gallery and the image viewer in headless Chromium (Debian `chromium`,
+#                 installed by tests/browser/setup.sh when missing) driven by puppeteer-core;
+#                 screenshots go to target/artifacts/gallery-*.png and viewer-*.png
 #   8. clients    real clients against the built worker: Python mcp and openai (tests/clients/python),
 #                 MCP Inspector CLI, the conformance suite (tests/clients/*.test.mjs)
 #

@@ -23,7 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["jobs", "images_binding", "rate_limit"],
     ),
     ("wire and request types", &["protocol", "http"]),
-    ("configuration and rules", &["config", "models", "urls"]),
+    ("configuration and rules", &["config", "models", "urls", "icons"]),
     (
         "primitives",
         &["access", "bindings", "catalog", "d1", "html", "media", "time"],

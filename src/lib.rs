@@ -16,7 +16,7 @@
 //! 5. `services`
 //! 6. `jobs`, `images_binding`, `rate_limit` (job store and platform adapters)
 //! 7. `protocol`, `http` (wire and request types)
-//! 8. `config`, `models`, `urls`
+//! 8. `config`, `models`, `urls`, `icons` (the SVG icons of the server and the tools)
 //! 9. `access`, `bindings` (every binding name), `catalog`, `d1`, `html` (the HTML escaper),
 //!    `media`, `time` (clock, timer, civil dates)
 
@@ -27,6 +27,7 @@ mod config;
 mod d1;
 mod html;
 mod http;
+mod icons;
 mod images_binding;
 mod jobs;
 mod media;

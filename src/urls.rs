@@ -92,6 +92,10 @@ pub fn thumbnail_key(image_key: &str) -> String {
     format!("{stem}-thumb.webp")
 }
 
+/// The image viewer, an MCP App (`ui://` resource, `text/html;profile=mcp-app`): tools whose
+/// results show images name it in `_meta.ui.resourceUri`, and `resources/read` serves it.
+pub const VIEWER_RESOURCE_URI: &str = "ui://mcp-image-generator/viewer.html";
+
 /// MCP resource URIs name an image by its job: `images://jobs/<job id>` (full size) and
 /// `images://jobs/<job id>/thumbnail`. Job ids, not object keys, so a URI stays valid whatever
 /// the bucket layout and carries the same visibility rules as the job tools.

@@ -11,6 +11,9 @@ pub struct Implementation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     pub version: String,
+    /// `Icon[]` (2025-11-25 on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icons: Option<Vec<Value>>,
 }
 
 /// `ServerCapabilities`: tools, and the stored images as resources.
@@ -214,11 +217,30 @@ pub struct BlobResourceContents {
     pub blob: String,
 }
 
-/// `ReadResourceResult`: images are always one blob.
+/// `TextResourceContents`: text contents (the viewer's HTML), with the `_meta` it is read with.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextResourceContents {
+    pub uri: String,
+    pub mime_type: String,
+    pub text: String,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Value>,
+}
+
+/// One item of a read result: an image is a blob, the viewer is text.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ResourceContents {
+    Blob(BlobResourceContents),
+    Text(TextResourceContents),
+}
+
+/// `ReadResourceResult`: always one item.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadResourceResult {
-    pub contents: Vec<BlobResourceContents>,
+    pub contents: Vec<ResourceContents>,
 }
 
 /// `ProgressNotification` params.

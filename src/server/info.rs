@@ -1,6 +1,7 @@
 //! Who this server is and what it offers: identity, capabilities, instructions, `initialize`.
 
 use crate::catalog::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION};
+use crate::icons;
 use crate::protocol::mcp::{
     Implementation, InitializeResult, ResourcesCapability, ServerCapabilities, ToolsCapability,
 };
@@ -12,17 +13,21 @@ For a finished image in one call use generate_image_and_wait. For background wor
 then wait_for_completion with the returned job id(s). list_generations shows earlier images. \
 Finished images are also resources: images://jobs/{job_id} (full size) and images://jobs/{job_id}/thumbnail.";
 
-pub fn server_info() -> Implementation {
+/// This server as `revision` describes an implementation: with its icons from 2025-11-25 on
+/// (`Implementation` gained `icons` with `Tool`).
+pub fn server_info(revision: &str) -> Implementation {
     Implementation {
         name: SERVER_NAME.to_string(),
         title: Some(SERVER_TITLE.to_string()),
         version: SERVER_VERSION.to_string(),
+        icons: version::tool_has(revision, "icons").then(|| icons::SERVER.icons()),
     }
 }
 
 pub fn initialize_result(requested: Option<&str>) -> InitializeResult {
+    let revision = version::negotiate(requested);
     InitializeResult {
-        protocol_version: version::negotiate(requested).to_string(),
+        protocol_version: revision.to_string(),
         capabilities: ServerCapabilities {
             tools: ToolsCapability { list_changed: false },
             resources: ResourcesCapability {
@@ -30,7 +35,7 @@ pub fn initialize_result(requested: Option<&str>) -> InitializeResult {
                 list_changed: false,
             },
         },
-        server_info: server_info(),
+        server_info: server_info(revision),
         instructions: Some(INSTRUCTIONS.to_string()),
     }
 }

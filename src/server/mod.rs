@@ -3,6 +3,7 @@
 mod info;
 pub(crate) mod resources;
 pub(crate) mod stateless;
+pub(crate) mod viewer;
 
 pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
 

@@ -1,5 +1,6 @@
 //! MCP resources: the stored images listed newest first behind an opaque cursor, two URI
-//! templates (an image and its thumbnail, by job id), and reads that return the R2 object's bytes.
+//! templates (an image and its thumbnail, by job id), reads that return the R2 object's bytes,
+//! and the image viewer app (`ui://`, read from [`super::viewer`]).
 
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use crate::media;
 use crate::protocol::jsonrpc::RpcError;
 use crate::protocol::mcp::{
     BlobResourceContents, ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
-    ResourceTemplate,
+    ResourceContents, ResourceTemplate,
 };
 use crate::services::storage::read_object;
 use crate::tools::ToolContext;
@@ -225,6 +226,12 @@ pub fn templates(with_titles: bool) -> ListResourceTemplatesResult {
 /// `resources/read`: the bytes of a finished job's image or thumbnail, as one base64 blob.
 pub async fn read(ctx: &ToolContext, params: Option<&Value>) -> Result<ReadResourceResult, ResourceError> {
     let uri = read_params(params)?;
+    if uri == urls::VIEWER_RESOURCE_URI {
+        return Ok(super::viewer::read_result(
+            &ctx.origin,
+            ctx.config.public_image_base_url.as_deref(),
+        ));
+    }
     let not_found = || ResourceError::NotFound { uri: uri.clone() };
     let (job_id, target) = urls::parse_resource_uri(&uri).ok_or_else(not_found)?;
     // Another key's job is "not found", exactly like a job that does not exist.
@@ -262,11 +269,11 @@ pub fn object_of(stored_url: &str, target: ResourceTarget) -> Option<(String, &'
 /// The read result for an object's bytes: one base64 blob.
 pub fn blob_result(uri: String, mime_type: String, bytes: &[u8]) -> ReadResourceResult {
     ReadResourceResult {
-        contents: vec![BlobResourceContents {
+        contents: vec![ResourceContents::Blob(BlobResourceContents {
             uri,
             mime_type,
             blob: media::base64_encode(bytes),
-        }],
+        })],
     }
 }
 
@@ -517,7 +524,10 @@ mod tests {
     fn read_results_carry_the_bytes_as_standard_base64() {
         let bytes: Vec<u8> = (0..=255).collect();
         let result = blob_result("images://jobs/a".into(), "image/png".into(), &bytes);
-        let blob = &result.contents[0].blob;
+        let ResourceContents::Blob(contents) = &result.contents[0] else {
+            panic!("an image is read as a blob")
+        };
+        let blob = &contents.blob;
         use base64::Engine;
         assert_eq!(base64::engine::general_purpose::STANDARD.decode(blob).unwrap(), bytes);
     }

@@ -193,7 +193,7 @@ pub fn complete_result(method: &str, mut result: Value) -> Value {
         if let Value::Object(meta) = meta {
             meta.insert(
                 META_SERVER_INFO.into(),
-                serde_json::to_value(server_info()).unwrap_or(Value::Null),
+                serde_json::to_value(server_info(version::STATELESS[0])).unwrap_or(Value::Null),
             );
         }
     }

@@ -7,6 +7,7 @@ use super::previews::preview_arg;
 use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{EDIT_IMAGES_MAX, EDIT_STRENGTH_DEFAULT, INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
+use crate::icons;
 use crate::models::{self, Control, ImageModel};
 use crate::services::edits::{start_edit, Edit, Input, Source};
 #[cfg(test)]
@@ -31,7 +32,10 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Write,
     hints: Hints::GENERATE,
     reports_images: true,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::EDIT),
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: wait_for_completion::sample_results,
 };

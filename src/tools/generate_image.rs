@@ -14,6 +14,7 @@ use super::output::ToolError;
 use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN_CHARS};
+use crate::icons;
 use crate::jobs::NewJob;
 use crate::models::{
     AspectRatio, Control, Controls, ImageModel, ModelSpec, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
@@ -35,7 +36,10 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Write,
     hints: Hints::GENERATE,
     reports_images: true,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::GENERATE),
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: sample_results,
 };

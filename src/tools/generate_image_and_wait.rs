@@ -5,6 +5,7 @@ use super::generate_image::GenerateArgs;
 use super::previews::preview_arg;
 use super::wait_for_completion::{self, wait_for_jobs};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
+use crate::icons;
 use crate::services::jobs::start_jobs;
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -22,7 +23,10 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Write,
     hints: Hints::GENERATE,
     reports_images: true,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::GENERATE),
+        ..Extras::NONE
+    },
     // It ends in the same wait as wait_for_completion.
     #[cfg(test)]
     samples: wait_for_completion::sample_results,

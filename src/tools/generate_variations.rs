@@ -10,6 +10,7 @@ use super::support::start::start_with_inputs;
 use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{JOB_ID_MAX_CHARS, VARIATIONS, VARIATION_STRENGTH_DEFAULT};
+use crate::icons;
 use crate::jobs::{parameters_object, InputRole};
 use crate::models::{self, Control, Controls, ImageModel};
 use crate::services::inputs::{finished_job, from_job};
@@ -35,7 +36,10 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Write,
     hints: Hints::GENERATE,
     reports_images: true,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::VARIATIONS),
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: wait_for_completion::sample_results,
 };

@@ -9,6 +9,7 @@ use super::output::{json_text, result_schema, status_names, ToolOutput};
 use super::previews::{preview_arg, FinishedImage};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::JOB_ID_MAX_CHARS;
+use crate::icons;
 use crate::jobs::{JobRow, JobStatus};
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -24,7 +25,12 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Read,
     hints: Hints::READ,
     reports_images: false,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::STATUS),
+        // Shows the image, or the job that will be one.
+        viewer: true,
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: sample_results,
 };

@@ -9,6 +9,7 @@ use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::access::Caller;
 use crate::catalog::{RATE_LIMIT_PERIOD_SECONDS, RATE_LIMIT_REQUESTS};
+use crate::icons;
 use crate::jobs::Usage;
 use crate::services::quota::{quota_for, quota_resets_at, utc_day};
 
@@ -25,7 +26,10 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Read,
     hints: Hints::READ,
     reports_images: false,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::USAGE),
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: sample_results,
 };

@@ -9,6 +9,7 @@ use super::generation::{with_generation, Generation};
 use super::output::{json_text, ToolOutput};
 use super::paging::{page_schema, PageArgs, PageInfo};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
+use crate::icons;
 #[cfg(test)]
 use crate::jobs::Page;
 
@@ -21,7 +22,12 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Read,
     hints: Hints::READ,
     reports_images: false,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::LIST),
+        // Shows the image, or the job that will be one.
+        viewer: true,
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: sample_results,
 };

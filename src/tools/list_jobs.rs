@@ -10,6 +10,7 @@ use super::generation::{with_generation, Generation};
 use super::output::{json_text, status_names, ToolOutput};
 use super::paging::{page_schema, PageArgs, PageInfo};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
+use crate::icons;
 #[cfg(test)]
 use crate::jobs::Page;
 use crate::jobs::{JobStatus, StatusFilter};
@@ -27,7 +28,10 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Read,
     hints: Hints::READ,
     reports_images: false,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::LIST),
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: sample_results,
 };

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::args::NoArgs;
 use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
+use crate::icons;
 use crate::models::{
     ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Range, ASPECT_RATIOS, MODELS,
 };
@@ -24,7 +25,10 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Read,
     hints: Hints::READ,
     reports_images: false,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::MODELS),
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: sample_results,
 };

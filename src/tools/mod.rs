@@ -1,7 +1,10 @@
 //! The tool table: every tool this server offers, and how a call reaches its handler.
 //!
 //! Add a tool:
-//! 1. a module here with its arguments (`tool_args!`), a [`Handler`] and a `TOOL: ToolSpec`;
+//! 1. a module here with its arguments (`tool_args!`), a [`Handler`] and a `TOOL: ToolSpec`
+//!    (its icon: a glyph of `crate::icons` in `extras.icon`; a tool that makes images sets
+//!    `reports_images` and hosts then show its results in the image viewer, one that only reads
+//!    them sets `extras.viewer`);
 //! 2. its `mod` line and one line in [`TOOLS`];
 //! 3. `UPDATE_GOLDEN=1 cargo test golden` to regenerate tests/golden/, and review the diff.
 //!
@@ -36,6 +39,7 @@ use worker::Env;
 
 use crate::access::Caller;
 use crate::config::Config;
+use crate::icons::{self, Glyph};
 use crate::jobs::JobStore;
 use crate::protocol::mcp::{CallToolResult, Tool, ToolAnnotations};
 use crate::protocol::version;
@@ -164,26 +168,22 @@ impl TaskSupport {
 pub struct Extras {
     /// `execution` (2025-11-25).
     pub execution: Option<TaskSupport>,
-    /// `_meta` (2025-06-18 on).
+    /// `_meta` (2025-06-18 on); `ui` is added to it for tools that show images.
     pub meta: Option<fn() -> Map<String, Value>>,
-    /// `icons` (2025-11-25 on).
-    pub icons: &'static [Icon],
+    /// The glyph of `icons` (2025-11-25 on); None: the server's own.
+    pub icon: Option<Glyph>,
+    /// Results of a tool that makes no images but shows them (it reads jobs) open the image
+    /// viewer too; every tool that `reports_images` does without this.
+    pub viewer: bool,
 }
 
 impl Extras {
     pub const NONE: Extras = Extras {
         execution: None,
         meta: None,
-        icons: &[],
+        icon: None,
+        viewer: false,
     };
-}
-
-/// One icon of a tool (`Icon` of 2025-11-25).
-#[derive(Debug, Clone, Copy)]
-pub struct Icon {
-    pub src: &'static str,
-    pub mime_type: &'static str,
-    pub sizes: &'static [&'static str],
 }
 
 /// One tool, declared in its own module.
@@ -197,7 +197,8 @@ pub struct ToolSpec {
     /// What a caller must be allowed to do to call it.
     pub scope: Scope,
     pub hints: Hints,
-    /// Results can carry image URLs, so they say when the offline preview backend drew them.
+    /// Results can carry image URLs, so they say when the offline preview backend drew them,
+    /// and hosts show them in the image viewer (`_meta.ui`, see [`ToolSpec::shows_images`]).
     pub reports_images: bool,
     pub extras: Extras,
     /// Every shape the tool answers with, built from its own result types (the wire-contract
@@ -214,17 +215,17 @@ impl ToolSpec {
             .execution
             .filter(|_| version::tool_has(revision, "execution"))
             .map(|support| json!({"taskSupport": support.name()}));
-        let meta = extras
-            .meta
-            .filter(|_| version::tool_has(revision, "_meta"))
-            .map(|meta| Value::Object(meta()));
-        let icons = (!extras.icons.is_empty() && version::tool_has(revision, "icons")).then(|| {
-            extras
-                .icons
-                .iter()
-                .map(|icon| json!({"src": icon.src, "mimeType": icon.mime_type, "sizes": icon.sizes}))
-                .collect()
-        });
+        let meta = version::tool_has(revision, "_meta")
+            .then(|| {
+                let mut meta = extras.meta.map(|meta| meta()).unwrap_or_default();
+                if self.shows_images() {
+                    meta.insert("ui".into(), viewer_meta());
+                }
+                meta
+            })
+            .filter(|meta| !meta.is_empty())
+            .map(Value::Object);
+        let icons = version::tool_has(revision, "icons").then(|| extras.icon.unwrap_or(icons::SERVER).icons());
         Tool {
             name: self.name.to_string(),
             title: self.title.to_string(),
@@ -243,6 +244,19 @@ impl ToolSpec {
             meta,
         }
     }
+
+    /// Whether hosts should show this tool's results in the image viewer (`_meta.ui`): every
+    /// tool that makes images (its results name them, or the jobs that will), and the readers
+    /// that declare `viewer`.
+    pub fn shows_images(&self) -> bool {
+        self.reports_images || self.extras.viewer
+    }
+}
+
+/// `_meta.ui` of a tool whose results the viewer shows (MCP Apps `McpUiToolMeta`). Hosts without
+/// the extension ignore it, so every client of a revision with `_meta` gets it.
+fn viewer_meta() -> Value {
+    json!({"resourceUri": crate::urls::VIEWER_RESOURCE_URI})
 }
 
 pub fn find(name: &str) -> Option<&'static ToolSpec> {
@@ -463,22 +477,16 @@ pub(crate) mod tests {
         }
     }
 
-    /// A tool with every per-revision extra, for the listing tests.
+    /// A tool with every per-revision extra, for the listing tests: its own `_meta` entry, an
+    /// icon, `execution`, and no images of its own.
     pub(crate) fn tool_with_extras() -> ToolSpec {
         ToolSpec {
+            reports_images: false,
             extras: Extras {
                 execution: Some(TaskSupport::Optional),
-                meta: Some(|| {
-                    json!({"ui": {"resourceUri": "ui://viewer"}})
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default()
-                }),
-                icons: &[Icon {
-                    src: "https://example.com/icon.png",
-                    mime_type: "image/png",
-                    sizes: &["48x48"],
-                }],
+                meta: Some(|| json!({"example.com/tag": "x"}).as_object().cloned().unwrap_or_default()),
+                icon: Some(icons::EDIT),
+                viewer: false,
             },
             ..*TOOLS[0]
         }
@@ -495,20 +503,75 @@ pub(crate) mod tests {
             }
         }
         let june = listed("2025-06-18");
-        assert_eq!(june["_meta"]["ui"]["resourceUri"], "ui://viewer");
+        assert_eq!(
+            june["_meta"],
+            json!({"example.com/tag": "x"}),
+            "no ui: it shows no images"
+        );
         assert!(june.get("icons").is_none() && june.get("execution").is_none());
         let november = listed("2025-11-25");
         assert_eq!(november["execution"], json!({"taskSupport": "optional"}));
-        assert_eq!(november["icons"][0]["mimeType"], "image/png");
+        assert_eq!(november["icons"], json!(icons::EDIT.icons()));
         let stateless = listed("2026-07-28");
         assert!(stateless.get("execution").is_none(), "2026-07-28 has no execution");
-        assert_eq!(stateless["icons"][0]["sizes"], json!(["48x48"]));
-        // Without extras nothing is added in any revision.
+        assert_eq!(stateless["icons"], json!(icons::EDIT.icons()));
+        // A tool without extras shows no images and carries the server's icon, no `_meta`.
+        let plain_tool = ToolSpec {
+            reports_images: false,
+            extras: Extras::NONE,
+            ..*TOOLS[0]
+        };
         for revision in version::all() {
-            let plain = serde_json::to_value(TOOLS[0].to_tool(revision)).unwrap();
-            for field in ["execution", "icons", "_meta"] {
-                assert!(plain.get(field).is_none(), "{revision}: {field}");
+            let plain = serde_json::to_value(plain_tool.to_tool(revision)).unwrap();
+            assert!(
+                plain.get("execution").is_none() && plain.get("_meta").is_none(),
+                "{revision}"
+            );
+            let icons = version::tool_has(revision, "icons").then(|| json!(icons::SERVER.icons()));
+            assert_eq!(plain.get("icons").cloned(), icons, "{revision}");
+        }
+    }
+
+    #[test]
+    fn tools_that_make_or_read_images_name_the_viewer_and_keep_their_own_meta() {
+        let with_ui: Vec<&str> = TOOLS.iter().filter(|t| t.shows_images()).map(|t| t.name).collect();
+        // Issue 21's list and generate_image (its jobs become images in the viewer); a later tool
+        // that makes images joins through `reports_images`.
+        for name in [
+            "generate_image",
+            "get_job_status",
+            "list_generations",
+            "wait_for_completion",
+            "generate_image_and_wait",
+            "edit_image",
+            "generate_variations",
+        ] {
+            assert!(with_ui.contains(&name), "{name} must open the viewer: {with_ui:?}");
+        }
+        for name in ["list_jobs", "list_models", "get_usage"] {
+            assert!(!with_ui.contains(&name), "{name} shows no images");
+        }
+        for tool in TOOLS {
+            for revision in version::all() {
+                let listed = serde_json::to_value(tool.to_tool(revision)).unwrap();
+                let ui = listed.pointer("/_meta/ui/resourceUri");
+                let expected = tool.shows_images() && version::tool_has(revision, "_meta");
+                assert_eq!(ui.is_some(), expected, "{} at {revision}", tool.name);
+                if let Some(uri) = ui {
+                    assert_eq!(uri, crate::urls::VIEWER_RESOURCE_URI);
+                }
             }
         }
+        // A tool's own `_meta` entries stay beside `ui`.
+        let both = ToolSpec {
+            extras: Extras {
+                viewer: true,
+                ..tool_with_extras().extras
+            },
+            ..tool_with_extras()
+        };
+        let listed = serde_json::to_value(both.to_tool(version::LATEST)).unwrap();
+        assert_eq!(listed["_meta"]["example.com/tag"], "x");
+        assert_eq!(listed["_meta"]["ui"]["resourceUri"], crate::urls::VIEWER_RESOURCE_URI);
     }
 }

@@ -15,6 +15,7 @@ use super::output::{json_text, result_schema, ToolError, ToolOutput};
 use super::previews::{preview_arg, FinishedImage};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::catalog::{JOB_ID_MAX_CHARS, WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
+use crate::icons;
 use crate::jobs::{JobRow, JobStatus};
 use crate::urls::absolute_image_url;
 
@@ -33,7 +34,10 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Read,
     hints: Hints::READ,
     reports_images: true,
-    extras: Extras::NONE,
+    extras: Extras {
+        icon: Some(icons::WAIT),
+        ..Extras::NONE
+    },
     #[cfg(test)]
     samples: sample_results,
 };

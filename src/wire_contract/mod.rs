@@ -7,6 +7,7 @@
 //! of a revision's schema (under `definitions` in draft-07 files, `$defs` in 2020-12 ones) and
 //! panics with every error and its JSON path. `cargo test wire_contract` runs them all.
 
+mod apps;
 mod golden;
 mod messages;
 mod resources;
@@ -38,7 +39,7 @@ pub(crate) fn is_stateless(revision: &str) -> bool {
     version::is_stateless(revision)
 }
 
-fn manifest_path(relative: &str) -> std::path::PathBuf {
+pub(crate) fn manifest_path(relative: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
@@ -139,7 +140,7 @@ fn definition_validator(revision: &str, definition: &str) -> Arc<Validator> {
 }
 
 /// Every error `validator` finds in `instance`, one line each: JSON path, message, schema path.
-fn error_lines(validator: &Validator, instance: &Value) -> Vec<String> {
+pub(crate) fn error_lines(validator: &Validator, instance: &Value) -> Vec<String> {
     validator
         .iter_errors(instance)
         .map(|error| {

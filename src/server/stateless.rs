@@ -158,10 +158,12 @@ pub fn decode_header_value(value: &str) -> Option<String> {
     }
 }
 
-/// The answer to `server/discover`.
+/// The answer to `server/discover`. `supportedVersions` is every revision served here, the same
+/// list the UnsupportedProtocolVersion error's `data.supported` gives ([`version::all`]).
 pub fn discover_result() -> Value {
+    let supported: Vec<&str> = version::all().collect();
     json!({
-        "supportedVersions": version::STATELESS,
+        "supportedVersions": supported,
         "capabilities": {"tools": {}, "resources": {}},
         "instructions": INSTRUCTIONS,
         "ttlMs": LIST_TTL_MS,
@@ -373,5 +375,19 @@ mod tests {
         for field in ["resultType", "supportedVersions", "capabilities", "ttlMs", "cacheScope"] {
             assert!(discover.get(field).is_some(), "server/discover lacks {field}");
         }
+    }
+
+    #[test]
+    fn discover_and_the_version_error_list_the_same_revisions() {
+        let mut params = stateless_params(json!({}));
+        params["_meta"][META_PROTOCOL_VERSION] = json!("2099-01-01");
+        let rejection = validate(
+            &request("server/discover", params),
+            &headers(Some("2099-01-01"), Some("server/discover"), None),
+        )
+        .unwrap_err();
+        let listed = discover_result()["supportedVersions"].clone();
+        assert_eq!(rejection.error.data().unwrap()["supported"], listed);
+        assert_eq!(listed.as_array().unwrap().len(), version::all().count());
     }
 }

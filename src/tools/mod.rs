@@ -13,6 +13,7 @@
 //! fields, starting and waiting), and what they do with jobs, inputs and storage is in
 //! `crate::services`.
 
+mod cancel_job;
 mod edit_image;
 mod generate_image;
 mod generate_image_and_wait;
@@ -59,6 +60,7 @@ pub const TOOLS: &[&ToolSpec] = &[
     &get_usage::TOOL,
     &edit_image::TOOL,
     &generate_variations::TOOL,
+    &cancel_job::TOOL,
 ];
 
 /// What a handler returns: a result object, or an error that becomes an `isError` result.

@@ -302,12 +302,13 @@ pub fn image_page(viewer: &Viewer, job: &JobRow) -> String {
         ),
         None => String::new(),
     };
+    let cancel = cancel_form(job);
     let body = format!(
         "<p class=\"crumbs\"><a href=\"{gallery}\">← All images</a></p>\n\
          <article class=\"detail\">{figure}<section class=\"info\"><h1>Image details</h1>\
          <h2>Prompt</h2><p id=\"prompt\" class=\"prompt-text\">{prompt}</p>\
          <button type=\"button\" class=\"copy\" data-copy=\"prompt\" hidden>Copy prompt</button>\
-         <dl class=\"facts\">{facts}</dl>{raw}</section></article>\n",
+         <dl class=\"facts\">{facts}</dl>{raw}{cancel}</section></article>\n",
         gallery = routes::GALLERY,
         prompt = esc(&job.prompt),
     );
@@ -345,6 +346,23 @@ fn parameters_html(parameters: Option<&str>) -> String {
     }
 }
 
+/// The Cancel button of an unfinished job: a same-origin form POST to its cancel path (no script).
+fn cancel_form(job: &JobRow) -> String {
+    if !job.status.is_unfinished() {
+        return String::new();
+    }
+    format!(
+        "<form method=\"post\" action=\"{}\" class=\"cancel\">\
+         <button type=\"submit\">Cancel this job</button></form>",
+        esc(&cancel_href(&job.id))
+    )
+}
+
+/// Where the Cancel button posts: `/gallery/image/<job id>/cancel`.
+pub fn cancel_href(job_id: &str) -> String {
+    format!("{}{job_id}{}", routes::IMAGE_PREFIX, routes::CANCEL_SUFFIX)
+}
+
 // ---------------------------------------------------------------------------
 // Small pieces
 // ---------------------------------------------------------------------------
@@ -359,6 +377,7 @@ fn status_label(status: JobStatus) -> &'static str {
         JobStatus::Processing => "Generating…",
         JobStatus::Completed => "Image missing",
         JobStatus::Failed => "Failed",
+        JobStatus::Cancelled => "Cancelled",
     }
 }
 

@@ -4,6 +4,7 @@ pub mod cancel_sql;
 pub mod sql;
 pub mod store;
 pub mod sweep_sql;
+pub mod tasks;
 
 use serde::{Deserialize, Serialize};
 

@@ -24,7 +24,7 @@ pub struct Usage {
 
 /// Jobs and gallery rows in D1.
 pub struct JobStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl JobStore {

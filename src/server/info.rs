@@ -21,14 +21,16 @@ pub fn server_info() -> Implementation {
 }
 
 pub fn initialize_result(requested: Option<&str>) -> InitializeResult {
+    let negotiated = version::negotiate(requested);
     InitializeResult {
-        protocol_version: version::negotiate(requested).to_string(),
+        protocol_version: negotiated.to_string(),
         capabilities: ServerCapabilities {
             tools: ToolsCapability { list_changed: false },
             resources: ResourcesCapability {
                 subscribe: false,
                 list_changed: false,
             },
+            tasks: version::has_core_tasks(negotiated).then(super::tasks::core_capability),
         },
         server_info: server_info(),
         instructions: Some(INSTRUCTIONS.to_string()),

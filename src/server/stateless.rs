@@ -146,6 +146,8 @@ fn named_param(method: &str) -> Option<&'static str> {
     match method {
         "tools/call" => Some("name"),
         "resources/read" => Some("uri"),
+        // The tasks extension routes by task id.
+        "tasks/get" | "tasks/cancel" | "tasks/update" => Some("taskId"),
         _ => None,
     }
 }
@@ -164,7 +166,11 @@ pub fn discover_result() -> Value {
     let supported: Vec<&str> = version::all().collect();
     json!({
         "supportedVersions": supported,
-        "capabilities": {"tools": {}, "resources": {}},
+        "capabilities": {
+            "tools": {},
+            "resources": {},
+            "extensions": {super::tasks::EXTENSION_ID: {}},
+        },
         "instructions": INSTRUCTIONS,
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "public",
@@ -186,7 +192,8 @@ fn cache_hints(method: &str) -> Option<(u64, &'static str)> {
 /// hints on lists and reads.
 pub fn complete_result(method: &str, mut result: Value) -> Value {
     if let Value::Object(fields) = &mut result {
-        fields.insert("resultType".into(), json!("complete"));
+        // A tools/call answered with a task says so (`"task"`); everything else is complete.
+        fields.entry("resultType").or_insert_with(|| json!("complete"));
         if let Some((ttl_ms, scope)) = cache_hints(method) {
             fields.insert("ttlMs".into(), json!(ttl_ms));
             fields.insert("cacheScope".into(), json!(scope));

@@ -22,7 +22,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Write,
     hints: Hints::GENERATE,
     reports_images: true,
-    extras: Extras::NONE,
+    extras: Extras::TASK_OPTIONAL,
     // It ends in the same wait as wait_for_completion.
     #[cfg(test)]
     samples: wait_for_completion::sample_results,

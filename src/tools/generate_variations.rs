@@ -35,7 +35,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Write,
     hints: Hints::GENERATE,
     reports_images: true,
-    extras: Extras::NONE,
+    extras: Extras::TASK_OPTIONAL,
     #[cfg(test)]
     samples: wait_for_completion::sample_results,
 };

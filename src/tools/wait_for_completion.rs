@@ -33,7 +33,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     scope: Scope::Read,
     hints: Hints::READ,
     reports_images: true,
-    extras: Extras::NONE,
+    extras: Extras::TASK_OPTIONAL,
     #[cfg(test)]
     samples: sample_results,
 };
@@ -120,6 +120,11 @@ fn args_error(message: &str) -> ToolError {
 /// The wait itself, shared with generate_image_and_wait. `preview`: show thumbnails inline.
 pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -> Result<ToolOutput, ToolError> {
     let ids = distinct(ids);
+    // Run as a task: the jobs are started; the task settles them later (`settle`).
+    if let Some(task_jobs) = &ctx.task_jobs {
+        *task_jobs.borrow_mut() = Some((ids, preview));
+        return Ok(ToolOutput::success(&serde_json::json!({"success": true})));
+    }
     let store = ctx.store()?;
     let budget = WaitBudget::new(ids.len(), ctx.config.wait_response_limit_seconds);
     let started = crate::time::now_ms();
@@ -148,6 +153,23 @@ pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -
             .max(1);
         crate::time::sleep_ms(pause).await;
     }
+}
+
+/// A task's jobs looked at once, with no time limit: the wait's final answer once every job has
+/// finished (or one is not the caller's), None while any is still pending or processing.
+pub async fn settle(ctx: &ToolContext, ids: Vec<String>, preview: bool) -> Result<Option<ToolOutput>, ToolError> {
+    let ids = distinct(ids);
+    let rows = ctx.store()?.jobs(&ids, ctx.caller.visible_owner()).await?;
+    let unlimited = WaitBudget {
+        contract_seconds: u64::MAX / 1000,
+        response_seconds: u64::MAX / 1000,
+    };
+    Ok(
+        conclude(&ctx.origin, evaluate(&ids, &rows), &unlimited, 0).map(|mut output| {
+            output.inline_previews = preview;
+            output
+        }),
+    )
 }
 
 /// How long a wait may last: the original's limit (60 s + 3 s per job) and the response bound.

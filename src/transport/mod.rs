@@ -132,6 +132,7 @@ pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContex
         origin: crate::http::request_origin(req),
         progress: None,
         protocol_version: None,
+        task_jobs: None,
     }))
 }
 

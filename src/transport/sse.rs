@@ -214,12 +214,16 @@ async fn answer(
     request: crate::protocol::jsonrpc::RpcRequest,
     era: Era,
 ) -> RpcResponse {
-    let Some(token) = dispatch::progress_token(&request) else {
+    let token = dispatch::progress_token(&request);
+    if token.is_none() && !dispatch::streams_notifications(&request, era) {
         return dispatch::handle(ctx, request, era).await;
-    };
+    }
     let (sender, receiver) = mpsc::unbounded::<String>();
     let mut call_ctx = ctx.clone();
-    call_ctx.progress = Some(ProgressSink::new(token, sender));
+    call_ctx.progress = Some(match token {
+        Some(token) => ProgressSink::new(token, sender),
+        None => ProgressSink::without_token(sender),
+    });
     let work = async move { dispatch::handle(&call_ctx, request, era).await };
     let relay = receiver.for_each(|json| async move {
         if let Err(error) = mailbox.post(session, &json, crate::time::now_ms()).await {

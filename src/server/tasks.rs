@@ -238,7 +238,9 @@ impl View {
     pub fn detailed_extension_task(&self, row: &TaskRow) -> Value {
         let mut task = self.extension_task(row);
         if let State::Finished(result) = &self.state {
-            task.insert("result".into(), result.clone());
+            // As this revision answers tools/call: `resultType: "complete"` and the server's identity.
+            let result = super::stateless::complete_result("tools/call", result.clone());
+            task.insert("result".into(), result);
         }
         Value::Object(task)
     }
@@ -505,6 +507,7 @@ mod tests {
         assert_eq!(task["createdAt"], "2026-12-01T00:00:00.000Z");
         let detailed = error.detailed_extension_task(&row("t"));
         assert_eq!(detailed["result"]["isError"], true);
+        assert_eq!(detailed["result"]["resultType"], "complete");
         assert_eq!(detailed["ttlMs"], 3_600_000);
         assert_eq!(detailed["pollIntervalMs"], 2000);
         let ok = View {

@@ -10,6 +10,7 @@
 mod golden;
 mod messages;
 mod resources;
+mod tasks;
 mod tool_results;
 
 use std::collections::HashMap;

@@ -12,7 +12,7 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { z } from "zod";
 import { callTool, uniq, waitFor } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
-import { assertOfficial, assertParses, coreRpc, v1, CORE } from "./support/tasks.mjs";
+import { assertOfficial, assertOutputSchema, assertParses, coreRpc, v1, CORE } from "./support/tasks.mjs";
 
 const KEYS = { alice: "alice-token-41tasks-1a2b", bob: "bob-token-41tasks-3c4d" };
 const TASK_TOOLS = ["generate_image_and_wait", "edit_image", "generate_variations", "wait_for_completion"];
@@ -97,6 +97,9 @@ describe("2025-11-25 tasks over Streamable HTTP", () => {
     const { data: plain } = await callTool(await h.mcpClient(), "generate_image_and_wait", { prompt: `plain ${uniq("core")}`, model: "flux-schnell" });
     assert.deepEqual(Object.keys(result.structuredContent).sort(), Object.keys(plain).sort());
     assert.ok(result.content.some((block) => block.type === "resource_link"), "resource links as in the plain call");
+    assert.ok(result.content.some((block) => block.type === "image"), "the inline preview as in the plain call");
+    const tools = (await coreRpc(h, "tools/list", {})).message.result.tools;
+    assertOutputSchema(tools.find((t) => t.name === "generate_image_and_wait"), result.structuredContent);
 
     const done = checkResult((await coreRpc(h, "tasks/get", { taskId: task.taskId })).message, "GetTaskResult", v1.GetTaskResultV1Schema);
     assert.equal(done.status, "completed");
@@ -116,6 +119,8 @@ describe("2025-11-25 tasks over Streamable HTTP", () => {
     const task = await createTask(h, "generate_image_and_wait", { prompt: `broken ${uniq("core")} [fail-always]`, model: "flux-schnell" });
     const result = checkResult((await coreRpc(h, "tasks/result", { taskId: task.taskId })).message, "CallToolResult");
     assert.equal(result.isError, true);
+    const tools = (await coreRpc(h, "tools/list", {})).message.result.tools;
+    assertOutputSchema(tools.find((t) => t.name === "generate_image_and_wait"), result.structuredContent);
     const failed = checkResult((await coreRpc(h, "tasks/get", { taskId: task.taskId })).message, "GetTaskResult", v1.GetTaskResultV1Schema);
     assert.equal(failed.status, "failed");
     assert.ok(failed.statusMessage.length > 0);

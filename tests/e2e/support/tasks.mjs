@@ -25,6 +25,12 @@ export function assertOfficial(name, value) {
   assert.ok(validate(value), `${name}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 1500)}`);
 }
 
+/** Checks a tool result's structuredContent against the tool's own outputSchema (draft 2020-12). */
+export function assertOutputSchema(tool, structuredContent) {
+  const validate = new Ajv2020({ strict: false, allErrors: true }).compile(tool.outputSchema);
+  assert.ok(validate(structuredContent), `${tool.name} outputSchema: ${JSON.stringify(validate.errors)}`);
+}
+
 /** Checks `value` with an ext-tasks zod schema (`v1.XSchema` or `v2.XSchema`). */
 export function assertParses(schema, value, label) {
   const parsed = schema.safeParse(value);

@@ -9,7 +9,8 @@ use crate::protocol::version;
 /// Guidance for the model using this server, sent with `initialize` and `server/discover`.
 pub const INSTRUCTIONS: &str = "Generates images from text prompts with Cloudflare Workers AI. \
 For a finished image in one call use generate_image_and_wait. For background work use generate_image, \
-then wait_for_completion with the returned job id(s). list_generations shows earlier images. \
+then wait_for_completion with the returned job id(s); cancel_job stops jobs that have not finished. \
+list_generations shows earlier images. \
 Finished images are also resources: images://jobs/{job_id} (full size) and images://jobs/{job_id}/thumbnail.";
 
 pub fn server_info() -> Implementation {

@@ -84,7 +84,7 @@ pub fn insert_task(task: &NewTask) -> Statement {
             task.ttl_ms.into(),
             task.now.into(),
             task.now.into(),
-            (task.now + task.ttl_ms).into(),
+            task.now.saturating_add(task.ttl_ms).into(),
         ],
     )
 }

@@ -6,6 +6,7 @@ pub(crate) mod stateless;
 pub(crate) mod tasks;
 
 pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
+pub use tasks::push_status as push_task_status;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

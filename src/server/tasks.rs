@@ -365,6 +365,35 @@ async fn result(ctx: &ToolContext, params: Option<&Value>) -> Result<Value, RpcE
     }
 }
 
+/// Sends `notifications/tasks/status` through `sink` each time the caller's core task `task_id`
+/// changes status or message, until it ends or `budget_ms` has passed (errors end it quietly:
+/// these notifications are optional).
+pub async fn push_status(ctx: &ToolContext, task_id: &str, sink: &tools::ProgressSink, budget_ms: u64) {
+    let started = crate::time::now_ms();
+    let mut last_sent: Option<Value> = None;
+    loop {
+        let Ok(store) = ctx.store() else { return };
+        let Ok(Some(row)) = store
+            .task(task_id, ctx.caller.visible_owner(), crate::time::now_ms())
+            .await
+        else {
+            return;
+        };
+        let Ok(view) = view(ctx, &row).await else { return };
+        let task = view.core_task(&row);
+        let key = json!([task["status"], task["statusMessage"]]);
+        if last_sent.as_ref() != Some(&key) {
+            sink.notify("notifications/tasks/status", task);
+            last_sent = Some(key);
+        }
+        let elapsed = (crate::time::now_ms() - started).max(0) as u64;
+        if !matches!(view.state, State::Working { .. }) || elapsed >= budget_ms {
+            return;
+        }
+        crate::time::sleep_ms(tools::wait_poll_interval(elapsed).min(budget_ms - elapsed)).await;
+    }
+}
+
 /// 2025-11-25 `tasks/list`: the caller's own tasks, newest first, a page at a time.
 async fn list(ctx: &ToolContext, params: Option<&Value>) -> Result<Value, RpcError> {
     let after = match params.and_then(|p| p.get("cursor")) {

@@ -4,7 +4,8 @@
 // tasks/list (own tasks, cursor), tasks/cancel (working: cancelled, nothing stored; finished:
 // -32602), another key's task, a tool error as a failed task, and expiry by the sweeper. Every
 // task message is checked against the official 2025-11-25 JSON schema and the ext-tasks
-// package's v1 parsers.
+// package's v1 parsers. On /sse, a task's status changes reach the stream after its creation
+// (waitUntil) and while tasks/result waits.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -206,6 +207,18 @@ describe("2025-11-25 tasks over the legacy SSE transport", () => {
     const statuses = seen.filter((n) => n.method === "notifications/tasks/status");
     assert.ok(statuses.length >= 1, JSON.stringify(seen));
     for (const note of statuses) assertOfficial("TaskStatusNotificationParams", note.params);
+
+    // Without tasks/result: the status changes still reach the stream after the answer.
+    const pushed = await client.request(
+      { method: "tools/call", params: { name: "generate_image_and_wait", arguments: { prompt: `sse pushed ${uniq("core")} [delay=500]` }, task: {} } },
+      any,
+    );
+    const finalNote = await waitFor(
+      () => seen.find((n) => n.method === "notifications/tasks/status" && n.params.taskId === pushed.task.taskId && n.params.status === "completed"),
+      { timeout: 20000, message: "a completed status notification on the /sse stream" },
+    );
+    assertOfficial("TaskStatusNotificationParams", finalNote.params);
+    assert.ok(seen.some((n) => n.params?.taskId === pushed.task.taskId && n.params.status === "working"), "the working status first");
 
     const slow = await client.request(
       { method: "tools/call", params: { name: "generate_image_and_wait", arguments: { prompt: `sse cancel ${uniq("core")} [delay=3000]` }, task: {} } },

@@ -89,7 +89,8 @@ describe("2025-11-25 tasks over Streamable HTTP", () => {
       assertOfficial("ProgressNotification", note);
       assert.equal(note.params.progressToken, "p1");
     }
-    const result = checkResult(streamed.message, "CallToolResult");
+    const result = checkResult(streamed.message, "CallToolResult", v1.TaskResultV1Schema);
+    assertOfficial("GetTaskPayloadResult", result);
     assert.equal(result._meta["io.modelcontextprotocol/related-task"].taskId, task.taskId);
     assert.equal(result.structuredContent.status, "completed");
     assert.equal(result.structuredContent.prompt, prompt);
@@ -201,12 +202,17 @@ describe("2025-11-25 tasks over the legacy SSE transport", () => {
       any,
     );
     assertOfficial("CreateTaskResult", created);
+    assertParses(v1.CreateTaskResultV1Schema, created, "CreateTaskResult");
     const result = await client.request({ method: "tasks/result", params: { taskId: created.task.taskId } }, any);
     assertOfficial("CallToolResult", result);
+    assertOfficial("GetTaskPayloadResult", result);
     assert.equal(result.structuredContent.status, "completed");
     const statuses = seen.filter((n) => n.method === "notifications/tasks/status");
     assert.ok(statuses.length >= 1, JSON.stringify(seen));
-    for (const note of statuses) assertOfficial("TaskStatusNotificationParams", note.params);
+    for (const note of statuses) {
+      assertOfficial("TaskStatusNotification", { jsonrpc: "2.0", ...note });
+      assertParses(v1.TaskStatusNotificationV1Schema, { jsonrpc: "2.0", ...note }, "status notification");
+    }
 
     // Without tasks/result: the status changes still reach the stream after the answer.
     const pushed = await client.request(
@@ -226,6 +232,7 @@ describe("2025-11-25 tasks over the legacy SSE transport", () => {
     );
     const cancelled = await client.request({ method: "tasks/cancel", params: { taskId: slow.task.taskId } }, any);
     assertOfficial("CancelTaskResult", cancelled);
+    assertParses(v1.CancelTaskResultV1Schema, cancelled, "CancelTaskResult");
     assert.equal(cancelled.status, "cancelled");
   });
 });

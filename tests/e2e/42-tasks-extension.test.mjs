@@ -100,7 +100,7 @@ describe("2026-07-28 tasks extension", () => {
     assertParses(v2.UpdateTaskResultV2Schema, update.message.result, "UpdateTaskResult");
     assert.deepEqual(Object.keys(update.message.result).filter((k) => k !== "_meta"), ["resultType"]);
     const unknown = await modernRpc(h, "tasks/update", { taskId: "no-such-task", inputResponses: {} });
-    assert.equal(unknown.message.error.code, -32602);
+    assert.equal(assertParses(v2.ErrorV2Schema, unknown.message.error, "error").code, -32602);
   });
 
   it("a tool error is a completed task whose result has isError", async () => {
@@ -129,6 +129,7 @@ describe("2026-07-28 tasks extension", () => {
     for (const [method, extra] of [["tasks/get", {}], ["tasks/cancel", {}], ["tasks/update", { inputResponses: {} }]]) {
       const r = await modernRpc(h, method, { taskId: created.taskId, ...extra }, { token: KEYS.alice });
       assert.equal(r.message.error?.code, -32602, `${method}: ${JSON.stringify(r.message)}`);
+      assertParses(v2.ErrorV2Schema, r.message.error, `${method} error`);
     }
     assert.equal((await getTask(h, created.taskId, { token: KEYS.bob })).taskId, created.taskId);
   });

@@ -283,7 +283,8 @@ pub fn image_page(viewer: &Viewer, job: &JobRow) -> String {
         ("Updated", time_element(job.updated_at)),
         ("Job id", format!("<code>{}</code>", esc(&job.id))),
     ];
-    if let Some(error) = job.error.as_deref() {
+    // A cancelled job's "error" only repeats its status.
+    if let Some(error) = job.error.as_deref().filter(|_| job.status != JobStatus::Cancelled) {
         let label = if job.status == JobStatus::Failed {
             "Error"
         } else {
@@ -633,6 +634,20 @@ mod tests {
         assert!(html.contains("<dt>Error</dt><dd><span class=\"error\">stand-in: model unavailable</span></dd>"));
         assert!(!html.contains("Open the original file"));
         assert!(!html.contains("<img "));
+    }
+
+    #[test]
+    fn only_unfinished_jobs_have_a_cancel_button_and_a_cancelled_one_says_so_once() {
+        for status in JobStatus::ALL {
+            let html = image_page(&signed_in(), &job(status));
+            let action = format!("action=\"{}\"", esc(&cancel_href(&job(status).id)));
+            assert_eq!(html.contains(&action), status.is_unfinished(), "{status:?}");
+        }
+        let mut cancelled = job(JobStatus::Cancelled);
+        cancelled.error = Some(crate::jobs::cancel_sql::CANCELLED_ERROR.into());
+        let html = image_page(&signed_in(), &cancelled);
+        assert!(html.contains("<span class=\"badge status-cancelled\">cancelled</span>"));
+        assert!(!html.contains("Last error") && !html.contains("<dt>Error</dt>"));
     }
 
     #[test]

@@ -240,6 +240,15 @@ pub const RATE_LIMIT_PERIOD_SECONDS: u32 = 60;
 /// Requests one key may make per period: the `limit` of the RATE_LIMITER binding (a test checks).
 pub const RATE_LIMIT_REQUESTS: u32 = 120;
 
+/// A task's time to live when the call asks for none: an hour, in milliseconds.
+pub const TASK_TTL_DEFAULT_MS: i64 = 3_600_000;
+/// The shortest and longest time to live a task may ask for (`params.task.ttl` is kept within
+/// these): a minute to a day. The jobs themselves stay as long as RETENTION_DAYS keeps them.
+pub const TASK_TTL_MIN_MS: i64 = 60_000;
+pub const TASK_TTL_MAX_MS: i64 = 86_400_000;
+/// Tasks per `tasks/list` page.
+pub const TASK_LIST_PAGE_SIZE: i64 = 50;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@
 //! | `form::parse` after the gallery's lossy read, arbitrary bytes | 10,000 | `form_urlencoded` 1.2 |
 //! | `civil_from_days`, ±1,000,000 days (and every day of that range once) | 10,000 | `chrono` 0.4 |
 //! | the gallery's `utc_datetime`, years 0000–9999 | 10,000 | `chrono` 0.4 |
+//! | `time::iso_from_ms` (task times), years 0000–9999 | 10,000 | `chrono` 0.4 |
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -388,5 +389,17 @@ proptest! {
         let (iso, display) = crate::pages::gallery::utc_datetime(ms);
         prop_assert_eq!(iso, time.format("%Y-%m-%dT%H:%M:%SZ").to_string());
         prop_assert_eq!(display, time.format("%Y-%m-%d %H:%M UTC").to_string());
+    }
+
+    /// A task's `createdAt`/`lastUpdatedAt`: ISO 8601 UTC to the millisecond, as `toISOString`.
+    #[test]
+    fn task_times_match_chrono(
+        ms in prop_oneof![
+            MS_YEAR_0..=MS_YEAR_9999_END,
+            (0i64..50_000, -2i64..=2).prop_map(|(day, off)| day * 86_400_000 + off),
+        ],
+    ) {
+        let time = DateTime::from_timestamp_millis(ms).unwrap();
+        prop_assert_eq!(crate::time::iso_from_ms(ms), time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
     }
 }

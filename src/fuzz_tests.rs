@@ -657,6 +657,34 @@ fn statements(
             }),
             limit,
         ),
+        // Cancelling: the owner is user text too.
+        crate::jobs::cancel_sql::release_cancelled_image(id, Some(error)),
+        crate::jobs::cancel_sql::cancel(id, Some(error), now),
+        // Tasks: ids, owners, tool names and stored results are bound like any user text.
+        crate::jobs::tasks::insert_task(&crate::jobs::tasks::NewTask {
+            id,
+            owner: error,
+            form: crate::jobs::tasks::TaskForm::Core,
+            tool: model,
+            job_ids: ids,
+            preview: true,
+            result: Some(prompt),
+            poll_interval_ms: limit,
+            ttl_ms: offset,
+            now,
+        }),
+        crate::jobs::tasks::select_task(id, Some(error), now),
+        crate::jobs::tasks::list_tasks(
+            Some(error),
+            Some(&crate::jobs::tasks::TaskPosition {
+                created_at: now,
+                id: url.clone(),
+            }),
+            limit,
+            now,
+        ),
+        crate::jobs::tasks::mark_task_cancelled(id, now),
+        crate::jobs::tasks::delete_expired_tasks(now, limit),
     ]
 }
 

@@ -63,6 +63,8 @@ pub struct SweepReport {
     pub retention_jobs: usize,
     pub retention_objects: usize,
     pub retention_inputs: usize,
+    /// MCP tasks whose time to live ended.
+    pub expired_tasks: usize,
     pub errors: usize,
 }
 
@@ -71,7 +73,7 @@ impl std::fmt::Display for SweepReport {
         write!(
             f,
             "sweep: re-queued {} pending, failed {} stuck processing and {} never delivered, \
-             deleted {} SSE sessions and {} messages, retention deleted {} jobs, {} objects and {} inputs, {} errors",
+             deleted {} SSE sessions and {} messages, retention deleted {} jobs, {} objects and {} inputs, {} expired tasks, {} errors",
             self.requeued,
             self.stuck_failed,
             self.undelivered_failed,
@@ -80,6 +82,7 @@ impl std::fmt::Display for SweepReport {
             self.retention_jobs,
             self.retention_objects,
             self.retention_inputs,
+            self.expired_tasks,
             self.errors
         )
     }
@@ -132,6 +135,8 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
             note("re-queueing lost jobs", result, &mut report);
             let result = fail_stuck(env, &store, now, window, &mut report).await;
             note("failing stuck jobs", result, &mut report);
+            let result = expire_tasks(&store, now, &mut report).await;
+            note("expiring tasks", result, &mut report);
             if let Some(days) = config.retention_days {
                 let result = apply_retention(env, &store, now - days as i64 * DAY_MS, &mut report).await;
                 note("retention", result, &mut report);
@@ -148,6 +153,16 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
     }
     report
 }
+
+/// Deletes the tasks whose time to live has ended (their jobs stay, as the gallery's), up to
+/// one batch per sweep; the next sweep takes the rest.
+async fn expire_tasks(store: &JobStore, now: i64, report: &mut SweepReport) -> Result<(), SweepError> {
+    report.expired_tasks = store.delete_expired_tasks(now, EXPIRED_TASKS_PER_SWEEP).await?;
+    Ok(())
+}
+
+/// Expired tasks deleted per sweep.
+const EXPIRED_TASKS_PER_SWEEP: i64 = 500;
 
 fn bucket(env: &Env) -> Result<worker::Bucket, SweepError> {
     Ok(bindings::bucket(env)?)
@@ -319,12 +334,13 @@ mod tests {
             retention_jobs: 6,
             retention_objects: 7,
             retention_inputs: 8,
+            expired_tasks: 9,
             errors: 0,
         };
         assert_eq!(
             report.to_string(),
             "sweep: re-queued 1 pending, failed 2 stuck processing and 3 never delivered, deleted 4 SSE \
-             sessions and 5 messages, retention deleted 6 jobs, 7 objects and 8 inputs, 0 errors"
+             sessions and 5 messages, retention deleted 6 jobs, 7 objects and 8 inputs, 9 expired tasks, 0 errors"
         );
     }
 

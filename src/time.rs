@@ -26,6 +26,15 @@ pub fn now_iso() -> String {
     String::from(worker::js_sys::Date::new_0().to_iso_string())
 }
 
+/// `ms` since the Unix epoch as ISO 8601 UTC with milliseconds, as `toISOString` writes it.
+pub fn iso_from_ms(ms: i64) -> String {
+    let (days, in_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (year, month, day) = civil_from_days(days);
+    let (hours, minutes) = (in_day / 3_600_000, in_day / 60_000 % 60);
+    let (seconds, millis) = (in_day / 1000 % 60, in_day % 1000);
+    format!("{year:04}-{month:02}-{day:02}T{hours:02}:{minutes:02}:{seconds:02}.{millis:03}Z")
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) — Howard Hinnant's
 /// `civil_from_days`. Used for UTC dates: the gallery's times and the daily quota's day.
 pub fn civil_from_days(days: i64) -> (i64, i64, i64) {

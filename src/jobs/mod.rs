@@ -1,8 +1,10 @@
 //! Job tracking in D1: row types, SQL building (pure) and the store that runs it against the binding.
 
+pub mod cancel_sql;
 pub mod sql;
 pub mod store;
 pub mod sweep_sql;
+pub mod tasks;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,15 +18,24 @@ pub enum JobStatus {
     Processing,
     Completed,
     Failed,
+    /// Stopped by its owner (cancel_job, tasks/cancel, the gallery): never sent to the model if
+    /// it was pending, its late result discarded if it was processing. Final.
+    Cancelled,
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 4] = [
+    pub const ALL: [JobStatus; 5] = [
         JobStatus::Pending,
         JobStatus::Processing,
         JobStatus::Completed,
         JobStatus::Failed,
+        JobStatus::Cancelled,
     ];
+
+    /// Whether the job can still change (a finished job never does).
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, JobStatus::Pending | JobStatus::Processing)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +43,7 @@ impl JobStatus {
             JobStatus::Processing => "processing",
             JobStatus::Completed => "completed",
             JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
         }
     }
 
@@ -188,7 +200,7 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    pub const NAMES: [&'static str; 5] = ["all", "pending", "processing", "completed", "failed"];
+    pub const NAMES: [&'static str; 6] = ["all", "pending", "processing", "completed", "failed", "cancelled"];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{sql, sweep_sql};
+use super::{cancel_sql, sql, sweep_sql};
 use super::{
     GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter, StoredImage,
 };
@@ -24,7 +24,7 @@ pub struct Usage {
 
 /// Jobs and gallery rows in D1.
 pub struct JobStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl JobStore {
@@ -165,6 +165,17 @@ impl JobStore {
             sql::insert_generation(generation_id, &job.id, image, &job.prompt, &job.model, now),
         ];
         self.db.batch(statements, "completing a job").await
+    }
+
+    /// Cancels the unfinished jobs among `ids` that `owner` may see (`None`: any owner's), giving
+    /// each one's image back to its owner's daily count, in one batch. Finished jobs are left alone.
+    pub async fn cancel_jobs(&self, ids: &[String], owner: Option<&str>, now: i64) -> DbResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .batch(cancel_sql::cancel_batch(ids, owner, now), "cancelling jobs")
+            .await
     }
 
     /// Takes `images` from the owner's allowance for `day`; false (and nothing changed) when that

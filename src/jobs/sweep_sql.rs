@@ -72,7 +72,7 @@ pub fn select_expired(created_before: i64, limit: i64) -> Statement {
     Statement::new(
         format!(
             "SELECT {JOB_COLUMNS} FROM generation_jobs \
-             WHERE status IN ('completed', 'failed') AND created_at < ? ORDER BY created_at, id LIMIT ?"
+             WHERE status IN ('completed', 'failed', 'cancelled') AND created_at < ? ORDER BY created_at, id LIMIT ?"
         ),
         vec![created_before.into(), limit.into()],
     )
@@ -107,12 +107,12 @@ pub fn delete_jobs(ids: &[String]) -> Vec<Statement> {
         Statement::new(
             format!(
                 "DELETE FROM generations WHERE job_id IN ({placeholders}) AND job_id IN \
-                 (SELECT id FROM generation_jobs WHERE status IN ('completed', 'failed'))"
+                 (SELECT id FROM generation_jobs WHERE status IN ('completed', 'failed', 'cancelled'))"
             ),
             params.clone(),
         ),
         Statement::new(
-            format!("DELETE FROM generation_jobs WHERE id IN ({placeholders}) AND status IN ('completed', 'failed')"),
+            format!("DELETE FROM generation_jobs WHERE id IN ({placeholders}) AND status IN ('completed', 'failed', 'cancelled')"),
             params,
         ),
     ]

@@ -291,3 +291,32 @@ mod tests {
         );
     }
 }
+
+/// How often to poll a task of a model whose `typical_time` reads like "fast, ~2-5 s": the low
+/// end of that range (an image is seldom ready sooner), kept between 1 and 10 seconds.
+pub fn poll_interval_ms(typical_time: &str) -> u64 {
+    let low: String = typical_time
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    low.parse::<u64>()
+        .map_or(2_000, |seconds| (seconds * 1000).clamp(1_000, 10_000))
+}
+
+#[cfg(test)]
+mod poll_interval_tests {
+    use super::*;
+
+    #[test]
+    fn every_model_gets_a_poll_interval_from_its_typical_time() {
+        assert_eq!(poll_interval_ms("fastest, ~2-5 s"), 2_000);
+        assert_eq!(poll_interval_ms("slowest FLUX, ~10-30 s"), 10_000);
+        assert_eq!(poll_interval_ms("highest detail, ~30-45 s"), 10_000);
+        assert_eq!(poll_interval_ms("unknown"), 2_000);
+        for spec in MODELS.iter() {
+            let ms = poll_interval_ms(spec.typical_time);
+            assert!((1_000..=10_000).contains(&ms), "{}: {ms}", spec.name);
+        }
+    }
+}

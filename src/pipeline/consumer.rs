@@ -7,6 +7,10 @@
 //! redelivered message finds the job completed (and is acknowledged) or redoes it into the same
 //! R2 object and gallery row.
 //!
+//! A job cancelled while pending is never claimed, so never sent to its model; one cancelled
+//! while its model runs has the result discarded: nothing is stored, or what was stored in the
+//! meantime is deleted again (see [`attempt_job`]).
+//!
 //! After the image, a thumbnail is made through the Images binding and stored beside it (one key
 //! per job, so a redo overwrites it). A missing or failing binding costs only the thumbnail: the
 //! job completes without one and the log says why, after deleting any thumbnail an earlier
@@ -247,6 +251,10 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         mask: mask.as_deref(),
     };
     let (bytes, format) = backend::generate(env, config.image_backend, &request, config.ai_timeout_seconds).await?;
+    if was_cancelled(store, &job.id).await? {
+        worker::console_log!("job {}: cancelled while generating; its image is discarded", job.id);
+        return Ok(());
+    }
     let size = dimensions(&bytes, format);
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
@@ -279,7 +287,25 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     store
         .complete(&job, &generation_id, &image, crate::time::now_ms())
         .await?;
+    // Cancelled between the check above and the completing batch: that batch changed nothing
+    // (a cancelled job is never completed), so what this attempt stored goes.
+    if was_cancelled(store, &job.id).await? {
+        worker::console_log!("job {}: cancelled while storing; its image is discarded", job.id);
+        let thumb = crate::urls::thumbnail_key(&key);
+        bucket
+            .delete_multiple(vec![key, thumb])
+            .await
+            .map_err(AttemptError::Storage)?;
+    }
     Ok(())
+}
+
+/// Whether the job's owner cancelled it: its late result must leave nothing behind.
+async fn was_cancelled(store: &JobStore, id: &str) -> Result<bool, AttemptError> {
+    Ok(store
+        .job(id, None)
+        .await?
+        .is_some_and(|job| job.status == crate::jobs::JobStatus::Cancelled))
 }
 
 /// The bytes of a job's input images (none for text-to-image jobs) and of its mask, from R2.

@@ -22,6 +22,9 @@ pub struct Implementation {
 pub struct ServerCapabilities {
     pub tools: ToolsCapability,
     pub resources: ResourcesCapability,
+    /// 2025-11-25's `tasks` capability, only for that revision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<serde_json::Value>,
 }
 
 /// The `tools` capability; the tool list never changes at run time.

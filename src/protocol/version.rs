@@ -38,6 +38,12 @@ pub fn has_titles(version: &str) -> bool {
     version >= "2025-06-18"
 }
 
+/// Tasks were core in 2025-11-25 only (`params.task`, `tasks/*`); 2026-07-28 moved them to the
+/// `io.modelcontextprotocol/tasks` extension.
+pub fn has_core_tasks(version: &str) -> bool {
+    version == "2025-11-25"
+}
+
 /// JSON-RPC batches were part of 2025-03-26 (and allowed before); 2025-06-18 removed them.
 pub fn allows_batches(version: &str) -> bool {
     version <= "2025-03-26"

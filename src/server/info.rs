@@ -10,7 +10,8 @@ use crate::protocol::version;
 /// Guidance for the model using this server, sent with `initialize` and `server/discover`.
 pub const INSTRUCTIONS: &str = "Generates images from text prompts with Cloudflare Workers AI. \
 For a finished image in one call use generate_image_and_wait. For background work use generate_image, \
-then wait_for_completion with the returned job id(s). list_generations shows earlier images. \
+then wait_for_completion with the returned job id(s); cancel_job stops jobs that have not finished. \
+list_generations shows earlier images. \
 Finished images are also resources: images://jobs/{job_id} (full size) and images://jobs/{job_id}/thumbnail.";
 
 /// This server as `revision` describes an implementation: with its icons from 2025-11-25 on
@@ -34,6 +35,7 @@ pub fn initialize_result(requested: Option<&str>) -> InitializeResult {
                 subscribe: false,
                 list_changed: false,
             },
+            tasks: version::has_core_tasks(revision).then(super::tasks::core_capability),
         },
         server_info: server_info(revision),
         instructions: Some(INSTRUCTIONS.to_string()),

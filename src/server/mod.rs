@@ -3,14 +3,17 @@
 mod info;
 pub(crate) mod resources;
 pub(crate) mod stateless;
+pub(crate) mod tasks;
 pub(crate) mod viewer;
 
 pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
+pub use tasks::push_status as push_task_status;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::catalog::echo;
+use crate::jobs::tasks::TaskForm;
 use crate::protocol::jsonrpc::{RpcError, RpcRequest, RpcResponse};
 use crate::protocol::mcp::{CallToolParams, ListToolsResult, ProgressToken};
 use crate::protocol::version;
@@ -133,7 +136,17 @@ async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest, era: Era) -> 
     if let Some(result) = answer_resources(ctx, request, era).await {
         return result;
     }
+    let core_tasks = version::has_core_tasks(era.revision());
+    if core_tasks {
+        if let Some(result) = tasks::answer(ctx, &request.method, request.params.as_ref(), TaskForm::Core).await {
+            return result;
+        }
+    }
     match request.method.as_str() {
+        "tools/call" if core_tasks => match tasks::requested_core_task(request.params.as_ref())? {
+            Some(ttl) => tasks::start(ctx, call_params(request.params.as_ref())?, TaskForm::Core, ttl).await,
+            None => call_tool(ctx, request, false).await,
+        },
         // Unknown tool names become isError results, as in the original.
         "tools/call" => call_tool(ctx, request, false).await,
         other => Err(method_not_found(other)),
@@ -158,15 +171,31 @@ async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
     let result = match request.method.as_str() {
         "server/discover" => Ok(stateless::discover_result()),
         "tools/list" => tools_list_result(version::STATELESS[0]),
+        // A task only for a client declaring the tasks extension, and a tool that runs as one.
+        "tools/call" if runs_as_extension_task(request) => {
+            tasks::start(ctx, call_params(request.params.as_ref())?, TaskForm::Extension, None).await
+        }
         // This revision makes an unknown tool a protocol error.
         "tools/call" => call_tool(ctx, request, true).await,
         other => match answer_resources(ctx, request, Era::Stateless).await {
             Some(result) => result,
-            // initialize, ping and the rest do not exist in this revision.
-            None => Err(method_not_found(other)),
+            None => match tasks::answer(ctx, other, request.params.as_ref(), TaskForm::Extension).await {
+                Some(result) => result,
+                // initialize, ping and the rest do not exist in this revision.
+                None => Err(method_not_found(other)),
+            },
         },
     }?;
     Ok(stateless::complete_result(&request.method, result))
+}
+
+fn runs_as_extension_task(request: &RpcRequest) -> bool {
+    let name = request
+        .params
+        .as_ref()
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str);
+    tasks::client_declares_extension(request.params.as_ref()) && name.is_some_and(tools::runs_as_task)
 }
 
 async fn call_tool(ctx: &ToolContext, request: &RpcRequest, unknown_is_error: bool) -> Result<Value, RpcError> {
@@ -190,10 +219,22 @@ fn unknown_tool(name: &str) -> RpcError {
 
 /// The progress token of a tools/call request, if the client sent one.
 pub fn progress_token(request: &RpcRequest) -> Option<ProgressToken> {
-    if request.method != "tools/call" {
-        return None;
+    match request.method.as_str() {
+        "tools/call" => call_params(request.params.as_ref()).ok()?.meta?.progress_token,
+        "tasks/result" => {
+            let meta = request.params.as_ref()?.get("_meta")?.clone();
+            serde_json::from_value::<crate::protocol::mcp::RequestMeta>(meta)
+                .ok()?
+                .progress_token
+        }
+        _ => None,
     }
-    call_params(request.params.as_ref()).ok()?.meta?.progress_token
+}
+
+/// Whether the answer to `request` is worth streaming even without a progress token: 2025-11-25's
+/// `tasks/result` blocks until its task ends, and sends the task's status changes meanwhile.
+pub fn streams_notifications(request: &RpcRequest, era: Era) -> bool {
+    request.method == "tasks/result" && version::has_core_tasks(era.revision())
 }
 
 #[cfg(test)]

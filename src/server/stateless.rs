@@ -146,6 +146,8 @@ fn named_param(method: &str) -> Option<&'static str> {
     match method {
         "tools/call" => Some("name"),
         "resources/read" => Some("uri"),
+        // The tasks extension routes by task id.
+        "tasks/get" | "tasks/cancel" | "tasks/update" => Some("taskId"),
         _ => None,
     }
 }
@@ -158,11 +160,17 @@ pub fn decode_header_value(value: &str) -> Option<String> {
     }
 }
 
-/// The answer to `server/discover`.
+/// The answer to `server/discover`. `supportedVersions` is every revision served here, the same
+/// list the UnsupportedProtocolVersion error's `data.supported` gives ([`version::all`]).
 pub fn discover_result() -> Value {
+    let supported: Vec<&str> = version::all().collect();
     json!({
-        "supportedVersions": version::STATELESS,
-        "capabilities": {"tools": {}, "resources": {}},
+        "supportedVersions": supported,
+        "capabilities": {
+            "tools": {},
+            "resources": {},
+            "extensions": {super::tasks::EXTENSION_ID: {}},
+        },
         "instructions": INSTRUCTIONS,
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "public",
@@ -184,7 +192,8 @@ fn cache_hints(method: &str) -> Option<(u64, &'static str)> {
 /// hints on lists and reads.
 pub fn complete_result(method: &str, mut result: Value) -> Value {
     if let Value::Object(fields) = &mut result {
-        fields.insert("resultType".into(), json!("complete"));
+        // A tools/call answered with a task says so (`"task"`); everything else is complete.
+        fields.entry("resultType").or_insert_with(|| json!("complete"));
         if let Some((ttl_ms, scope)) = cache_hints(method) {
             fields.insert("ttlMs".into(), json!(ttl_ms));
             fields.insert("cacheScope".into(), json!(scope));
@@ -373,5 +382,19 @@ mod tests {
         for field in ["resultType", "supportedVersions", "capabilities", "ttlMs", "cacheScope"] {
             assert!(discover.get(field).is_some(), "server/discover lacks {field}");
         }
+    }
+
+    #[test]
+    fn discover_and_the_version_error_list_the_same_revisions() {
+        let mut params = stateless_params(json!({}));
+        params["_meta"][META_PROTOCOL_VERSION] = json!("2099-01-01");
+        let rejection = validate(
+            &request("server/discover", params),
+            &headers(Some("2099-01-01"), Some("server/discover"), None),
+        )
+        .unwrap_err();
+        let listed = discover_result()["supportedVersions"].clone();
+        assert_eq!(rejection.error.data().unwrap()["supported"], listed);
+        assert_eq!(listed.as_array().unwrap().len(), version::all().count());
     }
 }

@@ -8,6 +8,7 @@
 //! sweeper and `resources/read`). Services see a call through [`Context`] and fail with
 //! [`ServiceError`]; the tools convert it once, keeping every message as it is.
 
+pub mod cancel;
 pub mod edits;
 pub mod inputs;
 pub mod jobs;

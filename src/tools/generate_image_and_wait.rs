@@ -25,7 +25,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     reports_images: true,
     extras: Extras {
         icon: Some(icons::GENERATE),
-        ..Extras::NONE
+        ..Extras::TASK_OPTIONAL
     },
     // It ends in the same wait as wait_for_completion.
     #[cfg(test)]

@@ -38,7 +38,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     reports_images: true,
     extras: Extras {
         icon: Some(icons::VARIATIONS),
-        ..Extras::NONE
+        ..Extras::TASK_OPTIONAL
     },
     #[cfg(test)]
     samples: wait_for_completion::sample_results,

@@ -16,7 +16,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     name: "get_job_status",
     title: "Get job status",
     description: || {
-        "Check one image job: pending, processing, completed (with image_url) or failed (with error). \
+        "Check one image job: pending, processing, completed (with image_url), failed (with error) or cancelled. \
          To block until it finishes, use wait_for_completion instead of polling."
             .to_string()
     },

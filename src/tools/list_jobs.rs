@@ -19,7 +19,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     name: "list_jobs",
     title: "List jobs",
     description: || {
-        "List image jobs in any state (pending, processing, completed, failed), newest first, \
+        "List image jobs in any state (pending, processing, completed, failed, cancelled), newest first, \
          optionally filtered by status."
             .to_string()
     },

@@ -16,6 +16,7 @@
 //! fields, starting and waiting), and what they do with jobs, inputs and storage is in
 //! `crate::services`.
 
+mod cancel_job;
 mod edit_image;
 mod generate_image;
 mod generate_image_and_wait;
@@ -65,6 +66,7 @@ pub const TOOLS: &[&ToolSpec] = &[
     &get_usage::TOOL,
     &edit_image::TOOL,
     &generate_variations::TOOL,
+    &cancel_job::TOOL,
 ];
 
 /// What a handler returns: a result object, or an error that becomes an `isError` result.
@@ -142,10 +144,10 @@ impl Hints {
     };
 }
 
-/// Whether a tool can run as a task (2025-11-25's `execution.taskSupport`). No tool sets it yet:
-/// the tasks work declares it per tool.
+/// Whether a tool can run as a task: 2025-11-25's `execution.taskSupport`, and which tools the
+/// 2026-07-28 tasks extension runs as tasks (`runs_as_task`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)]
+#[allow(dead_code)] // `Forbidden` and `Required` are the schema's; no tool needs them yet
 pub enum TaskSupport {
     Forbidden,
     Optional,
@@ -183,6 +185,11 @@ impl Extras {
         meta: None,
         icon: None,
         viewer: false,
+    };
+    /// A long tool (it waits for its jobs) that may run as a task.
+    pub const TASK_OPTIONAL: Extras = Extras {
+        execution: Some(TaskSupport::Optional),
+        ..Extras::NONE
     };
 }
 
@@ -259,6 +266,31 @@ fn viewer_meta() -> Value {
     json!({"resourceUri": crate::urls::VIEWER_RESOURCE_URI})
 }
 
+/// The wait's polling pace (fast at first), for whatever else waits on jobs.
+pub fn wait_poll_interval(elapsed_ms: u64) -> u64 {
+    wait_for_completion::poll_interval(elapsed_ms)
+}
+
+/// Whether the tool may run as a task (its `extras.execution`, in either protocol form).
+pub fn runs_as_task(name: &str) -> bool {
+    find(name).is_some_and(|tool| {
+        matches!(
+            tool.extras.execution,
+            Some(TaskSupport::Optional | TaskSupport::Required)
+        )
+    })
+}
+
+/// How long a task of this call should be polled at: from the model's typical time.
+pub fn task_poll_interval_ms(arguments: &Map<String, Value>) -> u64 {
+    let model = arguments
+        .get("model")
+        .and_then(Value::as_str)
+        .and_then(crate::models::ImageModel::from_name)
+        .unwrap_or(crate::models::ImageModel::DEFAULT);
+    crate::models::poll_interval_ms(model.spec().typical_time)
+}
+
 pub fn find(name: &str) -> Option<&'static ToolSpec> {
     TOOLS.iter().copied().find(|tool| tool.name == name)
 }
@@ -283,7 +315,14 @@ pub struct ToolContext {
     /// The protocol revision the request uses, when known (header or stateless era); decides
     /// which content blocks results may carry.
     pub protocol_version: Option<String>,
+    /// Set when the call runs as a task: the tool starts its jobs and hands them here instead of
+    /// waiting for them (see [`wait_for_completion::wait_for_jobs`]); the task's result is later
+    /// settled from those jobs.
+    pub task_jobs: Option<TaskJobs>,
 }
+
+/// The jobs a call run as a task started, and whether its result shows thumbnails inline.
+pub type TaskJobs = std::rc::Rc<std::cell::RefCell<Option<(Vec<String>, bool)>>>;
 
 impl ToolContext {
     pub fn store(&self) -> Result<JobStore, ToolError> {
@@ -329,7 +368,7 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Map<String, Value>) 
     let Some(tool) = find(name) else {
         return unknown_tool(name).into_result();
     };
-    let mut output = match (tool.typed.run)(ctx, arguments).await {
+    let output = match (tool.typed.run)(ctx, arguments).await {
         Ok(output) => output,
         Err(error) => {
             if !matches!(error, ToolError::Args(_)) {
@@ -338,6 +377,28 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Map<String, Value>) 
             ToolOutput::error_message(error)
         }
     };
+    finish(ctx, tool, output).await
+}
+
+/// A task's result once its jobs have all finished: what the plain call would have answered
+/// (the wait's result, with its previews and resource links); None while a job is unfinished.
+pub async fn settle_task(
+    ctx: &ToolContext,
+    name: &str,
+    job_ids: Vec<String>,
+    preview: bool,
+) -> Result<Option<CallToolResult>, ToolError> {
+    let Some(tool) = find(name) else {
+        return Ok(Some(unknown_tool(name).into_result()));
+    };
+    match wait_for_completion::settle_once(ctx, job_ids, preview).await? {
+        Some(output) => Ok(Some(finish(ctx, tool, output).await)),
+        None => Ok(None),
+    }
+}
+
+/// The wire result of a tool's output: notes, then the image blocks after the JSON text.
+async fn finish(ctx: &ToolContext, tool: &ToolSpec, mut output: ToolOutput) -> CallToolResult {
     if tool.reports_images {
         output.note_preview_backend(ctx.config.image_backend);
     }

@@ -36,7 +36,7 @@ pub const TOOL: ToolSpec = ToolSpec {
     reports_images: true,
     extras: Extras {
         icon: Some(icons::WAIT),
-        ..Extras::NONE
+        ..Extras::TASK_OPTIONAL
     },
     #[cfg(test)]
     samples: sample_results,
@@ -76,7 +76,7 @@ pub fn output_schema() -> Value {
     let mut properties = json_text(
         r#"{
             "job_id": {"type": "string", "description": "The job, when one job was awaited."},
-            "status": {"type": "string", "enum": ["completed", "in_progress", "failed"]},
+            "status": {"type": "string", "enum": ["completed", "in_progress", "failed", "cancelled"]},
             "image_url": {"type": ["string", "null"], "description": "The image, when one job was awaited."},
             "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of that image (null when there is none)."},
             "prompt": {"type": "string"},
@@ -85,8 +85,10 @@ pub fn output_schema() -> Value {
             "results": {"type": "array", "description": "The images, when several jobs were awaited."},
             "message": {"type": "string"},
             "completed": {"type": "array"},
-            "failed": {"type": "array", "items": {"type": "object", "properties": {
-                "job_id": {"type": "string"}, "error": {"type": ["string", "null"]}
+            "failed": {"type": "array", "description": "Jobs that ended without an image: failed, or cancelled by their owner.",
+                "items": {"type": "object", "properties": {
+                "job_id": {"type": "string"}, "status": {"type": "string", "enum": ["failed", "cancelled"]},
+                "error": {"type": ["string", "null"]}
             }}},
             "pending_job_ids": {"type": "array", "items": {"type": "string"},
                 "description": "Still running: pass these to wait_for_completion."},
@@ -122,6 +124,11 @@ fn args_error(message: &str) -> ToolError {
 /// The wait itself, shared with generate_image_and_wait. `preview`: show thumbnails inline.
 pub async fn wait_for_jobs(ctx: &ToolContext, ids: Vec<String>, preview: bool) -> Result<ToolOutput, ToolError> {
     let ids = distinct(ids);
+    // Run as a task: the jobs are started; the task settles them later (`settle_once`).
+    if let Some(task_jobs) = &ctx.task_jobs {
+        *task_jobs.borrow_mut() = Some((ids, preview));
+        return Ok(ToolOutput::success(&serde_json::json!({"success": true})));
+    }
     let budget = WaitBudget::new(ids.len(), ctx.config.wait_response_limit_seconds);
     let origin = ctx.origin.clone();
     let mut output = settle(ctx, &ids, &budget, |state, elapsed| {
@@ -167,6 +174,23 @@ pub async fn settle<T>(
             .max(1);
         crate::time::sleep_ms(pause).await;
     }
+}
+
+/// A task's jobs looked at once, with no time limit: the wait's final answer once every job has
+/// finished (or one is not the caller's), None while any is still pending or processing.
+pub async fn settle_once(ctx: &ToolContext, ids: Vec<String>, preview: bool) -> Result<Option<ToolOutput>, ToolError> {
+    let ids = distinct(ids);
+    let rows = ctx.store()?.jobs(&ids, ctx.caller.visible_owner()).await?;
+    let unlimited = WaitBudget {
+        contract_seconds: u64::MAX / 1000,
+        response_seconds: u64::MAX / 1000,
+    };
+    Ok(
+        conclude(&ctx.origin, evaluate(&ids, &rows), &unlimited, 0).map(|mut output| {
+            output.inline_previews = preview;
+            output
+        }),
+    )
 }
 
 /// How long a wait may last: the original's limit (60 s + 3 s per job) and the response bound.
@@ -251,8 +275,8 @@ pub fn evaluate(ids: &[String], rows: &[JobRow]) -> WaitState {
     }
     let (completed, rest): (Vec<JobRow>, Vec<JobRow>) =
         ordered.into_iter().partition(|row| row.status == JobStatus::Completed);
-    let (failed, running): (Vec<JobRow>, Vec<JobRow>) =
-        rest.into_iter().partition(|row| row.status == JobStatus::Failed);
+    // A cancelled job is as final as a failed one: it ended without an image.
+    let (failed, running): (Vec<JobRow>, Vec<JobRow>) = rest.into_iter().partition(|row| !row.status.is_unfinished());
     match (running.is_empty(), failed.is_empty()) {
         (true, true) => WaitState::Completed(completed),
         (true, false) => WaitState::Failed { failed, completed },
@@ -278,6 +302,8 @@ struct ImageResult {
 #[derive(Serialize)]
 struct FailedJob {
     job_id: String,
+    /// `failed` or `cancelled`.
+    status: JobStatus,
     error: Option<String>,
 }
 
@@ -370,7 +396,18 @@ fn image(origin: &str, row: JobRow) -> ImageResult {
 fn failed_job(row: JobRow) -> FailedJob {
     FailedJob {
         job_id: row.id,
+        status: row.status,
         error: row.error,
+    }
+}
+
+/// "2 job(s) failed", "1 job(s) cancelled", or both.
+fn ended_without_image(failed: &[JobRow]) -> String {
+    let cancelled = failed.iter().filter(|row| row.status == JobStatus::Cancelled).count();
+    match (failed.len() - cancelled, cancelled) {
+        (failures, 0) => format!("{failures} job(s) failed"),
+        (0, cancelled) => format!("{cancelled} job(s) cancelled"),
+        (failures, cancelled) => format!("{failures} job(s) failed, {cancelled} cancelled"),
     }
 }
 
@@ -409,7 +446,7 @@ fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64
             let row = failed.remove(0);
             Some(ToolOutput::failure(&SingleFailed {
                 success: false,
-                status: "failed",
+                status: row.status.as_str(),
                 error: row.error,
             }))
         }
@@ -417,7 +454,7 @@ fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64
             let images = finished(&completed);
             let output = ToolOutput::failure(&ManyFailed {
                 success: false,
-                error: format!("{} job(s) failed", failed.len()),
+                error: ended_without_image(&failed),
                 failed: failed.into_iter().map(failed_job).collect(),
                 completed: completed
                     .into_iter()
@@ -552,6 +589,27 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
             WaitBudget::new(1, 600),
             63_000,
         ),
+        (
+            "cancelled one",
+            WaitState::Failed {
+                failed: vec![row("a", JobStatus::Cancelled, None, Some("Job cancelled"))],
+                completed: vec![],
+            },
+            WaitBudget::new(1, 50),
+            0,
+        ),
+        (
+            "cancelled and failed among many",
+            WaitState::Failed {
+                failed: vec![
+                    row("a", JobStatus::Cancelled, None, Some("Job cancelled")),
+                    failed("b", None),
+                ],
+                completed: vec![done("c")],
+            },
+            WaitBudget::new(3, 50),
+            0,
+        ),
         ("not found", WaitState::NotFound, WaitBudget::new(1, 50), 0),
     ];
     cases
@@ -634,6 +692,22 @@ mod tests {
         assert!(
             matches!(done, WaitState::Failed { ref failed, ref completed } if failed.len() == 1 && completed.len() == 1)
         );
+    }
+
+    #[test]
+    fn a_cancelled_job_ends_the_wait_as_cancelled() {
+        let ids = ids(&["a"]);
+        let state = evaluate(&ids, &[row("a", JobStatus::Cancelled)]);
+        let output = outcome(state, WaitBudget::new(1, 50), 0).unwrap();
+        assert!(output.is_error);
+        assert_eq!(output.object["status"], "cancelled");
+        let both = evaluate(
+            &["a".into(), "b".into()],
+            &[row("a", JobStatus::Cancelled), row("b", JobStatus::Failed)],
+        );
+        let output = outcome(both, WaitBudget::new(2, 50), 0).unwrap();
+        assert_eq!(output.object["error"], "1 job(s) failed, 1 cancelled");
+        assert_eq!(output.object["failed"][0]["status"], "cancelled");
     }
 
     #[test]
@@ -750,7 +824,11 @@ mod tests {
         .unwrap();
         assert!(several.is_error);
         assert_eq!(several.object["error"], "1 job(s) failed");
-        assert_eq!(several.object["failed"], json!([{"job_id": "a", "error": "boom"}]));
+        // The original's fields, and (added) whether the job failed or was cancelled.
+        assert_eq!(
+            several.object["failed"],
+            json!([{"job_id": "a", "status": "failed", "error": "boom"}])
+        );
         assert_eq!(
             several.object["completed"],
             json!([{"job_id": "b", "image_url": "https://w.example/images/b.jpg",

@@ -43,7 +43,7 @@ fn is_mcp_path(path: &str) -> bool {
     matches!(path, "/mcp" | "/sse" | "/sse/message")
 }
 
-async fn dispatch(req: Request, path: &str, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn dispatch(req: Request, path: &str, env: Env, ctx: Context) -> worker::Result<Response> {
     let method = req.method();
     if method == Method::Options {
         return cors::preflight();
@@ -61,7 +61,7 @@ async fn dispatch(req: Request, path: &str, env: Env, _ctx: Context) -> worker::
         // The original served JSON-RPC POSTs on /sse too; keep that working.
         (Method::Post, "/sse") => streamable::post(req, env).await,
         (_, "/sse") => method_not_allowed("GET, POST"),
-        (Method::Post, "/sse/message") => sse::post_message(req, env).await,
+        (Method::Post, "/sse/message") => sse::post_message(req, env, ctx).await,
         (_, "/sse/message") => method_not_allowed("POST"),
         (_, p) if crate::openai::owns(p) => openai::serve(req, p, env).await,
         _ => json_response(404, &json!({"error": "not found", "path": crate::catalog::echo(path)})),
@@ -175,6 +175,7 @@ pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<ToolContex
         origin: crate::http::request_origin(req),
         progress: None,
         protocol_version: None,
+        task_jobs: None,
     }))
 }
 

@@ -7,7 +7,7 @@
 
 use futures::channel::mpsc;
 use futures::{stream, StreamExt};
-use worker::{Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 use super::mailbox::Mailbox;
 use super::{accepted, guard, read_body, refusal, rpc_error};
@@ -140,7 +140,7 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
 /// the 404 an unknown or expired session gets, so another key's session id is neither usable
 /// nor confirmed to exist; nothing is run and nothing is written to the mailbox. Sessions
 /// opened before owners were recorded belong to nobody and are refused the same way.
-pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response> {
+pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> worker::Result<Response> {
     let ctx = match guard(&req, &env).await? {
         Ok(ctx) => ctx,
         Err(refused) => return Ok(refused),
@@ -198,13 +198,50 @@ pub async fn post_message(mut req: Request, env: Env) -> worker::Result<Response
             Ok(_) => continue,
             Err(invalid) => RpcResponse::Error(invalid),
         };
-        if let Err(error) = mailbox.post(&session, &response.to_json(), crate::time::now_ms()).await {
+        let json = response.to_json();
+        if let Err(error) = mailbox.post(&session, &json, crate::time::now_ms()).await {
             worker::console_error!("{error}");
             return refusal(500, "could not deliver the response to the SSE stream", None);
+        }
+        if let Some(task_id) = created_task(&json) {
+            worker_ctx.wait_until(push_task_status(env.clone(), ctx.clone(), session.clone(), task_id));
         }
     }
     accepted()
 }
+
+/// The task a response created (2025-11-25's `{task}` result of a tools/call), if it did.
+fn created_task(response_json: &str) -> Option<String> {
+    let response: serde_json::Value = serde_json::from_str(response_json).ok()?;
+    let task = response.get("result")?.get("task")?;
+    task.get("taskId")?.as_str().map(String::from)
+}
+
+/// After the answer: the task's status changes go to the session's stream as
+/// `notifications/tasks/status` while the runtime lets this run (`waitUntil`, up to
+/// `TASK_STATUS_PUSH_MS`); a client that needs more polls `tasks/get` or waits in `tasks/result`.
+async fn push_task_status(env: Env, ctx: ToolContext, session: String, task_id: String) {
+    let Ok(mailbox) = mailbox(&env) else {
+        return;
+    };
+    let (sender, receiver) = mpsc::unbounded::<String>();
+    let work = async move {
+        let sink = ProgressSink::without_token(sender);
+        dispatch::push_task_status(&ctx, &task_id, &sink, TASK_STATUS_PUSH_MS).await;
+    };
+    let mailbox = &mailbox;
+    let session = session.as_str();
+    let relay = receiver.for_each(|json| async move {
+        if let Err(error) = mailbox.post(session, &json, crate::time::now_ms()).await {
+            worker::console_error!("{error}");
+        }
+    });
+    futures::join!(work, relay);
+}
+
+/// How long a task's status is pushed to the legacy SSE stream after it was created: within
+/// the 30 s the Workers runtime gives `waitUntil` work after the response.
+const TASK_STATUS_PUSH_MS: u64 = 25_000;
 
 /// Runs one request; its progress notifications reach the stream through the mailbox meanwhile.
 async fn answer(
@@ -214,12 +251,16 @@ async fn answer(
     request: crate::protocol::jsonrpc::RpcRequest,
     era: Era,
 ) -> RpcResponse {
-    let Some(token) = dispatch::progress_token(&request) else {
+    let token = dispatch::progress_token(&request);
+    if token.is_none() && !dispatch::streams_notifications(&request, era) {
         return dispatch::handle(ctx, request, era).await;
-    };
+    }
     let (sender, receiver) = mpsc::unbounded::<String>();
     let mut call_ctx = ctx.clone();
-    call_ctx.progress = Some(ProgressSink::new(token, sender));
+    call_ctx.progress = Some(match token {
+        Some(token) => ProgressSink::new(token, sender),
+        None => ProgressSink::without_token(sender),
+    });
     let work = async move { dispatch::handle(&call_ctx, request, era).await };
     let relay = receiver.for_each(|json| async move {
         if let Err(error) = mailbox.post(session, &json, crate::time::now_ms()).await {

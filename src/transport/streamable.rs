@@ -1,7 +1,9 @@
 //! Streamable HTTP at POST /mcp, stateless: every request stands alone, no session ids.
 //!
-//! Answers are JSON, except a tools/call that asked for progress from a client that accepts
-//! event streams: that one is an SSE stream of progress notifications ending with the response.
+//! Answers are JSON, except a tools/call that asked for progress, and 2025-11-25's blocking
+//! `tasks/result`, from a client that accepts event streams: those are an SSE stream of
+//! notifications (progress, task status) ending with the response, so no client or proxy times
+//! out while it waits.
 //! No `id:` fields are sent, as a stateless server cannot resume a stream.
 
 use futures::channel::mpsc;
@@ -59,9 +61,11 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
                 ctx.protocol_version = headers.protocol_version.clone();
                 Era::handshake(headers.protocol_version.as_deref(), version::ASSUMED_WITHOUT_HEADER)
             };
-            match dispatch::progress_token(&request).filter(|_| accepts_event_stream) {
-                Some(token) => stream_with_progress(ctx, request, era, token),
-                None => {
+            let token = dispatch::progress_token(&request);
+            let streamed = token.is_some() || dispatch::streams_notifications(&request, era);
+            match streamed && accepts_event_stream {
+                true => stream_with_progress(ctx, request, era, token),
+                false => {
                     let response = dispatch::handle(&ctx, request, era).await;
                     rpc_response(status_for(&response, era), &response)
                 }
@@ -150,10 +154,13 @@ fn stream_with_progress(
     mut ctx: ToolContext,
     request: RpcRequest,
     era: Era,
-    token: ProgressToken,
+    token: Option<ProgressToken>,
 ) -> worker::Result<Response> {
     let (sender, receiver) = mpsc::unbounded::<String>();
-    ctx.progress = Some(ProgressSink::new(token, sender.clone()));
+    ctx.progress = Some(match token {
+        Some(token) => ProgressSink::new(token, sender.clone()),
+        None => ProgressSink::without_token(sender.clone()),
+    });
     // The final response goes through the same channel, after every progress message.
     let work = async move {
         let response = dispatch::handle(&ctx, request, era).await;

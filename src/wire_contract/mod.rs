@@ -11,6 +11,7 @@ mod apps;
 mod golden;
 mod messages;
 mod resources;
+mod tasks;
 mod tool_results;
 
 use std::collections::HashMap;

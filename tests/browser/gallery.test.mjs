@@ -2,7 +2,8 @@
 // tests/browser/setup.sh) driven over CDP by puppeteer-core, against the built worker in
 // Miniflare with real jobs. Signs in (a wrong token first), checks every tile image really
 // loaded, filters, opens an image page (copy-prompt button included), signs out, and saves a
-// screenshot of each step to target/artifacts/gallery-*.png.
+// screenshot of each step to target/artifacts/gallery-*.png. It also cancels a running job with
+// the image page's Cancel button.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -10,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
-import { startHarness, ROOT, TEST_TOKEN } from "../e2e/harness.mjs";
+import { startHarness, callTool, uniq, ROOT, TEST_TOKEN } from "../e2e/harness.mjs";
 import { COOKIE_NAME, fillGallery } from "../e2e/support/gallery.mjs";
 
 const ARTIFACTS = path.join(ROOT, "target", "artifacts");
@@ -199,6 +200,18 @@ describe("gallery in headless Chromium", { timeout: 240000 }, () => {
     assert.equal(await copy.evaluate((el) => el.textContent), "Copied");
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), target.prompt);
     await shoot(t, "5-image");
+  });
+
+  it("cancels a running job with the image page's Cancel button (a plain form post)", async (t) => {
+    const { data } = await callTool(await h.mcpClient(), "generate_image", { prompt: `slow browser stag ${uniq("browser")} [delay=5000]` });
+    await Promise.all([page.waitForNavigation(), page.goto(`${h.origin}/gallery/image/${data.job_id}`)]);
+    assert.match(await page.$eval(".badge", (el) => el.textContent), /^(pending|processing)$/);
+    await Promise.all([page.waitForNavigation(), page.click("form.cancel button[type=submit]")]);
+    assert.equal(page.url(), `${h.origin}/gallery/image/${data.job_id}`);
+    assert.equal(await page.$eval(".badge", (el) => el.textContent), "cancelled");
+    assert.equal(await page.$("form.cancel"), null, "no Cancel button once cancelled");
+    assert.equal((await h.job(data.job_id)).status, "cancelled");
+    await shoot(t, "5b-cancelled");
   });
 
   it("signs out: the form is back and the cookie is gone", async (t) => {

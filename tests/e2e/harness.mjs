@@ -635,6 +635,7 @@ export async function startHarness(options = {}) {
         retentionJobs: n(/retention deleted (\d+) jobs/),
         retentionObjects: n(/jobs, (\d+) objects/),
         retentionInputs: n(/objects and (\d+) inputs/),
+        expiredTasks: n(/(\d+) expired tasks/),
         errors: n(/(\d+) errors/),
       };
     },

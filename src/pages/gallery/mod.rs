@@ -36,6 +36,8 @@ pub mod routes {
     pub const LOGOUT: &str = "/gallery/logout";
     pub const STYLE: &str = "/gallery/style.css";
     pub const SCRIPT: &str = "/gallery/app.js";
+    /// After an image page's path: where its Cancel button posts.
+    pub const CANCEL_SUFFIX: &str = "/cancel";
 }
 
 const STYLE_CSS: &str = include_str!("style.css");
@@ -76,6 +78,7 @@ pub async fn handle(req: Request, env: Env) -> worker::Result<Response> {
         (Method::Post, routes::LOGIN) => sign_in(req, &env).await,
         (Method::Post, routes::LOGOUT) => sign_out(&req),
         (_, routes::LOGIN | routes::LOGOUT) => method_not_allowed("POST"),
+        (Method::Post, path) if cancel_target(path).is_some() => cancel(&req, &env).await,
         (Method::Get | Method::Head, "/gallery/") => redirect(308, routes::GALLERY, None),
         (Method::Get | Method::Head, _) => page(&req, &env).await,
         _ => method_not_allowed("GET, HEAD"),
@@ -173,6 +176,46 @@ fn shown(mut job: JobRow, config: &Config) -> JobRow {
         *url = crate::urls::current_image_url(url, base).into_owned();
     }
     job
+}
+
+/// The job id of a Cancel button's path (`/gallery/image/<job id>/cancel`).
+fn cancel_target(path: &str) -> Option<&str> {
+    let id = path
+        .strip_prefix(routes::IMAGE_PREFIX)?
+        .strip_suffix(routes::CANCEL_SUFFIX)?;
+    query::valid_job_id(id).then_some(id)
+}
+
+/// POST /gallery/image/<id>/cancel: the signed-in person cancels that job if it is theirs and
+/// unfinished (`services::cancel`), then sees its page again (303). A cross-site post is
+/// refused; without a session the sign-in page comes back (403), nothing changed.
+async fn cancel(req: &Request, env: &Env) -> GalleryResult<Response> {
+    let config = Config::from_env(env)?;
+    let csp = content_security_policy(config.public_image_base_url.as_deref());
+    let Some(token) = config.auth_token.as_deref() else {
+        return token_not_configured(&csp);
+    };
+    if let Some(refusal) = refuse_cross_site(req, &csp)? {
+        return Ok(refusal);
+    }
+    let path = RequestUrl::of(req).path;
+    let Some(id) = cancel_target(&path) else {
+        return not_found(&Viewer::Anonymous, &csp);
+    };
+    let image_page = Location::Image(id.to_string());
+    let signed_in = current_session(req, token)
+        .await?
+        .and_then(|session| caller_for_subject(&session.subject, &config.api_keys));
+    let Some(caller) = signed_in else {
+        return html(403, render::sign_in_page(Some(&image_page), None), Some(&csp));
+    };
+    let store = JobStore::new(crate::bindings::db(env)?);
+    let ids = [id.to_string()];
+    let outcome = crate::services::cancel::cancel_jobs(&store, &ids, caller.visible_owner()).await?;
+    if outcome.iter().any(|(_, outcome)| outcome.cancelled()) {
+        worker::console_log!("gallery: {} cancelled job {id}", caller.name());
+    }
+    redirect(303, &image_page.href(), None)
 }
 
 /// The signed-in session the request's cookie proves, if any.
@@ -370,6 +413,20 @@ mod tests {
             "{bucket}"
         );
         assert!(!content_security_policy(Some("not a url; script-src *")).contains('*'));
+    }
+
+    #[test]
+    fn cancel_paths_name_a_valid_job_id() {
+        let id = "4a8e1c52-9f3b-4d0e-8c1a-2b7f6e5d4c3b";
+        assert_eq!(cancel_target(&render::cancel_href(id)), Some(id));
+        for bad in [
+            "/gallery/image//cancel",
+            "/gallery/image/a b/cancel",
+            "/gallery/image/x/cancel/more",
+            "/gallery/cancel",
+        ] {
+            assert_eq!(cancel_target(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -283,7 +283,8 @@ pub fn image_page(viewer: &Viewer, job: &JobRow) -> String {
         ("Updated", time_element(job.updated_at)),
         ("Job id", format!("<code>{}</code>", esc(&job.id))),
     ];
-    if let Some(error) = job.error.as_deref() {
+    // A cancelled job's "error" only repeats its status.
+    if let Some(error) = job.error.as_deref().filter(|_| job.status != JobStatus::Cancelled) {
         let label = if job.status == JobStatus::Failed {
             "Error"
         } else {
@@ -302,12 +303,13 @@ pub fn image_page(viewer: &Viewer, job: &JobRow) -> String {
         ),
         None => String::new(),
     };
+    let cancel = cancel_form(job);
     let body = format!(
         "<p class=\"crumbs\"><a href=\"{gallery}\">← All images</a></p>\n\
          <article class=\"detail\">{figure}<section class=\"info\"><h1>Image details</h1>\
          <h2>Prompt</h2><p id=\"prompt\" class=\"prompt-text\">{prompt}</p>\
          <button type=\"button\" class=\"copy\" data-copy=\"prompt\" hidden>Copy prompt</button>\
-         <dl class=\"facts\">{facts}</dl>{raw}</section></article>\n",
+         <dl class=\"facts\">{facts}</dl>{raw}{cancel}</section></article>\n",
         gallery = routes::GALLERY,
         prompt = esc(&job.prompt),
     );
@@ -345,6 +347,23 @@ fn parameters_html(parameters: Option<&str>) -> String {
     }
 }
 
+/// The Cancel button of an unfinished job: a same-origin form POST to its cancel path (no script).
+fn cancel_form(job: &JobRow) -> String {
+    if !job.status.is_unfinished() {
+        return String::new();
+    }
+    format!(
+        "<form method=\"post\" action=\"{}\" class=\"cancel\">\
+         <button type=\"submit\">Cancel this job</button></form>",
+        esc(&cancel_href(&job.id))
+    )
+}
+
+/// Where the Cancel button posts: `/gallery/image/<job id>/cancel`.
+pub fn cancel_href(job_id: &str) -> String {
+    format!("{}{job_id}{}", routes::IMAGE_PREFIX, routes::CANCEL_SUFFIX)
+}
+
 // ---------------------------------------------------------------------------
 // Small pieces
 // ---------------------------------------------------------------------------
@@ -359,6 +378,7 @@ fn status_label(status: JobStatus) -> &'static str {
         JobStatus::Processing => "Generating…",
         JobStatus::Completed => "Image missing",
         JobStatus::Failed => "Failed",
+        JobStatus::Cancelled => "Cancelled",
     }
 }
 
@@ -614,6 +634,20 @@ mod tests {
         assert!(html.contains("<dt>Error</dt><dd><span class=\"error\">stand-in: model unavailable</span></dd>"));
         assert!(!html.contains("Open the original file"));
         assert!(!html.contains("<img "));
+    }
+
+    #[test]
+    fn only_unfinished_jobs_have_a_cancel_button_and_a_cancelled_one_says_so_once() {
+        for status in JobStatus::ALL {
+            let html = image_page(&signed_in(), &job(status));
+            let action = format!("action=\"{}\"", esc(&cancel_href(&job(status).id)));
+            assert_eq!(html.contains(&action), status.is_unfinished(), "{status:?}");
+        }
+        let mut cancelled = job(JobStatus::Cancelled);
+        cancelled.error = Some(crate::jobs::cancel_sql::CANCELLED_ERROR.into());
+        let html = image_page(&signed_in(), &cancelled);
+        assert!(html.contains("<span class=\"badge status-cancelled\">cancelled</span>"));
+        assert!(!html.contains("Last error") && !html.contains("<dt>Error</dt>"));
     }
 
     #[test]

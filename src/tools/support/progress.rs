@@ -6,21 +6,46 @@ use serde_json::json;
 use crate::protocol::jsonrpc::{RpcNotification, JSONRPC_VERSION};
 use crate::protocol::mcp::{ProgressParams, ProgressToken};
 
-/// Sends `notifications/progress` for one request to whatever stream carries its response.
+/// Sends notifications for one request to whatever stream carries its response:
+/// `notifications/progress` when the request gave a progress token, and any other (a task's
+/// status) through [`ProgressSink::notify`].
 #[derive(Debug, Clone)]
 pub struct ProgressSink {
-    token: ProgressToken,
+    token: Option<ProgressToken>,
     sender: UnboundedSender<String>,
 }
 
 impl ProgressSink {
     pub fn new(token: ProgressToken, sender: UnboundedSender<String>) -> Self {
-        ProgressSink { token, sender }
+        ProgressSink {
+            token: Some(token),
+            sender,
+        }
+    }
+
+    /// A sink for a request that gave no progress token: only [`ProgressSink::notify`] sends.
+    pub fn without_token(sender: UnboundedSender<String>) -> Self {
+        ProgressSink { token: None, sender }
+    }
+
+    /// Sends the notification `method` with `params`.
+    pub fn notify(&self, method: &'static str, params: serde_json::Value) {
+        let notification = RpcNotification {
+            jsonrpc: JSONRPC_VERSION,
+            method,
+            params,
+        };
+        if let Ok(text) = serde_json::to_string(&notification) {
+            let _ = self.sender.unbounded_send(text);
+        }
     }
 
     pub fn report(&self, progress: usize, total: usize, message: String) {
+        let Some(token) = &self.token else {
+            return;
+        };
         let params = ProgressParams {
-            progress_token: self.token.clone(),
+            progress_token: token.clone(),
             progress: progress as u64,
             total: total as u64,
             message,

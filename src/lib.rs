@@ -30,6 +30,7 @@ mod images_binding;
 mod jobs;
 mod media;
 mod models;
+mod oauth;
 mod pages;
 mod pipeline;
 mod protocol;

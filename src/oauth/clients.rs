@@ -81,7 +81,8 @@ async fn fetch_document(url: &str) -> Result<(ClientMetadata, i64), OAuthError> 
     let headers = worker::Headers::new();
     let _ = headers.set("Accept", "application/json");
     init.with_headers(headers);
-    init.with_redirect(worker::RequestRedirect::Error);
+    // Workers support only "follow" and "manual": a redirect answers 3xx, which is refused below.
+    init.with_redirect(worker::RequestRedirect::Manual);
     let request = worker::Request::new_with_init(url, &init).map_err(|_| refused("URL is not fetchable".into()))?;
     let (fetcher, signal) = (worker::Fetch::Request(request), controller.signal());
     let fetch = Box::pin(fetcher.send_with_signal(&signal));

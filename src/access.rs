@@ -100,6 +100,7 @@ pub struct Scopes(u8);
 
 impl Scopes {
     pub const ALL: Scopes = Scopes(0b11);
+    #[cfg(test)]
     pub const NONE: Scopes = Scopes(0);
 
     fn bit(scope: Scope) -> u8 {

@@ -204,8 +204,15 @@ mod tests {
         assert_eq!(config.wait_response_limit_seconds, 50);
         assert_eq!(config.auth_token, None);
         assert_eq!(config.allowed_origins, OriginPolicy::List(vec![]));
-        assert!(!config.oauth_allow_http_loopback_client_ids, "off unless a test turns it on");
-        assert!(parse(&[("OAUTH_ALLOW_HTTP_LOOPBACK_CLIENT_IDS", "true")]).unwrap().oauth_allow_http_loopback_client_ids);
+        assert!(
+            !config.oauth_allow_http_loopback_client_ids,
+            "off unless a test turns it on"
+        );
+        assert!(
+            parse(&[("OAUTH_ALLOW_HTTP_LOOPBACK_CLIENT_IDS", "true")])
+                .unwrap()
+                .oauth_allow_http_loopback_client_ids
+        );
         assert!(parse(&[("OAUTH_ALLOW_HTTP_LOOPBACK_CLIENT_IDS", "yes")]).is_err());
     }
 

@@ -92,7 +92,10 @@ async fn fetch_document(url: &str) -> Result<(ClientMetadata, i64), OAuthError> 
         Either::Left((Err(_), _)) => return Err(refused("could not be fetched".into())),
         Either::Right(((), _)) => {
             controller.abort();
-            return Err(refused(format!("did not arrive within {} s", DOCUMENT_TIMEOUT_MS / 1000)));
+            return Err(refused(format!(
+                "did not arrive within {} s",
+                DOCUMENT_TIMEOUT_MS / 1000
+            )));
         }
     };
     if response.status_code() != 200 {
@@ -100,7 +103,8 @@ async fn fetch_document(url: &str) -> Result<(ClientMetadata, i64), OAuthError> 
     }
     let declared = response.headers().get("Content-Length").ok().flatten();
     let too_large = || refused(format!("is larger than {DOCUMENT_MAX_BYTES} bytes"));
-    let expected = crate::http::body::declared_length(declared.as_deref(), DOCUMENT_MAX_BYTES).map_err(|_| too_large())?;
+    let expected =
+        crate::http::body::declared_length(declared.as_deref(), DOCUMENT_MAX_BYTES).map_err(|_| too_large())?;
     let lifetime = cache_lifetime_ms(response.headers().get("Cache-Control").ok().flatten().as_deref());
     let mut body = LimitedBody::new(DOCUMENT_MAX_BYTES, expected);
     let mut stream = response.stream().map_err(|_| refused("could not be read".into()))?;

@@ -11,6 +11,9 @@ pub mod secrets;
 pub mod sql;
 pub mod store;
 
+#[cfg(test)]
+mod proptests;
+
 use serde_json::{json, Value};
 
 use crate::access::{Scope, Scopes};
@@ -148,7 +151,10 @@ mod tests {
         assert_eq!(root["resource"], ORIGIN);
         assert_eq!(root["authorization_servers"][0], ORIGIN);
         assert_eq!(root["scopes_supported"], json!(["images:read", "images:write"]));
-        assert_eq!(protected_resource_metadata(ORIGIN, Some("/sse"))["resource"], "https://img.example.com/sse");
+        assert_eq!(
+            protected_resource_metadata(ORIGIN, Some("/sse"))["resource"],
+            "https://img.example.com/sse"
+        );
         let server = authorization_server_metadata(ORIGIN);
         assert_eq!(server["issuer"], ORIGIN);
         assert_eq!(server["token_endpoint"], "https://img.example.com/oauth/token");
@@ -165,7 +171,9 @@ mod tests {
     fn challenges_point_at_the_endpoint_document_and_name_scopes() {
         let missing = challenge(ORIGIN, "/mcp", &Challenge::Missing);
         assert!(missing.starts_with("Bearer realm="), "{missing}");
-        assert!(missing.contains("resource_metadata=\"https://img.example.com/.well-known/oauth-protected-resource/mcp\""));
+        assert!(
+            missing.contains("resource_metadata=\"https://img.example.com/.well-known/oauth-protected-resource/mcp\"")
+        );
         assert!(missing.contains("scope=\"images:read images:write\""));
         assert!(challenge(ORIGIN, "/sse", &Challenge::InvalidToken).contains("error=\"invalid_token\""));
         let forbidden = challenge(

@@ -226,8 +226,9 @@ pub fn authorize_request(pairs: &[(String, String)], origin: &str) -> Result<Aut
             ))
         }
     }
-    let challenge = single(pairs, "code_challenge")?
-        .ok_or_else(|| OAuthError::invalid_request("PKCE is required: send code_challenge with code_challenge_method=S256"))?;
+    let challenge = single(pairs, "code_challenge")?.ok_or_else(|| {
+        OAuthError::invalid_request("PKCE is required: send code_challenge with code_challenge_method=S256")
+    })?;
     match single(pairs, "code_challenge_method")? {
         Some("S256") => {}
         Some("plain") | None => {
@@ -385,7 +386,10 @@ fn metadata_error(description: impl Into<String>) -> OAuthError {
 
 /// The fields registration bodies and metadata documents share. `default_method` applies when
 /// `token_endpoint_auth_method` is absent.
-fn client_metadata(object: &serde_json::Map<String, Value>, default_method: AuthMethod) -> Result<ClientMetadata, OAuthError> {
+fn client_metadata(
+    object: &serde_json::Map<String, Value>,
+    default_method: AuthMethod,
+) -> Result<ClientMetadata, OAuthError> {
     let uris = match object.get("redirect_uris") {
         Some(Value::Array(uris)) if !uris.is_empty() => uris,
         _ => {
@@ -423,7 +427,9 @@ fn client_metadata(object: &serde_json::Map<String, Value>, default_method: Auth
     let listed = |field: &str, allowed: &[&str]| -> Result<(), OAuthError> {
         match object.get(field) {
             None | Some(Value::Null) => Ok(()),
-            Some(Value::Array(items)) if items.iter().all(|i| i.as_str().is_some_and(|s| allowed.contains(&s))) => Ok(()),
+            Some(Value::Array(items)) if items.iter().all(|i| i.as_str().is_some_and(|s| allowed.contains(&s))) => {
+                Ok(())
+            }
             Some(_) => Err(metadata_error(format!("{field} may list only {}", allowed.join(", ")))),
         }
     };
@@ -557,10 +563,22 @@ mod tests {
 
     #[test]
     fn resources_must_be_this_server() {
-        for ok in [ORIGIN, "https://img.example.com/", "https://img.example.com/mcp", "https://img.example.com/sse"] {
-            assert_eq!(authorize(&[("resource", ok)]).unwrap().resource, ok.trim_end_matches('/'));
+        for ok in [
+            ORIGIN,
+            "https://img.example.com/",
+            "https://img.example.com/mcp",
+            "https://img.example.com/sse",
+        ] {
+            assert_eq!(
+                authorize(&[("resource", ok)]).unwrap().resource,
+                ok.trim_end_matches('/')
+            );
         }
-        for bad in ["https://other.example.com/mcp", "https://img.example.com/gallery", "https://img.example.com.evil/mcp"] {
+        for bad in [
+            "https://other.example.com/mcp",
+            "https://img.example.com/gallery",
+            "https://img.example.com.evil/mcp",
+        ] {
             assert_eq!(authorize(&[("resource", bad)]).unwrap_err().error, "invalid_target");
         }
     }
@@ -569,7 +587,10 @@ mod tests {
     fn repeated_parameters_are_refused() {
         let mut items = pairs(&[("client_id", "a"), ("redirect_uri", "https://x.example/cb")]);
         items.push(("client_id".into(), "b".into()));
-        assert!(authorize_target(&items).unwrap_err().description.contains("more than once"));
+        assert!(authorize_target(&items)
+            .unwrap_err()
+            .description
+            .contains("more than once"));
     }
 
     #[test]
@@ -580,7 +601,10 @@ mod tests {
         assert!(redirect_uri_matches("http://[::1]:1/cb", "http://[::1]:2/cb"));
         assert!(!redirect_uri_matches(registered, "http://127.0.0.1:50123/other"));
         assert!(!redirect_uri_matches(registered, "http://localhost:33418/callback"));
-        assert!(!redirect_uri_matches("https://a.example/cb", "https://a.example:444/cb"));
+        assert!(!redirect_uri_matches(
+            "https://a.example/cb",
+            "https://a.example:444/cb"
+        ));
         assert!(!redirect_uri_matches("https://a.example/cb", "https://a.example/cb/"));
         assert!(redirect_uri_matches("https://a.example/cb", "https://a.example/cb"));
     }
@@ -618,11 +642,26 @@ mod tests {
             client_id_kind("https://app.example/oauth/client.json", false),
             ClientIdKind::MetadataDocument
         );
-        assert!(matches!(client_id_kind("https://app.example/", false), ClientIdKind::Refused(_)));
-        assert!(matches!(client_id_kind("https://app.example/a/../b", false), ClientIdKind::Refused(_)));
-        assert!(matches!(client_id_kind("http://app.example/c.json", true), ClientIdKind::Refused(_)));
-        assert!(matches!(client_id_kind("http://127.0.0.1:9/c.json", false), ClientIdKind::Refused(_)));
-        assert_eq!(client_id_kind("http://127.0.0.1:9/c.json", true), ClientIdKind::MetadataDocument);
+        assert!(matches!(
+            client_id_kind("https://app.example/", false),
+            ClientIdKind::Refused(_)
+        ));
+        assert!(matches!(
+            client_id_kind("https://app.example/a/../b", false),
+            ClientIdKind::Refused(_)
+        ));
+        assert!(matches!(
+            client_id_kind("http://app.example/c.json", true),
+            ClientIdKind::Refused(_)
+        ));
+        assert!(matches!(
+            client_id_kind("http://127.0.0.1:9/c.json", false),
+            ClientIdKind::Refused(_)
+        ));
+        assert_eq!(
+            client_id_kind("http://127.0.0.1:9/c.json", true),
+            ClientIdKind::MetadataDocument
+        );
     }
 
     #[test]
@@ -674,14 +713,26 @@ mod tests {
     fn registrations_are_checked() {
         let ok = registration(r#"{"redirect_uris":["http://127.0.0.1:1/cb"],"client_name":"Claude","grant_types":["authorization_code","refresh_token"]}"#).unwrap();
         assert_eq!((ok.client_name.as_str(), ok.auth_method), ("Claude", AuthMethod::None));
-        let secret = registration(r#"{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_basic"}"#).unwrap();
+        let secret = registration(
+            r#"{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_basic"}"#,
+        )
+        .unwrap();
         assert!(secret.auth_method.has_secret());
         for (body, error) in [
             ("[]", "invalid_client_metadata"),
             ("{}", "invalid_redirect_uri"),
-            (r#"{"redirect_uris":["http://evil.example/cb"]}"#, "invalid_redirect_uri"),
-            (r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["implicit"]}"#, "invalid_client_metadata"),
-            (r#"{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}"#, "invalid_client_metadata"),
+            (
+                r#"{"redirect_uris":["http://evil.example/cb"]}"#,
+                "invalid_redirect_uri",
+            ),
+            (
+                r#"{"redirect_uris":["https://a.example/cb"],"grant_types":["implicit"]}"#,
+                "invalid_client_metadata",
+            ),
+            (
+                r#"{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}"#,
+                "invalid_client_metadata",
+            ),
         ] {
             assert_eq!(registration(body).unwrap_err().error, error, "{body}");
         }
@@ -693,8 +744,14 @@ mod tests {
         let body = format!(r#"{{"client_id":"{url}","client_name":"App","redirect_uris":["https://app.example/cb"]}}"#);
         assert_eq!(metadata_document(url, body.as_bytes()).unwrap().client_name, "App");
         let other = body.replace("client.json", "other.json");
-        assert!(metadata_document(url, other.as_bytes()).unwrap_err().description.contains("another client_id"));
-        assert!(metadata_document(url, b"<html>").unwrap_err().description.contains("not JSON"));
+        assert!(metadata_document(url, other.as_bytes())
+            .unwrap_err()
+            .description
+            .contains("another client_id"));
+        assert!(metadata_document(url, b"<html>")
+            .unwrap_err()
+            .description
+            .contains("not JSON"));
         let secret = body.replace("\"client_name\"", "\"client_secret\":\"x\",\"client_name\"");
         assert!(metadata_document(url, secret.as_bytes()).is_err());
     }

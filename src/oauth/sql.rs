@@ -1,8 +1,8 @@
 //! The SQL of the OAuth tables (migration 0009), as plain [`Statement`]s: run by the store in
 //! D1, and against SQLite with the real migrations in the tests below.
 
-pub use crate::d1::Statement;
 use crate::d1::SqlValue;
+pub use crate::d1::Statement;
 
 pub const CLIENT_COLUMNS: &str =
     "client_id, kind, client_name, redirect_uris, token_endpoint_auth_method, secret_hash, expires_at";
@@ -342,7 +342,11 @@ mod tests {
         run(&db, insert_token("r1", "refresh", &grant("g1"), 1_000, 9_000));
         assert_eq!(count(&db, &select_access("a1", 2_000)), 1);
         assert_eq!(count(&db, &select_access("a1", 6_000)), 0, "expired");
-        assert_eq!(count(&db, &select_access("r1", 2_000)), 0, "a refresh token is no access token");
+        assert_eq!(
+            count(&db, &select_access("r1", 2_000)),
+            0,
+            "a refresh token is no access token"
+        );
         assert_eq!(count(&db, &rotate_refresh("r1", 2_000)), 1);
         assert_eq!(count(&db, &rotate_refresh("r1", 2_001)), 0, "reuse");
         assert_eq!(count(&db, &select_token("r1")), 1, "kept, to spot reuse");
@@ -369,7 +373,10 @@ mod tests {
         run(&db, insert_token("r1", "refresh", &grant("g1"), 1_000, 9_000));
         assert_eq!(count(&db, &list_grants(Some("alice"))), 1);
         assert_eq!(count(&db, &list_grants(None)), 2);
-        run(&db, Statement::new("UPDATE oauth_grants SET revoked_at = 1 WHERE id = 'g1'", vec![]));
+        run(
+            &db,
+            Statement::new("UPDATE oauth_grants SET revoked_at = 1 WHERE id = 'g1'", vec![]),
+        );
         assert_eq!(count(&db, &rotate_refresh("r1", 2_000)), 0);
     }
 
@@ -379,11 +386,21 @@ mod tests {
         run(&db, upsert_client("c1", "dcr", "A", "[]", "none", None, 1, None));
         run(&db, upsert_client("c1", "cimd", "B", "[]", "none", None, 2, Some(9)));
         let name: String = db
-            .query_row("SELECT client_name FROM oauth_clients WHERE client_id = 'c1'", [], |r| r.get(0))
+            .query_row(
+                "SELECT client_name FROM oauth_clients WHERE client_id = 'c1'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(name, "A");
-        run(&db, upsert_client("https://a/c", "cimd", "B", "[]", "none", None, 2, Some(9)));
-        run(&db, upsert_client("https://a/c", "cimd", "C", "[]", "none", None, 3, Some(10)));
+        run(
+            &db,
+            upsert_client("https://a/c", "cimd", "B", "[]", "none", None, 2, Some(9)),
+        );
+        run(
+            &db,
+            upsert_client("https://a/c", "cimd", "C", "[]", "none", None, 3, Some(10)),
+        );
         assert_eq!(count(&db, &select_client("https://a/c")), 1);
         for statement in sweep(100 * 24 * 3_600_000) {
             run(&db, statement);

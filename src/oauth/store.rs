@@ -226,7 +226,10 @@ impl OAuthStore {
     pub async fn rotate_refresh(&self, refresh_token: &str, now: i64) -> DbResult<Option<TokenGrant>> {
         let rows: Vec<TokenGrant> = self
             .db
-            .rows(sql::rotate_refresh(&hash(refresh_token), now), "rotating a refresh token")
+            .rows(
+                sql::rotate_refresh(&hash(refresh_token), now),
+                "rotating a refresh token",
+            )
             .await?;
         Ok(rows.into_iter().next())
     }
@@ -248,7 +251,10 @@ impl OAuthStore {
     pub async fn access(&self, access_token: &str, now: i64) -> DbResult<Option<AccessRow>> {
         let rows: Vec<AccessRow> = self
             .db
-            .rows(sql::select_access(&hash(access_token), now), "looking up an access token")
+            .rows(
+                sql::select_access(&hash(access_token), now),
+                "looking up an access token",
+            )
             .await?;
         Ok(rows.into_iter().next())
     }
@@ -292,8 +298,20 @@ fn token_statements(grant: &TokenGrant, now: i64) -> (IssuedTokens, Vec<sql::Sta
     let access_token = new_secret(SecretKind::AccessToken);
     let refresh_token = new_secret(SecretKind::RefreshToken);
     let statements = vec![
-        sql::insert_token(&hash(&access_token), "access", grant, now, now + ACCESS_TOKEN_LIFETIME_MS),
-        sql::insert_token(&hash(&refresh_token), "refresh", grant, now, now + REFRESH_TOKEN_LIFETIME_MS),
+        sql::insert_token(
+            &hash(&access_token),
+            "access",
+            grant,
+            now,
+            now + ACCESS_TOKEN_LIFETIME_MS,
+        ),
+        sql::insert_token(
+            &hash(&refresh_token),
+            "refresh",
+            grant,
+            now,
+            now + REFRESH_TOKEN_LIFETIME_MS,
+        ),
     ];
     (
         IssuedTokens {

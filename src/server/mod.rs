@@ -324,7 +324,10 @@ mod tests {
         assert_eq!(required_scope(&call("generate_image")), Some(tools::Scope::Write));
         assert_eq!(required_scope(&call("list_jobs")), Some(tools::Scope::Read));
         assert_eq!(required_scope(&call("no_such_tool")), None);
-        assert_eq!(required_scope(&request("resources/read", None)), Some(tools::Scope::Read));
+        assert_eq!(
+            required_scope(&request("resources/read", None)),
+            Some(tools::Scope::Read)
+        );
         assert_eq!(required_scope(&request("tools/list", None)), None);
         assert_eq!(required_scope(&request("initialize", None)), None);
     }

@@ -7,7 +7,7 @@
 
 use worker::Env;
 
-use crate::access::{credential_fingerprint, identify, ApiKey, Caller, GrantRef, Principal, Scopes, ADMIN_NAME};
+use crate::access::{credential_fingerprint, identify, Caller, GrantRef, Principal, Scopes, ADMIN_NAME};
 use crate::config::Config;
 use crate::oauth::secrets::SecretKind;
 use crate::oauth::store::OAuthStore;
@@ -66,7 +66,11 @@ fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
 /// Checks an Authorization header value against the administrator's token and the named keys
 /// (static tokens only; [`authenticate`] adds OAuth access tokens).
 #[cfg(test)]
-pub fn check(header: Option<&str>, admin_token: Option<&str>, keys: &[ApiKey]) -> Result<Caller, AuthError> {
+pub fn check(
+    header: Option<&str>,
+    admin_token: Option<&str>,
+    keys: &[crate::access::ApiKey],
+) -> Result<Caller, AuthError> {
     let admin_token = admin_token.ok_or(AuthError::NotConfigured)?;
     let token = bearer_token(header)?;
     identify(token, admin_token, keys).ok_or(AuthError::Invalid)
@@ -110,7 +114,10 @@ pub async fn authenticate(authorization: Option<&str>, env: &Env, config: &Confi
         }
         return Err(AuthError::Invalid);
     }
-    if row.last_used_at.is_none_or(|at| now - at >= crate::oauth::LAST_USED_RESOLUTION_MS) {
+    if row
+        .last_used_at
+        .is_none_or(|at| now - at >= crate::oauth::LAST_USED_RESOLUTION_MS)
+    {
         if let Err(error) = store.touch_grant(&row.grant_id, now).await {
             worker::console_error!("oauth: {error}");
         }
@@ -158,10 +165,16 @@ mod tests {
         assert_eq!(AuthError::Missing.status(), 401);
         let missing = AuthError::Missing.challenge(origin, "/mcp").unwrap();
         assert!(missing.starts_with("Bearer realm="), "{missing}");
-        assert!(missing.contains("/.well-known/oauth-protected-resource/mcp"), "{missing}");
+        assert!(
+            missing.contains("/.well-known/oauth-protected-resource/mcp"),
+            "{missing}"
+        );
         assert_eq!(AuthError::Malformed.status(), 400);
         assert_eq!(AuthError::Invalid.status(), 401);
-        assert!(AuthError::Invalid.challenge(origin, "/sse").unwrap().contains("invalid_token"));
+        assert!(AuthError::Invalid
+            .challenge(origin, "/sse")
+            .unwrap()
+            .contains("invalid_token"));
         assert_eq!(AuthError::Malformed.challenge(origin, "/mcp"), None);
     }
 

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use worker::{Env, Method, Request, Response};
 
-use crate::access::{credential_fingerprint, constant_time_eq, Scopes};
+use crate::access::{constant_time_eq, credential_fingerprint, Scopes};
 use crate::config::Config;
 use crate::http::body::{read_limited_bytes, BodyError};
 use crate::http::{form, request_origin};
@@ -28,9 +28,7 @@ pub async fn handle(req: Request, path: &str, env: &Env) -> worker::Result<Respo
     let method = req.method();
     let readable = matches!(method, Method::Get | Method::Head);
     match path {
-        paths::PROTECTED_RESOURCE if readable => {
-            metadata(&crate::oauth::protected_resource_metadata(&origin, None))
-        }
+        paths::PROTECTED_RESOURCE if readable => metadata(&crate::oauth::protected_resource_metadata(&origin, None)),
         p if readable && p.starts_with(paths::PROTECTED_RESOURCE) => {
             let endpoint = &p[paths::PROTECTED_RESOURCE.len()..];
             match PROTECTED_ENDPOINTS.iter().find(|e| **e == endpoint) {
@@ -39,7 +37,9 @@ pub async fn handle(req: Request, path: &str, env: &Env) -> worker::Result<Respo
             }
         }
         paths::AUTHORIZATION_SERVER if readable => metadata(&crate::oauth::authorization_server_metadata(&origin)),
-        paths::AUTHORIZE if readable || method == Method::Post => crate::pages::gallery::authorize(req, env.clone()).await,
+        paths::AUTHORIZE if readable || method == Method::Post => {
+            crate::pages::gallery::authorize(req, env.clone()).await
+        }
         paths::REGISTER if method == Method::Post => register(req, env).await,
         paths::TOKEN if method == Method::Post => token(req, env, &origin).await,
         paths::REVOKE if method == Method::Post => revoke(req, env).await,
@@ -76,7 +76,9 @@ fn no_store(status: u16, body: &Value) -> worker::Result<Response> {
 fn oauth_error(status: u16, error: &OAuthError) -> worker::Result<Response> {
     let mut response = no_store(status, &error.to_json())?;
     if status == 401 {
-        response.headers_mut().set("WWW-Authenticate", "Basic realm=\"oauth\"")?;
+        response
+            .headers_mut()
+            .set("WWW-Authenticate", "Basic realm=\"oauth\"")?;
     }
     Ok(response)
 }
@@ -248,7 +250,20 @@ async fn token(mut req: Request, env: &Env, origin: &str) -> worker::Result<Resp
             redirect_uri,
             code_verifier,
             resource,
-        } => exchange_code(&store, &config, &client, origin, now, &code, &redirect_uri, &code_verifier, resource).await,
+        } => {
+            exchange_code(
+                &store,
+                &config,
+                &client,
+                origin,
+                now,
+                &code,
+                &redirect_uri,
+                &code_verifier,
+                resource,
+            )
+            .await
+        }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
@@ -364,13 +379,19 @@ async fn refresh(
         return Err(invalid_grant("the refresh token is invalid, expired or already used"));
     };
     if grant.client_id != client.client_id {
-        store.revoke_grant(&grant.grant_id, None, now).await.map_err(db_failed)?;
+        store
+            .revoke_grant(&grant.grant_id, None, now)
+            .await
+            .map_err(db_failed)?;
         return Err(invalid_grant("the refresh token was issued to another client"));
     }
     resource_matches(origin, resource.as_deref(), &grant.resource)?;
     let credential = store.grant_credential(&grant.grant_id).await.map_err(db_failed)?;
     if !credential.is_some_and(|credential| credential_current(config, &grant.subject, &credential)) {
-        store.revoke_grant(&grant.grant_id, None, now).await.map_err(db_failed)?;
+        store
+            .revoke_grant(&grant.grant_id, None, now)
+            .await
+            .map_err(db_failed)?;
         return Err(invalid_grant("the approving key was removed or its token changed"));
     }
     let held = Scopes::parse_known(&grant.scopes);

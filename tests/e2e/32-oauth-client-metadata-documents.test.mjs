@@ -86,7 +86,9 @@ describe("Client ID Metadata Documents", () => {
       const fetched = h.outboundRequests.filter((r) => r.url === clientId);
       assert.equal(fetched.length, 1, "fetched at authorization time only");
       // Cached for its max-age: another authorization does not fetch it again.
-      assert.equal((await authorizePage(h, clientId)).status, 200);
+      const again = await authorizePage(h, clientId);
+      assert.equal(again.status, 303);
+      assert.equal(new URL(again.headers.get("location"), h.origin).pathname, "/gallery/authorize");
       assert.equal(h.outboundRequests.filter((r) => r.url === clientId).length, 1);
       const [row] = await h.query("SELECT kind, client_name FROM oauth_clients WHERE client_id = ?", clientId);
       assert.deepEqual({ ...row }, { kind: "cimd", client_name: "Loopback CIMD app" });

@@ -1,9 +1,10 @@
 //! The OAuth authorization endpoint's pages (`/oauth/authorize`) and the Connected apps page
 //! (`/gallery/apps`): they share the gallery's sign-in cookie, CSP and cross-site refusal.
 //!
-//! GET /oauth/authorize checks the request and shows the consent page: the client's name and
+//! GET /oauth/authorize checks the request and sends the browser on to the consent page at
+//! /gallery/authorize (under the session cookie's path), which checks it again and shows: the client's name and
 //! redirect host, the scopes asked, one `token` field (absent for someone already signed in to
-//! the gallery, who only approves), Approve and Deny. POST /oauth/authorize re-checks the same
+//! the gallery, who only approves), Approve and Deny. POST /gallery/authorize re-checks the same
 //! fields and redirects to the client with a code, or `error=access_denied`, plus `state` and
 //! `iss` (RFC 9207). Errors before the client and its redirect URI are known are shown here,
 //! never redirected (RFC 6749 §4.1.2.1).
@@ -27,7 +28,7 @@ use crate::oauth::store::{Client, GrantRow, OAuthStore};
 /// Largest consent form read (it carries the authorization request's fields back).
 const CONSENT_FORM_MAX_BYTES: usize = 16 * 1024;
 
-/// GET or POST /oauth/authorize.
+/// GET /oauth/authorize, and GET or POST /gallery/authorize.
 pub async fn authorize(req: Request, env: Env) -> worker::Result<Response> {
     match authorize_inner(req, &env).await {
         Ok(response) => Ok(response),
@@ -118,7 +119,18 @@ async fn authorize_inner(mut req: Request, env: &Env) -> GalleryResult<Response>
         .await?
         .and_then(|session| caller_for_subject(&session.subject, &config.api_keys));
     if !is_post {
-        return html(200, consent_page(&client, &request, &pairs, signed_in.as_ref(), None), Some(&csp));
+        // The consent page lives under /gallery, where the gallery's session cookie (Path=/gallery)
+        // is sent, so someone signed in is recognised; the request was checked above already.
+        let url = RequestUrl::of(&req);
+        if url.path != routes::AUTHORIZE {
+            let query = url.query.unwrap_or_default();
+            return redirect(303, &format!("{}?{query}", routes::AUTHORIZE), None);
+        }
+        return html(
+            200,
+            consent_page(&client, &request, &pairs, signed_in.as_ref(), None),
+            Some(&csp),
+        );
     }
     match form::first(&pairs, "decision") {
         Some("deny") => {
@@ -272,7 +284,7 @@ fn consent_page(
         name = esc(&client.display_name()),
         host = esc(&redirect_host),
         apps = routes::APPS,
-        action = crate::oauth::paths::AUTHORIZE,
+        action = routes::AUTHORIZE,
     );
     let viewer = match signed_in {
         Some(caller) => Viewer::SignedIn { subject: caller.name() },

@@ -42,6 +42,8 @@ pub mod routes {
     /// The OAuth grants of the signed-in key, each with Revoke.
     pub const APPS: &str = "/gallery/apps";
     pub const APPS_REVOKE: &str = "/gallery/apps/revoke";
+    /// The OAuth consent page (`/oauth/authorize` sends browsers here).
+    pub const AUTHORIZE: &str = "/gallery/authorize";
 }
 
 const STYLE_CSS: &str = include_str!("style.css");
@@ -82,6 +84,8 @@ pub async fn handle(req: Request, env: Env) -> worker::Result<Response> {
         (Method::Post, routes::LOGIN) => sign_in(req, &env).await,
         (Method::Post, routes::LOGOUT) => sign_out(&req),
         (_, routes::LOGIN | routes::LOGOUT) => method_not_allowed("POST"),
+        (Method::Get | Method::Head | Method::Post, routes::AUTHORIZE) => return consent::authorize(req, env).await,
+        (_, routes::AUTHORIZE) => method_not_allowed("GET, POST"),
         (Method::Post, routes::APPS_REVOKE) => consent::revoke_app(req, &env).await,
         (_, routes::APPS_REVOKE) => method_not_allowed("POST"),
         (Method::Get | Method::Head, "/gallery/") => redirect(308, routes::GALLERY, None),

@@ -80,12 +80,17 @@ function decodeEntities(text) {
  * with `token`) or "deny". Returns the redirect's URL (code or error, state, iss) and the page.
  */
 export async function consent(h, authorizationUrl, { token, decision = "approve" } = {}) {
-  const page = await fetch(authorizationUrl, { redirect: "manual" });
+  // /oauth/authorize checks the request and sends the browser to the consent page (/gallery/authorize).
+  const first = await fetch(authorizationUrl, { redirect: "manual" });
+  assert.equal(first.status, 303, `authorize: ${first.status} ${(await first.text()).slice(0, 300)}`);
+  const consentUrl = new URL(first.headers.get("location"), authorizationUrl);
+  assert.equal(consentUrl.pathname, "/gallery/authorize");
+  const page = await fetch(consentUrl, { redirect: "manual" });
   const html = await page.text();
   assert.equal(page.status, 200, `consent page: ${page.status} ${html.slice(0, 300)}`);
   const fields = consentFields(html);
   const body = new URLSearchParams({ ...fields, decision, ...(token ? { token } : {}) });
-  const answer = await h.fetch("/oauth/authorize", {
+  const answer = await h.fetch("/gallery/authorize", {
     method: "POST",
     redirect: "manual",
     headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: h.origin, "Sec-Fetch-Site": "same-origin" },

@@ -120,6 +120,10 @@ pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<(ToolConte
             return refusal(error.status(), &error.to_string(), error.challenge(&origin, endpoint)).map(Err);
         }
     };
+    if principal.grant.is_some() {
+        // Which app a key's OAuth traffic comes from ("key alice via Claude").
+        worker::console_log!("oauth request: {}", principal.describe());
+    }
     let caller = principal.caller.clone();
     if crate::rate_limit::check(env, &caller).await == crate::rate_limit::Verdict::Limited {
         worker::console_log!("rate limited: {}", principal.describe());

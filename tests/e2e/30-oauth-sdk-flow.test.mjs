@@ -113,7 +113,7 @@ describe("OAuth with the official SDK client", () => {
       // Stored only as hashes: the clear token appears nowhere in D1.
       const stored = await h.query("SELECT token_hash FROM oauth_tokens");
       assert.ok(stored.every((r) => r.token_hash.length === 64 && !r.token_hash.includes(tokens.access_token)));
-      assert.ok(h.logText().includes("via SDK over"), "logs name the client") ;
+      assert.ok(h.logText().includes(`oauth request: key alice via SDK over ${path}`), "logs name the key and the client");
       await client.close();
 
       // Refresh through the SDK: new access and refresh tokens, the old access token keeps its hour,

@@ -1,7 +1,7 @@
 //! Property tests (proptest) of what clients send the authorization server: authorize and
 //! token requests, registration bodies and Client ID Metadata Documents. Arbitrary input never
 //! panics; whatever is accepted keeps every rule (PKCE S256 shape, known non-empty scopes, our
-//! own resource, valid redirect URIs, the document's own URL, the size limits). 50,000 cases in
+//! own resource, valid redirect URIs, the document's own URL, the size limits). 60,000 cases in
 //! all; `FUZZ_SCALE=10 cargo test oauth::proptests` multiplies them.
 
 use proptest::prelude::*;
@@ -125,8 +125,75 @@ fn check_metadata(metadata: &requests::ClientMetadata) {
     assert!(!metadata.client_name.chars().any(char::is_control));
 }
 
+/// URL-like strings near every rule: schemes, user info, loopback and other hosts, ports,
+/// paths, queries, fragments and stray spaces.
+fn url_like() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![
+            Just("https"),
+            Just("http"),
+            Just("HTTP"),
+            Just("javascript"),
+            Just("com.example.app"),
+            Just("ftp")
+        ],
+        prop_oneof![Just("://"), Just(":/"), Just(":")],
+        prop_oneof![Just(""), Just("user@"), Just("a:b@")],
+        prop_oneof![
+            Just("a.example"),
+            Just("127.0.0.1"),
+            Just("127.1.2.3"),
+            Just("localhost"),
+            Just("[::1]"),
+            Just("evil.com"),
+            Just("")
+        ],
+        prop_oneof![Just(""), Just(":8080"), Just(":1")],
+        "(/[a-z%.]{0,5}){0,3}",
+        prop_oneof![Just(""), Just("?x=1"), Just("#f"), Just(" "), Just("\\")],
+    )
+        .prop_map(|(scheme, sep, user, host, port, path, tail)| format!("{scheme}{sep}{user}{host}{port}{path}{tail}"))
+}
+
+/// A loopback host as the `url` crate reports it.
+fn url_crate_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 proptest! {
     #![proptest_config(config(10_000))]
+
+    /// Differential: what the hand-written URL rules accept, the `url` crate (a dev-dependency)
+    /// parses the same way: no user info or fragment, https with a host, http only on loopback,
+    /// and loopback matches only across ports of the same host, path and query.
+    #[test]
+    fn url_rules_agree_with_the_url_crate(a in url_like(), b in url_like()) {
+        if valid_redirect_uri(&a) && a.to_ascii_lowercase().starts_with("http") {
+            let parsed = url::Url::parse(&a).unwrap();
+            prop_assert!(parsed.fragment().is_none() && parsed.username().is_empty() && parsed.password().is_none());
+            match parsed.scheme() {
+                "https" => prop_assert!(parsed.host_str().is_some_and(|h| !h.is_empty())),
+                "http" => prop_assert!(url_crate_loopback(&parsed), "{}", a),
+                other => prop_assert!(false, "scheme {}", other),
+            }
+        }
+        if a != b && redirect_uri_matches(&a, &b) {
+            let (x, y) = (url::Url::parse(&a).unwrap(), url::Url::parse(&b).unwrap());
+            prop_assert_eq!(x.scheme(), "http");
+            prop_assert!(url_crate_loopback(&x));
+            prop_assert_eq!((x.host(), x.path(), x.query()), (y.host(), y.path(), y.query()));
+        }
+        if let requests::ClientIdKind::MetadataDocument = requests::client_id_kind(&a, false) {
+            let parsed = url::Url::parse(&a).unwrap();
+            prop_assert_eq!(parsed.scheme(), "https");
+            prop_assert!(parsed.path() != "/" && parsed.fragment().is_none() && parsed.username().is_empty());
+        }
+    }
 
     #[test]
     fn authorize_requests_never_panic_and_accept_only_valid_ones(pairs in pairs()) {

@@ -82,7 +82,27 @@ fn strict_url(text: &str) -> Option<RequestUrl> {
     }
     let url = RequestUrl::parse(text)?;
     let authority = text.split_once("://")?.1.split(['/', '?']).next().unwrap_or("");
-    (!authority.contains('@')).then_some(url)
+    (!authority.contains('@') && valid_authority(&url)).then_some(url)
+}
+
+/// A host of letters, digits, `-` and `.` (or a bracketed IPv6 address) and an optional port.
+fn valid_authority(url: &RequestUrl) -> bool {
+    let host = url.host();
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => !ipv6.is_empty() && ipv6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.'),
+        None => host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'),
+    };
+    let port = &url.authority[host.len()..];
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty()
+                && p.len() <= 5
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
+        });
+    host_ok && port_ok
 }
 
 /// Whether a client may register `uri` as a redirect URI (OAuth 2.1 §2.3.1, RFC 8252): https,
@@ -629,6 +649,8 @@ mod tests {
             "data:text/html,hi",
             "/relative",
             "https:// spaced.example/",
+            "https://%/cb",
+            "https://a.example:99999/cb",
             "",
         ] {
             assert!(!valid_redirect_uri(bad), "{bad}");

@@ -204,6 +204,43 @@ describe("authorization refusals leave no grant", () => {
     assert.equal(read.status, 200);
   });
 
+  it("gives a confidential client a secret (stored hashed) and requires it at the token endpoint", async () => {
+    const registered = await register(h, { extra: { token_endpoint_auth_method: "client_secret_basic" } });
+    assert.match(registered.client_secret, /^mcpcs_/);
+    const [row] = await h.query("SELECT secret_hash FROM oauth_clients WHERE client_id = ?", registered.client_id);
+    assert.equal(row.secret_hash.length, 64);
+    assert.notEqual(row.secret_hash, registered.client_secret);
+    const { code, pair } = await codeFor(h, registered.client_id);
+    const without = await exchange(h, registered.client_id, code, pair.verifier);
+    assert.equal(without.status, 401);
+    assert.equal(without.body.error, "invalid_client");
+    const { code: code2, pair: pair2 } = await codeFor(h, registered.client_id);
+    const basic = Buffer.from(`${registered.client_id}:${registered.client_secret}`).toString("base64");
+    const withSecret = await tokenRequest(
+      h,
+      { grant_type: "authorization_code", code: code2, redirect_uri: REDIRECT_URL, code_verifier: pair2.verifier },
+      { Authorization: `Basic ${basic}` },
+    );
+    assert.equal(withSecret.status, 200, JSON.stringify(withSecret.body));
+    const revoked = await h.fetch("/oauth/revoke", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${basic}` },
+      body: new URLSearchParams({ token: withSecret.body.refresh_token }),
+    });
+    assert.equal(revoked.status, 200);
+    assert.equal((await callTool(h, withSecret.body.access_token, "get_usage")).status, 401);
+  });
+
+  it("never reads a token from the query string", async () => {
+    const { tokens } = await grantFor(h, clientId, KEYS.alice);
+    const res = await h.fetch(`/mcp?access_token=${tokens.access_token}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    assert.equal(res.status, 401);
+  });
+
   it("keeps keys apart: bob's OAuth token cannot see alice's job", async () => {
     const alice = (await grantFor(h, clientId, KEYS.alice)).tokens;
     const bob = (await grantFor(h, clientId, KEYS.bob)).tokens;

@@ -50,9 +50,10 @@ impl Caller {
         matches!(self, Caller::Admin)
     }
 
-    /// What an SSE session row records as its owner: `admin` or `key:<name>`. The prefix keeps
-    /// the kinds apart (a key can never pass for the administrator or, once OAuth exists, for a
-    /// `grant:<id>`), and only the caller with exactly this owner may post into the session.
+    /// What an SSE session row records as its owner for a static token: `admin` or `key:<name>`.
+    /// The prefix keeps the kinds apart (a key can never pass for the administrator or for an
+    /// OAuth grant's `grant:<id>`, see [`Principal::session_owner`]), and only the caller with
+    /// exactly this owner may post into the session.
     pub fn session_owner(&self) -> String {
         match self {
             Caller::Admin => ADMIN_NAME.to_string(),

@@ -4,7 +4,8 @@
 // which records it and forwards it to that server. The official SDK client, given the document's
 // URL as its client_id, goes from consent to tools/call; documents are fetched at authorization
 // time only and cached for their max-age. Refused, with no grant and no code: a document whose
-// client_id differs from its URL, an oversized one, one that is not JSON, a non-https client_id
+// client_id differs from its URL, an oversized one, one that is not JSON, one that does not
+// arrive within the 5 s timeout, a non-https client_id
 // of a non-loopback host, and a loopback http one while the setting is off.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -20,6 +21,7 @@ const ALICE = "alice-token-32aa11bb22cc";
 /** A loopback server for the documents; `docs` maps a path to (baseUrl) => {body, headers}. */
 async function documentServer(docs) {
   const server = http.createServer((req, res) => {
+    if (req.url === "/slow.json") return; // never answers: the server's 5 s timeout must give up
     const doc = docs[req.url];
     if (!doc) {
       res.writeHead(404).end();
@@ -30,7 +32,13 @@ async function documentServer(docs) {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${server.address().port}`;
-  return { base, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    base,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 const document = (path, extra = {}) => (base) => ({
@@ -109,6 +117,15 @@ describe("Client ID Metadata Documents", () => {
         assert.equal((await h.query("SELECT COUNT(*) AS n FROM oauth_codes WHERE client_id = ?", `${docs.base}${path}`))[0].n, 0);
       });
     }
+
+    it("gives up on a document that does not arrive within 5 s", async () => {
+      const started = Date.now();
+      const res = await authorizePage(h, `${docs.base}/slow.json`);
+      assert.equal(res.status, 400);
+      assert.match(await res.text(), /did not arrive within 5 s/);
+      const took = Date.now() - started;
+      assert.ok(took >= 4500 && took < 15000, `${took} ms`);
+    });
 
     it("refuses a non-https client_id of a non-loopback host without fetching it", async () => {
       const before = h.outboundRequests.length;

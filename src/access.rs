@@ -50,13 +50,140 @@ impl Caller {
         matches!(self, Caller::Admin)
     }
 
-    /// What an SSE session row records as its owner: `admin` or `key:<name>`. The prefix keeps
-    /// the kinds apart (a key can never pass for the administrator or, once OAuth exists, for a
-    /// `grant:<id>`), and only the caller with exactly this owner may post into the session.
+    /// What an SSE session row records as its owner for a static token: `admin` or `key:<name>`.
+    /// The prefix keeps the kinds apart (a key can never pass for the administrator or for an
+    /// OAuth grant's `grant:<id>`, see [`Principal::session_owner`]), and only the caller with
+    /// exactly this owner may post into the session.
     pub fn session_owner(&self) -> String {
         match self {
             Caller::Admin => ADMIN_NAME.to_string(),
             Caller::Key(name) => format!("key:{name}"),
+        }
+    }
+}
+
+/// Which authorization a call needs: reading what exists, or starting, changing, cancelling or
+/// deleting work. The one list of OAuth scopes: metadata, challenges, the consent page and the
+/// docs all read it from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    Read,
+    Write,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 2] = [Scope::Read, Scope::Write];
+
+    /// The OAuth scope name (RFC 6749 `scope-token`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Read => "images:read",
+            Scope::Write => "images:write",
+        }
+    }
+
+    /// What the scope allows, in the words the consent page and the docs use.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scope::Read => "See your image jobs, images, models and usage",
+            Scope::Write => "Generate, edit, cancel and delete images as you (counts against your quota)",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.name() == name)
+    }
+}
+
+/// A set of scopes (what a token was granted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    pub const ALL: Scopes = Scopes(0b11);
+    #[cfg(test)]
+    pub const NONE: Scopes = Scopes(0);
+
+    fn bit(scope: Scope) -> u8 {
+        match scope {
+            Scope::Read => 1,
+            Scope::Write => 2,
+        }
+    }
+
+    pub fn of(scopes: &[Scope]) -> Scopes {
+        Scopes(scopes.iter().fold(0, |bits, scope| bits | Scopes::bit(*scope)))
+    }
+
+    pub fn contains(self, scope: Scope) -> bool {
+        self.0 & Scopes::bit(scope) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The scopes named in a space-separated `scope` value; names we do not know are dropped.
+    pub fn parse_known(text: &str) -> Scopes {
+        let named: Vec<Scope> = text.split(' ').filter_map(Scope::from_name).collect();
+        Scopes::of(&named)
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Scope> {
+        Scope::ALL.into_iter().filter(move |scope| self.contains(*scope))
+    }
+
+    /// The space-separated `scope` value (RFC 6749 §3.3), in [`Scope::ALL`] order.
+    pub fn to_text(self) -> String {
+        self.iter().map(Scope::name).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// The OAuth grant a request came through, when it came with an OAuth access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRef {
+    pub id: String,
+    pub client_name: String,
+}
+
+/// An authenticated request: the caller it acts as, the scopes it holds, and the OAuth grant
+/// it came through (None for a static token or API key, which hold every scope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub caller: Caller,
+    pub scopes: Scopes,
+    pub grant: Option<GrantRef>,
+}
+
+impl Principal {
+    /// A static bearer token or API key: every scope, no grant.
+    pub fn token(caller: Caller) -> Principal {
+        Principal {
+            caller,
+            scopes: Scopes::ALL,
+            grant: None,
+        }
+    }
+
+    /// What an SSE session records as its owner: the caller's ([`Caller::session_owner`]) for a
+    /// static token, or `grant:<id>` for an OAuth grant, whose access tokens rotate while the
+    /// grant stays. A grant never shares sessions with its own key's static token.
+    pub fn session_owner(&self) -> String {
+        match &self.grant {
+            Some(grant) => format!("grant:{}", grant.id),
+            None => self.caller.session_owner(),
+        }
+    }
+
+    /// Who is calling, for logs: `key alice` or `key alice via <client name>`.
+    pub fn describe(&self) -> String {
+        let who = match &self.caller {
+            Caller::Admin => ADMIN_NAME.to_string(),
+            Caller::Key(name) => format!("key {name}"),
+        };
+        match &self.grant {
+            Some(grant) => format!("{who} via {}", grant.client_name),
+            None => who,
         }
     }
 }
@@ -124,6 +251,28 @@ pub fn identify(token: &str, admin_token: &str, keys: &[ApiKey]) -> Option<Calle
         }
     }
     found
+}
+
+/// What an OAuth grant records about the token that approved it: a SHA-256 of the token, so a
+/// grant ends when its key's token (or AUTH_TOKEN, for the administrator) changes. None when
+/// the subject is no longer configured (a removed key), which ends its grants too.
+pub fn credential_fingerprint(subject: &str, admin_token: &str, keys: &[ApiKey]) -> Option<String> {
+    let token = if subject == ADMIN_NAME {
+        admin_token
+    } else {
+        keys.iter().find(|key| key.name == subject)?.token.as_str()
+    };
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"mcp-image-generator oauth grant credential\n")
+        .chain_update(token.as_bytes())
+        .finalize();
+    Some(hex(&digest))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The caller a gallery session's subject stands for, if that subject may still sign in: a key
@@ -209,6 +358,50 @@ mod tests {
         assert_ne!(
             Caller::Key("alice".into()).session_owner(),
             Caller::Key("bob".into()).session_owner()
+        );
+    }
+
+    #[test]
+    fn scopes_have_one_name_each_and_unknown_names_are_dropped() {
+        assert_eq!(Scopes::ALL.to_text(), "images:read images:write");
+        assert_eq!(Scopes::parse_known("images:write  openid images:read"), Scopes::ALL);
+        assert_eq!(Scopes::parse_known("profile"), Scopes::NONE);
+        assert_eq!(Scopes::parse_known("images:read").to_text(), "images:read");
+        assert!(!Scopes::parse_known("images:read").contains(Scope::Write));
+        for scope in Scope::ALL {
+            assert_eq!(Scope::from_name(scope.name()), Some(scope));
+        }
+    }
+
+    #[test]
+    fn principals_own_sessions_by_grant_and_describe_their_client() {
+        let alice = Principal::token(Caller::Key("alice".into()));
+        assert_eq!(alice.session_owner(), "key:alice");
+        assert_eq!(alice.describe(), "key alice");
+        let via = Principal {
+            grant: Some(GrantRef {
+                id: "g1".into(),
+                client_name: "Claude".into(),
+            }),
+            ..alice.clone()
+        };
+        assert_eq!(via.session_owner(), "grant:g1");
+        assert_eq!(via.describe(), "key alice via Claude");
+        assert_ne!(via.session_owner(), alice.session_owner());
+    }
+
+    #[test]
+    fn credentials_change_with_the_token_and_vanish_with_the_key() {
+        let keys = keys();
+        let alice = credential_fingerprint("alice", "root-token", &keys).unwrap();
+        assert_eq!(alice.len(), 64);
+        assert!(!alice.contains(ALICE));
+        let changed = parse_api_keys("alice:alice-token-changed-99", None).unwrap();
+        assert_ne!(credential_fingerprint("alice", "root-token", &changed).unwrap(), alice);
+        assert_eq!(credential_fingerprint("carol", "root-token", &keys), None);
+        assert_ne!(
+            credential_fingerprint("admin", "root-token", &keys),
+            credential_fingerprint("admin", "other-root", &keys)
         );
     }
 

@@ -52,6 +52,9 @@ pub struct Config {
     pub ai_timeout_seconds: u64,
     /// Finished jobs older than this many days are deleted by the sweeper; None keeps them.
     pub retention_days: Option<u64>,
+    /// Tests only (`OAUTH_ALLOW_HTTP_LOOPBACK_CLIENT_IDS=true`): accept `http://` Client ID
+    /// Metadata Document URLs on loopback hosts. Off by default; production needs https.
+    pub oauth_allow_http_loopback_client_ids: bool,
 }
 
 /// A configuration value that cannot be used; reported instead of guessing.
@@ -158,6 +161,16 @@ impl Config {
         let ai_timeout_seconds =
             whole_number("AI_TIMEOUT_SECONDS", AI_TIMEOUT_SECONDS)?.unwrap_or(AI_TIMEOUT_SECONDS.default as u64);
         let retention_days = whole_number("RETENTION_DAYS", RETENTION_DAYS)?;
+        let oauth_allow_http_loopback_client_ids = match get("OAUTH_ALLOW_HTTP_LOOPBACK_CLIENT_IDS").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "OAUTH_ALLOW_HTTP_LOOPBACK_CLIENT_IDS must be true or false, not {:?}",
+                    crate::catalog::echo(other)
+                )))
+            }
+        };
         Ok(Config {
             auth_token,
             api_keys,
@@ -168,6 +181,7 @@ impl Config {
             allowed_origins,
             ai_timeout_seconds,
             retention_days,
+            oauth_allow_http_loopback_client_ids,
         })
     }
 }
@@ -190,6 +204,16 @@ mod tests {
         assert_eq!(config.wait_response_limit_seconds, 50);
         assert_eq!(config.auth_token, None);
         assert_eq!(config.allowed_origins, OriginPolicy::List(vec![]));
+        assert!(
+            !config.oauth_allow_http_loopback_client_ids,
+            "off unless a test turns it on"
+        );
+        assert!(
+            parse(&[("OAUTH_ALLOW_HTTP_LOOPBACK_CLIENT_IDS", "true")])
+                .unwrap()
+                .oauth_allow_http_loopback_client_ids
+        );
+        assert!(parse(&[("OAUTH_ALLOW_HTTP_LOOPBACK_CLIENT_IDS", "yes")]).is_err());
     }
 
     #[test]

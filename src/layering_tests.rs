@@ -18,9 +18,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("tools", &["tools"]),
     // Job creation, image inputs, R2 objects: what tools (and the entry points) share.
     ("services", &["services"]),
+    // `oauth`: the authorization server's rules, its D1 tables and its one outbound fetch.
     (
         "job store and platform adapters",
-        &["jobs", "images_binding", "rate_limit"],
+        &["jobs", "images_binding", "oauth", "rate_limit"],
     ),
     ("wire and request types", &["protocol", "http"]),
     ("configuration and rules", &["config", "models", "urls", "icons"]),

@@ -32,6 +32,7 @@ mod images_binding;
 mod jobs;
 mod media;
 mod models;
+mod oauth;
 mod openai;
 mod pages;
 mod pipeline;

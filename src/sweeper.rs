@@ -146,6 +146,15 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
     }
     let result = sweep_sse(env, now, &mut report).await;
     note("SSE sessions", result, &mut report);
+    // Expired codes and tokens, and grants revoked a day ago (src/oauth/sql.rs `sweep`).
+    let result = match bindings::db(env) {
+        Ok(db) => crate::oauth::store::OAuthStore::new(db)
+            .sweep(now)
+            .await
+            .map_err(SweepError::from),
+        Err(error) => Err(error.into()),
+    };
+    note("OAuth codes and tokens", result, &mut report);
     if report.errors == 0 {
         worker::console_log!("{report}");
     } else {

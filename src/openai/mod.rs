@@ -17,6 +17,7 @@ mod request;
 
 use serde_json::Value;
 
+use crate::access::Scopes;
 use crate::tools::{Scope, ToolContext};
 pub use error::ApiError;
 
@@ -158,14 +159,11 @@ pub fn allowed_methods(path: &str) -> Vec<&'static str> {
 
 /// The one check of what a caller may do: the scopes its credentials grant must include the
 /// route's.
-pub fn authorize(granted: &[Scope], needed: Scope) -> Result<(), ApiError> {
-    if granted.contains(&needed) {
+pub fn authorize(granted: Scopes, needed: Scope) -> Result<(), ApiError> {
+    if granted.contains(needed) {
         return Ok(());
     }
-    Err(ApiError::insufficient_scope(match needed {
-        Scope::Read => "read",
-        Scope::Write => "write",
-    }))
+    Err(ApiError::insufficient_scope(needed.name()))
 }
 
 /// Runs an admitted request: reads its body as the route says and answers with the JSON of a
@@ -238,11 +236,11 @@ mod tests {
             assert_eq!(route.scope, expected, "{}", route.path);
             assert_eq!(route.body == Body::None, route.method == "GET", "{}", route.path);
         }
-        assert_eq!(authorize(&[Scope::Read, Scope::Write], Scope::Write), Ok(()));
-        assert_eq!(authorize(&[Scope::Read], Scope::Read), Ok(()));
-        let refused = authorize(&[Scope::Read], Scope::Write).unwrap_err();
+        assert_eq!(authorize(Scopes::ALL, Scope::Write), Ok(()));
+        assert_eq!(authorize(Scopes::of(&[Scope::Read]), Scope::Read), Ok(()));
+        let refused = authorize(Scopes::of(&[Scope::Read]), Scope::Write).unwrap_err();
         assert_eq!((refused.status, refused.code), (403, Some("insufficient_scope")));
-        assert!(refused.message.contains("write scope"), "{}", refused.message);
-        assert!(authorize(&[], Scope::Read).is_err());
+        assert!(refused.message.contains("images:write scope"), "{}", refused.message);
+        assert!(authorize(Scopes::of(&[]), Scope::Read).is_err());
     }
 }

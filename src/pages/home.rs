@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::html::escape as html_escape;
 use crate::models::{ImageModel, ModelSpec};
+use crate::oauth::paths;
 use crate::tools::{Field, FieldKind, Scope, ToolSpec};
 
 /// What the page needs to know; everything comes from the tool definitions and the request.
@@ -54,7 +55,7 @@ pub fn render(page: &HomePage) -> String {
     out.push_str(GALLERY_LINK);
     out.push_str(NAV);
     out.push_str(&endpoints_section(page.origin, page.images_api));
-    out.push_str(AUTH_SECTION);
+    out.push_str(&auth_section());
     out.push_str(&tools_section(page.tools));
     out.push_str(&models_section(page.models));
     out.push_str(&clients_section(page.origin));
@@ -154,6 +155,36 @@ fn endpoints_section(origin: &str, images_api: &[ApiRoute]) -> String {
         ),
         (
             "GET",
+            format!("{origin}{}", paths::PROTECTED_RESOURCE),
+            "OAuth protected-resource metadata (RFC 9728); also <code>…/mcp</code> and <code>…/sse</code>.",
+        ),
+        (
+            "GET",
+            format!("{origin}{}", paths::AUTHORIZATION_SERVER),
+            "OAuth authorization server metadata (RFC 8414).",
+        ),
+        (
+            "POST",
+            format!("{origin}{}", paths::REGISTER),
+            "OAuth Dynamic Client Registration (RFC 7591).",
+        ),
+        (
+            "GET",
+            format!("{origin}{}", paths::AUTHORIZE),
+            "OAuth authorization endpoint: the consent page, signed in with a key's token (PKCE S256).",
+        ),
+        (
+            "POST",
+            format!("{origin}{}", paths::TOKEN),
+            "OAuth token endpoint: authorization codes and rotating refresh tokens.",
+        ),
+        (
+            "POST",
+            format!("{origin}{}", paths::REVOKE),
+            "OAuth token revocation (RFC 7009).",
+        ),
+        (
+            "GET",
             format!("{origin}/images/&lt;key&gt;"),
             "Generated images, at the URLs the tools return.",
         ),
@@ -180,11 +211,30 @@ fn endpoints_section(origin: &str, images_api: &[ApiRoute]) -> String {
     html
 }
 
-const AUTH_SECTION: &str = "<section id=\"auth\">\n<h2>Authentication</h2>\n\
+fn auth_section() -> String {
+    let scopes: String = Scope::ALL
+        .iter()
+        .map(|scope| {
+            format!(
+                "<li><code>{}</code>: {}</li>",
+                html_escape(scope.name()),
+                html_escape(scope.description())
+            )
+        })
+        .collect();
+    format!(
+        "<section id=\"auth\">\n<h2>Authentication</h2>\n\
 <p>Every MCP request, on either transport, must carry the header \
 <code>Authorization: Bearer &lt;AUTH_TOKEN&gt;</code>, where <code>AUTH_TOKEN</code> is the secret configured \
-for this Worker (for example with <code>wrangler secret put AUTH_TOKEN</code>). Requests without it are refused. \
-The snippets below use <code>YOUR_AUTH_TOKEN</code> as a placeholder.</p>\n</section>\n";
+for this Worker (for example with <code>wrangler secret put AUTH_TOKEN</code>), or a key's token from \
+<code>API_KEYS</code>. Requests without it are refused. \
+The snippets below use <code>YOUR_AUTH_TOKEN</code> as a placeholder.</p>\n\
+<p>Hosts that speak OAuth (claude.ai, Claude Desktop and mobile, ChatGPT) need only the URL of \
+<code>/mcp</code> or <code>/sse</code>: they discover the endpoints above, register, and send you to a \
+consent page where you sign in with your key's token; the app then acts as that key. Scopes:</p>\n\
+<ul>{scopes}</ul>\n<p>Your connected apps are listed, with Revoke, at <a href=\"/gallery/apps\">/gallery/apps</a>.</p>\n</section>\n"
+    )
+}
 
 // ---------------------------------------------------------------------------
 // Tools
@@ -559,6 +609,24 @@ mod tests {
         );
         assert!(html.trim_end().ends_with("</html>"));
         assert!(!html.contains("<script"), "the page needs no scripts");
+    }
+
+    #[test]
+    fn lists_the_authorization_endpoints_and_every_scope() {
+        let html = render_real(ORIGIN, false);
+        for path in [
+            "/.well-known/oauth-protected-resource",
+            "/.well-known/oauth-authorization-server",
+            "/oauth/register",
+            "/oauth/authorize",
+            "/oauth/token",
+            "/oauth/revoke",
+        ] {
+            assert!(html.contains(&format!("<code>{ORIGIN}{path}</code>")), "{path}");
+        }
+        for scope in Scope::ALL {
+            assert!(html.contains(&format!("<code>{}</code>", scope.name())), "{scope:?}");
+        }
     }
 
     #[test]

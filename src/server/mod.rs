@@ -217,6 +217,21 @@ fn unknown_tool(name: &str) -> RpcError {
     RpcError::InvalidParams(format!("Unknown tool: {}", echo(name)))
 }
 
+/// The scope a request needs (None: any valid token may send it). A tool call needs its tool's
+/// declared scope; reading resources needs the read scope; the handshake, listings of the
+/// server's own tools and pings need none. Unknown tools need none: they only get an error.
+pub fn required_scope(request: &RpcRequest) -> Option<tools::Scope> {
+    match request.method.as_str() {
+        "tools/call" => {
+            let params = call_params(request.params.as_ref()).ok()?;
+            tools::find(&params.name).map(|tool| tool.scope)
+        }
+        "resources/list" | "resources/templates/list" | "resources/read" => Some(tools::Scope::Read),
+        method if method.starts_with("tasks/") => Some(tools::Scope::Read),
+        _ => None,
+    }
+}
+
 /// The progress token of a tools/call request, if the client sent one.
 pub fn progress_token(request: &RpcRequest) -> Option<ProgressToken> {
     match request.method.as_str() {
@@ -340,6 +355,23 @@ mod tests {
             assert!(message.len() < 300, "{} bytes", message.len());
             assert!(message.contains("(1000000 characters)"), "{message}");
         }
+    }
+
+    #[test]
+    fn each_call_needs_its_tools_declared_scope() {
+        let call = |name: &str| request("tools/call", Some(json!({"name": name})));
+        for tool in tools::TOOLS {
+            assert_eq!(required_scope(&call(tool.name)), Some(tool.scope), "{}", tool.name);
+        }
+        assert_eq!(required_scope(&call("generate_image")), Some(tools::Scope::Write));
+        assert_eq!(required_scope(&call("list_jobs")), Some(tools::Scope::Read));
+        assert_eq!(required_scope(&call("no_such_tool")), None);
+        assert_eq!(
+            required_scope(&request("resources/read", None)),
+            Some(tools::Scope::Read)
+        );
+        assert_eq!(required_scope(&request("tools/list", None)), None);
+        assert_eq!(required_scope(&request("initialize", None)), None);
     }
 
     #[test]

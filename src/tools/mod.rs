@@ -110,13 +110,8 @@ fn run<H: Handler + 'static>(ctx: &ToolContext, raw: Map<String, Value>) -> Loca
     })
 }
 
-/// Which authorization a call needs: reading what exists, or starting, changing, cancelling or
-/// deleting work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Read,
-    Write,
-}
+/// Which authorization a call needs (declared in `crate::access`, which names the OAuth scopes).
+pub use crate::access::Scope;
 
 /// The behaviour hints of a tool's annotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

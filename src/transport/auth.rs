@@ -1,8 +1,17 @@
-//! Bearer-token authentication for /mcp and /sse: which caller a token belongs to. No
-//! administrator token configured means no service.
+//! Bearer-token authentication for every protected route: which caller a token belongs to, and
+//! what it may do. [`authenticate`] is the one function every protected route calls: the
+//! administrator's token and the API keys hold every scope; an OAuth access token acts as the
+//! key (or administrator) that approved its grant, with the grant's scopes, while that key's
+//! token is unchanged. Tokens are read from the Authorization header only, never a query string.
+//! No administrator token configured means no service.
 
-use crate::access::{identify, ApiKey, Caller};
-use crate::catalog::SERVER_NAME;
+use worker::Env;
+
+use crate::access::{credential_fingerprint, identify, Caller, GrantRef, Principal, Scopes, ADMIN_NAME};
+use crate::config::Config;
+use crate::oauth::secrets::SecretKind;
+use crate::oauth::store::OAuthStore;
+use crate::oauth::Challenge;
 
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +24,8 @@ pub enum AuthError {
     Malformed,
     #[error("invalid bearer token")]
     Invalid,
+    #[error("the token could not be checked right now; try again")]
+    Unavailable,
 }
 
 impl AuthError {
@@ -23,22 +34,23 @@ impl AuthError {
             AuthError::NotConfigured => 500,
             AuthError::Missing | AuthError::Invalid => 401,
             AuthError::Malformed => 400,
+            AuthError::Unavailable => 503,
         }
     }
 
-    /// The WWW-Authenticate challenge for 401 answers.
-    pub fn challenge(self) -> Option<String> {
+    /// The WWW-Authenticate challenge for 401 answers: it names `endpoint`'s protected-resource
+    /// document, so a client that knows only the URL can find the authorization server.
+    pub fn challenge(self, origin: &str, endpoint: &str) -> Option<String> {
         match self {
-            AuthError::Missing => Some(format!("Bearer realm=\"{SERVER_NAME}\"")),
-            AuthError::Invalid => Some(format!("Bearer realm=\"{SERVER_NAME}\", error=\"invalid_token\"")),
-            AuthError::NotConfigured | AuthError::Malformed => None,
+            AuthError::Missing => Some(crate::oauth::challenge(origin, endpoint, &Challenge::Missing)),
+            AuthError::Invalid => Some(crate::oauth::challenge(origin, endpoint, &Challenge::InvalidToken)),
+            AuthError::NotConfigured | AuthError::Malformed | AuthError::Unavailable => None,
         }
     }
 }
 
-/// Checks an Authorization header value against the administrator's token and the named keys.
-pub fn check(header: Option<&str>, admin_token: Option<&str>, keys: &[ApiKey]) -> Result<Caller, AuthError> {
-    let admin_token = admin_token.ok_or(AuthError::NotConfigured)?;
+/// The bearer token of an Authorization header value.
+fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
     let header = header
         .map(str::trim)
         .filter(|h| !h.is_empty())
@@ -48,7 +60,80 @@ pub fn check(header: Option<&str>, admin_token: Option<&str>, keys: &[ApiKey]) -
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
         return Err(AuthError::Malformed);
     }
+    Ok(token)
+}
+
+/// Checks an Authorization header value against the administrator's token and the named keys
+/// (static tokens only; [`authenticate`] adds OAuth access tokens).
+#[cfg(test)]
+pub fn check(
+    header: Option<&str>,
+    admin_token: Option<&str>,
+    keys: &[crate::access::ApiKey],
+) -> Result<Caller, AuthError> {
+    let admin_token = admin_token.ok_or(AuthError::NotConfigured)?;
+    let token = bearer_token(header)?;
     identify(token, admin_token, keys).ok_or(AuthError::Invalid)
+}
+
+/// The caller and scopes of a request's Authorization header: a static token or API key (every
+/// scope), or an OAuth access token (its grant's key and scopes). The one resolution every
+/// protected route uses.
+pub async fn authenticate(authorization: Option<&str>, env: &Env, config: &Config) -> Result<Principal, AuthError> {
+    let admin_token = config.auth_token.as_deref().ok_or(AuthError::NotConfigured)?;
+    let token = bearer_token(authorization)?;
+    if let Some(caller) = identify(token, admin_token, &config.api_keys) {
+        return Ok(Principal::token(caller));
+    }
+    if !token.starts_with(SecretKind::AccessToken.prefix()) {
+        return Err(AuthError::Invalid);
+    }
+    let store = OAuthStore::new(crate::bindings::db(env).map_err(|_| AuthError::Unavailable)?);
+    let now = crate::time::now_ms();
+    let row = match store.access(token, now).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return Err(AuthError::Invalid),
+        Err(error) => {
+            worker::console_error!("oauth: {error}");
+            return Err(AuthError::Unavailable);
+        }
+    };
+    // A key removed from API_KEYS, or given another token, ends its grants: end this one now.
+    let current = credential_fingerprint(&row.subject, admin_token, &config.api_keys);
+    let still_valid = current
+        .as_deref()
+        .is_some_and(|current| crate::access::constant_time_eq(current.as_bytes(), row.credential.as_bytes()));
+    if !still_valid {
+        worker::console_log!(
+            "oauth: grant of {} via {} ended: the key was removed or its token changed",
+            row.subject,
+            row.client_name
+        );
+        if let Err(error) = store.revoke_grant(&row.grant_id, None, now).await {
+            worker::console_error!("oauth: {error}");
+        }
+        return Err(AuthError::Invalid);
+    }
+    if row
+        .last_used_at
+        .is_none_or(|at| now - at >= crate::oauth::LAST_USED_RESOLUTION_MS)
+    {
+        if let Err(error) = store.touch_grant(&row.grant_id, now).await {
+            worker::console_error!("oauth: {error}");
+        }
+    }
+    let caller = match row.subject.as_str() {
+        ADMIN_NAME => Caller::Admin,
+        name => Caller::Key(name.to_string()),
+    };
+    Ok(Principal {
+        caller,
+        scopes: Scopes::parse_known(&row.scopes),
+        grant: Some(GrantRef {
+            id: row.grant_id,
+            client_name: row.client_name,
+        }),
+    })
 }
 
 #[cfg(test)]
@@ -76,11 +161,21 @@ mod tests {
 
     #[test]
     fn statuses_and_challenges_follow_the_original() {
+        let origin = "https://img.example.com";
         assert_eq!(AuthError::Missing.status(), 401);
-        assert!(AuthError::Missing.challenge().unwrap().starts_with("Bearer realm="));
+        let missing = AuthError::Missing.challenge(origin, "/mcp").unwrap();
+        assert!(missing.starts_with("Bearer realm="), "{missing}");
+        assert!(
+            missing.contains("/.well-known/oauth-protected-resource/mcp"),
+            "{missing}"
+        );
         assert_eq!(AuthError::Malformed.status(), 400);
         assert_eq!(AuthError::Invalid.status(), 401);
-        assert!(AuthError::Invalid.challenge().is_some());
+        assert!(AuthError::Invalid
+            .challenge(origin, "/sse")
+            .unwrap()
+            .contains("invalid_token"));
+        assert_eq!(AuthError::Malformed.challenge(origin, "/mcp"), None);
     }
 
     #[test]

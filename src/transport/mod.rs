@@ -1,9 +1,10 @@
 //! HTTP surface: routing, and the checks every MCP transport and the OpenAI-compatible images
 //! API share (Origin, auth, rate limit, body limit; protocol versions for MCP).
 
-mod auth;
+pub mod auth;
 mod cors;
 pub mod mailbox;
+mod oauth;
 mod openai;
 mod sse;
 mod streamable;
@@ -11,6 +12,7 @@ mod streamable;
 use serde_json::json;
 use worker::{Context, Env, Method, Request, Response};
 
+use crate::access::Principal;
 use crate::config::Config;
 use crate::http::json_response;
 use crate::http::url::RequestUrl;
@@ -51,6 +53,7 @@ async fn dispatch(req: Request, path: &str, env: Env, ctx: Context) -> worker::R
     match (method, path) {
         (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env, &openai::routes_for_people()),
         (Method::Get, "/health") => crate::pages::health(),
+        (_, p) if oauth::owns(p) => oauth::handle(req, p, &env).await,
         (Method::Get | Method::Head, p) if p.starts_with(crate::urls::IMAGE_ROUTE_PREFIX) => {
             crate::pages::images::serve(&req, p, &env).await
         }
@@ -89,10 +92,11 @@ pub fn accepted() -> worker::Result<Response> {
 }
 
 /// The checks before any MCP message is read: configuration, Origin, the bearer token (which
-/// names the caller), then the caller's rate limit. `Ok(Err(response))` is a refusal to send as is.
-pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Response>> {
+/// names the caller and its scopes, see [`auth::authenticate`]), then the caller's rate limit.
+/// `Ok(Err(response))` is a refusal to send as is.
+pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<(ToolContext, Principal), Response>> {
     match admit(req, env).await? {
-        Ok(ctx) => Ok(Ok(ctx)),
+        Ok(admitted) => Ok(Ok(admitted)),
         Err(refused) => {
             let mut response = refusal(refused.status, &refused.message, refused.challenge)?;
             if let Some(seconds) = refused.retry_after {
@@ -127,8 +131,8 @@ impl Refused {
 }
 
 /// The checks every authenticated API shares, in order: configuration, Origin, the bearer token
-/// (which names the caller), the caller's rate limit.
-pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<ToolContext, Refused>> {
+/// (which names the caller and its scopes), the caller's rate limit.
+pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<(ToolContext, Principal), Refused>> {
     let config = match Config::from_env(env) {
         Ok(config) => config,
         Err(error) => {
@@ -143,21 +147,28 @@ pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<ToolContex
             "Forbidden: this Origin is not allowed to call the MCP endpoint",
         )));
     }
+    let origin = crate::http::request_origin(req);
     let authorization = req.headers().get("Authorization")?;
-    let caller = match auth::check(authorization.as_deref(), config.auth_token.as_deref(), &config.api_keys) {
-        Ok(caller) => caller,
+    let principal = match auth::authenticate(authorization.as_deref(), env, &config).await {
+        Ok(principal) => principal,
         Err(error) => {
             if error == auth::AuthError::NotConfigured {
                 worker::console_error!("{error}");
             }
+            let endpoint = crate::oauth::protected_endpoint(&RequestUrl::of(req).path).unwrap_or("/mcp");
             return Ok(Err(Refused {
-                challenge: error.challenge(),
+                challenge: error.challenge(&origin, endpoint),
                 ..Refused::new(error.status(), error.to_string())
             }));
         }
     };
+    if principal.grant.is_some() {
+        // Which app a key's OAuth traffic comes from ("key alice via Claude").
+        worker::console_log!("oauth request: {}", principal.describe());
+    }
+    let caller = principal.caller.clone();
     if crate::rate_limit::check(env, &caller).await == crate::rate_limit::Verdict::Limited {
-        worker::console_log!("rate limited: key {}", caller.name());
+        worker::console_log!("rate limited: {}", principal.describe());
         let period = crate::catalog::RATE_LIMIT_PERIOD_SECONDS;
         let message = format!(
             "Too many requests for key \"{}\": the rate limit allows a fixed number per {period} s. Retry after {period} s.",
@@ -168,15 +179,45 @@ pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<ToolContex
             ..Refused::new(429, message)
         }));
     }
-    Ok(Ok(ToolContext {
+    let ctx = ToolContext {
         env: env.clone(),
         config,
         caller,
-        origin: crate::http::request_origin(req),
+        origin,
         progress: None,
         protocol_version: None,
         task_jobs: None,
-    }))
+    };
+    Ok(Ok((ctx, principal)))
+}
+
+/// The 403 for requests whose token lacks a scope one of them needs (`insufficient_scope`,
+/// RFC 6750 §3.1), naming the scope; None when every request is allowed. Static tokens and
+/// API keys hold every scope.
+pub fn scope_refusal<'a>(
+    req: &Request,
+    principal: &Principal,
+    requests: impl IntoIterator<Item = &'a crate::protocol::jsonrpc::RpcRequest>,
+) -> worker::Result<Option<Response>> {
+    let missing = requests
+        .into_iter()
+        .filter_map(crate::server::required_scope)
+        .find(|scope| !principal.scopes.contains(*scope));
+    let Some(needed) = missing else {
+        return Ok(None);
+    };
+    let origin = crate::http::request_origin(req);
+    let endpoint = crate::oauth::protected_endpoint(&RequestUrl::of(req).path).unwrap_or("/mcp");
+    let why = crate::oauth::Challenge::InsufficientScope {
+        needed,
+        held: principal.scopes,
+    };
+    worker::console_log!("refused for want of {}: {}", needed.name(), principal.describe());
+    let message = format!(
+        "Forbidden: this token was not granted the {} scope this call needs; authorize again with it",
+        needed.name()
+    );
+    refusal(403, &message, Some(crate::oauth::challenge(&origin, endpoint, &why))).map(Some)
 }
 
 /// The request body as text, or the refusal to send: 413 past REQUEST_BODY_MAX_BYTES (declared

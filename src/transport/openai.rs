@@ -7,12 +7,6 @@ use worker::{Env, Request, Response};
 use super::{admit, Refused};
 use crate::http::body::{read_limited_bytes, BodyError};
 use crate::openai::{self, ApiError, Body};
-use crate::tools::Scope;
-
-/// What every credential this server accepts today may do: `AUTH_TOKEN` and the `API_KEYS`
-/// tokens grant both scopes. (OAuth access tokens will carry their own: this is where the
-/// caller's resolved scopes go.)
-const GRANTED: &[Scope] = &[Scope::Read, Scope::Write];
 
 /// The routes as the discovery page lists them.
 pub fn routes_for_people() -> Vec<crate::pages::home::ApiRoute> {
@@ -40,8 +34,10 @@ pub async fn serve(mut req: Request, path: &str, env: Env) -> worker::Result<Res
             return Ok(response);
         }
     };
-    let ctx = match admit(&req, &env).await? {
-        Ok(ctx) => ctx,
+    // The caller's scopes: all of them for `AUTH_TOKEN` and the `API_KEYS` tokens; an OAuth
+    // access token's are the ones its grant holds.
+    let (ctx, principal) = match admit(&req, &env).await? {
+        Ok(admitted) => admitted,
         Err(Refused {
             status,
             message,
@@ -49,7 +45,7 @@ pub async fn serve(mut req: Request, path: &str, env: Env) -> worker::Result<Res
             retry_after,
         }) => return error_response(&ApiError::refused(status, &message, challenge, retry_after)),
     };
-    if let Err(error) = openai::authorize(GRANTED, route.scope) {
+    if let Err(error) = openai::authorize(principal.scopes, route.scope) {
         return error_response(&error);
     }
     let content_type = req.headers().get("Content-Type")?;

@@ -10,7 +10,7 @@ use futures::{stream, StreamExt};
 use worker::{Context, Env, Request, Response};
 
 use super::mailbox::Mailbox;
-use super::{accepted, guard, read_body, refusal, rpc_error};
+use super::{accepted, guard, read_body, refusal, rpc_error, scope_refusal};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcResponse};
 use crate::server::{self as dispatch, Era};
 use crate::tools::{ProgressSink, ToolContext};
@@ -65,8 +65,8 @@ struct StreamState {
 }
 
 pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
-    let ctx = match guard(&req, &env).await? {
-        Ok(ctx) => ctx,
+    let principal = match guard(&req, &env).await? {
+        Ok((_, principal)) => principal,
         Err(refused) => return Ok(refused),
     };
     let mailbox = mailbox(&env)?;
@@ -75,7 +75,7 @@ pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
         worker::console_error!("{error}");
     }
     let session = uuid::Uuid::new_v4().simple().to_string();
-    if let Err(error) = mailbox.open_session(&session, &ctx.caller.session_owner(), now).await {
+    if let Err(error) = mailbox.open_session(&session, &principal.session_owner(), now).await {
         worker::console_error!("{error}");
         return refusal(500, "could not open an SSE session", None);
     }
@@ -135,14 +135,15 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
 
 /// POST /sse/message?sessionId=…: runs the messages and leaves their responses in the mailbox.
 ///
-/// A session belongs to the caller that opened it (the administrator or one named key; see
-/// [`crate::access::Caller::session_owner`]). Anyone else, the administrator included, gets
+/// A session belongs to whoever opened it (the administrator, one named key, or one OAuth
+/// grant, whose rotating access tokens all count; see [`crate::access::Principal::session_owner`]).
+/// Anyone else, the administrator and the grant's own key included, gets
 /// the 404 an unknown or expired session gets, so another key's session id is neither usable
 /// nor confirmed to exist; nothing is run and nothing is written to the mailbox. Sessions
 /// opened before owners were recorded belong to nobody and are refused the same way.
 pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> worker::Result<Response> {
-    let ctx = match guard(&req, &env).await? {
-        Ok(ctx) => ctx,
+    let (ctx, principal) = match guard(&req, &env).await? {
+        Ok(guarded) => guarded,
         Err(refused) => return Ok(refused),
     };
     let session = crate::http::url::RequestUrl::of(&req)
@@ -160,7 +161,7 @@ pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> wo
     let mailbox = mailbox(&env)?;
     // Anything not shaped like the ids we mint cannot be a session: no lookup, no echo. A session
     // someone else opened is refused here, before the body is read, exactly like an unknown one.
-    let owner = ctx.caller.session_owner();
+    let owner = principal.session_owner();
     let live = match is_session_id(&session) {
         true => {
             mailbox
@@ -192,6 +193,13 @@ pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> wo
         Ok(IncomingBody::Batch(items)) => items,
         Err(error) => return rpc_error(400, &error),
     };
+    let requests = items.iter().filter_map(|item| match item {
+        Ok(IncomingMessage::Request(request)) => Some(request),
+        _ => None,
+    });
+    if let Some(refused) = scope_refusal(&req, &principal, requests)? {
+        return Ok(refused);
+    }
     for item in items {
         let response = match item {
             Ok(IncomingMessage::Request(request)) => answer(&ctx, &mailbox, &session, request, era).await,

@@ -10,7 +10,7 @@ use futures::channel::mpsc;
 use futures::{future, stream, StreamExt};
 use worker::{Env, Request, Response};
 
-use super::{accepted, guard, read_body, refusal, rpc_error, rpc_response};
+use super::{accepted, guard, read_body, refusal, rpc_error, rpc_response, scope_refusal};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcError, RpcRequest, RpcResponse};
 use crate::protocol::mcp::ProgressToken;
 use crate::protocol::version;
@@ -18,8 +18,8 @@ use crate::server::{self as dispatch, Era, McpHeaders};
 use crate::tools::{ProgressSink, ToolContext};
 
 pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
-    let mut ctx = match guard(&req, &env).await? {
-        Ok(ctx) => ctx,
+    let (mut ctx, principal) = match guard(&req, &env).await? {
+        Ok(guarded) => guarded,
         Err(refused) => return Ok(refused),
     };
     let header = |name: &str| req.headers().get(name).ok().flatten().map(|v| v.trim().to_string());
@@ -37,6 +37,21 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
         Ok(parsed) => parsed,
         Err(error) => return rpc_error(400, &error),
     };
+    // A token without the scope a request needs is refused before anything runs.
+    let requests: Vec<&RpcRequest> = match &parsed {
+        IncomingBody::Single(Ok(IncomingMessage::Request(request))) => vec![request],
+        IncomingBody::Batch(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                Ok(IncomingMessage::Request(request)) => Some(request),
+                _ => None,
+            })
+            .collect(),
+        IncomingBody::Single(_) => vec![],
+    };
+    if let Some(refused) = scope_refusal(&req, &principal, requests)? {
+        return Ok(refused);
+    }
     match parsed {
         IncomingBody::Single(Err(invalid)) => rpc_response(400, &RpcResponse::Error(invalid)),
         IncomingBody::Single(Ok(IncomingMessage::Request(request))) => {

@@ -241,6 +241,7 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  *   recordOutbound true to catch every outbound fetch() of the server worker (its global
  *                 outbound: anything but its bindings): each is recorded in h.outboundRequests
  *                 as {method, url, at} and answered 599 without touching the network
+ *   outbound      (request) => Response: like recordOutbound, but answered by this function
  */
 /**
  * The Miniflare worker entry for the built server: bindings and queue consumers as in
@@ -333,9 +334,12 @@ export async function startHarness(options = {}) {
   const verbose = process.env.E2E_VERBOSE === "1";
   // recordOutbound: the server's outbound fetches, recorded and refused (never sent anywhere).
   const outboundRequests = [];
-  const recordOutbound = options.recordOutbound
-    ? (request) => {
+  // `outbound: (request) => Response` serves them instead (still recorded), e.g. from a
+  // loopback server the test runs (30-oauth's Client ID Metadata Documents).
+  const recordOutbound = options.recordOutbound || options.outbound
+    ? async (request) => {
         outboundRequests.push({ method: request.method, url: request.url, at: Date.now() });
+        if (options.outbound) return options.outbound(request);
         return new Response("e2e harness: outbound requests are recorded, not sent", { status: 599 });
       }
     : undefined;

@@ -6,6 +6,7 @@
 //! `POST /gallery/login` (form field `token`), `POST /gallery/logout`, and the two static
 //! files `/gallery/style.css` and `/gallery/app.js`.
 
+mod consent;
 mod query;
 mod render;
 mod session;
@@ -28,6 +29,8 @@ use render::Viewer;
 use session::web_crypto::{self, CryptoError};
 use session::Session;
 
+pub use consent::authorize;
+
 /// The gallery's paths.
 pub mod routes {
     pub const GALLERY: &str = "/gallery";
@@ -38,6 +41,11 @@ pub mod routes {
     pub const SCRIPT: &str = "/gallery/app.js";
     /// After an image page's path: where its Cancel button posts.
     pub const CANCEL_SUFFIX: &str = "/cancel";
+    /// The OAuth grants of the signed-in key, each with Revoke.
+    pub const APPS: &str = "/gallery/apps";
+    pub const APPS_REVOKE: &str = "/gallery/apps/revoke";
+    /// The OAuth consent page (`/oauth/authorize` sends browsers here).
+    pub const AUTHORIZE: &str = "/gallery/authorize";
 }
 
 const STYLE_CSS: &str = include_str!("style.css");
@@ -79,6 +87,10 @@ pub async fn handle(req: Request, env: Env) -> worker::Result<Response> {
         (Method::Post, routes::LOGOUT) => sign_out(&req),
         (_, routes::LOGIN | routes::LOGOUT) => method_not_allowed("POST"),
         (Method::Post, path) if cancel_target(path).is_some() => cancel(&req, &env).await,
+        (Method::Get | Method::Head | Method::Post, routes::AUTHORIZE) => return consent::authorize(req, env).await,
+        (_, routes::AUTHORIZE) => method_not_allowed("GET, POST"),
+        (Method::Post, routes::APPS_REVOKE) => consent::revoke_app(req, &env).await,
+        (_, routes::APPS_REVOKE) => method_not_allowed("POST"),
         (Method::Get | Method::Head, "/gallery/") => redirect(308, routes::GALLERY, None),
         (Method::Get | Method::Head, _) => page(&req, &env).await,
         _ => method_not_allowed("GET, HEAD"),
@@ -105,12 +117,16 @@ pub async fn handle(req: Request, env: Env) -> worker::Result<Response> {
 enum Page {
     Grid(Result<GalleryQuery, query::QueryError>),
     Image(String),
+    Apps,
     Unknown,
 }
 
 fn page_of(path: &str, query_string: &str) -> Page {
     if path == routes::GALLERY {
         return Page::Grid(GalleryQuery::parse(query_string));
+    }
+    if path == routes::APPS {
+        return Page::Apps;
     }
     match path.strip_prefix(routes::IMAGE_PREFIX) {
         Some(id) if query::valid_job_id(id) => Page::Image(id.to_string()),
@@ -164,6 +180,7 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
             Some(job) => html(200, render::image_page(&viewer, &shown(job, &config)), Some(&csp)),
             None => not_found(&viewer, &csp),
         },
+        Page::Apps => consent::apps_page(env, &caller, &csp).await,
         Page::Unknown => not_found(&viewer, &csp),
     }
 }
@@ -446,5 +463,6 @@ mod tests {
         assert!(matches!(page_of("/gallery/image/abc-1", ""), Page::Image(id) if id == "abc-1"));
         assert!(matches!(page_of("/gallery/image/a%2Fb", ""), Page::Unknown));
         assert!(matches!(page_of("/gallery/other", ""), Page::Unknown));
+        assert!(matches!(page_of("/gallery/apps", ""), Page::Apps));
     }
 }

@@ -50,14 +50,15 @@ pub enum Viewer<'a> {
     SignedIn { subject: &'a str },
 }
 
-fn document(title: &str, viewer: &Viewer, body: &str) -> String {
+pub(super) fn document(title: &str, viewer: &Viewer, body: &str) -> String {
     let account = match viewer {
         Viewer::Anonymous => String::new(),
         Viewer::SignedIn { subject } => format!(
-            "<span class=\"who\">Signed in as {}</span>\
+            "<a href=\"{apps}\">Connected apps</a><span class=\"who\">Signed in as {}</span>\
              <form method=\"post\" action=\"{logout}\" class=\"signout\"><button type=\"submit\">Sign out</button></form>",
             esc(subject),
             logout = routes::LOGOUT,
+            apps = routes::APPS,
         ),
     };
     format!(
@@ -397,7 +398,7 @@ fn excerpt(prompt: &str) -> String {
     }
 }
 
-fn time_element(ms: i64) -> String {
+pub(super) fn time_element(ms: i64) -> String {
     let (iso, display) = utc_datetime(ms);
     format!("<time datetime=\"{iso}\">{display}</time>")
 }

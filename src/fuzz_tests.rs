@@ -706,6 +706,7 @@ fn run(db: &rusqlite::Connection, statement: &Statement) -> usize {
     let values = statement.params.iter().map(|param| match param {
         SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
         SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
+        SqlValue::Real(n) => rusqlite::types::Value::Real(*n),
         SqlValue::Null => rusqlite::types::Value::Null,
     });
     db.execute(&statement.sql, rusqlite::params_from_iter(values)).unwrap()

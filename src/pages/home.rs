@@ -295,7 +295,7 @@ fn models_section(models: &[ModelSpec]) -> String {
             html_escape(model.workers_ai_id),
             html_escape(&model.params_text()),
             html_escape(model.typical_time),
-            html_escape(model.price_hint),
+            html_escape(&model.price_text()),
         ));
     }
     html.push_str("</tbody>\n</table></div>\n</section>\n");

@@ -25,10 +25,10 @@ use crate::catalog::{
 };
 use crate::config::{Config, ImageBackend};
 use crate::d1::DbError;
-use crate::images_binding::make_thumbnail;
+use crate::images_binding::{make_thumbnail, remove_background};
 use crate::jobs::{InputRole, JobInput, JobMessage, JobStore, StoredImage};
 use crate::media::{dimensions, ImageFormat};
-use crate::models::ImageModel;
+use crate::models::{Maker, Operation};
 use crate::services::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
 use crate::urls::{key_in_stored_url, stored_image_url, thumbnail_key};
 
@@ -229,24 +229,29 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
             None => Err(AttemptError::Setup(format!("job {} does not exist", message.job_id))),
         };
     };
-    let model = ImageModel::from_name(&job.model)
-        .ok_or_else(|| AttemptError::Setup(format!("unknown model {:?}", job.model)))?;
-    if config.image_backend == ImageBackend::Preview {
-        worker::console_log!(
-            "job {}: IMAGE_BACKEND=preview draws an offline preview picture, not a model output",
-            job.id
-        );
-    }
-    let parameters = crate::jobs::parameters_object(job.parameters.as_deref());
+    let maker =
+        Maker::from_name(&job.model).ok_or_else(|| AttemptError::Setup(format!("unknown model {:?}", job.model)))?;
     let (images, mask) = read_inputs(env, job.inputs.as_deref()).await?;
-    let request = backend::Request {
-        model,
-        prompt: &job.prompt,
-        parameters: &parameters,
-        images: &images,
-        mask: mask.as_deref(),
+    let (bytes, format) = match maker {
+        Maker::Model(model) => {
+            if config.image_backend == ImageBackend::Preview {
+                worker::console_log!(
+                    "job {}: IMAGE_BACKEND=preview draws an offline preview picture, not a model output",
+                    job.id
+                );
+            }
+            let parameters = crate::jobs::parameters_object(job.parameters.as_deref());
+            let request = backend::Request {
+                model,
+                prompt: &job.prompt,
+                parameters: &parameters,
+                images: &images,
+                mask: mask.as_deref(),
+            };
+            backend::generate(env, config.image_backend, &request, config.ai_timeout_seconds).await?
+        }
+        Maker::Operation(operation) => run_operation(env, operation, &images).await?,
     };
-    let (bytes, format) = backend::generate(env, config.image_backend, &request, config.ai_timeout_seconds).await?;
     let size = dimensions(&bytes, format);
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
@@ -280,6 +285,22 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         .complete(&job, &generation_id, &image, crate::time::now_ms())
         .await?;
     Ok(())
+}
+
+/// An image operation on the job's one input (background removal through the Images binding).
+async fn run_operation(env: &Env, operation: Operation, images: &[Vec<u8>]) -> Result<(Vec<u8>, ImageFormat), AttemptError> {
+    let image = images
+        .first()
+        .ok_or_else(|| AttemptError::Setup(format!("{} needs an input image; the job lists none", operation.name())))?;
+    match operation {
+        Operation::REMOVE_BACKGROUND => {
+            let bytes = remove_background(env, image)
+                .await
+                .map_err(|error| AttemptError::Setup(format!("{}: {error}", operation.name())))?;
+            Ok((bytes, ImageFormat::Png))
+        }
+        other => Err(AttemptError::Setup(format!("no runner for {}", other.name()))),
+    }
 }
 
 /// The bytes of a job's input images (none for text-to-image jobs) and of its mask, from R2.

@@ -184,7 +184,7 @@ impl GenerateArgs {
     pub fn batch(&self) -> Result<Batch<'_>, ServiceError> {
         Ok(Batch {
             prompt: &self.prompt,
-            model: self.model,
+            model: self.model.into(),
             jobs: self.plan_jobs(random_seed)?,
             stored_inputs: Vec::new(),
         })

@@ -8,7 +8,8 @@ use super::args::NoArgs;
 use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::models::{
-    ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Range, ASPECT_RATIOS, MODELS,
+    ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Price, Range, ASPECT_RATIOS, MODELS,
+    PRICING_PAGE, USD_PER_THOUSAND_NEURONS,
 };
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -16,7 +17,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     title: "List image models",
     description: || {
         "List every image model this server can use: name (pass it as `model`), Workers AI id, what it is good at, \
-         its parameters with types, ranges and defaults, supported aspect ratios, default size, typical time and price."
+         its parameters with types, ranges and defaults, supported aspect ratios, default size, typical time, price \
+         and the estimated neurons and USD of one default image."
             .to_string()
     },
     typed: Typed::of::<ListModels>(),
@@ -35,6 +37,8 @@ fn output_schema() -> Value {
         r#"{
         "default_model": {"type": "string"},
         "count": {"type": "integer"},
+        "usd_per_1000_neurons": {"type": "number", "description": "What Workers AI charges per 1,000 neurons."},
+        "pricing_page": {"type": "string"},
         "models": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"},
             "workers_ai_id": {"type": "string"},
@@ -58,7 +62,12 @@ fn output_schema() -> Value {
                     "mask": {"type": "boolean", "description": "Needs a mask (inpainting)."},
                     "max_side": {"type": "integer", "description": "Larger inputs are scaled down to fit."}}},
             "typical_time": {"type": "string"},
-            "price_hint": {"type": "string"},
+            "price_hint": {"type": "string", "description": "The price in words, from the Workers AI pricing page."},
+            "price": {"type": ["object", "null"], "description": "The price in neurons, in the form the pricing page gives it (null: none listed, counted as 0 toward DAILY_NEURON_BUDGET).",
+                "properties": {"form": {"type": "string"}}},
+            "per_default_image": {"type": ["object", "null"], "description": "Estimated cost of one image at the default size and steps from text alone (null: no price listed).",
+                "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}, "steps": {"type": ["integer", "null"]},
+                    "neurons": {"type": "number"}, "usd": {"type": "number"}}},
             "docs": {"type": "string"}
         }}}
     }"#,
@@ -74,6 +83,8 @@ struct ModelsList {
     success: bool,
     default_model: &'static str,
     count: usize,
+    usd_per_1000_neurons: f64,
+    pricing_page: &'static str,
     models: Vec<ModelInfo>,
 }
 
@@ -116,8 +127,31 @@ struct ModelInfo {
     /// null: text to image only.
     image_inputs: Option<InputRule>,
     typical_time: &'static str,
-    price_hint: &'static str,
+    price_hint: String,
+    price: Option<Price>,
+    per_default_image: Option<DefaultImageCost>,
     docs: &'static str,
+}
+
+#[derive(Serialize)]
+struct DefaultImageCost {
+    width: u32,
+    height: u32,
+    steps: Option<u32>,
+    neurons: f64,
+    usd: f64,
+}
+
+fn default_image_cost(spec: &ModelSpec) -> Option<DefaultImageCost> {
+    let work = spec.work(None, &Map::new(), &[]);
+    let cost = spec.estimate(&work)?;
+    Some(DefaultImageCost {
+        width: work.width,
+        height: work.height,
+        steps: work.steps,
+        neurons: cost.neurons,
+        usd: cost.usd,
+    })
 }
 
 #[derive(Serialize)]
@@ -146,7 +180,9 @@ fn describe(spec: &ModelSpec) -> ModelInfo {
         size_multiple_of: spec.size.map(|rule| rule.multiple_of),
         image_inputs: spec.inputs,
         typical_time: spec.typical_time,
-        price_hint: spec.price_hint,
+        price_hint: spec.price_text(),
+        price: spec.price,
+        per_default_image: default_image_cost(spec),
         docs: spec.page,
     }
 }
@@ -156,6 +192,8 @@ fn models_list() -> ModelsList {
         success: true,
         default_model: ImageModel::DEFAULT.name(),
         count: MODELS.len(),
+        usd_per_1000_neurons: USD_PER_THOUSAND_NEURONS,
+        pricing_page: PRICING_PAGE,
         models: MODELS.iter().map(describe).collect(),
     }
 }

@@ -1,0 +1,249 @@
+//! What a call costs: each model's price as its Workers AI page gives it ([`Price`], in
+//! neurons, the unit Workers AI bills in), the estimate for one job's parameters and inputs, and
+//! neurons in USD at the platform's rate. Prices come from the pricing page's "Image model
+//! pricing" table (https://developers.cloudflare.com/workers-ai/platform/pricing/, read
+//! 2026-12-03), which lists every figure in both USD and neurons; models it does not list have no
+//! price (`None`: shown as unknown, counted as 0 toward a neuron budget).
+
+use serde::Serialize;
+
+/// Workers AI bills "$0.011 per 1,000 Neurons" (the pricing page above).
+pub const USD_PER_THOUSAND_NEURONS: f64 = 0.011;
+/// The page the prices and the neuron rate come from.
+pub const PRICING_PAGE: &str = "https://developers.cloudflare.com/workers-ai/platform/pricing/";
+/// The side of the tiles image models are billed by ("per 512x512 tile").
+pub const TILE_SIDE: u32 = 512;
+/// One megapixel as the FLUX.2 [klein] 9B row counts it: "first MP (1024x1024)".
+pub const MEGAPIXEL: u64 = 1024 * 1024;
+
+/// A model's price in the form its page gives it, in neurons.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "form", rename_all = "snake_case")]
+pub enum Price {
+    /// Per 512×512 output tile, plus per diffusion step (FLUX.1 schnell, Leonardo).
+    PerTileAndStep { neurons_per_tile: f64, neurons_per_step: f64 },
+    /// Per 512×512 tile of each input image and of the output, each per step (FLUX.2 [dev]).
+    PerTileStepInputAndOutput {
+        neurons_per_input_tile_step: f64,
+        neurons_per_output_tile_step: f64,
+    },
+    /// Per 512×512 tile of each input image and of the output (FLUX.2 [klein] 4B).
+    PerTileInputAndOutput {
+        neurons_per_input_tile: f64,
+        neurons_per_output_tile: f64,
+    },
+    /// The first output megapixel, each further one, and each input image megapixel (FLUX.2
+    /// [klein] 9B). Partial megapixels count whole.
+    PerMegapixel {
+        neurons_first: f64,
+        neurons_per_further: f64,
+        neurons_per_input: f64,
+    },
+    /// Per step, at a published $0 (beta models whose page says "$0.00 per step").
+    PerStep { neurons_per_step: f64 },
+}
+
+/// What one job is: the output size, the steps it runs, and its input images' sizes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Work<'a> {
+    pub width: u32,
+    pub height: u32,
+    /// The steps sent, else the model's documented default; None: neither is known.
+    pub steps: Option<u32>,
+    pub inputs: &'a [(u32, u32)],
+}
+
+/// Estimated neurons and USD of a job or call.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Cost {
+    pub neurons: f64,
+    pub usd: f64,
+}
+
+impl Cost {
+    pub fn of_neurons(neurons: f64) -> Cost {
+        Cost {
+            neurons: round6(neurons),
+            usd: neurons_to_usd(neurons),
+        }
+    }
+
+    /// A cost billed in USD only (an Images transformation: no neurons).
+    pub fn of_usd(usd: f64) -> Cost {
+        Cost {
+            neurons: 0.0,
+            usd: round6(usd),
+        }
+    }
+}
+
+/// USD for `neurons` at [`USD_PER_THOUSAND_NEURONS`], to a millionth of a cent.
+pub fn neurons_to_usd(neurons: f64) -> f64 {
+    (neurons * USD_PER_THOUSAND_NEURONS / 1000.0 * 1e8).round() / 1e8
+}
+
+fn round6(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
+/// 512×512 tiles covering `width`×`height` (a partial tile counts whole).
+pub fn tiles(width: u32, height: u32) -> u64 {
+    u64::from(width.div_ceil(TILE_SIDE)) * u64::from(height.div_ceil(TILE_SIDE))
+}
+
+/// Whole megapixels covering `width`×`height`.
+pub fn megapixels(width: u32, height: u32) -> u64 {
+    (u64::from(width) * u64::from(height)).div_ceil(MEGAPIXEL)
+}
+
+impl Price {
+    /// Estimated neurons of one job. Steps that are neither sent nor documented count as 0 (the
+    /// estimate is then the tile part only).
+    pub fn neurons(&self, work: &Work) -> f64 {
+        let steps = f64::from(work.steps.unwrap_or(0));
+        let output_tiles = tiles(work.width, work.height) as f64;
+        let input_tiles: f64 = work.inputs.iter().map(|(w, h)| tiles(*w, *h) as f64).sum();
+        match *self {
+            Price::PerTileAndStep {
+                neurons_per_tile,
+                neurons_per_step,
+            } => output_tiles * neurons_per_tile + steps * neurons_per_step,
+            Price::PerTileStepInputAndOutput {
+                neurons_per_input_tile_step,
+                neurons_per_output_tile_step,
+            } => steps * (input_tiles * neurons_per_input_tile_step + output_tiles * neurons_per_output_tile_step),
+            Price::PerTileInputAndOutput {
+                neurons_per_input_tile,
+                neurons_per_output_tile,
+            } => input_tiles * neurons_per_input_tile + output_tiles * neurons_per_output_tile,
+            Price::PerMegapixel {
+                neurons_first,
+                neurons_per_further,
+                neurons_per_input,
+            } => {
+                let output = megapixels(work.width, work.height).max(1);
+                let inputs: u64 = work.inputs.iter().map(|(w, h)| megapixels(*w, *h)).sum();
+                neurons_first + (output - 1) as f64 * neurons_per_further + inputs as f64 * neurons_per_input
+            }
+            Price::PerStep { neurons_per_step } => steps * neurons_per_step,
+        }
+    }
+
+    /// The price in words, as the page gives it, with USD.
+    pub fn text(&self) -> String {
+        let usd = |neurons: f64| format!("${}", trim(neurons_to_usd(neurons)));
+        let both = |neurons: f64, unit: &str| format!("{} neurons ({}) {unit}", trim(neurons), usd(neurons));
+        match *self {
+            Price::PerTileAndStep {
+                neurons_per_tile,
+                neurons_per_step,
+            } => format!(
+                "{} + {}",
+                both(neurons_per_tile, "per 512x512 tile"),
+                both(neurons_per_step, "per step")
+            ),
+            Price::PerTileStepInputAndOutput {
+                neurons_per_input_tile_step,
+                neurons_per_output_tile_step,
+            } => format!(
+                "{} + {}",
+                both(neurons_per_input_tile_step, "per input 512x512 tile, per step"),
+                both(neurons_per_output_tile_step, "per output 512x512 tile, per step")
+            ),
+            Price::PerTileInputAndOutput {
+                neurons_per_input_tile,
+                neurons_per_output_tile,
+            } => format!(
+                "{} + {}",
+                both(neurons_per_input_tile, "per input 512x512 tile"),
+                both(neurons_per_output_tile, "per output 512x512 tile")
+            ),
+            Price::PerMegapixel {
+                neurons_first,
+                neurons_per_further,
+                neurons_per_input,
+            } => format!(
+                "{} + {} + {}",
+                both(neurons_first, "for the first megapixel (1024x1024)"),
+                both(neurons_per_further, "per further megapixel"),
+                both(neurons_per_input, "per input image megapixel")
+            ),
+            Price::PerStep { neurons_per_step } => both(neurons_per_step, "per step"),
+        }
+    }
+}
+
+/// A number without trailing zeros ("4.8", "0.0000528").
+fn trim(value: f64) -> String {
+    let text = format!("{value:.8}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_and_megapixels_count_partial_ones_whole() {
+        assert_eq!(tiles(512, 512), 1);
+        assert_eq!(tiles(513, 512), 2);
+        assert_eq!(tiles(1024, 768), 4);
+        assert_eq!(tiles(1120, 1120), 9);
+        assert_eq!(megapixels(1024, 1024), 1);
+        assert_eq!(megapixels(1024, 1025), 2);
+        assert_eq!(megapixels(512, 512), 1);
+    }
+
+    #[test]
+    fn neurons_become_usd_at_the_published_rate() {
+        // The pricing page lists both: 4.80 neurons = $0.0000528 per tile, 9.60 = $0.0001056
+        // per step (FLUX.1 schnell); 636 = $0.006996 (Lucid Origin); 530 = $0.00583 (Phoenix).
+        assert_eq!(neurons_to_usd(4.80), 0.0000528);
+        assert_eq!(neurons_to_usd(9.60), 0.0001056);
+        assert_eq!(neurons_to_usd(636.0), 0.006996);
+        assert_eq!(neurons_to_usd(530.0), 0.00583);
+        assert_eq!(neurons_to_usd(1000.0), USD_PER_THOUSAND_NEURONS);
+    }
+
+    #[test]
+    fn each_form_adds_up_its_units() {
+        let tile_step = Price::PerTileAndStep {
+            neurons_per_tile: 10.0,
+            neurons_per_step: 1.0,
+        };
+        assert_eq!(tile_step.neurons(&Work { width: 1024, height: 1024, steps: Some(4), inputs: &[] }), 44.0);
+        assert_eq!(tile_step.neurons(&Work { width: 1024, height: 1024, steps: None, inputs: &[] }), 40.0);
+        let dev = Price::PerTileStepInputAndOutput {
+            neurons_per_input_tile_step: 1.0,
+            neurons_per_output_tile_step: 2.0,
+        };
+        let inputs = [(512, 512), (1024, 512)];
+        assert_eq!(dev.neurons(&Work { width: 512, height: 512, steps: Some(10), inputs: &inputs }), 10.0 * (3.0 + 2.0));
+        let klein = Price::PerTileInputAndOutput {
+            neurons_per_input_tile: 1.0,
+            neurons_per_output_tile: 5.0,
+        };
+        assert_eq!(klein.neurons(&Work { width: 1024, height: 768, steps: None, inputs: &inputs }), 3.0 + 20.0);
+        let mp = Price::PerMegapixel {
+            neurons_first: 100.0,
+            neurons_per_further: 10.0,
+            neurons_per_input: 1.0,
+        };
+        assert_eq!(mp.neurons(&Work { width: 1024, height: 768, steps: None, inputs: &[] }), 100.0);
+        assert_eq!(mp.neurons(&Work { width: 1920, height: 1920, steps: None, inputs: &inputs }), 100.0 + 30.0 + 2.0);
+        let free = Price::PerStep { neurons_per_step: 0.0 };
+        assert_eq!(free.neurons(&Work { width: 512, height: 512, steps: Some(20), inputs: &[] }), 0.0);
+    }
+
+    #[test]
+    fn the_text_gives_neurons_and_usd() {
+        let price = Price::PerTileAndStep {
+            neurons_per_tile: 4.8,
+            neurons_per_step: 9.6,
+        };
+        assert_eq!(
+            price.text(),
+            "4.8 neurons ($0.0000528) per 512x512 tile + 9.6 neurons ($0.0001056) per step"
+        );
+    }
+}

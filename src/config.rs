@@ -4,7 +4,8 @@ use worker::Env;
 
 use crate::access::{parse_api_keys, ApiKey};
 use crate::catalog::{
-    IntLimit, AI_TIMEOUT_SECONDS, DAILY_IMAGE_QUOTA_MAX, DAILY_NEURON_BUDGET_MAX, DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS, RETENTION_DAYS,
+    IntLimit, AI_TIMEOUT_SECONDS, DAILY_IMAGE_QUOTA_MAX, DAILY_NEURON_BUDGET_MAX, DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS,
+    RETENTION_DAYS,
 };
 
 /// Where images come from.
@@ -144,7 +145,7 @@ impl Config {
         let daily_neuron_budget = match get("DAILY_NEURON_BUDGET") {
             None => None,
             Some(text) => match text.parse::<f64>() {
-                Ok(budget) if budget == 0.0 => None,
+                Ok(0.0) => None,
                 Ok(budget) if budget > 0.0 && budget <= DAILY_NEURON_BUDGET_MAX => Some(budget),
                 _ => {
                     return Err(ConfigError(format!(
@@ -301,7 +302,10 @@ mod tests {
     #[test]
     fn the_neuron_budget_is_a_positive_number_or_none() {
         assert_eq!(parse(&[]).unwrap().daily_neuron_budget, None);
-        assert_eq!(parse(&[("DAILY_NEURON_BUDGET", "0")]).unwrap().daily_neuron_budget, None);
+        assert_eq!(
+            parse(&[("DAILY_NEURON_BUDGET", "0")]).unwrap().daily_neuron_budget,
+            None
+        );
         assert_eq!(
             parse(&[("DAILY_NEURON_BUDGET", "10000")]).unwrap().daily_neuron_budget,
             Some(10_000.0)

@@ -78,8 +78,8 @@ pub async fn remove_background(env: &Env, image: &[u8]) -> Result<Vec<u8>, Image
         .ok_or(ImagesError::NoBinding)?
         .unchecked_into();
     let transform = options(&[("segment", "foreground".into())]).map_err(|e| ImagesError::Binding(describe(&e)))?;
-    let output =
-        options(&[("format", ImageFormat::Png.content_type().into())]).map_err(|e| ImagesError::Binding(describe(&e)))?;
+    let output = options(&[("format", ImageFormat::Png.content_type().into())])
+        .map_err(|e| ImagesError::Binding(describe(&e)))?;
     let bytes = run(&binding, image, &transform, &output)
         .await
         .map_err(|e| ImagesError::Binding(describe(&e)))?;

@@ -14,7 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("request and queue entry points", &["transport", "pipeline"]),
     // MCP methods over the wire types, and the pages people see (which list the tools).
     ("MCP server and pages", &["server", "pages"]),
-    ("tools", &["tools"]),
+    ("tools", &["tools", "prompts"]),
     // Job creation, image inputs, R2 objects: what tools (and the entry points) share.
     ("services", &["services"]),
     (

@@ -32,6 +32,7 @@ mod media;
 mod models;
 mod pages;
 mod pipeline;
+mod prompts;
 mod protocol;
 mod rate_limit;
 mod server;

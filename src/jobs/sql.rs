@@ -360,6 +360,8 @@ pub(super) mod tests {
             height: None,
             parameters: r#"{"seed":42}"#.to_string(),
             inputs: None,
+            estimated_neurons: Some(57.6),
+            estimated_usd: Some(0.0006336),
         }
     }
 

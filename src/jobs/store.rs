@@ -5,8 +5,8 @@ use worker::D1Database;
 
 use super::{sql, sweep_sql};
 use super::{
-    GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, Limits, NewJob, Page, Spend, StatusFilter,
-    StoredImage,
+    GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, Limits, NewJob, Page, Spend,
+    StatusFilter, StoredImage,
 };
 use crate::d1::{Db, DbResult};
 

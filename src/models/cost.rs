@@ -21,26 +21,29 @@ pub const MEGAPIXEL: u64 = 1024 * 1024;
 #[serde(tag = "form", rename_all = "snake_case")]
 pub enum Price {
     /// Per 512×512 output tile, plus per diffusion step (FLUX.1 schnell, Leonardo).
-    PerTileAndStep { neurons_per_tile: f64, neurons_per_step: f64 },
+    TileAndStep {
+        neurons_per_tile: f64,
+        neurons_per_step: f64,
+    },
     /// Per 512×512 tile of each input image and of the output, each per step (FLUX.2 [dev]).
-    PerTileStepInputAndOutput {
+    TileStepInputAndOutput {
         neurons_per_input_tile_step: f64,
         neurons_per_output_tile_step: f64,
     },
     /// Per 512×512 tile of each input image and of the output (FLUX.2 [klein] 4B).
-    PerTileInputAndOutput {
+    TileInputAndOutput {
         neurons_per_input_tile: f64,
         neurons_per_output_tile: f64,
     },
     /// The first output megapixel, each further one, and each input image megapixel (FLUX.2
     /// [klein] 9B). Partial megapixels count whole.
-    PerMegapixel {
+    Megapixel {
         neurons_first: f64,
         neurons_per_further: f64,
         neurons_per_input: f64,
     },
     /// Per step, at a published $0 (beta models whose page says "$0.00 per step").
-    PerStep { neurons_per_step: f64 },
+    Step { neurons_per_step: f64 },
 }
 
 /// What one job is: the output size, the steps it runs, and its input images' sizes.
@@ -65,14 +68,6 @@ impl Cost {
         Cost {
             neurons: round6(neurons),
             usd: neurons_to_usd(neurons),
-        }
-    }
-
-    /// A cost billed in USD only (an Images transformation: no neurons).
-    pub fn of_usd(usd: f64) -> Cost {
-        Cost {
-            neurons: 0.0,
-            usd: round6(usd),
         }
     }
 }
@@ -104,19 +99,19 @@ impl Price {
         let output_tiles = tiles(work.width, work.height) as f64;
         let input_tiles: f64 = work.inputs.iter().map(|(w, h)| tiles(*w, *h) as f64).sum();
         match *self {
-            Price::PerTileAndStep {
+            Price::TileAndStep {
                 neurons_per_tile,
                 neurons_per_step,
             } => output_tiles * neurons_per_tile + steps * neurons_per_step,
-            Price::PerTileStepInputAndOutput {
+            Price::TileStepInputAndOutput {
                 neurons_per_input_tile_step,
                 neurons_per_output_tile_step,
             } => steps * (input_tiles * neurons_per_input_tile_step + output_tiles * neurons_per_output_tile_step),
-            Price::PerTileInputAndOutput {
+            Price::TileInputAndOutput {
                 neurons_per_input_tile,
                 neurons_per_output_tile,
             } => input_tiles * neurons_per_input_tile + output_tiles * neurons_per_output_tile,
-            Price::PerMegapixel {
+            Price::Megapixel {
                 neurons_first,
                 neurons_per_further,
                 neurons_per_input,
@@ -125,7 +120,7 @@ impl Price {
                 let inputs: u64 = work.inputs.iter().map(|(w, h)| megapixels(*w, *h)).sum();
                 neurons_first + (output - 1) as f64 * neurons_per_further + inputs as f64 * neurons_per_input
             }
-            Price::PerStep { neurons_per_step } => steps * neurons_per_step,
+            Price::Step { neurons_per_step } => steps * neurons_per_step,
         }
     }
 
@@ -134,7 +129,7 @@ impl Price {
         let usd = |neurons: f64| format!("${}", trim(neurons_to_usd(neurons)));
         let both = |neurons: f64, unit: &str| format!("{} neurons ({}) {unit}", trim(neurons), usd(neurons));
         match *self {
-            Price::PerTileAndStep {
+            Price::TileAndStep {
                 neurons_per_tile,
                 neurons_per_step,
             } => format!(
@@ -142,7 +137,7 @@ impl Price {
                 both(neurons_per_tile, "per 512x512 tile"),
                 both(neurons_per_step, "per step")
             ),
-            Price::PerTileStepInputAndOutput {
+            Price::TileStepInputAndOutput {
                 neurons_per_input_tile_step,
                 neurons_per_output_tile_step,
             } => format!(
@@ -150,7 +145,7 @@ impl Price {
                 both(neurons_per_input_tile_step, "per input 512x512 tile, per step"),
                 both(neurons_per_output_tile_step, "per output 512x512 tile, per step")
             ),
-            Price::PerTileInputAndOutput {
+            Price::TileInputAndOutput {
                 neurons_per_input_tile,
                 neurons_per_output_tile,
             } => format!(
@@ -158,7 +153,7 @@ impl Price {
                 both(neurons_per_input_tile, "per input 512x512 tile"),
                 both(neurons_per_output_tile, "per output 512x512 tile")
             ),
-            Price::PerMegapixel {
+            Price::Megapixel {
                 neurons_first,
                 neurons_per_further,
                 neurons_per_input,
@@ -168,7 +163,7 @@ impl Price {
                 both(neurons_per_further, "per further megapixel"),
                 both(neurons_per_input, "per input image megapixel")
             ),
-            Price::PerStep { neurons_per_step } => both(neurons_per_step, "per step"),
+            Price::Step { neurons_per_step } => both(neurons_per_step, "per step"),
         }
     }
 }
@@ -207,37 +202,93 @@ mod tests {
 
     #[test]
     fn each_form_adds_up_its_units() {
-        let tile_step = Price::PerTileAndStep {
+        let tile_step = Price::TileAndStep {
             neurons_per_tile: 10.0,
             neurons_per_step: 1.0,
         };
-        assert_eq!(tile_step.neurons(&Work { width: 1024, height: 1024, steps: Some(4), inputs: &[] }), 44.0);
-        assert_eq!(tile_step.neurons(&Work { width: 1024, height: 1024, steps: None, inputs: &[] }), 40.0);
-        let dev = Price::PerTileStepInputAndOutput {
+        assert_eq!(
+            tile_step.neurons(&Work {
+                width: 1024,
+                height: 1024,
+                steps: Some(4),
+                inputs: &[]
+            }),
+            44.0
+        );
+        assert_eq!(
+            tile_step.neurons(&Work {
+                width: 1024,
+                height: 1024,
+                steps: None,
+                inputs: &[]
+            }),
+            40.0
+        );
+        let dev = Price::TileStepInputAndOutput {
             neurons_per_input_tile_step: 1.0,
             neurons_per_output_tile_step: 2.0,
         };
         let inputs = [(512, 512), (1024, 512)];
-        assert_eq!(dev.neurons(&Work { width: 512, height: 512, steps: Some(10), inputs: &inputs }), 10.0 * (3.0 + 2.0));
-        let klein = Price::PerTileInputAndOutput {
+        assert_eq!(
+            dev.neurons(&Work {
+                width: 512,
+                height: 512,
+                steps: Some(10),
+                inputs: &inputs
+            }),
+            10.0 * (3.0 + 2.0)
+        );
+        let klein = Price::TileInputAndOutput {
             neurons_per_input_tile: 1.0,
             neurons_per_output_tile: 5.0,
         };
-        assert_eq!(klein.neurons(&Work { width: 1024, height: 768, steps: None, inputs: &inputs }), 3.0 + 20.0);
-        let mp = Price::PerMegapixel {
+        assert_eq!(
+            klein.neurons(&Work {
+                width: 1024,
+                height: 768,
+                steps: None,
+                inputs: &inputs
+            }),
+            3.0 + 20.0
+        );
+        let mp = Price::Megapixel {
             neurons_first: 100.0,
             neurons_per_further: 10.0,
             neurons_per_input: 1.0,
         };
-        assert_eq!(mp.neurons(&Work { width: 1024, height: 768, steps: None, inputs: &[] }), 100.0);
-        assert_eq!(mp.neurons(&Work { width: 1920, height: 1920, steps: None, inputs: &inputs }), 100.0 + 30.0 + 2.0);
-        let free = Price::PerStep { neurons_per_step: 0.0 };
-        assert_eq!(free.neurons(&Work { width: 512, height: 512, steps: Some(20), inputs: &[] }), 0.0);
+        assert_eq!(
+            mp.neurons(&Work {
+                width: 1024,
+                height: 768,
+                steps: None,
+                inputs: &[]
+            }),
+            100.0
+        );
+        assert_eq!(
+            mp.neurons(&Work {
+                width: 1920,
+                height: 1920,
+                steps: None,
+                inputs: &inputs
+            }),
+            100.0 + 30.0 + 2.0
+        );
+        let free = Price::Step { neurons_per_step: 0.0 };
+        assert_eq!(
+            free.neurons(&Work {
+                width: 512,
+                height: 512,
+                steps: Some(20),
+                inputs: &[]
+            }),
+            0.0
+        );
     }
 
     #[test]
     fn the_text_gives_neurons_and_usd() {
-        let price = Price::PerTileAndStep {
+        let price = Price::TileAndStep {
             neurons_per_tile: 4.8,
             neurons_per_step: 9.6,
         };

@@ -22,7 +22,7 @@ pub use choice::{
 };
 pub use cost::{neurons_to_usd, Cost, Price, Work, PRICING_PAGE, USD_PER_THOUSAND_NEURONS};
 pub use plan::{AspectRatio, Controls, ASPECT_RATIOS};
-pub use registry::{Operation, OperationSpec, VisionSpec, MODELS, OPERATIONS, VISION};
+pub use registry::{Operation, MODELS, OPERATIONS, VISION};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -261,13 +261,20 @@ impl ModelSpec {
 
     /// The price in words ("no price listed" when the page lists none).
     pub fn price_text(&self) -> String {
-        self.price
-            .map_or_else(|| "no price listed on the Workers AI pricing page".to_string(), |price| price.text())
+        self.price.map_or_else(
+            || "no price listed on the Workers AI pricing page".to_string(),
+            |price| price.text(),
+        )
     }
 
     /// The work of a job sending `parameters` (the model's input names) for `size` (None: the
     /// default size), from `inputs` images: steps sent, else the documented default.
-    pub fn work<'a>(&self, size: Option<(u32, u32)>, parameters: &Map<String, Value>, inputs: &'a [(u32, u32)]) -> Work<'a> {
+    pub fn work<'a>(
+        &self,
+        size: Option<(u32, u32)>,
+        parameters: &Map<String, Value>,
+        inputs: &'a [(u32, u32)],
+    ) -> Work<'a> {
         let (width, height) = size.unwrap_or_else(|| self.default_size());
         let steps = self.param(Control::Steps).and_then(|param| {
             let sent = parameters.get(param.wire_name).and_then(Value::as_u64);
@@ -280,11 +287,6 @@ impl ModelSpec {
             steps,
             inputs,
         }
-    }
-
-    /// The estimated cost of one image at the default size and steps, from text alone.
-    pub fn default_image_cost(&self) -> Option<Cost> {
-        self.estimate(&self.work(None, &Map::new(), &[]))
     }
 
     /// The size a job gets when the call names none: the size rule's default, or for a model
@@ -324,7 +326,12 @@ impl Maker {
 
     /// The estimated cost of one job of `size` (None: the default) sending `parameters`, from
     /// `inputs` images. None when the model's price is not listed.
-    pub fn estimate(self, size: Option<(u32, u32)>, parameters: &Map<String, Value>, inputs: &[(u32, u32)]) -> Option<Cost> {
+    pub fn estimate(
+        self,
+        size: Option<(u32, u32)>,
+        parameters: &Map<String, Value>,
+        inputs: &[(u32, u32)],
+    ) -> Option<Cost> {
         match self {
             Maker::Model(model) => {
                 let spec = model.spec();

@@ -14,7 +14,7 @@ use super::{
 };
 
 /// Beta models whose page says "$0.00 per step" (the pricing page does not list them).
-const FREE_BETA: Option<Price> = Some(Price::PerStep { neurons_per_step: 0.0 });
+const FREE_BETA: Option<Price> = Some(Price::Step { neurons_per_step: 0.0 });
 
 const fn int(control: Control, wire_name: &'static str, min: i64, max: i64, default: Option<f64>) -> Param {
     Param {
@@ -159,7 +159,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: &[int(Control::Steps, "steps", 1, 8, Some(4.0))],
         size: None,
         typical_time: "fastest, ~2-5 s",
-        price: Some(Price::PerTileAndStep {
+        price: Some(Price::TileAndStep {
             neurons_per_tile: 4.80,
             neurons_per_step: 9.60,
         }),
@@ -178,7 +178,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: FLUX2_DEV_PARAMS,
         size: Some(FLUX2_SIZE),
         typical_time: "slowest FLUX, ~10-30 s",
-        price: Some(Price::PerTileStepInputAndOutput {
+        price: Some(Price::TileStepInputAndOutput {
             neurons_per_input_tile_step: 18.75,
             neurons_per_output_tile_step: 37.50,
         }),
@@ -197,7 +197,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: FLUX2_KLEIN_PARAMS,
         size: Some(FLUX2_SIZE),
         typical_time: "fast, ~2-5 s",
-        price: Some(Price::PerTileInputAndOutput {
+        price: Some(Price::TileInputAndOutput {
             neurons_per_input_tile: 5.37,
             neurons_per_output_tile: 26.05,
         }),
@@ -216,7 +216,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: FLUX2_KLEIN_PARAMS,
         size: Some(FLUX2_SIZE),
         typical_time: "fast, ~3-8 s",
-        price: Some(Price::PerMegapixel {
+        price: Some(Price::Megapixel {
             neurons_first: 1363.64,
             neurons_per_further: 181.82,
             neurons_per_input: 181.82,
@@ -248,7 +248,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
             default_height: 1120,
         }),
         typical_time: "~5-15 s",
-        price: Some(Price::PerTileAndStep {
+        price: Some(Price::TileAndStep {
             neurons_per_tile: 636.0,
             neurons_per_step: 12.0,
         }),
@@ -281,7 +281,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
             default_height: 1024,
         }),
         typical_time: "~5-15 s",
-        price: Some(Price::PerTileAndStep {
+        price: Some(Price::TileAndStep {
             neurons_per_tile: 530.0,
             neurons_per_step: 10.0,
         }),

@@ -21,6 +21,7 @@ pub fn home(req: &Request, env: &Env) -> worker::Result<Response> {
         server_version: SERVER_VERSION,
         tools: crate::tools::TOOLS,
         models: &MODELS,
+        prompts: crate::prompts::PROMPTS,
         protocol_versions: &protocol_versions,
         preview_backend,
     });

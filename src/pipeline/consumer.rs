@@ -288,7 +288,11 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
 }
 
 /// An image operation on the job's one input (background removal through the Images binding).
-async fn run_operation(env: &Env, operation: Operation, images: &[Vec<u8>]) -> Result<(Vec<u8>, ImageFormat), AttemptError> {
+async fn run_operation(
+    env: &Env,
+    operation: Operation,
+    images: &[Vec<u8>],
+) -> Result<(Vec<u8>, ImageFormat), AttemptError> {
     let image = images
         .first()
         .ok_or_else(|| AttemptError::Setup(format!("{} needs an input image; the job lists none", operation.name())))?;

@@ -2,7 +2,7 @@
 
 use crate::catalog::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION};
 use crate::protocol::mcp::{
-    Implementation, InitializeResult, ResourcesCapability, ServerCapabilities, ToolsCapability,
+    Implementation, InitializeResult, PromptsCapability, ResourcesCapability, ServerCapabilities, ToolsCapability,
 };
 use crate::protocol::version;
 
@@ -10,7 +10,10 @@ use crate::protocol::version;
 pub const INSTRUCTIONS: &str = "Generates images from text prompts with Cloudflare Workers AI. \
 For a finished image in one call use generate_image_and_wait. For background work use generate_image, \
 then wait_for_completion with the returned job id(s). list_generations shows earlier images. \
-Finished images are also resources: images://jobs/{job_id} (full size) and images://jobs/{job_id}/thumbnail.";
+Finished images are also resources: images://jobs/{job_id} (full size) and images://jobs/{job_id}/thumbnail. \
+describe_image checks what an image shows without loading it; remove_background cuts out its subject. \
+The prompts (product shot, logo, app icon, portrait, isometric illustration, sticker, wallpaper) pick the tool, \
+model and controls for common requests.";
 
 pub fn server_info() -> Implementation {
     Implementation {
@@ -29,6 +32,7 @@ pub fn initialize_result(requested: Option<&str>) -> InitializeResult {
                 subscribe: false,
                 list_changed: false,
             },
+            prompts: PromptsCapability { list_changed: false },
         },
         server_info: server_info(),
         instructions: Some(INSTRUCTIONS.to_string()),

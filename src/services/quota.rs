@@ -54,17 +54,19 @@ impl Reservation {
         (!self.counted).then_some((self.day.as_str(), self.spend))
     }
 
-    /// The UTC day the spend is counted under.
-    pub fn day(&self) -> &str {
-        &self.day
-    }
-
     /// Corrects the reserved spend to the real figure once known (describe_image); logged, never
     /// fatal: the call has already been answered for.
     pub async fn settle(self, store: &JobStore, neurons: f64, usd: f64) {
         let (delta_neurons, delta_usd) = (neurons - self.spend.neurons, usd - self.spend.usd);
-        if let Err(error) = store.adjust_spend(&self.owner, &self.day, delta_neurons, delta_usd).await {
-            worker::console_error!("could not record the spend of key {} for {}: {error}", self.owner, self.day);
+        if let Err(error) = store
+            .adjust_spend(&self.owner, &self.day, delta_neurons, delta_usd)
+            .await
+        {
+            worker::console_error!(
+                "could not record the spend of key {} for {}: {error}",
+                self.owner,
+                self.day
+            );
         }
     }
 
@@ -92,7 +94,12 @@ impl Reservation {
 /// Counts `spend` against the caller's allowance for today, or refuses with the reset time.
 /// Every caller's spend is counted (so usage is visible); only keys with a quota or a budget are
 /// refused.
-pub async fn reserve(ctx: &impl Context, store: &JobStore, spend: Spend, now: i64) -> Result<Reservation, ServiceError> {
+pub async fn reserve(
+    ctx: &impl Context,
+    store: &JobStore,
+    spend: Spend,
+    now: i64,
+) -> Result<Reservation, ServiceError> {
     let owner = ctx.caller().name().to_string();
     let day = utc_day(now);
     let limits = Limits {

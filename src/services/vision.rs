@@ -50,9 +50,9 @@ struct Usage {
 /// The instruction sent with the image: a caption, or the caller's question.
 pub fn instruction(question: Option<&str>) -> String {
     match question {
-        Some(question) => format!(
-            "Answer this question about the image briefly and factually (a few sentences at most): {question}"
-        ),
+        Some(question) => {
+            format!("Answer this question about the image briefly and factually (a few sentences at most): {question}")
+        }
         None => "Describe this image in two to four sentences for someone who cannot see it: the subject, the \
                  setting, the composition and colours, the style, and any text in it."
             .to_string(),
@@ -113,9 +113,7 @@ pub async fn describe(ctx: &impl Context, image: &Loaded, question: Option<&str>
     let cost = Cost::of_neurons(VISION.neurons(input_tokens, output_tokens));
     reservation.settle(&store, cost.neurons, cost.usd).await;
     let Some(response) = answer.response else {
-        return Err(ServiceError::Vision(
-            "the answer has no \"response\" text".to_string(),
-        ));
+        return Err(ServiceError::Vision("the answer has no \"response\" text".to_string()));
     };
     let (text, cut) = bounded(&response);
     Ok(Description {

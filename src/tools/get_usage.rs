@@ -150,9 +150,9 @@ fn report(
     }
 }
 
-/// Sums of estimates, to a millionth (no float noise in results).
+/// Sums of estimates, to a billionth (no float noise in results).
 fn round(value: f64) -> f64 {
-    (value * 1e6).round() / 1e6
+    (value * 1e9).round() / 1e9
 }
 
 /// The tool's behaviour: typed arguments in, a result out.

@@ -9,7 +9,7 @@ use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::models::{
     ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Price, Range, ASPECT_RATIOS, MODELS,
-    PRICING_PAGE, USD_PER_THOUSAND_NEURONS,
+    OPERATIONS, PRICING_PAGE, USD_PER_THOUSAND_NEURONS, VISION,
 };
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -39,6 +39,13 @@ fn output_schema() -> Value {
         "count": {"type": "integer"},
         "usd_per_1000_neurons": {"type": "number", "description": "What Workers AI charges per 1,000 neurons."},
         "pricing_page": {"type": "string"},
+        "operations": {"type": "array", "description": "Image operations that are not models (remove_background).", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "description": {"type": "string"}, "docs": {"type": "string"},
+            "price_hint": {"type": "string"}, "usd_per_image": {"type": "number"}, "pricing_page": {"type": "string"}}}},
+        "vision_model": {"type": "object", "description": "The model describe_image asks.", "properties": {
+            "name": {"type": "string"}, "workers_ai_id": {"type": "string"}, "docs": {"type": "string"},
+            "max_tokens": {"type": "integer"},
+            "neurons_per_million_input_tokens": {"type": "number"}, "neurons_per_million_output_tokens": {"type": "number"}}},
         "models": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"},
             "workers_ai_id": {"type": "string"},
@@ -64,7 +71,11 @@ fn output_schema() -> Value {
             "typical_time": {"type": "string"},
             "price_hint": {"type": "string", "description": "The price in words, from the Workers AI pricing page."},
             "price": {"type": ["object", "null"], "description": "The price in neurons, in the form the pricing page gives it (null: none listed, counted as 0 toward DAILY_NEURON_BUDGET).",
-                "properties": {"form": {"type": "string"}}},
+                "properties": {"form": {"type": "string", "enum": ["tile_and_step", "tile_step_input_and_output", "tile_input_and_output", "megapixel", "step"]},
+                    "neurons_per_tile": {"type": "number"}, "neurons_per_step": {"type": "number"},
+                    "neurons_per_input_tile_step": {"type": "number"}, "neurons_per_output_tile_step": {"type": "number"},
+                    "neurons_per_input_tile": {"type": "number"}, "neurons_per_output_tile": {"type": "number"},
+                    "neurons_first": {"type": "number"}, "neurons_per_further": {"type": "number"}, "neurons_per_input": {"type": "number"}}},
             "per_default_image": {"type": ["object", "null"], "description": "Estimated cost of one image at the default size and steps from text alone (null: no price listed).",
                 "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}, "steps": {"type": ["integer", "null"]},
                     "neurons": {"type": "number"}, "usd": {"type": "number"}}},
@@ -86,6 +97,28 @@ struct ModelsList {
     usd_per_1000_neurons: f64,
     pricing_page: &'static str,
     models: Vec<ModelInfo>,
+    operations: Vec<OperationInfo>,
+    vision_model: VisionInfo,
+}
+
+#[derive(Serialize)]
+struct OperationInfo {
+    name: &'static str,
+    description: &'static str,
+    docs: &'static str,
+    price_hint: &'static str,
+    usd_per_image: f64,
+    pricing_page: &'static str,
+}
+
+#[derive(Serialize)]
+struct VisionInfo {
+    name: &'static str,
+    workers_ai_id: &'static str,
+    docs: &'static str,
+    max_tokens: u32,
+    neurons_per_million_input_tokens: f64,
+    neurons_per_million_output_tokens: f64,
 }
 
 fn parameter(param: &Param) -> Value {
@@ -195,6 +228,25 @@ fn models_list() -> ModelsList {
         usd_per_1000_neurons: USD_PER_THOUSAND_NEURONS,
         pricing_page: PRICING_PAGE,
         models: MODELS.iter().map(describe).collect(),
+        operations: OPERATIONS
+            .iter()
+            .map(|spec| OperationInfo {
+                name: spec.name,
+                description: spec.description,
+                docs: spec.page,
+                price_hint: spec.price_text,
+                usd_per_image: spec.cost.usd,
+                pricing_page: spec.price_page,
+            })
+            .collect(),
+        vision_model: VisionInfo {
+            name: VISION.name,
+            workers_ai_id: VISION.workers_ai_id,
+            docs: VISION.page,
+            max_tokens: VISION.max_tokens,
+            neurons_per_million_input_tokens: VISION.neurons_per_million_input_tokens,
+            neurons_per_million_output_tokens: VISION.neurons_per_million_output_tokens,
+        },
     }
 }
 

@@ -13,6 +13,7 @@
 //! fields, starting and waiting), and what they do with jobs, inputs and storage is in
 //! `crate::services`.
 
+mod describe_image;
 mod edit_image;
 mod generate_image;
 mod generate_image_and_wait;
@@ -22,6 +23,7 @@ mod get_usage;
 mod list_generations;
 mod list_jobs;
 mod list_models;
+mod remove_background;
 mod wait_for_completion;
 
 use std::future::Future;
@@ -59,6 +61,8 @@ pub const TOOLS: &[&ToolSpec] = &[
     &get_usage::TOOL,
     &edit_image::TOOL,
     &generate_variations::TOOL,
+    &remove_background::TOOL,
+    &describe_image::TOOL,
 ];
 
 /// What a handler returns: a result object, or an error that becomes an `isError` result.

@@ -1,9 +1,11 @@
-//! What a call costs: each model's price as its Workers AI page gives it ([`Price`], in
-//! neurons, the unit Workers AI bills in), the estimate for one job's parameters and inputs, and
-//! neurons in USD at the platform's rate. Prices come from the pricing page's "Image model
-//! pricing" table (https://developers.cloudflare.com/workers-ai/platform/pricing/, read
-//! 2026-12-03), which lists every figure in both USD and neurons; models it does not list have no
-//! price (`None`: shown as unknown, counted as 0 toward a neuron budget).
+//! What a call costs: each model's price as its Workers AI page gives it ([`Price`], in USD per
+//! unit: "Unit Pricing"), the estimate for one job's parameters and inputs, and the neurons it
+//! is billed as at the platform's rate ($0.011 per 1,000 neurons). Prices come from the model
+//! pages and the pricing page's "Image model pricing" table
+//! (https://developers.cloudflare.com/workers-ai/platform/pricing/, read 2026-12-03), which also
+//! lists neurons; its neuron figures are rounded (FLUX.2 [klein] 4B: $0.000287 = 26.05 neurons
+//! there, 26.09 at the rate), so USD is the source and neurons follow from it. Models with no
+//! listed price have none (`None`: shown as unknown, counted as 0 toward a neuron budget).
 
 use serde::Serialize;
 
@@ -16,34 +18,31 @@ pub const TILE_SIDE: u32 = 512;
 /// One megapixel as the FLUX.2 [klein] 9B row counts it: "first MP (1024x1024)".
 pub const MEGAPIXEL: u64 = 1024 * 1024;
 
-/// A model's price in the form its page gives it, in neurons.
+/// A model's price in the form its page gives it, in USD.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "form", rename_all = "snake_case")]
 pub enum Price {
     /// Per 512×512 output tile, plus per diffusion step (FLUX.1 schnell, Leonardo).
-    TileAndStep {
-        neurons_per_tile: f64,
-        neurons_per_step: f64,
-    },
+    TileAndStep { usd_per_tile: f64, usd_per_step: f64 },
     /// Per 512×512 tile of each input image and of the output, each per step (FLUX.2 [dev]).
     TileStepInputAndOutput {
-        neurons_per_input_tile_step: f64,
-        neurons_per_output_tile_step: f64,
+        usd_per_input_tile_step: f64,
+        usd_per_output_tile_step: f64,
     },
     /// Per 512×512 tile of each input image and of the output (FLUX.2 [klein] 4B).
     TileInputAndOutput {
-        neurons_per_input_tile: f64,
-        neurons_per_output_tile: f64,
+        usd_per_input_tile: f64,
+        usd_per_output_tile: f64,
     },
     /// The first output megapixel, each further one, and each input image megapixel (FLUX.2
     /// [klein] 9B). Partial megapixels count whole.
     Megapixel {
-        neurons_first: f64,
-        neurons_per_further: f64,
-        neurons_per_input: f64,
+        usd_first: f64,
+        usd_per_further: f64,
+        usd_per_input: f64,
     },
     /// Per step, at a published $0 (beta models whose page says "$0.00 per step").
-    Step { neurons_per_step: f64 },
+    Step { usd_per_step: f64 },
 }
 
 /// What one job is: the output size, the steps it runs, and its input images' sizes.
@@ -70,11 +69,24 @@ impl Cost {
             usd: neurons_to_usd(neurons),
         }
     }
+
+    /// A price in USD, with the neurons it is billed as.
+    pub fn of_usd(usd: f64) -> Cost {
+        Cost {
+            neurons: round6(usd_to_neurons(usd)),
+            usd: (usd * 1e10).round() / 1e10,
+        }
+    }
 }
 
 /// USD for `neurons` at [`USD_PER_THOUSAND_NEURONS`], to a millionth of a cent.
 pub fn neurons_to_usd(neurons: f64) -> f64 {
     (neurons * USD_PER_THOUSAND_NEURONS / 1000.0 * 1e8).round() / 1e8
+}
+
+/// Neurons billed for `usd` at [`USD_PER_THOUSAND_NEURONS`].
+pub fn usd_to_neurons(usd: f64) -> f64 {
+    usd / USD_PER_THOUSAND_NEURONS * 1000.0
 }
 
 fn round6(value: f64) -> f64 {
@@ -92,85 +104,89 @@ pub fn megapixels(width: u32, height: u32) -> u64 {
 }
 
 impl Price {
-    /// Estimated neurons of one job. Steps that are neither sent nor documented count as 0 (the
+    /// Estimated USD of one job. Steps that are neither sent nor documented count as 0 (the
     /// estimate is then the tile part only).
-    pub fn neurons(&self, work: &Work) -> f64 {
+    pub fn usd(&self, work: &Work) -> f64 {
         let steps = f64::from(work.steps.unwrap_or(0));
         let output_tiles = tiles(work.width, work.height) as f64;
         let input_tiles: f64 = work.inputs.iter().map(|(w, h)| tiles(*w, *h) as f64).sum();
         match *self {
             Price::TileAndStep {
-                neurons_per_tile,
-                neurons_per_step,
-            } => output_tiles * neurons_per_tile + steps * neurons_per_step,
+                usd_per_tile,
+                usd_per_step,
+            } => output_tiles * usd_per_tile + steps * usd_per_step,
             Price::TileStepInputAndOutput {
-                neurons_per_input_tile_step,
-                neurons_per_output_tile_step,
-            } => steps * (input_tiles * neurons_per_input_tile_step + output_tiles * neurons_per_output_tile_step),
+                usd_per_input_tile_step,
+                usd_per_output_tile_step,
+            } => steps * (input_tiles * usd_per_input_tile_step + output_tiles * usd_per_output_tile_step),
             Price::TileInputAndOutput {
-                neurons_per_input_tile,
-                neurons_per_output_tile,
-            } => input_tiles * neurons_per_input_tile + output_tiles * neurons_per_output_tile,
+                usd_per_input_tile,
+                usd_per_output_tile,
+            } => input_tiles * usd_per_input_tile + output_tiles * usd_per_output_tile,
             Price::Megapixel {
-                neurons_first,
-                neurons_per_further,
-                neurons_per_input,
+                usd_first,
+                usd_per_further,
+                usd_per_input,
             } => {
                 let output = megapixels(work.width, work.height).max(1);
                 let inputs: u64 = work.inputs.iter().map(|(w, h)| megapixels(*w, *h)).sum();
-                neurons_first + (output - 1) as f64 * neurons_per_further + inputs as f64 * neurons_per_input
+                usd_first + (output - 1) as f64 * usd_per_further + inputs as f64 * usd_per_input
             }
-            Price::Step { neurons_per_step } => steps * neurons_per_step,
+            Price::Step { usd_per_step } => steps * usd_per_step,
         }
     }
 
     /// The price in words, as the page gives it, with USD.
     pub fn text(&self) -> String {
-        let usd = |neurons: f64| format!("${}", trim(neurons_to_usd(neurons)));
-        let both = |neurons: f64, unit: &str| format!("{} neurons ({}) {unit}", trim(neurons), usd(neurons));
+        let both =
+            |usd: f64, unit: &str| format!("${} {unit} ({} neurons)", trim(usd), trim_to(usd_to_neurons(usd), 2));
         match *self {
             Price::TileAndStep {
-                neurons_per_tile,
-                neurons_per_step,
+                usd_per_tile,
+                usd_per_step,
             } => format!(
                 "{} + {}",
-                both(neurons_per_tile, "per 512x512 tile"),
-                both(neurons_per_step, "per step")
+                both(usd_per_tile, "per 512x512 tile"),
+                both(usd_per_step, "per step")
             ),
             Price::TileStepInputAndOutput {
-                neurons_per_input_tile_step,
-                neurons_per_output_tile_step,
+                usd_per_input_tile_step,
+                usd_per_output_tile_step,
             } => format!(
                 "{} + {}",
-                both(neurons_per_input_tile_step, "per input 512x512 tile, per step"),
-                both(neurons_per_output_tile_step, "per output 512x512 tile, per step")
+                both(usd_per_input_tile_step, "per input 512x512 tile, per step"),
+                both(usd_per_output_tile_step, "per output 512x512 tile, per step")
             ),
             Price::TileInputAndOutput {
-                neurons_per_input_tile,
-                neurons_per_output_tile,
+                usd_per_input_tile,
+                usd_per_output_tile,
             } => format!(
                 "{} + {}",
-                both(neurons_per_input_tile, "per input 512x512 tile"),
-                both(neurons_per_output_tile, "per output 512x512 tile")
+                both(usd_per_input_tile, "per input 512x512 tile"),
+                both(usd_per_output_tile, "per output 512x512 tile")
             ),
             Price::Megapixel {
-                neurons_first,
-                neurons_per_further,
-                neurons_per_input,
+                usd_first,
+                usd_per_further,
+                usd_per_input,
             } => format!(
                 "{} + {} + {}",
-                both(neurons_first, "for the first megapixel (1024x1024)"),
-                both(neurons_per_further, "per further megapixel"),
-                both(neurons_per_input, "per input image megapixel")
+                both(usd_first, "for the first megapixel (1024x1024)"),
+                both(usd_per_further, "per further megapixel"),
+                both(usd_per_input, "per input image megapixel")
             ),
-            Price::Step { neurons_per_step } => both(neurons_per_step, "per step"),
+            Price::Step { usd_per_step } => both(usd_per_step, "per step"),
         }
     }
 }
 
 /// A number without trailing zeros ("4.8", "0.0000528").
 fn trim(value: f64) -> String {
-    let text = format!("{value:.8}");
+    trim_to(value, 8)
+}
+
+fn trim_to(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
@@ -190,24 +206,27 @@ mod tests {
     }
 
     #[test]
-    fn neurons_become_usd_at_the_published_rate() {
-        // The pricing page lists both: 4.80 neurons = $0.0000528 per tile, 9.60 = $0.0001056
-        // per step (FLUX.1 schnell); 636 = $0.006996 (Lucid Origin); 530 = $0.00583 (Phoenix).
+    fn usd_and_neurons_convert_at_the_published_rate() {
+        // The pricing page lists both: $0.0000528 = 4.80 neurons per tile, $0.0001056 = 9.60 per
+        // step (FLUX.1 schnell); $0.006996 = 636 (Lucid Origin); $0.00583 = 530 (Phoenix);
+        // $0.015 = 1363.64 (FLUX.2 [klein] 9B, first megapixel).
+        assert_eq!(Cost::of_usd(0.0000528).neurons, 4.8);
+        assert_eq!(Cost::of_usd(0.0001056).neurons, 9.6);
+        assert_eq!(Cost::of_usd(0.006996).neurons, 636.0);
+        assert_eq!(Cost::of_usd(0.00583).neurons, 530.0);
+        assert_eq!((usd_to_neurons(0.015) * 100.0).round() / 100.0, 1363.64);
         assert_eq!(neurons_to_usd(4.80), 0.0000528);
-        assert_eq!(neurons_to_usd(9.60), 0.0001056);
-        assert_eq!(neurons_to_usd(636.0), 0.006996);
-        assert_eq!(neurons_to_usd(530.0), 0.00583);
         assert_eq!(neurons_to_usd(1000.0), USD_PER_THOUSAND_NEURONS);
     }
 
     #[test]
     fn each_form_adds_up_its_units() {
         let tile_step = Price::TileAndStep {
-            neurons_per_tile: 10.0,
-            neurons_per_step: 1.0,
+            usd_per_tile: 10.0,
+            usd_per_step: 1.0,
         };
         assert_eq!(
-            tile_step.neurons(&Work {
+            tile_step.usd(&Work {
                 width: 1024,
                 height: 1024,
                 steps: Some(4),
@@ -216,7 +235,7 @@ mod tests {
             44.0
         );
         assert_eq!(
-            tile_step.neurons(&Work {
+            tile_step.usd(&Work {
                 width: 1024,
                 height: 1024,
                 steps: None,
@@ -225,12 +244,12 @@ mod tests {
             40.0
         );
         let dev = Price::TileStepInputAndOutput {
-            neurons_per_input_tile_step: 1.0,
-            neurons_per_output_tile_step: 2.0,
+            usd_per_input_tile_step: 1.0,
+            usd_per_output_tile_step: 2.0,
         };
         let inputs = [(512, 512), (1024, 512)];
         assert_eq!(
-            dev.neurons(&Work {
+            dev.usd(&Work {
                 width: 512,
                 height: 512,
                 steps: Some(10),
@@ -239,11 +258,11 @@ mod tests {
             10.0 * (3.0 + 2.0)
         );
         let klein = Price::TileInputAndOutput {
-            neurons_per_input_tile: 1.0,
-            neurons_per_output_tile: 5.0,
+            usd_per_input_tile: 1.0,
+            usd_per_output_tile: 5.0,
         };
         assert_eq!(
-            klein.neurons(&Work {
+            klein.usd(&Work {
                 width: 1024,
                 height: 768,
                 steps: None,
@@ -252,12 +271,12 @@ mod tests {
             3.0 + 20.0
         );
         let mp = Price::Megapixel {
-            neurons_first: 100.0,
-            neurons_per_further: 10.0,
-            neurons_per_input: 1.0,
+            usd_first: 100.0,
+            usd_per_further: 10.0,
+            usd_per_input: 1.0,
         };
         assert_eq!(
-            mp.neurons(&Work {
+            mp.usd(&Work {
                 width: 1024,
                 height: 768,
                 steps: None,
@@ -266,7 +285,7 @@ mod tests {
             100.0
         );
         assert_eq!(
-            mp.neurons(&Work {
+            mp.usd(&Work {
                 width: 1920,
                 height: 1920,
                 steps: None,
@@ -274,9 +293,9 @@ mod tests {
             }),
             100.0 + 30.0 + 2.0
         );
-        let free = Price::Step { neurons_per_step: 0.0 };
+        let free = Price::Step { usd_per_step: 0.0 };
         assert_eq!(
-            free.neurons(&Work {
+            free.usd(&Work {
                 width: 512,
                 height: 512,
                 steps: Some(20),
@@ -287,14 +306,14 @@ mod tests {
     }
 
     #[test]
-    fn the_text_gives_neurons_and_usd() {
+    fn the_text_gives_usd_and_neurons() {
         let price = Price::TileAndStep {
-            neurons_per_tile: 4.8,
-            neurons_per_step: 9.6,
+            usd_per_tile: 0.0000528,
+            usd_per_step: 0.0001056,
         };
         assert_eq!(
             price.text(),
-            "4.8 neurons ($0.0000528) per 512x512 tile + 9.6 neurons ($0.0001056) per step"
+            "$0.0000528 per 512x512 tile (4.8 neurons) + $0.0001056 per step (9.6 neurons)"
         );
     }
 }

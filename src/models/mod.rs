@@ -256,7 +256,7 @@ impl ImageModel {
 impl ModelSpec {
     /// The estimated cost of one job of this model: None when the page lists no price.
     pub fn estimate(&self, work: &Work) -> Option<Cost> {
-        self.price.map(|price| Cost::of_neurons(price.neurons(work)))
+        self.price.map(|price| Cost::of_usd(price.usd(work)))
     }
 
     /// The price in words ("no price listed" when the page lists none).
@@ -370,6 +370,34 @@ impl Serialize for ImageModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The estimate for `name` with `parameters` at `size` from `inputs`, as (neurons, usd).
+    fn estimate(name: &str, size: Option<(u32, u32)>, parameters: Value, inputs: &[(u32, u32)]) -> (f64, f64) {
+        let spec = ImageModel::named(name).spec();
+        let parameters = parameters.as_object().cloned().unwrap_or_default();
+        let cost = spec.estimate(&spec.work(size, &parameters, inputs)).unwrap();
+        (cost.neurons, cost.usd)
+    }
+
+    #[test]
+    fn estimates_follow_the_published_prices_of_three_models() {
+        // FLUX.1 schnell: $0.0000528 per 512x512 tile + $0.0001056 per step; 1024x1024, 4 steps.
+        assert_eq!(estimate("flux-schnell", None, Value::Null, &[]), (57.6, 0.0006336));
+        // Phoenix: $0.00583 per tile + $0.00011 per step; 1024x1024 and its default 25 steps.
+        assert_eq!(estimate("phoenix", None, Value::Null, &[]), (2370.0, 0.02607));
+        assert_eq!(
+            estimate("phoenix", Some((512, 512)), serde_json::json!({"num_steps": 10}), &[]),
+            (630.0, 0.00693)
+        );
+        // FLUX.2 [klein] 4B: $0.000059 per input tile + $0.000287 per output tile.
+        let (neurons, usd) = estimate("flux-2-klein-4b", None, Value::Null, &[(512, 512), (512, 512)]);
+        assert_eq!(usd, 4.0 * 0.000287 + 2.0 * 0.000059);
+        assert!((neurons - usd / 0.011 * 1000.0).abs() < 1e-6);
+        // No listed price: unknown.
+        let sdxl = ImageModel::named("sdxl-base").spec();
+        assert_eq!(sdxl.estimate(&sdxl.work(None, &Map::new(), &[])), None);
+        assert!(sdxl.price_text().contains("no price listed"));
+    }
 
     #[test]
     fn every_model_is_listed_once_with_a_unique_name_and_cited_page() {

@@ -5,8 +5,8 @@
 //! 1. add its entry to [`ENTRIES`] below (a `Role` in `roles` if a tool should pick it by default);
 //! 2. add its stand-in to `tests/e2e/support/ai-standin/models.mjs` (the e2e lists of every model read that table);
 //! 3. regenerate and review the tools/list golden files: `UPDATE_GOLDEN=1 cargo test golden`;
-//! 4. give its `price` from the pricing page's "Image model pricing" table (neurons, as listed),
-//!    or None when the page lists none.
+//! 4. give its `price` in USD as its page and the pricing page's "Image model pricing" table list
+//!    it (neurons follow at $0.011 per 1,000), or None when no price is listed.
 
 use super::{
     Control, Cost, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Price, Range, Role, SizeRule,
@@ -14,7 +14,7 @@ use super::{
 };
 
 /// Beta models whose page says "$0.00 per step" (the pricing page does not list them).
-const FREE_BETA: Option<Price> = Some(Price::Step { neurons_per_step: 0.0 });
+const FREE_BETA: Option<Price> = Some(Price::Step { usd_per_step: 0.0 });
 
 const fn int(control: Control, wire_name: &'static str, min: i64, max: i64, default: Option<f64>) -> Param {
     Param {
@@ -160,8 +160,8 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         size: None,
         typical_time: "fastest, ~2-5 s",
         price: Some(Price::TileAndStep {
-            neurons_per_tile: 4.80,
-            neurons_per_step: 9.60,
+            usd_per_tile: 0.0000528,
+            usd_per_step: 0.0001056,
         }),
         inputs: None,
         roles: &[Role::Default],
@@ -179,8 +179,8 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         size: Some(FLUX2_SIZE),
         typical_time: "slowest FLUX, ~10-30 s",
         price: Some(Price::TileStepInputAndOutput {
-            neurons_per_input_tile_step: 18.75,
-            neurons_per_output_tile_step: 37.50,
+            usd_per_input_tile_step: 0.00021,
+            usd_per_output_tile_step: 0.00041,
         }),
         inputs: Some(FLUX2_INPUTS),
         roles: &[Role::HighDetail],
@@ -198,8 +198,8 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         size: Some(FLUX2_SIZE),
         typical_time: "fast, ~2-5 s",
         price: Some(Price::TileInputAndOutput {
-            neurons_per_input_tile: 5.37,
-            neurons_per_output_tile: 26.05,
+            usd_per_input_tile: 0.000059,
+            usd_per_output_tile: 0.000287,
         }),
         inputs: Some(FLUX2_INPUTS),
         roles: &[Role::EditSeveralImages],
@@ -217,9 +217,9 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         size: Some(FLUX2_SIZE),
         typical_time: "fast, ~3-8 s",
         price: Some(Price::Megapixel {
-            neurons_first: 1363.64,
-            neurons_per_further: 181.82,
-            neurons_per_input: 181.82,
+            usd_first: 0.015,
+            usd_per_further: 0.002,
+            usd_per_input: 0.002,
         }),
         inputs: Some(FLUX2_INPUTS),
         roles: &[],
@@ -249,8 +249,8 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         }),
         typical_time: "~5-15 s",
         price: Some(Price::TileAndStep {
-            neurons_per_tile: 636.0,
-            neurons_per_step: 12.0,
+            usd_per_tile: 0.006996,
+            usd_per_step: 0.000132,
         }),
         inputs: None,
         roles: &[Role::LegibleText],
@@ -282,8 +282,8 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         }),
         typical_time: "~5-15 s",
         price: Some(Price::TileAndStep {
-            neurons_per_tile: 530.0,
-            neurons_per_step: 10.0,
+            usd_per_tile: 0.00583,
+            usd_per_step: 0.00011,
         }),
         inputs: None,
         roles: &[],

@@ -611,6 +611,14 @@ export async function startHarness(options = {}) {
     },
 
     /**
+     * With faults: every IMAGES chain the server ran, [{transforms: [options], output, at}]
+     * (the recording wrapper of support/fault-proxy.mjs).
+     */
+    async imageCalls() {
+      return (await (await fetch(new URL("/__e2e_faults", origin))).json()).imageCalls;
+    },
+
+    /**
      * Runs the cron handler once as if it were `timeMs` (default now) and returns the counts
      * of its "sweep: …" log line ({requeued, stuckFailed, undeliveredFailed, sseSessions,
      * sseMessages, retentionJobs, retentionObjects, retentionInputs, errors}).

@@ -93,12 +93,34 @@ impl Reservation {
 
 /// Counts `spend` against the caller's allowance for today, or refuses with the reset time.
 /// Every caller's spend is counted (so usage is visible); only keys with a quota or a budget are
-/// refused.
+/// refused. Without a limit the spend is left to the job-creating batch
+/// ([`Reservation::count_with_jobs`]).
 pub async fn reserve(
     ctx: &impl Context,
     store: &JobStore,
     spend: Spend,
     now: i64,
+) -> Result<Reservation, ServiceError> {
+    reserve_at(ctx, store, spend, now, false).await
+}
+
+/// [`reserve`] for work that creates no job (describe_image): the spend is counted now, limit
+/// or not, so it can be settled or released afterwards.
+pub async fn reserve_now(
+    ctx: &impl Context,
+    store: &JobStore,
+    spend: Spend,
+    now: i64,
+) -> Result<Reservation, ServiceError> {
+    reserve_at(ctx, store, spend, now, true).await
+}
+
+async fn reserve_at(
+    ctx: &impl Context,
+    store: &JobStore,
+    spend: Spend,
+    now: i64,
+    count_now: bool,
 ) -> Result<Reservation, ServiceError> {
     let owner = ctx.caller().name().to_string();
     let day = utc_day(now);
@@ -112,7 +134,7 @@ pub async fn reserve(
         spend,
         counted,
     };
-    if limits == Limits::default() {
+    if limits == Limits::default() && !count_now {
         return Ok(reservation(false));
     }
     if store.reserve_usage(&owner, &day, spend, limits).await? {

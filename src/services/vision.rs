@@ -98,7 +98,7 @@ pub async fn describe(ctx: &impl Context, image: &Loaded, question: Option<&str>
         neurons,
         usd: neurons_to_usd(neurons),
     };
-    let reservation = quota::reserve(ctx, &store, spend, crate::time::now_ms()).await?;
+    let reservation = quota::reserve_now(ctx, &store, spend, crate::time::now_ms()).await?;
     let answer = match ask(ctx, &model_input(&text, format, &bytes)).await {
         Ok(answer) => answer,
         Err(error) => {

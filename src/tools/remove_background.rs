@@ -11,7 +11,6 @@ use super::support::start::start_with_inputs;
 use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolError, ToolResult, ToolSpec, Typed};
 use crate::catalog::{INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
-use crate::images_binding::ImagesError;
 use crate::jobs::{InputRole, NewJob};
 use crate::models::{Maker, Operation};
 use crate::services::inputs::load;
@@ -72,8 +71,9 @@ impl Handler for RemoveBackground {
         // Refused before anything is read or stored: nothing else can do the cut-out.
         if crate::bindings::images(&ctx.env).is_none() {
             return Err(ToolError::from(ServiceError::Invalid(format!(
-                "remove_background needs {} (`[images] binding` in wrangler.toml), which this deployment does not have",
-                ImagesError::NoBinding
+                "remove_background needs the {} binding (Cloudflare Images, `[images] binding` in wrangler.toml), \
+                 which is not configured, so nothing was started",
+                crate::bindings::IMAGES
             ))));
         }
         let store = ctx.store()?;

@@ -37,7 +37,7 @@ describe("describe_image", () => {
   it("captions a finished image: the model gets its exact bytes in one user message, the neurons are recorded", async () => {
     const made = await callTool(client, "generate_image_and_wait", { prompt: `${uniq("describe")} a teapot`, model: "dreamshaper-8-lcm" });
     assert.equal(made.data.status, "completed");
-    const stored = await h.r2Bytes(keyFromWorkerUrl(made.data.image_url));
+    const stored = (await h.r2Bytes(keyFromWorkerUrl(made.data.image_url))).bytes;
     const usageBefore = (await callTool(client, "get_usage")).data;
     const calls = visionCalls(h).length;
     const { result, data } = await callTool(client, "describe_image", { image: made.data.job_id });
@@ -59,7 +59,7 @@ describe("describe_image", () => {
     assert.equal(message.content[0].type, "text");
     assert.match(message.content[0].text, /^Describe this image/);
     assert.equal(message.content[1].type, "image_url");
-    assert.equal(message.content[1].urlPrefix, "data:image/png;base64,iVBORw0");
+    assert.equal(message.content[1].urlPrefix, "data:image/png;base64,iVBORw0K");
     assert.equal(message.content[1].image.sha256, sha256(stored), "the model received the stored image's bytes");
 
     // The model's own token counts, at the published prices.

@@ -26,19 +26,26 @@ pub enum Price {
     TileAndStep { usd_per_tile: f64, usd_per_step: f64 },
     /// Per 512×512 tile of each input image and of the output, each per step (FLUX.2 [dev]).
     TileStepInputAndOutput {
+        #[serde(serialize_with = "js_f64")]
         usd_per_input_tile_step: f64,
+        #[serde(serialize_with = "js_f64")]
         usd_per_output_tile_step: f64,
     },
     /// Per 512×512 tile of each input image and of the output (FLUX.2 [klein] 4B).
     TileInputAndOutput {
+        #[serde(serialize_with = "js_f64")]
         usd_per_input_tile: f64,
+        #[serde(serialize_with = "js_f64")]
         usd_per_output_tile: f64,
     },
     /// The first output megapixel, each further one, and each input image megapixel (FLUX.2
     /// [klein] 9B). Partial megapixels count whole.
     Megapixel {
+        #[serde(serialize_with = "js_f64")]
         usd_first: f64,
+        #[serde(serialize_with = "js_f64")]
         usd_per_further: f64,
+        #[serde(serialize_with = "js_f64")]
         usd_per_input: f64,
     },
     /// Per step, at a published $0 (beta models whose page says "$0.00 per step").
@@ -58,7 +65,9 @@ pub struct Work<'a> {
 /// Estimated neurons and USD of a job or call.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Cost {
+    #[serde(serialize_with = "js_f64")]
     pub neurons: f64,
+    #[serde(serialize_with = "js_f64")]
     pub usd: f64,
 }
 
@@ -76,6 +85,24 @@ impl Cost {
             neurons: round6(usd_to_neurons(usd)),
             usd: (usd * 1e10).round() / 1e10,
         }
+    }
+}
+
+/// Serializes a cost the way JavaScript's `JSON.stringify` writes it (the original server's
+/// results are JS JSON text): a whole number without ".0" (serde writes 0.0 and 2370.0).
+pub fn js_f64<S: serde::Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        serializer.serialize_i64(*value as i64)
+    } else {
+        serializer.serialize_f64(*value)
+    }
+}
+
+/// [`js_f64`] for an optional cost (None: null).
+pub fn js_opt_f64<S: serde::Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => js_f64(value, serializer),
+        None => serializer.serialize_none(),
     }
 }
 

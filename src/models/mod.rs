@@ -20,7 +20,7 @@ pub use choice::{
     edit_default, edit_defaults_text, edit_strength_default_applies, integer_bounds, labels, mask_model_names, names,
     names_taking, number_bounds, several_images_labels, variation_fallback,
 };
-pub use cost::{neurons_to_usd, Cost, Price, Work, PRICING_PAGE, USD_PER_THOUSAND_NEURONS};
+pub use cost::{js_f64, js_opt_f64, neurons_to_usd, Cost, Price, Work, PRICING_PAGE, USD_PER_THOUSAND_NEURONS};
 pub use plan::{AspectRatio, Controls, ASPECT_RATIOS};
 pub use registry::{Operation, MODELS, OPERATIONS, VISION};
 

@@ -12,7 +12,7 @@ use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Ty
 use crate::catalog::{DESCRIPTION_MAX_CHARS, INPUT_IMAGE_MAX_BYTES, QUESTION_MAX_CHARS, REQUEST_BODY_MAX_BYTES};
 use crate::config::ImageBackend;
 use crate::jobs::InputRole;
-use crate::models::VISION;
+use crate::models::{js_f64, VISION};
 use crate::services::inputs::load;
 use crate::services::vision::{describe, Description};
 
@@ -116,7 +116,9 @@ struct Described {
     workers_ai_id: &'static str,
     image: ImageSeen,
     usage: UsageSeen,
+    #[serde(serialize_with = "js_f64")]
     neurons: f64,
+    #[serde(serialize_with = "js_f64")]
     usd: f64,
 }
 

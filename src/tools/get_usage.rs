@@ -11,7 +11,7 @@ use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Ty
 use crate::access::Caller;
 use crate::catalog::{RATE_LIMIT_PERIOD_SECONDS, RATE_LIMIT_REQUESTS};
 use crate::jobs::{Limits, Usage};
-use crate::models::USD_PER_THOUSAND_NEURONS;
+use crate::models::{js_f64, js_opt_f64, USD_PER_THOUSAND_NEURONS};
 use crate::services::quota::{budget_for, quota_for, quota_resets_at, utc_day};
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -71,7 +71,9 @@ struct RateLimit {
 struct KeyUsage {
     key: String,
     images_today: i64,
+    #[serde(serialize_with = "js_f64")]
     neurons_today: f64,
+    #[serde(serialize_with = "js_f64")]
     usd_today: f64,
 }
 
@@ -83,9 +85,13 @@ struct UsageReport {
     images_today: i64,
     daily_image_quota: Option<u32>,
     images_remaining: Option<i64>,
+    #[serde(serialize_with = "js_f64")]
     neurons_today: f64,
+    #[serde(serialize_with = "js_f64")]
     usd_today: f64,
+    #[serde(serialize_with = "js_opt_f64")]
     daily_neuron_budget: Option<f64>,
+    #[serde(serialize_with = "js_opt_f64")]
     neurons_remaining: Option<f64>,
     usd_per_1000_neurons: f64,
     resets_at: String,
@@ -292,9 +298,9 @@ mod tests {
         assert_eq!(
             report["keys"],
             json!([
-                {"key": "admin", "images_today": 40, "neurons_today": 2304.0, "usd_today": 0.025344},
+                {"key": "admin", "images_today": 40, "neurons_today": 2304, "usd_today": 0.025344},
                 {"key": "alice", "images_today": 7, "neurons_today": 403.2, "usd_today": 0.0049352},
-                {"key": "bob", "images_today": 0, "neurons_today": 0.0, "usd_today": 0.0}
+                {"key": "bob", "images_today": 0, "neurons_today": 0, "usd_today": 0}
             ])
         );
     }

@@ -8,7 +8,7 @@ use super::args::NoArgs;
 use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::models::{
-    ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Price, Range, ASPECT_RATIOS, MODELS,
+    js_f64, ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Price, Range, ASPECT_RATIOS, MODELS,
     OPERATIONS, PRICING_PAGE, USD_PER_THOUSAND_NEURONS, VISION,
 };
 
@@ -107,6 +107,7 @@ struct OperationInfo {
     description: &'static str,
     docs: &'static str,
     price_hint: &'static str,
+    #[serde(serialize_with = "js_f64")]
     usd_per_image: f64,
     pricing_page: &'static str,
 }
@@ -117,7 +118,9 @@ struct VisionInfo {
     workers_ai_id: &'static str,
     docs: &'static str,
     max_tokens: u32,
+    #[serde(serialize_with = "js_f64")]
     neurons_per_million_input_tokens: f64,
+    #[serde(serialize_with = "js_f64")]
     neurons_per_million_output_tokens: f64,
 }
 
@@ -171,7 +174,9 @@ struct DefaultImageCost {
     width: u32,
     height: u32,
     steps: Option<u32>,
+    #[serde(serialize_with = "js_f64")]
     neurons: f64,
+    #[serde(serialize_with = "js_f64")]
     usd: f64,
 }
 

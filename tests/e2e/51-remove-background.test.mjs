@@ -12,7 +12,29 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { callTool, uniq, keyFromWorkerUrl, QUEUE } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
-import { pngInput, jpegInput } from "./support/input-images.mjs";
+import sharp from "sharp";
+import { pngInput, dataUrl } from "./support/input-images.mjs";
+import { encodeRgbPng } from "./support/images.mjs";
+
+/** A 96x64 PNG: a white background with a red 32x32 square in the middle. */
+function subjectOnWhite() {
+  const [width, height] = [96, 64];
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const inside = x >= 32 && x < 64 && y >= 16 && y < 48;
+      raw.set(inside ? [220, 30, 30] : [255, 255, 255], y * (width * 3 + 1) + 1 + x * 3);
+    }
+  }
+  const bytes = encodeRgbPng(width, height, raw);
+  return { bytes, dataUrl: dataUrl("image/png", bytes) };
+}
+
+/** The alpha of pixel (x, y) of a PNG, and its channel count. */
+async function alphaAt(bytes, x, y) {
+  const { data, info } = await sharp(Buffer.from(bytes)).raw().toBuffer({ resolveWithObject: true });
+  return { channels: info.channels, alpha: info.channels === 4 ? data[(y * info.width + x) * 4 + 3] : 255 };
+}
 
 const SEGMENT = { segment: "foreground" };
 
@@ -77,12 +99,16 @@ describe("remove_background with the Images binding", () => {
     assert.ok(result.content.some((b) => b.type === "image"), "the thumbnail comes inline like the other image tools");
   });
 
-  it("takes a data URL over legacy SSE and lists the stored input", async () => {
-    const input = jpegInput(96, 64);
+  it("takes a data URL over legacy SSE, lists the stored input, and stores a transparent background", async () => {
+    const input = subjectOnWhite();
     const { result, data } = await callTool(sse, "remove_background", { image: input.dataUrl, preview: false });
     assert.equal(result.isError, undefined, JSON.stringify(data));
     await assertCutOut(h, data, { source: `data URL (${input.bytes.length} bytes)` });
-    assert.match(keyFromWorkerUrl(data.inputs[0].url), /^input-[0-9a-f-]{36}\.jpg$/);
+    assert.match(keyFromWorkerUrl(data.inputs[0].url), /^input-[0-9a-f-]{36}\.png$/);
+    // The segment stand-in answers as the real transform does: RGBA, background transparent.
+    const stored = (await h.r2Bytes(keyFromWorkerUrl(data.image_url))).bytes;
+    assert.deepEqual(await alphaAt(stored, 2, 2), { channels: 4, alpha: 0 }, "the background is transparent");
+    assert.deepEqual(await alphaAt(stored, 48, 32), { channels: 4, alpha: 255 }, "the subject is kept");
     assert.equal(data.width, 96);
     assert.equal(data.height, 64);
     assert.ok(!result.content.some((b) => b.type === "image"), "preview: false leaves the thumbnail out");

@@ -295,10 +295,15 @@ export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, re
  */
 function withFaultProxy(manifest) {
   const contents = readFileSync(path.join(ROOT, "tests/e2e/support/fault-proxy.mjs"), "utf8");
+  const segment = readFileSync(path.join(ROOT, "tests/e2e/support/segment-standin.mjs"), "utf8");
   return {
     ...manifest,
     mainModule: "e2e-fault-proxy.mjs",
-    modules: { ...manifest.modules, "e2e-fault-proxy.mjs": { type: "esm", contents } },
+    modules: {
+      ...manifest.modules,
+      "e2e-fault-proxy.mjs": { type: "esm", contents },
+      "e2e-segment-standin.mjs": { type: "esm", contents: segment },
+    },
   };
 }
 

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::output::json_text;
 use crate::jobs::{parameters_object, GenerationRow, JobRow};
+use crate::models::js_opt_f64;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Generation {
@@ -18,7 +19,9 @@ pub struct Generation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Value>,
     /// Estimated when the job was created (null: no listed price, or a job from before costs).
+    #[serde(serialize_with = "js_opt_f64")]
     pub estimated_neurons: Option<f64>,
+    #[serde(serialize_with = "js_opt_f64")]
     pub estimated_usd: Option<f64>,
 }
 

@@ -16,6 +16,7 @@
 // `imageCalls`: every IMAGES input → transform → output chain, with the options asked for.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Server from "./index.js";
+import { segmentForeground } from "./e2e-segment-standin.mjs";
 
 const CONTROL_PATH = "/__e2e_faults";
 
@@ -104,8 +105,20 @@ function transformer(chain, call) {
       return transformer(original(...args), call);
     }
     call.output = structuredClone(args[0] ?? {});
-    return original(...args);
+    const segmented = call.transforms.some((t) => t.segment === "foreground") && call.output.format === "image/png";
+    return segmented ? withForeground(original(...args)) : original(...args);
   });
+}
+
+/** The binding's result with the segment stand-in applied (support/segment-standin.mjs). */
+async function withForeground(result) {
+  const resolved = await result;
+  const png = await segmentForeground(new Uint8Array(await (await resolved.response()).arrayBuffer()));
+  return {
+    contentType: () => "image/png",
+    response: () => new Response(png, { headers: { "content-type": "image/png" } }),
+    image: () => new Response(png).body,
+  };
 }
 
 function images(binding) {

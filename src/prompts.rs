@@ -223,7 +223,12 @@ impl PromptSpec {
             };
             image_prompt = image_prompt.replace(&format!("{{{}}}", argument.name), &value);
         }
-        let image_prompt = image_prompt.split_whitespace().collect::<Vec<_>>().join(" ");
+        // An empty optional argument leaves no stray space before the next comma.
+        let image_prompt = image_prompt
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace(" ,", ",");
         let model = self.model();
         format!(
             "Make this image with the generate_image_and_wait tool, using model \"{}\" ({}) and aspect_ratio \"{}\", \
@@ -397,6 +402,11 @@ mod tests {
         ))
         .unwrap();
         assert!(phone.messages[0].content.text.contains("\"9:16\""));
+        let sticker = get(Some(&json!({"name": "sticker", "arguments": {"subject": "a fox"}}))).unwrap();
+        assert!(
+            sticker.messages[0].content.text.contains("of a fox, thick"),
+            "no stray space"
+        );
         let cases = [
             json!({"name": "nope"}),
             json!({"name": "logo"}),

@@ -112,6 +112,13 @@ describe("cost per image and the daily neuron budget", () => {
     assert.equal(data.operations[0].name, "remove-background");
     assert.equal(data.operations[0].usd_per_image, 0.0005);
     assert.equal(data.vision_model.workers_ai_id, "@cf/meta/llama-4-scout-17b-16e-instruct");
+    // generate_image gives the call's estimate before any model runs.
+    const started = await callTool(admin, "generate_image", { prompt: `${uniq("cost")} two kites`, count: 2 });
+    close(started.data.estimated_usd, 2 * SCHNELL_DEFAULT_USD, "generate_image usd");
+    close(started.data.estimated_neurons, 2 * SCHNELL_DEFAULT_NEURONS, "generate_image neurons");
+    const unpriced = await callTool(admin, "generate_image", { prompt: `${uniq("cost")} a drum`, model: "sdxl-base" });
+    assert.equal(unpriced.data.estimated_usd, null);
+    await h.waitForNoJobsInFlight();
   });
 
   it("a key over its neuron budget is refused with nothing stored; another key is not", async () => {

@@ -155,7 +155,7 @@ impl Handler for DescribeImage {
         let answer = describe(ctx, &image, args.question.as_deref()).await?;
         let seen = ImageSeen {
             source: image.source.clone(),
-            format: image.format.extension(),
+            format: image.format.content_type().trim_start_matches("image/"),
             width: image.width,
             height: image.height,
             note: None,

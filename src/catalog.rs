@@ -233,6 +233,17 @@ pub const GALLERY_FORM_MAX_BYTES: usize = 4 * 1024;
 
 /// Largest DAILY_IMAGE_QUOTA accepted (0 or unset means unlimited); a bigger number is a typo.
 pub const DAILY_IMAGE_QUOTA_MAX: u32 = 1_000_000;
+/// Largest DAILY_NEURON_BUDGET accepted (0 or unset means none): 1,000,000,000 neurons is
+/// $11,000 a day per key, far past any real budget.
+pub const DAILY_NEURON_BUDGET_MAX: f64 = 1_000_000_000.0;
+/// Longest `question` describe_image takes.
+pub const QUESTION_MAX_CHARS: usize = 1000;
+/// Longest answer describe_image returns (the model's `max_tokens` bounds it first).
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+/// Prompts per `prompts/list` page.
+pub const PROMPT_PAGE_SIZE: usize = 5;
+/// Longest value a prompt argument takes.
+pub const PROMPT_ARGUMENT_MAX_CHARS: usize = 500;
 /// Seconds a client told 429 should wait: the period of the RATE_LIMITER binding in
 /// wrangler.toml (10 or 60 are the only periods the Rate Limiting binding allows; a test checks
 /// the two agree).

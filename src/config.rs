@@ -4,7 +4,8 @@ use worker::Env;
 
 use crate::access::{parse_api_keys, ApiKey};
 use crate::catalog::{
-    IntLimit, AI_TIMEOUT_SECONDS, DAILY_IMAGE_QUOTA_MAX, DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS, RETENTION_DAYS,
+    IntLimit, AI_TIMEOUT_SECONDS, DAILY_IMAGE_QUOTA_MAX, DAILY_NEURON_BUDGET_MAX, DEFAULT_WAIT_RESPONSE_LIMIT_SECONDS,
+    RETENTION_DAYS,
 };
 
 /// Where images come from.
@@ -35,7 +36,7 @@ pub enum OriginPolicy {
     List(Vec<String>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// None when unset or empty: the server then refuses every MCP request.
     pub auth_token: Option<String>,
@@ -48,6 +49,9 @@ pub struct Config {
     pub api_keys: Vec<ApiKey>,
     /// Images per key per UTC day; None (unset or 0) means unlimited. The administrator has none.
     pub daily_image_quota: Option<u32>,
+    /// Estimated neurons per key per UTC day (`DAILY_NEURON_BUDGET`); None (unset or 0) means no
+    /// budget. The administrator has none.
+    pub daily_neuron_budget: Option<f64>,
     /// Longest one Workers AI call may take (`AI_TIMEOUT_SECONDS`).
     pub ai_timeout_seconds: u64,
     /// Finished jobs older than this many days are deleted by the sweeper; None keeps them.
@@ -141,6 +145,19 @@ impl Config {
                 }
             },
         };
+        let daily_neuron_budget = match get("DAILY_NEURON_BUDGET") {
+            None => None,
+            Some(text) => match text.parse::<f64>() {
+                Ok(0.0) => None,
+                Ok(budget) if budget > 0.0 && budget <= DAILY_NEURON_BUDGET_MAX => Some(budget),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "DAILY_NEURON_BUDGET must be a number of neurons from 0 (no budget) to {DAILY_NEURON_BUDGET_MAX}, not {:?}",
+                        crate::catalog::echo(&text)
+                    )))
+                }
+            },
+        };
         let whole_number = |name: &str, limit: IntLimit| -> Result<Option<u64>, ConfigError> {
             let Some(text) = get(name) else {
                 return Ok(None);
@@ -175,6 +192,7 @@ impl Config {
             auth_token,
             api_keys,
             daily_image_quota,
+            daily_neuron_budget,
             image_backend,
             public_image_base_url,
             wait_response_limit_seconds,
@@ -303,5 +321,26 @@ mod tests {
         );
         let debug = format!("{config:?}");
         assert!(!debug.contains("alice-token"), "{debug}");
+    }
+
+    #[test]
+    fn the_neuron_budget_is_a_positive_number_or_none() {
+        assert_eq!(parse(&[]).unwrap().daily_neuron_budget, None);
+        assert_eq!(
+            parse(&[("DAILY_NEURON_BUDGET", "0")]).unwrap().daily_neuron_budget,
+            None
+        );
+        assert_eq!(
+            parse(&[("DAILY_NEURON_BUDGET", "10000")]).unwrap().daily_neuron_budget,
+            Some(10_000.0)
+        );
+        assert_eq!(
+            parse(&[("DAILY_NEURON_BUDGET", "57.6")]).unwrap().daily_neuron_budget,
+            Some(57.6)
+        );
+        for bad in ["-1", "NaN", "inf", "1e12", "lots"] {
+            let error = parse(&[("DAILY_NEURON_BUDGET", bad)]).unwrap_err().to_string();
+            assert!(error.contains("DAILY_NEURON_BUDGET"), "{bad}: {error}");
+        }
     }
 }

@@ -10,7 +10,21 @@ use worker::{D1Database, D1PreparedStatement, D1Result};
 pub enum SqlValue {
     Text(String),
     Integer(i64),
+    /// Neurons and USD (estimates, spend, budgets).
+    Real(f64),
     Null,
+}
+
+impl From<f64> for SqlValue {
+    fn from(value: f64) -> Self {
+        SqlValue::Real(value)
+    }
+}
+
+impl From<Option<f64>> for SqlValue {
+    fn from(value: Option<f64>) -> Self {
+        value.map_or(SqlValue::Null, SqlValue::Real)
+    }
 }
 
 impl From<&str> for SqlValue {
@@ -105,6 +119,7 @@ impl Db {
                 SqlValue::Text(text) => JsValue::from_str(text),
                 // Millisecond timestamps and page sizes are far inside f64's exact integer range.
                 SqlValue::Integer(number) => JsValue::from_f64(*number as f64),
+                SqlValue::Real(number) => JsValue::from_f64(*number),
                 SqlValue::Null => JsValue::NULL,
             })
             .collect();

@@ -629,6 +629,8 @@ fn statements(
         parameters: prompt.clone(),
         // Inputs are text from references (URLs a client gave), bound like any user text.
         inputs: Some(error.clone()),
+        estimated_neurons: Some(limit as f64),
+        estimated_usd: None,
     };
     vec![
         // The owner (a key's name) is bound like any user text.
@@ -639,8 +641,29 @@ fn statements(
         sql::list_jobs(filter, page, Some(error)),
         sql::count_generations(Some(error)),
         sql::list_generations(page, Some(error)),
-        sql::reserve_images(error, url, limit, Some(7)),
-        sql::release_images(error, url, limit),
+        sql::reserve_usage(
+            error,
+            url,
+            crate::jobs::Spend {
+                images: limit,
+                neurons: now as f64,
+                usd: 0.5,
+            },
+            crate::jobs::Limits {
+                images: Some(7),
+                neurons: Some(1.5),
+            },
+        ),
+        sql::release_usage(
+            error,
+            url,
+            crate::jobs::Spend {
+                images: limit,
+                neurons: 1.0,
+                usd: 0.0,
+            },
+        ),
+        sql::adjust_spend(error, url, -2.5, 0.25),
         sql::select_usage(url, Some(error)),
         sql::claim_for_processing(id, now),
         sql::record_retryable_failure(id, error, now),
@@ -734,6 +757,7 @@ fn run(db: &rusqlite::Connection, statement: &Statement) -> usize {
     let values = statement.params.iter().map(|param| match param {
         SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
         SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
+        SqlValue::Real(n) => rusqlite::types::Value::Real(*n),
         SqlValue::Null => rusqlite::types::Value::Null,
     });
     db.execute(&statement.sql, rusqlite::params_from_iter(values)).unwrap()
@@ -753,7 +777,7 @@ proptest! {
     ) {
         let db = rusqlite::Connection::open_in_memory().unwrap();
         db.execute_batch(migrations()).unwrap();
-        let job = NewJob { id: id.clone(), seed: None, width: None, height: None, parameters: "{}".to_string(), inputs: None };
+        let job = NewJob { id: id.clone(), seed: None, width: None, height: None, parameters: "{}".to_string(), inputs: None, estimated_neurons: None, estimated_usd: None };
         prop_assert_eq!(run(&db, &sql::insert_job(&job, &prompt, model, "admin", 1)), 1);
         prop_assert_eq!(run(&db, &sql::insert_job(&NewJob { id: "other".into(), ..job }, "p", model, "admin", 1)), 1);
         prop_assert_eq!(run(&db, &sql::mark_failed(&id, &error, 2)), 1);

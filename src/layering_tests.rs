@@ -15,7 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // MCP methods over the wire types, OpenAI's images API, and the pages people see (which
     // list the tools).
     ("MCP server, OpenAI API and pages", &["server", "openai", "pages"]),
-    ("tools", &["tools"]),
+    ("tools", &["tools", "prompts"]),
     // Job creation, image inputs, R2 objects: what tools (and the entry points) share.
     ("services", &["services"]),
     // `oauth`: the authorization server's rules, its D1 tables and its one outbound fetch.

@@ -36,6 +36,7 @@ mod oauth;
 mod openai;
 mod pages;
 mod pipeline;
+mod prompts;
 mod protocol;
 mod rate_limit;
 mod server;

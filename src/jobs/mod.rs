@@ -10,6 +10,21 @@ use serde::{Deserialize, Serialize};
 
 pub use store::{JobStore, Usage};
 
+/// What a call adds to its key's day: images, and the estimated neurons and USD.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Spend {
+    pub images: i64,
+    pub neurons: f64,
+    pub usd: f64,
+}
+
+/// The limits a reservation must stay within (None: no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Limits {
+    pub images: Option<u32>,
+    pub neurons: Option<f64>,
+}
+
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -82,6 +97,12 @@ pub struct JobRow {
     /// JSON array text: the images the model received (edits and variations; absent otherwise).
     #[serde(default)]
     pub inputs: Option<String>,
+    /// Estimated neurons when the job was created (None: the model's price is not listed, or
+    /// the row predates costs).
+    #[serde(default)]
+    pub estimated_neurons: Option<f64>,
+    #[serde(default)]
+    pub estimated_usd: Option<f64>,
 }
 
 #[cfg(test)]
@@ -104,6 +125,8 @@ impl JobRow {
             thumbnail_url: None,
             image_size: None,
             inputs: None,
+            estimated_neurons: None,
+            estimated_usd: None,
         }
     }
 }
@@ -164,6 +187,10 @@ pub struct GenerationRow {
     pub image_size: Option<i64>,
     #[serde(default)]
     pub inputs: Option<String>,
+    #[serde(default)]
+    pub estimated_neurons: Option<f64>,
+    #[serde(default)]
+    pub estimated_usd: Option<f64>,
 }
 
 /// What the consumer stored for a finished job, as the job row and gallery row record it.
@@ -190,6 +217,9 @@ pub struct NewJob {
     pub parameters: String,
     /// JSON array text of the job's image inputs (see `JobRow::inputs`), if any.
     pub inputs: Option<String>,
+    /// Estimated neurons (None: no price listed) and USD of the job.
+    pub estimated_neurons: Option<f64>,
+    pub estimated_usd: Option<f64>,
 }
 
 /// Which jobs `list_jobs` returns.

@@ -3,21 +3,23 @@
 //! Status guards live in the WHERE clauses: a job that reached `completed` is never
 //! moved back, whatever order retries and redeliveries arrive in.
 
-use super::{ImageFilter, ImagePosition, JobFilter, NewJob, Page, StatusFilter, StoredImage};
+use super::{ImageFilter, ImagePosition, JobFilter, Limits, NewJob, Page, Spend, StatusFilter, StoredImage};
 use crate::d1::{SqlValue, Statement};
 
 pub(super) const JOB_COLUMNS: &str =
     "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, \
-     thumbnail_url, image_size, inputs";
+     thumbnail_url, image_size, inputs, estimated_neurons, estimated_usd";
 /// Gallery rows with their job's generation parameters.
 const GENERATION_COLUMNS: &str = "g.id, g.job_id, g.image_url, g.prompt, g.model, g.created_at, \
-     j.seed, j.width, j.height, j.parameters, g.thumbnail_url, g.image_size, j.inputs";
+     j.seed, j.width, j.height, j.parameters, g.thumbnail_url, g.image_size, j.inputs, j.estimated_neurons, \
+     j.estimated_usd";
 
 pub fn insert_job(job: &NewJob, prompt: &str, model: &str, owner: &str, now: i64) -> Statement {
     Statement::new(
         "INSERT INTO generation_jobs \
-         (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, owner, inputs) \
-         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+         (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters, owner, inputs, \
+         estimated_neurons, estimated_usd) \
+         VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             job.id.as_str().into(),
             prompt.into(),
@@ -30,6 +32,8 @@ pub fn insert_job(job: &NewJob, prompt: &str, model: &str, owner: &str, now: i64
             job.parameters.as_str().into(),
             owner.into(),
             job.inputs.as_deref().into(),
+            job.estimated_neurons.into(),
+            job.estimated_usd.into(),
         ],
     )
 }
@@ -149,41 +153,76 @@ pub fn list_generations(page: Page, owner: Option<&str>) -> Statement {
     )
 }
 
-/// Reserves `images` of the owner's allowance for `day` in one statement, so two calls racing
-/// for the last images cannot both pass: the row is created or increased only while the new
-/// total stays within `quota` (no quota: always). It returns the new total, or no row when the
-/// reservation would pass the quota (then nothing changed).
-pub fn reserve_images(owner: &str, day: &str, images: i64, quota: Option<u32>) -> Statement {
-    let quota = quota.map_or(i64::MAX, i64::from);
+/// No neuron budget: a bound no day reaches (SQLite compares REALs exactly).
+const NO_BUDGET: f64 = 1e300;
+
+/// Adds `spend` to the owner's usage for `day` in one statement, so two calls racing for the
+/// last images or neurons cannot both pass: the row is created or increased only while the new
+/// totals stay within `limits` (none: always). It returns the new image total, or no row when the
+/// reservation would pass a limit (then nothing changed).
+pub fn reserve_usage(owner: &str, day: &str, spend: Spend, limits: Limits) -> Statement {
+    let quota = limits.images.map_or(i64::MAX, i64::from);
+    let budget = limits.neurons.unwrap_or(NO_BUDGET);
     Statement::new(
-        "INSERT INTO daily_usage (owner, day, images) SELECT ?, ?, ? WHERE ? <= ? \
-         ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images \
-         WHERE daily_usage.images + excluded.images <= ? RETURNING images",
+        "INSERT INTO daily_usage (owner, day, images, neurons, usd) SELECT ?, ?, ?, ?, ? WHERE ? <= ? AND ? <= ? \
+         ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, \
+         neurons = neurons + excluded.neurons, usd = usd + excluded.usd \
+         WHERE daily_usage.images + excluded.images <= ? AND daily_usage.neurons + excluded.neurons <= ? \
+         RETURNING images",
         vec![
             owner.into(),
             day.into(),
-            images.into(),
-            images.into(),
+            spend.images.into(),
+            spend.neurons.into(),
+            spend.usd.into(),
+            spend.images.into(),
             quota.into(),
+            spend.neurons.into(),
+            budget.into(),
             quota.into(),
+            budget.into(),
         ],
     )
 }
 
-/// Gives back a reservation whose jobs could not be created.
-pub fn release_images(owner: &str, day: &str, images: i64) -> Statement {
+/// Gives back a reservation whose work could not be done (never below zero).
+pub fn release_usage(owner: &str, day: &str, spend: Spend) -> Statement {
     Statement::new(
-        "UPDATE daily_usage SET images = MAX(images - ?, 0) WHERE owner = ? AND day = ?",
-        vec![images.into(), owner.into(), day.into()],
+        "UPDATE daily_usage SET images = MAX(images - ?, 0), neurons = MAX(neurons - ?, 0), usd = MAX(usd - ?, 0) \
+         WHERE owner = ? AND day = ?",
+        vec![
+            spend.images.into(),
+            spend.neurons.into(),
+            spend.usd.into(),
+            owner.into(),
+            day.into(),
+        ],
     )
 }
 
-/// Images counted for `day`: one owner's, or every owner's (the administrator's view).
+/// Corrects the day's spend by `neurons` and `usd` (either sign) once the real figure is known
+/// (describe_image: the model's token count replaces the estimate reserved before the call).
+pub fn adjust_spend(owner: &str, day: &str, neurons: f64, usd: f64) -> Statement {
+    Statement::new(
+        "INSERT INTO daily_usage (owner, day, images, neurons, usd) VALUES (?, ?, 0, MAX(?, 0), MAX(?, 0)) \
+         ON CONFLICT (owner, day) DO UPDATE SET neurons = MAX(neurons + ?, 0), usd = MAX(usd + ?, 0)",
+        vec![
+            owner.into(),
+            day.into(),
+            neurons.into(),
+            usd.into(),
+            neurons.into(),
+            usd.into(),
+        ],
+    )
+}
+
+/// Images, neurons and USD counted for `day`: one owner's, or every owner's (the administrator's view).
 pub fn select_usage(day: &str, owner: Option<&str>) -> Statement {
     let conditions = [Some(("day = ?", day.into())), owner_condition(owner, "owner = ?")];
     let (clause, params) = where_clause(conditions.into_iter().flatten().collect());
     Statement::new(
-        format!("SELECT owner, images FROM daily_usage{clause} ORDER BY owner"),
+        format!("SELECT owner, images, neurons, usd FROM daily_usage{clause} ORDER BY owner"),
         params,
     )
 }
@@ -321,6 +360,8 @@ pub(in crate::jobs) mod tests {
             height: None,
             parameters: r#"{"seed":42}"#.to_string(),
             inputs: None,
+            estimated_neurons: Some(57.6),
+            estimated_usd: Some(0.0006336),
         }
     }
 
@@ -689,6 +730,7 @@ pub(crate) mod sqlite_tests {
         let value = |param: &SqlValue| match param {
             SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
             SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
+            SqlValue::Real(n) => rusqlite::types::Value::Real(*n),
             SqlValue::Null => rusqlite::types::Value::Null,
         };
         statement.params.iter().map(value).collect()
@@ -1023,7 +1065,19 @@ pub(crate) mod sqlite_tests {
 
     /// The new total a reservation returned, or None when it was refused.
     fn reserve(db: &Connection, owner: &str, day: &str, images: i64, quota: Option<u32>) -> Option<i64> {
-        let statement = reserve_images(owner, day, images, quota);
+        let spend = Spend {
+            images,
+            ..Spend::default()
+        };
+        let limits = Limits {
+            images: quota,
+            neurons: None,
+        };
+        reserve_spend(db, owner, day, spend, limits)
+    }
+
+    fn reserve_spend(db: &Connection, owner: &str, day: &str, spend: Spend, limits: Limits) -> Option<i64> {
+        let statement = reserve_usage(owner, day, spend, limits);
         let mut prepared = db.prepare(&statement.sql).unwrap();
         let mut rows = prepared.query(params_from_iter(values(&statement))).unwrap();
         rows.next().unwrap().map(|row| row.get(0).unwrap())
@@ -1056,14 +1110,63 @@ pub(crate) mod sqlite_tests {
         assert_eq!(reserve(&db, "admin", day, 500, None), Some(500));
         assert_eq!(reserve(&db, "admin", day, 500, None), Some(1000));
         // Releasing gives back, never below zero.
-        run(&db, release_images("alice", day, 6));
+        let images = |images| Spend {
+            images,
+            ..Spend::default()
+        };
+        run(&db, release_usage("alice", day, images(6)));
         assert_eq!(usage(&db, day, Some("alice")), [("alice".to_string(), 4)]);
-        run(&db, release_images("alice", day, 60));
+        run(&db, release_usage("alice", day, images(60)));
         assert_eq!(usage(&db, day, Some("alice")), [("alice".to_string(), 0)]);
         assert_eq!(
             usage(&db, day, None),
             [("admin".to_string(), 1000), ("alice".to_string(), 0)]
         );
+    }
+
+    fn spent(db: &Connection, day: &str, owner: &str) -> (i64, f64, f64) {
+        db.query_row(
+            "SELECT images, neurons, usd FROM daily_usage WHERE day = ? AND owner = ?",
+            [day, owner],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_neuron_budget_stops_a_reservation_that_would_pass_it_and_images_and_neurons_move_together() {
+        let db = database();
+        let day = "2026-12-03";
+        let budget = Limits {
+            images: Some(100),
+            neurons: Some(100.0),
+        };
+        let spend = |images, neurons: f64| Spend {
+            images,
+            neurons,
+            usd: neurons * 0.011 / 1000.0,
+        };
+        assert_eq!(reserve_spend(&db, "alice", day, spend(1, 57.6), budget), Some(1));
+        // 57.6 + 57.6 > 100: refused, nothing changes.
+        assert_eq!(reserve_spend(&db, "alice", day, spend(1, 57.6), budget), None);
+        assert_eq!(spent(&db, day, "alice").0, 1);
+        assert!((spent(&db, day, "alice").1 - 57.6).abs() < 1e-9);
+        // Exactly up to the budget passes; an unpriced model (0 neurons) passes while within it.
+        assert_eq!(reserve_spend(&db, "alice", day, spend(1, 42.4), budget), Some(2));
+        assert_eq!(reserve_spend(&db, "alice", day, spend(1, 0.0), budget), Some(3));
+        // A first request over the budget creates no row.
+        assert_eq!(reserve_spend(&db, "bob", day, spend(1, 100.5), budget), None);
+        assert_eq!(usage(&db, day, Some("bob")), []);
+        // A correction above the budget is recorded (the model's real count); then even a free
+        // call is refused until the day ends.
+        run(&db, adjust_spend("alice", day, 5.0, 0.000055));
+        assert_eq!(reserve_spend(&db, "alice", day, spend(1, 0.0), budget), None);
+        run(&db, adjust_spend("alice", day, -1000.0, -1.0));
+        assert_eq!(spent(&db, day, "alice").1, 0.0, "never below zero");
+        run(&db, adjust_spend("carol", day, 12.5, 0.0001375));
+        assert_eq!(spent(&db, day, "carol"), (0, 12.5, 0.0001375));
+        run(&db, release_usage("carol", day, spend(0, 20.0)));
+        assert_eq!(spent(&db, day, "carol").1, 0.0);
     }
 
     /// Every page of `list_stored_images`, as `resources/list` walks them: the ids in order.

@@ -5,7 +5,8 @@ use worker::D1Database;
 
 use super::{cancel_sql, sql, sweep_sql};
 use super::{
-    GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter, StoredImage,
+    GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, Limits, NewJob, Page, Spend,
+    StatusFilter, StoredImage,
 };
 use crate::d1::{Db, DbResult};
 
@@ -15,11 +16,15 @@ struct Reserved {
     images: i64,
 }
 
-/// Images one owner has used on a day.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// Images, estimated neurons and USD one owner has used on a day.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Usage {
     pub owner: String,
     pub images: i64,
+    #[serde(default)]
+    pub neurons: f64,
+    #[serde(default)]
+    pub usd: f64,
 }
 
 /// Jobs and gallery rows in D1.
@@ -33,7 +38,7 @@ impl JobStore {
     }
 
     /// Inserts every job in one batch, so a request creates all of its jobs or none; with
-    /// `count_on_day`, the same batch adds them to the owner's daily usage (no quota applies).
+    /// `count_on_day`, the same batch adds their spend to the owner's daily usage (no limit applies).
     pub async fn insert_jobs(
         &self,
         jobs: &[NewJob],
@@ -41,14 +46,14 @@ impl JobStore {
         model: &str,
         owner: &str,
         now: i64,
-        count_on_day: Option<&str>,
+        count_on_day: Option<(&str, Spend)>,
     ) -> DbResult<()> {
         let mut statements: Vec<_> = jobs
             .iter()
             .map(|job| sql::insert_job(job, prompt, model, owner, now))
             .collect();
-        if let Some(day) = count_on_day {
-            statements.push(sql::reserve_images(owner, day, jobs.len() as i64, None));
+        if let Some((day, spend)) = count_on_day {
+            statements.push(sql::reserve_usage(owner, day, spend, Limits::default()));
         }
         self.db.batch(statements, "creating jobs").await
     }
@@ -178,20 +183,27 @@ impl JobStore {
             .await
     }
 
-    /// Takes `images` from the owner's allowance for `day`; false (and nothing changed) when that
-    /// would pass `quota`.
-    pub async fn reserve_images(&self, owner: &str, day: &str, images: i64, quota: Option<u32>) -> DbResult<bool> {
+    /// Adds `spend` to the owner's usage for `day`; false (and nothing changed) when that would
+    /// pass `limits`.
+    pub async fn reserve_usage(&self, owner: &str, day: &str, spend: Spend, limits: Limits) -> DbResult<bool> {
         let rows = self
             .db
-            .rows::<Reserved>(sql::reserve_images(owner, day, images, quota), "reserving daily images")
+            .rows::<Reserved>(sql::reserve_usage(owner, day, spend, limits), "reserving daily usage")
             .await?;
         Ok(!rows.is_empty())
     }
 
-    /// Gives back a reservation whose jobs were never created.
-    pub async fn release_images(&self, owner: &str, day: &str, images: i64) -> DbResult<()> {
+    /// Gives back a reservation whose work was never done.
+    pub async fn release_usage(&self, owner: &str, day: &str, spend: Spend) -> DbResult<()> {
         self.db
-            .run(sql::release_images(owner, day, images), "releasing daily images")
+            .run(sql::release_usage(owner, day, spend), "releasing daily usage")
+            .await
+    }
+
+    /// Corrects the day's spend once the real figure is known (either sign).
+    pub async fn adjust_spend(&self, owner: &str, day: &str, neurons: f64, usd: f64) -> DbResult<()> {
+        self.db
+            .run(sql::adjust_spend(owner, day, neurons, usd), "correcting daily spend")
             .await
     }
 

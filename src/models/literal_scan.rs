@@ -152,10 +152,13 @@ fn non_test_literals(source: &str) -> Vec<(String, usize)> {
     found
 }
 
-/// What may not be named: every model's name and id, and every family label.
+/// What may not be named: every model's name and id, every family label, the operations'
+/// names and the vision model's.
 fn model_words() -> Vec<&'static str> {
     let mut words: Vec<&str> = MODELS.iter().flat_map(|spec| [spec.name, spec.workers_ai_id]).collect();
     words.extend(MODELS.iter().filter_map(|spec| spec.family));
+    words.extend(super::OPERATIONS.iter().map(|spec| spec.name));
+    words.extend([super::VISION.name, super::VISION.workers_ai_id]);
     words.sort();
     words.dedup();
     words

@@ -10,6 +10,7 @@
 //! parameter's description says so.
 
 mod choice;
+mod cost;
 #[cfg(test)]
 mod literal_scan;
 mod plan;
@@ -19,8 +20,9 @@ pub use choice::{
     edit_default, edit_defaults_text, edit_strength_default_applies, integer_bounds, labels, mask_model_names, names,
     names_taking, number_bounds, openai_alias, several_images_labels, variation_fallback, OPENAI_ALIASES,
 };
+pub use cost::{js_f64, js_opt_f64, neurons_to_usd, Cost, Price, Work, PRICING_PAGE, USD_PER_THOUSAND_NEURONS};
 pub use plan::{AspectRatio, Controls, ASPECT_RATIOS};
-pub use registry::MODELS;
+pub use registry::{Operation, MODELS, OPERATIONS, VISION};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -51,6 +53,10 @@ pub enum Role {
     OpenAiDallE3,
     /// ... for `gpt-image-1` (1024x1024, 1536x1024, 1024x1536).
     OpenAiGptImage1,
+    /// The prompt templates' model for legible text in the picture (logos, stickers, icons).
+    LegibleText,
+    /// The prompt templates' model for the most detailed pictures (portraits, product shots).
+    HighDetail,
 }
 
 /// How the model takes its input.
@@ -161,12 +167,18 @@ pub struct ModelSpec {
     /// None: the model has no size input (its images have a fixed size).
     pub size: Option<SizeRule>,
     pub typical_time: &'static str,
-    pub price_hint: &'static str,
+    /// The price from the Workers AI pricing page; None: the page lists none (unknown, counted
+    /// as 0 toward a neuron budget).
+    pub price: Option<Price>,
     /// None: text to image only.
     pub inputs: Option<InputRule>,
     /// What the tools pick this model for when a call names none (each role has one holder).
     pub roles: &'static [Role],
 }
+
+// Held by exactly one model each (checked when the crate compiles).
+const LEGIBLE_TEXT: ImageModel = ImageModel::holding(Role::LegibleText);
+const HIGH_DETAIL: ImageModel = ImageModel::holding(Role::HighDetail);
 
 /// Seeds are unsigned 32-bit: every model that documents a bound takes at least this range.
 pub const SEED_MAX: i64 = u32::MAX as i64;
@@ -209,6 +221,20 @@ impl ImageModel {
         }
     }
 
+    /// The model holding `role` (the prompt templates pick models by role, never by name).
+    pub fn for_role(role: Role) -> ImageModel {
+        match role {
+            Role::Default => ImageModel::DEFAULT,
+            Role::EditOneImage => choice::edit_default(1, false),
+            Role::EditSeveralImages => choice::edit_default(2, false),
+            Role::EditWithMask => choice::edit_default(1, true),
+            Role::VariationFallback => choice::variation_fallback(),
+            Role::LegibleText => LEGIBLE_TEXT,
+            Role::HighDetail => HIGH_DETAIL,
+            Role::OpenAiDallE2 | Role::OpenAiDallE3 | Role::OpenAiGptImage1 => ImageModel::holding(role),
+        }
+    }
+
     pub fn spec(self) -> &'static ModelSpec {
         &MODELS[self.0]
     }
@@ -235,9 +261,97 @@ impl ImageModel {
 }
 
 impl ModelSpec {
+    /// The estimated cost of one job of this model: None when the page lists no price.
+    pub fn estimate(&self, work: &Work) -> Option<Cost> {
+        self.price.map(|price| Cost::of_usd(price.usd(work)))
+    }
+
+    /// The price in words ("no price listed" when the page lists none).
+    pub fn price_text(&self) -> String {
+        self.price.map_or_else(
+            || "no price listed on the Workers AI pricing page".to_string(),
+            |price| price.text(),
+        )
+    }
+
+    /// The work of a job sending `parameters` (the model's input names) for `size` (None: the
+    /// default size), from `inputs` images: steps sent, else the documented default.
+    pub fn work<'a>(
+        &self,
+        size: Option<(u32, u32)>,
+        parameters: &Map<String, Value>,
+        inputs: &'a [(u32, u32)],
+    ) -> Work<'a> {
+        let (width, height) = size.unwrap_or_else(|| self.default_size());
+        let steps = self.param(Control::Steps).and_then(|param| {
+            let sent = parameters.get(param.wire_name).and_then(Value::as_u64);
+            sent.or(param.default.map(|d| d as u64))
+                .and_then(|n| u32::try_from(n).ok())
+        });
+        Work {
+            width,
+            height,
+            steps,
+            inputs,
+        }
+    }
+
+    /// The size a job gets when the call names none: the size rule's default, or for a model
+    /// with a fixed size the one it returns (FLUX.1 schnell: 1024x1024, not documented).
+    pub fn default_size(&self) -> (u32, u32) {
+        self.size
+            .map_or((1024, 1024), |rule| (rule.default_width, rule.default_height))
+    }
+
     /// This entry's model.
     pub fn model(&self) -> ImageModel {
         ImageModel::from_name(self.name).unwrap_or(ImageModel::DEFAULT)
+    }
+}
+
+/// What makes a job's image: a Workers AI model, or an image operation (background removal).
+/// Jobs record its name in their `model` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maker {
+    Model(ImageModel),
+    Operation(Operation),
+}
+
+impl Maker {
+    pub fn name(self) -> &'static str {
+        match self {
+            Maker::Model(model) => model.name(),
+            Maker::Operation(operation) => operation.name(),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Maker> {
+        ImageModel::from_name(name)
+            .map(Maker::Model)
+            .or_else(|| Operation::from_name(name).map(Maker::Operation))
+    }
+
+    /// The estimated cost of one job of `size` (None: the default) sending `parameters`, from
+    /// `inputs` images. None when the model's price is not listed.
+    pub fn estimate(
+        self,
+        size: Option<(u32, u32)>,
+        parameters: &Map<String, Value>,
+        inputs: &[(u32, u32)],
+    ) -> Option<Cost> {
+        match self {
+            Maker::Model(model) => {
+                let spec = model.spec();
+                spec.estimate(&spec.work(size, parameters, inputs))
+            }
+            Maker::Operation(operation) => Some(operation.spec().cost),
+        }
+    }
+}
+
+impl From<ImageModel> for Maker {
+    fn from(model: ImageModel) -> Self {
+        Maker::Model(model)
     }
 }
 
@@ -263,6 +377,34 @@ impl Serialize for ImageModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The estimate for `name` with `parameters` at `size` from `inputs`, as (neurons, usd).
+    fn estimate(name: &str, size: Option<(u32, u32)>, parameters: Value, inputs: &[(u32, u32)]) -> (f64, f64) {
+        let spec = ImageModel::named(name).spec();
+        let parameters = parameters.as_object().cloned().unwrap_or_default();
+        let cost = spec.estimate(&spec.work(size, &parameters, inputs)).unwrap();
+        (cost.neurons, cost.usd)
+    }
+
+    #[test]
+    fn estimates_follow_the_published_prices_of_three_models() {
+        // FLUX.1 schnell: $0.0000528 per 512x512 tile + $0.0001056 per step; 1024x1024, 4 steps.
+        assert_eq!(estimate("flux-schnell", None, Value::Null, &[]), (57.6, 0.0006336));
+        // Phoenix: $0.00583 per tile + $0.00011 per step; 1024x1024 and its default 25 steps.
+        assert_eq!(estimate("phoenix", None, Value::Null, &[]), (2370.0, 0.02607));
+        assert_eq!(
+            estimate("phoenix", Some((512, 512)), serde_json::json!({"num_steps": 10}), &[]),
+            (630.0, 0.00693)
+        );
+        // FLUX.2 [klein] 4B: $0.000059 per input tile + $0.000287 per output tile.
+        let (neurons, usd) = estimate("flux-2-klein-4b", None, Value::Null, &[(512, 512), (512, 512)]);
+        assert_eq!(usd, 4.0 * 0.000287 + 2.0 * 0.000059);
+        assert!((neurons - usd / 0.011 * 1000.0).abs() < 1e-6);
+        // No listed price: unknown.
+        let sdxl = ImageModel::named("sdxl-base").spec();
+        assert_eq!(sdxl.estimate(&sdxl.work(None, &Map::new(), &[])), None);
+        assert!(sdxl.price_text().contains("no price listed"));
+    }
 
     #[test]
     fn every_model_is_listed_once_with_a_unique_name_and_cited_page() {

@@ -1,13 +1,20 @@
 //! The registry: one entry per Workers AI image model, data only (planning is in `plan.rs`,
-//! choices and model names for texts in `choice.rs`). To add a model:
+//! choices and model names for texts in `choice.rs`, prices and estimates in `cost.rs`); then
+//! the image operations that are not models ([`OPERATIONS`]) and the vision model
+//! describe_image asks ([`VISION`]). To add a model:
 //! 1. add its entry to [`ENTRIES`] below (a `Role` in `roles` if a tool should pick it by default);
 //! 2. add its stand-in to `tests/e2e/support/ai-standin/models.mjs` (the e2e lists of every model read that table);
-//! 3. regenerate and review the tools/list golden files: `UPDATE_GOLDEN=1 cargo test golden`.
+//! 3. regenerate and review the tools/list golden files: `UPDATE_GOLDEN=1 cargo test golden`;
+//! 4. give its `price` in USD as its page and the pricing page's "Image model pricing" table list
+//!    it (neurons follow at $0.011 per 1,000), or None when no price is listed.
 
 use super::{
-    Control, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Range, Role, SizeRule, NEGATIVE_PROMPT_MAX_CHARS,
-    SEED_MAX,
+    Control, Cost, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Price, Range, Role, SizeRule,
+    NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
 };
+
+/// Beta models whose page says "$0.00 per step" (the pricing page does not list them).
+const FREE_BETA: Option<Price> = Some(Price::Step { usd_per_step: 0.0 });
 
 const fn int(control: Control, wire_name: &'static str, min: i64, max: i64, default: Option<f64>) -> Param {
     Param {
@@ -152,7 +159,10 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: &[int(Control::Steps, "steps", 1, 8, Some(4.0))],
         size: None,
         typical_time: "fastest, ~2-5 s",
-        price_hint: "$0.000053 per 512x512 tile + $0.00011 per step",
+        price: Some(Price::TileAndStep {
+            usd_per_tile: 0.0000528,
+            usd_per_step: 0.0001056,
+        }),
         inputs: None,
         roles: &[Role::Default],
     },
@@ -168,9 +178,12 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: FLUX2_DEV_PARAMS,
         size: Some(FLUX2_SIZE),
         typical_time: "slowest FLUX, ~10-30 s",
-        price_hint: "$0.00021 per input 512x512 tile per step + $0.00041 per output 512x512 tile per step",
+        price: Some(Price::TileStepInputAndOutput {
+            usd_per_input_tile_step: 0.00021,
+            usd_per_output_tile_step: 0.00041,
+        }),
         inputs: Some(FLUX2_INPUTS),
-        roles: &[Role::OpenAiDallE3],
+        roles: &[Role::OpenAiDallE3, Role::HighDetail],
     },
     ModelSpec {
         name: "flux-2-klein-4b",
@@ -184,7 +197,10 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: FLUX2_KLEIN_PARAMS,
         size: Some(FLUX2_SIZE),
         typical_time: "fast, ~2-5 s",
-        price_hint: "$0.000059 per input 512x512 tile + $0.000287 per output 512x512 tile",
+        price: Some(Price::TileInputAndOutput {
+            usd_per_input_tile: 0.000059,
+            usd_per_output_tile: 0.000287,
+        }),
         inputs: Some(FLUX2_INPUTS),
         roles: &[Role::EditSeveralImages],
     },
@@ -200,7 +216,11 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: FLUX2_KLEIN_PARAMS,
         size: Some(FLUX2_SIZE),
         typical_time: "fast, ~3-8 s",
-        price_hint: "$0.015 per first megapixel + $0.002 per further megapixel",
+        price: Some(Price::Megapixel {
+            usd_first: 0.015,
+            usd_per_further: 0.002,
+            usd_per_input: 0.002,
+        }),
         inputs: Some(FLUX2_INPUTS),
         roles: &[Role::OpenAiGptImage1],
     },
@@ -228,9 +248,12 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
             default_height: 1120,
         }),
         typical_time: "~5-15 s",
-        price_hint: "$0.007 per 512x512 tile + $0.00013 per step",
+        price: Some(Price::TileAndStep {
+            usd_per_tile: 0.006996,
+            usd_per_step: 0.000132,
+        }),
         inputs: None,
-        roles: &[],
+        roles: &[Role::LegibleText],
     },
     ModelSpec {
         name: "phoenix",
@@ -258,7 +281,10 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
             default_height: 1024,
         }),
         typical_time: "~5-15 s",
-        price_hint: "$0.0058 per 512x512 tile + $0.00011 per step",
+        price: Some(Price::TileAndStep {
+            usd_per_tile: 0.00583,
+            usd_per_step: 0.00011,
+        }),
         inputs: None,
         roles: &[],
     },
@@ -274,7 +300,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: &SD_512,
         size: Some(sd_size(512)),
         typical_time: "~3-8 s",
-        price_hint: "no price listed (beta)",
+        price: None,
         inputs: None,
         roles: &[],
     },
@@ -290,7 +316,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: &SD_1024,
         size: Some(sd_size(1024)),
         typical_time: "~15-20 s",
-        price_hint: "$0 per step (beta)",
+        price: FREE_BETA,
         inputs: None,
         roles: &[Role::OpenAiDallE2],
     },
@@ -306,7 +332,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: &SD_1024,
         size: Some(sd_size(1024)),
         typical_time: "highest detail, ~30-45 s",
-        price_hint: "no price listed (beta)",
+        price: None,
         inputs: None,
         roles: &[],
     },
@@ -322,7 +348,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: &SD_EDIT_PARAMS,
         size: Some(sd_size(512)),
         typical_time: "~3-8 s",
-        price_hint: "$0.00 per step (beta)",
+        price: FREE_BETA,
         inputs: Some(sd_edit_inputs(false)),
         roles: &[Role::EditOneImage, Role::VariationFallback],
     },
@@ -338,7 +364,7 @@ pub(super) const ENTRIES: &[ModelSpec] = &[
         params: &SD_EDIT_PARAMS,
         size: Some(sd_size(512)),
         typical_time: "~3-8 s",
-        price_hint: "$0 per step (beta)",
+        price: FREE_BETA,
         inputs: Some(sd_edit_inputs(true)),
         roles: &[Role::EditWithMask],
     },
@@ -349,3 +375,107 @@ pub static MODELS: [ModelSpec; ENTRIES.len()] = match ENTRIES.first_chunk() {
     Some(models) => *models,
     None => unreachable!(),
 };
+
+/// An image operation: made by a platform transformation, not by a Workers AI model. Jobs record
+/// its name as their `model`; it is never offered where a generation model is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation(usize);
+
+/// Everything the server knows about one operation.
+#[derive(Debug, Clone, Copy)]
+pub struct OperationSpec {
+    /// The name jobs record (the `model` column) and results show.
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The page that documents the transformation.
+    pub page: &'static str,
+    /// What one run costs (an Images transformation is billed in USD, not neurons).
+    pub cost: Cost,
+    /// Where the price comes from.
+    pub price_page: &'static str,
+    pub price_text: &'static str,
+}
+
+/// Every operation.
+pub static OPERATIONS: [OperationSpec; 1] = [OperationSpec {
+    name: "remove-background",
+    description: "Background removal: the Images binding's segment: \"foreground\" transform keeps the subject \
+                  and makes the rest transparent (PNG).",
+    page: "https://developers.cloudflare.com/images/transform-images/transform-via-workers/",
+    // "Images Transformed: ... $0.50 per 1,000 unique transformations" (after 5,000 a month free).
+    cost: Cost {
+        neurons: 0.0,
+        usd: 0.0005,
+    },
+    price_page: "https://developers.cloudflare.com/images/pricing/",
+    price_text: "$0.50 per 1,000 unique transformations (Images Transformed; the first 5,000 a month are free)",
+}];
+
+impl Operation {
+    /// Background removal (the only operation).
+    pub const REMOVE_BACKGROUND: Operation = Operation(0);
+
+    pub fn spec(self) -> &'static OperationSpec {
+        &OPERATIONS[self.0]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    pub fn from_name(name: &str) -> Option<Operation> {
+        OPERATIONS.iter().position(|spec| spec.name == name).map(Operation)
+    }
+}
+
+/// The vision model describe_image asks: its id, page, input form, bounds and price.
+#[derive(Debug, Clone, Copy)]
+pub struct VisionSpec {
+    pub name: &'static str,
+    pub workers_ai_id: &'static str,
+    pub page: &'static str,
+    /// Most tokens one answer may take (`max_tokens`; the page's default is 256).
+    pub max_tokens: u32,
+    /// Longest side of the image sent; larger images are scaled down through the Images binding.
+    pub max_side: u32,
+    /// Tokens an image is counted as before the call, for the budget check (the model counts
+    /// the real figure, which is what is recorded afterwards).
+    pub image_tokens_estimate: u32,
+    pub neurons_per_million_input_tokens: f64,
+    pub neurons_per_million_output_tokens: f64,
+}
+
+/// Llama 4 Scout (https://developers.cloudflare.com/workers-ai/models/llama-4-scout-17b-16e-instruct/):
+/// "natively multimodal"; `messages` whose content holds `{type: "text"}` and
+/// `{type: "image_url", image_url: {url: "data:image/…;base64,…"}}` ("HTTP URL will not be
+/// accepted"), `max_tokens` (default 256); answers `{response, usage: {prompt_tokens,
+/// completion_tokens, total_tokens}}`. Priced on the pricing page at $0.270 / $0.850 per M input /
+/// output tokens = 24545 / 77273 neurons.
+pub const VISION: VisionSpec = VisionSpec {
+    name: "llama-4-scout",
+    workers_ai_id: "@cf/meta/llama-4-scout-17b-16e-instruct",
+    page: "https://developers.cloudflare.com/workers-ai/models/llama-4-scout-17b-16e-instruct/",
+    max_tokens: 300,
+    max_side: 1024,
+    image_tokens_estimate: 2_000,
+    neurons_per_million_input_tokens: 24545.0,
+    neurons_per_million_output_tokens: 77273.0,
+};
+
+impl VisionSpec {
+    /// Neurons for a call's token counts.
+    pub fn neurons(&self, input_tokens: u64, output_tokens: u64) -> f64 {
+        (input_tokens as f64 * self.neurons_per_million_input_tokens
+            + output_tokens as f64 * self.neurons_per_million_output_tokens)
+            / 1_000_000.0
+    }
+
+    /// The most a call with `text_chars` characters of text can cost before it is made: the
+    /// image estimate, the text at a token per character, and the longest answer.
+    pub fn neurons_at_most(&self, text_chars: usize) -> f64 {
+        self.neurons(
+            u64::from(self.image_tokens_estimate) + text_chars as u64,
+            u64::from(self.max_tokens),
+        )
+    }
+}

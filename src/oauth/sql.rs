@@ -276,6 +276,7 @@ mod tests {
         let value = |param: &SqlValue| match param {
             SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
             SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
+            SqlValue::Real(n) => rusqlite::types::Value::Real(*n),
             SqlValue::Null => rusqlite::types::Value::Null,
         };
         statement.params.iter().map(value).collect()

@@ -19,7 +19,7 @@ pub async fn generate(ctx: &ToolContext, request: GenerationRequest) -> Result<V
     let jobs = plan_jobs(output.model, &sized(output.size), output.n, None, random_seed)?;
     let batch = Batch {
         prompt: &request.prompt,
-        model: output.model,
+        model: crate::models::Maker::Model(output.model),
         jobs,
         stored_inputs: Vec::new(),
     };

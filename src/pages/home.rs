@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::html::escape as html_escape;
 use crate::models::{ImageModel, ModelSpec};
 use crate::oauth::paths;
+use crate::prompts::PromptSpec;
 use crate::tools::{Field, FieldKind, Scope, ToolSpec};
 
 /// What the page needs to know; everything comes from the tool definitions and the request.
@@ -22,6 +23,8 @@ pub struct HomePage<'a> {
     pub tools: &'a [&'a ToolSpec],
     /// Image models, default first.
     pub models: &'a [ModelSpec],
+    /// The prompt templates, as `prompts/list` serves them.
+    pub prompts: &'a [PromptSpec],
     /// Supported MCP protocol revisions, newest first.
     pub protocol_versions: &'a [&'a str],
     /// true when images come from the offline preview backend rather than a model.
@@ -58,6 +61,7 @@ pub fn render(page: &HomePage) -> String {
     out.push_str(&auth_section());
     out.push_str(&tools_section(page.tools));
     out.push_str(&models_section(page.models));
+    out.push_str(&prompts_section(page.prompts));
     out.push_str(&clients_section(page.origin));
     out.push_str(&openai_section(page.origin));
     out.push_str(&protocol_section(page.protocol_versions));
@@ -110,6 +114,7 @@ const NAV: &str = "<nav aria-label=\"On this page\"><ul>\
 <li><a href=\"#auth\">Authentication</a></li>\
 <li><a href=\"#tools\">Tools</a></li>\
 <li><a href=\"#models\">Models</a></li>\
+<li><a href=\"#prompts\">Prompts</a></li>\
 <li><a href=\"#clients\">Client setup</a></li>\
 <li><a href=\"#openai\">OpenAI images API</a></li>\
 <li><a href=\"#protocol\">Protocol versions</a></li>\
@@ -345,6 +350,34 @@ fn count_range(min: usize, max: Option<usize>, one: &str, many: &str) -> String 
 // Models
 // ---------------------------------------------------------------------------
 
+fn prompts_section(prompts: &[PromptSpec]) -> String {
+    let mut html = String::from(
+        "<section id=\"prompts\">\n<h2>Prompts</h2>\n<p>Templates for common requests (<code>prompts/list</code>, \
+         <code>prompts/get</code>): each leads the assistant to the tool, model and controls that suit it.</p>\n\
+         <div class=\"scroll\"><table>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">What it makes</th>\
+         <th scope=\"col\">Arguments</th><th scope=\"col\">Model</th></tr></thead>\n<tbody>\n",
+    );
+    for prompt in prompts {
+        let arguments: Vec<String> = prompt
+            .arguments
+            .iter()
+            .map(|argument| match argument.default {
+                None => format!("<code>{}</code> (required)", html_escape(argument.name)),
+                Some(_) => format!("<code>{}</code>", html_escape(argument.name)),
+            })
+            .collect();
+        html.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+            html_escape(prompt.name),
+            html_escape(prompt.description),
+            arguments.join(", "),
+            html_escape(prompt.model().name()),
+        ));
+    }
+    html.push_str("</tbody>\n</table></div>\n</section>\n");
+    html
+}
+
 fn models_section(models: &[ModelSpec]) -> String {
     let mut html = String::from(
         "<section id=\"models\">\n<h2>Models</h2>\n<p>Pick one with the <code>model</code> argument; \
@@ -365,7 +398,7 @@ fn models_section(models: &[ModelSpec]) -> String {
             html_escape(model.workers_ai_id),
             html_escape(&model.params_text()),
             html_escape(model.typical_time),
-            html_escape(model.price_hint),
+            html_escape(&model.price_text()),
         ));
     }
     html.push_str("</tbody>\n</table></div>\n</section>\n");
@@ -568,6 +601,7 @@ mod tests {
             server_version: "3.0.0",
             tools: TOOLS,
             models: &MODELS,
+            prompts: crate::prompts::PROMPTS,
             protocol_versions: &versions,
             preview_backend,
             images_api: &[ApiRoute {
@@ -745,6 +779,7 @@ mod tests {
             server_name: "<i>name</i>",
             server_version: "1\"",
             tools: &[&evil_tool],
+            prompts: &[],
             models: &MODELS,
             protocol_versions: &["<v>"],
             preview_backend: false,
@@ -801,6 +836,7 @@ mod tests {
             server_name: "s",
             server_version: "1",
             tools: &[],
+            prompts: &[],
             models: &[],
             protocol_versions: &[],
             preview_backend: false,
@@ -812,8 +848,8 @@ mod tests {
     #[test]
     fn page_stays_small() {
         let html = render_real(ORIGIN, true);
-        // 10 tools and 11 models, each described once.
-        assert!(html.len() < 36 * 1024, "page is {} bytes", html.len());
+        // 12 tools, 11 models and 7 prompts, each described once.
+        assert!(html.len() < 44 * 1024, "page is {} bytes", html.len());
         // Set HOME_PAGE_SAMPLE=/path/page.html to write the page out for a visual check.
         if let Ok(path) = std::env::var("HOME_PAGE_SAMPLE") {
             let _ = std::fs::write(path, &html);

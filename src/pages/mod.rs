@@ -23,6 +23,7 @@ pub fn home(req: &Request, env: &Env, images_api: &[home::ApiRoute]) -> worker::
         server_version: SERVER_VERSION,
         tools: crate::tools::TOOLS,
         models: &MODELS,
+        prompts: crate::prompts::PROMPTS,
         protocol_versions: &protocol_versions,
         preview_backend,
         images_api,

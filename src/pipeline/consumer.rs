@@ -29,10 +29,10 @@ use crate::catalog::{
 };
 use crate::config::{Config, ImageBackend};
 use crate::d1::DbError;
-use crate::images_binding::make_thumbnail;
+use crate::images_binding::{make_thumbnail, remove_background};
 use crate::jobs::{InputRole, JobInput, JobMessage, JobStore, StoredImage};
 use crate::media::{dimensions, ImageFormat};
-use crate::models::ImageModel;
+use crate::models::{Maker, Operation};
 use crate::services::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
 use crate::urls::{key_in_stored_url, stored_image_url, thumbnail_key};
 
@@ -233,24 +233,29 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
             None => Err(AttemptError::Setup(format!("job {} does not exist", message.job_id))),
         };
     };
-    let model = ImageModel::from_name(&job.model)
-        .ok_or_else(|| AttemptError::Setup(format!("unknown model {:?}", job.model)))?;
-    if config.image_backend == ImageBackend::Preview {
-        worker::console_log!(
-            "job {}: IMAGE_BACKEND=preview draws an offline preview picture, not a model output",
-            job.id
-        );
-    }
-    let parameters = crate::jobs::parameters_object(job.parameters.as_deref());
+    let maker =
+        Maker::from_name(&job.model).ok_or_else(|| AttemptError::Setup(format!("unknown model {:?}", job.model)))?;
     let (images, mask) = read_inputs(env, job.inputs.as_deref()).await?;
-    let request = backend::Request {
-        model,
-        prompt: &job.prompt,
-        parameters: &parameters,
-        images: &images,
-        mask: mask.as_deref(),
+    let (bytes, format) = match maker {
+        Maker::Model(model) => {
+            if config.image_backend == ImageBackend::Preview {
+                worker::console_log!(
+                    "job {}: IMAGE_BACKEND=preview draws an offline preview picture, not a model output",
+                    job.id
+                );
+            }
+            let parameters = crate::jobs::parameters_object(job.parameters.as_deref());
+            let request = backend::Request {
+                model,
+                prompt: &job.prompt,
+                parameters: &parameters,
+                images: &images,
+                mask: mask.as_deref(),
+            };
+            backend::generate(env, config.image_backend, &request, config.ai_timeout_seconds).await?
+        }
+        Maker::Operation(operation) => run_operation(env, operation, &images).await?,
     };
-    let (bytes, format) = backend::generate(env, config.image_backend, &request, config.ai_timeout_seconds).await?;
     if was_cancelled(store, &job.id).await? {
         worker::console_log!("job {}: cancelled while generating; its image is discarded", job.id);
         return Ok(());
@@ -306,6 +311,26 @@ async fn was_cancelled(store: &JobStore, id: &str) -> Result<bool, AttemptError>
         .job(id, None)
         .await?
         .is_some_and(|job| job.status == crate::jobs::JobStatus::Cancelled))
+}
+
+/// An image operation on the job's one input (background removal through the Images binding).
+async fn run_operation(
+    env: &Env,
+    operation: Operation,
+    images: &[Vec<u8>],
+) -> Result<(Vec<u8>, ImageFormat), AttemptError> {
+    let image = images
+        .first()
+        .ok_or_else(|| AttemptError::Setup(format!("{} needs an input image; the job lists none", operation.name())))?;
+    match operation {
+        Operation::REMOVE_BACKGROUND => {
+            let bytes = remove_background(env, image)
+                .await
+                .map_err(|error| AttemptError::Setup(format!("{}: {error}", operation.name())))?;
+            Ok((bytes, ImageFormat::Png))
+        }
+        other => Err(AttemptError::Setup(format!("no runner for {}", other.name()))),
+    }
 }
 
 /// The bytes of a job's input images (none for text-to-image jobs) and of its mask, from R2.

@@ -16,7 +16,7 @@ pub struct Implementation {
     pub icons: Option<Vec<Value>>,
 }
 
-/// `ServerCapabilities`: tools, and the stored images as resources.
+/// `ServerCapabilities`: tools, the stored images as resources, and prompt templates.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerCapabilities {
@@ -25,6 +25,73 @@ pub struct ServerCapabilities {
     /// 2025-11-25's `tasks` capability, only for that revision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<serde_json::Value>,
+    pub prompts: PromptsCapability,
+}
+
+/// The `prompts` capability; the templates never change at run time.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptsCapability {
+    pub list_changed: bool,
+}
+
+/// `PromptArgument`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptArgument {
+    pub name: String,
+    pub description: String,
+    pub required: bool,
+}
+
+/// `Prompt` (`title` from 2025-06-18 on).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prompt {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub description: String,
+    pub arguments: Vec<PromptArgument>,
+}
+
+/// `ListPromptsResult`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPromptsResult {
+    pub prompts: Vec<Prompt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `GetPromptRequest` params.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GetPromptParams {
+    pub name: String,
+    #[serde(default)]
+    pub arguments: Option<Map<String, Value>>,
+}
+
+/// `TextContent` inside a `PromptMessage`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromptText {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: String,
+}
+
+/// `PromptMessage`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromptMessage {
+    pub role: &'static str,
+    pub content: PromptText,
+}
+
+/// `GetPromptResult`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetPromptResult {
+    pub description: String,
+    pub messages: Vec<PromptMessage>,
 }
 
 /// The `tools` capability; the tool list never changes at run time.

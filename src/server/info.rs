@@ -3,7 +3,7 @@
 use crate::catalog::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION};
 use crate::icons;
 use crate::protocol::mcp::{
-    Implementation, InitializeResult, ResourcesCapability, ServerCapabilities, ToolsCapability,
+    Implementation, InitializeResult, PromptsCapability, ResourcesCapability, ServerCapabilities, ToolsCapability,
 };
 use crate::protocol::version;
 
@@ -12,7 +12,10 @@ pub const INSTRUCTIONS: &str = "Generates images from text prompts with Cloudfla
 For a finished image in one call use generate_image_and_wait. For background work use generate_image, \
 then wait_for_completion with the returned job id(s); cancel_job stops jobs that have not finished. \
 list_generations shows earlier images. \
-Finished images are also resources: images://jobs/{job_id} (full size) and images://jobs/{job_id}/thumbnail.";
+Finished images are also resources: images://jobs/{job_id} (full size) and images://jobs/{job_id}/thumbnail. \
+describe_image checks what an image shows without loading it; remove_background cuts out its subject. \
+The prompts (product shot, logo, app icon, portrait, isometric illustration, sticker, wallpaper) pick the tool, \
+model and controls for common requests.";
 
 /// This server as `revision` describes an implementation: with its icons from 2025-11-25 on
 /// (`Implementation` gained `icons` with `Tool`).
@@ -36,6 +39,7 @@ pub fn initialize_result(requested: Option<&str>) -> InitializeResult {
                 list_changed: false,
             },
             tasks: version::has_core_tasks(revision).then(super::tasks::core_capability),
+            prompts: PromptsCapability { list_changed: false },
         },
         server_info: server_info(revision),
         instructions: Some(INSTRUCTIONS.to_string()),

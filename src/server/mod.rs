@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::echo;
 use crate::jobs::tasks::TaskForm;
+use crate::prompts;
 use crate::protocol::jsonrpc::{RpcError, RpcRequest, RpcResponse};
 use crate::protocol::mcp::{CallToolParams, ListToolsResult, ProgressToken};
 use crate::protocol::version;
@@ -40,6 +41,8 @@ pub fn answer_static(request: &RpcRequest, revision: &str) -> Option<Result<Valu
         }
         "ping" => Ok(json!({})),
         "tools/list" => tools_list_result(revision),
+        "prompts/list" => prompts::list(request.params.as_ref(), version::has_titles(revision)).and_then(to_value),
+        "prompts/get" => prompts::get(request.params.as_ref()).and_then(to_value),
         _ => return None,
     };
     Some(result)
@@ -175,6 +178,8 @@ async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
         "tools/call" if runs_as_extension_task(request) => {
             tasks::start(ctx, call_params(request.params.as_ref())?, TaskForm::Extension, None).await
         }
+        "prompts/list" => prompts::list(request.params.as_ref(), true).and_then(to_value),
+        "prompts/get" => prompts::get(request.params.as_ref()).and_then(to_value),
         // This revision makes an unknown tool a protocol error.
         "tools/call" => call_tool(ctx, request, true).await,
         other => match answer_resources(ctx, request, Era::Stateless).await {

@@ -144,7 +144,7 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
 /// The params field a method's `Mcp-Name` header mirrors, for the methods that need one.
 fn named_param(method: &str) -> Option<&'static str> {
     match method {
-        "tools/call" => Some("name"),
+        "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
         // The tasks extension routes by task id.
         "tasks/get" | "tasks/cancel" | "tasks/update" => Some("taskId"),
@@ -169,6 +169,7 @@ pub fn discover_result() -> Value {
         "capabilities": {
             "tools": {},
             "resources": {},
+            "prompts": {},
             "extensions": {super::tasks::EXTENSION_ID: {}},
         },
         "instructions": INSTRUCTIONS,
@@ -181,7 +182,7 @@ pub fn discover_result() -> Value {
 /// Images are user data and the listing will depend on the caller's key (issue 11): "private".
 fn cache_hints(method: &str) -> Option<(u64, &'static str)> {
     match method {
-        "tools/list" | "resources/templates/list" => Some((LIST_TTL_MS, "public")),
+        "tools/list" | "resources/templates/list" | "prompts/list" => Some((LIST_TTL_MS, "public")),
         "resources/list" => Some((RESOURCE_LIST_TTL_MS, "private")),
         "resources/read" => Some((RESOURCE_READ_TTL_MS, "private")),
         _ => None,

@@ -65,7 +65,7 @@ pub async fn start_edit(ctx: &impl Context, edit: Edit<'_>) -> Result<Vec<String
         check_mask_size(&loaded[0], &mask)?;
         loaded.push(mask);
     }
-    start_jobs_with_inputs(ctx, prompt, model, jobs, loaded).await
+    start_jobs_with_inputs(ctx, prompt, crate::models::Maker::Model(model), jobs, loaded).await
 }
 
 async fn read(ctx: &impl Context, store: &JobStore, input: Input<'_>, role: InputRole) -> Result<Loaded, ServiceError> {

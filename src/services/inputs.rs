@@ -10,7 +10,7 @@ use crate::catalog::{echo, INPUT_IMAGE_MAX_BYTES, INPUT_IMAGE_MAX_PIXELS, INPUT_
 use crate::images_binding::{fit, ImagesError};
 use crate::jobs::{InputRole, JobInput, JobRow, JobStatus, JobStore, NewJob};
 use crate::media::{base64_decode, dimensions, sniff, ImageFormat};
-use crate::models::{ImageModel, ModelSpec};
+use crate::models::{Maker, ModelSpec};
 use crate::urls::{key_from_image_path, key_from_image_url, key_in_stored_url, stored_image_url, IMAGE_ROUTE_PREFIX};
 
 /// What a reference names, before anything is read.
@@ -300,10 +300,15 @@ pub fn edit_model_names() -> String {
 /// Images binding; data URLs and converted copies are stored as `input-<uuid>.<ext>`.
 pub async fn prepare(
     ctx: &impl Context,
-    spec: &ModelSpec,
+    maker: Maker,
     loaded: Vec<Loaded>,
 ) -> Result<(Vec<JobInput>, Vec<String>), ServiceError> {
-    let max_side = spec.inputs.map_or(u32::MAX, |rule| rule.max_side);
+    let max_side = match maker {
+        Maker::Model(model) => model.spec().inputs.map_or(u32::MAX, |rule| rule.max_side),
+        // The Images binding takes any size the inputs' own checks let through.
+        Maker::Operation(_) => u32::MAX,
+    };
+    let name = maker.name();
     let public_base = ctx.config().public_image_base_url.as_deref();
     let mut inputs = Vec::with_capacity(loaded.len());
     let mut stored = Vec::new();
@@ -314,19 +319,19 @@ pub async fn prepare(
             let mut note = Vec::new();
             if too_big {
                 note.push(format!(
-                    "scaled down from {}x{} to fit {}'s {max_side}x{max_side} input limit",
-                    input.width, input.height, spec.name
+                    "scaled down from {}x{} to fit {name}'s {max_side}x{max_side} input limit",
+                    input.width, input.height
                 ));
             }
             if input.format == ImageFormat::Webp {
-                note.push(format!("converted from WebP to PNG for {}", spec.name));
+                note.push(format!("converted from WebP to PNG for {name}"));
             }
             let (bytes, format, url) = if note.is_empty() {
                 (input.bytes, input.format, input.stored_url)
             } else {
                 let converted = fit(ctx.env(), &input.bytes, max_side, ImageFormat::Png)
                     .await
-                    .map_err(|error| conversion_refused(&input, spec, max_side, error))?;
+                    .map_err(|error| conversion_refused(&input, name, max_side, error))?;
                 (converted, ImageFormat::Png, None)
             };
             let (width, height) = dimensions(&bytes, format).unwrap_or((input.width, input.height));
@@ -365,12 +370,16 @@ pub async fn prepare(
     }
 }
 
-fn conversion_refused(input: &Loaded, spec: &ModelSpec, max_side: u32, error: ImagesError) -> ServiceError {
+fn conversion_refused(input: &Loaded, name: &str, max_side: u32, error: ImagesError) -> ServiceError {
+    let limit = if max_side == u32::MAX {
+        String::new()
+    } else {
+        format!(" of at most {max_side}x{max_side}")
+    };
     refuse(
         &input.argument,
         format_args!(
-            "{} takes PNG or JPEG inputs of at most {max_side}x{max_side}; this {} is {}x{} and converting it failed: {error}",
-            spec.name,
+            "{name} takes PNG or JPEG inputs{limit}; this {} is {}x{} and converting it failed: {error}",
             input.format.content_type(),
             input.width,
             input.height
@@ -383,13 +392,13 @@ fn conversion_refused(input: &Loaded, spec: &ModelSpec, max_side: u32, error: Im
 pub async fn start_jobs_with_inputs(
     ctx: &impl Context,
     prompt: &str,
-    model: ImageModel,
+    model: Maker,
     mut jobs: Vec<NewJob>,
     loaded: Vec<Loaded>,
 ) -> Result<Vec<String>, ServiceError> {
     let mut stored_inputs = Vec::new();
     if !loaded.is_empty() {
-        let (inputs, stored) = prepare(ctx, model.spec(), loaded).await?;
+        let (inputs, stored) = prepare(ctx, model, loaded).await?;
         stored_inputs = stored;
         let listed = serde_json::to_string(&inputs).ok();
         for job in &mut jobs {

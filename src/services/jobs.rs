@@ -1,12 +1,12 @@
 //! Job creation, for every tool that starts jobs: plan them (checked against the model, each
-//! with its seed), reserve the images against the daily quota, record them in D1, queue one
-//! message per image. Nothing is left pending or reserved when a step fails.
+//! with its seed), estimate each one's cost, reserve the images and neurons against the daily
+//! quota and budget, record them in D1, queue one message per image. Nothing is left pending or reserved when a step fails.
 
 use serde_json::Value;
 
 use super::{quota, Context, ServiceError};
-use crate::jobs::{JobMessage, JobStore, NewJob};
-use crate::models::{Controls, ImageModel, SEED_MAX};
+use crate::jobs::{JobInput, JobMessage, JobStore, NewJob, Spend};
+use crate::models::{Controls, ImageModel, Maker, SEED_MAX};
 use crate::time::now_ms;
 
 /// `count` jobs of `model`, checked against it (nothing is stored if this fails). With a seed in
@@ -32,15 +32,48 @@ pub fn plan_jobs(
                 height: plan.height,
                 parameters: Value::Object(plan.parameters).to_string(),
                 inputs: inputs.map(str::to_string),
+                estimated_neurons: None,
+                estimated_usd: None,
             })
         })
         .collect()
 }
 
+/// Sets each job's estimated neurons and USD from what it sends and receives, and returns what
+/// the jobs add to the day: their images, and the neurons and USD of those with a listed price
+/// (an unlisted price counts as 0).
+pub fn estimate_jobs(maker: Maker, jobs: &mut [NewJob]) -> Spend {
+    let mut spend = Spend {
+        images: jobs.len() as i64,
+        ..Spend::default()
+    };
+    for job in jobs.iter_mut() {
+        let size = job
+            .width
+            .zip(job.height)
+            .and_then(|(w, h)| Some((u32::try_from(w).ok()?, u32::try_from(h).ok()?)));
+        let parameters = crate::jobs::parameters_object(Some(&job.parameters));
+        let inputs: Vec<JobInput> = job
+            .inputs
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        let sizes: Vec<(u32, u32)> = inputs.iter().map(|input| (input.width, input.height)).collect();
+        let cost = maker.estimate(size, &parameters, &sizes);
+        job.estimated_neurons = cost.map(|cost| cost.neurons);
+        job.estimated_usd = cost.map(|cost| cost.usd);
+        if let Some(cost) = cost {
+            spend.neurons += cost.neurons;
+            spend.usd += cost.usd;
+        }
+    }
+    spend
+}
+
 /// One call's jobs, planned and checked, ready to be recorded and queued.
 pub struct Batch<'a> {
     pub prompt: &'a str,
-    pub model: ImageModel,
+    pub model: Maker,
     pub jobs: Vec<NewJob>,
     /// R2 keys stored for these jobs (uploaded or converted inputs): deleted if the jobs are
     /// never recorded; once recorded they stay with the jobs, whatever becomes of them.
@@ -54,10 +87,11 @@ pub async fn start_jobs(ctx: &impl Context, batch: Batch<'_>) -> Result<Vec<Stri
     let Batch {
         prompt,
         model,
-        jobs,
+        mut jobs,
         stored_inputs,
     } = batch;
-    let recorded = record_jobs(ctx, &jobs, prompt, model).await;
+    let spend = estimate_jobs(model, &mut jobs);
+    let recorded = record_jobs(ctx, &jobs, spend, prompt, model).await;
     let (store, reservation) = match recorded {
         Ok(recorded) => recorded,
         Err(error) => {
@@ -92,12 +126,13 @@ pub async fn start_jobs(ctx: &impl Context, batch: Batch<'_>) -> Result<Vec<Stri
 async fn record_jobs(
     ctx: &impl Context,
     jobs: &[NewJob],
+    spend: Spend,
     prompt: &str,
-    model: ImageModel,
+    model: Maker,
 ) -> Result<(JobStore, quota::Reservation), ServiceError> {
     let store: JobStore = ctx.job_store()?;
     let now = now_ms();
-    let reservation = quota::reserve(ctx, &store, jobs.len(), now).await?;
+    let reservation = quota::reserve(ctx, &store, spend, now).await?;
     if let Err(error) = store
         .insert_jobs(
             jobs,

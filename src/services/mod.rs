@@ -14,6 +14,7 @@ pub mod inputs;
 pub mod jobs;
 pub mod quota;
 pub mod storage;
+pub mod vision;
 
 use worker::Env;
 
@@ -59,6 +60,19 @@ pub enum ServiceError {
         requested: i64,
         resets_at: String,
     },
+    #[error(
+        "daily neuron budget reached: key \"{key}\" has used {used:.2} of its {budget} neurons today (UTC) and this \
+         call is estimated at {requested:.2}, so nothing was started; the budget resets at {resets_at}"
+    )]
+    OverBudget {
+        key: String,
+        budget: f64,
+        used: f64,
+        requested: f64,
+        resets_at: String,
+    },
+    #[error("the vision model {model} failed: {0}", model = crate::models::VISION.name)]
+    Vision(String),
     #[error("could not read or store an input image in R2: {0}")]
     Storage(#[source] worker::Error),
     #[error(transparent)]

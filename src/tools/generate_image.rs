@@ -17,9 +17,10 @@ use crate::catalog::{COUNT, ESTIMATED_TIME_SECONDS, PROMPT_MAX_CHARS, PROMPT_MIN
 use crate::icons;
 use crate::jobs::NewJob;
 use crate::models::{
-    AspectRatio, Control, Controls, ImageModel, ModelSpec, ASPECT_RATIOS, MODELS, NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
+    js_opt_f64, AspectRatio, Control, Controls, ImageModel, ModelSpec, ASPECT_RATIOS, MODELS,
+    NEGATIVE_PROMPT_MAX_CHARS, SEED_MAX,
 };
-use crate::services::jobs::{plan_jobs, random_seed, start_jobs, Batch};
+use crate::services::jobs::{estimate_jobs, plan_jobs, random_seed, start_jobs, Batch};
 use crate::services::ServiceError;
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -188,7 +189,7 @@ impl GenerateArgs {
     pub fn batch(&self) -> Result<Batch<'_>, ServiceError> {
         Ok(Batch {
             prompt: &self.prompt,
-            model: self.model,
+            model: self.model.into(),
             jobs: self.plan_jobs(random_seed)?,
             stored_inputs: Vec::new(),
         })
@@ -218,6 +219,8 @@ fn output_schema() -> Value {
             "prompt": {"type": "string"},
             "model": {"type": "string"},
             "estimated_time_seconds": {"type": "integer"},
+            "estimated_neurons": {"type": ["number", "null"], "description": "Workers AI neurons the call's images are estimated at, from the model's published price (null: no price listed)."},
+            "estimated_usd": {"type": ["number", "null"], "description": "The estimate in USD ($0.011 per 1,000 neurons)."},
             "note": {"type": "string"}
     }"#,
     ))
@@ -232,6 +235,10 @@ struct StartedOne<'a> {
     prompt: &'a str,
     model: &'static str,
     estimated_time_seconds: u32,
+    #[serde(serialize_with = "js_opt_f64")]
+    estimated_neurons: Option<f64>,
+    #[serde(serialize_with = "js_opt_f64")]
+    estimated_usd: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -244,6 +251,10 @@ struct StartedMany<'a> {
     prompt: &'a str,
     model: &'static str,
     estimated_time_seconds: u32,
+    #[serde(serialize_with = "js_opt_f64")]
+    estimated_neurons: Option<f64>,
+    #[serde(serialize_with = "js_opt_f64")]
+    estimated_usd: Option<f64>,
 }
 
 /// The tool's behaviour: typed arguments in, a result out.
@@ -253,7 +264,15 @@ impl Handler for GenerateImage {
     type Args = GenerateArgs;
 
     async fn handle(ctx: &ToolContext, request: GenerateArgs) -> ToolResult {
-        let ids = start_jobs(ctx, request.batch()?).await?;
+        let batch = request.batch()?;
+        // The whole call's estimate (each job records its own when it is created).
+        let spend = estimate_jobs(batch.model, &mut batch.jobs.clone());
+        let priced = request.model.spec().price.is_some();
+        let (estimated_neurons, estimated_usd) = match priced {
+            true => (Some(round(spend.neurons)), Some(round(spend.usd))),
+            false => (None, None),
+        };
+        let ids = start_jobs(ctx, batch).await?;
         let model = request.model.name();
         Ok(match ids.as_slice() {
             [id] => ToolOutput::success(&StartedOne {
@@ -266,6 +285,8 @@ impl Handler for GenerateImage {
                 prompt: &request.prompt,
                 model,
                 estimated_time_seconds: ESTIMATED_TIME_SECONDS,
+                estimated_neurons,
+                estimated_usd,
             }),
             _ => ToolOutput::success(&StartedMany {
                 success: true,
@@ -279,9 +300,16 @@ impl Handler for GenerateImage {
                 prompt: &request.prompt,
                 model,
                 estimated_time_seconds: ESTIMATED_TIME_SECONDS,
+                estimated_neurons,
+                estimated_usd,
             }),
         })
     }
+}
+
+/// A sum of estimates to a billionth (no float noise in results).
+fn round(value: f64) -> f64 {
+    (value * 1e9).round() / 1e9
 }
 
 /// Every shape generate_image answers with, built from the same result types as `handle`.
@@ -304,6 +332,8 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
                 prompt: "a red fox in snow",
                 model,
                 estimated_time_seconds: ESTIMATED_TIME_SECONDS,
+                estimated_neurons: Some(57.6),
+                estimated_usd: Some(0.0006336),
             }),
         ),
         (
@@ -317,6 +347,8 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
                 prompt: "a red fox in snow",
                 model,
                 estimated_time_seconds: ESTIMATED_TIME_SECONDS,
+                estimated_neurons: None,
+                estimated_usd: None,
             }),
         ),
         (

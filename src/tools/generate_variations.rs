@@ -12,7 +12,7 @@ use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Ty
 use crate::catalog::{JOB_ID_MAX_CHARS, VARIATIONS, VARIATION_STRENGTH_DEFAULT};
 use crate::icons;
 use crate::jobs::{parameters_object, InputRole};
-use crate::models::{self, Control, Controls, ImageModel};
+use crate::models::{self, Control, Controls, ImageModel, Operation};
 use crate::services::inputs::{finished_job, from_job};
 use crate::services::jobs::{plan_jobs, random_seed};
 
@@ -128,10 +128,15 @@ impl Handler for GenerateVariations {
         let store = ctx.store()?;
         let job = finished_job(ctx, &store, "job_id", &job_id).await?;
         let source = ImageModel::from_name(&job.model).ok_or_else(|| {
-            ToolError::Args(ArgError(format!(
-                "job {job_id} was made by an unknown model {:?}",
-                job.model
-            )))
+            let message = match Operation::from_name(&job.model) {
+                // Such an image has no prompt or model of its own to vary.
+                Some(operation) => format!(
+                    "job {job_id} was made by {}, an image operation, not a model: give its image to edit_image instead",
+                    operation.name()
+                ),
+                None => format!("job {job_id} was made by an unknown model {:?}", job.model),
+            };
+            ToolError::Args(ArgError(message))
         })?;
         let (model, from_image) = variation_model(source, strength.is_some());
         let controls = variation_controls(source, model, &parameters_object(job.parameters.as_deref()), strength);

@@ -155,6 +155,8 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         thumbnail_url: image_url.map(|url| url.replace(".jpg", "-thumb.webp")),
         image_size: image_url.map(|_| 183_220),
         inputs: Some(super::generation::SAMPLE_INPUTS.into()),
+        estimated_neurons: Some(57.6),
+        estimated_usd: Some(0.0006336),
     };
     let found = |job: JobRow| job_status(&job, "https://worker.example", true);
     let mut legacy = row(JobStatus::Completed, Some("/images/b.png"), None);

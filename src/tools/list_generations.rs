@@ -116,6 +116,8 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
             height: Some(1024),
             parameters: json!({"steps": 4}).as_object().cloned().unwrap_or_default(),
             inputs: serde_json::from_str(super::generation::SAMPLE_INPUTS).ok(),
+            estimated_neurons: Some(57.6),
+            estimated_usd: Some(0.0006336),
         },
     };
     let page = |page: Page, total: i64, generations: Vec<GenerationItem>| {

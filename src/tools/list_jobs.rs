@@ -153,6 +153,8 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
                 "format": "png", "width": 512, "height": 512,
                 "note": "scaled down from 1024x1024 to fit flux-2-dev's 512x512 input limit"}]),
             ),
+            estimated_neurons: Some(2670.0),
+            estimated_usd: Some(0.02937),
         },
     };
     let page = |filter: StatusFilter, jobs: Vec<JobItem>| {

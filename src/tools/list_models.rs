@@ -9,7 +9,8 @@ use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
 use crate::icons;
 use crate::models::{
-    ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Range, ASPECT_RATIOS, MODELS,
+    js_f64, ImageModel, InputEncoding, InputRule, ModelSpec, OutputShape, Param, Price, Range, ASPECT_RATIOS, MODELS,
+    OPERATIONS, PRICING_PAGE, USD_PER_THOUSAND_NEURONS, VISION,
 };
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -17,7 +18,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     title: "List image models",
     description: || {
         "List every image model this server can use: name (pass it as `model`), Workers AI id, what it is good at, \
-         its parameters with types, ranges and defaults, supported aspect ratios, default size, typical time and price."
+         its parameters with types, ranges and defaults, supported aspect ratios, default size, typical time, price \
+         and the estimated neurons and USD of one default image."
             .to_string()
     },
     typed: Typed::of::<ListModels>(),
@@ -39,6 +41,15 @@ fn output_schema() -> Value {
         r#"{
         "default_model": {"type": "string"},
         "count": {"type": "integer"},
+        "usd_per_1000_neurons": {"type": "number", "description": "What Workers AI charges per 1,000 neurons."},
+        "pricing_page": {"type": "string"},
+        "operations": {"type": "array", "description": "Image operations that are not models (remove_background).", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "description": {"type": "string"}, "docs": {"type": "string"},
+            "price_hint": {"type": "string"}, "usd_per_image": {"type": "number"}, "pricing_page": {"type": "string"}}}},
+        "vision_model": {"type": "object", "description": "The model describe_image asks.", "properties": {
+            "name": {"type": "string"}, "workers_ai_id": {"type": "string"}, "docs": {"type": "string"},
+            "max_tokens": {"type": "integer"},
+            "neurons_per_million_input_tokens": {"type": "number"}, "neurons_per_million_output_tokens": {"type": "number"}}},
         "models": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"},
             "workers_ai_id": {"type": "string"},
@@ -62,7 +73,16 @@ fn output_schema() -> Value {
                     "mask": {"type": "boolean", "description": "Needs a mask (inpainting)."},
                     "max_side": {"type": "integer", "description": "Larger inputs are scaled down to fit."}}},
             "typical_time": {"type": "string"},
-            "price_hint": {"type": "string"},
+            "price_hint": {"type": "string", "description": "The price in words, from the Workers AI pricing page."},
+            "price": {"type": ["object", "null"], "description": "The price in USD, in the form the model's page gives it (null: none listed, counted as 0 toward DAILY_NEURON_BUDGET).",
+                "properties": {"form": {"type": "string", "enum": ["tile_and_step", "tile_step_input_and_output", "tile_input_and_output", "megapixel", "step"]},
+                    "usd_per_tile": {"type": "number"}, "usd_per_step": {"type": "number"},
+                    "usd_per_input_tile_step": {"type": "number"}, "usd_per_output_tile_step": {"type": "number"},
+                    "usd_per_input_tile": {"type": "number"}, "usd_per_output_tile": {"type": "number"},
+                    "usd_first": {"type": "number"}, "usd_per_further": {"type": "number"}, "usd_per_input": {"type": "number"}}},
+            "per_default_image": {"type": ["object", "null"], "description": "Estimated cost of one image at the default size and steps from text alone (null: no price listed).",
+                "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}, "steps": {"type": ["integer", "null"]},
+                    "neurons": {"type": "number"}, "usd": {"type": "number"}}},
             "docs": {"type": "string"}
         }}}
     }"#,
@@ -78,7 +98,34 @@ struct ModelsList {
     success: bool,
     default_model: &'static str,
     count: usize,
+    usd_per_1000_neurons: f64,
+    pricing_page: &'static str,
     models: Vec<ModelInfo>,
+    operations: Vec<OperationInfo>,
+    vision_model: VisionInfo,
+}
+
+#[derive(Serialize)]
+struct OperationInfo {
+    name: &'static str,
+    description: &'static str,
+    docs: &'static str,
+    price_hint: &'static str,
+    #[serde(serialize_with = "js_f64")]
+    usd_per_image: f64,
+    pricing_page: &'static str,
+}
+
+#[derive(Serialize)]
+struct VisionInfo {
+    name: &'static str,
+    workers_ai_id: &'static str,
+    docs: &'static str,
+    max_tokens: u32,
+    #[serde(serialize_with = "js_f64")]
+    neurons_per_million_input_tokens: f64,
+    #[serde(serialize_with = "js_f64")]
+    neurons_per_million_output_tokens: f64,
 }
 
 fn parameter(param: &Param) -> Value {
@@ -120,8 +167,33 @@ struct ModelInfo {
     /// null: text to image only.
     image_inputs: Option<InputRule>,
     typical_time: &'static str,
-    price_hint: &'static str,
+    price_hint: String,
+    price: Option<Price>,
+    per_default_image: Option<DefaultImageCost>,
     docs: &'static str,
+}
+
+#[derive(Serialize)]
+struct DefaultImageCost {
+    width: u32,
+    height: u32,
+    steps: Option<u32>,
+    #[serde(serialize_with = "js_f64")]
+    neurons: f64,
+    #[serde(serialize_with = "js_f64")]
+    usd: f64,
+}
+
+fn default_image_cost(spec: &ModelSpec) -> Option<DefaultImageCost> {
+    let work = spec.work(None, &Map::new(), &[]);
+    let cost = spec.estimate(&work)?;
+    Some(DefaultImageCost {
+        width: work.width,
+        height: work.height,
+        steps: work.steps,
+        neurons: cost.neurons,
+        usd: cost.usd,
+    })
 }
 
 #[derive(Serialize)]
@@ -150,7 +222,9 @@ fn describe(spec: &ModelSpec) -> ModelInfo {
         size_multiple_of: spec.size.map(|rule| rule.multiple_of),
         image_inputs: spec.inputs,
         typical_time: spec.typical_time,
-        price_hint: spec.price_hint,
+        price_hint: spec.price_text(),
+        price: spec.price,
+        per_default_image: default_image_cost(spec),
         docs: spec.page,
     }
 }
@@ -160,7 +234,28 @@ fn models_list() -> ModelsList {
         success: true,
         default_model: ImageModel::DEFAULT.name(),
         count: MODELS.len(),
+        usd_per_1000_neurons: USD_PER_THOUSAND_NEURONS,
+        pricing_page: PRICING_PAGE,
         models: MODELS.iter().map(describe).collect(),
+        operations: OPERATIONS
+            .iter()
+            .map(|spec| OperationInfo {
+                name: spec.name,
+                description: spec.description,
+                docs: spec.page,
+                price_hint: spec.price_text,
+                usd_per_image: spec.cost.usd,
+                pricing_page: spec.price_page,
+            })
+            .collect(),
+        vision_model: VisionInfo {
+            name: VISION.name,
+            workers_ai_id: VISION.workers_ai_id,
+            docs: VISION.page,
+            max_tokens: VISION.max_tokens,
+            neurons_per_million_input_tokens: VISION.neurons_per_million_input_tokens,
+            neurons_per_million_output_tokens: VISION.neurons_per_million_output_tokens,
+        },
     }
 }
 

@@ -17,6 +17,7 @@
 //! `crate::services`.
 
 mod cancel_job;
+mod describe_image;
 mod edit_image;
 mod generate_image;
 mod generate_image_and_wait;
@@ -26,6 +27,7 @@ mod get_usage;
 mod list_generations;
 mod list_jobs;
 mod list_models;
+mod remove_background;
 mod wait_for_completion;
 
 use std::future::Future;
@@ -67,6 +69,8 @@ pub const TOOLS: &[&ToolSpec] = &[
     &edit_image::TOOL,
     &generate_variations::TOOL,
     &cancel_job::TOOL,
+    &remove_background::TOOL,
+    &describe_image::TOOL,
 ];
 
 /// What a handler returns: a result object, or an error that becomes an `isError` result.

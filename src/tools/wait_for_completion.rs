@@ -519,6 +519,8 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         thumbnail_url: image_url.map(|url| url.replace(".jpg", "-thumb.webp")),
         image_size: image_url.map(|_| 204_812),
         inputs: Some(super::generation::SAMPLE_INPUTS.into()),
+        estimated_neurons: Some(57.6),
+        estimated_usd: Some(0.0006336),
     };
     let done = |id: &str| row(id, JobStatus::Completed, Some(&format!("/images/{id}.jpg")), None);
     let failed = |id: &str, error: Option<&str>| row(id, JobStatus::Failed, None, error);
@@ -647,6 +649,8 @@ mod tests {
             thumbnail_url: (status == JobStatus::Completed).then(|| format!("/images/{id}-thumb.webp")),
             image_size: (status == JobStatus::Completed).then_some(4321),
             inputs: None,
+            estimated_neurons: None,
+            estimated_usd: None,
         }
     }
 
@@ -750,7 +754,7 @@ mod tests {
             json!({"success": true, "status": "completed", "image_url": "https://w.example/images/a.jpg",
                    "thumbnail_url": "https://w.example/images/a-thumb.webp", "prompt": "p",
                    "model": "flux-schnell", "job_id": "a", "seed": 42, "width": 512, "height": 512,
-                   "parameters": {"seed": 42}})
+                   "parameters": {"seed": 42}, "estimated_neurons": null, "estimated_usd": null})
         );
     }
 

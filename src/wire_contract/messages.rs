@@ -78,6 +78,16 @@ pub(super) fn request_message(id: i64, method: &str, params: &Value) -> Value {
 
 #[test]
 fn initialize_result_conforms_to_each_handshake_revision() {
+    // Every handshake revision advertises the prompt templates.
+    for revision in handshake_revisions() {
+        let initialize = request(1, "initialize", Some(json!({"protocolVersion": revision})));
+        let result = answer_static(&initialize, revision).unwrap().unwrap();
+        assert_eq!(
+            result["capabilities"]["prompts"],
+            json!({"listChanged": false}),
+            "{revision}"
+        );
+    }
     for revision in handshake_revisions() {
         let params = json!({
             "protocolVersion": revision,
@@ -168,6 +178,81 @@ fn tools_list_result_conforms_to_every_revision() {
             validate_result_response(revision, specific, id, result.clone());
         }
     }
+}
+
+/// `prompts/list` (both pages) and `prompts/get` as `revision` answers them: the revision's
+/// stateless completion (`resultType`, cache hints on the list) where it has one.
+fn prompts_results(revision: &str) -> Vec<(&'static str, Value, Value)> {
+    let answer = |method: &'static str, params: Value| {
+        let params = if is_stateless(revision) {
+            stateless_params(revision, params)
+        } else {
+            params
+        };
+        let result = answer_static(&request(3, method, Some(params.clone())), revision)
+            .expect("answered without bindings")
+            .expect("succeeds");
+        let result = if is_stateless(revision) {
+            modern::complete_result(method, result)
+        } else {
+            result
+        };
+        (method, request_message(3, method, &params), result)
+    };
+    let first = answer("prompts/list", json!({}));
+    let cursor = first.2["nextCursor"].as_str().expect("a second page").to_string();
+    vec![
+        first,
+        answer("prompts/list", json!({"cursor": cursor})),
+        answer("prompts/get", json!({"name": "logo", "arguments": {"brand": "Acme"}})),
+    ]
+}
+
+#[test]
+fn prompts_results_conform_to_every_revision() {
+    for revision in revisions() {
+        for (method, request, result) in prompts_results(revision) {
+            let (request_type, result_type, response_type) = match method {
+                "prompts/list" => ("ListPromptsRequest", "ListPromptsResult", "ListPromptsResultResponse"),
+                _ => ("GetPromptRequest", "GetPromptResult", "GetPromptResultResponse"),
+            };
+            validate_against(revision, request_type, &request);
+            validate_against(revision, result_type, &result);
+            for prompt in result["prompts"].as_array().into_iter().flatten() {
+                validate_against(revision, "Prompt", prompt);
+                assert_eq!(
+                    prompt.get("title").is_some(),
+                    crate::protocol::version::has_titles(revision),
+                    "{revision}"
+                );
+            }
+            if is_stateless(revision) {
+                assert_eq!(result["resultType"], "complete");
+                assert_eq!(
+                    result.get("ttlMs").is_some(),
+                    method == "prompts/list",
+                    "{revision} {method}"
+                );
+                let name = request["params"]["name"].as_str();
+                let headers = stateless_headers(revision, method, name);
+                let parsed = request_from_message(&request);
+                assert_eq!(modern::validate(&parsed, &headers), Ok(()), "{method}");
+            }
+            let specific = is_stateless(revision).then_some(response_type);
+            for id in request_ids() {
+                validate_result_response(revision, specific, id, result.clone());
+            }
+        }
+    }
+}
+
+/// The request a message carries, as the server parses it.
+fn request_from_message(message: &Value) -> crate::protocol::jsonrpc::RpcRequest {
+    request(
+        message["id"].as_i64().unwrap_or_default(),
+        message["method"].as_str().unwrap_or_default(),
+        message.get("params").cloned(),
+    )
 }
 
 /// One error of every kind; the match makes a new variant a compile error here until covered.

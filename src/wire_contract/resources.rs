@@ -43,6 +43,8 @@ fn finished_jobs(n: usize) -> Vec<JobRow> {
                 thumbnail_url: None,
                 image_size: Some(4_096),
                 inputs: None,
+                estimated_neurons: None,
+                estimated_usd: None,
             }
         })
         .collect()

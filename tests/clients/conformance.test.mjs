@@ -23,7 +23,7 @@ export const REQUIRED = ["server-initialize", "ping", "tools-list", "dns-rebindi
 /** Active-suite scenarios (0.1.16) this server cannot pass, and why. */
 export const NOT_APPLICABLE = {
   "logging-set-level": "no logging capability: logging/setLevel → -32601",
-  "completion-complete": "no completions/prompts: completion/complete → -32601",
+  "completion-complete": "no completions capability: completion/complete → -32601",
   "tools-call-image": "needs the suite's test tool test_image_content",
   "tools-call-audio": "needs the suite's test tool test_audio_content",
   "tools-call-embedded-resource": "needs the suite's test tool test_embedded_resource",
@@ -39,11 +39,10 @@ export const NOT_APPLICABLE = {
   "resources-templates-read": "reads the suite's fixture template test://template/…; ours is images://jobs/{job_id}",
   "resources-subscribe": "no subscriptions (subscribe is not advertised): resources/subscribe → -32601",
   "resources-unsubscribe": "no subscriptions: resources/unsubscribe → -32601",
-  "prompts-list": "no prompts capability: prompts/list → -32601",
-  "prompts-get-simple": "no prompts: prompts/get → -32601",
-  "prompts-get-with-args": "no prompts: prompts/get → -32601",
-  "prompts-get-embedded-resource": "no prompts: prompts/get → -32601",
-  "prompts-get-with-image": "no prompts: prompts/get → -32601",
+  "prompts-get-simple": "gets the suite's fixture prompt test_simple_prompt; ours are the image templates (product_shot, …)",
+  "prompts-get-with-args": "gets the suite's fixture prompt test_prompt_with_arguments; ours are the image templates",
+  "prompts-get-embedded-resource": "gets the suite's fixture prompt test_prompt_with_embedded_resource; ours are the image templates",
+  "prompts-get-with-image": "gets the suite's fixture prompt test_prompt_with_image; ours are the image templates",
 };
 
 /** { scenario: [checks] } from a conformance -o directory (one <server-scenario-timestamp>/checks.json per scenario). */

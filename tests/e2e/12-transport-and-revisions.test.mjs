@@ -187,7 +187,12 @@ describe("transport and protocol revisions", () => {
       const result = r.json.result;
       assert.equal(result.resultType, "complete");
       assert.ok(result.supportedVersions.includes(MODERN));
-      assert.deepEqual(result.capabilities, { tools: {}, resources: {}, extensions: { "io.modelcontextprotocol/tasks": {} } });
+      assert.deepEqual(result.capabilities, {
+        tools: {},
+        resources: {},
+        prompts: {},
+        extensions: { "io.modelcontextprotocol/tasks": {} },
+      });
       assert.equal(typeof result.ttlMs, "number");
       assert.ok(["public", "private"].includes(result.cacheScope));
       assert.equal(result._meta["io.modelcontextprotocol/serverInfo"].name, "mcp-image-generator");

@@ -66,7 +66,24 @@ for (const [label, makeTransport] of Object.entries(TRANSPORTS)) {
       assert.equal(usage.data.key, "admin");
       assert.ok(usage.data.images_today >= 4, JSON.stringify(usage.data));
       assert.equal(usage.data.daily_image_quota, null);
-      assert.deepEqual(usage.data.keys, [{ key: "admin", images_today: usage.data.images_today }]);
+      assert.deepEqual(usage.data.keys, [
+        { key: "admin", images_today: usage.data.images_today, neurons_today: usage.data.neurons_today, usd_today: usage.data.usd_today },
+      ]);
+      // Four default flux-schnell images (1024x1024, 4 steps: $0.0006336 = 57.6 neurons each)
+      // and one sdxl-base image (no listed price: 0).
+      assert.ok(Math.abs(usage.data.neurons_today - 3 * 57.6) < 1e-6, JSON.stringify(usage.data));
+      assert.equal(usage.data.daily_neuron_budget, null);
+    });
+
+    it("remove_background and describe_image on a finished image", async () => {
+      const source = await callTool(client, "generate_image_and_wait", { prompt: `${uniq("cutout")} a green bottle`, model: "sdxl-lightning", preview: false });
+      const cut = await callTool(client, "remove_background", { image: source.data.job_id, preview: false });
+      assert.equal(cut.data.status, "completed", JSON.stringify(cut.data));
+      assert.equal(cut.data.model, "remove-background");
+      assert.equal((await h.fetchImage(cut.data.image_url)).format, "png");
+      const described = await callTool(client, "describe_image", { image: cut.data.job_id, question: "What is in the picture?" });
+      assert.equal(described.data.success, true, JSON.stringify(described.data));
+      assert.match(described.data.description, /Asked: What is in the picture\?/);
     });
 
     it("edit_image on a finished image by job id, then generate_variations of the edit", async () => {

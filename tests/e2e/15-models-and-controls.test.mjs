@@ -220,7 +220,7 @@ describe("migration 0003 over a database written by the previous schema", () => 
 
   it("keeps every row and index, and every tool reads the old rows", async () => {
     // Rebuild the database as the previous release left it: migrations before 0003, then its rows.
-    for (const table of ["generations", "generation_jobs", "sse_messages", "sse_sessions"]) {
+    for (const table of ["generations", "generation_jobs", "sse_messages", "sse_sessions", "daily_usage"]) {
       await h.db.prepare(`DROP TABLE IF EXISTS ${table}`).run();
     }
     const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();

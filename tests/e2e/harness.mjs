@@ -296,10 +296,15 @@ export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, re
  */
 function withFaultProxy(manifest) {
   const contents = readFileSync(path.join(ROOT, "tests/e2e/support/fault-proxy.mjs"), "utf8");
+  const segment = readFileSync(path.join(ROOT, "tests/e2e/support/segment-standin.mjs"), "utf8");
   return {
     ...manifest,
     mainModule: "e2e-fault-proxy.mjs",
-    modules: { ...manifest.modules, "e2e-fault-proxy.mjs": { type: "esm", contents } },
+    modules: {
+      ...manifest.modules,
+      "e2e-fault-proxy.mjs": { type: "esm", contents },
+      "e2e-segment-standin.mjs": { type: "esm", contents: segment },
+    },
   };
 }
 
@@ -612,6 +617,14 @@ export async function startHarness(options = {}) {
     /** The faults injected since the rules were set: [{binding, method, detail, at}]. */
     async faultHits() {
       return (await (await fetch(new URL("/__e2e_faults", origin))).json()).hits;
+    },
+
+    /**
+     * With faults: every IMAGES chain the server ran, [{transforms: [options], output, at}]
+     * (the recording wrapper of support/fault-proxy.mjs).
+     */
+    async imageCalls() {
+      return (await (await fetch(new URL("/__e2e_faults", origin))).json()).imageCalls;
     },
 
     /**

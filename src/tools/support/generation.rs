@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::output::json_text;
 use crate::jobs::{parameters_object, GenerationRow, JobRow};
+use crate::models::js_opt_f64;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Generation {
@@ -17,17 +18,32 @@ pub struct Generation {
     /// The images the model received (edits and variations only), each `url` absolute.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Value>,
+    /// Estimated when the job was created (null: no listed price, or a job from before costs).
+    #[serde(serialize_with = "js_opt_f64")]
+    pub estimated_neurons: Option<f64>,
+    #[serde(serialize_with = "js_opt_f64")]
+    pub estimated_usd: Option<f64>,
 }
 
 impl Generation {
     pub fn of_job(row: &JobRow, origin: &str) -> Self {
         let (parameters, inputs) = (row.parameters.as_deref(), row.inputs.as_deref());
         Self::of([row.seed, row.width, row.height], parameters, inputs, origin)
+            .costing(row.estimated_neurons, row.estimated_usd)
     }
 
     pub fn of_generation(row: &GenerationRow, origin: &str) -> Self {
         let (parameters, inputs) = (row.parameters.as_deref(), row.inputs.as_deref());
         Self::of([row.seed, row.width, row.height], parameters, inputs, origin)
+            .costing(row.estimated_neurons, row.estimated_usd)
+    }
+
+    fn costing(self, estimated_neurons: Option<f64>, estimated_usd: Option<f64>) -> Self {
+        Generation {
+            estimated_neurons,
+            estimated_usd,
+            ..self
+        }
     }
 
     /// From a row's seed, width and height and its parameters and inputs JSON texts.
@@ -43,6 +59,8 @@ impl Generation {
             height,
             parameters: parameters_object(parameters),
             inputs: inputs_value(inputs, origin),
+            estimated_neurons: None,
+            estimated_usd: None,
         }
     }
 }
@@ -70,6 +88,8 @@ pub fn schema_properties() -> Map<String, Value> {
         "width": {"type": ["integer", "null"], "description": "Image width in pixels (requested, then as stored)."},
         "height": {"type": ["integer", "null"], "description": "Image height in pixels (requested, then as stored)."},
         "parameters": {"type": "object", "description": "Every parameter sent to the model besides the prompt, in the model's input names."},
+        "estimated_neurons": {"type": ["number", "null"], "description": "Workers AI neurons the job was estimated at from the model's published price (null: no price listed)."},
+        "estimated_usd": {"type": ["number", "null"], "description": "The estimate in USD ($0.011 per 1,000 neurons; background removal: the Images transformation price)."},
         "inputs": {"type": "array", "description": "Edits and variations: the images the model received (never inline data).",
             "items": {"type": "object", "properties": {
                 "role": {"type": "string", "enum": ["image", "mask"]},

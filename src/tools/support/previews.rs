@@ -222,6 +222,8 @@ mod tests {
             thumbnail_url: None,
             image_size: Some(9),
             inputs: None,
+            estimated_neurons: None,
+            estimated_usd: None,
         };
         let finished = FinishedImage::of_job(&row).unwrap();
         assert_eq!((finished.mime_type(), finished.file_name()), ("image/jpeg", "k.jpg"));

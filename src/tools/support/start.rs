@@ -2,7 +2,7 @@
 //! `services::inputs`) and wait for them.
 
 use crate::jobs::NewJob;
-use crate::models::ImageModel;
+use crate::models::Maker;
 use crate::services::inputs::{start_jobs_with_inputs, Loaded};
 use crate::tools::wait_for_completion::wait_for_jobs;
 use crate::tools::{ToolContext, ToolResult};
@@ -12,11 +12,11 @@ use crate::tools::{ToolContext, ToolResult};
 pub async fn start_with_inputs(
     ctx: &ToolContext,
     prompt: &str,
-    model: ImageModel,
+    model: impl Into<Maker>,
     jobs: Vec<NewJob>,
     loaded: Vec<Loaded>,
     preview: bool,
 ) -> ToolResult {
-    let ids = start_jobs_with_inputs(ctx, prompt, model, jobs, loaded).await?;
+    let ids = start_jobs_with_inputs(ctx, prompt, model.into(), jobs, loaded).await?;
     wait_for_jobs(ctx, ids, preview).await
 }

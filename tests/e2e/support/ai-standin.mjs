@@ -68,7 +68,7 @@ const source = (file) => readFileSync(path.join(STANDIN_DIR, file), "utf8");
 const BINDING_MODULE = source("binding.mjs");
 
 // The stand-in worker's modules (worker.mjs imports the other three).
-const STANDIN_MODULES = ["worker.mjs", "models.mjs", "validate.mjs", "formats.mjs"];
+const STANDIN_MODULES = ["worker.mjs", "models.mjs", "validate.mjs", "formats.mjs", "vision.mjs"];
 
 /** The Miniflare external plugin providing `unsafe:ai-standin` bindings. */
 export const plugins = {

@@ -12,9 +12,11 @@
 // JSON (IMAGES: none, so a rule with match never fires). skip: matching calls to let through
 // first (default 0). times: calls to fail (default 1; -1 = every one). A failing call rejects
 // with Error(error ?? "injected <binding> <method> failure") without touching the real binding,
-// the way a binding that is down fails; IMAGES.input, synchronous, throws it.
+// the way a binding that is down fails; IMAGES.input, synchronous, throws it. GET also returns
+// `imageCalls`: every IMAGES input → transform → output chain, with the options asked for.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Server from "./index.js";
+import { segmentForeground } from "./e2e-segment-standin.mjs";
 
 const CONTROL_PATH = "/__e2e_faults";
 
@@ -91,11 +93,41 @@ function queue(producer) {
   });
 }
 
+// Every IMAGES chain the server ran: {transforms: [options...], output: options, at}. Miniflare
+// runs only rotate and resize locally and ignores other transforms (`segment: "foreground"`), so
+// the tests read here which transform the server asked for.
+const imageCalls = [];
+
+function transformer(chain, call) {
+  return intercept(chain, ["transform", "output"], (method, original, args) => {
+    if (method === "transform") {
+      call.transforms.push(structuredClone(args[0] ?? {}));
+      return transformer(original(...args), call);
+    }
+    call.output = structuredClone(args[0] ?? {});
+    const segmented = call.transforms.some((t) => t.segment === "foreground") && call.output.format === "image/png";
+    return segmented ? withForeground(original(...args)) : original(...args);
+  });
+}
+
+/** The binding's result with the segment stand-in applied (support/segment-standin.mjs). */
+async function withForeground(result) {
+  const resolved = await result;
+  const png = await segmentForeground(new Uint8Array(await (await resolved.response()).arrayBuffer()));
+  return {
+    contentType: () => "image/png",
+    response: () => new Response(png, { headers: { "content-type": "image/png" } }),
+    image: () => new Response(png).body,
+  };
+}
+
 function images(binding) {
   return intercept(binding, ["input"], (method, original, args) => {
     const error = injected("IMAGES", method, "");
     if (error) throw error;
-    return original(...args);
+    const call = { transforms: [], output: null, at: Date.now() };
+    imageCalls.push(call);
+    return transformer(original(...args), call);
   });
 }
 
@@ -122,7 +154,7 @@ export default class FaultProxy extends WorkerEntrypoint {
         rules = (body.rules ?? []).map((rule) => ({ skip: 0, times: 1, ...rule }));
         hits.length = 0;
       }
-      return Response.json({ rules, hits });
+      return Response.json({ rules, hits, imageCalls });
     }
     return this.server().fetch(request);
   }

@@ -12,6 +12,7 @@
 import { MODELS } from "./models.mjs";
 import { validateCall } from "./validate.mjs";
 import { bytesToBase64 } from "./formats.mjs";
+import { VISION_MODELS, validateVisionCall, visionAnswer, recordedVisionInputs } from "./vision.mjs";
 
 const JUNK = "this is definitely not an image, just some text pretending to be one";
 const NO_SUCH_MODEL = 5007;
@@ -104,10 +105,38 @@ async function readCall(request) {
   return call;
 }
 
+/** A call to the vision model (vision.mjs): checked, recorded, answered {response, usage}. */
+async function visionCall(model, spec, call, env) {
+  const checked = call.encoding === "json" ? validateVisionCall(spec, call.inputs) : { ok: false, description: "Bad input: the model takes JSON inputs" };
+  const recorded = await recordedVisionInputs(call.inputs, checked.ok ? checked.image : null);
+  const answer = checked.ok ? visionAnswer(checked) : null;
+  const prompt = checked.ok ? checked.text : "";
+  const rec = await env.RECORDER.fetch("http://recorder/record", {
+    method: "POST",
+    body: JSON.stringify({
+      model,
+      encoding: call.encoding,
+      prompt,
+      ...recorded,
+      output: answer ? { kind: "text", usage: answer.usage, response: answer.response.slice(0, 200) } : null,
+      error: checked.ok ? null : `5006: ${checked.description}`,
+    }),
+  });
+  const { attempt } = await rec.json();
+  if (!checked.ok) return upstreamError(5006, checked.description);
+  const forced = errorMarker(prompt);
+  if (forced && (!forced.once || attempt === 1)) {
+    const [status, description] = ERROR_CODES[forced.code] ?? [500, `stand-in error ${forced.code}`];
+    return upstreamError(forced.code, description.replace("<model>", model), status);
+  }
+  return json(answer);
+}
+
 export default {
   async fetch(request, env) {
     const model = request.headers.get("x-standin-model") ?? "";
     const call = await readCall(request);
+    if (VISION_MODELS[model]) return visionCall(model, VISION_MODELS[model], call, env);
     const spec = MODELS[model];
     const checked = spec
       ? await validateCall(spec, call)

@@ -231,7 +231,11 @@ pub fn required_scope(request: &RpcRequest) -> Option<tools::Scope> {
             let params = call_params(request.params.as_ref()).ok()?;
             tools::find(&params.name).map(|tool| tool.scope)
         }
-        "resources/list" | "resources/templates/list" | "resources/read" => Some(tools::Scope::Read),
+        "resources/list" | "resources/templates/list" | "resources/read" | "prompts/list" | "prompts/get" => {
+            Some(tools::Scope::Read)
+        }
+        // Cancelling changes work; updating is the extension's answer to a task's question.
+        "tasks/cancel" | "tasks/update" => Some(tools::Scope::Write),
         method if method.starts_with("tasks/") => Some(tools::Scope::Read),
         _ => None,
     }
@@ -377,6 +381,19 @@ mod tests {
         );
         assert_eq!(required_scope(&request("tools/list", None)), None);
         assert_eq!(required_scope(&request("initialize", None)), None);
+        let read = Some(tools::Scope::Read);
+        let write = Some(tools::Scope::Write);
+        for (method, scope) in [
+            ("prompts/list", read),
+            ("prompts/get", read),
+            ("tasks/get", read),
+            ("tasks/list", read),
+            ("tasks/result", read),
+            ("tasks/cancel", write),
+            ("tasks/update", write),
+        ] {
+            assert_eq!(required_scope(&request(method, None)), scope, "{method}");
+        }
     }
 
     #[test]

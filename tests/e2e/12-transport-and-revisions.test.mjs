@@ -116,13 +116,16 @@ describe("transport and protocol revisions", () => {
     assert.equal(sse.status, 403, "the SSE stream checks Origin too");
   });
 
-  it("auth failures carry WWW-Authenticate: Bearer and no OAuth metadata is advertised", async () => {
+  it("auth failures carry WWW-Authenticate: Bearer naming the endpoint's protected-resource document", async () => {
     const r = await h.rpc({ jsonrpc: "2.0", id: 1, method: "ping" }, { token: null });
     assert.equal(r.status, 401);
-    assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer /);
-    assert.doesNotMatch(r.headers.get("www-authenticate") ?? "", /resource_metadata/);
-    const wellKnown = await fetch(new URL("/.well-known/oauth-protected-resource", h.url));
-    assert.equal(wellKnown.status, 404);
+    const challenge = r.headers.get("www-authenticate") ?? "";
+    assert.match(challenge, /^Bearer /);
+    const metadataUrl = new URL("/.well-known/oauth-protected-resource/mcp", h.url).href;
+    assert.ok(challenge.includes(`resource_metadata="${metadataUrl}"`), challenge);
+    const document = await fetch(metadataUrl);
+    assert.equal(document.status, 200);
+    assert.equal((await document.json()).resource, new URL("/mcp", h.url).href);
   });
 
   it("with a progressToken and Accept: text/event-stream, a wait streams progress notifications then the result", async () => {

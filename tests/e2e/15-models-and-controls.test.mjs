@@ -220,8 +220,13 @@ describe("migration 0003 over a database written by the previous schema", () => 
 
   it("keeps every row and index, and every tool reads the old rows", async () => {
     // Rebuild the database as the previous release left it: migrations before 0003, then its rows.
-    for (const table of ["generations", "generation_jobs", "sse_messages", "sse_sessions", "daily_usage"]) {
-      await h.db.prepare(`DROP TABLE IF EXISTS ${table}`).run();
+    // Every table the migrations made (children before parents: D1 enforces foreign keys).
+    const tables = await h.query(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'",
+    );
+    const children = (name) => (name === "generations" ? 0 : 1);
+    for (const { name } of tables.sort((a, b) => children(a.name) - children(b.name))) {
+      await h.db.prepare(`DROP TABLE IF EXISTS "${name}"`).run();
     }
     const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
     const run = async (file) => {

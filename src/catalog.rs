@@ -129,6 +129,9 @@ pub const INPUT_KEY_PREFIX: &str = "input-";
 /// Ids accepted by one wait_for_completion call.
 pub const WAIT_JOB_IDS_MIN: usize = 1;
 pub const WAIT_JOB_IDS_MAX: usize = 20;
+/// Ids accepted by one delete_image call: each job names up to five R2 keys of its own and up to
+/// EDIT_IMAGES_MAX + 1 stored inputs, all deleted in one R2 call (at most 1,000 keys).
+pub const DELETE_JOB_IDS_MAX: usize = 50;
 
 /// Seconds reported to clients as the expected time of an asynchronous job.
 pub const ESTIMATED_TIME_SECONDS: u32 = 30;

@@ -1,5 +1,6 @@
 //! Job tracking in D1: row types, SQL building (pure) and the store that runs it against the binding.
 
+pub mod delete_sql;
 pub mod sql;
 pub mod store;
 pub mod sweep_sql;
@@ -16,14 +17,20 @@ pub enum JobStatus {
     Processing,
     Completed,
     Failed,
+    /// Deleted by its owner or the administrator (delete_image, the gallery's Delete): a
+    /// tombstone whose image, thumbnail and unshared inputs are gone and whose prompt and
+    /// parameters are cleared, kept so that every lookup answers "deleted" instead of
+    /// "not found".
+    Deleted,
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 4] = [
+    pub const ALL: [JobStatus; 5] = [
         JobStatus::Pending,
         JobStatus::Processing,
         JobStatus::Completed,
         JobStatus::Failed,
+        JobStatus::Deleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,7 +39,13 @@ impl JobStatus {
             JobStatus::Processing => "processing",
             JobStatus::Completed => "completed",
             JobStatus::Failed => "failed",
+            JobStatus::Deleted => "deleted",
         }
+    }
+
+    /// Finished without an image to show: waits end on it like on a failure.
+    pub fn ended_without_image(self) -> bool {
+        matches!(self, JobStatus::Failed | JobStatus::Deleted)
     }
 
     pub fn from_name(name: &str) -> Option<JobStatus> {
@@ -188,7 +201,7 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    pub const NAMES: [&'static str; 5] = ["all", "pending", "processing", "completed", "failed"];
+    pub const NAMES: [&'static str; 6] = ["all", "pending", "processing", "completed", "failed", "deleted"];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -235,11 +235,12 @@ pub fn record_retryable_failure(id: &str, error: &str, now: i64) -> Statement {
     )
 }
 
-/// The job will not be retried any more. A completed job is left alone.
+/// The job will not be retried any more. A completed job is left alone, and so is a deleted one
+/// (a tombstone stays one).
 pub fn mark_failed(id: &str, error: &str, now: i64) -> Statement {
     Statement::new(
         "UPDATE generation_jobs SET status = 'failed', error = ?, updated_at = ? \
-         WHERE id = ? AND status != 'completed'",
+         WHERE id = ? AND status NOT IN ('completed', 'deleted')",
         vec![error.into(), now.into(), id.into()],
     )
 }
@@ -248,7 +249,7 @@ pub fn mark_failed(id: &str, error: &str, now: i64) -> Statement {
 pub fn mark_dead_lettered(id: &str, fallback: &str, now: i64) -> Statement {
     Statement::new(
         "UPDATE generation_jobs SET status = 'failed', error = COALESCE(error, ?), updated_at = ? \
-         WHERE id = ? AND status != 'completed'",
+         WHERE id = ? AND status NOT IN ('completed', 'deleted')",
         vec![fallback.into(), now.into(), id.into()],
     )
 }
@@ -261,7 +262,7 @@ pub fn mark_completed(id: &str, image: &StoredImage, now: i64) -> Statement {
     Statement::new(
         "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ?, \
          width = COALESCE(?, width), height = COALESCE(?, height), thumbnail_url = ?, image_size = ? \
-         WHERE id = ? AND status != 'failed'",
+         WHERE id = ? AND status NOT IN ('failed', 'deleted')",
         vec![
             image.url.as_str().into(),
             now.into(),
@@ -488,7 +489,9 @@ pub(super) mod tests {
         assert!(record_retryable_failure("id", "e", 1)
             .sql
             .contains("status IN ('pending', 'processing')"));
-        assert!(mark_failed("id", "e", 1).sql.contains("status != 'completed'"));
+        assert!(mark_failed("id", "e", 1)
+            .sql
+            .contains("status NOT IN ('completed', 'deleted')"));
         assert!(mark_dead_lettered("id", "e", 1).sql.contains("COALESCE(error, ?)"));
         assert!(insert_generation("g", "j", &stored("u", None), "p", "m", 1)
             .sql

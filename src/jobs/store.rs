@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{sql, sweep_sql};
+use super::{delete_sql, sql, sweep_sql};
 use super::{
     GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, NewJob, Page, StatusFilter, StoredImage,
 };
@@ -263,6 +263,20 @@ impl JobStore {
             )
             .await?;
         Ok(rows.into_iter().map(|row| row.key).collect())
+    }
+
+    /// Turns the finished jobs among `ids` that `owner` may see (`None`: any owner's) into
+    /// tombstones and removes their gallery rows, in one batch (D1 runs it as a transaction).
+    /// Jobs still running, tombstones and other keys' jobs are left alone.
+    pub async fn tombstone_jobs(&self, ids: &[String], owner: Option<&str>, now: i64) -> DbResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let statements = vec![
+            delete_sql::tombstone_jobs(ids, owner, now),
+            delete_sql::delete_gallery_rows(ids),
+        ];
+        self.db.batch(statements, "deleting images").await
     }
 
     /// Deletes the given finished jobs and their gallery rows in one batch.

@@ -4,9 +4,11 @@
 //! [`jobs`] creates jobs (plans them, reserves the quota through [`quota`], records them in D1,
 //! queues them); [`inputs`] turns image references into checked bytes and stores what a model
 //! needs; [`storage`] names, writes and reads R2 objects (also for the queue consumer, the
-//! sweeper and `resources/read`). Services see a call through [`Context`] and fail with
+//! sweeper and `resources/read`); [`deletion`] deletes images for
+//! delete_image and the gallery. Services see a call through [`Context`] and fail with
 //! [`ServiceError`]; the tools convert it once, keeping every message as it is.
 
+pub mod deletion;
 pub mod inputs;
 pub mod jobs;
 pub mod quota;
@@ -58,6 +60,8 @@ pub enum ServiceError {
     },
     #[error("could not read or store an input image in R2: {0}")]
     Storage(#[source] worker::Error),
+    #[error("could not delete the images from R2 (nothing was marked deleted; try again): {0}")]
+    Delete(#[source] worker::Error),
     #[error(transparent)]
     Binding(#[from] Unavailable),
 }

@@ -15,7 +15,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     name: "get_job_status",
     title: "Get job status",
     description: || {
-        "Check one image job: pending, processing, completed (with image_url) or failed (with error). \
+        "Check one image job: pending, processing, completed (with image_url), failed (with error) or deleted \
+         (delete_image removed its image; prompt and parameters are cleared). \
          To block until it finishes, use wait_for_completion instead of polling."
             .to_string()
     },
@@ -168,6 +169,24 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         (
             "failed with error",
             found(row(JobStatus::Failed, None, Some("model unavailable"))),
+        ),
+        (
+            "deleted tombstone",
+            found(JobRow {
+                prompt: String::new(),
+                seed: None,
+                width: None,
+                height: None,
+                parameters: None,
+                thumbnail_url: None,
+                image_size: None,
+                inputs: None,
+                ..row(
+                    JobStatus::Deleted,
+                    None,
+                    Some(crate::jobs::delete_sql::DELETED_MESSAGE),
+                )
+            }),
         ),
         (
             "not found",

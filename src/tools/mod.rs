@@ -13,6 +13,7 @@
 //! fields, starting and waiting), and what they do with jobs, inputs and storage is in
 //! `crate::services`.
 
+mod delete_image;
 mod edit_image;
 mod generate_image;
 mod generate_image_and_wait;
@@ -59,6 +60,7 @@ pub const TOOLS: &[&ToolSpec] = &[
     &get_usage::TOOL,
     &edit_image::TOOL,
     &generate_variations::TOOL,
+    &delete_image::TOOL,
 ];
 
 /// What a handler returns: a result object, or an error that becomes an `isError` result.
@@ -133,6 +135,13 @@ impl Hints {
         destructive: false,
         idempotent: false,
         open_world: true,
+    };
+    /// Removes what exists for good; a repeat finds nothing more to remove.
+    pub const DELETE: Hints = Hints {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: false,
     };
 }
 

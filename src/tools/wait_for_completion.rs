@@ -72,7 +72,8 @@ pub fn output_schema() -> Value {
     let mut properties = json_text(
         r#"{
             "job_id": {"type": "string", "description": "The job, when one job was awaited."},
-            "status": {"type": "string", "enum": ["completed", "in_progress", "failed"]},
+            "status": {"type": "string", "enum": ["completed", "in_progress", "failed", "deleted"],
+                "description": "deleted: the one job awaited was deleted (delete_image)."},
             "image_url": {"type": ["string", "null"], "description": "The image, when one job was awaited."},
             "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of that image (null when there is none)."},
             "prompt": {"type": "string"},
@@ -82,7 +83,8 @@ pub fn output_schema() -> Value {
             "message": {"type": "string"},
             "completed": {"type": "array"},
             "failed": {"type": "array", "items": {"type": "object", "properties": {
-                "job_id": {"type": "string"}, "error": {"type": ["string", "null"]}
+                "job_id": {"type": "string"}, "error": {"type": ["string", "null"]},
+                "status": {"type": "string", "enum": ["deleted"], "description": "Present when the job was deleted."}
             }}},
             "pending_job_ids": {"type": "array", "items": {"type": "string"},
                 "description": "Still running: pass these to wait_for_completion."},
@@ -194,7 +196,7 @@ pub fn distinct(ids: Vec<String>) -> Vec<String> {
 pub enum WaitState {
     /// Some id has no row.
     NotFound,
-    /// Every job finished, at least one failed.
+    /// Every job finished, at least one without an image (failed or deleted).
     Failed {
         failed: Vec<JobRow>,
         completed: Vec<JobRow>,
@@ -231,7 +233,7 @@ pub fn evaluate(ids: &[String], rows: &[JobRow]) -> WaitState {
     let (completed, rest): (Vec<JobRow>, Vec<JobRow>) =
         ordered.into_iter().partition(|row| row.status == JobStatus::Completed);
     let (failed, running): (Vec<JobRow>, Vec<JobRow>) =
-        rest.into_iter().partition(|row| row.status == JobStatus::Failed);
+        rest.into_iter().partition(|row| row.status.ended_without_image());
     match (running.is_empty(), failed.is_empty()) {
         (true, true) => WaitState::Completed(completed),
         (true, false) => WaitState::Failed { failed, completed },
@@ -258,6 +260,10 @@ struct ImageResult {
 struct FailedJob {
     job_id: String,
     error: Option<String>,
+    /// `deleted` for a job deleted before or while it was awaited; absent for a plain failure
+    /// (the original's shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -348,6 +354,7 @@ fn image(origin: &str, row: JobRow) -> ImageResult {
 
 fn failed_job(row: JobRow) -> FailedJob {
     FailedJob {
+        status: (row.status != JobStatus::Failed).then(|| row.status.as_str()),
         job_id: row.id,
         error: row.error,
     }
@@ -388,7 +395,7 @@ fn conclude(origin: &str, state: WaitState, budget: &WaitBudget, elapsed_ms: u64
             let row = failed.remove(0);
             Some(ToolOutput::failure(&SingleFailed {
                 success: false,
-                status: "failed",
+                status: row.status.as_str(),
                 error: row.error,
             }))
         }
@@ -531,6 +538,20 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
             WaitBudget::new(1, 600),
             63_000,
         ),
+        (
+            "deleted one",
+            WaitState::Failed {
+                failed: vec![row(
+                    "a",
+                    JobStatus::Deleted,
+                    None,
+                    Some(crate::jobs::delete_sql::DELETED_MESSAGE),
+                )],
+                completed: vec![],
+            },
+            WaitBudget::new(1, 50),
+            0,
+        ),
         ("not found", WaitState::NotFound, WaitBudget::new(1, 50), 0),
     ];
     cases
@@ -613,6 +634,21 @@ mod tests {
         assert!(
             matches!(done, WaitState::Failed { ref failed, ref completed } if failed.len() == 1 && completed.len() == 1)
         );
+    }
+
+    #[test]
+    fn a_deleted_job_ends_the_wait_and_says_deleted() {
+        let state = evaluate(&ids(&["a"]), &[row("a", JobStatus::Deleted)]);
+        let output = conclude("https://w.example", state, &WaitBudget::new(1, 50), 0).expect("a deleted job is final");
+        assert!(output.is_error);
+        assert_eq!(output.object["status"], "deleted");
+        let both = evaluate(
+            &ids(&["a", "b"]),
+            &[row("a", JobStatus::Deleted), row("b", JobStatus::Completed)],
+        );
+        let output = conclude("https://w.example", both, &WaitBudget::new(2, 50), 0).unwrap();
+        assert_eq!(output.object["failed"][0]["status"], "deleted");
+        assert_eq!(output.object["completed"][0]["job_id"], "b");
     }
 
     #[test]

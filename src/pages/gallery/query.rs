@@ -33,7 +33,7 @@ pub enum QueryError {
     Page(String),
     #[error("unknown model {0:?}: pick one from the list")]
     Model(String),
-    #[error("unknown status {0:?}: use one of pending, processing, completed, failed")]
+    #[error("unknown status {0:?}: pick one from the list")]
     Status(String),
 }
 

@@ -359,6 +359,7 @@ fn status_label(status: JobStatus) -> &'static str {
         JobStatus::Processing => "Generating…",
         JobStatus::Completed => "Image missing",
         JobStatus::Failed => "Failed",
+        JobStatus::Deleted => "Deleted",
     }
 }
 

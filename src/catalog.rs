@@ -214,6 +214,9 @@ pub const RESOURCE_READ_TTL_MS: u64 = 60 * 60 * 1000;
 pub const GALLERY_PAGE_SIZE: i64 = 24;
 /// Highest gallery page number accepted in `?page=` (keeps OFFSET bounded).
 pub const GALLERY_MAX_PAGE: i64 = 10_000;
+/// Longest gallery search (characters): a prompt excerpt is enough to find an image, and the
+/// bound keeps the LIKE pattern, the URL and the echoed search box small.
+pub const GALLERY_SEARCH_MAX_CHARS: usize = 100;
 /// How long a gallery sign-in lasts.
 pub const GALLERY_SESSION_SECONDS: i64 = 12 * 60 * 60;
 /// Largest sign-in/sign-out form body read; the form only has a token and a return path.

@@ -65,13 +65,31 @@ mod tests {
         items.iter().map(|s| s.to_string()).collect()
     }
 
-    type Row = (String, String, Option<String>, Option<String>, Option<String>, Option<i64>, i64);
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        i64,
+    );
 
     fn row(db: &Connection, id: &str) -> Row {
         db.query_row(
             "SELECT status, prompt, parameters, image_url, inputs, seed, updated_at FROM generation_jobs WHERE id = ?",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
         )
         .unwrap()
     }
@@ -105,7 +123,10 @@ mod tests {
         run(db, insert_job(&new, "a secret prompt", "flux-schnell", owner, 1));
         let image = stored(&format!("/images/1-a-{id}.png"), Some("t"));
         run(db, mark_completed(id, &image, 5));
-        run(db, insert_generation(&format!("g-{id}"), id, &image, "a secret prompt", "flux-schnell", 5));
+        run(
+            db,
+            insert_generation(&format!("g-{id}"), id, &image, "a secret prompt", "flux-schnell", 5),
+        );
     }
 
     #[test]

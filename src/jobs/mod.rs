@@ -232,12 +232,17 @@ impl Serialize for StatusFilter {
     }
 }
 
-/// Which jobs the gallery shows: one model or all of them, one status or all of them.
+/// Which jobs the gallery shows: one model or all of them, one status or all of them but the
+/// tombstones (a deleted job shows only when `deleted` is asked for), and optionally only those
+/// whose prompt contains a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct JobFilter {
+pub struct JobFilter<'a> {
     /// A model name as stored in D1.
     pub model: Option<&'static str>,
     pub status: Option<JobStatus>,
+    /// Text the prompt must contain (case-insensitive for ASCII letters, as SQLite's LIKE is);
+    /// taken literally, `%`, `_` and `\` included.
+    pub search: Option<&'a str>,
 }
 
 /// Which stored images a resource listing covers: every finished image `owner` may see (`None`:

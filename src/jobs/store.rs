@@ -89,7 +89,7 @@ impl JobStore {
     /// The gallery's page of jobs matching `filter`, newest first, and how many match in all.
     pub async fn list_filtered_jobs(
         &self,
-        filter: JobFilter,
+        filter: JobFilter<'_>,
         page: Page,
         owner: Option<&str>,
     ) -> DbResult<(i64, Vec<JobRow>)> {

@@ -390,7 +390,11 @@ mod tests {
         };
         let object = legacy.to_object();
         assert_eq!(object.code, -32002);
-        assert!(object.message.starts_with("Resource deleted: images://jobs/x"), "{}", object.message);
+        assert!(
+            object.message.starts_with("Resource deleted: images://jobs/x"),
+            "{}",
+            object.message
+        );
         assert_eq!(
             object.data.as_deref(),
             Some(&json!({"uri": "images://jobs/x", "status": "deleted"}))

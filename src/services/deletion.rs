@@ -31,7 +31,10 @@ impl std::fmt::Display for Refusal {
             Refusal::NotFound(ids) => write!(
                 f,
                 "Job not found: {}. Nothing was deleted.",
-                ids.iter().map(|id| crate::catalog::echo(id)).collect::<Vec<_>>().join(", ")
+                ids.iter()
+                    .map(|id| crate::catalog::echo(id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Refusal::Running(jobs) => write!(
                 f,
@@ -153,7 +156,10 @@ mod tests {
         let refusal = plan(&ids(&["done", "busy"]), &rows).map(|_| ()).unwrap_err();
         assert_eq!(refusal, Refusal::Running(vec![("busy".into(), JobStatus::Processing)]));
         let text = refusal.to_string();
-        assert!(text.contains("busy (processing)") && text.contains("Nothing was deleted"), "{text}");
+        assert!(
+            text.contains("busy (processing)") && text.contains("Nothing was deleted"),
+            "{text}"
+        );
     }
 
     #[test]

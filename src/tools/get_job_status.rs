@@ -181,11 +181,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
                 thumbnail_url: None,
                 image_size: None,
                 inputs: None,
-                ..row(
-                    JobStatus::Deleted,
-                    None,
-                    Some(crate::jobs::delete_sql::DELETED_MESSAGE),
-                )
+                ..row(JobStatus::Deleted, None, Some(crate::jobs::delete_sql::DELETED_MESSAGE))
             }),
         ),
         (

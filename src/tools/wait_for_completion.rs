@@ -552,6 +552,20 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
             WaitBudget::new(1, 50),
             0,
         ),
+        (
+            "deleted one of many",
+            WaitState::Failed {
+                failed: vec![row(
+                    "a",
+                    JobStatus::Deleted,
+                    None,
+                    Some(crate::jobs::delete_sql::DELETED_MESSAGE),
+                )],
+                completed: vec![done("b")],
+            },
+            WaitBudget::new(2, 50),
+            0,
+        ),
         ("not found", WaitState::NotFound, WaitBudget::new(1, 50), 0),
     ];
     cases

@@ -214,9 +214,13 @@ pub const RESOURCE_READ_TTL_MS: u64 = 60 * 60 * 1000;
 pub const GALLERY_PAGE_SIZE: i64 = 24;
 /// Highest gallery page number accepted in `?page=` (keeps OFFSET bounded).
 pub const GALLERY_MAX_PAGE: i64 = 10_000;
-/// Longest gallery search (characters): a prompt excerpt is enough to find an image, and the
-/// bound keeps the LIKE pattern, the URL and the echoed search box small.
-pub const GALLERY_SEARCH_MAX_CHARS: usize = 100;
+/// D1 refuses a LIKE pattern longer than this many bytes ("LIKE or GLOB pattern too complex";
+/// https://developers.cloudflare.com/d1/platform/limits/ lists it, and local D1 enforces it).
+pub const D1_LIKE_PATTERN_MAX_BYTES: usize = 50;
+/// Longest gallery search, in bytes of UTF-8 text: what fits D1's LIKE pattern once wrapped in
+/// `%…%`. `%`, `_` and `\` take two bytes each once escaped, so a search is checked on its
+/// pattern (`jobs::sql::contains_pattern`); this is the input box's `maxlength` hint.
+pub const GALLERY_SEARCH_MAX_BYTES: usize = D1_LIKE_PATTERN_MAX_BYTES - 2;
 /// How long a gallery sign-in lasts.
 pub const GALLERY_SESSION_SECONDS: i64 = 12 * 60 * 60;
 /// Largest sign-in/sign-out form body read; the form only has a token and a return path.

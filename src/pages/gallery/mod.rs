@@ -309,7 +309,9 @@ async fn download(req: &Request, env: &Env, id: String) -> GalleryResult<Respons
     };
     let size = object.size();
     let mut response = match object.body() {
-        Some(body) if req.method() != Method::Head => Response::from_stream(body.stream()?)?,
+        // Handed to the runtime as R2's own stream: no copy through the Wasm, and the runtime
+        // knows its length.
+        Some(body) if req.method() != Method::Head => Response::from_body(body.response_body()?)?,
         _ => Response::empty()?,
     };
     let headers = response.headers_mut();

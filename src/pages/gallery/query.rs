@@ -2,7 +2,8 @@
 //! read from URLs, written back into links, and handed to the job store as a filter and a page.
 
 use super::routes;
-use crate::catalog::{GALLERY_MAX_PAGE, GALLERY_PAGE_SIZE, GALLERY_SEARCH_MAX_CHARS};
+use crate::catalog::{D1_LIKE_PATTERN_MAX_BYTES, GALLERY_MAX_PAGE, GALLERY_PAGE_SIZE, GALLERY_SEARCH_MAX_BYTES};
+use crate::jobs::sql::contains_pattern;
 use crate::http::form;
 use crate::jobs::{JobFilter, JobStatus, Page};
 use crate::models::ImageModel;
@@ -14,7 +15,7 @@ pub struct GalleryQuery {
     pub page: i64,
     pub model: Option<ImageModel>,
     pub status: Option<JobStatus>,
-    /// Text the prompts must contain (trimmed, 1 to GALLERY_SEARCH_MAX_CHARS characters).
+    /// Text the prompts must contain (trimmed, not empty, fitting D1's LIKE pattern limit).
     pub search: Option<String>,
 }
 
@@ -38,8 +39,11 @@ pub enum QueryError {
     Model(String),
     #[error("unknown status {0:?}: pick one from the list")]
     Status(String),
-    #[error("the search may be at most {GALLERY_SEARCH_MAX_CHARS} characters, not {0}")]
-    SearchTooLong(usize),
+    #[error(
+        "the search is too long: at most {GALLERY_SEARCH_MAX_BYTES} bytes of text (as many plain letters and digits; \
+         accented and non-Latin letters take 2 to 4 bytes each, and % _ \\ take 2)"
+    )]
+    SearchTooLong,
 }
 
 /// Longest piece of a bad value quoted back in an error message.
@@ -76,10 +80,10 @@ impl GalleryQuery {
             .transpose()?;
         let search = match form::first(&pairs, "q").map(str::trim).filter(|v| !v.is_empty()) {
             None => None,
-            Some(text) => match text.chars().count() {
-                n if n > GALLERY_SEARCH_MAX_CHARS => return Err(QueryError::SearchTooLong(n)),
-                _ => Some(text.to_string()),
-            },
+            Some(text) if contains_pattern(text).len() > D1_LIKE_PATTERN_MAX_BYTES => {
+                return Err(QueryError::SearchTooLong)
+            }
+            Some(text) => Some(text.to_string()),
         };
         Ok(GalleryQuery {
             page,
@@ -267,11 +271,22 @@ mod tests {
         assert_eq!(query.filter().search, Some("a \"fox\" & 50% off?"));
         assert_eq!(GalleryQuery::parse("q=+++").map(|q| q.search), Ok(None));
         assert_eq!(GalleryQuery::parse("q=all").map(|q| q.search), Ok(Some("all".into())));
-        let longest = "é".repeat(GALLERY_SEARCH_MAX_CHARS);
-        assert!(GalleryQuery::parse(&format!("q={}", form::encode(&longest))).is_ok());
+        // Bounded by D1's LIKE pattern limit, counted on the escaped pattern.
+        let longest = "x".repeat(GALLERY_SEARCH_MAX_BYTES);
+        assert_eq!(contains_pattern(&longest).len(), D1_LIKE_PATTERN_MAX_BYTES);
+        assert!(GalleryQuery::parse(&format!("q={longest}")).is_ok());
+        assert_eq!(GalleryQuery::parse(&format!("q={longest}x")), Err(QueryError::SearchTooLong));
+        let accented = "é".repeat(GALLERY_SEARCH_MAX_BYTES / 2);
+        assert!(GalleryQuery::parse(&format!("q={}", form::encode(&accented))).is_ok());
         assert_eq!(
-            GalleryQuery::parse(&format!("q={longest}x")),
-            Err(QueryError::SearchTooLong(GALLERY_SEARCH_MAX_CHARS + 1))
+            GalleryQuery::parse(&format!("q={}", form::encode(&format!("{accented}é")))),
+            Err(QueryError::SearchTooLong)
+        );
+        let percents = "%".repeat(GALLERY_SEARCH_MAX_BYTES / 2 + 1);
+        assert_eq!(
+            GalleryQuery::parse(&format!("q={}", form::encode(&percents))),
+            Err(QueryError::SearchTooLong),
+            "escapes count"
         );
         assert_eq!(
             Location::parse("/gallery?q=red%20fox&junk=1").map(|l| l.href()),

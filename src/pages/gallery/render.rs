@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::query::{GalleryQuery, Location};
 use super::routes;
-use crate::catalog::{GALLERY_PAGE_SIZE, GALLERY_SEARCH_MAX_CHARS};
+use crate::catalog::{GALLERY_PAGE_SIZE, GALLERY_SEARCH_MAX_BYTES};
 use crate::html::escape as esc;
 use crate::jobs::{JobRow, JobStatus};
 use crate::models::MODELS;
@@ -175,7 +175,7 @@ fn filters(query: &GalleryQuery) -> String {
          <label>Model <select name=\"model\">{models}</select></label>\
          <label>Status <select name=\"status\">{statuses}</select></label>\
          <label>Search prompts <input type=\"search\" name=\"q\" value=\"{search}\" \
-         maxlength=\"{GALLERY_SEARCH_MAX_CHARS}\" placeholder=\"Words from a prompt\"></label>\
+         maxlength=\"{GALLERY_SEARCH_MAX_BYTES}\" placeholder=\"Words from a prompt\"></label>\
          <button type=\"submit\">Apply filters</button></form>\n",
         gallery = routes::GALLERY,
         search = esc(query.search.as_deref().unwrap_or("")),
@@ -550,7 +550,7 @@ mod tests {
             html.contains("name=\"q\" value=\"&lt;b&gt;&quot;fox&quot; &amp; 50%\""),
             "the search box keeps the search, escaped"
         );
-        assert!(html.contains(&format!("maxlength=\"{GALLERY_SEARCH_MAX_CHARS}\"")));
+        assert!(html.contains(&format!("maxlength=\"{GALLERY_SEARCH_MAX_BYTES}\"")));
         assert!(html.contains("rel=\"next\" href=\"/gallery?q=%3Cb%3E%22fox%22%20%26%2050%25&amp;page=3\""));
         assert!(html.contains("72 matching jobs"));
         assert!(!html.contains("<b>\"fox"));

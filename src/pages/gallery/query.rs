@@ -3,8 +3,8 @@
 
 use super::routes;
 use crate::catalog::{D1_LIKE_PATTERN_MAX_BYTES, GALLERY_MAX_PAGE, GALLERY_PAGE_SIZE, GALLERY_SEARCH_MAX_BYTES};
-use crate::jobs::sql::contains_pattern;
 use crate::http::form;
+use crate::jobs::sql::contains_pattern;
 use crate::jobs::{JobFilter, JobStatus, Page};
 use crate::models::ImageModel;
 
@@ -275,7 +275,10 @@ mod tests {
         let longest = "x".repeat(GALLERY_SEARCH_MAX_BYTES);
         assert_eq!(contains_pattern(&longest).len(), D1_LIKE_PATTERN_MAX_BYTES);
         assert!(GalleryQuery::parse(&format!("q={longest}")).is_ok());
-        assert_eq!(GalleryQuery::parse(&format!("q={longest}x")), Err(QueryError::SearchTooLong));
+        assert_eq!(
+            GalleryQuery::parse(&format!("q={longest}x")),
+            Err(QueryError::SearchTooLong)
+        );
         let accented = "é".repeat(GALLERY_SEARCH_MAX_BYTES / 2);
         assert!(GalleryQuery::parse(&format!("q={}", form::encode(&accented))).is_ok());
         assert_eq!(

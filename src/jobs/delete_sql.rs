@@ -53,6 +53,17 @@ pub fn delete_gallery_rows(ids: &[String]) -> Statement {
     )
 }
 
+/// The jobs still pending or processing whose inputs name any of `keys` (R2 keys of images about
+/// to be deleted): their model has yet to read those bytes. Matched as plain text in `inputs`,
+/// like the sweeper's `unreferenced_inputs`, so the answer errs towards refusing.
+pub fn running_users(keys: &[String]) -> Statement {
+    Statement::new(
+        "SELECT DISTINCT j.id AS id FROM generation_jobs AS j, json_each(?) AS k \
+         WHERE j.status IN ('pending', 'processing') AND j.inputs IS NOT NULL AND instr(j.inputs, k.value) > 0",
+        vec![json_ids(keys)],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +191,22 @@ mod tests {
         assert_eq!(row(&db, "busy").0, "processing");
         // The administrator may delete any key's job.
         assert_eq!(delete(&db, &ids(&["bobs"]), None, 100), ["bobs"]);
+    }
+
+    #[test]
+    fn a_running_job_that_reads_an_image_is_found_and_a_finished_one_is_not() {
+        let db = database();
+        let mut edit = job("edit");
+        edit.inputs = Some(r#"[{"url":"/images/1-a-fox-done.png"}]"#.into());
+        run(&db, insert_job(&edit, "p", "flux-schnell", "alice", 1));
+        let users = |keys: &[&str]| changed(&db, &running_users(&ids(keys)));
+        assert_eq!(users(&["1-a-fox-done.png", "other.png"]), ["edit"]);
+        assert!(users(&["other.png"]).is_empty());
+        run(&db, mark_failed("edit", "boom", 2));
+        assert!(
+            users(&["1-a-fox-done.png"]).is_empty(),
+            "a finished job reads nothing any more"
+        );
     }
 
     #[test]

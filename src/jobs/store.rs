@@ -279,6 +279,25 @@ impl JobStore {
         self.db.batch(statements, "deleting images").await
     }
 
+    /// The jobs still pending or processing whose inputs name any of `keys`.
+    pub async fn running_users(&self, keys: &[String]) -> DbResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Id> = self
+            .db
+            .rows(
+                delete_sql::running_users(keys),
+                "finding running jobs that read an image",
+            )
+            .await?;
+        Ok(rows.into_iter().map(|row| row.id).collect())
+    }
+
     /// Deletes the given finished jobs and their gallery rows in one batch.
     pub async fn delete_jobs(&self, ids: &[String]) -> DbResult<()> {
         if ids.is_empty() {

@@ -9,7 +9,8 @@
 //! key's job is "not found", exactly like a missing one) or a job still running refuses the whole
 //! call before anything is touched. A tombstone asked for again counts as deleted: repeats are
 //! harmless. A job still pending or processing is refused rather than deleted, since its attempt
-//! could store an image after the delete; wait for it (or cancel it) first.
+//! could store an image after the delete; wait for it (or cancel it) first. So is an image a
+//! running job takes as an input (used in place: its model has yet to read it).
 
 use super::storage::{job_object_keys, stored_input_keys};
 use super::{Context, ServiceError};
@@ -23,6 +24,9 @@ pub enum Refusal {
     NotFound(Vec<String>),
     /// Jobs that are still pending or processing, with their status.
     Running(Vec<(String, JobStatus)>),
+    /// This many jobs still pending or processing take one of the images as an input (their ids
+    /// are not named: they may be another key's).
+    InUse(usize),
 }
 
 impl std::fmt::Display for Refusal {
@@ -46,6 +50,11 @@ impl std::fmt::Display for Refusal {
                     .join(", "),
                 if jobs.len() == 1 { "it" } else { "them" },
                 if jobs.len() == 1 { "it" } else { "them" },
+            ),
+            Refusal::InUse(count) => write!(
+                f,
+                "Not deleted: {count} job(s) still running take this image as an input. Try again once they \
+                 finish. Nothing was deleted."
             ),
         }
     }
@@ -106,6 +115,16 @@ pub async fn delete_images(ctx: &impl Context, ids: &[String]) -> Result<Result<
     };
     if deleting.is_empty() {
         return Ok(Ok(done));
+    }
+    // A job still running may read one of the images in place (edit_image, generate_variations).
+    let images: Vec<String> = targets
+        .iter()
+        .filter_map(|job| job.image_url.as_deref().and_then(crate::urls::key_in_stored_url))
+        .map(|(key, _)| key.to_string())
+        .collect();
+    let users = store.running_users(&images).await?;
+    if !users.is_empty() {
+        return Ok(Err(Refusal::InUse(users.len())));
     }
     let mut keys: Vec<String> = targets.iter().flat_map(|job| job_object_keys(job)).collect();
     let owned: Vec<JobRow> = targets.into_iter().cloned().collect();

@@ -133,6 +133,7 @@ fn deleted(done: Deleted) -> ToolOutput {
 fn refused(refusal: Refusal) -> ToolOutput {
     let error = refusal.to_string();
     let (not_found, running) = match refusal {
+        Refusal::InUse(_) => (None, None),
         Refusal::NotFound(ids) => (Some(ids), None),
         Refusal::Running(jobs) => (
             None,
@@ -181,6 +182,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
             "still running",
             refused(Refusal::Running(vec![(id(3), JobStatus::Processing)])),
         ),
+        ("an input of a running job", refused(Refusal::InUse(1))),
     ]
 }
 

@@ -4,10 +4,11 @@
 // `deleted`, prompt and parameters cleared) and its gallery row goes; get_job_status,
 // wait_for_completion, list_jobs and resources/read answer "deleted"; a repeat is harmless;
 // another key's job is "not found" and stays whole; the administrator deletes any; a job still
-// running is refused; the tool is annotated destructive and idempotent.
+// running is refused, and so is an image a running job takes as its input; the tool is annotated
+// destructive and idempotent.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { callTool, keyFromWorkerUrl, uniq } from "./harness.mjs";
+import { callTool, keyFromWorkerUrl, sleep, uniq } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
 import { pngInput } from "./support/input-images.mjs";
 
@@ -200,6 +201,31 @@ describe("delete_image: tombstones, R2 cleanup, ownership, idempotence", () => {
     assert.match(data.error, /Still running.*Nothing was deleted/);
     const row = await h.waitForJob(started.job_id, "completed");
     assert.equal(row.prompt, prompt);
+  });
+
+  it("an image a running job takes as its input is refused until that job is done", async () => {
+    const source = await generate(alice, `a source picture ${uniq("del")}`);
+    const prompt = `an edit of it [delay=3000] ${uniq("del")}`;
+    const editing = callTool(alice, "edit_image", { prompt, images: [source.id] });
+    const [edit] = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const rows = await h.query("SELECT id, inputs FROM generation_jobs WHERE prompt = ?", prompt);
+        if (rows.length) return rows;
+        await sleep(50);
+      }
+      throw new Error("the edit job was never created");
+    })();
+    assert.ok(edit.inputs.includes(source.image_url.split("/").pop()), "the edit reads the source in place");
+    const { result, data } = await callTool(alice, "delete_image", { job_id: source.id });
+    assert.equal(result.isError, true, JSON.stringify(data));
+    assert.match(data.error, /1 job\(s\) still running take this image as an input.*Nothing was deleted/);
+    assert.equal((await h.job(source.id)).status, "completed");
+    const { result: edited, data: editData } = await editing;
+    assert.equal(edited.isError, undefined, JSON.stringify(editData).slice(0, 400));
+    assert.equal(editData.status, "completed", "the edit got its input");
+    const { result: later } = await callTool(alice, "delete_image", { job_id: source.id });
+    assert.equal(later.isError, undefined, "once the edit is done the source can go");
+    assert.equal((await h.job(source.id)).status, "deleted");
   });
 
   it("bad arguments: both or neither of job_id and job_ids", async () => {

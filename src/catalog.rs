@@ -144,6 +144,9 @@ pub const INPUT_KEY_PREFIX: &str = "input-";
 /// Ids accepted by one wait_for_completion call.
 pub const WAIT_JOB_IDS_MIN: usize = 1;
 pub const WAIT_JOB_IDS_MAX: usize = 20;
+/// Ids accepted by one delete_image call: each job names up to five R2 keys of its own and up to
+/// EDIT_IMAGES_MAX + 1 stored inputs, all deleted in one R2 call (at most 1,000 keys).
+pub const DELETE_JOB_IDS_MAX: usize = 50;
 
 /// Seconds reported to clients as the expected time of an asynchronous job.
 pub const ESTIMATED_TIME_SECONDS: u32 = 30;
@@ -226,6 +229,13 @@ pub const RESOURCE_READ_TTL_MS: u64 = 60 * 60 * 1000;
 pub const GALLERY_PAGE_SIZE: i64 = 24;
 /// Highest gallery page number accepted in `?page=` (keeps OFFSET bounded).
 pub const GALLERY_MAX_PAGE: i64 = 10_000;
+/// D1 refuses a LIKE pattern longer than this many bytes ("LIKE or GLOB pattern too complex";
+/// https://developers.cloudflare.com/d1/platform/limits/ lists it, and local D1 enforces it).
+pub const D1_LIKE_PATTERN_MAX_BYTES: usize = 50;
+/// Longest gallery search, in bytes of UTF-8 text: what fits D1's LIKE pattern once wrapped in
+/// `%…%`. `%`, `_` and `\` take two bytes each once escaped, so a search is checked on its
+/// pattern (`jobs::sql::contains_pattern`); this is the input box's `maxlength` hint.
+pub const GALLERY_SEARCH_MAX_BYTES: usize = D1_LIKE_PATTERN_MAX_BYTES - 2;
 /// How long a gallery sign-in lasts.
 pub const GALLERY_SESSION_SECONDS: i64 = 12 * 60 * 60;
 /// Largest sign-in/sign-out form body read; the form only has a token and a return path.

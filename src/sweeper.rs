@@ -27,14 +27,14 @@ use worker::Env;
 
 use crate::bindings::{self, Unavailable};
 use crate::catalog::{
-    ATTEMPT_STORE_ALLOWANCE_SECONDS, INPUT_KEY_PREFIX, JOB_MAX_AGE_MS, QUEUE_MAX_RETRIES, RETENTION_BATCH,
-    SWEEP_FAIL_BATCH, SWEEP_REQUEUE_BATCH, SWEEP_SSE_BATCH,
+    ATTEMPT_STORE_ALLOWANCE_SECONDS, JOB_MAX_AGE_MS, QUEUE_MAX_RETRIES, RETENTION_BATCH, SWEEP_FAIL_BATCH,
+    SWEEP_REQUEUE_BATCH, SWEEP_SSE_BATCH,
 };
 use crate::config::Config;
 use crate::d1::DbError;
-use crate::jobs::{JobInput, JobRow, JobStore};
+use crate::jobs::JobStore;
 use crate::pipeline::consumer::transient_retry_delay_seconds;
-use crate::services::storage::possible_keys;
+use crate::services::storage::{possible_keys, stored_input_keys};
 use crate::transport::mailbox::Mailbox;
 use crate::urls::{key_in_stored_url, thumbnail_key};
 
@@ -280,21 +280,6 @@ async fn apply_retention(
     Ok(())
 }
 
-/// The stored inputs (`input-…` keys) `jobs` list, each once: what retention may delete with
-/// them. An earlier job's image used in place is not one, nor is an entry that cannot be read.
-fn stored_input_keys(jobs: &[JobRow]) -> Vec<String> {
-    let mut keys: Vec<String> = jobs
-        .iter()
-        .filter_map(|job| job.inputs.as_deref())
-        .flat_map(|text| serde_json::from_str::<Vec<JobInput>>(text).unwrap_or_default())
-        .filter_map(|entry| key_in_stored_url(&entry.url).map(|(key, _)| key.to_string()))
-        .filter(|key| key.starts_with(INPUT_KEY_PREFIX))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
 async fn sweep_sse(env: &Env, now: i64, report: &mut SweepReport) -> Result<(), SweepError> {
     let swept = Mailbox::new(bindings::db(env)?).sweep(now, SWEEP_SSE_BATCH).await?;
     report.sse_sessions = swept.sessions;
@@ -358,44 +343,5 @@ mod tests {
         // Each job: its image, its thumbnail, and at most EDIT_IMAGES_MAX images and a mask.
         let keys = crate::catalog::RETENTION_BATCH * (2 + crate::catalog::EDIT_IMAGES_MAX + 1);
         assert!(keys <= 1000, "R2 deletes at most 1,000 keys a call: {keys}");
-    }
-
-    #[test]
-    fn retention_takes_only_stored_inputs_from_the_expired_jobs_each_once() {
-        use crate::jobs::JobStatus;
-        let entry = |url: &str| serde_json::json!({"role": "image", "source": "s", "url": url, "format": "png", "width": 1, "height": 1});
-        let with = |id: &str, inputs: Option<String>| JobRow {
-            inputs,
-            ..JobRow::fixture(id, JobStatus::Completed)
-        };
-        let uuid = "123e4567-e89b-12d3-a456-426614174000";
-        let jobs = [
-            with(
-                "a",
-                Some(
-                    serde_json::json!([
-                        entry(&format!("https://img.example.com/input-{uuid}.png")),
-                        entry(&format!("/images/1700000000000-a-fox-{uuid}.jpg")),
-                        entry("/images/input-b.webp"),
-                    ])
-                    .to_string(),
-                ),
-            ),
-            with(
-                "b",
-                Some(serde_json::json!([entry("/images/input-b.webp"), entry("/images/input-c.jpg")]).to_string()),
-            ),
-            with("unreadable", Some("[{\"url\": 1}]".into())),
-            with(
-                "not-a-key",
-                Some(serde_json::json!([entry("/images/input-d.txt"), entry("/images/")]).to_string()),
-            ),
-            with("none", None),
-        ];
-        assert_eq!(
-            stored_input_keys(&jobs),
-            [format!("input-{uuid}.png"), "input-b.webp".into(), "input-c.jpg".into()],
-            "input- keys only, whatever the base, each once; an earlier job's image used in place is never one"
-        );
     }
 }

@@ -1,6 +1,7 @@
 //! Job tracking in D1: row types, SQL building (pure) and the store that runs it against the binding.
 
 pub mod cancel_sql;
+pub mod delete_sql;
 pub mod sql;
 pub mod store;
 pub mod sweep_sql;
@@ -36,15 +37,21 @@ pub enum JobStatus {
     /// Stopped by its owner (cancel_job, tasks/cancel, the gallery): never sent to the model if
     /// it was pending, its late result discarded if it was processing. Final.
     Cancelled,
+    /// Deleted by its owner or the administrator (delete_image, the gallery's Delete): a
+    /// tombstone whose image, thumbnail and unshared inputs are gone and whose prompt and
+    /// parameters are cleared, kept so that every lookup answers "deleted" instead of
+    /// "not found".
+    Deleted,
 }
 
 impl JobStatus {
-    pub const ALL: [JobStatus; 5] = [
+    pub const ALL: [JobStatus; 6] = [
         JobStatus::Pending,
         JobStatus::Processing,
         JobStatus::Completed,
         JobStatus::Failed,
         JobStatus::Cancelled,
+        JobStatus::Deleted,
     ];
 
     /// Whether the job can still change (a finished job never does).
@@ -59,6 +66,7 @@ impl JobStatus {
             JobStatus::Completed => "completed",
             JobStatus::Failed => "failed",
             JobStatus::Cancelled => "cancelled",
+            JobStatus::Deleted => "deleted",
         }
     }
 
@@ -230,7 +238,15 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    pub const NAMES: [&'static str; 6] = ["all", "pending", "processing", "completed", "failed", "cancelled"];
+    pub const NAMES: [&'static str; 7] = [
+        "all",
+        "pending",
+        "processing",
+        "completed",
+        "failed",
+        "cancelled",
+        "deleted",
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -261,12 +277,17 @@ impl Serialize for StatusFilter {
     }
 }
 
-/// Which jobs the gallery shows: one model or all of them, one status or all of them.
+/// Which jobs the gallery shows: one model or all of them, one status or all of them but the
+/// tombstones (a deleted job shows only when `deleted` is asked for), and optionally only those
+/// whose prompt contains a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct JobFilter {
+pub struct JobFilter<'a> {
     /// A model name as stored in D1.
     pub model: Option<&'static str>,
     pub status: Option<JobStatus>,
+    /// Text the prompt must contain (case-insensitive for ASCII letters, as SQLite's LIKE is);
+    /// taken literally, `%`, `_` and `\` included.
+    pub search: Option<&'a str>,
 }
 
 /// Which stored images a resource listing covers: every finished image `owner` may see (`None`:

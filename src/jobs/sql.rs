@@ -3,7 +3,7 @@
 //! Status guards live in the WHERE clauses: a job that reached `completed` is never
 //! moved back, whatever order retries and redeliveries arrive in.
 
-use super::{ImageFilter, ImagePosition, JobFilter, Limits, NewJob, Page, Spend, StatusFilter, StoredImage};
+use super::{ImageFilter, ImagePosition, JobFilter, JobStatus, Limits, NewJob, Page, Spend, StatusFilter, StoredImage};
 use crate::d1::{SqlValue, Statement};
 
 pub(super) const JOB_COLUMNS: &str =
@@ -104,14 +104,37 @@ pub fn list_jobs(filter: StatusFilter, page: Page, owner: Option<&str>) -> State
     )
 }
 
-/// `WHERE model = ? AND status = ? AND owner = ?` with the parts set (nothing for no filter).
+/// `WHERE model = ? AND status = ? AND prompt LIKE ? AND owner = ?` with the parts set (without a
+/// status, `status != 'deleted'`: tombstones show only when asked for).
 fn job_filter_clause(filter: JobFilter, owner: Option<&str>) -> (String, Vec<SqlValue>) {
+    let status = match filter.status {
+        Some(status) => ("status = ?", status.as_str().into()),
+        None => ("status != ?", JobStatus::Deleted.as_str().into()),
+    };
     let conditions = [
         filter.model.map(|model| ("model = ?", model.into())),
-        filter.status.map(|status| ("status = ?", status.as_str().into())),
+        Some(status),
+        filter
+            .search
+            .map(|text| ("prompt LIKE ? ESCAPE '\\'", contains_pattern(text).into())),
         owner_condition(owner, "owner = ?"),
     ];
     where_clause(conditions.into_iter().flatten().collect())
+}
+
+/// A LIKE pattern matching any text that contains `text` literally: `\`, `%` and `_` are
+/// escaped with `\` (the statement says `ESCAPE '\'`), then wrapped in `%…%`.
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// How many jobs the gallery filter matches.
@@ -274,11 +297,12 @@ pub fn record_retryable_failure(id: &str, error: &str, now: i64) -> Statement {
     )
 }
 
-/// The job will not be retried any more. A completed or cancelled job is left alone.
+/// The job will not be retried any more. A completed or cancelled job is left alone, and so is a deleted one
+/// (a tombstone stays one).
 pub fn mark_failed(id: &str, error: &str, now: i64) -> Statement {
     Statement::new(
         "UPDATE generation_jobs SET status = 'failed', error = ?, updated_at = ? \
-         WHERE id = ? AND status NOT IN ('completed', 'cancelled')",
+         WHERE id = ? AND status NOT IN ('completed', 'cancelled', 'deleted')",
         vec![error.into(), now.into(), id.into()],
     )
 }
@@ -287,7 +311,7 @@ pub fn mark_failed(id: &str, error: &str, now: i64) -> Statement {
 pub fn mark_dead_lettered(id: &str, fallback: &str, now: i64) -> Statement {
     Statement::new(
         "UPDATE generation_jobs SET status = 'failed', error = COALESCE(error, ?), updated_at = ? \
-         WHERE id = ? AND status NOT IN ('completed', 'cancelled')",
+         WHERE id = ? AND status NOT IN ('completed', 'cancelled', 'deleted')",
         vec![fallback.into(), now.into(), id.into()],
     )
 }
@@ -300,7 +324,7 @@ pub fn mark_completed(id: &str, image: &StoredImage, now: i64) -> Statement {
     Statement::new(
         "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ?, \
          width = COALESCE(?, width), height = COALESCE(?, height), thumbnail_url = ?, image_size = ? \
-         WHERE id = ? AND status NOT IN ('failed', 'cancelled')",
+         WHERE id = ? AND status NOT IN ('failed', 'cancelled', 'deleted')",
         vec![
             image.url.as_str().into(),
             now.into(),
@@ -397,6 +421,7 @@ pub(in crate::jobs) mod tests {
                 JobFilter {
                     model: Some("sdxl-base"),
                     status: Some(JobStatus::Failed),
+                    ..JobFilter::default()
                 },
                 None,
             ),
@@ -405,6 +430,7 @@ pub(in crate::jobs) mod tests {
                 JobFilter {
                     model: Some("flux-schnell"),
                     status: None,
+                    ..JobFilter::default()
                 },
                 page,
                 None,
@@ -470,23 +496,43 @@ pub(in crate::jobs) mod tests {
     fn job_filter_binds_model_then_status_then_the_page() {
         let page = Page { limit: 24, offset: 48 };
         let all = list_filtered_jobs(JobFilter::default(), page, None);
-        assert!(!all.sql.contains("WHERE"));
         assert!(all
             .sql
-            .ends_with("FROM generation_jobs ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"));
-        assert_eq!(all.params, vec![SqlValue::Integer(24), SqlValue::Integer(48)]);
+            .ends_with("FROM generation_jobs WHERE status != ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"));
+        let deleted = SqlValue::Text("deleted".into());
+        assert_eq!(
+            all.params,
+            vec![deleted.clone(), SqlValue::Integer(24), SqlValue::Integer(48)]
+        );
         assert_eq!(
             count_filtered_jobs(JobFilter::default(), None).sql,
-            "SELECT COUNT(*) AS total FROM generation_jobs"
+            "SELECT COUNT(*) AS total FROM generation_jobs WHERE status != ?"
         );
+        let search = JobFilter {
+            search: Some("50%_off\\"),
+            ..JobFilter::default()
+        };
+        let searched = count_filtered_jobs(search, Some("alice"));
+        assert!(
+            searched
+                .sql
+                .ends_with(" WHERE status != ? AND prompt LIKE ? ESCAPE '\\' AND owner = ?"),
+            "{}",
+            searched.sql
+        );
+        assert_eq!(searched.params[1], SqlValue::Text("%50\\%\\_off\\\\%".into()));
         let model = JobFilter {
             model: Some("sdxl-lightning"),
             status: None,
+            ..JobFilter::default()
         };
-        assert!(count_filtered_jobs(model, None).sql.ends_with(" WHERE model = ?"));
+        assert!(count_filtered_jobs(model, None)
+            .sql
+            .ends_with(" WHERE model = ? AND status != ?"));
         let status = JobFilter {
             model: None,
             status: Some(JobStatus::Failed),
+            ..JobFilter::default()
         };
         assert_eq!(
             count_filtered_jobs(status, None).params,
@@ -495,6 +541,7 @@ pub(in crate::jobs) mod tests {
         let both = JobFilter {
             model: Some("flux-schnell"),
             status: Some(JobStatus::Completed),
+            ..JobFilter::default()
         };
         let listed = list_filtered_jobs(both, page, None);
         assert!(listed
@@ -531,7 +578,7 @@ pub(in crate::jobs) mod tests {
             .contains("status IN ('pending', 'processing')"));
         assert!(mark_failed("id", "e", 1)
             .sql
-            .contains("status NOT IN ('completed', 'cancelled')"));
+            .contains("status NOT IN ('completed', 'cancelled', 'deleted')"));
         assert!(mark_dead_lettered("id", "e", 1).sql.contains("COALESCE(error, ?)"));
         assert!(insert_generation("g", "j", &stored("u", None), "p", "m", 1)
             .sql
@@ -980,12 +1027,14 @@ pub(crate) mod sqlite_tests {
         let failed = JobFilter {
             model: None,
             status: Some(JobStatus::Failed),
+            ..JobFilter::default()
         };
         assert_eq!(listed_ids(&db, &list_filtered_jobs(failed, every, None)), ["j4", "j1"]);
         assert_eq!(total(&db, &count_filtered_jobs(failed, None)), 2);
         let lightning = JobFilter {
             model: Some("sdxl-lightning"),
             status: None,
+            ..JobFilter::default()
         };
         assert_eq!(
             listed_ids(&db, &list_filtered_jobs(lightning, every, None)),
@@ -997,6 +1046,52 @@ pub(crate) mod sqlite_tests {
         };
         assert!(listed_ids(&db, &list_filtered_jobs(lightning_pending, every, None)).is_empty());
         assert_eq!(total(&db, &count_filtered_jobs(lightning_pending, None)), 0);
+    }
+
+    #[test]
+    fn the_gallery_search_takes_the_text_literally_and_hides_tombstones_unless_asked() {
+        let db = database();
+        let prompts = [
+            ("pct", "a 100% red fox"),
+            ("any", "a 100x red fox"),
+            ("under", "snake_case sign"),
+            ("plain", "snakeXcase sign"),
+            ("slash", "back\\slash"),
+            ("upper", "A RED FOX"),
+        ];
+        for (i, (id, prompt)) in prompts.iter().enumerate() {
+            run(&db, insert_job(&job(id), prompt, "flux-schnell", "alice", i as i64));
+        }
+        let every = Page { limit: 50, offset: 0 };
+        let found = |text: &str| {
+            let filter = JobFilter {
+                search: Some(text),
+                ..JobFilter::default()
+            };
+            listed_ids(&db, &list_filtered_jobs(filter, every, Some("alice")))
+        };
+        assert_eq!(found("100%"), ["pct"], "% is a character, not a wildcard");
+        assert_eq!(found("e_c"), ["under"], "_ is a character, not a wildcard");
+        assert_eq!(found("k\\s"), ["slash"]);
+        assert_eq!(
+            found("red fox"),
+            ["upper", "any", "pct"],
+            "ASCII letters match in any case"
+        );
+        assert!(found("nothing like it").is_empty());
+        // A deleted job leaves the gallery (and its prompt is gone, so no search finds it).
+        complete(&db, "pct", "g-pct");
+        let tombstoned = listed_ids(&db, &crate::jobs::delete_sql::tombstone_jobs(&["pct".into()], None, 50));
+        assert_eq!(tombstoned, ["pct"]);
+        assert_eq!(found("100"), ["any"]);
+        let all = JobFilter::default();
+        assert!(!listed_ids(&db, &list_filtered_jobs(all, every, None)).contains(&"pct".to_string()));
+        let tombstones = JobFilter {
+            status: Some(JobStatus::Deleted),
+            ..JobFilter::default()
+        };
+        assert_eq!(listed_ids(&db, &list_filtered_jobs(tombstones, every, None)), ["pct"]);
+        assert_eq!(total(&db, &count_filtered_jobs(tombstones, Some("alice"))), 1);
     }
 
     #[test]

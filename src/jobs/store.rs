@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use worker::D1Database;
 
-use super::{cancel_sql, sql, sweep_sql};
+use super::{cancel_sql, delete_sql, sql, sweep_sql};
 use super::{
     GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, Limits, NewJob, Page, Spend,
     StatusFilter, StoredImage,
@@ -94,7 +94,7 @@ impl JobStore {
     /// The gallery's page of jobs matching `filter`, newest first, and how many match in all.
     pub async fn list_filtered_jobs(
         &self,
-        filter: JobFilter,
+        filter: JobFilter<'_>,
         page: Page,
         owner: Option<&str>,
     ) -> DbResult<(i64, Vec<JobRow>)> {
@@ -286,6 +286,39 @@ impl JobStore {
             )
             .await?;
         Ok(rows.into_iter().map(|row| row.key).collect())
+    }
+
+    /// Turns the finished jobs among `ids` that `owner` may see (`None`: any owner's) into
+    /// tombstones and removes their gallery rows, in one batch (D1 runs it as a transaction).
+    /// Jobs still running, tombstones and other keys' jobs are left alone.
+    pub async fn tombstone_jobs(&self, ids: &[String], owner: Option<&str>, now: i64) -> DbResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let statements = vec![
+            delete_sql::tombstone_jobs(ids, owner, now),
+            delete_sql::delete_gallery_rows(ids),
+        ];
+        self.db.batch(statements, "deleting images").await
+    }
+
+    /// The jobs still pending or processing whose inputs name any of `keys`.
+    pub async fn running_users(&self, keys: &[String]) -> DbResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Id> = self
+            .db
+            .rows(
+                delete_sql::running_users(keys),
+                "finding running jobs that read an image",
+            )
+            .await?;
+        Ok(rows.into_iter().map(|row| row.id).collect())
     }
 
     /// Deletes the given finished jobs and their gallery rows in one batch.

@@ -66,13 +66,14 @@ pub fn fail_stale(
     )
 }
 
-/// Up to `limit` finished jobs created before `created_before`, oldest first.
-/// Jobs still pending or processing are the other rules' business, never retention's.
+/// Up to `limit` finished jobs created before `created_before`, oldest first: completed, failed,
+/// and deleted (a tombstone expires like the job it was). Jobs still pending or processing are
+/// the other rules' business, never retention's.
 pub fn select_expired(created_before: i64, limit: i64) -> Statement {
     Statement::new(
         format!(
             "SELECT {JOB_COLUMNS} FROM generation_jobs \
-             WHERE status IN ('completed', 'failed', 'cancelled') AND created_at < ? ORDER BY created_at, id LIMIT ?"
+             WHERE status IN ('completed', 'failed', 'cancelled', 'deleted') AND created_at < ? ORDER BY created_at, id LIMIT ?"
         ),
         vec![created_before.into(), limit.into()],
     )
@@ -107,12 +108,12 @@ pub fn delete_jobs(ids: &[String]) -> Vec<Statement> {
         Statement::new(
             format!(
                 "DELETE FROM generations WHERE job_id IN ({placeholders}) AND job_id IN \
-                 (SELECT id FROM generation_jobs WHERE status IN ('completed', 'failed', 'cancelled'))"
+                 (SELECT id FROM generation_jobs WHERE status IN ('completed', 'failed', 'cancelled', 'deleted'))"
             ),
             params.clone(),
         ),
         Statement::new(
-            format!("DELETE FROM generation_jobs WHERE id IN ({placeholders}) AND status IN ('completed', 'failed', 'cancelled')"),
+            format!("DELETE FROM generation_jobs WHERE id IN ({placeholders}) AND status IN ('completed', 'failed', 'cancelled', 'deleted')"),
             params,
         ),
     ]
@@ -237,10 +238,10 @@ mod tests {
     #[test]
     fn retention_selects_finished_jobs_and_deletes_them_with_their_gallery_rows() {
         let db = database();
-        for (id, at) in [("c-old", 1), ("f-old", 2), ("p-old", 3), ("c-new", 50)] {
+        for (id, at) in [("c-old", 1), ("f-old", 2), ("p-old", 3), ("d-old", 4), ("c-new", 50)] {
             run(&db, insert_job(&job(id), "p", "flux-schnell", "admin", at));
         }
-        for id in ["c-old", "c-new"] {
+        for id in ["c-old", "c-new", "d-old"] {
             let image = stored(&format!("/images/{id}.png"), None);
             run(&db, crate::jobs::sql::mark_completed(id, &image, 60));
             run(
@@ -249,12 +250,26 @@ mod tests {
             );
         }
         run(&db, mark_failed("f-old", "boom", 60));
+        let tombstoned = returned(
+            &db,
+            &crate::jobs::delete_sql::tombstone_jobs(&["d-old".into()], None, 61),
+        );
+        assert_eq!(ids(&tombstoned), ["d-old"]);
         let expired = returned(&db, &select_expired(10, RETENTION_BATCH as i64));
-        assert_eq!(ids(&expired), ["c-old", "f-old"], "finished and old only, oldest first");
+        assert_eq!(
+            ids(&expired),
+            ["c-old", "f-old", "d-old"],
+            "finished (a tombstone too) and old only, oldest first"
+        );
         assert_eq!(expired[0][4], rusqlite::types::Value::Text("/images/c-old.png".into()));
         assert_eq!(expired[1][4], rusqlite::types::Value::Null);
         // A pending id slipped into the list is still not deleted.
-        let doomed = vec!["c-old".to_string(), "f-old".to_string(), "p-old".to_string()];
+        let doomed = vec![
+            "c-old".to_string(),
+            "f-old".to_string(),
+            "p-old".to_string(),
+            "d-old".to_string(),
+        ];
         let tx = db.unchecked_transaction().unwrap();
         for statement in delete_jobs(&doomed) {
             run(&tx, statement);

@@ -710,7 +710,8 @@ mod tests {
         assert!(html.contains(&format!(
             "<code>{last_text_model}</code><br>default <code>{default}</code>"
         )));
-        assert!(html.contains("<code>cancelled</code><br>default <code>all</code>"));
+        let last_status = crate::jobs::StatusFilter::NAMES.last().unwrap();
+        assert!(html.contains(&format!("<code>{last_status}</code><br>default <code>all</code>")));
         assert!(html.contains("<td><code>prompt</code></td><td>string</td><td>yes</td>"));
         assert!(html.contains("<td><code>model</code></td><td>string</td><td>no</td>"));
     }

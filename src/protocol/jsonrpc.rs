@@ -65,6 +65,10 @@ pub enum RpcError {
     /// (SEP-2164) made it -32602, Invalid Params.
     #[error("Resource not found: {uri}")]
     ResourceNotFound { uri: String, as_invalid_params: bool },
+    /// The resource existed and was deleted on purpose: the not-found code of the revision, with a
+    /// message and `data.status` that say so, so a client need not guess at a broken link.
+    #[error("Resource deleted: {uri} (its job's image was deleted with delete_image)")]
+    ResourceDeleted { uri: String, as_invalid_params: bool },
     /// 2026-07-28: the request names a protocol version this server does not speak.
     #[error("Unsupported protocol version: {requested}")]
     UnsupportedVersion {
@@ -86,6 +90,11 @@ impl RpcError {
                 ..
             } => -32602,
             RpcError::ResourceNotFound { .. } => -32002,
+            RpcError::ResourceDeleted {
+                as_invalid_params: true,
+                ..
+            } => -32602,
+            RpcError::ResourceDeleted { .. } => -32002,
             RpcError::Refused(_) => -32000,
             RpcError::HeaderMismatch(_) => -32020,
             RpcError::UnsupportedVersion { .. } => -32022,
@@ -99,6 +108,7 @@ impl RpcError {
                 Some(serde_json::json!({"supported": supported, "requested": requested}))
             }
             RpcError::ResourceNotFound { uri, .. } => Some(serde_json::json!({"uri": uri})),
+            RpcError::ResourceDeleted { uri, .. } => Some(serde_json::json!({"uri": uri, "status": "deleted"})),
             _ => None,
         }
     }
@@ -370,6 +380,30 @@ mod tests {
         };
         assert_eq!(modern.code(), -32602);
         assert_eq!(modern.data(), legacy.data());
+    }
+
+    #[test]
+    fn a_deleted_resource_says_so_with_the_not_found_code_of_its_revision() {
+        let legacy = RpcError::ResourceDeleted {
+            uri: "images://jobs/x".into(),
+            as_invalid_params: false,
+        };
+        let object = legacy.to_object();
+        assert_eq!(object.code, -32002);
+        assert!(
+            object.message.starts_with("Resource deleted: images://jobs/x"),
+            "{}",
+            object.message
+        );
+        assert_eq!(
+            object.data.as_deref(),
+            Some(&json!({"uri": "images://jobs/x", "status": "deleted"}))
+        );
+        let modern = RpcError::ResourceDeleted {
+            uri: "images://jobs/x".into(),
+            as_invalid_params: true,
+        };
+        assert_eq!(modern.code(), -32602);
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub enum ResourceError {
     /// Nothing readable behind the URI: not one of ours, no such job, not finished, no object.
     #[error("resource not found")]
     NotFound { uri: String },
+    /// The job behind the URI was deleted (a tombstone the caller may see).
+    #[error("resource deleted")]
+    Deleted { uri: String },
     #[error("binding {name} is unavailable: {source}")]
     Binding {
         name: &'static str,
@@ -66,6 +69,10 @@ impl ResourceError {
     pub fn into_rpc(self, stateless: bool) -> RpcError {
         match self {
             ResourceError::NotFound { uri } => RpcError::ResourceNotFound {
+                uri: echo(&uri),
+                as_invalid_params: stateless,
+            },
+            ResourceError::Deleted { uri } => RpcError::ResourceDeleted {
                 uri: echo(&uri),
                 as_invalid_params: stateless,
             },
@@ -239,6 +246,9 @@ pub async fn read(ctx: &ToolContext, params: Option<&Value>) -> Result<ReadResou
         .job(job_id, ctx.caller.visible_owner())
         .await?
         .ok_or_else(not_found)?;
+    if job.status == JobStatus::Deleted {
+        return Err(ResourceError::Deleted { uri: uri.clone() });
+    }
     let stored_url = job
         .image_url
         .as_deref()

@@ -5,10 +5,12 @@
 //! queues them); [`inputs`] turns image references and uploads into checked bytes and stores
 //! what a model needs; [`edits`] starts an edit from them (edit_image, the OpenAI-compatible
 //! edits and variations); [`storage`] names, writes and reads R2 objects (also for the queue consumer, the
-//! sweeper and `resources/read`). Services see a call through [`Context`] and fail with
+//! sweeper and `resources/read`); [`cancel`] stops unfinished jobs and [`deletion`] deletes images
+//! (the tools, tasks and the gallery). Services see a call through [`Context`] and fail with
 //! [`ServiceError`]; the tools convert it once, keeping every message as it is.
 
 pub mod cancel;
+pub mod deletion;
 pub mod edits;
 pub mod inputs;
 pub mod jobs;
@@ -75,6 +77,8 @@ pub enum ServiceError {
     Vision(String),
     #[error("could not read or store an input image in R2: {0}")]
     Storage(#[source] worker::Error),
+    #[error("could not delete the images from R2 (nothing was marked deleted; try again): {0}")]
+    Delete(#[source] worker::Error),
     #[error(transparent)]
     Binding(#[from] Unavailable),
 }

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use worker::{Bucket, HttpMetadata};
 
+use crate::catalog::INPUT_KEY_PREFIX;
+use crate::jobs::{JobInput, JobRow};
 use crate::media::ImageFormat;
-use crate::urls::{thumbnail_key, IMMUTABLE_CACHE};
+use crate::urls::{key_in_stored_url, thumbnail_key, IMMUTABLE_CACHE};
 
 /// Longest slug taken from the prompt, as in the original.
 const SLUG_MAX_CHARS: usize = 50;
@@ -51,6 +53,38 @@ pub fn possible_keys(created_at: i64, prompt: &str, job_id: &str) -> Vec<String>
         object_key(created_at, prompt, job_id, ImageFormat::Jpeg),
         thumbnail,
     ]
+}
+
+/// Every R2 key a job may have written and its row still names: its image and thumbnail (from the
+/// row's URLs, whatever base they were recorded under) and every key an attempt could have used
+/// (both formats), for a delete that must leave nothing behind. Its stored inputs are apart
+/// ([`stored_input_keys`]): other jobs may share them.
+pub fn job_object_keys(job: &JobRow) -> Vec<String> {
+    let mut keys = possible_keys(job.created_at, &job.prompt, &job.id);
+    if let Some((key, _)) = job.image_url.as_deref().and_then(key_in_stored_url) {
+        keys.extend([key.to_string(), thumbnail_key(key)]);
+    }
+    if let Some((key, _)) = job.thumbnail_url.as_deref().and_then(key_in_stored_url) {
+        keys.push(key.to_string());
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The stored inputs (`input-…` keys) `jobs` list, each once: what retention or a delete may
+/// remove with them (once D1 says no other job uses them). An earlier job's image used in place is not one, nor is an entry that cannot be read.
+pub fn stored_input_keys(jobs: &[JobRow]) -> Vec<String> {
+    let mut keys: Vec<String> = jobs
+        .iter()
+        .filter_map(|job| job.inputs.as_deref())
+        .flat_map(|text| serde_json::from_str::<Vec<JobInput>>(text).unwrap_or_default())
+        .filter_map(|entry| key_in_stored_url(&entry.url).map(|(key, _)| key.to_string()))
+        .filter(|key| key.starts_with(INPUT_KEY_PREFIX))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
@@ -183,5 +217,66 @@ mod tests {
         assert_eq!(metadata["thumbnailOf"], "1-a-fox-j.png");
         assert_eq!(metadata["jobId"], "j");
         assert!(!metadata.contains_key("prompt"));
+    }
+
+    #[test]
+    fn retention_takes_only_stored_inputs_from_the_expired_jobs_each_once() {
+        use crate::jobs::JobStatus;
+        let entry = |url: &str| serde_json::json!({"role": "image", "source": "s", "url": url, "format": "png", "width": 1, "height": 1});
+        let with = |id: &str, inputs: Option<String>| JobRow {
+            inputs,
+            ..JobRow::fixture(id, JobStatus::Completed)
+        };
+        let uuid = "123e4567-e89b-12d3-a456-426614174000";
+        let jobs = [
+            with(
+                "a",
+                Some(
+                    serde_json::json!([
+                        entry(&format!("https://img.example.com/input-{uuid}.png")),
+                        entry(&format!("/images/1700000000000-a-fox-{uuid}.jpg")),
+                        entry("/images/input-b.webp"),
+                    ])
+                    .to_string(),
+                ),
+            ),
+            with(
+                "b",
+                Some(serde_json::json!([entry("/images/input-b.webp"), entry("/images/input-c.jpg")]).to_string()),
+            ),
+            with("unreadable", Some("[{\"url\": 1}]".into())),
+            with(
+                "not-a-key",
+                Some(serde_json::json!([entry("/images/input-d.txt"), entry("/images/")]).to_string()),
+            ),
+            with("none", None),
+        ];
+        assert_eq!(
+            stored_input_keys(&jobs),
+            [format!("input-{uuid}.png"), "input-b.webp".into(), "input-c.jpg".into()],
+            "input- keys only, whatever the base, each once; an earlier job's image used in place is never one"
+        );
+    }
+
+    #[test]
+    fn a_deleted_job_leaves_neither_its_image_nor_its_thumbnail_nor_a_possible_attempt() {
+        use crate::jobs::JobStatus;
+        let id = "123e4567-e89b-12d3-a456-426614174000";
+        let job = JobRow {
+            prompt: "A fox".into(),
+            created_at: 7,
+            image_url: Some(format!("https://old-bucket.example/7-a-fox-{id}.jpg")),
+            thumbnail_url: Some(format!("/images/7-a-fox-{id}-thumb.webp")),
+            ..JobRow::fixture(id, JobStatus::Completed)
+        };
+        assert_eq!(
+            job_object_keys(&job),
+            [
+                format!("7-a-fox-{id}-thumb.webp"),
+                format!("7-a-fox-{id}.jpg"),
+                format!("7-a-fox-{id}.png")
+            ],
+            "the recorded image under an earlier base, its thumbnail, and both formats an attempt may have used"
+        );
     }
 }

@@ -16,7 +16,8 @@ pub const TOOL: ToolSpec = ToolSpec {
     name: "get_job_status",
     title: "Get job status",
     description: || {
-        "Check one image job: pending, processing, completed (with image_url), failed (with error) or cancelled. \
+        "Check one image job: pending, processing, completed (with image_url), failed (with error), cancelled, or deleted \
+         (delete_image removed its image; prompt and parameters are cleared). \
          To block until it finishes, use wait_for_completion instead of polling."
             .to_string()
     },
@@ -176,6 +177,20 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         (
             "failed with error",
             found(row(JobStatus::Failed, None, Some("model unavailable"))),
+        ),
+        (
+            "deleted tombstone",
+            found(JobRow {
+                prompt: String::new(),
+                seed: None,
+                width: None,
+                height: None,
+                parameters: None,
+                thumbnail_url: None,
+                image_size: None,
+                inputs: None,
+                ..row(JobStatus::Deleted, None, Some(crate::jobs::delete_sql::DELETED_MESSAGE))
+            }),
         ),
         (
             "not found",

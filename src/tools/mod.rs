@@ -17,6 +17,7 @@
 //! `crate::services`.
 
 mod cancel_job;
+mod delete_image;
 mod describe_image;
 mod edit_image;
 mod generate_image;
@@ -71,6 +72,7 @@ pub const TOOLS: &[&ToolSpec] = &[
     &cancel_job::TOOL,
     &remove_background::TOOL,
     &describe_image::TOOL,
+    &delete_image::TOOL,
 ];
 
 /// What a handler returns: a result object, or an error that becomes an `isError` result.
@@ -140,6 +142,13 @@ impl Hints {
         destructive: false,
         idempotent: false,
         open_world: true,
+    };
+    /// Removes what exists for good; a repeat finds nothing more to remove.
+    pub const DELETE: Hints = Hints {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: false,
     };
 }
 

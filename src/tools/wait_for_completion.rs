@@ -76,7 +76,8 @@ pub fn output_schema() -> Value {
     let mut properties = json_text(
         r#"{
             "job_id": {"type": "string", "description": "The job, when one job was awaited."},
-            "status": {"type": "string", "enum": ["completed", "in_progress", "failed", "cancelled"]},
+            "status": {"type": "string", "enum": ["completed", "in_progress", "failed", "cancelled", "deleted"],
+                "description": "cancelled: the one job awaited was cancelled (cancel_job); deleted: it was deleted (delete_image)."},
             "image_url": {"type": ["string", "null"], "description": "The image, when one job was awaited."},
             "thumbnail_url": {"type": ["string", "null"], "description": "A small WebP preview of that image (null when there is none)."},
             "prompt": {"type": "string"},
@@ -85,9 +86,9 @@ pub fn output_schema() -> Value {
             "results": {"type": "array", "description": "The images, when several jobs were awaited."},
             "message": {"type": "string"},
             "completed": {"type": "array"},
-            "failed": {"type": "array", "description": "Jobs that ended without an image: failed, or cancelled by their owner.",
+            "failed": {"type": "array", "description": "Jobs that ended without an image: failed, cancelled by their owner, or deleted.",
                 "items": {"type": "object", "properties": {
-                "job_id": {"type": "string"}, "status": {"type": "string", "enum": ["failed", "cancelled"]},
+                "job_id": {"type": "string"}, "status": {"type": "string", "enum": ["failed", "cancelled", "deleted"]},
                 "error": {"type": ["string", "null"]}
             }}},
             "pending_job_ids": {"type": "array", "items": {"type": "string"},
@@ -239,7 +240,7 @@ pub fn distinct(ids: Vec<String>) -> Vec<String> {
 pub enum WaitState {
     /// Some id has no row.
     NotFound,
-    /// Every job finished, at least one failed.
+    /// Every job finished, at least one without an image (failed or deleted).
     Failed {
         failed: Vec<JobRow>,
         completed: Vec<JobRow>,
@@ -302,7 +303,7 @@ struct ImageResult {
 #[derive(Serialize)]
 struct FailedJob {
     job_id: String,
-    /// `failed` or `cancelled`.
+    /// `failed`, `cancelled` or `deleted`.
     status: JobStatus,
     error: Option<String>,
 }
@@ -401,14 +402,24 @@ fn failed_job(row: JobRow) -> FailedJob {
     }
 }
 
-/// "2 job(s) failed", "1 job(s) cancelled", or both.
+/// "2 job(s) failed", "1 job(s) cancelled", "1 job(s) failed, 1 cancelled, 1 deleted", …
 fn ended_without_image(failed: &[JobRow]) -> String {
-    let cancelled = failed.iter().filter(|row| row.status == JobStatus::Cancelled).count();
-    match (failed.len() - cancelled, cancelled) {
-        (failures, 0) => format!("{failures} job(s) failed"),
-        (0, cancelled) => format!("{cancelled} job(s) cancelled"),
-        (failures, cancelled) => format!("{failures} job(s) failed, {cancelled} cancelled"),
-    }
+    let count = |status: JobStatus| failed.iter().filter(|row| row.status == status).count();
+    let ended = [
+        (
+            failed.len() - count(JobStatus::Cancelled) - count(JobStatus::Deleted),
+            "failed",
+        ),
+        (count(JobStatus::Cancelled), "cancelled"),
+        (count(JobStatus::Deleted), "deleted"),
+    ];
+    let mut parts = ended
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, how)| format!("{n} {how}"));
+    let first = parts.next().unwrap_or_else(|| "0 failed".to_string());
+    let first = first.replacen(' ', " job(s) ", 1);
+    std::iter::once(first).chain(parts).collect::<Vec<_>>().join(", ")
 }
 
 /// The final answer for `state`, or None to keep waiting.
@@ -601,6 +612,20 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
             0,
         ),
         (
+            "deleted one",
+            WaitState::Failed {
+                failed: vec![row(
+                    "a",
+                    JobStatus::Deleted,
+                    None,
+                    Some(crate::jobs::delete_sql::DELETED_MESSAGE),
+                )],
+                completed: vec![],
+            },
+            WaitBudget::new(1, 50),
+            0,
+        ),
+        (
             "cancelled and failed among many",
             WaitState::Failed {
                 failed: vec![
@@ -610,6 +635,20 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
                 completed: vec![done("c")],
             },
             WaitBudget::new(3, 50),
+            0,
+        ),
+        (
+            "deleted one of many",
+            WaitState::Failed {
+                failed: vec![row(
+                    "a",
+                    JobStatus::Deleted,
+                    None,
+                    Some(crate::jobs::delete_sql::DELETED_MESSAGE),
+                )],
+                completed: vec![done("b")],
+            },
+            WaitBudget::new(2, 50),
             0,
         ),
         ("not found", WaitState::NotFound, WaitBudget::new(1, 50), 0),
@@ -712,6 +751,21 @@ mod tests {
         let output = outcome(both, WaitBudget::new(2, 50), 0).unwrap();
         assert_eq!(output.object["error"], "1 job(s) failed, 1 cancelled");
         assert_eq!(output.object["failed"][0]["status"], "cancelled");
+    }
+
+    #[test]
+    fn a_deleted_job_ends_the_wait_and_says_deleted() {
+        let state = evaluate(&ids(&["a"]), &[row("a", JobStatus::Deleted)]);
+        let output = conclude("https://w.example", state, &WaitBudget::new(1, 50), 0).expect("a deleted job is final");
+        assert!(output.is_error);
+        assert_eq!(output.object["status"], "deleted");
+        let both = evaluate(
+            &ids(&["a", "b"]),
+            &[row("a", JobStatus::Deleted), row("b", JobStatus::Completed)],
+        );
+        let output = conclude("https://w.example", both, &WaitBudget::new(2, 50), 0).unwrap();
+        assert_eq!(output.object["failed"][0]["status"], "deleted");
+        assert_eq!(output.object["completed"][0]["job_id"], "b");
     }
 
     #[test]

@@ -3,13 +3,15 @@
 //! Stateless: the stream and the POSTs of one session may run in different isolates, so
 //! responses pass through the D1 mailbox, which the stream polls (every 50 ms while the
 //! session is busy, backing off to every 2 s while it is quiet). Delivered messages are
-//! deleted; expired sessions are swept when streams open.
+//! deleted; expired sessions are swept when streams open. An answer too large for one D1 row
+//! (a `resources/read` of a multi-MB image) arrives in pieces, which the stream writes one
+//! after another into one event: clients see one ordinary message, whatever its size.
 
 use futures::channel::mpsc;
 use futures::{stream, StreamExt};
 use worker::{Context, Env, Request, Response};
 
-use super::mailbox::Mailbox;
+use super::mailbox::{Mailbox, Pending};
 use super::{accepted, guard, read_body, refusal, rpc_error, scope_refusal};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcResponse};
 use crate::server::{self as dispatch, Era};
@@ -46,8 +48,23 @@ pub fn endpoint_event(session: &str) -> Vec<u8> {
     format!("event: endpoint\ndata: {MESSAGE_PATH}?sessionId={session}\n\n").into_bytes()
 }
 
+/// One whole message as an event (what [`piece_bytes`] writes for its pieces together).
+#[cfg(test)]
 pub fn message_event(json: &str) -> Vec<u8> {
     format!("event: message\ndata: {json}\n\n").into_bytes()
+}
+
+/// The bytes a stored row adds to the stream: the event's start before its first piece, the
+/// piece, and the event's end after its last. JSON text has no line breaks, so the pieces of
+/// one message joined in order are one `data:` line, exactly [`message_event`] of the whole.
+pub fn piece_bytes(row: &Pending, out: &mut Vec<u8>) {
+    if row.starts_message() {
+        out.extend_from_slice(b"event: message\ndata: ");
+    }
+    out.extend_from_slice(row.payload.as_bytes());
+    if row.ends_message() {
+        out.extend_from_slice(b"\n\n");
+    }
 }
 
 fn mailbox(env: &Env) -> worker::Result<Mailbox> {
@@ -62,6 +79,9 @@ struct StreamState {
     last_activity: i64,
     /// Highest seq already on the stream: never sent again, even if deleting it failed.
     sent_up_to: i64,
+    /// The stream is inside a message whose remaining pieces are still to be written: no
+    /// keep-alive comment may go between them.
+    mid_message: bool,
 }
 
 pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
@@ -86,6 +106,7 @@ pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
         last_touch: now,
         last_activity: now,
         sent_up_to: 0,
+        mid_message: false,
     };
     let events = stream::unfold(state, |mut state| async move {
         let chunk = next_chunk(&mut state).await;
@@ -115,7 +136,12 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
                     worker::console_error!("{error}");
                 }
                 state.last_activity = now;
-                return messages.iter().flat_map(|m| message_event(&m.payload)).collect();
+                state.mid_message = messages.last().is_some_and(|m| !m.ends_message());
+                let mut bytes = Vec::with_capacity(messages.iter().map(|m| m.payload.len() + 24).sum());
+                for message in &messages {
+                    piece_bytes(message, &mut bytes);
+                }
+                return bytes;
             }
             Ok(_) => {}
             Err(error) => worker::console_error!("{error}"),
@@ -128,7 +154,9 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
             if let Err(error) = state.mailbox.touch_session(&state.session, now).await {
                 worker::console_error!("{error}");
             }
-            return b": keep-alive\n\n".to_vec();
+            if !state.mid_message {
+                return b": keep-alive\n\n".to_vec();
+            }
         }
     }
 }
@@ -309,6 +337,33 @@ mod tests {
     fn message_events_have_no_id_field() {
         let event = String::from_utf8(message_event("{}")).unwrap();
         assert_eq!(event, "event: message\ndata: {}\n\n");
+    }
+
+    #[test]
+    fn the_pieces_of_a_message_make_exactly_its_event() {
+        let json = r#"{"jsonrpc":"2.0","id":1,"result":{"contents":[{"blob":"QUJDRA=="}]}}"#;
+        let pieces = super::super::mailbox::split_pieces(json, 10);
+        assert!(pieces.len() > 3);
+        let mut bytes = Vec::new();
+        for (index, piece) in pieces.iter().enumerate() {
+            let row = Pending {
+                seq: index as i64 + 1,
+                payload: piece.to_string(),
+                piece: index as i64,
+                pieces: pieces.len() as i64,
+            };
+            piece_bytes(&row, &mut bytes);
+        }
+        assert_eq!(bytes, message_event(json));
+        let whole = Pending {
+            seq: 9,
+            payload: "{}".into(),
+            piece: 0,
+            pieces: 1,
+        };
+        let mut one = Vec::new();
+        piece_bytes(&whole, &mut one);
+        assert_eq!(one, message_event("{}"));
     }
 
     #[test]

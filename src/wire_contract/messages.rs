@@ -272,6 +272,14 @@ fn every_error_kind() -> Vec<RpcError> {
             uri: "images://jobs/123e4567-e89b-12d3-a456-426614174000".into(),
             as_invalid_params: true,
         },
+        RpcError::ResourceDeleted {
+            uri: "images://jobs/123e4567-e89b-12d3-a456-426614174000".into(),
+            as_invalid_params: false,
+        },
+        RpcError::ResourceDeleted {
+            uri: "images://jobs/123e4567-e89b-12d3-a456-426614174000".into(),
+            as_invalid_params: true,
+        },
         RpcError::HeaderMismatch("Mcp-Method header is required".into()),
         RpcError::UnsupportedVersion {
             requested: "2099-01-01".into(),
@@ -287,6 +295,7 @@ fn every_error_kind() -> Vec<RpcError> {
             | RpcError::Internal(_)
             | RpcError::Refused(_)
             | RpcError::ResourceNotFound { .. }
+            | RpcError::ResourceDeleted { .. }
             | RpcError::HeaderMismatch(_)
             | RpcError::UnsupportedVersion { .. } => {}
         }

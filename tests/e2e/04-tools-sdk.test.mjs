@@ -88,9 +88,9 @@ describe("the original six tools through the official SDK client", () => {
       assert.ok(!byName[name].inputSchema.required?.length, `${name} has no required args`);
     }
     const lj = byName.list_jobs.inputSchema.properties.status;
-    // The original's five values, then (additive) the statuses added since: cancelled.
+    // The original's five values, then (additive) the statuses added since: cancelled, deleted.
     assert.deepEqual(lj.enum.slice(0, 5), ["all", "pending", "processing", "completed", "failed"]);
-    assert.deepEqual(lj.enum.slice(5), ["cancelled"]);
+    assert.deepEqual(lj.enum.slice(5), ["cancelled", "deleted"]);
     assert.equal(lj.default, "all");
     const w = byName.wait_for_completion.inputSchema.properties;
     assert.equal(w.job_id.type, "string");

@@ -238,6 +238,8 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  *   retryDelaySeconds  delay before Miniflare redelivers a retried message (default 0, as
  *                 in production); a delay makes the state between attempts observable
  *   rateLimit     { limit, period } to bind RATE_LIMITER (off by default)
+ *   inspectorPort opens the V8 inspector of the server's isolate on this port (0: any free
+ *                 port; read it with h.inspectorUrl()), for bench/memory.mjs
  *   recordOutbound true to catch every outbound fetch() of the server worker (its global
  *                 outbound: anything but its bindings): each is recorded in h.outboundRequests
  *                 as {method, url, at} and answered 599 without touching the network
@@ -248,7 +250,7 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  * wrangler.toml. Shared by startHarness and by files that need their own Miniflare options
  * (the cross-isolate SSE test, the SSE benchmark).
  */
-export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit, faults, outbound } = {}) {
+export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit, faults, outbound, inspector } = {}) {
   const env = {};
   for (const [name, value] of Object.entries({ ...DEFAULT_VARS, ...vars })) {
     if (value !== undefined) env[name] = { type: "text", value: String(value) };
@@ -286,7 +288,11 @@ export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, re
     },
     // `outbound` (request) => Response takes the worker's global outbound: every fetch() it
     // makes to anything but a binding reaches this Node function instead of the network.
-    dev: { unsafeRegisterWorker: false, ...(outbound ? { outboundService: { type: "fetcher", handler: outbound } } : {}) },
+    dev: {
+      unsafeRegisterWorker: false,
+      ...(outbound ? { outboundService: { type: "fetcher", handler: outbound } } : {}),
+      ...(inspector ? { unsafeInspectorProxy: true } : {}),
+    },
   };
 }
 
@@ -355,6 +361,8 @@ export async function startHarness(options = {}) {
     unsafeTriggerHandlers: true,
     // A directory keeps D1, R2 and queue state across instances (a restart); else a fresh temp dir.
     ...(options.persistDir ? { resourcePersistencePath: options.persistDir } : {}),
+    // The V8 inspector of the server's isolate (bench/memory.mjs reads its heap through it).
+    ...(options.inspectorPort !== undefined ? { inspectorPort: options.inspectorPort } : {}),
     enableDevRegistry: false,
     telemetry: { enabled: false },
     cf: false, // placeholder Request.cf; never fetch the real one (no network here)
@@ -374,6 +382,7 @@ export async function startHarness(options = {}) {
         rateLimit: options.rateLimit,
         faults: options.faults,
         outbound: recordOutbound,
+        inspector: options.inspectorPort !== undefined,
       }),
       standin.worker,
       // Test-side producers: lets a test put a message straight on the dead-letter
@@ -678,6 +687,11 @@ export async function startHarness(options = {}) {
     /** Messages Miniflare moved to the dead-letter queue (their log lines). */
     deadLettered() {
       return logs.filter((l) => l.source === "miniflare" && /to dead letter queue/.test(l.message));
+    },
+
+    /** The inspector's base URL (with the `inspectorPort` option). */
+    async inspectorUrl() {
+      return mf.getInspectorURL();
     },
 
     async dispose() {

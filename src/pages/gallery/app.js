@@ -1,4 +1,5 @@
-// Gallery enhancement: the copy-prompt button. Pages work without this file; the button stays
+// Gallery enhancements: the copy-prompt button and the question before a delete. Pages work
+// without this file; the copy button stays
 // hidden until this script shows it.
 for (const button of document.querySelectorAll("button[data-copy]")) {
   const source = document.getElementById(button.dataset.copy);
@@ -21,5 +22,13 @@ for (const button of document.querySelectorAll("button[data-copy]")) {
     setTimeout(() => {
       button.textContent = label;
     }, 2000);
+  });
+}
+
+// The Delete button asks first. Without this file the form posts at once (the page says what it
+// does next to the button).
+for (const form of document.querySelectorAll("form[data-confirm]")) {
+  form.addEventListener("submit", (event) => {
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
   });
 }

@@ -1,10 +1,12 @@
 //! The gallery for people at `/gallery`: sign-in with the access token, a grid of every job
-//! newest first with model/status filters, and a page per image. Server-rendered HTML that
-//! needs no JavaScript, sent with a strict Content-Security-Policy.
+//! newest first with model/status filters and a search over prompts, and a page per image with
+//! its download and Delete. Server-rendered HTML that needs no JavaScript, sent with a strict
+//! Content-Security-Policy.
 //!
-//! Routes: `GET /gallery` (grid; `page`, `model`, `status`), `GET /gallery/image/<job id>`,
-//! `POST /gallery/login` (form field `token`), `POST /gallery/logout`, and the two static
-//! files `/gallery/style.css` and `/gallery/app.js`.
+//! Routes: `GET /gallery` (grid; `page`, `model`, `status`, `q`), `GET /gallery/image/<job id>`,
+//! `GET /gallery/image/<job id>/download` (the file, named after the prompt),
+//! `POST /gallery/image/<job id>/delete`, `POST /gallery/login` (form field `token`),
+//! `POST /gallery/logout`, and the two static files `/gallery/style.css` and `/gallery/app.js`.
 
 mod consent;
 mod query;
@@ -13,14 +15,16 @@ mod session;
 
 use worker::{Env, Method, Request, Response};
 
-use crate::access::{caller_for_subject, identify};
+use crate::access::{caller_for_subject, identify, Caller};
 use crate::catalog::GALLERY_FORM_MAX_BYTES;
 use crate::config::{Config, ConfigError};
 use crate::d1::DbError;
 use crate::http::body::{read_limited_bytes, BodyError};
 use crate::http::url::{http_origin, RequestUrl};
 use crate::http::{form, request_origin};
-use crate::jobs::{JobRow, JobStore};
+use crate::jobs::{JobRow, JobStatus, JobStore};
+use crate::services::deletion::{self, Refusal};
+use crate::services::ServiceError;
 use query::{GalleryQuery, Location};
 /// For the differential tests of the date text (src/differential_tests.rs).
 #[cfg(test)]
@@ -46,6 +50,18 @@ pub mod routes {
     pub const APPS_REVOKE: &str = "/gallery/apps/revoke";
     /// The OAuth consent page (`/oauth/authorize` sends browsers here).
     pub const AUTHORIZE: &str = "/gallery/authorize";
+    pub const DOWNLOAD_SUFFIX: &str = "/download";
+    pub const DELETE_SUFFIX: &str = "/delete";
+
+    /// Where an image page's Download link points.
+    pub fn download_href(job_id: &str) -> String {
+        format!("{IMAGE_PREFIX}{job_id}{DOWNLOAD_SUFFIX}")
+    }
+
+    /// Where an image page's Delete form posts.
+    pub fn delete_href(job_id: &str) -> String {
+        format!("{IMAGE_PREFIX}{job_id}{DELETE_SUFFIX}")
+    }
 }
 
 const STYLE_CSS: &str = include_str!("style.css");
@@ -66,6 +82,8 @@ pub enum GalleryError {
     Runtime(#[from] worker::Error),
     #[error(transparent)]
     Body(#[from] BodyError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
 type GalleryResult<T> = Result<T, GalleryError>;
@@ -79,7 +97,17 @@ pub fn owns(path: &str) -> bool {
 /// never contains the token or the cookie).
 pub async fn handle(req: Request, env: Env) -> worker::Result<Response> {
     let path = RequestUrl::of(&req).path;
+    let action = image_action(&path);
     let result = match (req.method(), path.as_str()) {
+        (Method::Post, _) if matches!(action, Some((_, ImageAction::Delete))) => {
+            let id = action.map(|(id, _)| id).unwrap_or_default();
+            delete_image(req, &env, id).await
+        }
+        (Method::Get | Method::Head, _) if matches!(action, Some((_, ImageAction::Download))) => {
+            let id = action.map(|(id, _)| id).unwrap_or_default();
+            download(&req, &env, id).await
+        }
+        (_, _) if matches!(action, Some((_, ImageAction::Delete))) => method_not_allowed("POST"),
         (Method::Get | Method::Head, routes::STYLE) => asset(STYLE_CSS, "text/css; charset=utf-8"),
         (Method::Get | Method::Head, routes::SCRIPT) => asset(APP_JS, "text/javascript; charset=utf-8"),
         (_, routes::STYLE | routes::SCRIPT) => method_not_allowed("GET, HEAD"),
@@ -111,6 +139,24 @@ pub async fn handle(req: Request, env: Env) -> worker::Result<Response> {
             .map_err(|error| worker::Error::RustError(error.to_string()))
         }
     }
+}
+
+/// What can be done to one image besides viewing its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageAction {
+    Download,
+    Delete,
+}
+
+/// `/gallery/image/<job id>/download` and `/gallery/image/<job id>/delete`.
+fn image_action(path: &str) -> Option<(String, ImageAction)> {
+    let rest = path.strip_prefix(routes::IMAGE_PREFIX)?;
+    let (id, action) = if let Some(id) = rest.strip_suffix(routes::DOWNLOAD_SUFFIX) {
+        (id, ImageAction::Download)
+    } else {
+        (rest.strip_suffix(routes::DELETE_SUFFIX)?, ImageAction::Delete)
+    };
+    query::valid_job_id(id).then(|| (id.to_string(), action))
 }
 
 /// What a GET under /gallery names.
@@ -145,10 +191,7 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
     let Some(token) = config.auth_token.as_deref() else {
         return token_not_configured(&csp);
     };
-    let signed_in = current_session(req, token)
-        .await?
-        .and_then(|session| caller_for_subject(&session.subject, &config.api_keys).map(|caller| (session, caller)));
-    let Some((session, caller)) = signed_in else {
+    let Some((session, caller)) = signed_in(req, token, &config).await? else {
         let here = match &url.query {
             Some(q) => format!("{}?{q}", url.path),
             None => url.path.clone(),
@@ -183,6 +226,152 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
         Page::Apps => consent::apps_page(env, &caller, &csp).await,
         Page::Unknown => not_found(&viewer, &csp),
     }
+}
+
+/// The session the request's cookie proves and whose caller it is, if both still hold (a key
+/// removed from API_KEYS signs its sessions out).
+async fn signed_in(req: &Request, token: &str, config: &Config) -> GalleryResult<Option<(Session, Caller)>> {
+    Ok(current_session(req, token)
+        .await?
+        .and_then(|session| caller_for_subject(&session.subject, &config.api_keys).map(|caller| (session, caller))))
+}
+
+/// What the deletion service sees of a gallery request.
+struct GalleryCall<'a> {
+    env: &'a Env,
+    config: &'a Config,
+    caller: Caller,
+    origin: String,
+}
+
+impl crate::services::Context for GalleryCall<'_> {
+    fn env(&self) -> &Env {
+        self.env
+    }
+
+    fn config(&self) -> &Config {
+        self.config
+    }
+
+    fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+/// POST /gallery/image/<id>/delete: the image page's Delete button. Same-site form posts of a
+/// signed-in person only; deletes what delete_image deletes, then goes back to the grid (303).
+/// A job the person may not see is "not found"; one still running is refused with the reason.
+async fn delete_image(req: Request, env: &Env, id: String) -> GalleryResult<Response> {
+    let config = Config::from_env(env)?;
+    let csp = content_security_policy(config.public_image_base_url.as_deref());
+    let Some(token) = config.auth_token.as_deref() else {
+        return token_not_configured(&csp);
+    };
+    if let Some(refusal) = refuse_cross_site(&req, &csp)? {
+        return Ok(refusal);
+    }
+    let Some((session, caller)) = signed_in(&req, token, &config).await? else {
+        let page = render::sign_in_page(
+            Some(&Location::Image(id)),
+            Some("Your session has ended: sign in again, then delete the image."),
+        );
+        return html(403, page, Some(&csp));
+    };
+    let call = GalleryCall {
+        env,
+        config: &config,
+        caller,
+        origin: request_origin(&req),
+    };
+    let viewer = Viewer::SignedIn {
+        subject: &session.subject,
+    };
+    match deletion::delete_images(&call, std::slice::from_ref(&id)).await? {
+        Ok(_) => redirect(303, routes::GALLERY, None),
+        Err(Refusal::NotFound(_)) => not_found(&viewer, &csp),
+        Err(refusal) => html(
+            409,
+            render::message_page(&viewer, "Not deleted", &refusal.to_string()),
+            Some(&csp),
+        ),
+    }
+}
+
+/// GET /gallery/image/<id>/download: the image file as an attachment named after the prompt,
+/// streamed from R2 (whatever base URL the row was recorded under).
+async fn download(req: &Request, env: &Env, id: String) -> GalleryResult<Response> {
+    let config = Config::from_env(env)?;
+    let csp = content_security_policy(config.public_image_base_url.as_deref());
+    let Some(token) = config.auth_token.as_deref() else {
+        return token_not_configured(&csp);
+    };
+    let Some((session, caller)) = signed_in(req, token, &config).await? else {
+        return html(200, render::sign_in_page(Some(&Location::Image(id)), None), Some(&csp));
+    };
+    let viewer = Viewer::SignedIn {
+        subject: &session.subject,
+    };
+    let store = JobStore::new(crate::bindings::db(env)?);
+    let Some(job) = store.job(&id, caller.visible_owner()).await? else {
+        return not_found(&viewer, &csp);
+    };
+    let stored = job.image_url.as_deref().filter(|_| job.status == JobStatus::Completed);
+    let Some((key, format)) = stored.and_then(crate::urls::key_in_stored_url) else {
+        return not_found(&viewer, &csp);
+    };
+    let bucket = crate::bindings::bucket(env)?;
+    let Some(object) = bucket.get(key).execute().await? else {
+        return not_found(&viewer, &csp);
+    };
+    let size = object.size();
+    let mut response = match object.body() {
+        // Handed to the runtime as R2's own stream: no copy through the Wasm, and the runtime
+        // knows its length.
+        Some(body) if req.method() != Method::Head => Response::from_body(body.response_body()?)?,
+        _ => Response::empty()?,
+    };
+    let headers = response.headers_mut();
+    headers.set("Content-Type", format.content_type())?;
+    headers.set("Content-Length", &size.to_string())?;
+    headers.set(
+        "Content-Disposition",
+        &attachment(&job.prompt, &job.id, format.extension()),
+    )?;
+    headers.set("Cache-Control", "private, no-store")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    Ok(response)
+}
+
+/// `Content-Disposition` of a download (RFC 6266): `filename` is the prompt's slug (the one R2
+/// keys use: ASCII letters, digits and dashes, at most 50), or `image-<job id>` when the prompt
+/// has none of those; prompts with other letters add `filename*` (RFC 8187), their letters and
+/// digits kept, runs of anything else one dash, cut to 50 characters, percent-encoded.
+pub fn attachment(prompt: &str, job_id: &str, extension: &str) -> String {
+    let slug = crate::services::storage::slug(prompt);
+    let ascii = if slug.is_empty() {
+        format!("image-{job_id}")
+    } else {
+        slug
+    };
+    let mut value = format!("attachment; filename=\"{ascii}.{extension}\"");
+    let mut unicode = String::new();
+    for c in prompt.chars() {
+        if c.is_alphanumeric() {
+            unicode.push(c);
+        } else if !unicode.is_empty() && !unicode.ends_with('-') {
+            unicode.push('-');
+        }
+    }
+    let unicode: String = unicode.trim_end_matches('-').chars().take(50).collect();
+    let unicode = unicode.trim_end_matches('-');
+    if !unicode.is_ascii() {
+        value.push_str(&format!("; filename*=UTF-8''{}.{extension}", form::encode(unicode)));
+    }
+    value
 }
 
 /// `job` with the URLs a page shows: one recorded under an earlier PUBLIC_IMAGE_BASE_URL is
@@ -454,6 +643,51 @@ mod tests {
         for path in ["/galleryx", "/", "/images/x.png"] {
             assert!(!owns(path), "{path}");
         }
+    }
+
+    #[test]
+    fn downloads_are_named_after_the_prompt() {
+        assert_eq!(
+            attachment("A red fox, at dusk!", "j-1", "png"),
+            "attachment; filename=\"a-red-fox-at-dusk.png\""
+        );
+        assert_eq!(
+            attachment("日本の風景", "j-1", "jpg"),
+            "attachment; filename=\"image-j-1.jpg\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E3%81%AE%E9%A2%A8%E6%99%AF.jpg"
+        );
+        assert_eq!(
+            attachment("Café \"Straße\"", "j", "png"),
+            "attachment; filename=\"caf-stra-e.png\"; filename*=UTF-8''Caf%C3%A9-Stra%C3%9Fe.png"
+        );
+        // Nothing a prompt holds can end the quoted name or add a parameter.
+        let tricky = attachment("x\"; filename=evil.exe\r\n", "j", "png");
+        assert_eq!(tricky, "attachment; filename=\"x-filename-evil-exe.png\"");
+        assert_eq!(attachment("", "j", "png"), "attachment; filename=\"image-j.png\"");
+        let long = attachment(&"ü".repeat(500), "j", "png");
+        assert!(long.len() < 400, "{long}");
+    }
+
+    #[test]
+    fn image_actions_are_told_apart() {
+        assert_eq!(
+            image_action("/gallery/image/abc-1/download"),
+            Some(("abc-1".into(), ImageAction::Download))
+        );
+        assert_eq!(
+            image_action("/gallery/image/abc-1/delete"),
+            Some(("abc-1".into(), ImageAction::Delete))
+        );
+        for path in [
+            "/gallery/image/abc-1",
+            "/gallery/image//delete",
+            "/gallery/image/a%2Fb/delete",
+            "/gallery/image/a/b/delete",
+            "/gallery/image/abc/remove",
+        ] {
+            assert_eq!(image_action(path), None, "{path}");
+        }
+        assert_eq!(routes::delete_href("abc"), "/gallery/image/abc/delete");
+        assert!(image_action(&routes::download_href("abc")).is_some());
     }
 
     #[test]

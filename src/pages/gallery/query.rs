@@ -1,19 +1,22 @@
-//! What a gallery page shows (page number, model and status filters): read from URLs, written
-//! back into links, and handed to the job store as a filter and a page.
+//! What a gallery page shows (page number, model and status filters, a search over prompts):
+//! read from URLs, written back into links, and handed to the job store as a filter and a page.
 
 use super::routes;
-use crate::catalog::{GALLERY_MAX_PAGE, GALLERY_PAGE_SIZE};
+use crate::catalog::{D1_LIKE_PATTERN_MAX_BYTES, GALLERY_MAX_PAGE, GALLERY_PAGE_SIZE, GALLERY_SEARCH_MAX_BYTES};
 use crate::http::form;
+use crate::jobs::sql::contains_pattern;
 use crate::jobs::{JobFilter, JobStatus, Page};
 use crate::models::ImageModel;
 
 /// One grid page: which jobs, newest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GalleryQuery {
     /// 1-based.
     pub page: i64,
     pub model: Option<ImageModel>,
     pub status: Option<JobStatus>,
+    /// Text the prompts must contain (trimmed, not empty, fitting D1's LIKE pattern limit).
+    pub search: Option<String>,
 }
 
 impl Default for GalleryQuery {
@@ -22,6 +25,7 @@ impl Default for GalleryQuery {
             page: 1,
             model: None,
             status: None,
+            search: None,
         }
     }
 }
@@ -33,8 +37,13 @@ pub enum QueryError {
     Page(String),
     #[error("unknown model {0:?}: pick one from the list")]
     Model(String),
-    #[error("unknown status {0:?}: use one of pending, processing, completed, failed")]
+    #[error("unknown status {0:?}: pick one from the list")]
     Status(String),
+    #[error(
+        "the search is too long: at most {GALLERY_SEARCH_MAX_BYTES} bytes of text (as many plain letters and digits; \
+         accented and non-Latin letters take 2 to 4 bytes each, and % _ \\ take 2)"
+    )]
+    SearchTooLong,
 }
 
 /// Longest piece of a bad value quoted back in an error message.
@@ -45,8 +54,9 @@ fn quoted(value: &str) -> String {
 }
 
 impl GalleryQuery {
-    /// Reads `page`, `model` and `status` from a query string (without the `?`). Empty values
-    /// and `all` mean no filter; other parameters are ignored; the first of repeated ones counts.
+    /// Reads `page`, `model`, `status` and `q` (the search) from a query string (without the
+    /// `?`). Empty values and `all` mean no filter (a search for "all" is a search); other
+    /// parameters are ignored; the first of repeated ones counts.
     pub fn parse(query: &str) -> Result<GalleryQuery, QueryError> {
         let pairs = form::parse(query);
         let given = |name| {
@@ -68,16 +78,28 @@ impl GalleryQuery {
         let status = given("status")
             .map(|name| JobStatus::from_name(name).ok_or_else(|| QueryError::Status(quoted(name))))
             .transpose()?;
-        Ok(GalleryQuery { page, model, status })
+        let search = match form::first(&pairs, "q").map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(text) if contains_pattern(text).len() > D1_LIKE_PATTERN_MAX_BYTES => {
+                return Err(QueryError::SearchTooLong)
+            }
+            Some(text) => Some(text.to_string()),
+        };
+        Ok(GalleryQuery {
+            page,
+            model,
+            status,
+            search,
+        })
     }
 
-    pub fn with_page(self, page: i64) -> GalleryQuery {
-        GalleryQuery { page, ..self }
+    pub fn with_page(&self, page: i64) -> GalleryQuery {
+        GalleryQuery { page, ..self.clone() }
     }
 
-    /// The grid URL showing this page: `/gallery`, or `/gallery?model=…&status=…&page=…`
-    /// with only the values that differ from the defaults. Every value is one of our own names
-    /// or a number, so the URL is canonical and carries nothing a visitor typed.
+    /// The grid URL showing this page: `/gallery`, or `/gallery?model=…&status=…&q=…&page=…`
+    /// with only the values that differ from the defaults. Every value is one of our own names,
+    /// a number, or the parsed search percent-encoded, so the URL is canonical.
     pub fn href(&self) -> String {
         let mut params = Vec::new();
         if let Some(model) = self.model {
@@ -85,6 +107,9 @@ impl GalleryQuery {
         }
         if let Some(status) = self.status {
             params.push(format!("status={}", form::encode(status.as_str())));
+        }
+        if let Some(search) = &self.search {
+            params.push(format!("q={}", form::encode(search)));
         }
         if self.page != 1 {
             params.push(format!("page={}", self.page));
@@ -106,10 +131,11 @@ impl GalleryQuery {
     }
 
     /// The store's filter for this page.
-    pub fn filter(&self) -> JobFilter {
+    pub fn filter(&self) -> JobFilter<'_> {
         JobFilter {
             model: self.model.map(ImageModel::name),
             status: self.status,
+            search: self.search.as_deref(),
         }
     }
 
@@ -179,13 +205,15 @@ mod tests {
                     page: 3,
                     model: Some(spec.model()),
                     status: Some(status),
+                    search: None,
                 };
-                assert_eq!(query, Ok(expected));
+                assert_eq!(query, Ok(expected.clone()));
                 assert_eq!(
                     expected.filter(),
                     JobFilter {
                         model: Some(spec.name),
-                        status: Some(status)
+                        status: Some(status),
+                        search: None,
                     }
                 );
             }
@@ -223,12 +251,50 @@ mod tests {
             page: 2,
             model: ImageModel::from_name("sdxl-base"),
             status: Some(JobStatus::Failed),
+            search: None,
         };
         assert_eq!(query.href(), "/gallery?model=sdxl-base&status=failed&page=2");
         let href = query.href();
         let (_, query_string) = href.split_once('?').unwrap();
-        assert_eq!(GalleryQuery::parse(query_string), Ok(query));
+        assert_eq!(GalleryQuery::parse(query_string), Ok(query.clone()));
         assert_eq!(query.with_page(1).href(), "/gallery?model=sdxl-base&status=failed");
+    }
+
+    #[test]
+    fn the_search_is_trimmed_bounded_and_kept_in_the_url() {
+        let query = GalleryQuery::parse("q=++a+%22fox%22+%26+50%25+off%3F++&page=2").unwrap();
+        assert_eq!(query.search.as_deref(), Some("a \"fox\" & 50% off?"));
+        let href = query.href();
+        assert_eq!(href, "/gallery?q=a%20%22fox%22%20%26%2050%25%20off%3F&page=2");
+        let (_, query_string) = href.split_once('?').unwrap();
+        assert_eq!(GalleryQuery::parse(query_string), Ok(query.clone()));
+        assert_eq!(query.filter().search, Some("a \"fox\" & 50% off?"));
+        assert_eq!(GalleryQuery::parse("q=+++").map(|q| q.search), Ok(None));
+        assert_eq!(GalleryQuery::parse("q=all").map(|q| q.search), Ok(Some("all".into())));
+        // Bounded by D1's LIKE pattern limit, counted on the escaped pattern.
+        let longest = "x".repeat(GALLERY_SEARCH_MAX_BYTES);
+        assert_eq!(contains_pattern(&longest).len(), D1_LIKE_PATTERN_MAX_BYTES);
+        assert!(GalleryQuery::parse(&format!("q={longest}")).is_ok());
+        assert_eq!(
+            GalleryQuery::parse(&format!("q={longest}x")),
+            Err(QueryError::SearchTooLong)
+        );
+        let accented = "é".repeat(GALLERY_SEARCH_MAX_BYTES / 2);
+        assert!(GalleryQuery::parse(&format!("q={}", form::encode(&accented))).is_ok());
+        assert_eq!(
+            GalleryQuery::parse(&format!("q={}", form::encode(&format!("{accented}é")))),
+            Err(QueryError::SearchTooLong)
+        );
+        let percents = "%".repeat(GALLERY_SEARCH_MAX_BYTES / 2 + 1);
+        assert_eq!(
+            GalleryQuery::parse(&format!("q={}", form::encode(&percents))),
+            Err(QueryError::SearchTooLong),
+            "escapes count"
+        );
+        assert_eq!(
+            Location::parse("/gallery?q=red%20fox&junk=1").map(|l| l.href()),
+            Some("/gallery?q=red%20fox".into())
+        );
     }
 
     #[test]

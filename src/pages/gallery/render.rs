@@ -1,14 +1,15 @@
 //! The gallery's HTML: sign-in form, grid, image page and error pages (pure functions of their data).
 //!
 //! No inline scripts or styles (the Content-Security-Policy forbids them): the look comes from
-//! `/gallery/style.css` and the one enhancement, the copy-prompt button, from `/gallery/app.js`.
+//! `/gallery/style.css` and the enhancements (the copy-prompt button, the question before a
+//! delete) from `/gallery/app.js`.
 //! Every piece of data inserted goes through [`esc`]; URLs also through [`safe_image_url`].
 
 use serde_json::Value;
 
 use super::query::{GalleryQuery, Location};
 use super::routes;
-use crate::catalog::GALLERY_PAGE_SIZE;
+use crate::catalog::{GALLERY_PAGE_SIZE, GALLERY_SEARCH_MAX_BYTES};
 use crate::html::escape as esc;
 use crate::jobs::{JobRow, JobStatus};
 use crate::models::MODELS;
@@ -146,7 +147,7 @@ pub fn grid_page(viewer: &Viewer, query: &GalleryQuery, total: i64, jobs: &[JobR
 
 fn count_text(total: i64, query: &GalleryQuery) -> String {
     let noun = if total == 1 { "job" } else { "jobs" };
-    if query.model.is_none() && query.status.is_none() {
+    if query.model.is_none() && query.status.is_none() && query.search.is_none() {
         format!("{total} {noun}")
     } else {
         format!("{total} matching {noun}")
@@ -174,8 +175,11 @@ fn filters(query: &GalleryQuery) -> String {
         "<form class=\"filters\" method=\"get\" action=\"{gallery}\">\
          <label>Model <select name=\"model\">{models}</select></label>\
          <label>Status <select name=\"status\">{statuses}</select></label>\
+         <label>Search prompts <input type=\"search\" name=\"q\" value=\"{search}\" \
+         maxlength=\"{GALLERY_SEARCH_MAX_BYTES}\" placeholder=\"Words from a prompt\"></label>\
          <button type=\"submit\">Apply filters</button></form>\n",
         gallery = routes::GALLERY,
+        search = esc(query.search.as_deref().unwrap_or("")),
     )
 }
 
@@ -185,7 +189,7 @@ fn empty_state(query: &GalleryQuery, total: i64) -> String {
             "This page is past the last one. <a href=\"{}\">Go to the first page</a>.",
             esc(&query.with_page(1).href())
         )
-    } else if query.model.is_some() || query.status.is_some() {
+    } else if query.model.is_some() || query.status.is_some() || query.search.is_some() {
         format!(
             "No job matches these filters. <a href=\"{}\">Show every job</a>.",
             routes::GALLERY
@@ -299,12 +303,15 @@ pub fn image_page(viewer: &Viewer, job: &JobRow) -> String {
         .collect();
     let raw = match full_image_url(job) {
         Some(url) => format!(
-            "<p class=\"raw\"><a href=\"{}\">Open the original file</a></p>",
-            esc(url)
+            "<p class=\"raw\"><a href=\"{}\">Open the original file</a> · \
+             <a class=\"download\" href=\"{}\" download>Download</a></p>",
+            esc(url),
+            esc(&routes::download_href(&job.id)),
         ),
         None => String::new(),
     };
     let cancel = cancel_form(job);
+    let raw = raw + &delete_form(job);
     let body = format!(
         "<p class=\"crumbs\"><a href=\"{gallery}\">← All images</a></p>\n\
          <article class=\"detail\">{figure}<section class=\"info\"><h1>Image details</h1>\
@@ -315,6 +322,20 @@ pub fn image_page(viewer: &Viewer, job: &JobRow) -> String {
         prompt = esc(&job.prompt),
     );
     document(&excerpt(&job.prompt), viewer, &body)
+}
+
+/// The Delete button of a finished job (a form, so it works without JavaScript; app.js asks
+/// first). Jobs still running cannot be deleted yet, and a tombstone has nothing left to delete.
+fn delete_form(job: &JobRow) -> String {
+    if !matches!(job.status, JobStatus::Completed | JobStatus::Failed) {
+        return String::new();
+    }
+    format!(
+        "<form class=\"delete\" method=\"post\" action=\"{}\" \
+         data-confirm=\"Delete this image for good? Its file, thumbnail and prompt are removed.\">\
+         <button type=\"submit\" class=\"danger\">Delete</button></form>",
+        esc(&routes::delete_href(&job.id))
+    )
 }
 
 fn size_text(width: Option<i64>, height: Option<i64>) -> String {
@@ -380,6 +401,7 @@ fn status_label(status: JobStatus) -> &'static str {
         JobStatus::Completed => "Image missing",
         JobStatus::Failed => "Failed",
         JobStatus::Cancelled => "Cancelled",
+        JobStatus::Deleted => "Deleted",
     }
 }
 
@@ -521,6 +543,7 @@ mod tests {
             page: 2,
             model: crate::models::ImageModel::from_name("sdxl-base"),
             status: Some(JobStatus::Failed),
+            search: None,
         };
         let html = grid_page(&signed_in(), &query, 3 * GALLERY_PAGE_SIZE, &[job(JobStatus::Failed)]);
         assert!(html.contains("<option value=\"sdxl-base\" selected>"));
@@ -529,6 +552,53 @@ mod tests {
         assert!(html.contains("rel=\"prev\" href=\"/gallery?model=sdxl-base&amp;status=failed\""));
         assert!(html.contains("rel=\"next\" href=\"/gallery?model=sdxl-base&amp;status=failed&amp;page=3\""));
         assert!(html.contains("72 matching jobs · page 2 of 3"));
+    }
+
+    #[test]
+    fn the_search_box_shows_the_search_escaped_and_pager_links_keep_it() {
+        let query = GalleryQuery {
+            page: 2,
+            search: Some("<b>\"fox\" & 50%".into()),
+            ..GalleryQuery::default()
+        };
+        let html = grid_page(
+            &signed_in(),
+            &query,
+            3 * GALLERY_PAGE_SIZE,
+            &[job(JobStatus::Completed)],
+        );
+        assert!(
+            html.contains("name=\"q\" value=\"&lt;b&gt;&quot;fox&quot; &amp; 50%\""),
+            "the search box keeps the search, escaped"
+        );
+        assert!(html.contains(&format!("maxlength=\"{GALLERY_SEARCH_MAX_BYTES}\"")));
+        assert!(html.contains("rel=\"next\" href=\"/gallery?q=%3Cb%3E%22fox%22%20%26%2050%25&amp;page=3\""));
+        assert!(html.contains("72 matching jobs"));
+        assert!(!html.contains("<b>\"fox"));
+        let none = grid_page(&signed_in(), &query.with_page(1), 0, &[]);
+        assert!(none.contains("No job matches these filters"));
+    }
+
+    #[test]
+    fn an_image_page_offers_download_and_delete_only_when_there_is_something_to_delete() {
+        let done = image_page(&signed_in(), &job(JobStatus::Completed));
+        assert!(
+            done.contains(
+                "href=\"/gallery/image/3f0c9a52-1b7e-4c1d-9a0e-2f1b3c4d5e6f/download\" download>Download</a>"
+            ),
+            "{done}"
+        );
+        assert!(done.contains("<form class=\"delete\" method=\"post\" action=\"/gallery/image/3f0c9a52-1b7e-4c1d-9a0e-2f1b3c4d5e6f/delete\""));
+        assert!(done.contains("data-confirm="));
+        let failed = image_page(&signed_in(), &job(JobStatus::Failed));
+        assert!(
+            failed.contains("action=\"/gallery/image/3f0c9a52-1b7e-4c1d-9a0e-2f1b3c4d5e6f/delete\"")
+                && !failed.contains("Download")
+        );
+        for status in [JobStatus::Pending, JobStatus::Processing, JobStatus::Deleted] {
+            let html = image_page(&signed_in(), &job(status));
+            assert!(!html.contains("/delete\"") && !html.contains("Download"), "{status:?}");
+        }
     }
 
     #[test]

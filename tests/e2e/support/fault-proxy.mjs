@@ -9,8 +9,10 @@
 // method: DB "run" | "all" | "first" | "raw" | "batch"; R2 "put" | "get" | "head" | "delete" |
 // "list"; QUEUE "send" | "sendBatch"; IMAGES "input" (any method when absent). match: a
 // substring of the SQL (a batch: its statements joined with " ; "), the R2 key(s) or the message
-// JSON (IMAGES: none, so a rule with match never fires). skip: matching calls to let through
-// first (default 0). times: calls to fail (default 1; -1 = every one). A failing call rejects
+// JSON (IMAGES: none, so a rule with match never fires). maxValueBytes (DB only): the rule fires
+// only for a statement (or a batch holding one) with a bound value longer than this many bytes,
+// which emulates D1's row size limit (Miniflare's local D1 stores any size). skip: matching
+// calls to let through first (default 0). times: calls to fail (default 1; -1 = every one). A failing call rejects
 // with Error(error ?? "injected <binding> <method> failure") without touching the real binding,
 // the way a binding that is down fails; IMAGES.input, synchronous, throws it. GET also returns
 // `imageCalls`: every IMAGES input → transform → output chain, with the options asked for.
@@ -25,11 +27,12 @@ const hits = [];
 const RAW = Symbol("raw binding object");
 const SQL = Symbol("sql text");
 
-function injected(binding, method, detail) {
+function injected(binding, method, detail, largestValue = 0) {
   for (const rule of rules) {
     if (rule.binding !== binding) continue;
     if (rule.method && rule.method !== method) continue;
     if (rule.match && !detail.includes(rule.match)) continue;
+    if (rule.maxValueBytes !== undefined && largestValue <= rule.maxValueBytes) continue;
     if (rule.times === 0) continue;
     if (rule.skip > 0) {
       rule.skip -= 1;
@@ -55,24 +58,38 @@ function intercept(target, methods, call) {
   });
 }
 
-function statement(stmt, sql) {
+const encoder = new TextEncoder();
+/** Bytes of the longest bound value (text as UTF-8, binary as is). */
+function largestOf(values) {
+  let largest = 0;
+  for (const value of values) {
+    const bytes = typeof value === "string" ? encoder.encode(value).length : (value?.byteLength ?? 0);
+    largest = Math.max(largest, bytes);
+  }
+  return largest;
+}
+
+function statement(stmt, sql, largest = 0) {
   const proxy = intercept(stmt, ["bind", "run", "all", "first", "raw"], (method, original, args) => {
-    if (method === "bind") return statement(original(...args), sql);
-    const error = injected("DB", method, sql);
+    if (method === "bind") return statement(original(...args), sql, largestOf(args));
+    const error = injected("DB", method, sql, largest);
     return error ? Promise.reject(error) : original(...args);
   });
   sqlTexts.set(proxy, sql);
+  largestValues.set(proxy, largest);
   return proxy;
 }
 
 const sqlTexts = new WeakMap();
+const largestValues = new WeakMap();
 const sqlOf = (stmt) => sqlTexts.get(stmt) ?? "?";
 
 function database(db) {
   return intercept(db, ["prepare", "batch"], (method, original, args) => {
     if (method === "prepare") return statement(original(...args), args[0]);
     const statements = args[0];
-    const error = injected("DB", "batch", statements.map(sqlOf).join(" ; "));
+    const largest = Math.max(0, ...statements.map((s) => largestValues.get(s) ?? 0));
+    const error = injected("DB", "batch", statements.map(sqlOf).join(" ; "), largest);
     if (error) return Promise.reject(error);
     return original(statements.map((s) => s[RAW] ?? s), ...args.slice(1));
   });

@@ -55,7 +55,16 @@ describe("OAuth consent and Connected apps in headless Chromium", { timeout: 240
 
   before(async () => {
     h = await startHarness({ vars: { API_KEYS: `alice:${ALICE}`, IMAGE_BACKEND: "preview" } });
-    callback = http.createServer((req, res) => res.writeHead(200, { "Content-Type": "text/html" }).end("<!doctype html><title>Client callback</title><h1>Client callback</h1>"));
+    callback = http.createServer((req, res) => {
+      // /start?to=<url>: a page of another site (localhost, where the worker is 127.0.0.1) with a
+      // link to the authorization request, as an app's page such as claude.ai starts it.
+      const start = new URL(req.url, "http://localhost");
+      if (start.pathname === "/start") {
+        const to = start.searchParams.get("to").replaceAll("&", "&amp;").replaceAll('"', "&quot;");
+        return res.writeHead(200, { "Content-Type": "text/html" }).end(`<!doctype html><title>App</title><a id="go" href="${to}">Connect</a>`);
+      }
+      res.writeHead(200, { "Content-Type": "text/html" }).end("<!doctype html><title>Client callback</title><h1>Client callback</h1>");
+    });
     await new Promise((resolve) => callback.listen(0, "127.0.0.1", resolve));
     redirectUri = `http://127.0.0.1:${callback.address().port}/callback`;
     clientId = (await register(h, { redirectUris: [redirectUri], name: "Browser Test App" })).client_id;
@@ -150,6 +159,27 @@ describe("OAuth consent and Connected apps in headless Chromium", { timeout: 240
     assert.equal(await page.$("input[name=token]"), null, "no token field when signed in");
     assert.match(await page.content(), /signed in as <strong>alice<\/strong>/);
     await shoot(t, "4-consent-signed-in");
+  });
+
+  it("someone signed in who arrives from another site (the app's page) also only approves", async (t) => {
+    // Still signed in from the test above. A cross-site navigation does not carry the gallery's
+    // SameSite=Strict cookie; the consent page reloads itself once so that it does.
+    const { url } = newRequest("cross-site");
+    const start = `http://localhost:${callback.address().port}/start?to=${encodeURIComponent(url.href)}`;
+    await page.goto(start);
+    assert.notEqual(new URL(start).hostname, new URL(h.origin).hostname, "the start page is another site");
+    await Promise.all([
+      page.waitForFunction(() => location.pathname === "/gallery/authorize" && document.querySelector("form button[value=approve]")),
+      page.click("#go"),
+    ]);
+    assert.equal(await page.$("input[name=token]"), null, "no token field when signed in");
+    assert.match(await page.content(), /signed in as <strong>alice<\/strong>/);
+    await shoot(t, "4b-consent-signed-in-cross-site");
+    await Promise.all([page.waitForNavigation(), page.click("button[value=approve]")]);
+    const back = new URL(page.url());
+    assert.equal(back.origin + back.pathname, redirectUri);
+    assert.ok(back.searchParams.get("code"), page.url());
+    assert.equal(back.searchParams.get("state"), "cross-site");
   });
 
   it("Connected apps lists the grant; Revoke ends it", async (t) => {

@@ -122,9 +122,17 @@ async fn authorize_inner(mut req: Request, env: &Env) -> GalleryResult<Response>
         // The consent page lives under /gallery, where the gallery's session cookie (Path=/gallery)
         // is sent, so someone signed in is recognised; the request was checked above already.
         let url = RequestUrl::of(&req);
+        let here = format!("{}?{}", routes::AUTHORIZE, url.query.unwrap_or_default());
         if url.path != routes::AUTHORIZE {
-            let query = url.query.unwrap_or_default();
-            return redirect(303, &format!("{}?{query}", routes::AUTHORIZE), None);
+            return redirect(303, &here, None);
+        }
+        let fetch_site = req.headers().get("Sec-Fetch-Site")?;
+        if signed_in.is_none() && fetch_site.as_deref() == Some("cross-site") {
+            // Arriving from the app's site (claude.ai → /oauth/authorize → here), the browser
+            // withholds the gallery's SameSite=Strict cookie. One reload started by this page is
+            // same-origin, so it carries the cookie of someone signed in (and no loop: that reload
+            // is not cross-site).
+            return html(200, reload_page(&here), Some(&csp));
         }
         return html(
             200,
@@ -229,6 +237,17 @@ fn error_page(status: u16, message: &str, csp: &str) -> GalleryResult<Response> 
         status,
         super::render::message_page(&Viewer::Anonymous, "Authorization refused", message),
         Some(csp),
+    )
+}
+
+/// A page that at once reloads `here` (a same-origin path) as a navigation of its own, without
+/// script: a meta refresh, with a link for browsers that do not follow one.
+fn reload_page(here: &str) -> String {
+    let here = esc(here);
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={here}\"><title>Authorize an app</title></head>\
+         <body><p><a href=\"{here}\">Continue to the authorization page</a></p></body></html>\n"
     )
 }
 
@@ -378,6 +397,18 @@ pub async fn revoke_app(mut req: Request, env: &Env) -> GalleryResult<Response> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reload_page_reloads_the_same_path_and_query_escaped() {
+        let page = reload_page("/gallery/authorize?client_id=a&state=\"><script>");
+        let target = "/gallery/authorize?client_id=a&amp;state=&quot;&gt;&lt;script&gt;";
+        assert!(
+            page.contains(&format!("<meta http-equiv=\"refresh\" content=\"0;url={target}\">")),
+            "{page}"
+        );
+        assert!(page.contains(&format!("<a href=\"{target}\">")), "{page}");
+        assert!(!page.contains("<script>"), "{page}");
+    }
 
     #[test]
     fn the_consent_policy_lets_the_form_reach_the_client_and_nothing_else() {

@@ -596,31 +596,12 @@ pub(in crate::jobs) mod tests {
 pub(crate) mod sqlite_tests {
     use super::tests::{job, stored};
     use super::*;
-    use crate::d1::{SqlValue, Statement};
+    use crate::d1::Statement;
     use crate::jobs::JobStatus;
     use rusqlite::{params_from_iter, Connection};
 
-    fn migrations() -> Vec<std::path::PathBuf> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        files
-    }
-
-    fn apply(db: &Connection, file: &std::path::Path) {
-        db.execute_batch(&std::fs::read_to_string(file).unwrap())
-            .unwrap_or_else(|e| panic!("migration {file:?}: {e}"));
-    }
-
-    /// A fresh database with every migration, foreign keys enforced as D1 does.
-    pub(crate) fn database() -> Connection {
-        let db = Connection::open_in_memory().unwrap();
-        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        for file in migrations() {
-            apply(&db, &file);
-        }
-        db
-    }
+    use crate::d1::sqlite::{apply, migrations};
+    pub(crate) use crate::d1::sqlite::{database, values};
 
     #[test]
     fn the_status_migration_keeps_every_column_and_takes_cancelled_and_deleted() {
@@ -776,16 +757,6 @@ pub(crate) mod sqlite_tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(seen, [("old-1".to_string(), None)]);
-    }
-
-    pub(crate) fn values(statement: &Statement) -> Vec<rusqlite::types::Value> {
-        let value = |param: &SqlValue| match param {
-            SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
-            SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
-            SqlValue::Real(n) => rusqlite::types::Value::Real(*n),
-            SqlValue::Null => rusqlite::types::Value::Null,
-        };
-        statement.params.iter().map(value).collect()
     }
 
     pub(crate) fn run(db: &Connection, statement: Statement) -> usize {

@@ -1,6 +1,8 @@
 // Reading a text/event-stream body as the legacy SSE transport writes it, for the e2e files that
 // hold a raw stream open (the SDK clients parse their own), and opening and posting to a session.
 import assert from "node:assert/strict";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { sleep } from "../harness.mjs";
 
 /**
@@ -95,4 +97,11 @@ export function postSseMessage(h, token, session, message) {
 export async function lastMailboxSeq(h) {
   const rows = await h.query("SELECT seq FROM sqlite_sequence WHERE name = 'sse_messages'");
   return rows[0]?.seq ?? 0;
+}
+
+/** The official SDK client connected over the legacy SSE transport as the harness's administrator; the caller closes it. */
+export async function sdkSseClient(h) {
+  const client = new Client({ name: "e2e-sse", version: "1.0.0" });
+  await client.connect(new SSEClientTransport(new URL("/sse", h.origin), { requestInit: { headers: { Authorization: `Bearer ${h.token}` } } }));
+  return client;
 }

@@ -191,3 +191,44 @@ impl Db {
         Ok(())
     }
 }
+
+/// SQLite for the SQL tests (D1 is SQLite): a fresh database with every migration, and a
+/// statement's parameters as rusqlite binds them.
+#[cfg(test)]
+pub(crate) mod sqlite {
+    use super::{SqlValue, Statement};
+    use rusqlite::Connection;
+
+    /// The migration files, in the order D1 applies them.
+    pub(crate) fn migrations() -> Vec<std::path::PathBuf> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+    }
+
+    pub(crate) fn apply(db: &Connection, file: &std::path::Path) {
+        db.execute_batch(&std::fs::read_to_string(file).unwrap())
+            .unwrap_or_else(|e| panic!("migration {file:?}: {e}"));
+    }
+
+    /// A fresh database with every migration, foreign keys enforced as D1 does.
+    pub(crate) fn database() -> Connection {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        for file in migrations() {
+            apply(&db, &file);
+        }
+        db
+    }
+
+    pub(crate) fn values(statement: &Statement) -> Vec<rusqlite::types::Value> {
+        let value = |param: &SqlValue| match param {
+            SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
+            SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
+            SqlValue::Real(n) => rusqlite::types::Value::Real(*n),
+            SqlValue::Null => rusqlite::types::Value::Null,
+        };
+        statement.params.iter().map(value).collect()
+    }
+}

@@ -2,21 +2,11 @@
 //! daily allowance, both in one batch (one transaction in D1), and only while the job is still
 //! unfinished, so a job is cancelled (and its image given back) at most once.
 
+use super::sql::owner_clause;
 use crate::d1::{SqlValue, Statement};
 
 /// What a cancelled job's `error` says.
 pub const CANCELLED_ERROR: &str = "Job cancelled";
-
-/// ` AND owner = ?` when the caller sees only its own jobs.
-fn owner_clause(owner: Option<&str>, params: &mut Vec<SqlValue>) -> &'static str {
-    match owner {
-        Some(owner) => {
-            params.push(owner.into());
-            " AND owner = ?"
-        }
-        None => "",
-    }
-}
 
 /// Gives back the image of the job `id` to its owner's count for the UTC day it was created on
 /// (the day `quota::reserve` counted it under), while the job is unfinished. Runs before

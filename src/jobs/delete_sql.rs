@@ -8,6 +8,7 @@
 //! a tombstone is left as it is (a repeat changes nothing, not even `updated_at`), and a key's
 //! call touches only that key's rows.
 
+use super::sql::owner_clause;
 use crate::d1::{SqlValue, Statement};
 
 /// The `error` every tombstone carries, so a wait or a listing that shows errors says why the job
@@ -24,20 +25,14 @@ fn json_ids(ids: &[String]) -> SqlValue {
 /// changed.
 pub fn tombstone_jobs(ids: &[String], owner: Option<&str>, now: i64) -> Statement {
     let mut params = vec![DELETED_MESSAGE.into(), now.into(), json_ids(ids)];
-    let owner_clause = match owner {
-        Some(owner) => {
-            params.push(owner.into());
-            " AND owner = ?"
-        }
-        None => "",
-    };
+    let owner_only = owner_clause(owner, &mut params);
     Statement::new(
         format!(
             "UPDATE generation_jobs SET status = 'deleted', prompt = '', parameters = NULL, seed = NULL, \
              width = NULL, height = NULL, inputs = NULL, image_url = NULL, thumbnail_url = NULL, \
              image_size = NULL, error = ?, updated_at = ? \
              WHERE id IN (SELECT value FROM json_each(?)) \
-             AND status NOT IN ('pending', 'processing', 'deleted'){owner_clause} RETURNING id"
+             AND status NOT IN ('pending', 'processing', 'deleted'){owner_only} RETURNING id"
         ),
         params,
     )

@@ -47,6 +47,25 @@ fn where_clause(conditions: Vec<(&'static str, SqlValue)>) -> (String, Vec<SqlVa
     (format!(" WHERE {}", columns.join(" AND ")), params)
 }
 
+/// ` AND owner = ?` (its value pushed onto `params`) when the caller sees only its own rows
+/// (jobs or tasks); nothing for the administrator (`None`).
+pub(super) fn owner_clause(owner: Option<&str>, params: &mut Vec<SqlValue>) -> &'static str {
+    match owner {
+        Some(owner) => {
+            params.push(owner.into());
+            " AND owner = ?"
+        }
+        None => "",
+    }
+}
+
+/// Keyset pagination, newest first: the rows strictly after the one at (`created_at`, `id`)
+/// (id breaks ties), its values pushed onto `params`.
+pub(super) fn older_than(created_at: i64, id: &str, params: &mut Vec<SqlValue>) -> &'static str {
+    params.extend([created_at.into(), created_at.into(), id.into()]);
+    " AND (created_at < ? OR (created_at = ? AND id < ?))"
+}
+
 /// The owner condition a caller's visibility adds: `None` (the administrator) sees every owner.
 fn owner_condition(owner: Option<&str>, column: &'static str) -> Option<(&'static str, SqlValue)> {
     owner.map(|owner| (column, SqlValue::from(owner)))
@@ -63,15 +82,9 @@ pub fn select_job(id: &str, owner: Option<&str>) -> Statement {
 pub fn select_jobs(ids: &[String], owner: Option<&str>) -> Statement {
     let placeholders = vec!["?"; ids.len()].join(", ");
     let mut params: Vec<SqlValue> = ids.iter().map(|id| SqlValue::from(id.as_str())).collect();
-    let owner_clause = match owner {
-        Some(owner) => {
-            params.push(owner.into());
-            " AND owner = ?"
-        }
-        None => "",
-    };
+    let owner_only = owner_clause(owner, &mut params);
     Statement::new(
-        format!("SELECT {JOB_COLUMNS} FROM generation_jobs WHERE id IN ({placeholders}){owner_clause}"),
+        format!("SELECT {JOB_COLUMNS} FROM generation_jobs WHERE id IN ({placeholders}){owner_only}"),
         params,
     )
 }
@@ -257,17 +270,9 @@ pub fn list_stored_images(filter: ImageFilter, after: Option<&ImagePosition>, li
     let ImageFilter { owner } = filter;
     let mut params: Vec<SqlValue> = Vec::new();
     let mut clause = String::from("WHERE status = 'completed' AND image_url IS NOT NULL");
-    if let Some((condition, owner)) = owner_condition(owner, " AND owner = ?") {
-        clause.push_str(condition);
-        params.push(owner);
-    }
+    clause.push_str(owner_clause(owner, &mut params));
     if let Some(position) = after {
-        clause.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
-        params.extend([
-            position.created_at.into(),
-            position.created_at.into(),
-            position.id.as_str().into(),
-        ]);
+        clause.push_str(older_than(position.created_at, &position.id, &mut params));
     }
     params.push(limit.into());
     Statement::new(
@@ -591,31 +596,12 @@ pub(in crate::jobs) mod tests {
 pub(crate) mod sqlite_tests {
     use super::tests::{job, stored};
     use super::*;
-    use crate::d1::{SqlValue, Statement};
+    use crate::d1::Statement;
     use crate::jobs::JobStatus;
     use rusqlite::{params_from_iter, Connection};
 
-    fn migrations() -> Vec<std::path::PathBuf> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        files
-    }
-
-    fn apply(db: &Connection, file: &std::path::Path) {
-        db.execute_batch(&std::fs::read_to_string(file).unwrap())
-            .unwrap_or_else(|e| panic!("migration {file:?}: {e}"));
-    }
-
-    /// A fresh database with every migration, foreign keys enforced as D1 does.
-    pub(crate) fn database() -> Connection {
-        let db = Connection::open_in_memory().unwrap();
-        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        for file in migrations() {
-            apply(&db, &file);
-        }
-        db
-    }
+    use crate::d1::sqlite::{apply, migrations};
+    pub(crate) use crate::d1::sqlite::{database, values};
 
     #[test]
     fn the_status_migration_keeps_every_column_and_takes_cancelled_and_deleted() {
@@ -771,16 +757,6 @@ pub(crate) mod sqlite_tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(seen, [("old-1".to_string(), None)]);
-    }
-
-    pub(crate) fn values(statement: &Statement) -> Vec<rusqlite::types::Value> {
-        let value = |param: &SqlValue| match param {
-            SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
-            SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
-            SqlValue::Real(n) => rusqlite::types::Value::Real(*n),
-            SqlValue::Null => rusqlite::types::Value::Null,
-        };
-        statement.params.iter().map(value).collect()
     }
 
     pub(crate) fn run(db: &Connection, statement: Statement) -> usize {

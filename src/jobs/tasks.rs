@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::sql::{older_than, owner_clause};
 use super::JobStore;
 use crate::d1::{DbResult, SqlValue, Statement};
 
@@ -89,17 +90,6 @@ pub fn insert_task(task: &NewTask) -> Statement {
     )
 }
 
-/// ` AND owner = ?` for a caller that sees only its own tasks.
-fn owner_clause(owner: Option<&str>, params: &mut Vec<SqlValue>) -> &'static str {
-    match owner {
-        Some(owner) => {
-            params.push(owner.into());
-            " AND owner = ?"
-        }
-        None => "",
-    }
-}
-
 /// The task, if it exists, has not expired at `now`, and `owner` may see it.
 pub fn select_task(id: &str, owner: Option<&str>, now: i64) -> Statement {
     let mut params: Vec<SqlValue> = vec![id.into(), now.into()];
@@ -123,12 +113,7 @@ pub fn list_tasks(owner: Option<&str>, after: Option<&TaskPosition>, limit: i64,
     let mut clause = String::from("WHERE expires_at > ?");
     clause.push_str(owner_clause(owner, &mut params));
     if let Some(position) = after {
-        clause.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
-        params.extend([
-            position.created_at.into(),
-            position.created_at.into(),
-            position.id.as_str().into(),
-        ]);
+        clause.push_str(older_than(position.created_at, &position.id, &mut params));
     }
     params.push(limit.into());
     Statement::new(

@@ -258,29 +258,7 @@ mod tests {
     use super::*;
     use rusqlite::{params_from_iter, Connection};
 
-    /// A fresh SQLite database with every migration applied, as D1 has them.
-    fn database() -> Connection {
-        let db = Connection::open_in_memory().unwrap();
-        db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        for file in files {
-            db.execute_batch(&std::fs::read_to_string(&file).unwrap())
-                .unwrap_or_else(|e| panic!("{file:?}: {e}"));
-        }
-        db
-    }
-
-    fn values(statement: &Statement) -> Vec<rusqlite::types::Value> {
-        let value = |param: &SqlValue| match param {
-            SqlValue::Text(text) => rusqlite::types::Value::Text(text.clone()),
-            SqlValue::Integer(n) => rusqlite::types::Value::Integer(*n),
-            SqlValue::Real(n) => rusqlite::types::Value::Real(*n),
-            SqlValue::Null => rusqlite::types::Value::Null,
-        };
-        statement.params.iter().map(value).collect()
-    }
+    use crate::d1::sqlite::{database, values};
 
     fn run(db: &Connection, statement: Statement) -> usize {
         db.execute(&statement.sql, params_from_iter(values(&statement)))

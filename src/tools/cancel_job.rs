@@ -3,11 +3,12 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{arg, tool_args, ArgError, FieldKind};
-use super::output::{json_text, result_schema, ToolError, ToolOutput};
+use super::args::tool_args;
+use super::job_ids::{job_ids_args, JobIds};
+use super::output::{json_text, result_schema, ToolOutput};
 use super::wait_for_completion::distinct;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
-use crate::catalog::{JOB_ID_MAX_CHARS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN};
+use crate::catalog::{WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN};
 use crate::jobs::JobStatus;
 use crate::services::cancel::{cancel_jobs, Outcome};
 
@@ -40,20 +41,10 @@ pub const TOOL: ToolSpec = ToolSpec {
 
 tool_args! {
     pub struct Args {
-        job_id: Option<String> = arg(
+        jobs: JobIds = job_ids_args(
             "One job id to cancel.",
-            FieldKind::Text {
-                min_len: 1,
-                max_len: Some(JOB_ID_MAX_CHARS),
-            },
-        ),
-        job_ids: Option<Vec<String>> = arg(
             format!("Several job ids to cancel ({WAIT_JOB_IDS_MIN}-{WAIT_JOB_IDS_MAX})."),
-            FieldKind::TextList {
-                min_items: WAIT_JOB_IDS_MIN,
-                max_items: WAIT_JOB_IDS_MAX,
-                max_len: JOB_ID_MAX_CHARS,
-            },
+            WAIT_JOB_IDS_MAX,
         ),
     }
 }
@@ -108,12 +99,7 @@ impl Handler for CancelJob {
     type Args = Args;
 
     async fn handle(ctx: &ToolContext, args: Args) -> ToolResult {
-        let ids = match (args.job_id, args.job_ids) {
-            (Some(id), None) => vec![id],
-            (None, Some(ids)) => ids,
-            (Some(_), Some(_)) => return Err(args_error("pass either job_id or job_ids, not both")),
-            (None, None) => return Err(args_error("job_id or job_ids is required")),
-        };
+        let ids = args.jobs.ids()?;
         let ids = distinct(ids);
         let outcomes = cancel_jobs(&ctx.store()?, &ids, ctx.caller.visible_owner()).await?;
         if outcomes.iter().any(|(_, outcome)| outcome.cancelled()) {
@@ -125,10 +111,6 @@ impl Handler for CancelJob {
         }
         Ok(result(outcomes))
     }
-}
-
-fn args_error(message: &str) -> ToolError {
-    ToolError::Args(ArgError(message.to_string()))
 }
 
 /// Success when every job asked for was cancelled by this call; otherwise an error result that
@@ -205,7 +187,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         ),
         (
             "both job_id and job_ids",
-            ToolOutput::error_message(args_error("pass either job_id or job_ids, not both")),
+            ToolOutput::error_message(JobIds::both_for_samples()),
         ),
     ]
 }

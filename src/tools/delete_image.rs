@@ -4,10 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{arg, tool_args, ArgError, FieldKind};
-use super::output::{json_text, result_schema, ToolError, ToolOutput};
+use super::args::tool_args;
+use super::job_ids::{job_ids_args, JobIds};
+use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
-use crate::catalog::{DELETE_JOB_IDS_MAX, JOB_ID_MAX_CHARS, WAIT_JOB_IDS_MIN};
+use crate::catalog::{DELETE_JOB_IDS_MAX, WAIT_JOB_IDS_MIN};
 use crate::services::deletion::{self, Deleted, Refusal};
 
 pub const TOOL: ToolSpec = ToolSpec {
@@ -34,20 +35,10 @@ pub const TOOL: ToolSpec = ToolSpec {
 
 tool_args! {
     pub struct Args {
-        job_id: Option<String> = arg(
+        jobs: JobIds = job_ids_args(
             "One job id whose image to delete.",
-            FieldKind::Text {
-                min_len: 1,
-                max_len: Some(JOB_ID_MAX_CHARS),
-            },
-        ),
-        job_ids: Option<Vec<String>> = arg(
             format!("Several job ids whose images to delete ({WAIT_JOB_IDS_MIN}-{DELETE_JOB_IDS_MAX})."),
-            FieldKind::TextList {
-                min_items: WAIT_JOB_IDS_MIN,
-                max_items: DELETE_JOB_IDS_MAX,
-                max_len: JOB_ID_MAX_CHARS,
-            },
+            DELETE_JOB_IDS_MAX,
         ),
     }
 }
@@ -101,22 +92,13 @@ impl Handler for DeleteImage {
     type Args = Args;
 
     async fn handle(ctx: &ToolContext, args: Args) -> ToolResult {
-        let ids = match (args.job_id, args.job_ids) {
-            (Some(id), None) => vec![id],
-            (None, Some(ids)) => ids,
-            (Some(_), Some(_)) => return Err(args_error("pass either job_id or job_ids, not both")),
-            (None, None) => return Err(args_error("job_id or job_ids is required")),
-        };
+        let ids = args.jobs.ids()?;
         let ids = super::wait_for_completion::distinct(ids);
         Ok(match deletion::delete_images(ctx, &ids).await? {
             Ok(done) => deleted(done),
             Err(refusal) => refused(refusal),
         })
     }
-}
-
-fn args_error(message: &str) -> ToolError {
-    ToolError::Args(ArgError(message.to_string()))
 }
 
 fn deleted(done: Deleted) -> ToolOutput {
@@ -189,6 +171,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::JOB_ID_MAX_CHARS;
     use crate::tools::args::parse;
     use serde_json::json;
 
@@ -208,7 +191,7 @@ mod tests {
         let long = "x".repeat(JOB_ID_MAX_CHARS + 1);
         assert!(parse::<Args>(json!({"job_id": long}).as_object().unwrap()).is_err());
         let args = parse::<Args>(json!({"job_id": "a"}).as_object().unwrap()).unwrap();
-        assert_eq!(args.job_id.as_deref(), Some("a"));
+        assert_eq!(args.jobs.job_id.as_deref(), Some("a"));
     }
 
     #[test]

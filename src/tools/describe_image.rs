@@ -6,10 +6,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{arg, tool_args, FieldKind};
+use super::args::{arg, image_arg, tool_args, FieldKind};
 use super::output::{json_text, result_schema, ToolOutput};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
-use crate::catalog::{DESCRIPTION_MAX_CHARS, INPUT_IMAGE_MAX_BYTES, QUESTION_MAX_CHARS, REQUEST_BODY_MAX_BYTES};
+use crate::catalog::{DESCRIPTION_MAX_CHARS, INPUT_IMAGE_MAX_BYTES, QUESTION_MAX_CHARS};
 use crate::config::ImageBackend;
 use crate::jobs::InputRole;
 use crate::models::{js_f64, VISION};
@@ -71,15 +71,7 @@ fn output_schema() -> Value {
 tool_args! {
     /// The image, and what to ask about it.
     pub struct Args {
-        image: String = arg(
-            "The image: the job_id of a completed image, this server's image URL, or a \
-             data:image/png|jpeg|webp;base64 URL.",
-            FieldKind::Text {
-                min_len: 1,
-                max_len: Some(REQUEST_BODY_MAX_BYTES),
-            },
-        )
-        .required(),
+        image: String = image_arg(),
         question: Option<String> = arg(
             "A question about the image (e.g. \"Is the text legible?\"); without one, a short caption.",
             FieldKind::Text {

@@ -1,7 +1,7 @@
 //! edit_image: new images from 1-4 input images and a prompt (image-to-image, inpainting with a
 //! mask, FLUX.2 references), then the wait of generate_image_and_wait.
 
-use super::args::{arg, tool_args, FieldKind, Flatten};
+use super::args::{arg, tool_args, FieldKind, Flatten, IMAGE_REFERENCE};
 use super::generate_image::{count_arg, prompt_arg, ControlArgs};
 use super::previews::preview_arg;
 use super::wait_for_completion;
@@ -40,16 +40,12 @@ pub const TOOL: ToolSpec = ToolSpec {
     samples: wait_for_completion::sample_results,
 };
 
-/// How an image argument is given, for the descriptions of `images` and `mask`.
-const REFERENCE: &str =
-    "the job_id of a completed image, this server's image URL, or a data:image/png|jpeg|webp;base64 URL";
-
 tool_args! {
     /// generate_image's arguments with the edit models, plus the inputs, strength and preview.
     pub struct Args {
         images: Vec<String> = arg(
             format!(
-                "1-{EDIT_IMAGES_MAX} input images, each {REFERENCE}. Several images need a {} model.",
+                "1-{EDIT_IMAGES_MAX} input images, each {IMAGE_REFERENCE}. Several images need a {} model.",
                 models::several_images_labels()
             ),
             FieldKind::TextList {
@@ -60,7 +56,7 @@ tool_args! {
         )
         .required(),
         mask: Option<String> = arg(
-            format!("Inpainting mask, {REFERENCE}: white is repainted, black kept; the same size as the image."),
+            format!("Inpainting mask, {IMAGE_REFERENCE}: white is repainted, black kept; the same size as the image."),
             FieldKind::Text {
                 min_len: 1,
                 max_len: Some(REQUEST_BODY_MAX_BYTES),

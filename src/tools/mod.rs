@@ -35,7 +35,7 @@ use std::future::Future;
 
 // The helpers (not tools) live in support/; the tools reach them by these names.
 mod support;
-use support::{args, generation, output, paging, previews, progress};
+use support::{args, generation, job_ids, output, paging, previews, progress};
 
 use futures::future::LocalBoxFuture;
 use serde_json::{json, Map, Value};

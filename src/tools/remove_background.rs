@@ -5,12 +5,12 @@
 
 use serde_json::{json, Value};
 
-use super::args::{arg, tool_args, FieldKind};
+use super::args::{image_arg, tool_args};
 use super::previews::preview_arg;
 use super::support::start::start_with_inputs;
 use super::wait_for_completion;
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolError, ToolResult, ToolSpec, Typed};
-use crate::catalog::{INPUT_IMAGE_MAX_BYTES, REQUEST_BODY_MAX_BYTES};
+use crate::catalog::INPUT_IMAGE_MAX_BYTES;
 use crate::jobs::{InputRole, NewJob};
 use crate::models::{Maker, Operation};
 use crate::services::inputs::load;
@@ -43,15 +43,7 @@ pub const TOOL: ToolSpec = ToolSpec {
 tool_args! {
     /// The image to cut out, and whether to inline its thumbnail.
     pub struct Args {
-        image: String = arg(
-            "The image: the job_id of a completed image, this server's image URL, or a \
-             data:image/png|jpeg|webp;base64 URL.",
-            FieldKind::Text {
-                min_len: 1,
-                max_len: Some(REQUEST_BODY_MAX_BYTES),
-            },
-        )
-        .required(),
+        image: String = image_arg(),
         preview: bool = preview_arg(),
     }
 }

@@ -9,12 +9,13 @@ use serde::Serialize;
 use serde_json::json;
 use serde_json::Value;
 
-use super::args::{arg, tool_args, ArgError, FieldKind};
+use super::args::tool_args;
 use super::generation::{with_generation, Generation};
+use super::job_ids::{job_ids_args, JobIds};
 use super::output::{json_text, result_schema, ToolError, ToolOutput};
 use super::previews::{preview_arg, FinishedImage};
 use super::{Extras, Handler, Hints, Scope, ToolContext, ToolResult, ToolSpec, Typed};
-use crate::catalog::{JOB_ID_MAX_CHARS, WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
+use crate::catalog::{WAIT_BASE_SECONDS, WAIT_JOB_IDS_MAX, WAIT_JOB_IDS_MIN, WAIT_PER_JOB_SECONDS};
 use crate::icons;
 use crate::jobs::{JobRow, JobStatus};
 use crate::urls::absolute_image_url;
@@ -44,20 +45,10 @@ pub const TOOL: ToolSpec = ToolSpec {
 
 tool_args! {
     pub struct Args {
-        job_id: Option<String> = arg(
+        jobs: JobIds = job_ids_args(
             "One job id to wait for.",
-            FieldKind::Text {
-                min_len: 1,
-                max_len: Some(JOB_ID_MAX_CHARS),
-            },
-        ),
-        job_ids: Option<Vec<String>> = arg(
             format!("Several job ids to wait for ({WAIT_JOB_IDS_MIN}-{WAIT_JOB_IDS_MAX})."),
-            FieldKind::TextList {
-                min_items: WAIT_JOB_IDS_MIN,
-                max_items: WAIT_JOB_IDS_MAX,
-                max_len: JOB_ID_MAX_CHARS,
-            },
+            WAIT_JOB_IDS_MAX,
         ),
         preview: bool = preview_arg(),
     }
@@ -108,18 +99,9 @@ impl Handler for WaitForCompletion {
     type Args = Args;
 
     async fn handle(ctx: &ToolContext, args: Args) -> ToolResult {
-        let ids = match (args.job_id, args.job_ids) {
-            (Some(id), None) => vec![id],
-            (None, Some(ids)) => ids,
-            (Some(_), Some(_)) => return Err(args_error("pass either job_id or job_ids, not both")),
-            (None, None) => return Err(args_error("job_id or job_ids is required")),
-        };
+        let ids = args.jobs.ids()?;
         wait_for_jobs(ctx, ids, args.preview).await
     }
-}
-
-fn args_error(message: &str) -> ToolError {
-    ToolError::Args(ArgError(message.to_string()))
 }
 
 /// The wait itself, shared with generate_image_and_wait. `preview`: show thumbnails inline.
@@ -662,7 +644,7 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         })
         .chain([(
             "both job_id and job_ids",
-            ToolOutput::error_message(args_error("pass either job_id or job_ids, not both")),
+            ToolOutput::error_message(JobIds::both_for_samples()),
         )])
         .collect()
 }

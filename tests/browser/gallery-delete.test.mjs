@@ -7,37 +7,14 @@
 // target/artifacts/gallery-delete-*.png.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import puppeteer from "puppeteer-core";
-import { startHarness, ROOT, TEST_TOKEN, keyFromWorkerUrl, sleep } from "../e2e/harness.mjs";
+import { startHarness, TEST_TOKEN, keyFromWorkerUrl, sleep } from "../e2e/harness.mjs";
 import { fillGallery } from "../e2e/support/gallery.mjs";
+import { launchChromium, screenshots, signInToGallery } from "./support.mjs";
 
-const ARTIFACTS = path.join(ROOT, "target", "artifacts");
 const STEP_TIMEOUT_MS = 20000;
-// The same flags as gallery.test.mjs (no sandbox, no GPU, no network chatter).
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-dev-shm-usage",
-];
-
-function chromiumPath() {
-  if (process.env.CHROMIUM_BIN) return process.env.CHROMIUM_BIN;
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
-    } catch {}
-  }
-  throw new Error("no Chromium found: run tests/browser/setup.sh (installs Debian's chromium) or set CHROMIUM_BIN");
-}
 
 describe("gallery search, download and delete in headless Chromium", { timeout: 240000 }, () => {
   let h;
@@ -45,9 +22,9 @@ describe("gallery search, download and delete in headless Chromium", { timeout: 
   let fox;
   let browser;
   let page;
-  let profileDir;
+  let closeBrowser;
   let downloadDir;
-  const screenshots = [];
+  const shots = screenshots("gallery-delete");
   const problems = []; // CSP violations and page errors
   const dialogs = [];
   let acceptDialog = false;
@@ -56,23 +33,8 @@ describe("gallery search, download and delete in headless Chromium", { timeout: 
     h = await startHarness();
     jobs = await fillGallery(h, await h.mcpClient());
     fox = jobs.completed.find((job) => job.prompt.startsWith("a red fox"));
-    mkdirSync(ARTIFACTS, { recursive: true });
-    profileDir = mkdtempSync(path.join(tmpdir(), "gallery-delete-chromium-"));
     downloadDir = mkdtempSync(path.join(tmpdir(), "gallery-downloads-"));
-    browser = await puppeteer.launch({
-      executablePath: chromiumPath(),
-      headless: true,
-      userDataDir: profileDir,
-      args: CHROMIUM_FLAGS,
-      timeout: 60000,
-    });
-    page = await browser.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
-    await page.setViewport({ width: 1280, height: 900 });
-    page.on("console", (message) => {
-      if (/Content Security Policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
-    });
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    ({ browser, page, close: closeBrowser } = await launchChromium("gallery-delete", { problems, stepTimeoutMs: STEP_TIMEOUT_MS }));
     page.on("dialog", async (dialog) => {
       dialogs.push({ type: dialog.type(), message: dialog.message() });
       if (acceptDialog) await dialog.accept();
@@ -83,28 +45,19 @@ describe("gallery search, download and delete in headless Chromium", { timeout: 
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
+    await closeBrowser?.();
     await h?.dispose();
-    for (const dir of [profileDir, downloadDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-    if (screenshots.length) {
-      writeFileSync(path.join(ARTIFACTS, "gallery-delete-screenshots.txt"), screenshots.join("\n") + "\n");
-      console.log(`gallery delete screenshots:\n${screenshots.map((s) => `  ${s}`).join("\n")}`);
-    }
+    if (downloadDir) rmSync(downloadDir, { recursive: true, force: true });
+    shots.save();
   });
 
-  async function shoot(t, name) {
-    const file = path.join(ARTIFACTS, `gallery-delete-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    screenshots.push(file);
-    t.diagnostic(`screenshot: ${path.relative(ROOT, file)}`);
-  }
+  const shoot = (t, name) => shots.shoot(t, page, name);
 
   const tilePrompts = () => page.$$eval(".grid .tile .prompt", (els) => els.map((el) => el.textContent));
 
   it("signs in and searches prompts: one match, the search kept in the URL and the box", async (t) => {
     await page.goto(`${h.origin}/gallery`);
-    await page.locator("#token").fill(TEST_TOKEN);
-    await Promise.all([page.waitForNavigation(), page.click("form[action='/gallery/login'] button[type=submit]")]);
+    await signInToGallery(page, TEST_TOKEN);
     assert.equal((await tilePrompts()).length, jobs.completed.length + 1);
 
     await page.locator("input[name=q]").fill("RED FOX in fresh");

@@ -6,69 +6,28 @@
 // the image page's Cancel button.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import puppeteer from "puppeteer-core";
-import { startHarness, callTool, uniq, ROOT, TEST_TOKEN } from "../e2e/harness.mjs";
+import { startHarness, callTool, uniq, TEST_TOKEN } from "../e2e/harness.mjs";
 import { COOKIE_NAME, fillGallery } from "../e2e/support/gallery.mjs";
+import { launchChromium, screenshots, signInToGallery } from "./support.mjs";
 
-const ARTIFACTS = path.join(ROOT, "target", "artifacts");
 const STEP_TIMEOUT_MS = 20000;
-// Flags known to work in this project's containers (no sandbox, no GPU, no network chatter).
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-dev-shm-usage",
-];
-
-function chromiumPath() {
-  if (process.env.CHROMIUM_BIN) return process.env.CHROMIUM_BIN;
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
-    } catch {}
-  }
-  throw new Error("no Chromium found: run tests/browser/setup.sh (installs Debian's chromium) or set CHROMIUM_BIN");
-}
 
 describe("gallery in headless Chromium", { timeout: 240000 }, () => {
   let h;
   let jobs;
   let browser;
   let page;
-  let profileDir;
-  const screenshots = [];
+  let closeBrowser;
+  const shots = screenshots("gallery");
   const problems = []; // CSP violations, page errors, dialogs (an executed prompt would open one)
 
   before(async () => {
     h = await startHarness();
     jobs = await fillGallery(h, await h.mcpClient());
-    mkdirSync(ARTIFACTS, { recursive: true });
-    profileDir = mkdtempSync(path.join(tmpdir(), "gallery-chromium-"));
-    browser = await puppeteer.launch({
-      executablePath: chromiumPath(),
-      headless: true,
-      userDataDir: profileDir,
-      args: CHROMIUM_FLAGS,
-      timeout: 60000,
-    });
+    ({ browser, page, close: closeBrowser } = await launchChromium("gallery", { problems, stepTimeoutMs: STEP_TIMEOUT_MS }));
     await browser
       .defaultBrowserContext()
       .overridePermissions(h.origin, ["clipboard-read", "clipboard-write", "clipboard-sanitized-write"]);
-    page = await browser.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
-    await page.setViewport({ width: 1280, height: 900 });
-    page.on("console", (message) => {
-      if (/Content Security Policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
-    });
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
     page.on("dialog", async (dialog) => {
       problems.push(`dialog opened: ${dialog.message()}`);
       await dialog.dismiss();
@@ -76,30 +35,18 @@ describe("gallery in headless Chromium", { timeout: 240000 }, () => {
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
+    await closeBrowser?.();
     await h?.dispose();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
-    if (screenshots.length) {
-      writeFileSync(path.join(ARTIFACTS, "gallery-screenshots.txt"), screenshots.join("\n") + "\n");
-      console.log(`gallery screenshots:\n${screenshots.map((s) => `  ${s}`).join("\n")}`);
-    }
+    shots.save();
   });
 
-  async function shoot(t, name) {
-    const file = path.join(ARTIFACTS, `gallery-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    screenshots.push(file);
-    t.diagnostic(`screenshot: ${path.relative(ROOT, file)}`);
-  }
+  const shoot = (t, name) => shots.shoot(t, page, name);
 
   async function sessionCookies() {
     return (await browser.defaultBrowserContext().cookies()).filter((c) => c.name === COOKIE_NAME);
   }
 
-  async function submitToken(token) {
-    await page.locator("#token").fill(token);
-    await Promise.all([page.waitForNavigation(), page.click("form[action='/gallery/login'] button[type=submit]")]);
-  }
+  const submitToken = (token) => signInToGallery(page, token);
 
   /** Scrolls every tile image into view (later tiles load lazily) and waits until all have decoded pixels. */
   async function waitForTileImages() {

@@ -8,49 +8,23 @@
 // target/artifacts/oauth-*.png.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import puppeteer from "puppeteer-core";
-import { startHarness, ROOT } from "../e2e/harness.mjs";
+import { startHarness } from "../e2e/harness.mjs";
 import { authorizeUrl, callTool, pkce, register, tokenRequest } from "../e2e/support/oauth.mjs";
+import { launchChromium, screenshots } from "./support.mjs";
 
-const ARTIFACTS = path.join(ROOT, "target", "artifacts");
 const STEP_TIMEOUT_MS = 20000;
 const ALICE = "alice-token-browser-oauth1";
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-dev-shm-usage",
-];
-
-function chromiumPath() {
-  if (process.env.CHROMIUM_BIN) return process.env.CHROMIUM_BIN;
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
-    } catch {}
-  }
-  throw new Error("no Chromium found: run tests/browser/setup.sh (installs Debian's chromium) or set CHROMIUM_BIN");
-}
 
 describe("OAuth consent and Connected apps in headless Chromium", { timeout: 240000 }, () => {
   let h;
-  let browser;
   let page;
-  let profileDir;
+  let closeBrowser;
   let callback; // the client's redirect target: a loopback page that shows what it received
   let redirectUri;
   let clientId;
   let accessToken;
-  const screenshots = [];
+  const shots = screenshots("oauth");
   const problems = [];
 
   before(async () => {
@@ -68,32 +42,21 @@ describe("OAuth consent and Connected apps in headless Chromium", { timeout: 240
     await new Promise((resolve) => callback.listen(0, "127.0.0.1", resolve));
     redirectUri = `http://127.0.0.1:${callback.address().port}/callback`;
     clientId = (await register(h, { redirectUris: [redirectUri], name: "Browser Test App" })).client_id;
-    mkdirSync(ARTIFACTS, { recursive: true });
-    profileDir = mkdtempSync(path.join(tmpdir(), "oauth-chromium-"));
-    browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, userDataDir: profileDir, args: CHROMIUM_FLAGS, timeout: 60000 });
-    page = await browser.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
-    await page.setViewport({ width: 1100, height: 800 });
-    page.on("console", (message) => {
-      if (/Content Security Policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
-    });
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    ({ page, close: closeBrowser } = await launchChromium("oauth", {
+      problems,
+      stepTimeoutMs: STEP_TIMEOUT_MS,
+      viewport: { width: 1100, height: 800 },
+    }));
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
+    await closeBrowser?.();
     await h?.dispose();
     await new Promise((resolve) => (callback ? callback.close(resolve) : resolve()));
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
-    if (screenshots.length) writeFileSync(path.join(ARTIFACTS, "oauth-screenshots.txt"), screenshots.join("\n") + "\n");
+    shots.save({ quiet: true });
   });
 
-  async function shoot(t, name) {
-    const file = path.join(ARTIFACTS, `oauth-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    screenshots.push(file);
-    t.diagnostic(`screenshot: ${path.relative(ROOT, file)}`);
-  }
+  const shoot = (t, name) => shots.shoot(t, page, name);
 
   function newRequest(state) {
     const pair = pkce();

@@ -16,41 +16,18 @@
 // target/artifacts/viewer-*.png.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildSync } from "esbuild";
-import puppeteer from "puppeteer-core";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { startHarness, ROOT, sleep, uniq, waitFor } from "../e2e/harness.mjs";
+import { launchChromium, screenshots } from "./support.mjs";
 
-const ARTIFACTS = path.join(ROOT, "target", "artifacts");
 const HOST_DIR = path.join(ROOT, "tests", "browser", "viewer-host");
 const VIEWER_URI = "ui://mcp-image-generator/viewer.html";
 const STEP_TIMEOUT_MS = 30000;
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-dev-shm-usage",
-];
 const LOADED = ".card:not(.running):not(.failed) .picture img";
-
-function chromiumPath() {
-  if (process.env.CHROMIUM_BIN) return process.env.CHROMIUM_BIN;
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
-    } catch {}
-  }
-  throw new Error("no Chromium found: run tests/browser/setup.sh (installs Debian's chromium) or set CHROMIUM_BIN");
-}
 
 /**
  * The sandbox page's policy, built from the resource's `_meta.ui.csp` as the spec's reference
@@ -95,9 +72,8 @@ async function serve(routes) {
 describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () => {
   let h;
   let client;
-  let browser;
   let page;
-  let profileDir;
+  let closeBrowser;
   let hostServer;
   let sandboxServer;
   let hostOrigin;
@@ -107,7 +83,7 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
   const toolCalls = [];
   const toolFailures = [];
   const hostEvents = [];
-  const screenshots = [];
+  const shots = screenshots("viewer");
   const problems = [];
 
   before(async () => {
@@ -164,19 +140,12 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
     hostOrigin = `http://127.0.0.1:${hostServer.port}`;
     sandboxUrl = `http://localhost:${sandboxServer.port}/sandbox.html`;
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    profileDir = mkdtempSync(path.join(tmpdir(), "viewer-chromium-"));
-    browser = await puppeteer.launch({
-      executablePath: chromiumPath(),
-      headless: true,
-      userDataDir: profileDir,
-      args: CHROMIUM_FLAGS,
-      timeout: 60000,
-    });
-    page = await browser.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
-    await page.setViewport({ width: 1280, height: 900 });
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    // No CSP listener: the stray image's block is expected (its test checks it never loads).
+    ({ page, close: closeBrowser } = await launchChromium("viewer", {
+      problems,
+      stepTimeoutMs: STEP_TIMEOUT_MS,
+      reportCsp: false,
+    }));
     page.on("dialog", async (dialog) => {
       problems.push(`dialog opened: ${dialog.message()}`);
       await dialog.dismiss();
@@ -198,30 +167,25 @@ describe("image viewer (MCP App) in headless Chromium", { timeout: 300000 }, () 
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
+    await closeBrowser?.();
     await client?.close().catch(() => {});
     hostServer?.server.close();
     sandboxServer?.server.close();
     await h?.dispose();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
-    if (screenshots.length) {
-      writeFileSync(path.join(ARTIFACTS, "viewer-screenshots.txt"), screenshots.join("\n") + "\n");
-      console.log(`viewer screenshots:\n${screenshots.map((s) => `  ${s}`).join("\n")}`);
-    }
+    shots.save();
   });
 
   /** A screenshot of the whole host page: the viewport is made as tall as the page first (a
    *  fullPage capture may not repaint the cross-origin frames beyond the viewport). */
   async function shoot(t, name) {
-    const file = path.join(ARTIFACTS, `viewer-${name}.png`);
+    const file = shots.file(name);
     const viewport = page.viewport();
     const height = await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight));
     await page.setViewport({ ...viewport, height: Math.min(Math.max(height, viewport.height), 4000) });
     await sleep(300);
     await page.screenshot({ path: file });
     await page.setViewport(viewport);
-    screenshots.push(file);
-    t.diagnostic(`screenshot: ${path.relative(ROOT, file)}`);
+    shots.record(t, file);
   }
 
   /** Opens the viewer with a tool result; returns the View's frame once it has initialized. */

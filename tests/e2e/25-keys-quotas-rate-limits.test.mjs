@@ -6,7 +6,7 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { callTool, uniq, TEST_TOKEN } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { getPage, postLogin, sessionSetCookie, tileIds, COOKIE_NAME, isSignInForm } from "./support/gallery.mjs";
 
 const KEYS = {
@@ -43,9 +43,7 @@ describe("named keys: each key sees only its own jobs; the administrator sees al
   let bobJob;
   const h = useHarness({
     vars: {
-      API_KEYS: Object.entries(KEYS)
-        .map(([name, token]) => `${name}:${token}`)
-        .join(","),
+      API_KEYS: apiKeys(KEYS),
       DAILY_IMAGE_QUOTA: String(QUOTA),
     },
     rateLimit: { limit: RATE_LIMIT, period: 60 },

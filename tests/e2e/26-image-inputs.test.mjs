@@ -12,7 +12,7 @@ import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { callTool, uniq, keyFromWorkerUrl, waitFor, sleep, MODEL_IDS, IMAGE_INPUT_MODEL_NAMES, QUEUE } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import {
   INPUT_MAX_BYTES,
   sha256,
@@ -705,9 +705,7 @@ describe("image references with API keys and PUBLIC_IMAGE_BASE_URL", () => {
     {
       recordOutbound: true,
       vars: {
-        API_KEYS: Object.entries(KEYS)
-          .map(([name, token]) => `${name}:${token}`)
-          .join(","),
+        API_KEYS: apiKeys(KEYS),
         PUBLIC_IMAGE_BASE_URL: PUBLIC_BASE,
       },
     },

@@ -11,11 +11,11 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { UnauthorizedError, auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { TEST_TOKEN } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { MemoryOAuthProvider, consent, callTool, grantCount } from "./support/oauth.mjs";
 
 const KEYS = { alice: "alice-token-30aa11bb22cc", bob: "bob-token-30dd33ee44ff" };
-const API_KEYS = Object.entries(KEYS).map(([n, t]) => `${n}:${t}`).join(",");
+const API_KEYS = apiKeys(KEYS);
 
 /**
  * Connects an SDK client through the OAuth flow: the first connect gets 401 and sends the

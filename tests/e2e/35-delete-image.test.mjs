@@ -9,7 +9,7 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { callTool, keyFromWorkerUrl, sleep, uniq } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { pngInput } from "./support/input-images.mjs";
 
 const KEYS = {
@@ -31,9 +31,7 @@ const inputKey = (input) => keyFromWorkerUrl(input.url);
 describe("delete_image: tombstones, R2 cleanup, ownership, idempotence", () => {
   const h = useHarness({
     vars: {
-      API_KEYS: Object.entries(KEYS)
-        .map(([name, token]) => `${name}:${token}`)
-        .join(","),
+      API_KEYS: apiKeys(KEYS),
     },
   });
   let admin;

@@ -8,7 +8,7 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { callTool, keyFromWorkerUrl, uniq } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { postLogin, sessionSetCookie, COOKIE_NAME, getPage, tileIds, isSignInForm } from "./support/gallery.mjs";
 
 const KEYS = {
@@ -35,9 +35,7 @@ function postDelete(h, jobId, cookie, headers = {}) {
 describe("gallery: download, search and delete over HTTP", () => {
   const h = useHarness({
     vars: {
-      API_KEYS: Object.entries(KEYS)
-        .map(([name, token]) => `${name}:${token}`)
-        .join(","),
+      API_KEYS: apiKeys(KEYS),
     },
   });
   const tag = uniq("gds");

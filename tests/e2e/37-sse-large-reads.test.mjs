@@ -9,9 +9,9 @@
 // statement binding a value over 2,000,000 bytes fails as D1 fails it (SQLITE_TOOBIG).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { callTool, keyFromWorkerUrl, sleep, uniq } from "./harness.mjs";
+import { callTool, keyFromWorkerUrl, uniq } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
-import { readSseEvents } from "./support/sse.mjs";
+import { openSseSession } from "./support/sse.mjs";
 import { oversizePngInput } from "./support/input-images.mjs";
 
 const EVENT_TIMEOUT_MS = 30000;
@@ -36,49 +36,19 @@ describe("resources/read of multi-MB images over legacy SSE", () => {
     jobId = data.job_id;
     key = keyFromWorkerUrl(data.image_url);
 
-    const abort = new AbortController();
-    const res = await h.fetch("/sse", {
-      headers: { Accept: "text/event-stream", Authorization: `Bearer ${h.token}` },
-      signal: abort.signal,
-    });
-    assert.equal(res.status, 200);
-    stream = { events: [], ended: false, close: () => abort.abort() };
-    (async () => {
-      try {
-        await readSseEvents(res.body, { onEvent: (event) => stream.events.push(event) });
-      } catch {
-        // aborted in after()
-      } finally {
-        stream.ended = true;
-      }
-    })();
-    const endpoint = await until((e) => e.type === "endpoint", "the endpoint event");
-    stream.post = new URL(endpoint.data, h.origin).toString();
-    stream.session = new URL(endpoint.data, h.origin).searchParams.get("sessionId");
+    stream = await openSseSession(h, h.token, { timeoutMs: EVENT_TIMEOUT_MS });
   });
   after(() => stream?.close());
 
-  async function until(pred, what) {
-    const deadline = Date.now() + EVENT_TIMEOUT_MS;
-    for (;;) {
-      const found = stream.events.find(pred);
-      if (found) return found;
-      if (stream.ended || Date.now() > deadline) {
-        throw new Error(`no ${what} on the stream; events: ${stream.events.map((e) => e.data.slice(0, 100)).join(" | ")}`);
-      }
-      await sleep(25);
-    }
-  }
-
   async function request(method, params) {
     const id = nextId++;
-    const res = await h.fetch(stream.post, {
+    const res = await h.fetch(stream.endpoint, {
       method: "POST",
       headers: { Authorization: `Bearer ${h.token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
     });
     assert.equal(res.status, 202, await res.text());
-    return (await until((e) => e.type === "message" && e.json?.id === id, `the answer to request ${id}`)).json;
+    return (await stream.until((e) => e.type === "message" && e.json?.id === id, `the answer to request ${id}`)).json;
   }
 
   for (const [label, bytes] of [

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { callTool, uniq, waitFor } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { getPage, postLogin, sessionSetCookie, COOKIE_NAME } from "./support/gallery.mjs";
 
 const KEYS = { alice: "alice-token-40cancel-7f3a", bob: "bob-token-40cancel-4e8d" };
@@ -35,9 +35,7 @@ describe("cancel_job", () => {
   let bob;
   const h = useHarness({
     vars: {
-      API_KEYS: Object.entries(KEYS)
-        .map(([name, token]) => `${name}:${token}`)
-        .join(","),
+      API_KEYS: apiKeys(KEYS),
       DAILY_IMAGE_QUOTA: String(QUOTA),
     },
   });

@@ -12,7 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { z } from "zod";
 import { callTool, uniq, waitFor } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { assertOfficial, assertOutputSchema, assertParses, coreRpc, v1, CORE } from "./support/tasks.mjs";
 
 const KEYS = { alice: "alice-token-41tasks-1a2b", bob: "bob-token-41tasks-3c4d" };
@@ -42,9 +42,7 @@ async function createTask(h, name, args, { token, ttl } = {}) {
 describe("2025-11-25 tasks over Streamable HTTP", () => {
   const h = useHarness({
     vars: {
-      API_KEYS: Object.entries(KEYS)
-        .map(([name, token]) => `${name}:${token}`)
-        .join(","),
+      API_KEYS: apiKeys(KEYS),
     },
   });
 

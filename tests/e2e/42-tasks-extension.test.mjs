@@ -8,7 +8,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { uniq, waitFor } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { assertParses, modernRpc, v2, EXTENSION_ID, MODERN } from "./support/tasks.mjs";
 
 const KEYS = { alice: "alice-token-42ext-5e6f", bob: "bob-token-42ext-7a8b" };
@@ -40,9 +40,7 @@ async function settle(h, taskId, options) {
 describe("2026-07-28 tasks extension", () => {
   const h = useHarness({
     vars: {
-      API_KEYS: Object.entries(KEYS)
-        .map(([name, token]) => `${name}:${token}`)
-        .join(","),
+      API_KEYS: apiKeys(KEYS),
     },
   });
 

@@ -9,7 +9,7 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { callTool, uniq, QUEUE } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { pngInput } from "./support/input-images.mjs";
 
 // Published prices (developers.cloudflare.com/workers-ai/platform/pricing/, "Image model
@@ -40,7 +40,7 @@ describe("cost per image and the daily neuron budget", () => {
   let bob;
   const h = useHarness({
     vars: {
-      API_KEYS: Object.entries(KEYS).map(([name, token]) => `${name}:${token}`).join(","),
+      API_KEYS: apiKeys(KEYS),
       DAILY_NEURON_BUDGET: String(BUDGET),
     },
     recordOutbound: true,

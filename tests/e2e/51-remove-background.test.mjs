@@ -8,10 +8,9 @@
 // binding) leave nothing: no row, no object, no queue message, no Images call.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { callTool, uniq, keyFromWorkerUrl, QUEUE } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
+import { sdkSseClient } from "./support/sse.mjs";
 import sharp from "sharp";
 import { pngInput, dataUrl } from "./support/input-images.mjs";
 import { encodeRgbPng } from "./support/images.mjs";
@@ -74,8 +73,7 @@ describe("remove_background with the Images binding", () => {
   const h = useHarness({ faults: true, recordOutbound: true }, { teardown: () => sse?.close().catch(() => {}) });
   before(async () => {
     client = await h.mcpClient();
-    sse = new Client({ name: "e2e-sse", version: "1.0.0" });
-    await sse.connect(new SSEClientTransport(new URL("/sse", h.origin), { requestInit: { headers: { Authorization: `Bearer ${h.token}` } } }));
+    sse = await sdkSseClient(h);
   });
 
   it("cuts out a finished image given by job_id, asking the binding for segment: foreground as PNG", async () => {

@@ -7,10 +7,9 @@
 // failures leave the day's spend as it was.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { callTool, uniq, keyFromWorkerUrl } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
+import { sdkSseClient } from "./support/sse.mjs";
 import { pngInput, webpInput, sha256 } from "./support/input-images.mjs";
 import { imageTokens, textTokens } from "./support/ai-standin/vision.mjs";
 
@@ -30,8 +29,7 @@ describe("describe_image", () => {
   const h = useHarness({ faults: true, recordOutbound: true }, { teardown: () => sse?.close().catch(() => {}) });
   before(async () => {
     client = await h.mcpClient();
-    sse = new Client({ name: "e2e-sse", version: "1.0.0" });
-    await sse.connect(new SSEClientTransport(new URL("/sse", h.origin), { requestInit: { headers: { Authorization: `Bearer ${h.token}` } } }));
+    sse = await sdkSseClient(h);
   });
 
   it("captions a finished image: the model gets its exact bytes in one user message, the neurons are recorded", async () => {

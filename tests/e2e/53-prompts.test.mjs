@@ -6,11 +6,10 @@
 // which this file proves by following one template's message to a finished image.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { callTool, uniq, TOOL_NAMES } from "./harness.mjs";
 import { useHarness } from "./support/setup.mjs";
+import { sdkSseClient } from "./support/sse.mjs";
 
 const MODERN = "2026-07-28";
 const META_VERSION = "io.modelcontextprotocol/protocolVersion";
@@ -43,8 +42,7 @@ describe("prompts", () => {
   const h = useHarness({}, { teardown: () => sse?.close().catch(() => {}) });
   before(async () => {
     client = await h.mcpClient();
-    sse = new Client({ name: "e2e-sse", version: "1.0.0" });
-    await sse.connect(new SSEClientTransport(new URL("/sse", h.origin), { requestInit: { headers: { Authorization: `Bearer ${h.token}` } } }));
+    sse = await sdkSseClient(h);
     models = (await callTool(client, "list_models")).data.models;
   });
 

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import OpenAI, { toFile } from "openai";
 import sharp from "sharp";
 import { callTool, uniq, keyFromWorkerUrl, MODEL_IDS, MODEL_NAMES, QUEUE, TEST_TOKEN } from "./harness.mjs";
-import { useHarness } from "./support/setup.mjs";
+import { apiKeys, useHarness } from "./support/setup.mjs";
 import { sha256, dimensions, pngInput, maskInput } from "./support/input-images.mjs";
 import { postLogin, sessionSetCookie, getPage, tileIds, COOKIE_NAME } from "./support/gallery.mjs";
 
@@ -49,9 +49,7 @@ async function png(name, image) {
 describe("OpenAI images API with the official openai npm client", () => {
   const h = useHarness({
     vars: {
-      API_KEYS: Object.entries(KEYS)
-        .map(([name, token]) => `${name}:${token}`)
-        .join(","),
+      API_KEYS: apiKeys(KEYS),
       DAILY_IMAGE_QUOTA: String(QUOTA),
     },
   });

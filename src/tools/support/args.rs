@@ -241,6 +241,22 @@ macro_rules! tool_args {
 }
 pub(crate) use tool_args;
 
+/// How an image argument is given (what `services::inputs` resolves), for its descriptions.
+pub const IMAGE_REFERENCE: &str =
+    "the job_id of a completed image, this server's image URL, or a data:image/png|jpeg|webp;base64 URL";
+
+/// The required `image` argument of the tools that take one image.
+pub fn image_arg() -> Arg {
+    arg(
+        format!("The image: {IMAGE_REFERENCE}."),
+        FieldKind::Text {
+            min_len: 1,
+            max_len: Some(crate::catalog::REQUEST_BODY_MAX_BYTES),
+        },
+    )
+    .required()
+}
+
 tool_args! {
     /// The arguments of a tool that takes none.
     pub struct NoArgs {}

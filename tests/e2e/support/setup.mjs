@@ -26,6 +26,8 @@
 // Object.keys and so on goes to the started harness. Using it before the `before` hook has
 // run (e.g. in the describe body itself) throws, naming the cause.
 //
+// apiKeys({ alice: "token-a", bob: "token-b" }) gives the API_KEYS value "alice:token-a,bob:token-b".
+//
 // Kept out of harness.mjs, which bench/*.mjs import outside node:test.
 import { before, after } from "node:test";
 import { startHarness } from "../harness.mjs";
@@ -76,4 +78,11 @@ export function useHarness(options = {}, { teardown } = {}) {
       },
     },
   );
+}
+
+/** The API_KEYS variable naming each key of `keys` ({ name: token }). */
+export function apiKeys(keys) {
+  return Object.entries(keys)
+    .map(([name, token]) => `${name}:${token}`)
+    .join(",");
 }

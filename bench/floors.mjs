@@ -892,7 +892,7 @@ export default class ProfileEntrypoint extends WorkerEntrypoint {
 }
 `;
 
-const OUR_PROFILE_ENTRY = profileEntry('import Server from "./index.js";', (method, arg) => `new Server(this.ctx, env).${method}(${arg})`);
+const OUR_PROFILE_ENTRY = profileEntry('import Server from "./entry.mjs";', (method, arg) => `Server.${method}(${arg}, env, this.ctx)`);
 const FLOOR_PROFILE_ENTRY = profileEntry('import Floor from "./d1-floor.mjs";', (method, arg) => `Floor.${method}(${arg}, env, this.ctx)`);
 
 async function profileOne(url, db, scenarios, n) {

@@ -43,12 +43,12 @@ if (Number(process.versions.node.split(".")[0]) < 22) {
   process.exit(2);
 }
 
-// The counting entry point. It wraps the worker-build entry (index.js) and hands it an
+// The counting entry point. It wraps the main module (entry.mjs) and hands it an
 // env whose DB is a counting proxy. workers-rs accepts a D1 binding by its constructor
 // name, hence the class names. GET /__d1-queries returns the counts so far.
 const COUNTING_ENTRY = `
 import { WorkerEntrypoint } from "cloudflare:workers";
-import Server from "./index.js";
+import Server from "./entry.mjs";
 
 const counts = {};
 const count = (sql) => {
@@ -100,15 +100,15 @@ class D1Database {
 }
 
 export default class CountingEntrypoint extends WorkerEntrypoint {
-  #server() {
-    return new Server(this.ctx, { ...this.env, DB: new D1Database(this.env.DB) });
+  #env() {
+    return { ...this.env, DB: new D1Database(this.env.DB) };
   }
   fetch(request) {
     if (new URL(request.url).pathname === "/__d1-queries") return Response.json(counts);
-    return this.#server().fetch(request);
+    return Server.fetch(request, this.#env(), this.ctx);
   }
   queue(batch) {
-    return this.#server().queue(batch);
+    return Server.queue(batch, this.#env(), this.ctx);
   }
 }
 `;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Build the worker: Rust -> Wasm (worker-build --release) -> build/index.js + build/*.wasm.
+# Build the worker: Rust -> Wasm (worker-build --release) -> build/index.js + build/*.wasm, and
+# the main module src/entry.mjs -> build/entry.mjs (wrangler.toml's `main`), which hands JSON-RPC
+# POSTs to Rust in one call and everything else to worker-build's index.js.
 #
 #   bash scripts/build.sh            # build (skipped if inputs are unchanged since the last build)
 #   FORCE_BUILD=1 bash scripts/build.sh
@@ -36,7 +38,7 @@ fingerprint() {
     else
       find . \( -path ./target -o -path ./build -o -path ./node_modules -o -path ./.wrangler \
         -o -path ./.git \) -prune -o -type f -printf '%P\0'
-    fi | { grep -zvE -e '^(tests|\.github|\.ci)/' -e '^scripts/(dev|test|setup)\.sh$' -e '\.md$' || true; } \
+    fi | { grep -zvE -e '^(tests|\.github|\.ci)/' -e '^scripts/(dev|test|setup)\.sh$' -e '\.md$' -e '^bench/' -e '^src/entry\.mjs$' || true; } \
        | sort -z | xargs -0 -r sha256sum 2>/dev/null || true
     worker-build --version
     "$WASM_BINDGEN_BIN" --version
@@ -49,6 +51,7 @@ fp="$(fingerprint)"
 if [ "${FORCE_BUILD:-}" != 1 ] && [ -f build/index.js ] && compgen -G 'build/*.wasm' >/dev/null \
    && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$fp" ]; then
   log "inputs unchanged since the last build: reusing build/ (FORCE_BUILD=1 to rebuild)"
+  cp src/entry.mjs build/entry.mjs # not part of the fingerprint: copying it is the whole build step
   exit 0
 fi
 
@@ -57,6 +60,13 @@ start=$(date +%s)
 rm -f "$STAMP"
 worker-build --release
 [ -f build/index.js ] || { log "ERROR: build/index.js was not produced"; exit 1; }
+# The main module calls the Rust functions worker-build attaches to its entry class's prototype;
+# a worker-build that stops doing so must fail the build, not the first request.
+for fn in serve_read request_body_max_bytes; do
+  grep -q "prototype\.$fn=" build/index.js \
+    || { log "ERROR: build/index.js does not put $fn on its entry class (worker-build changed?)"; exit 1; }
+done
+cp src/entry.mjs build/entry.mjs
 printf '%s' "$fp" > "$STAMP"
 
 log "done in $(( $(date +%s) - start ))s"

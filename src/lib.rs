@@ -74,6 +74,39 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     sweeper::run(&env, event.schedule() as i64).await;
 }
 
+/// The one-crossing entry for JSON-RPC POSTs, called by the worker's main module
+/// (`src/entry.mjs`, copied next to worker-build's output by `scripts/build.sh`): the URL, the
+/// headers as one text and the body in; one byte buffer (status, headers, body) out, or a
+/// `Response` when the answer is a stream of events. worker-build puts both functions on its
+/// entry class's prototype, where the main module finds them.
+mod entry_export {
+    use worker::wasm_bindgen::prelude::wasm_bindgen;
+    use worker::wasm_bindgen::JsValue;
+
+    use crate::transport::Served;
+
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, wasm_bindgen_futures = ::worker::wasm_bindgen_futures, js_sys = ::worker::js_sys)]
+    pub async fn serve_read(
+        url: String,
+        headers: String,
+        body: Vec<u8>,
+        env: ::worker::Env,
+    ) -> Result<JsValue, JsValue> {
+        console_error_panic_hook::set_once();
+        Ok(match crate::transport::serve_read(&url, &headers, body, env).await {
+            Served::Bytes(bytes) => ::worker::js_sys::Uint8Array::from(bytes.as_slice()).into(),
+            Served::Stream(response) => ::worker::worker_sys::web_sys::Response::from(response).into(),
+        })
+    }
+
+    /// The largest body the main module reads before handing a request over; larger or
+    /// undeclared lengths take the workers-rs path, which refuses or streams them.
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+    pub fn request_body_max_bytes() -> u32 {
+        crate::catalog::REQUEST_BODY_MAX_BYTES as u32
+    }
+}
+
 /// The queue entry point, written out instead of `#[event(queue)]` because the consumer needs
 /// each message's delivery count (`attempts`), which the typed wrapper does not expose.
 mod queue_export {

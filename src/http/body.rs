@@ -72,6 +72,15 @@ impl LimitedBody {
     }
 }
 
+/// A body the entry module already read in full (it reads only bodies that declare a length
+/// within the limit), as text under the same rules as [`read_limited`].
+pub fn text_within(bytes: Vec<u8>, max: usize) -> Result<String, BodyError> {
+    if bytes.len() > max {
+        return Err(BodyError::TooLarge { limit: max });
+    }
+    LimitedBody { max, bytes }.into_text()
+}
+
 /// Reads the whole body as text, holding at most `max` bytes of it.
 pub async fn read_limited(req: &mut Request, max: usize) -> Result<String, BodyError> {
     read_limited_body(req, max).await?.into_text()
@@ -111,6 +120,17 @@ async fn read_limited_body(req: &mut Request, max: usize) -> Result<LimitedBody,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_read_by_the_entry_follows_the_same_rules() {
+        assert_eq!(text_within(b"\xEF\xBB\xBF{}".to_vec(), 10).unwrap(), "{}");
+        assert!(matches!(
+            text_within(vec![b' '; 11], 10),
+            Err(BodyError::TooLarge { limit: 10 })
+        ));
+        assert!(matches!(text_within(vec![0xff], 10), Err(BodyError::NotUtf8(_))));
+        assert_eq!(text_within(Vec::new(), 10).unwrap(), "");
+    }
 
     #[test]
     fn a_declared_length_over_the_limit_is_refused_before_reading() {

@@ -1,8 +1,11 @@
 //! HTTP helpers shared by the MCP transports and the pages: JSON responses, the request's own
-//! origin and URL parts, browser Origin validation and the bounded body reader.
+//! origin and URL parts, the request head (URL and headers) the checks read, browser Origin
+//! validation and the bounded body reader.
 
+pub mod answer;
 pub mod body;
 pub mod form;
+pub mod head;
 pub mod origin;
 pub mod url;
 

@@ -22,12 +22,17 @@ impl RequestUrl {
     /// unparsable, the result is an empty origin and the path `/`, which no route but the
     /// discovery page answers.
     pub fn of(req: &Request) -> RequestUrl {
-        RequestUrl::parse(&req.inner().url()).unwrap_or_else(|| RequestUrl {
+        RequestUrl::parse(&req.inner().url()).unwrap_or_else(RequestUrl::unparsable)
+    }
+
+    /// What an unparsable URL reads as: an empty origin and the path `/`.
+    pub fn unparsable() -> RequestUrl {
+        RequestUrl {
             scheme: String::new(),
             authority: String::new(),
             path: "/".to_string(),
             query: None,
-        })
+        }
     }
 
     pub fn parse(text: &str) -> Option<RequestUrl> {

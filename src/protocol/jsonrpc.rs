@@ -1,6 +1,7 @@
 //! JSON-RPC 2.0 messages: parsing what a client sends, and the responses and errors we send back.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::catalog::BATCH_MAX_MESSAGES;
@@ -157,11 +158,27 @@ impl RpcErrorResponse {
     }
 }
 
+/// A successful response whose result was serialised once and is written as is (see
+/// `server::cached_result`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RpcCachedResponse {
+    pub jsonrpc: &'static str,
+    pub id: RequestId,
+    pub result: &'static RawValue,
+}
+
+impl PartialEq for RpcCachedResponse {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.result.get() == other.result.get()
+    }
+}
+
 /// Either kind of response, as written to the wire.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum RpcResponse {
     Result(RpcResultResponse),
+    Cached(RpcCachedResponse),
     Error(RpcErrorResponse),
 }
 
@@ -176,6 +193,14 @@ impl RpcResponse {
 
     pub fn error(id: Option<RequestId>, error: &RpcError) -> Self {
         RpcResponse::Error(RpcErrorResponse::new(id, error))
+    }
+
+    pub fn cached(id: RequestId, result: &'static RawValue) -> Self {
+        RpcResponse::Cached(RpcCachedResponse {
+            jsonrpc: JSONRPC_VERSION,
+            id,
+            result,
+        })
     }
 
     pub fn to_json(&self) -> String {

@@ -10,6 +10,7 @@ pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
 pub use tasks::push_status as push_task_status;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::catalog::echo;
@@ -122,6 +123,12 @@ impl Era {
 
 /// Handles one request. `ctx.progress` is set by the transport when it can stream progress.
 pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResponse {
+    if let Some(cached) = cached_result(&request, era) {
+        return match cached {
+            Ok(result) => RpcResponse::cached(request.id, result),
+            Err(error) => RpcResponse::error(Some(request.id), &error),
+        };
+    }
     let outcome = match era {
         Era::Handshake { .. } => handle_handshake(ctx, &request, era).await,
         Era::Stateless => handle_stateless(ctx, &request).await,
@@ -129,6 +136,62 @@ pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResp
     match outcome {
         Ok(result) => RpcResponse::result(request.id, result),
         Err(error) => RpcResponse::error(Some(request.id), &error),
+    }
+}
+
+/// The result of a request whose answer depends on nothing but its method and revision
+/// (`initialize`, whose revision is the negotiated one; `tools/list`; `resources/templates/list`;
+/// `server/discover`), serialised once per isolate and revision and written as is: tools/list
+/// alone is 43 KB of JSON. None for every other request, which is answered as usual.
+fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawValue, RpcError>> {
+    let key: (&'static str, &'static str) = match (era, request.method.as_str()) {
+        (Era::Handshake { .. }, "initialize") => ("initialize", version::negotiate(cacheable_initialize(request)?)),
+        (Era::Handshake { revision }, "tools/list") => ("tools/list", revision),
+        (Era::Handshake { revision }, "resources/templates/list") => ("resources/templates/list", revision),
+        (Era::Stateless, "tools/list") => ("tools/list", version::STATELESS[0]),
+        (Era::Stateless, "server/discover") => ("server/discover", version::STATELESS[0]),
+        (Era::Stateless, "resources/templates/list") => ("resources/templates/list", version::STATELESS[0]),
+        _ => return None,
+    };
+    thread_local! {
+        static RESULTS: std::cell::RefCell<Vec<((&'static str, &'static str), &'static RawValue)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if let Some(found) = RESULTS.with(|results| results.borrow().iter().find(|(k, _)| *k == key).map(|(_, raw)| *raw)) {
+        return Some(Ok(found));
+    }
+    let (method, revision) = key;
+    let value = match (era, method) {
+        (_, "initialize") => to_value(initialize_result(Some(revision))),
+        (Era::Handshake { .. }, "tools/list") => tools_list_result(revision),
+        (Era::Handshake { .. }, _) => to_value(resources::templates(version::has_titles(revision))),
+        (Era::Stateless, "tools/list") => tools_list_result(revision).map(|r| stateless::complete_result(method, r)),
+        (Era::Stateless, "server/discover") => Ok(stateless::complete_result(method, stateless::discover_result())),
+        (Era::Stateless, _) => to_value(resources::templates(version::has_titles(revision)))
+            .map(|templates| stateless::complete_result(method, templates)),
+    };
+    let raw =
+        value.and_then(|value| serde_json::value::to_raw_value(&value).map_err(|e| RpcError::Internal(e.to_string())));
+    Some(raw.map(|raw| {
+        // One per method and revision: a few dozen small allocations an isolate keeps for life.
+        let raw: &'static RawValue = Box::leak(raw);
+        RESULTS.with(|results| results.borrow_mut().push((key, raw)));
+        raw
+    }))
+}
+
+/// The revision an `initialize` asks for, when its params are ones the cached answer fits
+/// (none, or an object whose `protocolVersion` is absent or a string); None sends the request
+/// the usual way, which also reports params it cannot read.
+fn cacheable_initialize(request: &RpcRequest) -> Option<Option<&str>> {
+    match &request.params {
+        None => Some(None),
+        Some(Value::Object(params)) => match params.get("protocolVersion") {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(requested)) => Some(Some(requested)),
+            Some(_) => None,
+        },
+        Some(_) => None,
     }
 }
 
@@ -272,6 +335,71 @@ mod tests {
             method: method.into(),
             params,
         }
+    }
+
+    /// The cached answers are byte for byte what the uncached path serialises, for every
+    /// revision, and the same text again on the next call.
+    #[test]
+    fn cached_results_are_the_uncached_ones_serialised() {
+        let text = |value: Value| serde_json::to_string(&value).unwrap();
+        for revision in version::SUPPORTED {
+            let era = Era::Handshake { revision };
+            for requested in [
+                None,
+                Some(json!({})),
+                Some(json!({"protocolVersion": revision})),
+                Some(json!({"protocolVersion": "1999-01-01"})),
+            ] {
+                let initialize = request("initialize", requested);
+                let expected = answer_static(&initialize, revision).unwrap().unwrap();
+                assert_eq!(cached_result(&initialize, era).unwrap().unwrap().get(), text(expected));
+            }
+            let list = request("tools/list", None);
+            let expected = text(tools_list_result(revision).unwrap());
+            assert_eq!(cached_result(&list, era).unwrap().unwrap().get(), expected);
+            assert_eq!(
+                cached_result(&list, era).unwrap().unwrap().get(),
+                expected,
+                "second call"
+            );
+            let templates = request("resources/templates/list", None);
+            let expected = text(to_value(resources::templates(version::has_titles(revision))).unwrap());
+            assert_eq!(cached_result(&templates, era).unwrap().unwrap().get(), expected);
+        }
+        let stateless = version::STATELESS[0];
+        let discover = stateless::complete_result("server/discover", stateless::discover_result());
+        assert_eq!(
+            cached_result(&request("server/discover", None), Era::Stateless)
+                .unwrap()
+                .unwrap()
+                .get(),
+            text(discover)
+        );
+        let list = stateless::complete_result("tools/list", tools_list_result(stateless).unwrap());
+        assert_eq!(
+            cached_result(&request("tools/list", None), Era::Stateless)
+                .unwrap()
+                .unwrap()
+                .get(),
+            text(list)
+        );
+    }
+
+    #[test]
+    fn requests_the_cache_does_not_fit_go_the_usual_way() {
+        let era = Era::Handshake { revision: "2025-11-25" };
+        // Params of other shapes: the usual path reads (or refuses) them.
+        for params in [json!(null), json!([]), json!({"protocolVersion": 5})] {
+            assert!(
+                cached_result(&request("initialize", Some(params.clone())), era).is_none(),
+                "{params}"
+            );
+        }
+        for method in ["ping", "tools/call", "resources/list", "prompts/list"] {
+            assert!(cached_result(&request(method, None), era).is_none(), "{method}");
+        }
+        // The stateless revision has no initialize.
+        assert!(cached_result(&request("initialize", None), Era::Stateless).is_none());
     }
 
     #[test]

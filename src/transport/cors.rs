@@ -12,12 +12,19 @@ const ALLOW_HEADERS: &str = "Content-Type, Authorization, Accept, Mcp-Protocol-V
      X-Stainless-Helper-Method, X-Stainless-Poll-Helper, X-Stainless-Custom-Poll-Interval";
 const EXPOSE_HEADERS: &str = "WWW-Authenticate, Mcp-Protocol-Version, Retry-After, x-should-retry";
 
+/// The headers every answer carries.
+pub const HEADERS: [(&str, &str); 4] = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", ALLOW_METHODS),
+    ("Access-Control-Allow-Headers", ALLOW_HEADERS),
+    ("Access-Control-Expose-Headers", EXPOSE_HEADERS),
+];
+
 pub fn apply(response: &mut Response) {
     let headers: &mut Headers = response.headers_mut();
-    let _ = headers.set("Access-Control-Allow-Origin", "*");
-    let _ = headers.set("Access-Control-Allow-Methods", ALLOW_METHODS);
-    let _ = headers.set("Access-Control-Allow-Headers", ALLOW_HEADERS);
-    let _ = headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+    for (name, value) in HEADERS {
+        let _ = headers.set(name, value);
+    }
 }
 
 /// The answer to a preflight request.

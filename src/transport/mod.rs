@@ -14,6 +14,9 @@ use worker::{Context, Env, Method, Request, Response};
 
 use crate::access::Principal;
 use crate::config::Config;
+use crate::http::answer::Answer;
+use crate::http::body::BodyError;
+use crate::http::head::RequestHead;
 use crate::http::json_response;
 use crate::http::url::RequestUrl;
 use crate::protocol::jsonrpc::{RpcError, RpcResponse};
@@ -38,6 +41,43 @@ pub async fn route(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     };
     cors::apply(&mut response);
     Ok(response)
+}
+
+/// What the one-crossing entry gets back for a JSON-RPC POST: the whole answer encoded
+/// ([`Answer::encode`], CORS headers included), or a response whose body is a stream of events.
+pub enum Served {
+    Bytes(Vec<u8>),
+    Stream(Response),
+}
+
+/// The POSTs the entry module (`src/entry.mjs`) hands over with their body already read (the
+/// ones with a declared length within REQUEST_BODY_MAX_BYTES): both go to Streamable HTTP, as
+/// [`dispatch`] sends them. The entry names the same two paths.
+pub const ENTRY_ROUTES: [&str; 2] = ["/mcp", "/sse"];
+
+/// A POST from the entry module: its URL, its headers (see [`RequestHead::from_wire`]) and its
+/// body in; the answer out, as [`route`] would give it (CORS headers, failures as JSON-RPC).
+pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Served {
+    let head = RequestHead::from_wire(url, headers);
+    let outcome = match ENTRY_ROUTES.contains(&head.url.path.as_str()) {
+        true => streamable::post_read(&head, body, &env).await,
+        false => Ok(streamable::Outcome::Whole(Answer::json(
+            404,
+            json!({"error": "not found", "path": crate::catalog::echo(&head.url.path)}).to_string(),
+        ))),
+    };
+    match outcome {
+        Ok(streamable::Outcome::Whole(answer)) => Served::Bytes(answer.encode(&cors::HEADERS)),
+        Ok(streamable::Outcome::Stream(mut response)) => {
+            cors::apply(&mut response);
+            Served::Stream(response)
+        }
+        Err(error) => {
+            worker::console_error!("request failed: {error}");
+            let failure = rpc_error_answer(500, &RpcError::Internal("internal server error".to_string()));
+            Served::Bytes(failure.encode(&cors::HEADERS))
+        }
+    }
 }
 
 /// The routes that speak JSON-RPC: /mcp, /sse and /sse/message.
@@ -71,14 +111,16 @@ async fn dispatch(req: Request, path: &str, env: Env, ctx: Context) -> worker::R
     }
 }
 
-pub fn rpc_response(status: u16, response: &RpcResponse) -> worker::Result<Response> {
-    let mut out = Response::ok(response.to_json())?.with_status(status);
-    out.headers_mut().set("Content-Type", "application/json")?;
-    Ok(out)
+pub fn rpc_answer(status: u16, response: &RpcResponse) -> Answer {
+    Answer::json(status, response.to_json())
+}
+
+pub fn rpc_error_answer(status: u16, error: &RpcError) -> Answer {
+    rpc_answer(status, &RpcResponse::error(None, error))
 }
 
 pub fn rpc_error(status: u16, error: &RpcError) -> worker::Result<Response> {
-    rpc_response(status, &RpcResponse::error(None, error))
+    rpc_error_answer(status, error).into_response()
 }
 
 fn method_not_allowed(allow: &str) -> worker::Result<Response> {
@@ -87,24 +129,21 @@ fn method_not_allowed(allow: &str) -> worker::Result<Response> {
     Ok(response)
 }
 
-pub fn accepted() -> worker::Result<Response> {
-    Ok(Response::empty()?.with_status(202))
+pub fn accepted() -> Answer {
+    Answer::empty(202)
 }
 
 /// The checks before any MCP message is read: configuration, Origin, the bearer token (which
 /// names the caller and its scopes, see [`auth::authenticate`]), then the caller's rate limit.
-/// `Ok(Err(response))` is a refusal to send as is.
-pub async fn guard(req: &Request, env: &Env) -> worker::Result<Result<(ToolContext, Principal), Response>> {
-    match admit(req, env).await? {
-        Ok(admitted) => Ok(Ok(admitted)),
-        Err(refused) => {
-            let mut response = refusal(refused.status, &refused.message, refused.challenge)?;
-            if let Some(seconds) = refused.retry_after {
-                response.headers_mut().set("Retry-After", &seconds.to_string())?;
-            }
-            Ok(Err(response))
+/// `Err` is the refusal to send as is.
+pub async fn guard(head: &RequestHead, env: &Env) -> Result<(ToolContext, Principal), Answer> {
+    admit(head, env).await.map_err(|refused| {
+        let answer = refusal(refused.status, &refused.message, refused.challenge);
+        match refused.retry_after {
+            Some(seconds) => answer.header("Retry-After", seconds.to_string()),
+            None => answer,
         }
-    }
+    })
 }
 
 /// Why [`admit`] refused a request: the status, the message and the headers that go with it.
@@ -132,34 +171,32 @@ impl Refused {
 
 /// The checks every authenticated API shares, in order: configuration, Origin, the bearer token
 /// (which names the caller and its scopes), the caller's rate limit.
-pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<(ToolContext, Principal), Refused>> {
+pub async fn admit(head: &RequestHead, env: &Env) -> Result<(ToolContext, Principal), Refused> {
     let config = match Config::from_env(env) {
         Ok(config) => config,
         Err(error) => {
             worker::console_error!("{error}");
-            return Ok(Err(Refused::new(500, error.to_string())));
+            return Err(Refused::new(500, error.to_string()));
         }
     };
-    let origin_header = req.headers().get("Origin")?;
-    if !crate::http::origin::origin_allowed(origin_header.as_deref(), &config.allowed_origins) {
-        return Ok(Err(Refused::new(
+    if !crate::http::origin::origin_allowed(head.header("Origin"), &config.allowed_origins) {
+        return Err(Refused::new(
             403,
             "Forbidden: this Origin is not allowed to call the MCP endpoint",
-        )));
+        ));
     }
-    let origin = crate::http::request_origin(req);
-    let authorization = req.headers().get("Authorization")?;
-    let principal = match auth::authenticate(authorization.as_deref(), env, &config).await {
+    let origin = head.origin();
+    let principal = match auth::authenticate(head.header("Authorization"), env, &config).await {
         Ok(principal) => principal,
         Err(error) => {
             if error == auth::AuthError::NotConfigured {
                 worker::console_error!("{error}");
             }
-            let endpoint = crate::oauth::protected_endpoint(&RequestUrl::of(req).path).unwrap_or("/mcp");
-            return Ok(Err(Refused {
+            let endpoint = crate::oauth::protected_endpoint(&head.url.path).unwrap_or("/mcp");
+            return Err(Refused {
                 challenge: error.challenge(&origin, endpoint),
                 ..Refused::new(error.status(), error.to_string())
-            }));
+            });
         }
     };
     if principal.grant.is_some() {
@@ -174,10 +211,10 @@ pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<(ToolConte
             "Too many requests for key \"{}\": the rate limit allows a fixed number per {period} s. Retry after {period} s.",
             caller.name()
         );
-        return Ok(Err(Refused {
+        return Err(Refused {
             retry_after: Some(period),
             ..Refused::new(429, message)
-        }));
+        });
     }
     let ctx = ToolContext {
         env: env.clone(),
@@ -188,26 +225,23 @@ pub async fn admit(req: &Request, env: &Env) -> worker::Result<Result<(ToolConte
         protocol_version: None,
         task_jobs: None,
     };
-    Ok(Ok((ctx, principal)))
+    Ok((ctx, principal))
 }
 
 /// The 403 for requests whose token lacks a scope one of them needs (`insufficient_scope`,
 /// RFC 6750 §3.1), naming the scope; None when every request is allowed. Static tokens and
 /// API keys hold every scope.
 pub fn scope_refusal<'a>(
-    req: &Request,
+    head: &RequestHead,
     principal: &Principal,
     requests: impl IntoIterator<Item = &'a crate::protocol::jsonrpc::RpcRequest>,
-) -> worker::Result<Option<Response>> {
+) -> Option<Answer> {
     let missing = requests
         .into_iter()
         .filter_map(crate::server::required_scope)
         .find(|scope| !principal.scopes.contains(*scope));
-    let Some(needed) = missing else {
-        return Ok(None);
-    };
-    let origin = crate::http::request_origin(req);
-    let endpoint = crate::oauth::protected_endpoint(&RequestUrl::of(req).path).unwrap_or("/mcp");
+    let needed = missing?;
+    let endpoint = crate::oauth::protected_endpoint(&head.url.path).unwrap_or("/mcp");
     let why = crate::oauth::Challenge::InsufficientScope {
         needed,
         held: principal.scopes,
@@ -217,29 +251,44 @@ pub fn scope_refusal<'a>(
         "Forbidden: this token was not granted the {} scope this call needs; authorize again with it",
         needed.name()
     );
-    refusal(403, &message, Some(crate::oauth::challenge(&origin, endpoint, &why))).map(Some)
+    Some(refusal(
+        403,
+        &message,
+        Some(crate::oauth::challenge(&head.origin(), endpoint, &why)),
+    ))
 }
 
 /// The request body as text, or the refusal to send: 413 past REQUEST_BODY_MAX_BYTES (declared
 /// or counted while reading), a parse error for text that is not UTF-8.
-pub async fn read_body(req: &mut Request) -> worker::Result<Result<String, Response>> {
-    match crate::http::body::read_limited(req, crate::catalog::REQUEST_BODY_MAX_BYTES).await {
+pub async fn read_body(req: &mut Request) -> worker::Result<Result<String, Answer>> {
+    let read = crate::http::body::read_limited(req, crate::catalog::REQUEST_BODY_MAX_BYTES).await;
+    body_or_refusal(read)
+}
+
+/// [`read_body`] for a body the entry module already read.
+pub fn body_text(bytes: Vec<u8>) -> worker::Result<Result<String, Answer>> {
+    body_or_refusal(crate::http::body::text_within(
+        bytes,
+        crate::catalog::REQUEST_BODY_MAX_BYTES,
+    ))
+}
+
+fn body_or_refusal(read: Result<String, BodyError>) -> worker::Result<Result<String, Answer>> {
+    match read {
         Ok(text) => Ok(Ok(text)),
-        Err(error @ crate::http::body::BodyError::TooLarge { .. }) => refusal(413, &error.to_string(), None).map(Err),
-        Err(error @ crate::http::body::BodyError::NotUtf8(_)) => {
-            rpc_error(400, &RpcError::Parse(error.to_string())).map(Err)
-        }
-        Err(crate::http::body::BodyError::Read(error)) => Err(error),
+        Err(error @ BodyError::TooLarge { .. }) => Ok(Err(refusal(413, &error.to_string(), None))),
+        Err(error @ BodyError::NotUtf8(_)) => Ok(Err(rpc_error_answer(400, &RpcError::Parse(error.to_string())))),
+        Err(BodyError::Read(error)) => Err(error),
     }
 }
 
 /// A refusal before JSON-RPC processing, as a JSON-RPC error with a null id.
-pub fn refusal(status: u16, message: &str, challenge: Option<String>) -> worker::Result<Response> {
-    let mut response = rpc_error(status, &RpcError::Refused(message.to_string()))?;
-    if let Some(challenge) = challenge {
-        response.headers_mut().set("WWW-Authenticate", &challenge)?;
+pub fn refusal(status: u16, message: &str, challenge: Option<String>) -> Answer {
+    let answer = rpc_error_answer(status, &RpcError::Refused(message.to_string()));
+    match challenge {
+        Some(challenge) => answer.header("WWW-Authenticate", challenge),
+        None => answer,
     }
-    Ok(response)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use worker::{Context, Env, Request, Response};
 
 use super::mailbox::{Mailbox, Pending};
 use super::{accepted, guard, read_body, refusal, rpc_error, scope_refusal};
+use crate::http::head::RequestHead;
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcResponse};
 use crate::server::{self as dispatch, Era};
 use crate::tools::{ProgressSink, ToolContext};
@@ -85,9 +86,9 @@ struct StreamState {
 }
 
 pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
-    let principal = match guard(&req, &env).await? {
+    let principal = match guard(&RequestHead::of(&req), &env).await {
         Ok((_, principal)) => principal,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return refused.into_response(),
     };
     let mailbox = mailbox(&env)?;
     let now = crate::time::now_ms();
@@ -97,7 +98,7 @@ pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
     let session = uuid::Uuid::new_v4().simple().to_string();
     if let Err(error) = mailbox.open_session(&session, &principal.session_owner(), now).await {
         worker::console_error!("{error}");
-        return refusal(500, "could not open an SSE session", None);
+        return refusal(500, "could not open an SSE session", None).into_response();
     }
     let state = StreamState {
         mailbox,
@@ -170,20 +171,23 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
 /// nor confirmed to exist; nothing is run and nothing is written to the mailbox. Sessions
 /// opened before owners were recorded belong to nobody and are refused the same way.
 pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> worker::Result<Response> {
-    let (ctx, principal) = match guard(&req, &env).await? {
+    let head = RequestHead::of(&req);
+    let (ctx, principal) = match guard(&head, &env).await {
         Ok(guarded) => guarded,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return refused.into_response(),
     };
-    let session = crate::http::url::RequestUrl::of(&req)
+    let session = head
+        .url
         .query
-        .and_then(|query| crate::http::url::query_param(&query, "sessionId"))
+        .as_deref()
+        .and_then(|query| crate::http::url::query_param(query, "sessionId"))
         .filter(|s| !s.is_empty());
     let Some(session) = session else {
-        return refusal(400, "Bad Request: sessionId query parameter is required", None);
+        return refusal(400, "Bad Request: sessionId query parameter is required", None).into_response();
     };
     // Clients that negotiated a later revision may name it; otherwise this is the 2024-11-05 transport.
     let era = Era::handshake(
-        req.headers().get("MCP-Protocol-Version")?.as_deref().map(str::trim),
+        head.header("MCP-Protocol-Version").map(str::trim),
         crate::protocol::version::ASSUMED_ON_LEGACY_SSE,
     );
     let mailbox = mailbox(&env)?;
@@ -205,16 +209,17 @@ pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> wo
                 404,
                 "Session not found or expired: open a new stream with GET /sse",
                 None,
-            );
+            )
+            .into_response();
         }
         Err(error) => {
             worker::console_error!("{error}");
-            return refusal(500, "could not look up the SSE session", None);
+            return refusal(500, "could not look up the SSE session", None).into_response();
         }
     }
     let body = match read_body(&mut req).await? {
         Ok(body) => body,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return refused.into_response(),
     };
     let items = match parse_body(&body) {
         Ok(IncomingBody::Single(item)) => vec![item],
@@ -225,8 +230,8 @@ pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> wo
         Ok(IncomingMessage::Request(request)) => Some(request),
         _ => None,
     });
-    if let Some(refused) = scope_refusal(&req, &principal, requests)? {
-        return Ok(refused);
+    if let Some(refused) = scope_refusal(&head, &principal, requests) {
+        return refused.into_response();
     }
     for item in items {
         let response = match item {
@@ -237,13 +242,13 @@ pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> wo
         let json = response.to_json();
         if let Err(error) = mailbox.post(&session, &json, crate::time::now_ms()).await {
             worker::console_error!("{error}");
-            return refusal(500, "could not deliver the response to the SSE stream", None);
+            return refusal(500, "could not deliver the response to the SSE stream", None).into_response();
         }
         if let Some(task_id) = created_task(&json) {
             worker_ctx.wait_until(push_task_status(env.clone(), ctx.clone(), session.clone(), task_id));
         }
     }
-    accepted()
+    accepted().into_response()
 }
 
 /// The task a response created (2025-11-25's `{task}` result of a tools/call), if it did.

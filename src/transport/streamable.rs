@@ -10,32 +10,69 @@ use futures::channel::mpsc;
 use futures::{future, stream, StreamExt};
 use worker::{Env, Request, Response};
 
-use super::{accepted, guard, read_body, refusal, rpc_error, rpc_response, scope_refusal};
+use super::{accepted, body_text, guard, read_body, refusal, rpc_answer, rpc_error_answer, scope_refusal};
+use crate::access::Principal;
+use crate::http::answer::Answer;
+use crate::http::head::RequestHead;
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcError, RpcRequest, RpcResponse};
 use crate::protocol::mcp::ProgressToken;
 use crate::protocol::version;
 use crate::server::{self as dispatch, Era, McpHeaders};
 use crate::tools::{ProgressSink, ToolContext};
 
+/// An answer to a POST: whole, or a stream of events (see the module's doc).
+pub enum Outcome {
+    Whole(Answer),
+    Stream(Response),
+}
+
+/// POST /mcp through workers-rs: the request's head and body are read from `req`.
 pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
-    let (mut ctx, principal) = match guard(&req, &env).await? {
-        Ok(guarded) => guarded,
-        Err(refused) => return Ok(refused),
+    let head = RequestHead::of(&req);
+    let admitted = match guard(&head, &env).await {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.into_response(),
     };
-    let header = |name: &str| req.headers().get(name).ok().flatten().map(|v| v.trim().to_string());
+    let body = match read_body(&mut req).await? {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    match respond(admitted, &head, &body).await? {
+        Outcome::Whole(answer) => answer.into_response(),
+        Outcome::Stream(response) => Ok(response),
+    }
+}
+
+/// POST /mcp from the one-crossing entry, whose body is already read (within the limit).
+pub async fn post_read(head: &RequestHead, body: Vec<u8>, env: &Env) -> worker::Result<Outcome> {
+    let admitted = match guard(head, env).await {
+        Ok(admitted) => admitted,
+        Err(refused) => return Ok(Outcome::Whole(refused)),
+    };
+    let body = match body_text(body)? {
+        Ok(body) => body,
+        Err(refused) => return Ok(Outcome::Whole(refused)),
+    };
+    respond(admitted, head, &body).await
+}
+
+/// Everything after the checks: the messages, their scopes, and the answer.
+async fn respond(
+    (mut ctx, principal): (ToolContext, Principal),
+    head: &RequestHead,
+    body: &str,
+) -> worker::Result<Outcome> {
+    let header = |name: &str| head.header(name).map(|v| v.trim().to_string());
     let headers = McpHeaders {
         protocol_version: header("MCP-Protocol-Version").filter(|v| !v.is_empty()),
         method: header("Mcp-Method"),
         name: header("Mcp-Name"),
     };
     let accepts_event_stream = header("Accept").is_some_and(|a| a.to_ascii_lowercase().contains("text/event-stream"));
-    let body = match read_body(&mut req).await? {
-        Ok(body) => body,
-        Err(refused) => return Ok(refused),
-    };
-    let parsed = match parse_body(&body) {
+    let whole = |answer| Ok(Outcome::Whole(answer));
+    let parsed = match parse_body(body) {
         Ok(parsed) => parsed,
-        Err(error) => return rpc_error(400, &error),
+        Err(error) => return whole(rpc_error_answer(400, &error)),
     };
     // A token without the scope a request needs is refused before anything runs.
     let requests: Vec<&RpcRequest> = match &parsed {
@@ -49,18 +86,18 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
             .collect(),
         IncomingBody::Single(_) => vec![],
     };
-    if let Some(refused) = scope_refusal(&req, &principal, requests)? {
-        return Ok(refused);
+    if let Some(refused) = scope_refusal(head, &principal, requests) {
+        return whole(refused);
     }
     match parsed {
-        IncomingBody::Single(Err(invalid)) => rpc_response(400, &RpcResponse::Error(invalid)),
+        IncomingBody::Single(Err(invalid)) => whole(rpc_answer(400, &RpcResponse::Error(invalid))),
         IncomingBody::Single(Ok(IncomingMessage::Request(request))) => {
             let era = if dispatch::is_stateless(&request, &headers) {
                 if let Err(rejection) = dispatch::validate_stateless(&request, &headers) {
-                    return rpc_response(
+                    return whole(rpc_answer(
                         rejection.status,
                         &RpcResponse::error(Some(request.id), &rejection.error),
-                    );
+                    ));
                 }
                 ctx.protocol_version = Some(
                     headers
@@ -70,8 +107,8 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
                 );
                 Era::Stateless
             } else {
-                if let Some(refused) = unsupported_header(&headers)? {
-                    return Ok(refused);
+                if let Some(refused) = unsupported_header(&headers) {
+                    return whole(refused);
                 }
                 ctx.protocol_version = headers.protocol_version.clone();
                 Era::handshake(headers.protocol_version.as_deref(), version::ASSUMED_WITHOUT_HEADER)
@@ -79,35 +116,32 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
             let token = dispatch::progress_token(&request);
             let streamed = token.is_some() || dispatch::streams_notifications(&request, era);
             match streamed && accepts_event_stream {
-                true => stream_with_progress(ctx, request, era, token),
+                true => stream_with_progress(ctx, request, era, token).map(Outcome::Stream),
                 false => {
                     let response = dispatch::handle(&ctx, request, era).await;
-                    rpc_response(status_for(&response, era), &response)
+                    whole(rpc_answer(status_for(&response, era), &response))
                 }
             }
         }
         // Notifications and client responses need no answer.
-        IncomingBody::Single(Ok(_)) => match unsupported_header(&headers)? {
-            Some(refused) => Ok(refused),
-            None => accepted(),
-        },
+        IncomingBody::Single(Ok(_)) => whole(unsupported_header(&headers).unwrap_or_else(accepted)),
         IncomingBody::Batch(items) => {
             // A version we do not speak is refused before its batch is looked at.
-            if let Some(refused) = unsupported_header(&headers)? {
-                return Ok(refused);
+            if let Some(refused) = unsupported_header(&headers) {
+                return whole(refused);
             }
             let batch_version = headers
                 .protocol_version
                 .as_deref()
                 .unwrap_or(version::ASSUMED_WITHOUT_HEADER);
             if !version::allows_batches(batch_version) {
-                return rpc_error(
+                return whole(rpc_error_answer(
                     400,
                     &RpcError::InvalidRequest(format!(
                         "JSON-RPC batches are not supported in protocol version {}",
                         crate::catalog::echo(batch_version)
                     )),
-                );
+                ));
             }
             ctx.protocol_version = headers.protocol_version.clone();
             let mut responses = Vec::new();
@@ -122,23 +156,21 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
                 }
             }
             if responses.is_empty() {
-                return accepted();
+                return whole(accepted());
             }
             let body = format!(
                 "[{}]",
                 responses.iter().map(RpcResponse::to_json).collect::<Vec<_>>().join(",")
             );
-            let mut response = Response::ok(body)?;
-            response.headers_mut().set("Content-Type", "application/json")?;
-            Ok(response)
+            whole(Answer::json(200, body))
         }
     }
 }
 
 /// A handshake-era request must name a version we speak in MCP-Protocol-Version, if it names one.
-fn unsupported_header(headers: &McpHeaders) -> worker::Result<Option<Response>> {
+fn unsupported_header(headers: &McpHeaders) -> Option<Answer> {
     match headers.protocol_version.as_deref() {
-        Some(v) if !version::is_supported(v) && !version::is_stateless(v) => refusal(
+        Some(v) if !version::is_supported(v) && !version::is_stateless(v) => Some(refusal(
             400,
             &format!(
                 "Bad Request: unsupported MCP-Protocol-Version {:?}; supported: {}",
@@ -146,9 +178,8 @@ fn unsupported_header(headers: &McpHeaders) -> worker::Result<Option<Response>> 
                 version::all().collect::<Vec<_>>().join(", ")
             ),
             None,
-        )
-        .map(Some),
-        _ => Ok(None),
+        )),
+        _ => None,
     }
 }
 

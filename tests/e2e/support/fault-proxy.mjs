@@ -1,5 +1,5 @@
 // Fault-injecting front for the built worker (e2e only; loaded by startHarness({faults: true})
-// as the main module in front of build/index.js, never deployed).
+// as the main module in front of build/entry.mjs, never deployed).
 //
 // Every fetch, queue and scheduled event runs the real server with env.DB, env.R2_BUCKET,
 // env.IMAGE_QUEUE and env.IMAGES (when bound) wrapped in proxies that consult the current fault
@@ -17,7 +17,7 @@
 // the way a binding that is down fails; IMAGES.input, synchronous, throws it. GET also returns
 // `imageCalls`: every IMAGES input → transform → output chain, with the options asked for.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import Server from "./index.js";
+import Server from "./entry.mjs";
 import { segmentForeground } from "./e2e-segment-standin.mjs";
 
 const CONTROL_PATH = "/__e2e_faults";
@@ -159,9 +159,6 @@ function wrapEnv(env) {
 }
 
 export default class FaultProxy extends WorkerEntrypoint {
-  server() {
-    return new Server(this.ctx, wrapEnv(this.env));
-  }
 
   async fetch(request) {
     const url = new URL(request.url);
@@ -173,14 +170,14 @@ export default class FaultProxy extends WorkerEntrypoint {
       }
       return Response.json({ rules, hits, imageCalls });
     }
-    return this.server().fetch(request);
+    return Server.fetch(request, wrapEnv(this.env), this.ctx);
   }
 
   queue(batch) {
-    return this.server().queue(batch);
+    return Server.queue(batch, wrapEnv(this.env), this.ctx);
   }
 
   scheduled(controller) {
-    return this.server().scheduled(controller);
+    return Server.scheduled(controller, wrapEnv(this.env), this.ctx);
   }
 }

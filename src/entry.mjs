@@ -1,0 +1,76 @@
+// The worker's main module (wrangler.toml `main`; scripts/build.sh copies it next to
+// worker-build's output as build/entry.mjs).
+//
+// A JSON-RPC POST on /mcp or /sse whose body declares its length crosses into Wasm once: this
+// module reads the body, and hands Rust the URL, every header as one text and the body in one
+// call (`serve_read`, src/lib.rs), which answers with one byte buffer: the status and headers,
+// then the body (`Answer::encode`, src/http/answer.rs). Everything else (pages, images, OAuth,
+// the SSE stream, the OpenAI-compatible API, bodies without a declared length or over the
+// limit) and the queue and cron events go to worker-build's entry, whose workers-rs handlers
+// cross per header, per body read and per response part. Where a request waits on D1 or R2
+// those crossings cost little; on the small requests that make up most MCP traffic they were
+// the largest cost (bench/README.md).
+import Server from "./index.js";
+
+// worker-build puts every exported free function on its entry class's prototype; the class
+// itself is behind a Proxy that only traps construction, so the prototype is the class's own.
+const { serve_read: serveRead, request_body_max_bytes: bodyLimitOf } = Server.prototype;
+if (typeof serveRead !== "function" || typeof bodyLimitOf !== "function") {
+  throw new Error("entry.mjs: worker-build's index.js does not carry serve_read and request_body_max_bytes");
+}
+const BODY_LIMIT = bodyLimitOf();
+/** The paths handed over (transport::ENTRY_ROUTES). */
+const ROUTES = new Set(["/mcp", "/sse"]);
+/** worker-build's flag for a Wasm instance that trapped and must be started again. */
+const initState = globalThis.__worker_init_state;
+const decoder = new TextDecoder();
+
+function pathOf(url) {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.indexOf("?", start);
+  return url.slice(start, end < 0 ? undefined : end);
+}
+
+function handedOver(request) {
+  if (request.method !== "POST" || !ROUTES.has(pathOf(request.url))) return false;
+  const declared = request.headers.get("content-length");
+  // After a trap, worker-build's entry starts a fresh instance; let it.
+  return declared !== null && /^\d+$/.test(declared) && Number(declared) <= BODY_LIMIT && !initState?.criticalError;
+}
+
+/** The answer buffer: 4-byte little-endian head length, head (`status\nname\nvalue…`), body. */
+function toResponse(out) {
+  if (out instanceof Response) return out;
+  const headLength = out[0] | (out[1] << 8) | (out[2] << 16) | (out[3] << 24);
+  const head = decoder.decode(out.subarray(4, 4 + headLength)).split("\n");
+  const headers = new Headers();
+  for (let i = 1; i + 1 < head.length; i += 2) headers.append(head[i], head[i + 1]);
+  const body = out.subarray(4 + headLength);
+  return new Response(body.length ? body : null, { status: Number(head[0]), headers });
+}
+
+// A plain object, not a WorkerEntrypoint class: workerd then constructs nothing per request.
+export default {
+  async fetch(request, env, ctx) {
+    if (!handedOver(request)) return new Server(ctx, env).fetch(request);
+    let headers = "";
+    for (const [name, value] of request.headers) headers += `${name}\n${value}\n`;
+    const body = new Uint8Array(await request.arrayBuffer());
+    try {
+      return toResponse(await serveRead(request.url, headers, body, env));
+    } catch (error) {
+      // As worker-build's entry does: a trap marks the instance for a restart.
+      if (error instanceof WebAssembly.RuntimeError && initState) initState.criticalError = true;
+      throw error;
+    }
+  },
+
+  queue(batch, env, ctx) {
+    return new Server(ctx, env).queue(batch);
+  },
+
+  scheduled(event, env, ctx) {
+    return new Server(ctx, env).scheduled(event);
+  },
+};

@@ -1,0 +1,82 @@
+//! A request's URL and headers as plain Rust values, whichever way the request arrived: from a
+//! workers-rs `Request` (one crossing per header) or from the one-crossing entry (`src/entry.mjs`),
+//! which hands over the URL and every header as one text.
+
+use worker::Request;
+
+use super::url::RequestUrl;
+
+/// What the checks before any work read of a request: its URL and its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub url: RequestUrl,
+    /// Lower-case names, values as the runtime gives them (repeated headers already joined
+    /// with ", ", as `Headers.get` joins them).
+    headers: Vec<(String, String)>,
+}
+
+impl RequestHead {
+    /// The head of a workers-rs request (every header read once).
+    pub fn of(req: &Request) -> RequestHead {
+        RequestHead {
+            url: RequestUrl::of(req),
+            headers: req.headers().entries().collect(),
+        }
+    }
+
+    /// The head the entry module sends: the absolute URL, and the headers as
+    /// `name\nvalue\n` pairs (header names and values never contain a line feed).
+    pub fn from_wire(url: &str, headers: &str) -> RequestHead {
+        let mut lines = headers.split('\n');
+        let mut pairs = Vec::new();
+        while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+            pairs.push((name.to_ascii_lowercase(), value.to_string()));
+        }
+        RequestHead {
+            url: RequestUrl::parse(url).unwrap_or_else(RequestUrl::unparsable),
+            headers: pairs,
+        }
+    }
+
+    /// The value of header `name` (any case), if the request has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(have, _)| have.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.
+    pub fn origin(&self) -> String {
+        self.url.origin()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wire_form_gives_every_header_by_any_case() {
+        let head = RequestHead::from_wire(
+            "https://example.com/mcp?x=1",
+            "authorization\nBearer t\nmcp-protocol-version\n2025-11-25\naccept\napplication/json, text/event-stream\n",
+        );
+        assert_eq!(head.url.path, "/mcp");
+        assert_eq!(head.origin(), "https://example.com");
+        assert_eq!(head.header("Authorization"), Some("Bearer t"));
+        assert_eq!(head.header("MCP-Protocol-Version"), Some("2025-11-25"));
+        assert_eq!(head.header("accept"), Some("application/json, text/event-stream"));
+        assert_eq!(head.header("Origin"), None);
+    }
+
+    #[test]
+    fn empty_values_and_an_empty_header_list_read_as_such() {
+        let head = RequestHead::from_wire("http://127.0.0.1:8787/mcp", "x-empty\n\n");
+        assert_eq!(head.header("x-empty"), Some(""));
+        let none = RequestHead::from_wire("http://127.0.0.1:8787/mcp", "");
+        assert_eq!(none.header("x-empty"), None);
+        let unparsable = RequestHead::from_wire("not a url", "");
+        assert_eq!(unparsable.url.path, "/");
+    }
+}

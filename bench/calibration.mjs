@@ -20,7 +20,10 @@
 // Load from Node with a keep-alive agent, c=16, N requests per side and round; the sides run
 // back to back in an order that rotates every round, and js runs twice (js and js', the noise).
 // Each side's ratio is its req/s over js's in the same round; the table gives the median over
-// rounds per run, for each of --runs runs (a fresh workerd each).
+// rounds per run, for each of --runs runs (a fresh workerd each). Many short rounds rather than
+// a few long ones: on a shared machine the load changes within seconds, and the median of many
+// adjacent comparisons resists it best. A run counts when its js'/js median lies within
+// 0.95-1.05 (as floors.mjs's rows).
 import { parseArgs } from "node:util";
 import http from "node:http";
 import os from "node:os";
@@ -33,8 +36,8 @@ import { buildManifest, ROOT, COMPATIBILITY_DATE } from "../tests/e2e/harness.mj
 
 const { values: opts } = parseArgs({
   options: {
-    rounds: { type: "string", default: "4" },
-    requests: { type: "string", default: "4000" },
+    rounds: { type: "string", default: "12" },
+    requests: { type: "string", default: "2000" },
     runs: { type: "string", default: "3" },
     concurrency: { type: "string", default: "16" },
     "no-build": { type: "boolean", default: false },
@@ -43,7 +46,7 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.help) {
-  console.log("usage: node bench/calibration.mjs [--rounds 4] [--requests 4000] [--runs 3] [--concurrency 16] [--no-build] [--json file]");
+  console.log("usage: node bench/calibration.mjs [--rounds 12] [--requests 2000] [--runs 3] [--concurrency 16] [--no-build] [--json file]");
   process.exit(0);
 }
 if (Number(process.versions.node.split(".")[0]) < 22) {
@@ -181,8 +184,11 @@ async function run(index) {
       out.rps[side] = median(rounds.map((x) => x[side]));
       out.ratio[side] = median(rounds.map((x) => x[side] / x.js));
     }
+    out.counts = out.ratio["js'"] >= 0.95 && out.ratio["js'"] <= 1.05;
     console.log(
-      `  run ${index + 1}: ` + [...SIDES.slice(1), "js'"].map((s) => `${s} ${out.ratio[s].toFixed(2)}`).join(", ") + ` (js ${out.rps.js.toFixed(0)} req/s)`,
+      `  run ${index + 1}: ` +
+        [...SIDES.slice(1), "js'"].map((s) => `${s} ${out.ratio[s].toFixed(2)}`).join(", ") +
+        ` (js ${out.rps.js.toFixed(0)} req/s; ${out.counts ? "counts" : "noisy"})`,
     );
     return out;
   } finally {
@@ -219,6 +225,7 @@ try {
   for (const side of [...SIDES, "js'"]) {
     lines.push(`| ${label[side]} | ${runs.map((r) => r.ratio[side].toFixed(2)).join(", ")} | ${side === "js" ? runs.map((r) => r.rps.js.toFixed(0)).join(", ") : ""} |`);
   }
+  lines.push(`| run counts (js'/js median within 0.95–1.05) | ${runs.map((r) => (r.counts ? "counts" : "noisy")).join(", ")} | |`);
   lines.push("", `Rust Wasm: ${WASM_SIZE()} B. Load average at the end: ${load}.`);
   console.log(lines.join("\n"));
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ miniflare, compatibilityDate: COMPATIBILITY_DATE, cpu, load, concurrency: CONCURRENCY, requests: REQUESTS, rounds: ROUNDS, runs }, null, 2));

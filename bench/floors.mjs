@@ -686,7 +686,7 @@ async function drainOnce(url, db, label) {
  * Drains of DRAIN_JOBS jobs, side `A` against `B` and `B2` (B again, the noise) in alternating
  * order; the second round skips B2. Returns the rounds.
  */
-async function drainRounds(workers, sides, dbOf, label) {
+async function drainRounds(workers, sides, dbOf, label, { thumbnails = false } = {}) {
   const standin = makeStandin(0);
   const { mf, logs } = await startMiniflare([...workers(standin), standin.worker]);
   try {
@@ -710,6 +710,15 @@ async function drainRounds(workers, sides, dbOf, label) {
       for (const [l, w] of order) got[l] = await drainOnce(urls[w], dbs[w], `${l}${r}`);
       rounds.push(got);
       console.log(`  drain ${label} round ${r + 1}: ours ${fmt(got.A)} ms, ${sides.B} ${fmt(got.B)} ms${got.B2 ? `, again ${fmt(got.B2)} ms` : ""}`);
+    }
+    if (thumbnails) {
+      // Equal work: every job either side completed has its thumbnail.
+      for (const w of Object.keys(dbOf)) {
+        const missing = await dbs[w]
+          .prepare("SELECT COUNT(*) AS n FROM generation_jobs WHERE status = 'completed' AND thumbnail_url IS NULL AND id NOT LIKE 'bench-job-%'")
+          .first();
+        if (missing.n) throw new Error(`drain ${label}: ${missing.n} job(s) on ${w} completed without a thumbnail`);
+      }
     }
     const stored = await (await mf.getR2Bucket("R2_BUCKET", SERVER)).list({ limit: 1 });
     return { rounds, storedBytes: stored.objects[0]?.size };
@@ -748,6 +757,7 @@ async function drainPhase(results) {
     { A: SERVER, B: D1_FLOOR },
     { [SERVER]: applyMigrations, [D1_FLOOR]: applyMigrations },
     "with IMAGES",
+    { thumbnails: true },
   );
   results.push(drainRow(`queue drain, ${DRAIN_JOBS} jobs, 0 ms model, ${kb} KB JPEG, IMAGES bound on both`, D1_FLOOR, withImages, TARGETS.drainImages));
   // Against the original: no IMAGES on either (the original makes no thumbnails).

@@ -1449,6 +1449,8 @@ let failed = false;
 try {
   const m0 = machine();
   console.log(`floors: ${BUILD_DIR}; ${m0.nproc} cores, ${m0.cpu}; Node ${m0.node}; ${m0.workerd}; phases ${[...PHASES].join(", ")}`);
+  // The phases with the original side read it first, so a wrong --original fails before any run.
+  if (["requests", "drain", "startup"].some((p) => PHASES.has(p))) originalConfig();
   const t0 = performance.now();
   if (PHASES.has("requests")) {
     console.log("requests:");

@@ -8,9 +8,11 @@
 //                     queue send (count 1) or one sendBatch (count > 1)
 //   queue consumer    the model call (the same Workers AI stand-in as ours), base64 decode
 //                     when the model answers base64, a magic-bytes check, one R2 put (with the
-//                     same HTTP and custom metadata as ours), and one
-//                     D1 batch that completes the job and adds its gallery row (the same
-//                     observable end state as ours: a completed job and a gallery row)
+//                     same HTTP and custom metadata as ours), when IMAGES is bound the 256 px
+//                     WebP thumbnail through the Images binding and its R2 put (concurrently
+//                     with the image's put), and one D1 batch that completes the job with its
+//                     image, thumbnail and byte count and adds its gallery row (the same
+//                     observable end state as ours: a completed job, a gallery row, two objects)
 //
 // It checks the bearer token and the few arguments it uses, and supports only what the
 // bench sends (flux-schnell and sdxl-lightning, no optional controls): it is a floor to
@@ -218,20 +220,54 @@ async function runJob(env, { job_id: jobId, prompt, model }) {
   const now = Date.now();
   const slug = prompt.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 50);
   const key = `${now}-${slug}-${jobId}.${format === "png" ? "png" : "jpg"}`;
-  // The same metadata as ours stores with each image.
-  await env.R2_BUCKET.put(key, bytes, {
-    httpMetadata: { contentType: `image/${format}`, cacheControl: "public, max-age=31536000, immutable" },
-    customMetadata: { prompt: prompt.slice(0, 1024), model, jobId, generatedAt: new Date(now).toISOString() },
-  });
   const url = `/images/${key}`;
+  const generatedAt = new Date(now).toISOString();
+  // The image and (when IMAGES is bound) its thumbnail, concurrently: the floor is the best a
+  // JS worker does with the same work as ours (src/pipeline/consumer.rs, src/images_binding.rs).
+  const putImage = env.R2_BUCKET.put(key, bytes, {
+    httpMetadata: { contentType: `image/${format}`, cacheControl: IMMUTABLE },
+    customMetadata: { prompt: prompt.slice(0, 1024), model, jobId, generatedAt },
+  });
+  const thumbnail = env.IMAGES ? storeThumbnail(env, bytes, key, jobId, generatedAt) : Promise.resolve(null);
+  const [, thumbKey] = await Promise.all([putImage, thumbnail]);
+  const thumbUrl = thumbKey ? `/images/${thumbKey}` : null;
+  // One D1 batch: the job completed with its image, thumbnail and byte count, and its gallery row.
   await env.DB.batch([
     env.DB.prepare(
-      "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ? WHERE id = ? AND status != 'failed'",
-    ).bind(url, now, jobId),
+      "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ?, thumbnail_url = ?, image_size = ? " +
+        "WHERE id = ? AND status NOT IN ('failed', 'cancelled', 'deleted')",
+    ).bind(url, now, thumbUrl, bytes.length, jobId),
     env.DB.prepare(
-      "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
-    ).bind(crypto.randomUUID(), jobId, url, prompt, model, now),
+      "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at, thumbnail_url, image_size) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+    ).bind(crypto.randomUUID(), jobId, url, prompt, model, now, thumbUrl, bytes.length),
   ]);
+}
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/**
+ * The 256 px WebP thumbnail (scale-down, quality 75: src/catalog.rs) made through the Images
+ * binding and stored beside the image with the same key and metadata as ours
+ * (`<stem>-thumb.webp`, thumbnailOf/jobId/generatedAt); its key, or null when the binding failed.
+ */
+async function storeThumbnail(env, bytes, imageKey, jobId, generatedAt) {
+  let webp;
+  try {
+    const result = await env.IMAGES.input(new Response(bytes).body)
+      .transform({ width: 256, height: 256, fit: "scale-down" })
+      .output({ format: "image/webp", quality: 75 });
+    webp = new Uint8Array(await result.response().arrayBuffer());
+  } catch (error) {
+    console.warn(`d1 floor: job ${jobId}: no thumbnail: ${error}`);
+    return null;
+  }
+  const key = `${imageKey.replace(/\.[^.]*$/, "")}-thumb.webp`;
+  await env.R2_BUCKET.put(key, webp, {
+    httpMetadata: { contentType: "image/webp", cacheControl: IMMUTABLE },
+    customMetadata: { thumbnailOf: imageKey, jobId, generatedAt },
+  });
+  return key;
 }
 
 export default {

@@ -781,17 +781,15 @@ async function startOnce(which) {
       : which === ORIGINAL
         ? [originalWorker({ queue: ORIGINAL_QUEUE, consumer: true, standin }), standin.worker]
         : [
-          // The protocol floor with the same bindings as ours (unused), so only the code differs.
+          // The protocol floor with ours's whole configuration (vars, bindings, IMAGES, queue
+          // triggers and dead-letter queue), only the code swapped, so only the code differs.
           (() => {
-            const w = floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs", {
-              env: {
-                DB: { type: "d1", id: "bench-floor-db" },
-                R2_BUCKET: { type: "r2", name: "bench-floor-images" },
-                IMAGE_QUEUE: { type: "queue", name: QUEUE },
-                AI: standin.binding,
-              },
-              triggers: [{ type: "queue", name: QUEUE, maxBatchSize: 1, maxBatchTimeout: 1 }],
-            });
+            const w = ourWorker({ queue: QUEUE, consumer: true, standin });
+            w.config.name = PROTOCOL_FLOOR;
+            w.config.manifest = {
+              mainModule: "protocol-floor.mjs",
+              modules: { "protocol-floor.mjs": { type: "esm", contents: readFileSync(path.join(FLOOR_DIR, "protocol-floor.mjs"), "utf8") } },
+            };
             return w;
           })(),
           standin.worker,

@@ -10,15 +10,20 @@
 // cross per header, per body read and per response part. Where a request waits on D1 or R2
 // those crossings cost little; on the small requests that make up most MCP traffic they were
 // the largest cost (bench/README.md).
+import { env } from "cloudflare:workers";
 import Server from "./index.js";
 
 // worker-build puts every exported free function on its entry class's prototype; the class
 // itself is behind a Proxy that only traps construction, so the prototype is the class's own.
-const { serve_read: serveRead, request_body_max_bytes: bodyLimitOf } = Server.prototype;
-if (typeof serveRead !== "function" || typeof bodyLimitOf !== "function") {
-  throw new Error("entry.mjs: worker-build's index.js does not carry serve_read and request_body_max_bytes");
+const { serve_read: serveRead, request_body_max_bytes: bodyLimitOf, warm_up: warmUp } = Server.prototype;
+if (![serveRead, bodyLimitOf, warmUp].every((f) => typeof f === "function")) {
+  throw new Error("entry.mjs: worker-build's index.js does not carry serve_read, request_body_max_bytes and warm_up");
 }
 const BODY_LIMIT = bodyLimitOf();
+// While the isolate starts (during the client's TLS handshake, on Cloudflare), not in the first
+// request: the configuration, the latest revision's initialize and tools/list answers, and the
+// JSON-RPC path's code.
+warmUp(env);
 /** The paths handed over (transport::ENTRY_ROUTES). */
 const ROUTES = new Set(["/mcp", "/sse"]);
 /** worker-build's flag for a Wasm instance that trapped and must be started again. */

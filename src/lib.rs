@@ -99,6 +99,17 @@ mod entry_export {
         })
     }
 
+    /// Run once by the main module when the isolate starts (see [`crate::transport::warm_up`]).
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+    pub fn warm_up(env: JsValue) {
+        console_error_panic_hook::set_once();
+        // The main module's imported `env`; anything but an object is left unread.
+        let env = env
+            .is_object()
+            .then(|| worker::wasm_bindgen::JsCast::unchecked_into::<::worker::Env>(env));
+        crate::transport::warm_up(env.as_ref());
+    }
+
     /// The largest body the main module reads before handing a request over; larger or
     /// undeclared lengths take the workers-rs path, which refuses or streams them.
     #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]

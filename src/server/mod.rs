@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use crate::catalog::echo;
 use crate::jobs::tasks::TaskForm;
 use crate::prompts;
-use crate::protocol::jsonrpc::{RpcError, RpcRequest, RpcResponse};
+use crate::protocol::jsonrpc::{RequestId, RpcError, RpcRequest, RpcResponse};
 use crate::protocol::mcp::{CallToolParams, ListToolsResult, ProgressToken};
 use crate::protocol::version;
 use crate::tools::{self, ToolContext};
@@ -121,13 +121,26 @@ impl Era {
     }
 }
 
+/// The answer to a request whose result is cached per isolate (see [`cached_result`]), filling
+/// the cache; other requests get method not found (the transport's warm-up sends only these).
+pub fn answer_cached(request: RpcRequest, era: Era) -> RpcResponse {
+    match cached_result(&request, era) {
+        Some(cached) => cached_response(request.id, cached),
+        None => RpcResponse::error(Some(request.id), &method_not_found(&request.method)),
+    }
+}
+
+fn cached_response(id: RequestId, cached: Result<&'static RawValue, RpcError>) -> RpcResponse {
+    match cached {
+        Ok(result) => RpcResponse::cached(id, result),
+        Err(error) => RpcResponse::error(Some(id), &error),
+    }
+}
+
 /// Handles one request. `ctx.progress` is set by the transport when it can stream progress.
 pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResponse {
     if let Some(cached) = cached_result(&request, era) {
-        return match cached {
-            Ok(result) => RpcResponse::cached(request.id, result),
-            Err(error) => RpcResponse::error(Some(request.id), &error),
-        };
+        return cached_response(request.id, cached);
     }
     let outcome = match era {
         Era::Handshake { .. } => handle_handshake(ctx, &request, era).await,

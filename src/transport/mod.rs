@@ -19,7 +19,7 @@ use crate::http::body::BodyError;
 use crate::http::head::RequestHead;
 use crate::http::json_response;
 use crate::http::url::RequestUrl;
-use crate::protocol::jsonrpc::{RpcError, RpcResponse};
+use crate::protocol::jsonrpc::{IncomingMessage, RpcError, RpcResponse};
 use crate::tools::ToolContext;
 
 /// Routes a request and adds CORS headers to whatever comes back.
@@ -76,6 +76,37 @@ pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Se
             worker::console_error!("request failed: {error}");
             let failure = rpc_error_answer(500, &RpcError::Internal("internal server error".to_string()));
             Served::Bytes(failure.encode(&cors::HEADERS))
+        }
+    }
+}
+
+/// Work done once when the isolate starts, before any request: the configuration is read (from
+/// the environment the main module imports, when it has one), the answers every client's first
+/// requests get (`initialize` and `tools/list` of the latest revision) are serialised into their
+/// per-isolate cache, and the synchronous code of the JSON-RPC path runs once, so the first
+/// request pays for none of it. Cloudflare starts an isolate while the client's TLS handshake is
+/// under way, so this time is mostly hidden from the first caller; the bench's start-up row
+/// (spawn → first answer) still counts it. No I/O: none is allowed outside a request.
+pub fn warm_up(env: Option<&Env>) {
+    let config = env.map(Config::from_env);
+    let head = RequestHead::from_wire(
+        "https://warm-up.invalid/mcp",
+        "accept\napplication/json, text/event-stream\nauthorization\nBearer warm-up\n",
+    );
+    if let Some(Ok(config)) = &config {
+        let _ = crate::http::origin::origin_allowed(head.header("Origin"), &config.allowed_origins);
+        let _ = crate::access::identify("warm-up", "not-the-token", &config.api_keys);
+    }
+    let revision = crate::protocol::version::LATEST;
+    for method in ["initialize", "tools/list", "ping"] {
+        let body = json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": {"protocolVersion": revision}});
+        if let Ok(crate::protocol::jsonrpc::IncomingBody::Single(Ok(IncomingMessage::Request(request)))) =
+            crate::protocol::jsonrpc::parse_body(&body.to_string())
+        {
+            let _ = crate::server::required_scope(&request);
+            let era = crate::server::Era::handshake(Some(revision), revision);
+            let response = crate::server::answer_cached(request, era);
+            let _ = rpc_answer(200, &response).encode(&cors::HEADERS);
         }
     }
 }
@@ -294,6 +325,23 @@ pub fn refusal(status: u16, message: &str, challenge: Option<String>) -> Answer 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_warm_up_fills_the_cache_the_first_requests_read() {
+        warm_up(None);
+        let request = crate::protocol::jsonrpc::RpcRequest {
+            id: crate::protocol::jsonrpc::RequestId::Number(7.into()),
+            method: "tools/list".into(),
+            params: None,
+        };
+        let latest = crate::protocol::version::LATEST;
+        let era = crate::server::Era::handshake(Some(latest), latest);
+        let answer = crate::server::answer_cached(request, era).to_json();
+        assert!(
+            answer.starts_with(r#"{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"generate_image""#),
+            "{answer:.120}"
+        );
+    }
 
     #[test]
     fn failures_on_the_json_rpc_routes_answer_as_json_rpc() {

@@ -1,0 +1,168 @@
+// The main module (src/entry.mjs) in workerd, in front of a stand-in for worker-build's index.js
+// that records which path each request took: JSON-RPC POSTs on /mcp and /sse whose body
+// declares a length within the limit cross into Rust once (`serve_read`, body already read);
+// everything else, and everything after a Wasm trap, goes to the workers-rs entry. The real
+// build's answers through both paths are what every other e2e file checks.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Miniflare, Log, LogLevel } from "miniflare";
+import { ROOT, COMPATIBILITY_DATE } from "./harness.mjs";
+
+/** worker-build's index.js as the entry sees it: a class with the Rust functions on its prototype. */
+const INDEX = `
+globalThis.__worker_init_state = { criticalError: false, instanceId: 0 };
+export const seen = [];
+class Server {
+  constructor(ctx, env) { this.env = env; }
+  async fetch(request) {
+    const body = await request.text();
+    seen.push({ path: "workers-rs", url: request.url, bytes: body.length });
+    return new Response("from workers-rs", { status: 299 });
+  }
+  queue(batch) { seen.push({ path: "queue" }); }
+  scheduled(event) { seen.push({ path: "scheduled" }); }
+}
+const encoder = new TextEncoder();
+function encode(status, headers, body) {
+  const head = encoder.encode([String(status), ...headers.flat()].join("\\n"));
+  const out = new Uint8Array(4 + head.length + body.length);
+  new DataView(out.buffer).setUint32(0, head.length, true);
+  out.set(head, 4);
+  out.set(body, 4 + head.length);
+  return out;
+}
+Server.prototype.serve_read = async function (url, headers, body, env) {
+  seen.push({ path: "one crossing", url, headers, bytes: body.length, hasEnv: typeof env.MARK === "string" });
+  const text = new TextDecoder().decode(body);
+  if (text === "trap") throw new WebAssembly.RuntimeError("unreachable");
+  if (text === "stream") return new Response("data: streamed\\n\\n", { headers: { "content-type": "text/event-stream" } });
+  if (text === "empty") return encode(202, [["X-Empty", "yes"]], new Uint8Array());
+  return encode(200, [["Content-Type", "application/json"], ["X-Echo", "echo " + body.length]], encoder.encode('{"ok":"ü"}'));
+};
+Server.prototype.request_body_max_bytes = () => 64;
+Server.prototype.warm_up = (env) => { globalThis.warmedWith = env && typeof env.MARK; };
+export default Server;
+`;
+
+/** Reads what the stand-in saw, through a module both share. */
+const PROBE = `
+import entry from "./entry.mjs";
+import { seen } from "./index.js";
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === "/__seen") return Response.json({ seen: seen.splice(0), warmedWith: globalThis.warmedWith, critical: globalThis.__worker_init_state.criticalError });
+    if (url.pathname === "/__queue") { await entry.queue({ messages: [] }, env, ctx); await entry.scheduled({}, env, ctx); return new Response("ok"); }
+    return entry.fetch(request, env, ctx);
+  },
+};
+`;
+
+describe("the main module (src/entry.mjs)", () => {
+  let mf;
+  let base;
+  before(async () => {
+    mf = new Miniflare({
+      log: new Log(LogLevel.NONE),
+      workers: [
+        {
+          config: {
+            name: "entry",
+            compatibilityDate: COMPATIBILITY_DATE,
+            manifest: {
+              mainModule: "probe.mjs",
+              modules: {
+                "probe.mjs": { type: "esm", contents: PROBE },
+                "entry.mjs": { type: "esm", contents: readFileSync(path.join(ROOT, "src", "entry.mjs"), "utf8") },
+                "index.js": { type: "esm", contents: INDEX },
+              },
+            },
+            env: { MARK: { type: "text", value: "env" } },
+          },
+        },
+      ],
+    });
+    base = await mf.ready;
+  });
+  after(() => mf?.dispose());
+
+  const seen = async () => (await (await fetch(new URL("/__seen", base))).json());
+  const post = (p, body, headers = {}) => fetch(new URL(p, base), { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+
+  it("warms up with the imported env once, at start", async () => {
+    const { warmedWith } = await seen();
+    assert.equal(warmedWith, "string");
+  });
+
+  it("hands a POST on /mcp or /sse with a declared length to Rust in one call, and builds the answer from its bytes", async () => {
+    for (const route of ["/mcp", "/sse"]) {
+      const res = await post(`${route}?q=1`, '{"jsonrpc":"2.0"}', { "MCP-Protocol-Version": "2025-11-25" });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "application/json");
+      assert.equal(res.headers.get("x-echo"), "echo 17");
+      assert.equal(await res.text(), '{"ok":"ü"}');
+      const [call] = (await seen()).seen;
+      assert.equal(call.path, "one crossing");
+      assert.equal(call.url, new URL(`${route}?q=1`, base).href);
+      assert.equal(call.bytes, 17);
+      assert.equal(call.hasEnv, true);
+      // Every header, as name\nvalue\n pairs with the runtime's lower-case names.
+      assert.match(call.headers, /(^|\n)mcp-protocol-version\n2025-11-25\n/);
+      assert.match(call.headers, /(^|\n)content-length\n17\n/);
+    }
+  });
+
+  it("passes an answer without a body, and a streamed Response, through", async () => {
+    const empty = await post("/mcp", "empty");
+    assert.equal(empty.status, 202);
+    assert.equal(empty.headers.get("x-empty"), "yes");
+    assert.equal(await empty.text(), "");
+    const stream = await post("/mcp", "stream");
+    assert.equal(stream.headers.get("content-type"), "text/event-stream");
+    assert.equal(await stream.text(), "data: streamed\n\n");
+    assert.deepEqual((await seen()).seen.map((s) => s.path), ["one crossing", "one crossing"]);
+  });
+
+  it("sends everything else to the workers-rs entry", async () => {
+    const chunked = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("{}"));
+        controller.close();
+      },
+    });
+    const cases = [
+      () => fetch(new URL("/mcp", base)), // GET
+      () => post("/mcp", "x".repeat(65)), // over the limit: workers-rs refuses it without reading it all
+      () => fetch(new URL("/mcp", base), { method: "POST", body: chunked, duplex: "half" }), // no declared length
+      () => post("/sse/message?sessionId=x", "{}"),
+      () => post("/v1/images/generations", "{}"),
+      () => post("/mcp/extra", "{}"),
+    ];
+    for (const make of cases) {
+      const res = await make();
+      assert.equal(res.status, 299);
+      assert.equal(await res.text(), "from workers-rs");
+    }
+    const paths = (await seen()).seen.map((s) => s.path);
+    assert.deepEqual(paths, Array(cases.length).fill("workers-rs"));
+  });
+
+  it("after a trap, marks the instance for a restart and lets the workers-rs entry start it", async () => {
+    const trapped = await post("/mcp", "trap");
+    assert.equal(trapped.status, 500);
+    await trapped.text();
+    const after = await seen();
+    assert.equal(after.critical, true);
+    const next = await post("/mcp", "{}");
+    assert.equal(next.status, 299);
+    await next.text();
+    assert.deepEqual((await seen()).seen.map((s) => s.path), ["workers-rs"]);
+  });
+
+  it("forwards queue and cron events to the workers-rs entry", async () => {
+    await (await fetch(new URL("/__queue", base))).text();
+    assert.deepEqual((await seen()).seen.map((s) => s.path), ["queue", "scheduled"]);
+  });
+});

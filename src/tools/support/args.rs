@@ -123,7 +123,7 @@ pub trait ToolArgs: Sized {
     fn read(validated: &Map<String, Value>) -> Result<Self, ArgError>;
 }
 
-/// Validates `raw` against `A::fields()` and reads it into `A`.
+/// Validates `raw` against `A`'s fields (built once per isolate) and reads it into `A`.
 pub fn parse<A: ToolArgs>(raw: &Map<String, Value>) -> Result<A, ArgError> {
     A::read(&validate(A::cached_fields(), raw)?)
 }

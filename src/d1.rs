@@ -2,7 +2,8 @@
 //! binding, with every failure (a thrown call or an error in the result) turned into [`DbError`].
 
 use serde::de::DeserializeOwned;
-use worker::wasm_bindgen::JsValue;
+use worker::js_sys::Array;
+use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 /// A value bound to a `?` placeholder.
@@ -86,6 +87,13 @@ pub enum DbError {
     /// The call returned, but its result reports a failure.
     #[error("database error while {action}: {message}")]
     Result { action: &'static str, message: String },
+    /// A row selected as JSON text did not decode into its row type.
+    #[error("database error while {action}: unreadable row: {source}")]
+    Decode {
+        action: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 pub type DbResult<T> = Result<T, DbError>;
@@ -99,6 +107,17 @@ fn checked(result: D1Result, action: &'static str) -> DbResult<D1Result> {
         Some(message) => Err(DbError::Result { action, message }),
         None => Ok(result),
     }
+}
+
+/// The row a query selected as one JSON text (`SELECT json_object(…) AS j`), decoded by serde.
+fn decode<T: DeserializeOwned>(text: &str, action: &'static str) -> DbResult<T> {
+    serde_json::from_str(text).map_err(|source| DbError::Decode { action, source })
+}
+
+/// A row of a batch's result as its one JSON text column `j`.
+#[derive(serde::Deserialize)]
+struct JsonText {
+    j: String,
 }
 
 /// The D1 binding, used only through [`Statement`]s.
@@ -149,8 +168,31 @@ impl Db {
         checked(result, action)?.results::<T>().map_err(call_failed(action))
     }
 
+    /// Runs a query that selects each row as one JSON text (its only column) and decodes each:
+    /// one string crosses per row (`raw()`: arrays, not objects), instead of an object whose
+    /// fields are converted one by one.
+    pub async fn json_rows<T: DeserializeOwned>(&self, statement: Statement, action: &'static str) -> DbResult<Vec<T>> {
+        let rows = self
+            .prepare(&statement, action)?
+            .raw_js_value()
+            .await
+            .map_err(call_failed(action))?;
+        rows.iter()
+            .map(|row| {
+                let text = row
+                    .dyn_ref::<Array>()
+                    .and_then(|columns| columns.get(0).as_string())
+                    .ok_or_else(|| DbError::Result {
+                        action,
+                        message: "a row is not one JSON text column".to_string(),
+                    })?;
+                decode(&text, action)
+            })
+            .collect()
+    }
+
     /// A count and a page of rows in one round trip (one batch): `SELECT COUNT(*) AS total …`
-    /// first, then the rows.
+    /// first, then the rows, each selected as one JSON text named `j` (see [`Db::json_rows`]).
     pub async fn counted_rows<T: DeserializeOwned>(
         &self,
         count: Statement,
@@ -174,7 +216,12 @@ impl Db {
             .map_err(call_failed(action))?
             .first()
             .map_or(0, |row| row.total);
-        let rows = checked(page, action)?.results::<T>().map_err(call_failed(action))?;
+        let rows = checked(page, action)?
+            .results::<JsonText>()
+            .map_err(call_failed(action))?
+            .iter()
+            .map(|row| decode(&row.j, action))
+            .collect::<DbResult<Vec<T>>>()?;
         Ok((total, rows))
     }
 

@@ -62,7 +62,7 @@ impl JobStore {
     pub async fn job(&self, id: &str, owner: Option<&str>) -> DbResult<Option<JobRow>> {
         Ok(self
             .db
-            .rows(sql::select_job(id, owner), "reading a job")
+            .json_rows(sql::select_job(id, owner), "reading a job")
             .await?
             .into_iter()
             .next())

@@ -116,13 +116,16 @@ pub fn input_schema(fields: &[Field]) -> Value {
 /// schema and validation) and the reading of validated arguments into the struct.
 pub trait ToolArgs: Sized {
     fn fields() -> Vec<Field>;
+    /// [`ToolArgs::fields`], built once per isolate: every call validates against it, and the
+    /// descriptions (model lists, limits) need not be formatted again per request.
+    fn cached_fields() -> &'static [Field];
     /// Reads arguments that [`validate`] accepted against [`ToolArgs::fields`].
     fn read(validated: &Map<String, Value>) -> Result<Self, ArgError>;
 }
 
-/// Validates `raw` against `A::fields()` and reads it into `A`.
+/// Validates `raw` against `A`'s fields (built once per isolate) and reads it into `A`.
 pub fn parse<A: ToolArgs>(raw: &Map<String, Value>) -> Result<A, ArgError> {
-    A::read(&validate(&A::fields(), raw)?)
+    A::read(&validate(A::cached_fields(), raw)?)
 }
 
 /// One argument's schema entry, named by the struct field it declares.
@@ -226,6 +229,11 @@ macro_rules! tool_args {
                 let mut fields = Vec::new();
                 $( $crate::tools::args::Declaration::<$ty>::declare($declaration, stringify!($field), &mut fields); )*
                 fields
+            }
+
+            fn cached_fields() -> &'static [$crate::tools::args::Field] {
+                static FIELDS: std::sync::OnceLock<Vec<$crate::tools::args::Field>> = std::sync::OnceLock::new();
+                FIELDS.get_or_init(<Self as $crate::tools::args::ToolArgs>::fields)
             }
 
             #[allow(clippy::redundant_closure, unused_variables)]
@@ -442,6 +450,25 @@ mod tests {
             parse::<Outer>(json!({}).as_object().unwrap()).unwrap_err().to_string(),
             "Invalid arguments: name is required"
         );
+    }
+
+    #[test]
+    fn the_cached_field_list_is_built_once_and_equals_a_fresh_one() {
+        let cached = Outer::cached_fields();
+        assert!(
+            std::ptr::eq(cached, Outer::cached_fields()),
+            "one list per type, not per call"
+        );
+        let described = |fields: &[Field]| -> Vec<String> {
+            fields
+                .iter()
+                .map(|f| format!("{} {:?} {} {}", f.name, f.kind, f.required, f.description))
+                .collect()
+        };
+        assert_eq!(described(cached), described(&Outer::fields()));
+        // Each declared type has its own list.
+        assert_eq!(Inner::cached_fields().len(), 2);
+        assert_eq!(Outer::cached_fields().len(), 4);
     }
 
     #[test]

@@ -13,11 +13,11 @@
 //! [`attempt_job`]).
 //!
 //! While the image is put in R2, a thumbnail is made from the same bytes through the Images
-//! binding and stored beside it (one key per job, so a redo overwrites it); the job row keeps its
-//! base64 too when it fits an inline preview, so results show it without reading R2. A missing or
-//! failing binding costs only the thumbnail: the job completes without one and the log says why,
-//! after deleting any thumbnail an earlier attempt stored (see [`remove_earlier_thumbnail`]). If
-//! the image put fails, the thumbnail this attempt stored is deleted before the retry.
+//! binding; once the image is stored the thumbnail is stored beside it (one key per job, so a
+//! redo overwrites it), and the job row keeps its base64 too when it fits an inline preview, so
+//! results show it without reading R2. A missing or failing binding costs only the thumbnail: the
+//! job completes without one and the log says why, after deleting any thumbnail an earlier
+//! attempt stored (see [`remove_earlier_thumbnail`]).
 
 use worker::js_sys::{Object, Reflect, Uint8Array, JSON};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -270,22 +270,24 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     let image_array = Uint8Array::from(bytes.as_slice());
     drop(bytes);
     let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::time::now_iso());
+    // The thumbnail is made while the image is put, and stored only once the image is: an
+    // attempt whose put fails leaves nothing new in R2.
     let (stored, thumbnail) = futures::join!(
         put_image_array(&bucket, &key, &image_array, format, metadata),
-        thumbnail_for(env, &bucket, &job.id, &key, &image_array),
+        make_thumbnail_or_clear(env, &bucket, &job.id, &key, &image_array),
     );
     drop(image_array);
-    if let Err(error) = stored {
-        // Nothing of this attempt may stay beside a missing image: the retry makes both again.
-        if let Ok(Some(_)) = thumbnail {
-            let thumb = thumbnail_key(&key);
-            if let Err(cleanup) = bucket.delete(&thumb).await {
-                worker::console_error!("job {}: could not delete the thumbnail {thumb}: {cleanup}", job.id);
+    stored.map_err(AttemptError::Storage)?;
+    let thumbnail = match thumbnail? {
+        Some(thumbnail) => match store_thumbnail(&bucket, &job.id, &key, thumbnail).await {
+            Some(stored) => Some(stored),
+            None => {
+                remove_earlier_thumbnail(&bucket, &job.id, &key).await?;
+                None
             }
-        }
-        return Err(AttemptError::Storage(error));
-    }
-    let thumbnail = thumbnail?;
+        },
+        None => None,
+    };
     let public_base = config.public_image_base_url.as_deref();
     let (thumbnail_url, thumbnail_base64) = match thumbnail {
         Some(stored) => (Some(stored_image_url(&stored.key, public_base)), stored.inline),
@@ -331,27 +333,24 @@ struct StoredThumbnail {
     inline: Option<String>,
 }
 
-/// Makes the thumbnail and stores it beside the image (run while the image itself is put). None
-/// when it could not be made or stored (logged): then the one an earlier attempt may have stored
-/// is deleted first ([`remove_earlier_thumbnail`]), and if that fails, so does the attempt.
-async fn thumbnail_for(
+/// The thumbnail of the image, made while the image is put. None when it could not be made
+/// (logged): then the one an earlier attempt may have stored is deleted at once
+/// ([`remove_earlier_thumbnail`]), and if that fails, so does the attempt.
+async fn make_thumbnail_or_clear(
     env: &Env,
     bucket: &worker::Bucket,
     job_id: &str,
     image_key: &str,
     image: &Uint8Array,
-) -> Result<Option<StoredThumbnail>, AttemptError> {
-    let stored = match make_thumbnail(env, image).await {
-        Ok(thumbnail) => store_thumbnail(bucket, job_id, image_key, thumbnail).await,
+) -> Result<Option<Vec<u8>>, AttemptError> {
+    match make_thumbnail(env, image).await {
+        Ok(thumbnail) => Ok(Some(thumbnail)),
         Err(reason) => {
             worker::console_warn!("job {job_id}: completing without a thumbnail: {reason}");
-            None
+            remove_earlier_thumbnail(bucket, job_id, image_key).await?;
+            Ok(None)
         }
-    };
-    if stored.is_none() {
-        remove_earlier_thumbnail(bucket, job_id, image_key).await?;
     }
-    Ok(stored)
 }
 
 /// An image operation on the job's one input (background removal through the Images binding).

@@ -7,7 +7,8 @@
 // through Miniflare) leaves the preview as it was, byte for byte. A row without the text (a job
 // completed before the column existed) is read from R2 as before. Whatever removes a thumbnail
 // removes its preview: delete_image's tombstone, a redo whose thumbnail fails, retention. And an
-// attempt whose image put fails leaves no thumbnail in R2 while it waits for its retry.
+// attempt whose image put fails (the thumbnail is made meanwhile) leaves no thumbnail in R2
+// while it waits for its retry.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { callTool, uniq, keyFromWorkerUrl, waitFor } from "./harness.mjs";
@@ -99,7 +100,7 @@ describe("previews come from the job row", () => {
   it("an attempt whose image put fails leaves no thumbnail behind; the retry stores both", async () => {
     const slug = `failed-put-gull-${uniq("row").toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
     const prompt = slug.replace(/-/g, " ");
-    // The image is put first (the thumbnail is put only once the Images binding made it).
+    // The image put fails; the thumbnail is made at the same time, and stored only after it.
     await h.setFaults([{ binding: "R2", method: "put", match: slug, times: 1 }]);
     const { data } = await callTool(client, "generate_image", { prompt, model: "flux-schnell" });
     const jobId = data.job_id;

@@ -225,6 +225,32 @@ impl Db {
         Ok((total, rows))
     }
 
+    /// Runs `statements` and then `query` as one batch (one round trip, one transaction), and
+    /// reads the query's rows: what the writes left, seen inside the same transaction.
+    pub async fn batch_then_rows<T: DeserializeOwned>(
+        &self,
+        statements: Vec<Statement>,
+        query: Statement,
+        action: &'static str,
+    ) -> DbResult<Vec<T>> {
+        let prepared = statements
+            .iter()
+            .chain(std::iter::once(&query))
+            .map(|statement| self.prepare(statement, action))
+            .collect::<DbResult<Vec<_>>>()?;
+        let mut results = self.db.batch(prepared).await.map_err(call_failed(action))?;
+        let Some(last) = results.pop() else {
+            return Err(DbError::Result {
+                action,
+                message: "the batch answered no results".to_string(),
+            });
+        };
+        for result in results {
+            checked(result, action)?;
+        }
+        checked(last, action)?.results::<T>().map_err(call_failed(action))
+    }
+
     /// Runs statements as one batch, which D1 applies as a transaction: all or nothing.
     pub async fn batch(&self, statements: Vec<Statement>, action: &'static str) -> DbResult<()> {
         let prepared = statements

@@ -620,6 +620,7 @@ fn statements(
         size,
         bytes: offset,
         thumbnail_url: Some(error.clone()),
+        thumbnail_base64: None,
     };
     let job = NewJob {
         id: id.clone(),

@@ -49,13 +49,19 @@ pub enum ImagesError {
 
 /// `image` scaled down to fit THUMBNAIL_MAX_SIDE (never enlarged) and encoded as WebP. The job
 /// completes without one if this fails; the consumer logs why.
-pub async fn make_thumbnail(env: &Env, image: &[u8]) -> Result<Vec<u8>, ImagesError> {
-    fit(env, image, THUMBNAIL_MAX_SIDE, ImageFormat::Webp).await
+///
+/// Takes the image already in JS memory: the consumer hands the same array to the R2 put.
+pub async fn make_thumbnail(env: &Env, image: &Uint8Array) -> Result<Vec<u8>, ImagesError> {
+    fit_array(env, image, THUMBNAIL_MAX_SIDE, ImageFormat::Webp).await
 }
 
 /// `image` scaled down to fit `max_side` × `max_side` (never enlarged, aspect ratio kept) and
 /// encoded as `format` (WebP at THUMBNAIL_WEBP_QUALITY).
 pub async fn fit(env: &Env, image: &[u8], max_side: u32, format: ImageFormat) -> Result<Vec<u8>, ImagesError> {
+    fit_array(env, &Uint8Array::from(image), max_side, format).await
+}
+
+async fn fit_array(env: &Env, image: &Uint8Array, max_side: u32, format: ImageFormat) -> Result<Vec<u8>, ImagesError> {
     let binding: ImagesBinding = crate::bindings::images(env)
         .ok_or(ImagesError::NoBinding)?
         .unchecked_into();
@@ -80,7 +86,7 @@ pub async fn remove_background(env: &Env, image: &[u8]) -> Result<Vec<u8>, Image
     let transform = options(&[("segment", "foreground".into())]).map_err(|e| ImagesError::Binding(describe(&e)))?;
     let output = options(&[("format", ImageFormat::Png.content_type().into())])
         .map_err(|e| ImagesError::Binding(describe(&e)))?;
-    let bytes = run(&binding, image, &transform, &output)
+    let bytes = run(&binding, &Uint8Array::from(image), &transform, &output)
         .await
         .map_err(|e| ImagesError::Binding(describe(&e)))?;
     match sniff(&bytes) {
@@ -94,7 +100,7 @@ pub async fn remove_background(env: &Env, image: &[u8]) -> Result<Vec<u8>, Image
 
 async fn transform(
     binding: &ImagesBinding,
-    image: &[u8],
+    image: &Uint8Array,
     max_side: u32,
     format: ImageFormat,
 ) -> Result<Vec<u8>, JsValue> {
@@ -111,9 +117,14 @@ async fn transform(
 }
 
 /// `IMAGES.input(image).transform(transform).output(output)`, read to bytes.
-async fn run(binding: &ImagesBinding, image: &[u8], transform: &Object, output: &Object) -> Result<Vec<u8>, JsValue> {
+async fn run(
+    binding: &ImagesBinding,
+    image: &Uint8Array,
+    transform: &Object,
+    output: &Object,
+) -> Result<Vec<u8>, JsValue> {
     // A Response over the bytes is the simplest way to get the ReadableStream `input` takes.
-    let source = Response::new_with_opt_buffer_source(Some(&Uint8Array::from(image)))?;
+    let source = Response::new_with_opt_buffer_source(Some(image))?;
     let stream = source
         .body()
         .ok_or_else(|| JsValue::from_str("could not stream the image to the binding"))?;

@@ -199,6 +199,11 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     (bits < 6 && padding <= bits / 2).then_some(out)
 }
 
+/// Length of the padded base64 text of `bytes` bytes (what [`base64_encode`] returns).
+pub fn base64_len(bytes: usize) -> usize {
+    bytes.div_ceil(3) * 4
+}
+
 /// Standard base64 with padding (RFC 4648, section 4), for image bytes sent inside JSON. Written
 /// out because the crate's generic encoding engine costs kilobytes of Wasm for a table lookup.
 pub fn base64_encode(bytes: &[u8]) -> String {

@@ -21,7 +21,7 @@ fn json_ids(ids: &[String]) -> SqlValue {
 
 /// Turns the finished jobs among `ids` (of `owner`, or any owner's for `None`) into tombstones:
 /// status `deleted`, prompt empty (the column is NOT NULL), parameters, seed, size, inputs,
-/// image, thumbnail and byte count NULL, [`DELETED_MESSAGE`] as the error. Returns the ids it
+/// image, thumbnail (and its inline text) and byte count NULL, [`DELETED_MESSAGE`] as the error. Returns the ids it
 /// changed.
 pub fn tombstone_jobs(ids: &[String], owner: Option<&str>, now: i64) -> Statement {
     let mut params = vec![DELETED_MESSAGE.into(), now.into(), json_ids(ids)];
@@ -30,7 +30,7 @@ pub fn tombstone_jobs(ids: &[String], owner: Option<&str>, now: i64) -> Statemen
         format!(
             "UPDATE generation_jobs SET status = 'deleted', prompt = '', parameters = NULL, seed = NULL, \
              width = NULL, height = NULL, inputs = NULL, image_url = NULL, thumbnail_url = NULL, \
-             image_size = NULL, error = ?, updated_at = ? \
+             thumbnail_base64 = NULL, image_size = NULL, error = ?, updated_at = ? \
              WHERE id IN (SELECT value FROM json_each(?)) \
              AND status NOT IN ('pending', 'processing', 'deleted'){owner_only} RETURNING id"
         ),

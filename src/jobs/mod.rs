@@ -99,6 +99,10 @@ pub struct JobRow {
     /// Stored URL of the thumbnail (absent when none was made, or for older rows).
     #[serde(default)]
     pub thumbnail_url: Option<String>,
+    /// The thumbnail's bytes as base64, kept beside `thumbnail_url` when they fit an inline
+    /// preview (migration 0013); read only by the single-job queries that show previews.
+    #[serde(default)]
+    pub thumbnail_base64: Option<String>,
     /// Bytes of the full image as stored.
     #[serde(default)]
     pub image_size: Option<i64>,
@@ -131,6 +135,7 @@ impl JobRow {
             height: None,
             parameters: None,
             thumbnail_url: None,
+            thumbnail_base64: None,
             image_size: None,
             inputs: None,
             estimated_neurons: None,
@@ -212,6 +217,16 @@ pub struct StoredImage {
     pub bytes: i64,
     /// Stored form of the thumbnail URL, when one was made.
     pub thumbnail_url: Option<String>,
+    /// That thumbnail as base64 for inline previews ([`inline_preview_text`]); None without a
+    /// thumbnail or when it is too big to inline.
+    pub thumbnail_base64: Option<String>,
+}
+
+/// The base64 text a job row keeps of its thumbnail, so previews need no R2 read: None when the
+/// thumbnail alone is over a result's inline budget (it could never be shown inline).
+pub fn inline_preview_text(thumbnail: &[u8]) -> Option<String> {
+    (crate::media::base64_len(thumbnail.len()) <= crate::catalog::INLINE_PREVIEW_MAX_BASE64_BYTES)
+        .then(|| crate::media::base64_encode(thumbnail))
 }
 
 /// A job about to be created: its id and what its model will receive.
@@ -344,5 +359,17 @@ mod tests {
             serde_json::to_string(&message).unwrap(),
             r#"{"jobId":"j","prompt":"p","model":"flux-schnell"}"#
         );
+    }
+
+    #[test]
+    fn a_thumbnail_keeps_its_base64_only_when_it_could_be_shown_inline() {
+        use crate::catalog::INLINE_PREVIEW_MAX_BASE64_BYTES;
+        let largest = INLINE_PREVIEW_MAX_BASE64_BYTES / 4 * 3;
+        let fits = vec![7u8; largest];
+        let text = inline_preview_text(&fits).unwrap();
+        assert_eq!(text.len(), INLINE_PREVIEW_MAX_BASE64_BYTES);
+        assert_eq!(crate::media::base64_decode(&text).unwrap(), fits);
+        assert_eq!(inline_preview_text(&vec![7u8; largest + 1]), None);
+        assert_eq!(inline_preview_text(b"RIFF").as_deref(), Some("UklGRg=="));
     }
 }

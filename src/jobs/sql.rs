@@ -53,6 +53,17 @@ row_columns! {
 }
 
 row_columns! {
+    /// A job row with its inline preview (`thumbnail_base64`), for the queries of tools that show
+    /// it; listings and the sweeper read [`JOB_COLUMNS`] and leave the text in D1. `JOB_COLUMNS`
+    /// and then the preview (a test holds the two lists together).
+    JOB_COLUMNS_WITH_PREVIEW, JOB_JSON_WITH_PREVIEW = [
+        "id", "status", "prompt", "model", "image_url", "error", "created_at", "updated_at", "seed", "width",
+        "height", "parameters", "thumbnail_url", "image_size", "inputs", "estimated_neurons" real,
+        "estimated_usd" real, "thumbnail_base64",
+    ]
+}
+
+row_columns! {
     /// Gallery rows with their job's generation parameters (every `GenerationRow` field).
     GENERATION_COLUMNS, GENERATION_JSON = [
         "id" => "g.id",
@@ -89,6 +100,13 @@ impl Select {
         match self {
             Select::Columns => JOB_COLUMNS,
             Select::Json => JOB_JSON,
+        }
+    }
+
+    fn jobs_with_preview(self) -> &'static str {
+        match self {
+            Select::Columns => JOB_COLUMNS_WITH_PREVIEW,
+            Select::Json => JOB_JSON_WITH_PREVIEW,
         }
     }
 
@@ -165,7 +183,15 @@ pub fn select_job(id: &str, owner: Option<&str>) -> Statement {
 pub(crate) fn select_job_as(select: Select, id: &str, owner: Option<&str>) -> Statement {
     let conditions = [Some(("id = ?", id.into())), owner_condition(owner, "owner = ?")];
     let (clause, params) = where_clause(conditions.into_iter().flatten().collect());
-    Statement::new(format!("SELECT {} FROM generation_jobs{clause}", select.jobs()), params)
+    Statement::new(
+        format!("SELECT {} FROM generation_jobs{clause}", select.jobs_with_preview()),
+        params,
+    )
+}
+
+/// The job's status alone (read at the end of the completing batch).
+pub fn select_status(id: &str) -> Statement {
+    Statement::new("SELECT status FROM generation_jobs WHERE id = ?", vec![id.into()])
 }
 
 /// Selects the given jobs the owner may see; duplicate ids are the caller's to remove (they
@@ -175,7 +201,7 @@ pub fn select_jobs(ids: &[String], owner: Option<&str>) -> Statement {
     let mut params: Vec<SqlValue> = ids.iter().map(|id| SqlValue::from(id.as_str())).collect();
     let owner_only = owner_clause(owner, &mut params);
     Statement::new(
-        format!("SELECT {JOB_COLUMNS} FROM generation_jobs WHERE id IN ({placeholders}){owner_only}"),
+        format!("SELECT {JOB_COLUMNS_WITH_PREVIEW} FROM generation_jobs WHERE id IN ({placeholders}){owner_only}"),
         params,
     )
 }
@@ -427,13 +453,15 @@ pub fn mark_dead_lettered(id: &str, fallback: &str, now: i64) -> Statement {
 }
 
 /// Completes the job with its image, the image's real size and byte count, and its thumbnail
-/// (NULL when none was made: a redelivery that made one fills it in).
+/// (NULL when none was made: a redelivery that made one fills it in) with the thumbnail's inline
+/// text, set or cleared together with it.
 pub fn mark_completed(id: &str, image: &StoredImage, now: i64) -> Statement {
     let size = image.size;
     let (width, height) = (size.map(|s| i64::from(s.0)), size.map(|s| i64::from(s.1)));
     Statement::new(
         "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ?, \
-         width = COALESCE(?, width), height = COALESCE(?, height), thumbnail_url = ?, image_size = ? \
+         width = COALESCE(?, width), height = COALESCE(?, height), thumbnail_url = ?, image_size = ?, \
+         thumbnail_base64 = ? \
          WHERE id = ? AND status NOT IN ('failed', 'cancelled', 'deleted')",
         vec![
             image.url.as_str().into(),
@@ -442,6 +470,11 @@ pub fn mark_completed(id: &str, image: &StoredImage, now: i64) -> Statement {
             height.into(),
             image.thumbnail_url.as_deref().into(),
             image.bytes.into(),
+            image
+                .thumbnail_url
+                .as_ref()
+                .and(image.thumbnail_base64.as_deref())
+                .into(),
             id.into(),
         ],
     )
@@ -505,6 +538,7 @@ pub(in crate::jobs) mod tests {
             size: Some((512, 384)),
             bytes: 123_456,
             thumbnail_url: thumbnail_url.map(String::from),
+            thumbnail_base64: None,
         }
     }
 
@@ -879,14 +913,81 @@ pub(crate) mod sqlite_tests {
         );
     }
 
-    fn complete_with(db: &Connection, job_id: &str, generation_id: &str, image: &StoredImage) {
+    /// Returns the status the batch's last statement reads.
+    fn complete_with(db: &Connection, job_id: &str, generation_id: &str, image: &StoredImage) -> String {
         let tx = db.unchecked_transaction().unwrap();
         run(&tx, mark_completed(job_id, image, 20));
         run(
             &tx,
             insert_generation(generation_id, job_id, image, "p", "flux-schnell", 20),
         );
+        let status = select_status(job_id);
+        let after = tx
+            .query_row(&status.sql, params_from_iter(values(&status)), |r| r.get(0))
+            .unwrap();
         tx.commit().unwrap();
+        after
+    }
+
+    #[test]
+    fn the_completing_batch_reads_back_whether_it_completed_the_job() {
+        let db = database();
+        run(&db, insert_job(&job("j6"), "p", "flux-schnell", "admin", 1));
+        listed_ids(&db, &claim_for_processing("j6", 2));
+        run(&db, crate::jobs::cancel_sql::cancel("j6", None, 3));
+        let image = stored("/images/k.png", None);
+        assert_eq!(complete_with(&db, "j6", "g11", &image), "cancelled");
+        assert_eq!(status_and_gallery_rows(&db, "j6"), ("cancelled".to_string(), 0));
+        run(&db, insert_job(&job("j7"), "p", "flux-schnell", "admin", 1));
+        assert_eq!(complete_with(&db, "j7", "g12", &image), "completed");
+    }
+
+    #[test]
+    fn the_inline_preview_is_written_and_cleared_with_the_thumbnail_url() {
+        let db = database();
+        run(&db, insert_job(&job("j5"), "p", "flux-schnell", "admin", 1));
+        let preview = |db: &Connection| -> (Option<String>, Option<String>) {
+            let select = select_jobs(&["j5".to_string()], None);
+            db.query_row(&select.sql, params_from_iter(values(&select)), |r| {
+                Ok((r.get("thumbnail_url")?, r.get("thumbnail_base64")?))
+            })
+            .unwrap()
+        };
+        let thumb = "/images/k-thumb.webp";
+        let with_preview = StoredImage {
+            thumbnail_base64: Some("UklGRg==".into()),
+            ..stored("/images/k.png", Some(thumb))
+        };
+        complete_with(&db, "j5", "g8", &with_preview);
+        assert_eq!(preview(&db), (Some(thumb.into()), Some("UklGRg==".into())));
+        // A redo whose thumbnail failed clears both; text without a URL is never kept.
+        let orphan_text = StoredImage {
+            thumbnail_base64: Some("QQ==".into()),
+            ..stored("/images/k.png", None)
+        };
+        complete_with(&db, "j5", "g9", &orphan_text);
+        assert_eq!(preview(&db), (None, None));
+        // A thumbnail over the inline limit: the URL alone (previews fall back to R2).
+        complete_with(&db, "j5", "g10", &stored("/images/k.png", Some(thumb)));
+        assert_eq!(preview(&db), (Some(thumb.into()), None));
+        // Deleting the image makes a tombstone without either.
+        complete_with(&db, "j5", "g10", &with_preview);
+        let tombstone = crate::jobs::delete_sql::tombstone_jobs(&["j5".to_string()], None, 30);
+        let ids: Vec<String> = db
+            .prepare(&tombstone.sql)
+            .unwrap()
+            .query_map(params_from_iter(values(&tombstone)), |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(ids, ["j5"]);
+        assert_eq!(preview(&db), (None, None));
+        // Only the single-job reads carry the text; listings and the sweeper leave it in D1.
+        assert!(select_job("j5", None).sql.contains("thumbnail_base64"));
+        assert!(!JOB_COLUMNS.contains("thumbnail_base64"));
+        assert!(!list_jobs(StatusFilter::All, Page { limit: 1, offset: 0 }, None)
+            .sql
+            .contains("thumbnail_base64"));
     }
 
     #[test]
@@ -1166,6 +1267,7 @@ pub(crate) mod sqlite_tests {
             size: Some((1024, 768)),
             bytes: 3_456_789_012,
             thumbnail_url: Some("/images/1767000000123-fox-full-thumb.webp".into()),
+            thumbnail_base64: Some("UklGRiQAAABXRUJQ".into()),
         };
         complete_with(db, "full", "g-full", &image);
         // A completed job has no error; set one anyway so every column holds a value.
@@ -1255,9 +1357,19 @@ pub(crate) mod sqlite_tests {
     }
 
     #[test]
+    fn the_preview_columns_are_the_job_columns_and_the_preview() {
+        assert_eq!(JOB_COLUMNS_WITH_PREVIEW, format!("{JOB_COLUMNS}, thumbnail_base64"));
+    }
+
+    #[test]
     fn the_json_select_names_every_column_of_the_plain_one_under_its_own_key() {
         let reals = ["estimated_neurons", "estimated_usd"];
-        for (plain, json) in [(JOB_COLUMNS, JOB_JSON), (GENERATION_COLUMNS, GENERATION_JSON)] {
+        let pairs = [
+            (JOB_COLUMNS, JOB_JSON),
+            (JOB_COLUMNS_WITH_PREVIEW, JOB_JSON_WITH_PREVIEW),
+            (GENERATION_COLUMNS, GENERATION_JSON),
+        ];
+        for (plain, json) in pairs {
             let pairs: Vec<String> = plain
                 .split(", ")
                 .map(|expr| {

@@ -5,7 +5,7 @@ use worker::D1Database;
 
 use super::{cancel_sql, delete_sql, sql, sweep_sql};
 use super::{
-    GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, Limits, NewJob, Page, Spend,
+    GenerationRow, ImageFilter, ImagePosition, JobFilter, JobMessage, JobRow, JobStatus, Limits, NewJob, Page, Spend,
     StatusFilter, StoredImage,
 };
 use crate::d1::{Db, DbResult};
@@ -163,13 +163,29 @@ impl JobStore {
             .await
     }
 
-    /// Completes the job and adds its gallery row in one batch (D1 runs a batch as a transaction).
-    pub async fn complete(&self, job: &JobRow, generation_id: &str, image: &StoredImage, now: i64) -> DbResult<()> {
+    /// Completes the job and adds its gallery row, and reads the job's status after both: one
+    /// batch, so one round trip and one transaction. Returns that status: `completed`, or what the
+    /// job became in the meantime (cancelled, failed), which the batch left as it was.
+    pub async fn complete(
+        &self,
+        job: &JobRow,
+        generation_id: &str,
+        image: &StoredImage,
+        now: i64,
+    ) -> DbResult<Option<JobStatus>> {
+        #[derive(Deserialize)]
+        struct Status {
+            status: JobStatus,
+        }
         let statements = vec![
             sql::mark_completed(&job.id, image, now),
             sql::insert_generation(generation_id, &job.id, image, &job.prompt, &job.model, now),
         ];
-        self.db.batch(statements, "completing a job").await
+        let after: Vec<Status> = self
+            .db
+            .batch_then_rows(statements, sql::select_status(&job.id), "completing a job")
+            .await?;
+        Ok(after.first().map(|row| row.status))
     }
 
     /// Cancels the unfinished jobs among `ids` that `owner` may see (`None`: any owner's), giving

@@ -8,15 +8,18 @@
 //! R2 object and gallery row.
 //!
 //! A job cancelled while pending is never claimed, so never sent to its model; one cancelled
-//! while its model runs has the result discarded: nothing is stored, or what was stored in the
-//! meantime is deleted again (see [`attempt_job`]).
+//! while its model runs has the result discarded: the batch that completes a job also reads its
+//! status, and when that is not `completed` what the attempt stored is deleted again (see
+//! [`attempt_job`]).
 //!
-//! After the image, a thumbnail is made through the Images binding and stored beside it (one key
-//! per job, so a redo overwrites it). A missing or failing binding costs only the thumbnail: the
+//! While the image is put in R2, a thumbnail is made from the same bytes through the Images
+//! binding; once the image is stored the thumbnail is stored beside it (one key per job, so a
+//! redo overwrites it), and the job row keeps its base64 too when it fits an inline preview, so
+//! results show it without reading R2. A missing or failing binding costs only the thumbnail: the
 //! job completes without one and the log says why, after deleting any thumbnail an earlier
 //! attempt stored (see [`remove_earlier_thumbnail`]).
 
-use worker::js_sys::{Object, Reflect, JSON};
+use worker::js_sys::{Object, Reflect, Uint8Array, JSON};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::worker_sys::{Message as RawMessage, MessageBatch as RawBatch};
 use worker::Env;
@@ -30,10 +33,12 @@ use crate::catalog::{
 use crate::config::{Config, ImageBackend};
 use crate::d1::DbError;
 use crate::images_binding::{make_thumbnail, remove_background};
-use crate::jobs::{InputRole, JobInput, JobMessage, JobStore, StoredImage};
+use crate::jobs::{inline_preview_text, InputRole, JobInput, JobMessage, JobStatus, JobStore, StoredImage};
 use crate::media::{dimensions, ImageFormat};
 use crate::models::{Maker, Operation};
-use crate::services::storage::{image_metadata, object_key, possible_keys, put_image, read_object, thumbnail_metadata};
+use crate::services::storage::{
+    image_metadata, object_key, possible_keys, put_image, put_image_array, read_object, thumbnail_metadata,
+};
 use crate::urls::{key_in_stored_url, stored_image_url, thumbnail_key};
 
 /// Why one attempt at a job did not complete it.
@@ -256,47 +261,64 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
         }
         Maker::Operation(operation) => run_operation(env, operation, &images).await?,
     };
-    if was_cancelled(store, &job.id).await? {
-        worker::console_log!("job {}: cancelled while generating; its image is discarded", job.id);
-        return Ok(());
-    }
     let size = dimensions(&bytes, format);
     let byte_count = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let key = object_key(job.created_at, &job.prompt, &job.id, format);
     let bucket = bindings::bucket(env).map_err(|e| AttemptError::Storage(e.source))?;
-    // Made before the image is stored, as the put takes the bytes; stored after it.
-    let thumbnail = make_thumbnail(env, &bytes).await;
+    // One copy of the image in JS memory, read by both the Images binding and the R2 put; the
+    // Wasm copy goes at once.
+    let image_array = Uint8Array::from(bytes.as_slice());
+    drop(bytes);
     let metadata = image_metadata(&job.prompt, &job.model, &job.id, crate::time::now_iso());
-    put_image(&bucket, &key, bytes, format, metadata)
-        .await
-        .map_err(AttemptError::Storage)?;
-    let public_base = config.public_image_base_url.as_deref();
-    let thumbnail_key = match thumbnail {
-        Ok(thumbnail) => store_thumbnail(&bucket, &job.id, &key, thumbnail).await,
-        Err(reason) => {
-            worker::console_warn!("job {}: completing without a thumbnail: {reason}", job.id);
-            None
-        }
+    // The thumbnail is made while the image is put, and stored only once the image is: an
+    // attempt whose put fails leaves nothing new in R2.
+    let (stored, thumbnail) = futures::join!(
+        put_image_array(&bucket, &key, &image_array, format, metadata),
+        make_thumbnail_or_clear(env, &bucket, &job.id, &key, &image_array),
+    );
+    drop(image_array);
+    stored.map_err(AttemptError::Storage)?;
+    let thumbnail = match thumbnail? {
+        Some(thumbnail) => match store_thumbnail(&bucket, &job.id, &key, thumbnail).await {
+            Some(stored) => Some(stored),
+            None => {
+                remove_earlier_thumbnail(&bucket, &job.id, &key).await?;
+                None
+            }
+        },
+        None => None,
     };
-    if thumbnail_key.is_none() {
-        remove_earlier_thumbnail(&bucket, &job.id, &key).await?;
-    }
-    let thumbnail_url = thumbnail_key.map(|thumb_key| stored_image_url(&thumb_key, public_base));
+    let public_base = config.public_image_base_url.as_deref();
+    let (thumbnail_url, thumbnail_base64) = match thumbnail {
+        Some(stored) => (Some(stored_image_url(&stored.key, public_base)), stored.inline),
+        None => (None, None),
+    };
     let image = StoredImage {
         url: stored_image_url(&key, public_base),
         size,
         bytes: byte_count,
         thumbnail_url,
+        thumbnail_base64,
     };
     let generation_id = uuid::Uuid::new_v4().to_string();
-    store
+    // One round trip: the job row, the gallery row, and the status they left.
+    let status = store
         .complete(&job, &generation_id, &image, crate::time::now_ms())
         .await?;
-    // Cancelled between the check above and the completing batch: that batch changed nothing
-    // (a cancelled job is never completed), so what this attempt stored goes.
-    if was_cancelled(store, &job.id).await? {
-        worker::console_log!("job {}: cancelled while storing; its image is discarded", job.id);
-        let thumb = crate::urls::thumbnail_key(&key);
+    // Cancelled (or failed by the sweeper) while the model ran or the image was stored: that
+    // batch changed nothing (such a job is never completed), so what this attempt stored goes.
+    if status != Some(JobStatus::Completed) {
+        match status {
+            Some(JobStatus::Cancelled) => {
+                worker::console_log!("job {}: cancelled while generating; its image is discarded", job.id)
+            }
+            other => worker::console_log!(
+                "job {}: {} before it could complete; its image is discarded",
+                job.id,
+                other.map_or("gone", JobStatus::as_str)
+            ),
+        }
+        let thumb = thumbnail_key(&key);
         bucket
             .delete_multiple(vec![key, thumb])
             .await
@@ -305,12 +327,30 @@ async fn attempt_job(env: &Env, config: &Config, store: &JobStore, message: &Job
     Ok(())
 }
 
-/// Whether the job's owner cancelled it: its late result must leave nothing behind.
-async fn was_cancelled(store: &JobStore, id: &str) -> Result<bool, AttemptError> {
-    Ok(store
-        .job(id, None)
-        .await?
-        .is_some_and(|job| job.status == crate::jobs::JobStatus::Cancelled))
+/// A thumbnail this attempt stored: its R2 key and, when it fits an inline preview, its base64.
+struct StoredThumbnail {
+    key: String,
+    inline: Option<String>,
+}
+
+/// The thumbnail of the image, made while the image is put. None when it could not be made
+/// (logged): then the one an earlier attempt may have stored is deleted at once
+/// ([`remove_earlier_thumbnail`]), and if that fails, so does the attempt.
+async fn make_thumbnail_or_clear(
+    env: &Env,
+    bucket: &worker::Bucket,
+    job_id: &str,
+    image_key: &str,
+    image: &Uint8Array,
+) -> Result<Option<Vec<u8>>, AttemptError> {
+    match make_thumbnail(env, image).await {
+        Ok(thumbnail) => Ok(Some(thumbnail)),
+        Err(reason) => {
+            worker::console_warn!("job {job_id}: completing without a thumbnail: {reason}");
+            remove_earlier_thumbnail(bucket, job_id, image_key).await?;
+            Ok(None)
+        }
+    }
 }
 
 /// An image operation on the job's one input (background removal through the Images binding).
@@ -357,15 +397,22 @@ async fn read_inputs(env: &Env, listed: Option<&str>) -> Result<(Vec<Vec<u8>>, O
     Ok((images, mask))
 }
 
-/// Stores the thumbnail beside its image; its key, or None (logged) when R2 refused it.
-async fn store_thumbnail(bucket: &worker::Bucket, job_id: &str, image_key: &str, thumbnail: Vec<u8>) -> Option<String> {
+/// Stores the thumbnail beside its image; its key and inline text, or None (logged) when R2
+/// refused it.
+async fn store_thumbnail(
+    bucket: &worker::Bucket,
+    job_id: &str,
+    image_key: &str,
+    thumbnail: Vec<u8>,
+) -> Option<StoredThumbnail> {
     let key = thumbnail_key(image_key);
     let bytes = thumbnail.len();
+    let inline = inline_preview_text(&thumbnail);
     let metadata = thumbnail_metadata(image_key, job_id, crate::time::now_iso());
     match put_image(bucket, &key, thumbnail, ImageFormat::Webp, metadata).await {
         Ok(()) => {
             worker::console_log!("job {job_id}: thumbnail {key} ({bytes} bytes)");
-            Some(key)
+            Some(StoredThumbnail { key, inline })
         }
         Err(error) => {
             worker::console_warn!("job {job_id}: completing without a thumbnail: storing it in R2 failed: {error}");
@@ -397,9 +444,7 @@ async fn remove_earlier_thumbnail(bucket: &worker::Bucket, job_id: &str, image_k
 /// delivery completed keeps its image; if the row cannot be read the objects stay.
 async fn discard_images_if_failed(env: &Env, store: &JobStore, job_id: &str) {
     let keys = match store.job(job_id, None).await {
-        Ok(Some(job)) if job.status == crate::jobs::JobStatus::Failed => {
-            possible_keys(job.created_at, &job.prompt, &job.id)
-        }
+        Ok(Some(job)) if job.status == JobStatus::Failed => possible_keys(job.created_at, &job.prompt, &job.id),
         Ok(_) => return,
         Err(error) => {
             worker::console_error!("job {job_id}: not reading it to clean up R2: {error}");

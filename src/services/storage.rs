@@ -3,6 +3,10 @@
 
 use std::collections::HashMap;
 
+use worker::js_sys::{Object, Promise, Reflect, Uint8Array};
+use worker::wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Bucket, HttpMetadata};
 
 use crate::catalog::INPUT_KEY_PREFIX;
@@ -139,6 +143,40 @@ pub async fn put_image(
         .custom_metadata(metadata)
         .execute()
         .await?;
+    Ok(())
+}
+
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+extern "C" {
+    /// The R2 bucket as JS sees it, for the one put workers-rs cannot express: a body that is
+    /// already a JS array (workers-rs takes a `Vec<u8>` and copies it into a new one).
+    type RawBucket;
+    #[wasm_bindgen(method, catch, js_name = put)]
+    fn put_array(this: &RawBucket, key: &str, value: &Uint8Array, options: &Object) -> Result<Promise, JsValue>;
+}
+
+/// [`put_image`] for bytes already in JS memory: R2 reads `bytes` itself, so the array can be
+/// shared with another reader (the consumer hands the same one to the Images binding).
+pub async fn put_image_array(
+    bucket: &Bucket,
+    key: &str,
+    bytes: &Uint8Array,
+    format: ImageFormat,
+    metadata: HashMap<String, String>,
+) -> worker::Result<()> {
+    let set = |object: &Object, name: &str, value: &JsValue| Reflect::set(object, &JsValue::from_str(name), value);
+    let http = Object::new();
+    set(&http, "contentType", &format.content_type().into())?;
+    set(&http, "cacheControl", &IMMUTABLE_CACHE.into())?;
+    let custom = Object::new();
+    for (name, value) in &metadata {
+        set(&custom, name, &value.as_str().into())?;
+    }
+    let options = Object::new();
+    set(&options, "httpMetadata", &http)?;
+    set(&options, "customMetadata", &custom)?;
+    let raw: &RawBucket = bucket.as_ref().unchecked_ref();
+    JsFuture::from(raw.put_array(key, bytes, &options)?).await?;
     Ok(())
 }
 

@@ -158,6 +158,7 @@ fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         inputs: Some(super::generation::SAMPLE_INPUTS.into()),
         estimated_neurons: Some(57.6),
         estimated_usd: Some(0.0006336),
+        thumbnail_base64: None,
     };
     let found = |job: JobRow| job_status(&job, "https://worker.example", true);
     let mut legacy = row(JobStatus::Completed, Some("/images/b.png"), None);

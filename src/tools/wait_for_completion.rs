@@ -514,6 +514,7 @@ pub fn sample_results() -> Vec<(&'static str, ToolOutput)> {
         inputs: Some(super::generation::SAMPLE_INPUTS.into()),
         estimated_neurons: Some(57.6),
         estimated_usd: Some(0.0006336),
+        thumbnail_base64: None,
     };
     let done = |id: &str| row(id, JobStatus::Completed, Some(&format!("/images/{id}.jpg")), None);
     let failed = |id: &str, error: Option<&str>| row(id, JobStatus::Failed, None, error);
@@ -672,6 +673,7 @@ mod tests {
             inputs: None,
             estimated_neurons: None,
             estimated_usd: None,
+            thumbnail_base64: None,
         }
     }
 

@@ -45,6 +45,7 @@ fn finished_jobs(n: usize) -> Vec<JobRow> {
                 inputs: None,
                 estimated_neurons: None,
                 estimated_usd: None,
+                thumbnail_base64: None,
             }
         })
         .collect()

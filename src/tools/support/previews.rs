@@ -1,10 +1,14 @@
 //! What results add after `content[0]` for each finished image: a `resource_link` to the image
 //! (revisions from 2025-06-18, which have that block) and, unless the call passes
 //! `preview: false`, the thumbnail inline as an `image` block, within the per-result limits.
+//!
+//! The thumbnail's base64 comes from the job row (`thumbnail_base64`, written by the consumer), so
+//! a preview costs no R2 read; rows without it (completed before migration 0013) are read from R2.
 
 use super::args::{arg, Arg, FieldKind};
 use crate::catalog::{INLINE_PREVIEW_MAX_BASE64_BYTES, INLINE_PREVIEW_MAX_IMAGES};
 use crate::jobs::{JobRow, JobStatus};
+pub use crate::media::base64_len;
 use crate::media::{base64_encode, ImageFormat};
 use crate::protocol::mcp::ContentBlock;
 use crate::tools::ToolContext;
@@ -23,6 +27,8 @@ pub struct FinishedImage {
     pub thumbnail_url: Option<String>,
     /// Bytes of the full image.
     pub image_size: Option<i64>,
+    /// The thumbnail as base64, when the job row keeps it (then no R2 read is needed).
+    pub thumbnail_base64: Option<String>,
 }
 
 impl FinishedImage {
@@ -34,6 +40,7 @@ impl FinishedImage {
             image_url,
             thumbnail_url: row.thumbnail_url.clone(),
             image_size: row.image_size,
+            thumbnail_base64: row.thumbnail_base64.clone(),
         })
     }
 
@@ -79,11 +86,6 @@ pub fn has_resource_links(protocol_version: Option<&str>) -> bool {
     protocol_version.is_some_and(|version| version >= RESOURCE_LINK_SINCE)
 }
 
-/// Length of the base64 text for `bytes` bytes (padded).
-pub fn base64_len(bytes: usize) -> usize {
-    bytes.div_ceil(3) * 4
-}
-
 /// What one result may still inline: images and base64 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PreviewBudget {
@@ -108,7 +110,11 @@ impl PreviewBudget {
     /// Takes a thumbnail of `bytes` bytes if it fits; one that does not is skipped, and a
     /// smaller later one may still fit.
     pub fn admit(&mut self, bytes: usize) -> bool {
-        let cost = base64_len(bytes);
+        self.admit_base64(base64_len(bytes))
+    }
+
+    /// [`Self::admit`] for a thumbnail already encoded: `cost` base64 bytes.
+    pub fn admit_base64(&mut self, cost: usize) -> bool {
         if self.images_left == 0 || cost > self.base64_left {
             return false;
         }
@@ -141,29 +147,39 @@ pub fn blocks(images: &[FinishedImage], links: bool, previews: &[(String, String
     blocks
 }
 
-/// Reads thumbnails from R2 in the images' order until the budget is used. An image without a
-/// thumbnail, or one that cannot be read, is shown by its link alone.
+/// Each image's thumbnail as base64, in the images' order until the budget is used: the row's
+/// copy when it has one, else read from R2. An image without a thumbnail, or one that cannot be
+/// read, is shown by its link alone.
 async fn read_previews(ctx: &ToolContext, images: &[FinishedImage]) -> Vec<(String, String)> {
-    let mut previews = Vec::new();
+    let mut previews: Vec<(String, String)> = Vec::new();
     let mut budget = PreviewBudget::default();
-    let keys: Vec<(&str, String)> = images
-        .iter()
-        .filter_map(|image| Some((image.job_id.as_str(), image.thumbnail_key()?)))
-        .collect();
-    if keys.is_empty() {
-        return previews;
-    }
-    let bucket = match crate::bindings::bucket(&ctx.env) {
-        Ok(bucket) => bucket,
-        Err(error) => {
-            worker::console_error!("inline previews skipped: R2 binding unavailable: {error}");
-            return previews;
-        }
-    };
-    for (job_id, key) in keys {
+    // Opened on the first thumbnail the rows do not carry; `Some(None)`: the binding is missing.
+    let mut bucket: Option<Option<worker::Bucket>> = None;
+    for image in images {
+        let job_id = image.job_id.as_str();
+        // A thumbnail URL this server wrote is what says a thumbnail exists, for either source.
+        let Some(key) = image.thumbnail_key() else {
+            continue;
+        };
         if budget.exhausted() || previews.iter().any(|(seen, _)| seen == job_id) {
             continue;
         }
+        if let Some(text) = &image.thumbnail_base64 {
+            if budget.admit_base64(text.len()) {
+                previews.push((job_id.to_string(), text.clone()));
+            }
+            continue;
+        }
+        let bucket = bucket.get_or_insert_with(|| match crate::bindings::bucket(&ctx.env) {
+            Ok(bucket) => Some(bucket),
+            Err(error) => {
+                worker::console_error!("inline previews skipped: R2 binding unavailable: {error}");
+                None
+            }
+        });
+        let Some(bucket) = bucket.as_ref() else {
+            continue;
+        };
         let bytes = match bucket.get(&key).execute().await {
             Ok(Some(object)) => match object.body() {
                 Some(body) => body.bytes().await,
@@ -201,6 +217,7 @@ mod tests {
             image_url: format!("/images/1-a-fox-{job_id}.png"),
             thumbnail_url: thumbnail.then(|| format!("https://img.example.com/1-a-fox-{job_id}-thumb.webp")),
             image_size: Some(1234),
+            thumbnail_base64: None,
         }
     }
 
@@ -224,6 +241,7 @@ mod tests {
             inputs: None,
             estimated_neurons: None,
             estimated_usd: None,
+            thumbnail_base64: None,
         };
         let finished = FinishedImage::of_job(&row).unwrap();
         assert_eq!((finished.mime_type(), finished.file_name()), ("image/jpeg", "k.jpg"));
@@ -280,6 +298,12 @@ mod tests {
         assert!(budget.admit(1_000));
         assert!(budget.exhausted());
         assert!(!budget.admit(1));
+        // A thumbnail the row keeps as base64 costs its text's length, as the bytes would.
+        let (mut bytes, mut text) = (PreviewBudget::default(), PreviewBudget::default());
+        for size in [20_000, 30_000, 40_000, 5] {
+            assert_eq!(bytes.admit(size), text.admit_base64(base64_len(size)), "{size}");
+            assert_eq!(bytes, text);
+        }
         let mut one_huge = PreviewBudget::default();
         assert!(!one_huge.admit(75_001), "over 100,000 bytes of base64 alone");
         assert!(one_huge.admit(75_000));

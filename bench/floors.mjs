@@ -110,9 +110,9 @@ const TARGETS = {
 const COUNTS_BAND = [0.95, 1.05];
 
 const watchdog = setTimeout(() => {
-  console.error("floors: overall time limit (15 min) exceeded");
+  console.error("floors: overall time limit (30 min) exceeded");
   process.exit(3);
-}, 15 * 60_000);
+}, 30 * 60_000);
 watchdog.unref();
 
 // ---------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 //! MCP image-generation server for Cloudflare Workers.
 //!
-//! Request path: `transport` (routes, auth, Origin) → `server` (MCP methods over `protocol`
-//! wire types) → `tools` → `services` (job creation: plan, quota, record in D1 through `jobs`,
-//! enqueue; image inputs; R2 objects). Queue path: `pipeline::consumer` → image backend → R2 →
+//! Request path: `src/entry.mjs` (the main module: JSON-RPC POSTs cross into Wasm once, through
+//! `entry_export::serve_read`; the rest goes to the workers-rs `fetch` below) → `transport`
+//! (routes, auth, Origin) → `server` (MCP methods over `protocol` wire types) → `tools` →
+//! `services` (job creation: plan, quota, record in D1 through `jobs`, enqueue; image inputs; R2
+//! objects). Queue path: `pipeline::consumer` → image backend → R2 →
 //! D1. Cron path: `sweeper` (re-queues and fails jobs through `jobs`, expires the SSE mailbox of
 //! `transport`, deletes old images). `pages` serves people; `openai` serves OpenAI's images API
 //! (admitted by `transport` as MCP requests are) on the same services.

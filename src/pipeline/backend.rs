@@ -5,7 +5,7 @@
 //! (Phoenix, the Stable Diffusion models). Both become checked image bytes here.
 
 use futures::StreamExt;
-use worker::js_sys::{self, Object, Reflect, Uint8Array};
+use worker::js_sys::{self, JsString, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::web_sys::{self, FormData, ReadableStream};
 use worker::{ByteStream, Env};
@@ -193,8 +193,8 @@ async fn output_bytes(output: JsValue) -> Result<Vec<u8>, OutputError> {
     }
     if output.is_object() {
         let image = Reflect::get(&output, &JsValue::from_str("image")).unwrap_or(JsValue::UNDEFINED);
-        return match image.as_string() {
-            Some(encoded) => decode_base64_image(&encoded).map_err(OutputError::Image),
+        return match image.dyn_ref::<JsString>() {
+            Some(encoded) => decode_base64_output(encoded).map_err(OutputError::Image),
             None => Err(OutputError::Image(ImageError::Missing(
                 "expected {image: <base64>} or a byte stream, got an object without a string \"image\"".to_string(),
             ))),
@@ -204,6 +204,31 @@ async fn output_bytes(output: JsValue) -> Result<Vec<u8>, OutputError> {
         "expected {{image: <base64>}} or a byte stream, got {}",
         output.js_typeof().as_string().unwrap_or_default()
     ))))
+}
+
+#[worker::wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+extern "C" {
+    /// `Uint8Array.fromBase64(text)`: the platform's base64 decoder (forgiving: ASCII whitespace
+    /// and missing padding are accepted), reading a JS string where it is.
+    #[wasm_bindgen(js_namespace = Uint8Array, js_name = fromBase64, catch)]
+    fn platform_base64_decode(text: &JsString) -> Result<Uint8Array, JsValue>;
+}
+
+/// The bytes of a `{image: <base64>}` output. The platform decodes the text where it is, so the
+/// text (a third larger than the image) is never copied into Wasm memory, which never shrinks:
+/// the largest allocation of a job is then the image itself. Text the platform refuses, and an
+/// empty result, go through [`decode_base64_image`], whose rules and messages decide what is
+/// refused.
+fn decode_base64_output(encoded: &JsString) -> Result<Vec<u8>, ImageError> {
+    let marker = encoded.index_of(";base64,", 0);
+    let payload = match marker >= 0 && encoded.starts_with("data:", 0) {
+        true => encoded.slice(marker as u32 + 8, encoded.length()),
+        false => encoded.clone(),
+    };
+    match platform_base64_decode(&payload) {
+        Ok(bytes) if bytes.length() > 0 => Ok(bytes.to_vec()),
+        _ => decode_base64_image(&String::from(encoded)),
+    }
 }
 
 /// The message of a thrown JS value, without dumping whole objects into job rows.

@@ -56,6 +56,7 @@ const { values: opts } = parseArgs({
     seconds: { type: "string" },
     build: { type: "string", default: "build" },
     only: { type: "string" },
+    rows: { type: "string" },
     json: { type: "string" },
     original: { type: "string" },
     verbose: { type: "boolean", default: false },
@@ -66,7 +67,8 @@ if (opts.help) {
   console.log(
     "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--build build] [--only rows] [--json file]\n" +
       "                             [--original dir]   (the original server, built; default ../shared/seed-build)\n" +
-      "  rows for --only (comma-separated): requests, drain, startup, memory, profile, cpu",
+      "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu\n" +
+      "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating",
   );
   process.exit(0);
 }
@@ -593,7 +595,8 @@ async function requestPhase(results) {
   try {
     const sizes = await captureAndLoad(urls);
 
-    for (const s of SCENARIOS) {
+    const picked = opts.rows ? opts.rows.split(",") : null;
+    for (const s of SCENARIOS.filter((x) => !picked || picked.includes(x.name))) {
       const withOriginal = s.original === true;
       for (const concurrency of [1, 16]) {
         // Warm-up: every side, not counted.

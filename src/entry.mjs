@@ -4,7 +4,8 @@
 // A JSON-RPC POST on /mcp or /sse whose body declares its length crosses into Wasm once: this
 // module reads the body, and hands Rust the URL, every header as one text and the body in one
 // call (`serve_read`, src/lib.rs), which answers with one byte buffer: the status and headers,
-// then the body (`Answer::encode`, src/http/answer.rs). Everything else (pages, images, OAuth,
+// then the body (`Answer::encode`, src/http/answer.rs); synchronously when the request needed no
+// I/O, else as a Promise. Everything else (pages, images, OAuth,
 // the SSE stream, the OpenAI-compatible API, bodies without a declared length or over the
 // limit) and the queue and cron events go to worker-build's entry, whose workers-rs handlers
 // cross per header, per body read and per response part. Where a request waits on D1 or R2
@@ -63,7 +64,10 @@ export default {
     for (const [name, value] of request.headers) headers += `${name}\n${value}\n`;
     const body = new Uint8Array(await request.arrayBuffer());
     try {
-      return toResponse(await serveRead(request.url, headers, body, env));
+      // Bytes at once when Rust needed no I/O; a Promise of them when it did.
+      let out = serveRead(request.url, headers, body, env);
+      if (out instanceof Promise) out = await out;
+      return toResponse(out);
     } catch (error) {
       // As worker-build's entry does: a trap marks the instance for a restart.
       if (error instanceof WebAssembly.RuntimeError && initState) initState.criticalError = true;

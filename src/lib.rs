@@ -87,18 +87,35 @@ mod entry_export {
 
     use crate::transport::Served;
 
-    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, wasm_bindgen_futures = ::worker::wasm_bindgen_futures, js_sys = ::worker::js_sys)]
-    pub async fn serve_read(
-        url: String,
-        headers: String,
-        body: Vec<u8>,
-        env: ::worker::Env,
-    ) -> Result<JsValue, JsValue> {
+    /// The answer as the main module reads it: a byte buffer, or a `Response` (a stream of
+    /// events), or a Promise of either when the request had to wait on I/O.
+    ///
+    /// The request is run once at once: one that needs no I/O (a static token, no rate limiter,
+    /// an answer from memory, as `initialize`, `tools/list` and `ping` are) is answered by that
+    /// first poll, without a Promise, an executor task or a microtask. One still waiting (on D1,
+    /// R2, the queue, the rate limiter) goes on in wasm-bindgen-futures' executor, which polls it
+    /// again with its own waker: every future on these paths (JS promises, the futures crate's
+    /// channels and combinators, `time::sleep_ms`) wakes the waker of its latest poll.
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+    pub fn serve_read(url: String, headers: String, body: Vec<u8>, env: ::worker::Env) -> JsValue {
+        use std::future::Future;
+        use std::task::{Context, Poll};
         console_error_panic_hook::set_once();
-        Ok(match crate::transport::serve_read(&url, &headers, body, env).await {
+        let mut answer = Box::pin(async move { crate::transport::serve_read(&url, &headers, body, env).await });
+        let waker = futures::task::noop_waker();
+        match answer.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(served) => to_js(served),
+            Poll::Pending => {
+                ::worker::wasm_bindgen_futures::future_to_promise(async move { Ok(to_js(answer.await)) }).into()
+            }
+        }
+    }
+
+    fn to_js(served: Served) -> JsValue {
+        match served {
             Served::Bytes(bytes) => ::worker::js_sys::Uint8Array::from(bytes.as_slice()).into(),
             Served::Stream(response) => ::worker::worker_sys::web_sys::Response::from(response).into(),
-        })
+        }
     }
 
     /// Run once by the main module when the isolate starts (see [`crate::transport::warm_up`]).

@@ -33,13 +33,15 @@ function encode(status, headers, body) {
   out.set(body, 4 + head.length);
   return out;
 }
-Server.prototype.serve_read = async function (url, headers, body, env) {
+// As Rust's: the answer at once when no I/O was needed, a Promise of it otherwise ("later").
+Server.prototype.serve_read = function (url, headers, body, env) {
   seen.push({ path: "one crossing", url, headers, bytes: body.length, hasEnv: typeof env.MARK === "string" });
   const text = new TextDecoder().decode(body);
   if (text === "trap") throw new WebAssembly.RuntimeError("unreachable");
   if (text === "stream") return new Response("data: streamed\\n\\n", { headers: { "content-type": "text/event-stream" } });
   if (text === "empty") return encode(202, [["X-Empty", "yes"]], new Uint8Array());
-  return encode(200, [["Content-Type", "application/json"], ["X-Echo", "echo " + body.length]], encoder.encode('{"ok":"ü"}'));
+  const answer = encode(200, [["Content-Type", "application/json"], ["X-Echo", "echo " + body.length]], encoder.encode('{"ok":"ü"}'));
+  return text === "later" ? new Promise((resolve) => setTimeout(() => resolve(answer), 5)) : answer;
 };
 Server.prototype.request_body_max_bytes = () => 64;
 Server.prototype.warm_up = (env) => { globalThis.warmedWith = env && typeof env.MARK; };
@@ -112,6 +114,14 @@ describe("the main module (src/entry.mjs)", () => {
       assert.match(call.headers, /(^|\n)mcp-protocol-version\n2025-11-25\n/);
       assert.match(call.headers, /(^|\n)content-length\n17\n/);
     }
+  });
+
+  it("waits for an answer Rust could not give at once", async () => {
+    const res = await post("/mcp", "later");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-echo"), "echo 5");
+    assert.equal(await res.text(), '{"ok":"ü"}');
+    assert.deepEqual((await seen()).seen.map((s) => s.path), ["one crossing"]);
   });
 
   it("passes an answer without a body, and a streamed Response, through", async () => {

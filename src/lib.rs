@@ -129,6 +129,12 @@ mod entry_export {
         crate::transport::warm_up(env.as_ref());
     }
 
+    /// The request headers the main module hands over, one per line.
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+    pub fn entry_headers() -> String {
+        crate::transport::ENTRY_HEADERS.join("\n")
+    }
+
     /// The largest body the main module reads before handing a request over; larger or
     /// undeclared lengths take the workers-rs path, which refuses or streams them.
     #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]

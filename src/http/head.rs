@@ -24,8 +24,9 @@ impl RequestHead {
         }
     }
 
-    /// The head the entry module sends: the absolute URL, and the headers as
-    /// `name\nvalue\n` pairs (header names and values never contain a line feed).
+    /// The head the entry module sends: the absolute URL, and the headers it hands over
+    /// (`transport::ENTRY_HEADERS`) as `name\nvalue\n` pairs (header names and values never
+    /// contain a line feed).
     pub fn from_wire(url: &str, headers: &str) -> RequestHead {
         let mut lines = headers.split('\n');
         let mut pairs = Vec::new();

@@ -41,42 +41,52 @@ function pathOf(url) {
   return url.slice(start, end < 0 ? undefined : end);
 }
 
-function handedOver(request) {
-  if (request.method !== "POST" || !ROUTES.has(pathOf(request.url))) return false;
+function handedOver(request, url) {
+  if (request.method !== "POST" || !ROUTES.has(pathOf(url))) return false;
   const declared = request.headers.get("content-length");
   // After a trap, worker-build's entry starts a fresh instance; let it.
   return declared !== null && /^\d+$/.test(declared) && Number(declared) <= BODY_LIMIT && !initState?.criticalError;
 }
 
-/** The head last decoded: most answers repeat it byte for byte (the CORS headers are most of it). */
-let lastHead = { bytes: new Uint8Array(0), status: 0, headers: [] };
+/**
+ * The heads Rust has sent, by number (`HeadTable`, src/http/answer.rs): each as its status and
+ * a `Headers` built once, which a `Response` copies natively (pairs or a plain object would be
+ * read through JS property by property on every answer).
+ */
+const heads = [];
+/** The number of a head sent in full and not kept (`HeadTable::UNNUMBERED`). */
+const UNNUMBERED = 0xffffffff;
 
-function sameBytes(a, b) {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+function headOf(text) {
+  const lines = text.split("\n");
+  const headers = new Headers();
+  for (let i = 1; i + 1 < lines.length; i += 2) headers.append(lines[i], lines[i + 1]);
+  return { status: Number(lines[0]), headers };
 }
 
-/** The answer buffer: 4-byte little-endian head length, head (`status\nname\nvalue…`), body. */
+/** The answer buffer: head length and number (4 bytes each, little-endian), the head when sent, the body. */
 function toResponse(out) {
   if (out instanceof Response) return out;
-  const headLength = out[0] | (out[1] << 8) | (out[2] << 16) | (out[3] << 24);
-  const headBytes = out.subarray(4, 4 + headLength);
-  if (!sameBytes(headBytes, lastHead.bytes)) {
-    const head = decoder.decode(headBytes).split("\n");
-    const headers = [];
-    for (let i = 1; i + 1 < head.length; i += 2) headers.push([head[i], head[i + 1]]);
-    lastHead = { bytes: headBytes.slice(), status: Number(head[0]), headers };
+  const headLength = (out[0] | (out[1] << 8) | (out[2] << 16) | (out[3] << 24)) >>> 0;
+  const number = (out[4] | (out[5] << 8) | (out[6] << 16) | (out[7] << 24)) >>> 0;
+  let head;
+  if (headLength === 0) {
+    head = heads[number];
+    // Rust sends a head's text with its number first; a number alone is never new.
+    if (!head) throw new Error(`entry.mjs: head ${number} was never sent`);
+  } else {
+    head = headOf(decoder.decode(out.subarray(8, 8 + headLength)));
+    if (number !== UNNUMBERED) heads[number] = head;
   }
-  const body = out.subarray(4 + headLength);
-  // Each Response builds its own Headers from the pairs, so sharing them is safe.
-  return new Response(body.length ? body : null, { status: lastHead.status, headers: lastHead.headers });
+  const body = out.subarray(8 + headLength);
+  return new Response(body.length ? body : null, head);
 }
 
 // A plain object, not a WorkerEntrypoint class: workerd then constructs nothing per request.
 export default {
   async fetch(request, env, ctx) {
-    if (!handedOver(request)) return new Server(ctx, env).fetch(request);
+    const url = request.url;
+    if (!handedOver(request, url)) return new Server(ctx, env).fetch(request);
     let headers = "";
     for (const name of HEADER_NAMES) {
       const value = request.headers.get(name);
@@ -85,7 +95,7 @@ export default {
     const body = new Uint8Array(await request.arrayBuffer());
     try {
       // Bytes at once when Rust needed no I/O; a Promise of them when it did.
-      let out = serveRead(request.url, headers, body, env);
+      let out = serveRead(url, headers, body, env);
       if (out instanceof Promise) out = await out;
       return toResponse(out);
     } catch (error) {

@@ -47,9 +47,12 @@ impl Answer {
         Ok(response)
     }
 
-    /// The answer as the entry module reads it: the length of the head (4 bytes, little-endian),
-    /// the head (`status`, then `\nname\nvalue` per header, `extra` last), then the body.
-    pub fn encode(&self, extra: &[(&str, &str)]) -> Vec<u8> {
+    /// The answer as the entry module reads it: the head's length and its number in `heads`
+    /// (4 bytes each, little-endian), the head unless the entry already has it (`status`, then
+    /// `\nname\nvalue` per header, `extra` last), then the body. Most answers repeat one of a
+    /// few heads byte for byte (the CORS headers are most of each), so the entry builds each
+    /// head's `Headers` once and is then sent only its number (length 0).
+    pub fn encode(&self, extra: &[(&str, &str)], heads: &mut HeadTable) -> Vec<u8> {
         let mut head = self.status.to_string();
         let headers = self.headers.iter().map(|(name, value)| (*name, value.as_str()));
         for (name, value) in headers.chain(extra.iter().copied()) {
@@ -58,11 +61,50 @@ impl Answer {
             head.push('\n');
             head.push_str(value);
         }
-        let mut out = Vec::with_capacity(4 + head.len() + self.body.len());
-        out.extend_from_slice(&(head.len() as u32).to_le_bytes());
-        out.extend_from_slice(head.as_bytes());
+        let (number, sent) = match heads.number(&head) {
+            Some(Known::Before(number)) => (number, ""),
+            Some(Known::Now(number)) => (number, head.as_str()),
+            None => (HeadTable::UNNUMBERED, head.as_str()),
+        };
+        let mut out = Vec::with_capacity(8 + sent.len() + self.body.len());
+        out.extend_from_slice(&(sent.len() as u32).to_le_bytes());
+        out.extend_from_slice(&number.to_le_bytes());
+        out.extend_from_slice(sent.as_bytes());
         out.extend_from_slice(&self.body);
         out
+    }
+}
+
+/// The heads the entry module has been sent, numbered in order, one table per Wasm instance
+/// (the entry's copy is rebuilt from what each instance sends: a head's text always comes with
+/// its number the first time). Bounded: heads past [`HeadTable::CAPACITY`] (a value that
+/// varies, such as a challenge naming the caller's origin) are sent in full every time.
+#[derive(Debug, Default)]
+pub struct HeadTable {
+    heads: Vec<String>,
+}
+
+/// Whether the entry module has a head: numbered by an earlier answer, or numbered now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    Before(u32),
+    Now(u32),
+}
+
+impl HeadTable {
+    pub const CAPACITY: usize = 64;
+    /// The number of a head sent in full and not kept.
+    pub const UNNUMBERED: u32 = u32::MAX;
+
+    fn number(&mut self, head: &str) -> Option<Known> {
+        if let Some(at) = self.heads.iter().position(|known| known == head) {
+            return Some(Known::Before(at as u32));
+        }
+        if self.heads.len() >= Self::CAPACITY {
+            return None;
+        }
+        self.heads.push(head.to_string());
+        Some(Known::Now(self.heads.len() as u32 - 1))
     }
 }
 
@@ -70,23 +112,35 @@ impl Answer {
 mod tests {
     use super::*;
 
-    /// The entry module's decoding (src/entry.mjs), written again in Rust.
-    fn decode(bytes: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    /// The entry module's decoding (src/entry.mjs), written again in Rust, with its table of heads.
+    fn decode(bytes: &[u8], known: &mut Vec<String>) -> (u16, Vec<(String, String)>, Vec<u8>) {
         let length = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
-        let head = std::str::from_utf8(&bytes[4..4 + length]).unwrap();
+        let number = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+        let head = match length {
+            0 => known[number as usize].clone(),
+            _ => {
+                let head = std::str::from_utf8(&bytes[8..8 + length]).unwrap().to_string();
+                if number != HeadTable::UNNUMBERED {
+                    assert_eq!(number as usize, known.len(), "heads are numbered in order");
+                    known.push(head.clone());
+                }
+                head
+            }
+        };
         let mut parts = head.split('\n');
         let status = parts.next().unwrap().parse().unwrap();
         let mut headers = Vec::new();
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             headers.push((name.to_string(), value.to_string()));
         }
-        (status, headers, bytes[4 + length..].to_vec())
+        (status, headers, bytes[8 + length..].to_vec())
     }
 
     #[test]
     fn the_encoding_carries_status_headers_and_body() {
         let answer = Answer::json(200, r#"{"ok":"é"}"#.to_string()).header("Retry-After", "60");
-        let (status, headers, body) = decode(&answer.encode(&[("Access-Control-Allow-Origin", "*")]));
+        let encoded = answer.encode(&[("Access-Control-Allow-Origin", "*")], &mut HeadTable::default());
+        let (status, headers, body) = decode(&encoded, &mut Vec::new());
         assert_eq!(status, 200);
         assert_eq!(
             headers,
@@ -101,7 +155,44 @@ mod tests {
 
     #[test]
     fn an_empty_answer_has_no_body() {
-        let (status, headers, body) = decode(&Answer::empty(202).encode(&[]));
+        let (status, headers, body) = decode(
+            &Answer::empty(202).encode(&[], &mut HeadTable::default()),
+            &mut Vec::new(),
+        );
         assert_eq!((status, headers.len(), body.len()), (202, 0, 0));
+    }
+
+    #[test]
+    fn a_repeated_head_is_sent_once_then_by_number() {
+        let mut table = HeadTable::default();
+        let mut known = Vec::new();
+        let first = Answer::json(200, "{}".to_string()).encode(&[], &mut table);
+        let other = Answer::empty(202).encode(&[], &mut table);
+        let again = Answer::json(200, "[1]".to_string()).encode(&[], &mut table);
+        assert_eq!(&again[..8], &[0, 0, 0, 0, 0, 0, 0, 0], "length 0, head number 0");
+        assert_eq!(&other[4..8], &[1, 0, 0, 0]);
+        for (encoded, body) in [(&first, "{}"), (&other, ""), (&again, "[1]")] {
+            let (_, _, got) = decode(encoded, &mut known);
+            assert_eq!(got, body.as_bytes());
+        }
+        let (status, headers, _) = decode(&again, &mut known);
+        assert_eq!((status, headers[0].1.as_str()), (200, "application/json"));
+    }
+
+    #[test]
+    fn heads_past_the_capacity_are_sent_in_full_every_time() {
+        let mut table = HeadTable::default();
+        let mut known = Vec::new();
+        for n in 0..HeadTable::CAPACITY + 3 {
+            let answer = Answer::empty(429).header("Retry-After", n.to_string());
+            for _ in 0..2 {
+                let encoded = answer.encode(&[], &mut table);
+                let (status, headers, _) = decode(&encoded, &mut known);
+                assert_eq!((status, headers[0].1.clone()), (429, n.to_string()));
+            }
+        }
+        assert_eq!(known.len(), HeadTable::CAPACITY);
+        let late = Answer::empty(429).header("Retry-After", "late").encode(&[], &mut table);
+        assert_eq!(&late[4..8], &HeadTable::UNNUMBERED.to_le_bytes());
     }
 }

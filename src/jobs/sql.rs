@@ -11,8 +11,20 @@ use crate::d1::{SqlValue, Statement};
 /// values: `$plain`, one column per field (`g.id, …`), and `$json`, the whole row as one JSON text
 /// named `j` (`json_object('id', g.id, …) AS j`), which crosses from D1 into Wasm as one string
 /// per row instead of an object converted field by field. Adding a column is one line here (and
-/// its field in the row struct).
+/// its field in the row struct). A second declaration after `;` whose list opens with `..` is the
+/// same row with more columns after the first's (`[.., "extra"]`): its two lists are derived
+/// from the first's, so the shared columns are written once.
 macro_rules! row_columns {
+    (
+        $(#[$meta:meta])* $plain:ident, $json:ident = [$($column:literal $($real:ident)?),+ $(,)?];
+        $(#[$wide_meta:meta])* $wide_plain:ident, $wide_json:ident =
+        [.., $($extra:literal $($extra_real:ident)?),+ $(,)?]
+    ) => {
+        row_columns!($(#[$meta])* $plain, $json = [$($column $($real)?),+]);
+        row_columns!(
+            $(#[$wide_meta])* $wide_plain, $wide_json = [$($column $($real)?),+, $($extra $($extra_real)?),+]
+        );
+    };
     ($(#[$meta:meta])* $plain:ident, $json:ident = [$($column:literal $($real:ident)?),+ $(,)?]) => {
         row_columns!($(#[$meta])* $plain, $json = [$($column => $column $($real)?),+]);
     };
@@ -49,18 +61,10 @@ row_columns! {
         "id", "status", "prompt", "model", "image_url", "error", "created_at", "updated_at", "seed", "width",
         "height", "parameters", "thumbnail_url", "image_size", "inputs", "estimated_neurons" real,
         "estimated_usd" real,
-    ]
-}
-
-row_columns! {
+    ];
     /// A job row with its inline preview (`thumbnail_base64`), for the queries of tools that show
-    /// it; listings and the sweeper read [`JOB_COLUMNS`] and leave the text in D1. `JOB_COLUMNS`
-    /// and then the preview (a test holds the two lists together).
-    JOB_COLUMNS_WITH_PREVIEW, JOB_JSON_WITH_PREVIEW = [
-        "id", "status", "prompt", "model", "image_url", "error", "created_at", "updated_at", "seed", "width",
-        "height", "parameters", "thumbnail_url", "image_size", "inputs", "estimated_neurons" real,
-        "estimated_usd" real, "thumbnail_base64",
-    ]
+    /// it; listings and the sweeper read [`JOB_COLUMNS`] and leave the text in D1.
+    JOB_COLUMNS_WITH_PREVIEW, JOB_JSON_WITH_PREVIEW = [.., "thumbnail_base64"]
 }
 
 row_columns! {
@@ -1359,6 +1363,11 @@ pub(crate) mod sqlite_tests {
     #[test]
     fn the_preview_columns_are_the_job_columns_and_the_preview() {
         assert_eq!(JOB_COLUMNS_WITH_PREVIEW, format!("{JOB_COLUMNS}, thumbnail_base64"));
+        let job_fields = JOB_JSON.strip_suffix(") AS j").unwrap();
+        assert_eq!(
+            JOB_JSON_WITH_PREVIEW,
+            format!("{job_fields}, 'thumbnail_base64', thumbnail_base64) AS j")
+        );
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub enum Served {
 /// [`dispatch`] sends them. The entry names the same two paths.
 pub const ENTRY_ROUTES: [&str; 2] = ["/mcp", "/sse"];
 
-/// The request headers the entry module hands over (lower case): the ones the checks and
-/// Streamable HTTP read. Copying only these instead of every header was a third of the main
+/// The request headers the entry module hands over and [`request_head`] copies (lower case):
+/// the ones the checks, Streamable HTTP and the SSE transport read. Copying only these instead of every header was a third of the main
 /// module's own time per request in the cpu bench. A test below holds this list to the
 /// `header("…")` reads of the code a handed-over request runs through.
 pub const ENTRY_HEADERS: [&str; 6] = [
@@ -67,6 +67,12 @@ pub const ENTRY_HEADERS: [&str; 6] = [
     "mcp-protocol-version",
     "origin",
 ];
+
+/// The head of a request that came through workers-rs: its URL and the [`ENTRY_HEADERS`], the
+/// same headers the entry module hands over.
+pub fn request_head(req: &Request) -> RequestHead {
+    RequestHead::of(req, &ENTRY_HEADERS)
+}
 
 /// A POST from the entry module: its URL, its headers (see [`RequestHead::from_wire`]) and its
 /// body in; the answer out, as [`route`] would give it (CORS headers, failures as JSON-RPC).
@@ -346,10 +352,17 @@ pub fn refusal(status: u16, message: &str, challenge: Option<String>) -> Answer 
 mod tests {
     use super::*;
 
-    /// Every header the code of a handed-over request reads is one the entry module hands over.
+    /// Every header read from a [`RequestHead`] is one the entry module hands over and
+    /// [`request_head`] copies: the files that build or read a head are scanned (the checks,
+    /// Streamable HTTP, legacy SSE, OpenAI's images API).
     #[test]
-    fn the_entry_hands_over_every_header_the_post_path_reads() {
-        let sources = [include_str!("mod.rs"), include_str!("streamable.rs")];
+    fn every_header_read_from_a_request_head_is_one_it_carries() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("streamable.rs"),
+            include_str!("sse.rs"),
+            include_str!("openai.rs"),
+        ];
         let mut read = Vec::new();
         for source in sources {
             for (at, _) in source.match_indices("header(\"") {
@@ -366,7 +379,7 @@ mod tests {
                 }
             }
         }
-        assert!(read.len() >= 6, "{read:?}");
+        assert!(read.len() >= 8, "{read:?}");
         for name in &read {
             assert!(
                 ENTRY_HEADERS.contains(&name.as_str()),

@@ -224,20 +224,53 @@ async fn authenticate_client(
     Ok(if secret_ok { Ok(client) } else { Err(unknown()) })
 }
 
-/// POST /oauth/token.
-async fn token(mut req: Request, env: &Env, origin: &str) -> worker::Result<Response> {
+/// What the token and revocation endpoints start from: the configuration, the form and the
+/// client it authenticates.
+struct AuthenticatedForm {
+    config: Config,
+    pairs: Vec<(String, String)>,
+    store: OAuthStore,
+    client: Client,
+}
+
+/// The opening both the token and revocation endpoints share: the configuration (500 when it is
+/// broken), the form (400), the store, then the client's authentication (`invalid_client`).
+/// `Err` is the status and OAuth error to answer with.
+async fn authenticated_form(
+    req: &mut Request,
+    env: &Env,
+) -> worker::Result<Result<AuthenticatedForm, (u16, OAuthError)>> {
     let config = match Config::from_env(env) {
         Ok(config) => config,
-        Err(error) => return oauth_error(500, &OAuthError::new("server_error", error.to_string())),
+        Err(error) => return Ok(Err((500, OAuthError::new("server_error", error.to_string())))),
     };
-    let pairs = match read_form(&mut req).await? {
+    let pairs = match read_form(req).await? {
         Ok(pairs) => pairs,
-        Err(error) => return oauth_error(400, &error),
+        Err(error) => return Ok(Err((400, error))),
     };
     let store = store(env)?;
-    let client = match authenticate_client(&req, &pairs, &store, &config).await? {
+    let client = match authenticate_client(req, &pairs, &store, &config).await? {
         Ok(client) => client,
-        Err(error) => return oauth_error(status_of(&error), &error),
+        Err(error) => return Ok(Err((status_of(&error), error))),
+    };
+    Ok(Ok(AuthenticatedForm {
+        config,
+        pairs,
+        store,
+        client,
+    }))
+}
+
+/// POST /oauth/token.
+async fn token(mut req: Request, env: &Env, origin: &str) -> worker::Result<Response> {
+    let AuthenticatedForm {
+        config,
+        pairs,
+        store,
+        client,
+    } = match authenticated_form(&mut req, env).await? {
+        Ok(form) => form,
+        Err((status, error)) => return oauth_error(status, &error),
     };
     let request = match requests::token_request(&pairs) {
         Ok(request) => request,
@@ -415,18 +448,11 @@ async fn refresh(
 /// POST /oauth/revoke (RFC 7009): ends the grant of the token (access or refresh), if it
 /// belongs to the authenticated client. Unknown tokens answer 200 too (§2.2).
 async fn revoke(mut req: Request, env: &Env) -> worker::Result<Response> {
-    let config = match Config::from_env(env) {
-        Ok(config) => config,
-        Err(error) => return oauth_error(500, &OAuthError::new("server_error", error.to_string())),
-    };
-    let pairs = match read_form(&mut req).await? {
-        Ok(pairs) => pairs,
-        Err(error) => return oauth_error(400, &error),
-    };
-    let store = store(env)?;
-    let client = match authenticate_client(&req, &pairs, &store, &config).await? {
-        Ok(client) => client,
-        Err(error) => return oauth_error(status_of(&error), &error),
+    let AuthenticatedForm {
+        pairs, store, client, ..
+    } = match authenticated_form(&mut req, env).await? {
+        Ok(form) => form,
+        Err((status, error)) => return oauth_error(status, &error),
     };
     let token = match requests::single(&pairs, "token") {
         Ok(Some(token)) => token,

@@ -4,9 +4,8 @@
 
 use worker::{Env, Request, Response};
 
-use super::{admit, Refused};
+use super::{admit, request_head, Refused};
 use crate::http::body::{read_limited_bytes, BodyError};
-use crate::http::head::RequestHead;
 use crate::openai::{self, ApiError, Body};
 
 /// The routes as the discovery page lists them.
@@ -37,7 +36,7 @@ pub async fn serve(mut req: Request, path: &str, env: Env) -> worker::Result<Res
     };
     // The caller's scopes: all of them for `AUTH_TOKEN` and the `API_KEYS` tokens; an OAuth
     // access token's are the ones its grant holds.
-    let (ctx, principal) = match admit(&RequestHead::of(&req), &env).await {
+    let (ctx, principal) = match admit(&request_head(&req), &env).await {
         Ok(admitted) => admitted,
         Err(Refused {
             status,

@@ -12,8 +12,7 @@ use futures::{stream, StreamExt};
 use worker::{Context, Env, Request, Response};
 
 use super::mailbox::{Mailbox, Pending};
-use super::{accepted, guard, read_body, refusal, rpc_error, scope_refusal};
-use crate::http::head::RequestHead;
+use super::{accepted, guard, read_body, refusal, request_head, rpc_error, scope_refusal};
 use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcResponse};
 use crate::server::{self as dispatch, Era};
 use crate::tools::{ProgressSink, ToolContext};
@@ -86,7 +85,7 @@ struct StreamState {
 }
 
 pub async fn open_stream(req: Request, env: Env) -> worker::Result<Response> {
-    let principal = match guard(&RequestHead::of(&req), &env).await {
+    let principal = match guard(&request_head(&req), &env).await {
         Ok((_, principal)) => principal,
         Err(refused) => return refused.into_response(),
     };
@@ -171,7 +170,7 @@ async fn next_chunk(state: &mut StreamState) -> Vec<u8> {
 /// nor confirmed to exist; nothing is run and nothing is written to the mailbox. Sessions
 /// opened before owners were recorded belong to nobody and are refused the same way.
 pub async fn post_message(mut req: Request, env: Env, worker_ctx: Context) -> worker::Result<Response> {
-    let head = RequestHead::of(&req);
+    let head = request_head(&req);
     let (ctx, principal) = match guard(&head, &env).await {
         Ok(guarded) => guarded,
         Err(refused) => return refused.into_response(),

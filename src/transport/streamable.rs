@@ -10,7 +10,9 @@ use futures::channel::mpsc;
 use futures::{future, stream, StreamExt};
 use worker::{Env, Request, Response};
 
-use super::{accepted, body_text, guard, read_body, refusal, rpc_answer, rpc_error_answer, scope_refusal};
+use super::{
+    accepted, body_text, guard, read_body, refusal, request_head, rpc_answer, rpc_error_answer, scope_refusal,
+};
 use crate::access::Principal;
 use crate::http::answer::Answer;
 use crate::http::head::RequestHead;
@@ -28,7 +30,7 @@ pub enum Outcome {
 
 /// POST /mcp through workers-rs: the request's head and body are read from `req`.
 pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
-    let head = RequestHead::of(&req);
+    let head = request_head(&req);
     let admitted = match guard(&head, &env).await {
         Ok(admitted) => admitted,
         Err(refused) => return refused.into_response(),

@@ -54,6 +54,7 @@ const { values: opts } = parseArgs({
     profile: { type: "boolean", default: false },
     rounds: { type: "string" },
     slices: { type: "string" },
+    concurrency: { type: "string" },
     seconds: { type: "string" },
     build: { type: "string", default: "build" },
     only: { type: "string" },
@@ -70,7 +71,8 @@ if (opts.help) {
     "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--slices K] [--build build] [--only rows] [--json file]\n" +
       "                             [--original dir]   (the original server, built; default ../shared/seed-build)\n" +
       "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu\n" +
-      "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating",
+      "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating\n" +
+      "  --concurrency 1,16: the request rows' client counts (the targets are at 16)",
   );
   process.exit(0);
 }
@@ -83,6 +85,8 @@ const QUICK = opts.quick;
 const ROUNDS = Math.max(1, Number.parseInt(opts.rounds ?? (QUICK ? "1" : "3"), 10));
 const RUN_MS = Math.round(1000 * Number(opts.seconds ?? (QUICK ? "0.5" : "2.0")));
 /** Each side's RUN_MS per round is taken in this many slices, in turn with the other sides'. */
+/** The request rows' client counts (--concurrency 16 for the targets' column only). */
+const CONCURRENCIES = (opts.concurrency ?? "1,16").split(",").map(Number);
 const SLICES = Math.max(1, Number.parseInt(opts.slices ?? (QUICK ? "1" : "8"), 10));
 const DRAIN_ROUNDS = QUICK ? 1 : 2; // the second round skips B' (one drain of 100 jobs is ~10-20 s here)
 const DRAIN_JOBS = 100;
@@ -631,7 +635,7 @@ async function requestPhase(results) {
     const picked = opts.rows ? opts.rows.split(",") : null;
     for (const s of SCENARIOS.filter((x) => !picked || picked.includes(x.name))) {
       const withOriginal = s.original === true;
-      for (const concurrency of [1, 16]) {
+      for (const concurrency of CONCURRENCIES) {
         // Warm-up: every side, not counted.
         await load(urls[SERVER], s, concurrency, Math.min(300, RUN_MS));
         await load(urls[s.floor], s, concurrency, Math.min(300, RUN_MS));

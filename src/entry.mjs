@@ -3,8 +3,8 @@
 //
 // A JSON-RPC POST on /mcp or /sse whose body declares its length crosses into Wasm once: this
 // module reads the body, and hands Rust the URL, the headers it reads as one text and the body in one
-// call (`serve_read`, src/lib.rs), which answers with one byte buffer: the status and headers,
-// then the body (`Answer::encode`, src/http/answer.rs); synchronously when the request needed no
+// call (`serve_read`, src/lib.rs), which answers with one byte buffer: the body, then the status
+// and headers (`Answer::encode`, src/http/answer.rs); synchronously when the request needed no
 // I/O, else as a Promise. Everything else (pages, images, OAuth,
 // the SSE stream, the OpenAI-compatible API, bodies without a declared length or over the
 // limit) and the queue and cron events go to worker-build's entry, whose workers-rs handlers
@@ -64,22 +64,26 @@ function headOf(text) {
   return { status: Number(lines[0]), headers };
 }
 
-/** The answer buffer: head length and number (4 bytes each, little-endian), the head when sent, the body. */
+/**
+ * The answer buffer: the body, the head when sent, then the head's length and number (4 bytes
+ * each, little-endian). Rust appends the head to the body instead of copying the body after it.
+ */
 function toResponse(out) {
   if (out instanceof Response) return out;
-  const headLength = (out[0] | (out[1] << 8) | (out[2] << 16) | (out[3] << 24)) >>> 0;
-  const number = (out[4] | (out[5] << 8) | (out[6] << 16) | (out[7] << 24)) >>> 0;
+  const end = out.length;
+  const headLength = (out[end - 8] | (out[end - 7] << 8) | (out[end - 6] << 16) | (out[end - 5] << 24)) >>> 0;
+  const number = (out[end - 4] | (out[end - 3] << 8) | (out[end - 2] << 16) | (out[end - 1] << 24)) >>> 0;
+  const bodyEnd = end - 8 - headLength;
   let head;
   if (headLength === 0) {
     head = heads[number];
     // Rust sends a head's text with its number first; a number alone is never new.
     if (!head) throw new Error(`entry.mjs: head ${number} was never sent`);
   } else {
-    head = headOf(decoder.decode(out.subarray(8, 8 + headLength)));
+    head = headOf(decoder.decode(out.subarray(bodyEnd, end - 8)));
     if (number !== UNNUMBERED) heads[number] = head;
   }
-  const body = out.subarray(8 + headLength);
-  return new Response(body.length ? body : null, head);
+  return new Response(bodyEnd ? out.subarray(0, bodyEnd) : null, head);
 }
 
 // A plain object, not a WorkerEntrypoint class: workerd then constructs nothing per request.

@@ -78,7 +78,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 
 /// The one-crossing entry for JSON-RPC POSTs, called by the worker's main module
 /// (`src/entry.mjs`, copied next to worker-build's output by `scripts/build.sh`): the URL, the
-/// headers as one text and the body in; one byte buffer (status, headers, body) out, or a
+/// headers as one text and the body in; one byte buffer (body, then status and headers) out, or a
 /// `Response` when the answer is a stream of events. worker-build puts both functions on its
 /// entry class's prototype, where the main module finds them.
 mod entry_export {

@@ -47,12 +47,13 @@ impl Answer {
         Ok(response)
     }
 
-    /// The answer as the entry module reads it: the head's length and its number in `heads`
-    /// (4 bytes each, little-endian), the head unless the entry already has it (`status`, then
-    /// `\nname\nvalue` per header, `extra` last), then the body. Most answers repeat one of a
-    /// few heads byte for byte (the CORS headers are most of each), so the entry builds each
-    /// head's `Headers` once and is then sent only its number (length 0).
-    pub fn encode(&self, extra: &[(&str, &str)], heads: &mut HeadTable) -> Vec<u8> {
+    /// The answer as the entry module reads it: the body, then the head unless the entry already
+    /// has it (`status`, then `\nname\nvalue` per header, `extra` last), then the head's length
+    /// and its number in `heads` (4 bytes each, little-endian). Most answers repeat one of a few
+    /// heads byte for byte (the CORS headers are most of each), so the entry builds each head's
+    /// `Headers` once and is then sent only its number (length 0). The body comes first so that
+    /// it is not copied: the head is appended to it.
+    pub fn encode(self, extra: &[(&str, &str)], heads: &mut HeadTable) -> Vec<u8> {
         let mut head = self.status.to_string();
         let headers = self.headers.iter().map(|(name, value)| (*name, value.as_str()));
         for (name, value) in headers.chain(extra.iter().copied()) {
@@ -66,11 +67,11 @@ impl Answer {
             Some(Known::Now(number)) => (number, head.as_str()),
             None => (HeadTable::UNNUMBERED, head.as_str()),
         };
-        let mut out = Vec::with_capacity(8 + sent.len() + self.body.len());
+        let mut out = self.body;
+        out.reserve_exact(sent.len() + 8);
+        out.extend_from_slice(sent.as_bytes());
         out.extend_from_slice(&(sent.len() as u32).to_le_bytes());
         out.extend_from_slice(&number.to_le_bytes());
-        out.extend_from_slice(sent.as_bytes());
-        out.extend_from_slice(&self.body);
         out
     }
 }
@@ -114,12 +115,14 @@ mod tests {
 
     /// The entry module's decoding (src/entry.mjs), written again in Rust, with its table of heads.
     fn decode(bytes: &[u8], known: &mut Vec<String>) -> (u16, Vec<(String, String)>, Vec<u8>) {
-        let length = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
-        let number = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+        let end = bytes.len();
+        let length = u32::from_le_bytes(bytes[end - 8..end - 4].try_into().unwrap()) as usize;
+        let number = u32::from_le_bytes(bytes[end - 4..].try_into().unwrap());
+        let body_end = end - 8 - length;
         let head = match length {
             0 => known[number as usize].clone(),
             _ => {
-                let head = std::str::from_utf8(&bytes[8..8 + length]).unwrap().to_string();
+                let head = std::str::from_utf8(&bytes[body_end..end - 8]).unwrap().to_string();
                 if number != HeadTable::UNNUMBERED {
                     assert_eq!(number as usize, known.len(), "heads are numbered in order");
                     known.push(head.clone());
@@ -133,7 +136,7 @@ mod tests {
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             headers.push((name.to_string(), value.to_string()));
         }
-        (status, headers, bytes[8 + length..].to_vec())
+        (status, headers, bytes[..body_end].to_vec())
     }
 
     #[test]
@@ -169,8 +172,11 @@ mod tests {
         let first = Answer::json(200, "{}".to_string()).encode(&[], &mut table);
         let other = Answer::empty(202).encode(&[], &mut table);
         let again = Answer::json(200, "[1]".to_string()).encode(&[], &mut table);
-        assert_eq!(&again[..8], &[0, 0, 0, 0, 0, 0, 0, 0], "length 0, head number 0");
-        assert_eq!(&other[4..8], &[1, 0, 0, 0]);
+        assert_eq!(
+            again, b"[1]\0\0\0\0\0\0\0\0",
+            "the body, then length 0 and head number 0"
+        );
+        assert_eq!(&other[other.len() - 4..], &[1, 0, 0, 0]);
         for (encoded, body) in [(&first, "{}"), (&other, ""), (&again, "[1]")] {
             let (_, _, got) = decode(encoded, &mut known);
             assert_eq!(got, body.as_bytes());
@@ -186,13 +192,13 @@ mod tests {
         for n in 0..HeadTable::CAPACITY + 3 {
             let answer = Answer::empty(429).header("Retry-After", n.to_string());
             for _ in 0..2 {
-                let encoded = answer.encode(&[], &mut table);
+                let encoded = answer.clone().encode(&[], &mut table);
                 let (status, headers, _) = decode(&encoded, &mut known);
                 assert_eq!((status, headers[0].1.clone()), (429, n.to_string()));
             }
         }
         assert_eq!(known.len(), HeadTable::CAPACITY);
         let late = Answer::empty(429).header("Retry-After", "late").encode(&[], &mut table);
-        assert_eq!(&late[4..8], &HeadTable::UNNUMBERED.to_le_bytes());
+        assert_eq!(&late[late.len() - 4..], &HeadTable::UNNUMBERED.to_le_bytes());
     }
 }

@@ -36,11 +36,11 @@ function encode(status, headers, body, { unnumbered = false } = {}) {
   if (number === -1) number = numbered.push(text) - 1;
   const head = known ? new Uint8Array() : encoder.encode(text);
   lastSentBy = known ? "number" : "text";
-  const out = new Uint8Array(8 + head.length + body.length);
-  new DataView(out.buffer).setUint32(0, head.length, true);
-  new DataView(out.buffer).setUint32(4, number, true);
-  out.set(head, 8);
-  out.set(body, 8 + head.length);
+  const out = new Uint8Array(body.length + head.length + 8);
+  out.set(body, 0);
+  out.set(head, body.length);
+  new DataView(out.buffer).setUint32(body.length + head.length, head.length, true);
+  new DataView(out.buffer).setUint32(body.length + head.length + 4, number, true);
   return out;
 }
 // As Rust's: the answer at once when no I/O was needed, a Promise of it otherwise ("later").

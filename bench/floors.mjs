@@ -491,10 +491,33 @@ async function load(url, scenario, concurrency, durationMs) {
   return summaryOf(await loadRaw(url, scenario, concurrency, durationMs));
 }
 
-/** One load's latencies (ms) and its wall time, for [summaryOf] to sum over slices. */
+/**
+ * workerd's CPU time so far, in µs: every thread (the isolates, the D1 and R2 simulators, the
+ * HTTP stack), from /proc/<pid>/task/<tid>/schedstat (ns); null where /proc has none.
+ */
+function workerdCpuMicros(pid) {
+  if (!pid) return null;
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+  } catch {
+    return null;
+  }
+  return ns / 1000;
+}
+
+/** The workerd whose CPU the request loads count (set by the request phase). */
+let loadedWorkerd = null;
+
+/**
+ * One load's latencies (ms), its wall time, and the CPU it cost workerd (all threads) and this
+ * process (the load itself), in µs, for [summaryOf] to sum over slices.
+ */
 async function loadRaw(url, scenario, concurrency, durationMs) {
   const latencies = [];
   let failure = null;
+  const cpu0 = workerdCpuMicros(loadedWorkerd);
+  const own0 = process.cpuUsage();
   const start = performance.now();
   const end = start + durationMs;
   await Promise.all(
@@ -508,15 +531,29 @@ async function loadRaw(url, scenario, concurrency, durationMs) {
     }),
   );
   if (failure) throw new Error(failure);
-  return { latencies, elapsed: performance.now() - start };
+  const elapsed = performance.now() - start;
+  const own = process.cpuUsage(own0);
+  const cpu1 = workerdCpuMicros(loadedWorkerd);
+  return { latencies, elapsed, workerdCpu: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, loadCpu: own.user + own.system };
 }
 
-/** Requests per second and latency quantiles over one or more loads of one side. */
+/**
+ * Requests per second, latency quantiles, and CPU per request (µs: workerd's, and the load's
+ * own) over one or more loads of one side.
+ */
 function summaryOf(...raws) {
   const latencies = raws.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const elapsed = raws.reduce((a, r) => a + r.elapsed, 0);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { n: latencies.length, rps: (latencies.length / elapsed) * 1000, p50: q(0.5), p95: q(0.95) };
+  const perRequest = (key) => (raws.some((r) => typeof r[key] !== "number") ? null : raws.reduce((a, r) => a + r[key], 0) / latencies.length);
+  return {
+    n: latencies.length,
+    rps: (latencies.length / elapsed) * 1000,
+    p50: q(0.5),
+    p95: q(0.95),
+    workerdCpuUs: perRequest("workerdCpu"),
+    loadCpuUs: perRequest("loadCpu"),
+  };
 }
 
 /**
@@ -630,6 +667,7 @@ function counts(noise) {
 async function requestPhase(results) {
   const { mf, logs, urls } = await startRequestWorkers({}, true);
   try {
+    loadedWorkerd = workerdPid();
     const sizes = await captureAndLoad(urls);
 
     const picked = opts.rows ? opts.rows.split(",") : null;
@@ -676,20 +714,31 @@ async function requestPhase(results) {
           `  ${s.name.padEnd(20)} c=${String(concurrency).padStart(2)}  ours ${fmt(row.ours.rps).padStart(5)} req/s ` +
             `p50 ${fmt(row.ours.p50, 1)} p95 ${fmt(row.ours.p95, 1)} ms | ${s.floor} ${fmt(row.floorRun.rps).padStart(5)} req/s ` +
             `p50 ${fmt(row.floorRun.p50, 1)} p95 ${fmt(row.floorRun.p95, 1)} ms | ratio ${fmt(row.ratio, 2)} ${vsOriginal}` +
-            `(floor/floor ${row.noise.map((x) => x.toFixed(2)).join(", ")}: ${row.counts ? "counts" : "noisy"})`,
+            `(floor/floor ${row.noise.map((x) => x.toFixed(2)).join(", ")}: ${row.counts ? "counts" : "noisy"})\n` +
+            `  ${"".padEnd(26)} CPU µs/request, workerd (all threads) + the load: ours ${fmt(row.ours.workerdCpuUs)} + ${fmt(row.ours.loadCpuUs)}, ` +
+            `${s.floor} ${fmt(row.floorRun.workerdCpuUs)} + ${fmt(row.floorRun.loadCpuUs)}` +
+            (withOriginal ? `, original ${fmt(row.original.run.workerdCpuUs)} + ${fmt(row.original.run.loadCpuUs)}` : ""),
         );
       }
     }
   } catch (err) {
-    err.message += `\n${logs.slice(-20).join("\n")}`;
-    throw err;
+    throw new Error(`${err?.stack ?? err}\n${logs.slice(-20).join("\n")}`, { cause: err });
   } finally {
+    loadedWorkerd = null;
     await mf.dispose();
   }
 }
 
 function summarise(runs) {
-  return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p95: median(runs.map((r) => r.p95)), n: runs.reduce((a, r) => a + r.n, 0) };
+  const cpu = (key) => (runs.every((r) => typeof r[key] === "number") ? median(runs.map((r) => r[key])) : null);
+  return {
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p95: median(runs.map((r) => r.p95)),
+    n: runs.reduce((a, r) => a + r.n, 0),
+    workerdCpuUs: cpu("workerdCpuUs"),
+    loadCpuUs: cpu("loadCpuUs"),
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -760,8 +809,7 @@ async function drainRounds(workers, sides, dbOf, label, { thumbnails = false } =
     const stored = await (await mf.getR2Bucket("R2_BUCKET", SERVER)).list({ limit: 1 });
     return { rounds, storedBytes: stored.objects[0]?.size };
   } catch (err) {
-    err.message += `\n${logs.slice(-20).join("\n")}`;
-    throw err;
+    throw new Error(`${err?.stack ?? err}\n${logs.slice(-20).join("\n")}`, { cause: err });
   } finally {
     await mf.dispose();
   }
@@ -1235,8 +1283,7 @@ async function profilePhase(results) {
       }
     }
   } catch (err) {
-    err.message += `\n${logs.slice(-20).join("\n")}`;
-    throw err;
+    throw new Error(`${err?.stack ?? err}\n${logs.slice(-20).join("\n")}`, { cause: err });
   } finally {
     await mf.dispose();
   }
@@ -1473,8 +1520,7 @@ async function cpuPhase(results) {
       console.log(`  ${"".padEnd(20)} floor top: ${row.floorRun.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
     }
   } catch (err) {
-    err.message += `\n${logs.slice(-20).join("\n")}`;
-    throw err;
+    throw new Error(`${err?.stack ?? err}\n${logs.slice(-20).join("\n")}`, { cause: err });
   } finally {
     await mf.dispose();
   }

@@ -1322,8 +1322,8 @@ function table(results, m) {
   if (requestRows.length) {
     lines.push(
       "",
-      "| row | c | ours req/s | ours p50 / p95 ms | floor | floor req/s | bytes ours / floor / original | ratio ours/floor | target | | original req/s | ours/original | target | | floor/floor (median) |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "| row | c | ours req/s | ours p50 / p95 ms | floor | floor req/s | bytes ours / floor / original | ratio ours/floor | target | | original req/s | ours/original | target | | floor/floor (median) | workerd CPU µs/request ours / floor / original |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     );
   }
   for (const r of requestRows) {
@@ -1335,7 +1335,8 @@ function table(results, m) {
       `| ${r.name} | ${r.concurrency} | ${fmt(r.ours.rps)} | ${fmt(r.ours.p50, 1)} / ${fmt(r.ours.p95, 1)} | ${r.floor === PROTOCOL_FLOOR ? "protocol" : "D1"} | ` +
         `${fmt(r.floorRun.rps)} | ${r.bytes.ours} / ${r.bytes.floor} / ${r.bytes.original ?? "–"} | **${fmt(r.ratio, 2)}** | ` +
         `${r.target ? `≥ ${r.target}` : "info"} | ${verdict(r.ratio, r.target)} | ${originalCells} ` +
-        `${r.noise.map((x) => x.toFixed(2)).join(", ")} (${countsCell(r)}) |`,
+        `${r.noise.map((x) => x.toFixed(2)).join(", ")} (${countsCell(r)}) | ` +
+        `${fmt(r.ours.workerdCpuUs)} / ${fmt(r.floorRun.workerdCpuUs)} / ${o.unsupported ? "–" : fmt(o.run.workerdCpuUs)} |`,
     );
   }
   const others = results.filter((x) => ["drain", "startup"].includes(x.kind));
@@ -1480,7 +1481,23 @@ function cpuSplit(profile) {
   }
   const busy = Object.values(totals).reduce((a, b) => a + b, 0);
   const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, TOP_FUNCTIONS);
-  return { totals, busy, top };
+  // Inclusive time of the Wasm functions named after this crate (a build with a name section:
+  // see bench/README.md), each counted once per sample however deep it recurses.
+  const children = new Map(profile.nodes.map((node) => [node.id, node.children ?? []]));
+  const inclusive = new Map();
+  const walk = (id, above) => {
+    const { functionName: name, url } = nodes.get(id).callFrame;
+    const ours = (url.startsWith("wasm://") || /^(\$|wasm-function)/.test(name)) && name.startsWith("mcp_image_generator::");
+    const key = ours ? name.replace(/::h[0-9a-f]{16}$/, "") : null;
+    const here = key && !above.has(key) ? new Set([...above, key]) : above;
+    const self = byNode.get(id) ?? 0;
+    if (self) for (const k of here) inclusive.set(k, (inclusive.get(k) ?? 0) + self);
+    for (const child of children.get(id)) walk(child, here);
+  };
+  const root = profile.nodes[0]?.id;
+  if (root !== undefined) walk(root, new Set());
+  const heaviest = [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, TOP_FUNCTIONS);
+  return { totals, busy, top, heaviest };
 }
 
 async function cpuPhase(results) {
@@ -1507,6 +1524,7 @@ async function cpuPhase(results) {
           perRequestUs: per(split.busy),
           split: Object.fromEntries(Object.entries(split.totals).map(([k, v]) => [k, per(v)])),
           top: split.top.map(([name, micros]) => [name, per(micros)]),
+          heaviest: split.heaviest.map(([name, micros]) => [name, per(micros)]),
         };
       }
       results.push(row);
@@ -1518,6 +1536,7 @@ async function cpuPhase(results) {
       console.log(`  ${s.name.padEnd(20)} ours ${line("ours")}\n  ${"".padEnd(20)} ${s.floor} ${line("floor")}`);
       console.log(`  ${"".padEnd(20)} our top: ${row.ours.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
       console.log(`  ${"".padEnd(20)} floor top: ${row.floorRun.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
+      if (row.ours.heaviest.length) console.log(`  ${"".padEnd(20)} our Wasm, inclusive: ${row.ours.heaviest.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
     }
   } catch (err) {
     throw new Error(`${err?.stack ?? err}\n${logs.slice(-20).join("\n")}`, { cause: err });

@@ -1,6 +1,6 @@
-//! SQL for cancelling jobs: the job becomes `cancelled` and its image goes back to the owner's
-//! daily allowance, both in one batch (one transaction in D1), and only while the job is still
-//! unfinished, so a job is cancelled (and its image given back) at most once.
+//! SQL for cancelling jobs: the job becomes `cancelled` and its image and estimated cost go back
+//! to the owner's daily allowance, both in one batch (one transaction in D1), and only while the
+//! job is still unfinished, so a job is cancelled (and its allowance given back) at most once.
 
 use super::sql::owner_clause;
 use crate::d1::{SqlValue, Statement};
@@ -8,17 +8,22 @@ use crate::d1::{SqlValue, Statement};
 /// What a cancelled job's `error` says.
 pub const CANCELLED_ERROR: &str = "Job cancelled";
 
-/// Gives back the image of the job `id` to its owner's count for the UTC day it was created on
-/// (the day `quota::reserve` counted it under), while the job is unfinished. Runs before
-/// [`cancel`] in the same batch.
+/// Gives back the image of the job `id`, and the neurons and USD it was estimated to cost (the
+/// figures `quota::reserve` counted, kept on the job row), to its owner's count for the UTC day
+/// it was created on (the day they were counted under), while the job is unfinished. Never below
+/// zero. Runs before [`cancel`] in the same batch.
 pub fn release_cancelled_image(id: &str, owner: Option<&str>) -> Statement {
     let mut params: Vec<SqlValue> = vec![id.into()];
     let owner_only = owner_clause(owner, &mut params);
     Statement::new(
         format!(
-            "UPDATE daily_usage SET images = MAX(images - 1, 0) WHERE (owner, day) IN \
-             (SELECT owner, strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') FROM generation_jobs \
-             WHERE id = ? AND status IN ('pending', 'processing'){owner_only})"
+            "UPDATE daily_usage SET images = MAX(images - 1, 0), \
+             neurons = MAX(neurons - COALESCE(job.estimated_neurons, 0), 0), \
+             usd = MAX(usd - COALESCE(job.estimated_usd, 0), 0) \
+             FROM (SELECT owner, strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day, \
+             estimated_neurons, estimated_usd FROM generation_jobs \
+             WHERE id = ? AND status IN ('pending', 'processing'){owner_only}) AS job \
+             WHERE daily_usage.owner = job.owner AND daily_usage.day = job.day"
         ),
         params,
     )
@@ -49,6 +54,7 @@ mod tests {
     use super::*;
     use crate::jobs::sql::sqlite_tests::{database, run};
     use crate::jobs::sql::{insert_job, mark_completed, tests::job, tests::stored};
+    use crate::jobs::NewJob;
     use rusqlite::Connection;
 
     /// 2026-11-29T18:30:00Z
@@ -60,10 +66,15 @@ mod tests {
     }
 
     fn used(db: &Connection, owner: &str) -> i64 {
+        usage(db, owner).0
+    }
+
+    /// Images, neurons and USD counted for `owner` on 2026-11-29.
+    fn usage(db: &Connection, owner: &str) -> (i64, f64, f64) {
         db.query_row(
-            "SELECT images FROM daily_usage WHERE owner = ? AND day = '2026-11-29'",
+            "SELECT images, neurons, usd FROM daily_usage WHERE owner = ? AND day = '2026-11-29'",
             [owner],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap()
     }
@@ -107,6 +118,55 @@ mod tests {
             ("cancelled".into(), "cancelled".into())
         );
         assert_eq!((used(&db, "alice"), used(&db, "mallory")), (1, 0));
+    }
+
+    #[test]
+    fn cancelling_gives_back_the_jobs_estimated_neurons_and_usd_with_its_image_never_below_zero() {
+        let db = database();
+        let priced = job("a"); // 57.6 neurons, $0.0006336
+        let unpriced = NewJob {
+            estimated_neurons: None,
+            estimated_usd: None,
+            ..job("b")
+        };
+        let small = job("c");
+        for (row, owner) in [(&priced, "alice"), (&unpriced, "alice"), (&small, "bob")] {
+            run(&db, insert_job(row, "p", "flux-schnell", owner, CREATED));
+        }
+        db.execute_batch(
+            "INSERT INTO daily_usage (owner, day, images, neurons, usd) VALUES \
+             ('alice', '2026-11-29', 2, 100.0, 0.0011), ('bob', '2026-11-29', 1, 10.0, 0.0001), \
+             ('alice', '2026-11-30', 5, 500.0, 0.0055)",
+        )
+        .unwrap();
+
+        cancel_all(&db, &["a"], Some("alice"));
+        let (images, neurons, usd) = usage(&db, "alice");
+        assert_eq!(images, 1);
+        assert!((neurons - 42.4).abs() < 1e-9, "{neurons}");
+        assert!((usd - 0.0004664).abs() < 1e-12, "{usd}");
+
+        cancel_all(&db, &["a"], Some("alice"));
+        assert_eq!(usage(&db, "alice").0, 1, "cancelling again gives nothing back");
+        assert!((usage(&db, "alice").1 - 42.4).abs() < 1e-9);
+
+        // A job without a listed price gives back its image only.
+        cancel_all(&db, &["b"], Some("alice"));
+        let (images, neurons, _) = usage(&db, "alice");
+        assert_eq!(images, 0);
+        assert!((neurons - 42.4).abs() < 1e-9, "{neurons}");
+
+        // Never below zero; and only the day the job was created on.
+        cancel_all(&db, &["c"], None);
+        assert_eq!(usage(&db, "bob"), (0, 0.0, 0.0));
+        let next_day: (i64, f64) = db
+            .query_row(
+                "SELECT images, neurons FROM daily_usage WHERE owner = 'alice' AND day = '2026-11-30'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(next_day, (5, 500.0));
     }
 
     #[test]

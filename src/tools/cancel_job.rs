@@ -19,7 +19,7 @@ pub const TOOL: ToolSpec = ToolSpec {
         format!(
             "Cancel image jobs that have not finished. Pass exactly one of job_id or job_ids (up to \
              {WAIT_JOB_IDS_MAX}). A pending job is never sent to the model; a job already generating has its \
-             result discarded (nothing is stored). Each cancelled image goes back to today's quota. A job that \
+             result discarded (nothing is stored). Each cancelled image and its estimated spend go back to today's quota. A job that \
              already finished cannot be cancelled (the result says so, as an error)."
         )
     },

@@ -56,9 +56,12 @@ describe("cancel_job", () => {
   it("cancels a processing job and a pending one: the pending one never reaches the model, the processing one's image is discarded", async () => {
     const slowPrompt = `slow lighthouse ${uniq("cancel")} [delay=4000]`;
     const queuedPrompt = `queued fox ${uniq("cancel")}`;
-    const usageBefore = (await callTool(alice, "get_usage", {})).data.images_today;
+    const usageBefore = (await callTool(alice, "get_usage", {})).data;
     const slow = await start(alice, slowPrompt);
     const queued = await start(alice, queuedPrompt);
+    const usageStarted = (await callTool(alice, "get_usage", {})).data;
+    assert.equal(usageStarted.images_today, usageBefore.images_today + 2);
+    assert.ok(usageStarted.neurons_today > usageBefore.neurons_today, "the two jobs' estimate is counted");
     // Miniflare's queue delivers one batch at a time: the slow job holds the queued one back.
     await h.waitForJob(slow, "processing");
     await waitFor(() => modelCallsFor(h, slowPrompt).length > 0, { message: "the slow job's model call" });
@@ -89,9 +92,11 @@ describe("cancel_job", () => {
     assert.deepEqual(stored.map((o) => o.key), [], "nothing of the cancelled job is stored in R2");
     assert.equal(modelCallsFor(h, queuedPrompt).length, 0, "a cancelled pending job is never sent to the model");
     assert.equal(modelCallsFor(h, slowPrompt).length, 1);
-    // Both images were never made: the daily count is back where it was.
-    const usageAfter = (await callTool(alice, "get_usage", {})).data.images_today;
-    assert.equal(usageAfter, usageBefore, "the quota got both images back");
+    // Both images were never made: the daily count and the estimated spend are back where they were.
+    const usageAfter = (await callTool(alice, "get_usage", {})).data;
+    assert.equal(usageAfter.images_today, usageBefore.images_today, "the quota got both images back");
+    assert.ok(Math.abs(usageAfter.neurons_today - usageBefore.neurons_today) < 1e-6, JSON.stringify([usageBefore, usageAfter]));
+    assert.ok(Math.abs(usageAfter.usd_today - usageBefore.usd_today) < 1e-9, JSON.stringify([usageBefore, usageAfter]));
   });
 
   it("wait_for_completion and get_job_status report a cancelled job as cancelled; list_jobs filters on it", async () => {

@@ -17,6 +17,8 @@ pub const AI: &str = "AI";
 pub const IMAGES: &str = "IMAGES";
 /// Workers Rate Limiting: the per-key request limit (optional).
 pub const RATE_LIMITER: &str = "RATE_LIMITER";
+/// Workers Rate Limiting: client registrations (`/oauth/register`) per client address (optional).
+pub const REGISTRATION_LIMITER: &str = "REGISTRATION_LIMITER";
 
 /// A typed binding the runtime did not provide.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,10 @@ pub fn images(env: &Env) -> Option<JsValue> {
 /// The rate limiter's object, when configured (workers-rs has no typed binding for it).
 pub fn rate_limiter(env: &Env) -> Option<JsValue> {
     object(env, RATE_LIMITER)
+}
+
+pub fn registration_limiter(env: &Env) -> Option<JsValue> {
+    object(env, REGISTRATION_LIMITER)
 }
 
 fn object(env: &Env, name: &str) -> Option<JsValue> {

@@ -226,7 +226,7 @@ fn every_module_is_in_exactly_one_layer() {
 
 #[test]
 fn binding_names_are_written_in_the_bindings_module_alone() {
-    use crate::bindings::{AI, DB, IMAGES, IMAGE_QUEUE, R2_BUCKET, RATE_LIMITER};
+    use crate::bindings::{AI, DB, IMAGES, IMAGE_QUEUE, R2_BUCKET, RATE_LIMITER, REGISTRATION_LIMITER};
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
@@ -237,7 +237,15 @@ fn binding_names_are_written_in_the_bindings_module_alone() {
             continue;
         }
         let source = std::fs::read_to_string(&file).unwrap();
-        for name in [DB, R2_BUCKET, IMAGE_QUEUE, AI, IMAGES, RATE_LIMITER] {
+        for name in [
+            DB,
+            R2_BUCKET,
+            IMAGE_QUEUE,
+            AI,
+            IMAGES,
+            RATE_LIMITER,
+            REGISTRATION_LIMITER,
+        ] {
             if source.contains(&format!("\"{name}\"")) {
                 found.push(format!("{} writes \"{name}\"", relative.display()));
             }

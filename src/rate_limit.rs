@@ -1,12 +1,13 @@
-//! The per-key request rate limit: the Workers Rate Limiting binding (`bindings::RATE_LIMITER`), reached
-//! through a small extern because workers-rs has no typed binding for it.
+//! Request rate limits through the Workers Rate Limiting bindings, reached through a small extern
+//! because workers-rs has no typed binding for them: per key (`bindings::RATE_LIMITER`) and client
+//! registrations per client address (`bindings::REGISTRATION_LIMITER`).
 
 use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{js_sys, Env};
 
 use crate::access::Caller;
-use crate::bindings::RATE_LIMITER as BINDING;
+use crate::bindings::{RATE_LIMITER as BINDING, REGISTRATION_LIMITER as REGISTRATION_BINDING};
 
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
 extern "C" {
@@ -38,13 +39,27 @@ pub fn is_configured(env: &Env) -> bool {
 /// Counts one request against the caller's key. A limiter that fails lets the request through
 /// (and logs why): an outage of the limiter must not take the server down with it.
 pub async fn check(env: &Env, caller: &Caller) -> Verdict {
-    let Some(binding) = binding(env) else {
+    count(binding(env), BINDING, caller.name(), &format!("key {}", caller.name())).await
+}
+
+/// Counts one client registration against the address it comes from (`CF-Connecting-IP`, which
+/// Cloudflare sets; absent locally, all such requests share one count). The address is never
+/// logged. Fails open as [`check`] does.
+pub async fn check_registration(env: &Env, address: Option<&str>) -> Verdict {
+    let limiter = crate::bindings::registration_limiter(env).map(JsCast::unchecked_into);
+    let key = format!("register {}", address.unwrap_or("unknown"));
+    count(limiter, REGISTRATION_BINDING, &key, "a client registration").await
+}
+
+/// One `limit({ key })` call; `what` names the request in the log line of a failing limiter.
+async fn count(limiter: Option<RateLimiterBinding>, name: &str, key: &str, what: &str) -> Verdict {
+    let Some(limiter) = limiter else {
         return Verdict::Unlimited;
     };
     let options = js_sys::Object::new();
     // Setting a property on a fresh plain object cannot fail.
-    let _ = js_sys::Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(caller.name()));
-    let outcome = match binding.limit(&options) {
+    let _ = js_sys::Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key));
+    let outcome = match limiter.limit(&options) {
         Ok(promise) => worker::wasm_bindgen_futures::JsFuture::from(promise).await,
         Err(error) => Err(error),
     };
@@ -58,11 +73,34 @@ pub async fn check(env: &Env, caller: &Caller) -> Verdict {
             }
         }
         Err(error) => {
-            worker::console_error!(
-                "rate limiter {BINDING} failed for key {}: {error:?}; request allowed",
-                caller.name()
-            );
+            worker::console_error!("rate limiter {name} failed for {what}: {error:?}; request allowed");
             Verdict::Allowed
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{RATE_LIMIT_PERIOD_SECONDS, RATE_LIMIT_REQUESTS, REGISTRATIONS_PER_PERIOD};
+
+    #[test]
+    fn wrangler_toml_rate_limits_match_the_catalog() {
+        let period = RATE_LIMIT_PERIOD_SECONDS;
+        let toml = include_str!("../wrangler.toml");
+        for (name, limit) in [
+            (BINDING, RATE_LIMIT_REQUESTS),
+            (REGISTRATION_BINDING, REGISTRATIONS_PER_PERIOD),
+        ] {
+            let section = toml
+                .split("[[ratelimits]]")
+                .find(|section| section.contains(&format!("name = \"{name}\"")))
+                .unwrap_or_else(|| panic!("a [[ratelimits]] section for {name}"));
+            let section = section.split("\n[").next().unwrap_or(section);
+            assert!(
+                section.contains(&format!("simple = {{ limit = {limit}, period = {period} }}")),
+                "{section}"
+            );
         }
     }
 }

@@ -127,8 +127,13 @@ async fn read_form(req: &mut Request) -> worker::Result<Result<Vec<(String, Stri
 }
 
 /// POST /oauth/register (RFC 7591): public clients get no secret; confidential ones get one,
-/// stored hashed.
+/// stored hashed. Registration needs no credentials, so each client address may register only
+/// [`crate::catalog::REGISTRATIONS_PER_PERIOD`] clients a period (HTTP 429 past that).
 async fn register(mut req: Request, env: &Env) -> worker::Result<Response> {
+    let address = req.headers().get("CF-Connecting-IP")?;
+    if crate::rate_limit::check_registration(env, address.as_deref()).await == crate::rate_limit::Verdict::Limited {
+        return too_many_registrations();
+    }
     let body = match read_body(&mut req).await? {
         Ok(body) => body,
         Err(error) => return oauth_error(400, &error),
@@ -157,6 +162,23 @@ async fn register(mut req: Request, env: &Env) -> worker::Result<Response> {
         answer["client_secret_expires_at"] = json!(0);
     }
     no_store(201, &answer)
+}
+
+/// The answer past the registration limit: 429 with `Retry-After`, in RFC 6749 §5.2's shape.
+fn too_many_registrations() -> worker::Result<Response> {
+    use crate::catalog::{RATE_LIMIT_PERIOD_SECONDS, REGISTRATIONS_PER_PERIOD};
+    let error = OAuthError::new(
+        "temporarily_unavailable",
+        format!(
+            "too many client registrations from this address: at most {REGISTRATIONS_PER_PERIOD} every \
+             {RATE_LIMIT_PERIOD_SECONDS} s; try again in {RATE_LIMIT_PERIOD_SECONDS} s"
+        ),
+    );
+    let mut response = oauth_error(429, &error)?;
+    response
+        .headers_mut()
+        .set("Retry-After", &RATE_LIMIT_PERIOD_SECONDS.to_string())?;
+    Ok(response)
 }
 
 /// `client_id:client_secret` of an HTTP Basic header, each form-decoded (RFC 6749 §2.3.1).

@@ -300,3 +300,36 @@ describe("a key removed, or its token changed, ends its grants", () => {
     }
   });
 });
+
+describe("client registration is rate limited per client address", () => {
+  const LIMIT = 3;
+  const h = useHarness({ vars: { API_KEYS: apiKeys(KEYS) }, registrationLimit: { limit: LIMIT, period: 60 } });
+
+  const registerFrom = (address, name) =>
+    h.fetch("/oauth/register", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "CF-Connecting-IP": address },
+      body: JSON.stringify({ client_name: name, redirect_uris: [REDIRECT_URL], token_endpoint_auth_method: "none" }),
+    });
+  const rows = async (name) => (await h.query("SELECT COUNT(*) AS n FROM oauth_clients WHERE client_name = ?", name))[0].n;
+
+  it(`registers ${LIMIT} clients a period from one address, then answers 429 with Retry-After and stores nothing; another address is counted apart`, async () => {
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await registerFrom("203.0.113.7", "flood");
+      assert.equal(res.status, 201, await res.text());
+    }
+    const refused = await registerFrom("203.0.113.7", "flood");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("retry-after"), "60");
+    assert.equal(refused.headers.get("cache-control"), "no-store");
+    const body = await refused.json();
+    assert.equal(body.error, "temporarily_unavailable");
+    assert.match(body.error_description, /too many client registrations from this address: at most \d+ every 60 s/);
+    assert.equal(await rows("flood"), LIMIT, "the refused registration stored no client");
+
+    const other = await registerFrom("198.51.100.9", "elsewhere");
+    assert.equal(other.status, 201, await other.text());
+    assert.equal(await rows("elsewhere"), 1);
+    assert.doesNotMatch(h.logText(100000), /203\.0\.113\.7|198\.51\.100\.9/, "no address in the logs");
+  });
+});

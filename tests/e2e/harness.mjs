@@ -238,6 +238,7 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  *   retryDelaySeconds  delay before Miniflare redelivers a retried message (default 0, as
  *                 in production); a delay makes the state between attempts observable
  *   rateLimit     { limit, period } to bind RATE_LIMITER (off by default)
+ *   registrationLimit { limit, period } to bind REGISTRATION_LIMITER (off by default)
  *   inspectorPort opens the V8 inspector of the server's isolate on this port (0: any free
  *                 port; read it with h.inspectorUrl()), for bench/memory.mjs
  *   recordOutbound true to catch every outbound fetch() of the server worker (its global
@@ -250,7 +251,7 @@ export async function waitFor(fn, { timeout = 20000, interval = 100, message = "
  * wrangler.toml. Shared by startHarness and by files that need their own Miniflare options
  * (the cross-isolate SSE test, the SSE benchmark).
  */
-export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit, faults, outbound, inspector } = {}) {
+export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, retryDelaySeconds, compatibilityFlags, rateLimit, registrationLimit, faults, outbound, inspector } = {}) {
   const env = {};
   for (const [name, value] of Object.entries({ ...DEFAULT_VARS, ...vars })) {
     if (value !== undefined) env[name] = { type: "text", value: String(value) };
@@ -262,6 +263,10 @@ export function serverWorker({ vars = {}, aiBinding, imagesBinding, manifest, re
   // wrangler.toml's RATE_LIMITER (Miniflare's real local rate limiter). Off unless a test asks:
   // most files make far more requests a minute than a deployment's limit allows.
   if (rateLimit) env.RATE_LIMITER = { type: "rate-limit", namespace: "1001", simple: { limit: rateLimit.limit, period: rateLimit.period ?? 60 } };
+  // wrangler.toml's REGISTRATION_LIMITER (client registrations per address), likewise off unless asked.
+  if (registrationLimit) {
+    env.REGISTRATION_LIMITER = { type: "rate-limit", namespace: "1002", simple: { limit: registrationLimit.limit, period: registrationLimit.period ?? 60 } };
+  }
   // As wrangler.toml's [images]: Miniflare runs it locally with sharp.
   if (imagesBinding !== false) env.IMAGES = imagesBinding ?? { type: "images" };
   return {
@@ -380,6 +385,7 @@ export async function startHarness(options = {}) {
         retryDelaySeconds: options.retryDelaySeconds,
         compatibilityFlags: options.compatibilityFlags,
         rateLimit: options.rateLimit,
+        registrationLimit: options.registrationLimit,
         faults: options.faults,
         outbound: recordOutbound,
         inspector: options.inspectorPort !== undefined,

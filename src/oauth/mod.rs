@@ -116,10 +116,11 @@ pub enum Challenge {
 }
 
 /// The `WWW-Authenticate` value for `endpoint`: the realm, its protected-resource document
-/// (RFC 9728 §5.1) and the scopes to ask for (MCP's scope selection: every scope on a 401; on a
-/// 403, the ones held plus the one needed, so re-authorizing does not lose any).
-pub fn challenge(origin: &str, endpoint: &str, why: &Challenge) -> String {
-    let metadata = resource_metadata_url(origin, Some(endpoint));
+/// (RFC 9728 §5.1; `None`, for paths outside `/mcp` and `/sse` such as `/v1/…`: the origin's,
+/// whose resource is the origin) and the scopes to ask for (MCP's scope selection: every scope
+/// on a 401; on a 403, the ones held plus the one needed, so re-authorizing does not lose any).
+pub fn challenge(origin: &str, endpoint: Option<&str>, why: &Challenge) -> String {
+    let metadata = resource_metadata_url(origin, endpoint);
     let mut value = format!("Bearer realm=\"{SERVER_NAME}\", resource_metadata=\"{metadata}\"");
     match why {
         Challenge::Missing => value.push_str(&format!(", scope=\"{}\"", Scopes::ALL.to_text())),
@@ -169,16 +170,16 @@ mod tests {
 
     #[test]
     fn challenges_point_at_the_endpoint_document_and_name_scopes() {
-        let missing = challenge(ORIGIN, "/mcp", &Challenge::Missing);
+        let missing = challenge(ORIGIN, Some("/mcp"), &Challenge::Missing);
         assert!(missing.starts_with("Bearer realm="), "{missing}");
         assert!(
             missing.contains("resource_metadata=\"https://img.example.com/.well-known/oauth-protected-resource/mcp\"")
         );
         assert!(missing.contains("scope=\"images:read images:write\""));
-        assert!(challenge(ORIGIN, "/sse", &Challenge::InvalidToken).contains("error=\"invalid_token\""));
+        assert!(challenge(ORIGIN, Some("/sse"), &Challenge::InvalidToken).contains("error=\"invalid_token\""));
         let forbidden = challenge(
             ORIGIN,
-            "/mcp",
+            Some("/mcp"),
             &Challenge::InsufficientScope {
                 needed: Scope::Write,
                 held: Scopes::of(&[Scope::Read]),

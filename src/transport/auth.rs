@@ -39,8 +39,9 @@ impl AuthError {
     }
 
     /// The WWW-Authenticate challenge for 401 answers: it names `endpoint`'s protected-resource
-    /// document, so a client that knows only the URL can find the authorization server.
-    pub fn challenge(self, origin: &str, endpoint: &str) -> Option<String> {
+    /// document (`None`: the origin's), so a client that knows only the URL can find the
+    /// authorization server.
+    pub fn challenge(self, origin: &str, endpoint: Option<&str>) -> Option<String> {
         match self {
             AuthError::Missing => Some(crate::oauth::challenge(origin, endpoint, &Challenge::Missing)),
             AuthError::Invalid => Some(crate::oauth::challenge(origin, endpoint, &Challenge::InvalidToken)),
@@ -163,7 +164,7 @@ mod tests {
     fn statuses_and_challenges_follow_the_original() {
         let origin = "https://img.example.com";
         assert_eq!(AuthError::Missing.status(), 401);
-        let missing = AuthError::Missing.challenge(origin, "/mcp").unwrap();
+        let missing = AuthError::Missing.challenge(origin, Some("/mcp")).unwrap();
         assert!(missing.starts_with("Bearer realm="), "{missing}");
         assert!(
             missing.contains("/.well-known/oauth-protected-resource/mcp"),
@@ -172,10 +173,16 @@ mod tests {
         assert_eq!(AuthError::Malformed.status(), 400);
         assert_eq!(AuthError::Invalid.status(), 401);
         assert!(AuthError::Invalid
-            .challenge(origin, "/sse")
+            .challenge(origin, Some("/sse"))
             .unwrap()
             .contains("invalid_token"));
-        assert_eq!(AuthError::Malformed.challenge(origin, "/mcp"), None);
+        assert_eq!(AuthError::Malformed.challenge(origin, Some("/mcp")), None);
+        // Outside /mcp and /sse (the images API): the origin's own document.
+        let elsewhere = AuthError::Missing.challenge(origin, None).unwrap();
+        assert!(
+            elsewhere.contains("resource_metadata=\"https://img.example.com/.well-known/oauth-protected-resource\""),
+            "{elsewhere}"
+        );
     }
 
     #[test]

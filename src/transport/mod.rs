@@ -249,7 +249,7 @@ pub async fn admit(head: &RequestHead, env: &Env) -> Result<(ToolContext, Princi
             if error == auth::AuthError::NotConfigured {
                 worker::console_error!("{error}");
             }
-            let endpoint = crate::oauth::protected_endpoint(&head.url.path).unwrap_or("/mcp");
+            let endpoint = crate::oauth::protected_endpoint(&head.url.path);
             return Err(Refused {
                 challenge: error.challenge(&origin, endpoint),
                 ..Refused::new(error.status(), error.to_string())
@@ -298,7 +298,7 @@ pub fn scope_refusal<'a>(
         .filter_map(crate::server::required_scope)
         .find(|scope| !principal.scopes.contains(*scope));
     let needed = missing?;
-    let endpoint = crate::oauth::protected_endpoint(&head.url.path).unwrap_or("/mcp");
+    let endpoint = crate::oauth::protected_endpoint(&head.url.path);
     let why = crate::oauth::Challenge::InsufficientScope {
         needed,
         held: principal.scopes,

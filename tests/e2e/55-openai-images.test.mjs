@@ -305,6 +305,8 @@ describe("OpenAI images API with the official openai npm client", () => {
     const missingKey = await h.fetch("/v1/models");
     assert.equal(missingKey.status, 401);
     assert.match(missingKey.headers.get("www-authenticate"), /^Bearer realm=/);
+    // The images API is not /mcp: its challenge names the origin's own protected-resource document.
+    assert.match(missingKey.headers.get("www-authenticate"), /resource_metadata="http:\/\/[^"]+\/\.well-known\/oauth-protected-resource"/);
     assert.equal((await missingKey.json()).error.code, "invalid_api_key");
     const wrongMethod = await h.fetch("/v1/images/generations", { headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
     assert.equal(wrongMethod.status, 405);

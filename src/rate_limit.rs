@@ -27,33 +27,31 @@ pub enum Verdict {
     Unlimited,
 }
 
-fn binding(env: &Env) -> Option<RateLimiterBinding> {
-    crate::bindings::rate_limiter(env).map(JsCast::unchecked_into)
-}
-
 /// Whether requests are rate limited at all (the binding is configured).
 pub fn is_configured(env: &Env) -> bool {
-    binding(env).is_some()
+    crate::bindings::rate_limiter(env).is_some()
 }
 
 /// Counts one request against the caller's key. A limiter that fails lets the request through
 /// (and logs why): an outage of the limiter must not take the server down with it.
 pub async fn check(env: &Env, caller: &Caller) -> Verdict {
-    count(binding(env), BINDING, caller.name(), &format!("key {}", caller.name())).await
+    let limiter = crate::bindings::rate_limiter(env);
+    count(limiter, BINDING, caller.name(), &format!("key {}", caller.name())).await
 }
 
 /// Counts one client registration against the address it comes from (`CF-Connecting-IP`, which
 /// Cloudflare sets; absent locally, all such requests share one count). The address is never
 /// logged. Fails open as [`check`] does.
 pub async fn check_registration(env: &Env, address: Option<&str>) -> Verdict {
-    let limiter = crate::bindings::registration_limiter(env).map(JsCast::unchecked_into);
+    let limiter = crate::bindings::registration_limiter(env);
     let key = format!("register {}", address.unwrap_or("unknown"));
     count(limiter, REGISTRATION_BINDING, &key, "a client registration").await
 }
 
-/// One `limit({ key })` call; `what` names the request in the log line of a failing limiter.
-async fn count(limiter: Option<RateLimiterBinding>, name: &str, key: &str, what: &str) -> Verdict {
-    let Some(limiter) = limiter else {
+/// One `limit({ key })` call on the binding `name` (its handle, if configured); `what` names the
+/// request in the log line of a failing limiter.
+async fn count(handle: Option<JsValue>, name: &str, key: &str, what: &str) -> Verdict {
+    let Some(limiter) = handle.map(JsCast::unchecked_into::<RateLimiterBinding>) else {
         return Verdict::Unlimited;
     };
     let options = js_sys::Object::new();

@@ -61,6 +61,7 @@ const { values: opts } = parseArgs({
     rows: { type: "string" },
     json: { type: "string" },
     original: { type: "string" },
+    versus: { type: "string" },
     verbose: { type: "boolean", default: false },
     top: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
@@ -72,7 +73,8 @@ if (opts.help) {
       "                             [--original dir]   (the original server, built; default ../shared/seed-build)\n" +
       "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu\n" +
       "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating\n" +
-      "  --concurrency 1,16: the request rows' client counts (the targets are at 16)",
+      "  --concurrency 1,16: the request rows' client counts (the targets are at 16)\n" +
+      "  --versus dir: another build of this server as one more side of the request rows (ours/versus)",
   );
   process.exit(0);
 }
@@ -106,6 +108,9 @@ const PROTOCOL_VERSION = "2025-11-25";
 const ORIGINAL = "original";
 const ORIGINAL_DIR = path.resolve(ROOT, opts.original ?? "../shared/seed-build");
 const ORIGINAL_QUEUE = "bench-original-queue";
+/** Another build of this server (--versus), measured against ours in the same slices. */
+const VERSUS = "versus";
+const VERSUS_DIR = opts.versus ? path.resolve(ROOT, opts.versus) : null;
 
 // Issue 19's targets, one place (the table, the verdicts and --json read them from here).
 const TARGETS = {
@@ -190,8 +195,8 @@ class QuietLog extends Log {
 const DIRECT = { host: "127.0.0.1", port: 0 };
 
 /** Our worker, optionally behind an entry module (the profile's D1 counter); IMAGES bound unless `images` is false. */
-function ourWorker({ queue, consumer, standin, entry, images = true }) {
-  const manifest = buildManifest(BUILD_DIR);
+function ourWorker({ queue, consumer, standin, entry, images = true, build = BUILD_DIR }) {
+  const manifest = buildManifest(build);
   if (entry) {
     manifest.modules["__bench-entry.mjs"] = { type: "esm", contents: entry };
     manifest.mainModule = "__bench-entry.mjs";
@@ -200,6 +205,15 @@ function ourWorker({ queue, consumer, standin, entry, images = true }) {
   worker.config.env.IMAGE_QUEUE = { type: "queue", name: queue };
   if (!consumer) worker.config.triggers = [];
   worker.dev.unsafeDirectSockets = [DIRECT];
+  return worker;
+}
+
+/** The --versus build as a worker of its own, with its own D1 and R2 (seeded as ours is). */
+function versusWorker(standin) {
+  const worker = ourWorker({ queue: SINK_QUEUE, consumer: false, standin, build: VERSUS_DIR });
+  worker.config.name = VERSUS;
+  worker.config.env.DB = { type: "d1", id: "bench-versus-db" };
+  worker.config.env.R2_BUCKET = { type: "r2", name: "bench-versus-images" };
   return worker;
 }
 
@@ -596,6 +610,7 @@ async function startRequestWorkers(options = {}, withOriginal = false) {
       floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs"),
       d1FloorWorker({ queue: SINK_QUEUE, consumer: false, standin }),
       ...(withOriginal ? [originalWorker({ queue: SINK_QUEUE, consumer: false, standin })] : []),
+      ...(VERSUS_DIR ? [versusWorker(standin)] : []),
       SINK_WORKER,
       standin.worker,
     ],
@@ -605,7 +620,9 @@ async function startRequestWorkers(options = {}, withOriginal = false) {
     await seed(await mf.getD1Database("DB", SERVER));
     await seed(await mf.getD1Database("DB", D1_FLOOR));
     if (withOriginal) await seedOriginal(await mf.getD1Database("DB", ORIGINAL));
+    if (VERSUS_DIR) await seed(await mf.getD1Database("DB", VERSUS));
     const urls = {
+      ...(VERSUS_DIR ? { [VERSUS]: await mf.unsafeGetDirectURL(VERSUS) } : {}),
       [SERVER]: await mf.unsafeGetDirectURL(SERVER),
       [PROTOCOL_FLOOR]: await mf.unsafeGetDirectURL(PROTOCOL_FLOOR),
       [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR),
@@ -678,10 +695,35 @@ async function requestPhase(results) {
         await load(urls[SERVER], s, concurrency, Math.min(300, RUN_MS));
         await load(urls[s.floor], s, concurrency, Math.min(300, RUN_MS));
         if (withOriginal) await load(urls[ORIGINAL], s, concurrency, Math.min(300, RUN_MS));
+        if (VERSUS_DIR) await load(urls[VERSUS], s, concurrency, Math.min(300, RUN_MS));
         const rounds = [];
         for (let r = 0; r < ROUNDS; r++) {
-          const sides = [["A", SERVER], ["B", s.floor], ["B2", s.floor], ...(withOriginal ? [["C", ORIGINAL]] : [])];
+          // With --versus, ours against the other build only, in alternating slices: an A/B of
+          // two builds needs many rounds on a noisy machine, and the floors add nothing to it.
+          const sides = VERSUS_DIR
+            ? [["A", SERVER], ["V", VERSUS]]
+            : [["A", SERVER], ["B", s.floor], ["B2", s.floor], ...(withOriginal ? [["C", ORIGINAL]] : [])];
           rounds.push(await interleaved(sides.map(([label, worker]) => [label, urls[worker]]), s, concurrency, r));
+        }
+        if (VERSUS_DIR) {
+          const row = {
+            kind: "versus",
+            name: s.name,
+            concurrency,
+            ours: summarise(rounds.map((x) => x.A)),
+            versus: summarise(rounds.map((x) => x.V)),
+            ratio: median(rounds.map((x) => x.A.rps / x.V.rps)),
+            ratios: rounds.map((x) => x.A.rps / x.V.rps),
+          };
+          results.push(row);
+          const sorted = [...row.ratios].sort((a, b) => a - b);
+          console.log(
+            `  ${s.name.padEnd(20)} c=${String(concurrency).padStart(2)}  ours ${fmt(row.ours.rps).padStart(5)} req/s, CPU ${fmt(row.ours.workerdCpuUs)} µs/request | ` +
+              `versus ${fmt(row.versus.rps).padStart(5)} req/s, CPU ${fmt(row.versus.workerdCpuUs)} µs/request | ours/versus median ${fmt(row.ratio, 3)} ` +
+              `(${row.ratios.length} rounds, middle half ${fmt(sorted[sorted.length >> 2], 2)}–${fmt(sorted[(3 * sorted.length) >> 2], 2)}, ` +
+              `${row.ratios.filter((x) => x > 1).length} above 1)`,
+          );
+          continue;
         }
         const noise = rounds.map((x) => x.B.rps / x.B2.rps);
         const row = {

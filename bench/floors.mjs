@@ -74,7 +74,7 @@ if (opts.help) {
       "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu\n" +
       "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating\n" +
       "  --concurrency 1,16: the request rows' client counts (the targets are at 16)\n" +
-      "  --versus dir: another build of this server as one more side of the request rows (ours/versus)",
+      "  --versus dir: another build of this server, timed against ours alone in the request rows (ours/versus)",
   );
   process.exit(0);
 }

@@ -691,11 +691,9 @@ async function requestPhase(results) {
     for (const s of SCENARIOS.filter((x) => !picked || picked.includes(x.name))) {
       const withOriginal = s.original === true;
       for (const concurrency of CONCURRENCIES) {
-        // Warm-up: every side, not counted.
-        await load(urls[SERVER], s, concurrency, Math.min(300, RUN_MS));
-        await load(urls[s.floor], s, concurrency, Math.min(300, RUN_MS));
-        if (withOriginal) await load(urls[ORIGINAL], s, concurrency, Math.min(300, RUN_MS));
-        if (VERSUS_DIR) await load(urls[VERSUS], s, concurrency, Math.min(300, RUN_MS));
+        // Warm-up: every side that is timed, not counted.
+        const warmed = VERSUS_DIR ? [SERVER, VERSUS] : [SERVER, s.floor, ...(withOriginal ? [ORIGINAL] : [])];
+        for (const worker of warmed) await load(urls[worker], s, concurrency, Math.min(300, RUN_MS));
         const rounds = [];
         for (let r = 0; r < ROUNDS; r++) {
           // With --versus, ours against the other build only, in alternating slices: an A/B of

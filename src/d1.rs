@@ -2,9 +2,10 @@
 //! binding, with every failure (a thrown call or an error in the result) turned into [`DbError`].
 
 use serde::de::DeserializeOwned;
-use worker::js_sys::Array;
+use worker::js_sys::{Array, Promise};
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::{D1Database, D1PreparedStatement, D1Result};
+use worker::worker_sys::types::{D1Database as D1DatabaseSys, D1Result as D1ResultSys};
+use worker::{D1Database, D1PreparedStatement};
 
 /// A value bound to a `?` placeholder.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,11 +103,37 @@ fn call_failed(action: &'static str) -> impl Fn(worker::Error) -> DbError {
     move |source| DbError::Call { action, source }
 }
 
-fn checked(result: D1Result, action: &'static str) -> DbResult<D1Result> {
-    match result.error() {
+fn thrown(action: &'static str) -> impl Fn(JsValue) -> DbError {
+    move |value| DbError::Call {
+        action,
+        source: worker::Error::from(value),
+    }
+}
+
+/// What a call of the binding answers, once its promise settles.
+async fn answer(promise: Result<Promise, JsValue>, action: &'static str) -> DbResult<JsValue> {
+    crate::promise::awaited(promise.map_err(thrown(action))?)
+        .await
+        .map_err(thrown(action))
+}
+
+/// One statement's result (`D1Result`), if it reports no failure.
+fn checked(result: JsValue, action: &'static str) -> DbResult<D1ResultSys> {
+    let result: D1ResultSys = result.unchecked_into();
+    match result.error().map_err(thrown(action))? {
         Some(message) => Err(DbError::Result { action, message }),
         None => Ok(result),
     }
+}
+
+/// A result's rows, each converted from its JS object.
+fn rows_of<T: DeserializeOwned>(result: &D1ResultSys, action: &'static str) -> DbResult<Vec<T>> {
+    let Some(rows) = result.results().map_err(thrown(action))? else {
+        return Ok(Vec::new());
+    };
+    rows.iter()
+        .map(|row| worker::serde_wasm_bindgen::from_value(row).map_err(|error| thrown(action)(error.into())))
+        .collect()
 }
 
 /// The row a query selected as one JSON text (`SELECT json_object(…) AS j`), decoded by serde.
@@ -148,35 +175,50 @@ impl Db {
             .map_err(call_failed(action))
     }
 
+    /// The statements' results, in order, from one batch (one round trip, one transaction).
+    async fn run_batch(&self, statements: &[&Statement], action: &'static str) -> DbResult<Vec<JsValue>> {
+        let prepared = statements
+            .iter()
+            .map(|statement| Ok(JsValue::from(self.prepare(statement, action)?.inner().clone())))
+            .collect::<DbResult<Array>>()?;
+        let database: &D1DatabaseSys = self.db.as_ref().unchecked_ref();
+        let results = answer(database.batch(prepared), action).await?;
+        let results: Array = results.dyn_into().map_err(thrown(action))?;
+        if results.length() as usize != statements.len() {
+            return Err(DbError::Result {
+                action,
+                message: format!(
+                    "the batch answered {} results for {} statements",
+                    results.length(),
+                    statements.len()
+                ),
+            });
+        }
+        Ok(results.iter().collect())
+    }
+
     /// Runs a statement for its effect.
     pub async fn run(&self, statement: Statement, action: &'static str) -> DbResult<()> {
-        let result = self
-            .prepare(&statement, action)?
-            .run()
-            .await
-            .map_err(call_failed(action))?;
-        checked(result, action).map(drop)
+        let prepared = self.prepare(&statement, action)?;
+        checked(answer(prepared.inner().run(), action).await?, action).map(drop)
     }
 
     /// Runs a query and reads every row into `T`.
     pub async fn rows<T: DeserializeOwned>(&self, statement: Statement, action: &'static str) -> DbResult<Vec<T>> {
-        let result = self
-            .prepare(&statement, action)?
-            .all()
-            .await
-            .map_err(call_failed(action))?;
-        checked(result, action)?.results::<T>().map_err(call_failed(action))
+        let prepared = self.prepare(&statement, action)?;
+        let result = checked(answer(prepared.inner().all(), action).await?, action)?;
+        rows_of(&result, action)
     }
 
     /// Runs a query that selects each row as one JSON text (its only column) and decodes each:
     /// one string crosses per row (`raw()`: arrays, not objects), instead of an object whose
     /// fields are converted one by one.
     pub async fn json_rows<T: DeserializeOwned>(&self, statement: Statement, action: &'static str) -> DbResult<Vec<T>> {
-        let rows = self
-            .prepare(&statement, action)?
-            .raw_js_value()
-            .await
-            .map_err(call_failed(action))?;
+        let prepared = self.prepare(&statement, action)?;
+        let rows: Array = answer(prepared.inner().raw(), action)
+            .await?
+            .dyn_into()
+            .map_err(thrown(action))?;
         rows.iter()
             .map(|row| {
                 let text = row
@@ -203,22 +245,14 @@ impl Db {
         struct Total {
             total: i64,
         }
-        let prepared = vec![self.prepare(&count, action)?, self.prepare(&page, action)?];
-        let mut results = self.db.batch(prepared).await.map_err(call_failed(action))?.into_iter();
+        let mut results = self.run_batch(&[&count, &page], action).await?.into_iter();
         let (Some(count), Some(page)) = (results.next(), results.next()) else {
-            return Err(DbError::Result {
-                action,
-                message: "the batch answered fewer results than statements".to_string(),
-            });
+            unreachable!("run_batch answers one result per statement");
         };
-        let total = checked(count, action)?
-            .results::<Total>()
-            .map_err(call_failed(action))?
+        let total = rows_of::<Total>(&checked(count, action)?, action)?
             .first()
             .map_or(0, |row| row.total);
-        let rows = checked(page, action)?
-            .results::<JsonText>()
-            .map_err(call_failed(action))?
+        let rows = rows_of::<JsonText>(&checked(page, action)?, action)?
             .iter()
             .map(|row| decode(&row.j, action))
             .collect::<DbResult<Vec<T>>>()?;
@@ -233,32 +267,19 @@ impl Db {
         query: Statement,
         action: &'static str,
     ) -> DbResult<Vec<T>> {
-        let prepared = statements
-            .iter()
-            .chain(std::iter::once(&query))
-            .map(|statement| self.prepare(statement, action))
-            .collect::<DbResult<Vec<_>>>()?;
-        let mut results = self.db.batch(prepared).await.map_err(call_failed(action))?;
-        let Some(last) = results.pop() else {
-            return Err(DbError::Result {
-                action,
-                message: "the batch answered no results".to_string(),
-            });
-        };
+        let all: Vec<&Statement> = statements.iter().chain(std::iter::once(&query)).collect();
+        let mut results = self.run_batch(&all, action).await?;
+        let last = results.pop().expect("run_batch answers one result per statement");
         for result in results {
             checked(result, action)?;
         }
-        checked(last, action)?.results::<T>().map_err(call_failed(action))
+        rows_of(&checked(last, action)?, action)
     }
 
     /// Runs statements as one batch, which D1 applies as a transaction: all or nothing.
     pub async fn batch(&self, statements: Vec<Statement>, action: &'static str) -> DbResult<()> {
-        let prepared = statements
-            .iter()
-            .map(|statement| self.prepare(statement, action))
-            .collect::<DbResult<Vec<_>>>()?;
-        let results = self.db.batch(prepared).await.map_err(call_failed(action))?;
-        for result in results {
+        let all: Vec<&Statement> = statements.iter().collect();
+        for result in self.run_batch(&all, action).await? {
             checked(result, action)?;
         }
         Ok(())

@@ -5,7 +5,8 @@
 // module reads the body, and hands Rust the URL, the headers it reads as one text and the body in one
 // call (`serve_read`, src/lib.rs), which answers with one byte buffer: the body, then the status
 // and headers (`Answer::encode`, src/http/answer.rs); synchronously when the request needed no
-// I/O, else as a Promise. Everything else (pages, images, OAuth,
+// I/O. A request waiting on D1 or the queue comes back as a `Waiting` whose promises this module
+// awaits for it (`drive`); one waiting on anything else, as a Promise. Everything else (pages, images, OAuth,
 // the SSE stream, the OpenAI-compatible API, bodies without a declared length or over the
 // limit) and the queue and cron events go to worker-build's entry, whose workers-rs handlers
 // cross per header, per body read and per response part. Where a request waits on D1 or R2
@@ -86,6 +87,30 @@ function toResponse(out) {
   return new Response(bodyEnd ? out.subarray(0, bodyEnd) : null, head);
 }
 
+/**
+ * Runs a request that waits on promises (`Waiting`, src/lib.rs; `promise.rs`): each promise it
+ * waits on is awaited here and its outcome handed back, until it answers (bytes or a Response),
+ * or goes on in wasm-bindgen's executor (a Promise of the answer) when it waits on anything else.
+ */
+async function drive(waiting) {
+  for (;;) {
+    let value;
+    let fulfilled = true;
+    try {
+      value = await waiting.promise();
+    } catch (error) {
+      value = error;
+      fulfilled = false;
+    }
+    const next = waiting.resume(value, fulfilled);
+    if (next !== undefined) {
+      // Freed here rather than by its finalizer; after a trap it is left to the finalizer.
+      waiting.free();
+      return next instanceof Promise ? await next : next;
+    }
+  }
+}
+
 // A plain object, not a WorkerEntrypoint class: workerd then constructs nothing per request.
 export default {
   async fetch(request, env, ctx) {
@@ -98,9 +123,11 @@ export default {
     }
     const body = new Uint8Array(await request.arrayBuffer());
     try {
-      // Bytes at once when Rust needed no I/O; a Promise of them when it did.
+      // Bytes at once when Rust needed no I/O; else a request waiting on a promise, or a
+      // Promise of the bytes.
       let out = serveRead(url, headers, body, env);
       if (out instanceof Promise) out = await out;
+      else if (!(out instanceof Uint8Array) && !(out instanceof Response)) out = await drive(out);
       return toResponse(out);
     } catch (error) {
       // As worker-build's entry does: a trap marks the instance for a restart.

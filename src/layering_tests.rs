@@ -29,6 +29,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         "primitives",
         &["access", "bindings", "catalog", "d1", "html", "media", "time"],
     ),
+    // JS promises awaited from Rust: handed to the main module by a request it drives.
+    ("promises", &["promise"]),
 ];
 
 use std::collections::{BTreeMap, BTreeSet};

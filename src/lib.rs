@@ -38,6 +38,7 @@ mod oauth;
 mod openai;
 mod pages;
 mod pipeline;
+mod promise;
 mod prompts;
 mod protocol;
 mod rate_limit;
@@ -82,31 +83,99 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// `Response` when the answer is a stream of events. worker-build puts both functions on its
 /// entry class's prototype, where the main module finds them.
 mod entry_export {
+    use std::cell::RefCell;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
     use worker::wasm_bindgen::prelude::wasm_bindgen;
+    // The exported struct's derive names `wasm_bindgen::` as a path in scope.
+    use worker::wasm_bindgen;
     use worker::wasm_bindgen::JsValue;
 
+    use crate::promise::Driver;
     use crate::transport::Served;
 
     /// The answer as the main module reads it: a byte buffer, or a `Response` (a stream of
-    /// events), or a Promise of either when the request had to wait on I/O.
+    /// events); when the request waits on I/O, a [`Waiting`] or a Promise of the answer.
     ///
-    /// The request is run once at once: one that needs no I/O (a static token, no rate limiter,
+    /// The request is polled at once: one that needs no I/O (a static token, no rate limiter,
     /// an answer from memory, as `initialize`, `tools/list` and `ping` are) is answered by that
-    /// first poll, without a Promise, an executor task or a microtask. One still waiting (on D1,
-    /// R2, the queue, the rate limiter) goes on in wasm-bindgen-futures' executor, which polls it
-    /// again with its own waker: every future on these paths (JS promises, the futures crate's
-    /// channels and combinators, `time::sleep_ms`) wakes the waker of its latest poll.
+    /// first poll, without a Promise, an executor task or a microtask. One waiting on a promise
+    /// of [`crate::promise::awaited`] (D1, the job queue) hands it to the main module as a
+    /// [`Waiting`], which awaits it and hands its outcome back in: no `JsFuture` and no executor
+    /// task woken through a microtask, which measured 3–6 % of `generate_image` (bench/README.md,
+    /// fifth pass). One waiting on anything else (R2, the rate limiter, a timer) goes on in
+    /// wasm-bindgen-futures' executor, which polls it again with its own waker: every future on
+    /// these paths (JS promises, the futures crate's channels and combinators, `time::sleep_ms`)
+    /// wakes the waker of its latest poll.
     #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
     pub fn serve_read(url: String, headers: String, body: Vec<u8>, env: ::worker::Env) -> JsValue {
-        use std::future::Future;
-        use std::task::{Context, Poll};
         console_error_panic_hook::set_once();
-        let mut answer = Box::pin(async move { crate::transport::serve_read(&url, &headers, body, env).await });
-        let waker = futures::task::noop_waker();
-        match answer.as_mut().poll(&mut Context::from_waker(&waker)) {
+        let mut answer: Answer = Box::pin(async move { crate::transport::serve_read(&url, &headers, body, env).await });
+        let driver = Driver::default();
+        match driver.poll(answer.as_mut()) {
             Poll::Ready(served) => to_js(served),
-            Poll::Pending => {
-                ::worker::wasm_bindgen_futures::future_to_promise(async move { Ok(to_js(answer.await)) }).into()
+            Poll::Pending => match driver.handed_promise() {
+                Some(promise) => Waiting {
+                    answer: RefCell::new(Some(answer)),
+                    driver,
+                    promise: RefCell::new(Some(promise)),
+                }
+                .into(),
+                None => in_executor(answer),
+            },
+        }
+    }
+
+    /// A request's answer still to come.
+    type Answer = Pin<Box<dyn Future<Output = Served>>>;
+
+    /// The rest of a request that waits on something other than one promise of
+    /// [`crate::promise::awaited`]: a Promise of its answer, from wasm-bindgen-futures' executor.
+    fn in_executor(answer: Answer) -> JsValue {
+        ::worker::wasm_bindgen_futures::future_to_promise(async move { Ok(to_js(answer.await)) }).into()
+    }
+
+    /// A request waiting on a promise the main module awaits for it: it takes the promise with
+    /// [`Waiting::promise`], awaits it, and hands its outcome to [`Waiting::resume`].
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+    pub struct Waiting {
+        answer: RefCell<Option<Answer>>,
+        driver: Driver,
+        promise: RefCell<Option<::worker::js_sys::Promise>>,
+    }
+
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+    impl Waiting {
+        /// The promise the request waits on now (`undefined` once taken).
+        pub fn promise(&self) -> JsValue {
+            self.promise
+                .borrow_mut()
+                .take()
+                .map_or(JsValue::UNDEFINED, JsValue::from)
+        }
+
+        /// The promise's outcome in; out: the answer (bytes or a `Response`), a Promise of it
+        /// (the request went on in the executor), or `undefined` when it waits on another
+        /// promise (take it with [`Waiting::promise`]).
+        pub fn resume(&self, value: JsValue, fulfilled: bool) -> JsValue {
+            self.driver.settle(if fulfilled { Ok(value) } else { Err(value) });
+            let mut slot = self.answer.borrow_mut();
+            let Some(answer) = slot.as_mut() else {
+                ::worker::wasm_bindgen::throw_str("entry: a request resumed after its answer");
+            };
+            match self.driver.poll(answer.as_mut()) {
+                Poll::Ready(served) => {
+                    *slot = None;
+                    to_js(served)
+                }
+                Poll::Pending => match self.driver.handed_promise() {
+                    Some(promise) => {
+                        *self.promise.borrow_mut() = Some(promise);
+                        JsValue::UNDEFINED
+                    }
+                    None => slot.take().map_or(JsValue::UNDEFINED, in_executor),
+                },
             }
         }
     }

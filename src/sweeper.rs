@@ -193,10 +193,12 @@ async fn requeue_lost(
     let count = messages.len();
     let queue = bindings::queue(env)?;
     // A failed send leaves the claimed jobs pending; the sweep one window later tries again.
-    queue.send_batch(messages).await.map_err(|source| SweepError::Call {
-        action: "sending the re-queued jobs' messages",
-        source,
-    })?;
+    crate::jobs::queue::send(&queue, &messages)
+        .await
+        .map_err(|source| SweepError::Call {
+            action: "sending the re-queued jobs' messages",
+            source,
+        })?;
     report.requeued = count;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod cancel_sql;
 pub mod delete_sql;
+pub mod queue;
 pub mod sql;
 pub mod store;
 pub mod sweep_sql;

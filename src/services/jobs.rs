@@ -158,5 +158,7 @@ pub fn random_seed() -> u32 {
 
 async fn enqueue(ctx: &impl Context, messages: Vec<JobMessage>) -> Result<(), ServiceError> {
     let queue = crate::bindings::queue(ctx.env())?;
-    queue.send_batch(messages).await.map_err(ServiceError::Queue)
+    crate::jobs::queue::send(&queue, &messages)
+        .await
+        .map_err(ServiceError::Queue)
 }

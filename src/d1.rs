@@ -73,6 +73,21 @@ impl Statement {
             params,
         }
     }
+
+    /// A page query (`SELECT <list> …`) with `count`'s total in front of each row:
+    /// `SELECT (<count>) AS total, <list> …`, the count's parameters first. SQLite evaluates the
+    /// uncorrelated subquery once per statement, so a listing is one statement and one snapshot
+    /// instead of a batch of two. An empty page carries no total: see [`Db::counted_rows`].
+    pub fn page_with_total(count: &Statement, page: &Statement) -> Statement {
+        let rest = page
+            .sql
+            .strip_prefix("SELECT ")
+            .expect("a page query starts with SELECT");
+        Statement {
+            sql: format!("SELECT ({}) AS total, {rest}", count.sql),
+            params: count.params.iter().chain(&page.params).cloned().collect(),
+        }
+    }
 }
 
 /// A D1 failure, with the statement's intent for the logs.
@@ -141,10 +156,24 @@ fn decode<T: DeserializeOwned>(text: &str, action: &'static str) -> DbResult<T> 
     serde_json::from_str(text).map_err(|source| DbError::Decode { action, source })
 }
 
-/// A row of a batch's result as its one JSON text column `j`.
-#[derive(serde::Deserialize)]
-struct JsonText {
-    j: String,
+/// Column `index` of a `raw()` row: a JSON text, decoded.
+fn json_column<T: DeserializeOwned>(columns: &Array, index: u32, action: &'static str) -> DbResult<T> {
+    let text = columns.get(index).as_string().ok_or_else(|| DbError::Result {
+        action,
+        message: format!("column {index} of a row is not a JSON text"),
+    })?;
+    decode(&text, action)
+}
+
+/// Column `index` of a `raw()` row: an integer (a count; D1 answers it as a number).
+fn integer_column(columns: &Array, index: u32, action: &'static str) -> DbResult<i64> {
+    match columns.get(index).as_f64() {
+        Some(number) if number.fract() == 0.0 => Ok(number as i64),
+        _ => Err(DbError::Result {
+            action,
+            message: format!("column {index} of a row is not an integer"),
+        }),
+    }
 }
 
 /// The D1 binding, used only through [`Statement`]s.
@@ -210,51 +239,58 @@ impl Db {
         rows_of(&result, action)
     }
 
-    /// Runs a query that selects each row as one JSON text (its only column) and decodes each:
-    /// one string crosses per row (`raw()`: arrays, not objects), instead of an object whose
-    /// fields are converted one by one.
-    pub async fn json_rows<T: DeserializeOwned>(&self, statement: Statement, action: &'static str) -> DbResult<Vec<T>> {
-        let prepared = self.prepare(&statement, action)?;
+    /// Runs a query and reads its rows as arrays of column values (`raw()`), not objects.
+    async fn raw_rows(&self, statement: &Statement, action: &'static str) -> DbResult<Vec<Array>> {
+        let prepared = self.prepare(statement, action)?;
         let rows: Array = answer(prepared.inner().raw(), action)
             .await?
             .dyn_into()
             .map_err(thrown(action))?;
         rows.iter()
             .map(|row| {
-                let text = row
-                    .dyn_ref::<Array>()
-                    .and_then(|columns| columns.get(0).as_string())
-                    .ok_or_else(|| DbError::Result {
-                        action,
-                        message: "a row is not one JSON text column".to_string(),
-                    })?;
-                decode(&text, action)
+                row.dyn_into::<Array>().map_err(|_| DbError::Result {
+                    action,
+                    message: "a row is not an array of columns".to_string(),
+                })
             })
             .collect()
     }
 
-    /// A count and a page of rows in one round trip (one batch): `SELECT COUNT(*) AS total …`
-    /// first, then the rows, each selected as one JSON text named `j` (see [`Db::json_rows`]).
+    /// Runs a query that selects each row as one JSON text (its only column) and decodes each:
+    /// one string crosses per row (`raw()`: arrays, not objects), instead of an object whose
+    /// fields are converted one by one.
+    pub async fn json_rows<T: DeserializeOwned>(&self, statement: Statement, action: &'static str) -> DbResult<Vec<T>> {
+        self.raw_rows(&statement, action)
+            .await?
+            .iter()
+            .map(|columns| json_column(columns, 0, action))
+            .collect()
+    }
+
+    /// A page of rows, each selected as one JSON text (see [`Db::json_rows`]), and how many rows
+    /// `count` (`SELECT COUNT(*) …`) finds in all: one statement
+    /// ([`Statement::page_with_total`]), and a second, the count alone, only when the page is
+    /// empty (past the last row, or nothing matches).
     pub async fn counted_rows<T: DeserializeOwned>(
         &self,
         count: Statement,
         page: Statement,
         action: &'static str,
     ) -> DbResult<(i64, Vec<T>)> {
-        #[derive(serde::Deserialize)]
-        struct Total {
-            total: i64,
-        }
-        let mut results = self.run_batch(&[&count, &page], action).await?.into_iter();
-        let (Some(count), Some(page)) = (results.next(), results.next()) else {
-            unreachable!("run_batch answers one result per statement");
+        let rows = self
+            .raw_rows(&Statement::page_with_total(&count, &page), action)
+            .await?;
+        let Some(first) = rows.first() else {
+            let total = match self.raw_rows(&count, action).await?.first() {
+                Some(columns) => integer_column(columns, 0, action)?,
+                None => 0,
+            };
+            return Ok((total, Vec::new()));
         };
-        let total = rows_of::<Total>(&checked(count, action)?, action)?
-            .first()
-            .map_or(0, |row| row.total);
-        let rows = rows_of::<JsonText>(&checked(page, action)?, action)?
+        let total = integer_column(first, 0, action)?;
+        let rows = rows
             .iter()
-            .map(|row| decode(&row.j, action))
+            .map(|columns| json_column(columns, 1, action))
             .collect::<DbResult<Vec<T>>>()?;
         Ok((total, rows))
     }

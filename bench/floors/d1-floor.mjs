@@ -86,6 +86,17 @@ async function getJobStatus(env, id, args, origin) {
   return reply(id, { success: true, job_id: row.id, ...view });
 }
 
+/**
+ * A page and its total in one statement (the count as a subquery column, as ours does:
+ * `Statement::page_with_total`), and the count alone only when the page is empty.
+ */
+async function pageWithTotal(env, count, countParams, sql, params) {
+  const { results } = await env.DB.prepare(sql).bind(...params).all();
+  if (results.length) return { total: results[0].total, rows: results };
+  const alone = await env.DB.prepare(count).bind(...countParams).first();
+  return { total: alone?.total ?? 0, rows: results };
+}
+
 async function listJobs(env, id, args, origin) {
   const p = page(args);
   if (p.error) return reply(id, { success: false, error: p.error }, true);
@@ -93,14 +104,15 @@ async function listJobs(env, id, args, origin) {
   if (!STATUSES.has(filter)) return reply(id, { success: false, error: "bad status" }, true);
   const where = filter === "all" ? "" : " WHERE status = ?";
   const params = filter === "all" ? [] : [filter];
-  const [count, rows] = await env.DB.batch([
-    env.DB.prepare(`SELECT COUNT(*) AS total FROM generation_jobs${where}`).bind(...params),
-    env.DB.prepare(
-      `SELECT ${JOB_COLUMNS} FROM generation_jobs${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
-    ).bind(...params, p.limit, p.offset),
-  ]);
-  const total = count.results[0]?.total ?? 0;
-  const jobs = rows.results.map((row) => jobView(row, origin));
+  const count = `SELECT COUNT(*) AS total FROM generation_jobs${where}`;
+  const { total, rows } = await pageWithTotal(
+    env,
+    count,
+    params,
+    `SELECT (${count}) AS total, ${JOB_COLUMNS} FROM generation_jobs${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+    [...params, ...params, p.limit, p.offset],
+  );
+  const jobs = rows.map((row) => jobView(row, origin));
   return reply(id, {
     success: true,
     filter,
@@ -116,15 +128,16 @@ async function listJobs(env, id, args, origin) {
 async function listGenerations(env, id, args, origin) {
   const p = page(args);
   if (p.error) return reply(id, { success: false, error: p.error }, true);
-  const [count, rows] = await env.DB.batch([
-    env.DB.prepare("SELECT COUNT(*) AS total FROM generations"),
-    env.DB.prepare(
-      `SELECT ${GENERATION_COLUMNS} FROM generations g LEFT JOIN generation_jobs j ON j.id = g.job_id ` +
-        "ORDER BY g.created_at DESC, g.id DESC LIMIT ? OFFSET ?",
-    ).bind(p.limit, p.offset),
-  ]);
-  const total = count.results[0]?.total ?? 0;
-  const generations = rows.results.map((row) => ({
+  const count = "SELECT COUNT(*) AS total FROM generations";
+  const { total, rows } = await pageWithTotal(
+    env,
+    count,
+    [],
+    `SELECT (${count}) AS total, ${GENERATION_COLUMNS} FROM generations g LEFT JOIN generation_jobs j ON j.id = g.job_id ` +
+      "ORDER BY g.created_at DESC, g.id DESC LIMIT ? OFFSET ?",
+    [p.limit, p.offset],
+  );
+  const generations = rows.map((row) => ({
     id: row.id,
     job_id: row.job_id,
     image_url: absolute(origin, row.image_url),

@@ -1527,6 +1527,88 @@ pub(crate) mod sqlite_tests {
         assert_eq!(total(&db, &count_filtered_jobs(tombstones, Some("alice"))), 1);
     }
 
+    /// Every row of a statement as its columns' texts (numbers printed), in order.
+    fn all_columns(db: &Connection, statement: &Statement) -> Vec<Vec<String>> {
+        use rusqlite::types::ValueRef;
+        let mut prepared = db.prepare(&statement.sql).unwrap();
+        let width = prepared.column_count();
+        prepared
+            .query_map(params_from_iter(values(statement)), |row| {
+                Ok((0..width)
+                    .map(|i| match row.get_ref(i).unwrap() {
+                        ValueRef::Integer(n) => n.to_string(),
+                        ValueRef::Text(text) => String::from_utf8(text.to_vec()).unwrap(),
+                        other => panic!("a listing column is {other:?}"),
+                    })
+                    .collect())
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_page_with_its_total_is_the_page_and_the_count_of_the_two_statements() {
+        let db = database();
+        let models = ["flux-schnell", "sdxl-lightning", "sdxl-base"];
+        let owners = ["alice", "bob", "admin"];
+        for i in 0..9i64 {
+            let id = format!("j{i}");
+            run(
+                &db,
+                insert_job(&job(&id), "p", models[i as usize % 3], owners[i as usize / 3], i / 2),
+            );
+            if i % 2 == 0 {
+                complete(&db, &id, &format!("g{i}"));
+            }
+        }
+        run(&db, mark_failed("j3", "boom", 9));
+        let pages = [(50, 0), (2, 0), (2, 3), (4, 4), (3, 50)].map(|(limit, offset)| Page { limit, offset });
+        let mut listings = Vec::new();
+        for owner in [None, Some("alice"), Some("bob"), Some("carol")] {
+            for page in pages {
+                for filter in [StatusFilter::All, StatusFilter::Only(JobStatus::Completed)] {
+                    listings.push((count_jobs(filter, owner), list_jobs(filter, page, owner)));
+                }
+                let failed = JobFilter {
+                    status: Some(JobStatus::Failed),
+                    ..JobFilter::default()
+                };
+                for filter in [JobFilter::default(), failed] {
+                    listings.push((
+                        count_filtered_jobs(filter, owner),
+                        list_filtered_jobs(filter, page, owner),
+                    ));
+                }
+                listings.push((count_generations(owner), list_generations(page, owner)));
+            }
+        }
+        let mut nonempty = 0;
+        for (count, page) in &listings {
+            let combined = all_columns(&db, &Statement::page_with_total(count, page));
+            let rows: Vec<String> = all_columns(&db, page).into_iter().map(|row| row[0].clone()).collect();
+            assert_eq!(
+                combined.iter().map(|row| row[1].clone()).collect::<Vec<_>>(),
+                rows,
+                "{}",
+                page.sql
+            );
+            let total = total(&db, count).to_string();
+            assert!(
+                combined.iter().all(|row| row.len() == 2 && row[0] == total),
+                "{}",
+                page.sql
+            );
+            nonempty += usize::from(!rows.is_empty());
+        }
+        // Both kinds were compared: pages with rows, and pages past the end (or of no rows).
+        assert!(
+            nonempty > 20 && nonempty < listings.len(),
+            "{nonempty} of {}",
+            listings.len()
+        );
+    }
+
     #[test]
     fn keys_see_only_their_own_jobs_and_the_administrator_sees_all() {
         let db = database();

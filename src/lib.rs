@@ -101,10 +101,10 @@ mod entry_export {
     /// The request is polled at once: one that needs no I/O (a static token, no rate limiter,
     /// an answer from memory, as `initialize`, `tools/list` and `ping` are) is answered by that
     /// first poll, without a Promise, an executor task or a microtask. One waiting on a promise
-    /// of [`crate::promise::awaited`] (D1, the job queue) hands it to the main module as a
+    /// of [`crate::promise::awaited`] (D1, the job queue, the rate limiter) hands it to the main module as a
     /// [`Waiting`], which awaits it and hands its outcome back in: no `JsFuture` and no executor
     /// task woken through a microtask, which measured 3–6 % of `generate_image` (bench/README.md,
-    /// fifth pass). One waiting on anything else (R2, the rate limiter, a timer) goes on in
+    /// fifth pass). One waiting on anything else (R2, a timer) goes on in
     /// wasm-bindgen-futures' executor, which polls it again with its own waker: every future on
     /// these paths (JS promises, the futures crate's channels and combinators, `time::sleep_ms`)
     /// wakes the waker of its latest poll.

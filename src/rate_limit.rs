@@ -58,7 +58,9 @@ async fn count(handle: Option<JsValue>, name: &str, key: &str, what: &str) -> Ve
     // Setting a property on a fresh plain object cannot fail.
     let _ = js_sys::Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key));
     let outcome = match limiter.limit(&options) {
-        Ok(promise) => worker::wasm_bindgen_futures::JsFuture::from(promise).await,
+        // Through the main module when it drives the request (every authenticated MCP request
+        // waits here first; a `JsFuture` would send the rest of it to the executor).
+        Ok(promise) => crate::promise::awaited(promise).await,
         Err(error) => Err(error),
     };
     match outcome {

@@ -147,7 +147,7 @@ fn rows_of<T: DeserializeOwned>(result: &D1ResultSys, action: &'static str) -> D
         return Ok(Vec::new());
     };
     rows.iter()
-        .map(|row| worker::serde_wasm_bindgen::from_value(row).map_err(|error| thrown(action)(error.into())))
+        .map(|row| worker::serde_wasm_bindgen::from_value(row).map_err(|error| call_failed(action)(error.into())))
         .collect()
 }
 

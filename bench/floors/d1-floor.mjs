@@ -87,11 +87,13 @@ async function getJobStatus(env, id, args, origin) {
 }
 
 /**
- * A page and its total in one statement (the count as a subquery column, as ours does:
- * `Statement::page_with_total`), and the count alone only when the page is empty.
+ * A page (`SELECT <list> …`) and its total in one statement, the count as a subquery column in
+ * front (`SELECT (<count>) AS total, <list> …`, as ours: `Statement::page_with_total`), and the
+ * count alone only when the page is empty.
  */
-async function pageWithTotal(env, count, countParams, sql, params) {
-  const { results } = await env.DB.prepare(sql).bind(...params).all();
+async function pageWithTotal(env, count, countParams, page, pageParams) {
+  const sql = `SELECT (${count}) AS total, ${page.slice("SELECT ".length)}`;
+  const { results } = await env.DB.prepare(sql).bind(...countParams, ...pageParams).all();
   if (results.length) return { total: results[0].total, rows: results };
   const alone = await env.DB.prepare(count).bind(...countParams).first();
   return { total: alone?.total ?? 0, rows: results };
@@ -109,8 +111,8 @@ async function listJobs(env, id, args, origin) {
     env,
     count,
     params,
-    `SELECT (${count}) AS total, ${JOB_COLUMNS} FROM generation_jobs${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
-    [...params, ...params, p.limit, p.offset],
+    `SELECT ${JOB_COLUMNS} FROM generation_jobs${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+    [...params, p.limit, p.offset],
   );
   const jobs = rows.map((row) => jobView(row, origin));
   return reply(id, {
@@ -133,7 +135,7 @@ async function listGenerations(env, id, args, origin) {
     env,
     count,
     [],
-    `SELECT (${count}) AS total, ${GENERATION_COLUMNS} FROM generations g LEFT JOIN generation_jobs j ON j.id = g.job_id ` +
+    `SELECT ${GENERATION_COLUMNS} FROM generations g LEFT JOIN generation_jobs j ON j.id = g.job_id ` +
       "ORDER BY g.created_at DESC, g.id DESC LIMIT ? OFFSET ?",
     [p.limit, p.offset],
   );

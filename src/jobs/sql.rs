@@ -1527,26 +1527,6 @@ pub(crate) mod sqlite_tests {
         assert_eq!(total(&db, &count_filtered_jobs(tombstones, Some("alice"))), 1);
     }
 
-    /// Every row of a statement as its columns' texts (numbers printed), in order.
-    fn all_columns(db: &Connection, statement: &Statement) -> Vec<Vec<String>> {
-        use rusqlite::types::ValueRef;
-        let mut prepared = db.prepare(&statement.sql).unwrap();
-        let width = prepared.column_count();
-        prepared
-            .query_map(params_from_iter(values(statement)), |row| {
-                Ok((0..width)
-                    .map(|i| match row.get_ref(i).unwrap() {
-                        ValueRef::Integer(n) => n.to_string(),
-                        ValueRef::Text(text) => String::from_utf8(text.to_vec()).unwrap(),
-                        other => panic!("a listing column is {other:?}"),
-                    })
-                    .collect())
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    }
-
     #[test]
     fn a_page_with_its_total_is_the_page_and_the_count_of_the_two_statements() {
         let db = database();
@@ -1585,17 +1565,22 @@ pub(crate) mod sqlite_tests {
         }
         let mut nonempty = 0;
         for (count, page) in &listings {
-            let combined = all_columns(&db, &Statement::page_with_total(count, page));
-            let rows: Vec<String> = all_columns(&db, page).into_iter().map(|row| row[0].clone()).collect();
+            let combined = object_rows(&db, &Statement::page_with_total(count, page));
+            let rows = json_texts(&db, page);
             assert_eq!(
-                combined.iter().map(|row| row[1].clone()).collect::<Vec<_>>(),
+                combined
+                    .iter()
+                    .map(|row| row["j"].as_str().unwrap())
+                    .collect::<Vec<_>>(),
                 rows,
                 "{}",
                 page.sql
             );
-            let total = total(&db, count).to_string();
+            let total = total(&db, count);
             assert!(
-                combined.iter().all(|row| row.len() == 2 && row[0] == total),
+                combined
+                    .iter()
+                    .all(|row| row.as_object().unwrap().len() == 2 && row["total"] == total),
                 "{}",
                 page.sql
             );

@@ -71,7 +71,7 @@ if (opts.help) {
   console.log(
     "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--slices K] [--build build] [--only rows] [--json file]\n" +
       "                             [--original dir]   (the original server, built; default ../shared/seed-build)\n" +
-      "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu\n" +
+      "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu, first\n" +
       "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating\n" +
       "  --concurrency 1,16: the request rows' client counts (the targets are at 16)\n" +
       "  --versus dir: another build of this server, timed against ours alone in the request rows (ours/versus)",
@@ -898,42 +898,52 @@ async function drainPhase(results) {
 // ---------------------------------------------------------------------------------------
 // Phase 3: start-up (spawn → first answer) and Wasm compile/instantiate.
 
-async function startOnce(which) {
+/** The workers of one start-up run: `which` with the AI stand-in (see startOnce). */
+function startupWorkers(which) {
   const standin = makeStandin(0);
-  const workers =
-    which === SERVER
-      ? [ourWorker({ queue: QUEUE, consumer: true, standin }), standin.worker]
-      : which === ORIGINAL
-        ? [originalWorker({ queue: ORIGINAL_QUEUE, consumer: true, standin }), standin.worker]
-        : [
-          // The protocol floor with ours's whole configuration (vars, bindings, IMAGES, queue
-          // triggers and dead-letter queue), only the code swapped, so only the code differs.
-          (() => {
-            const w = ourWorker({ queue: QUEUE, consumer: true, standin });
-            w.config.name = PROTOCOL_FLOOR;
-            w.config.manifest = {
-              mainModule: "protocol-floor.mjs",
-              modules: { "protocol-floor.mjs": { type: "esm", contents: readFileSync(path.join(FLOOR_DIR, "protocol-floor.mjs"), "utf8") } },
-            };
-            return w;
-          })(),
-          standin.worker,
-        ];
+  return which === SERVER
+    ? [ourWorker({ queue: QUEUE, consumer: true, standin }), standin.worker]
+    : which === ORIGINAL
+      ? [originalWorker({ queue: ORIGINAL_QUEUE, consumer: true, standin }), standin.worker]
+      : [
+        // The protocol floor with ours's whole configuration (vars, bindings, IMAGES, queue
+        // triggers and dead-letter queue), only the code swapped, so only the code differs.
+        (() => {
+          const w = ourWorker({ queue: QUEUE, consumer: true, standin });
+          w.config.name = PROTOCOL_FLOOR;
+          w.config.manifest = {
+            mainModule: "protocol-floor.mjs",
+            modules: { "protocol-floor.mjs": { type: "esm", contents: readFileSync(path.join(FLOOR_DIR, "protocol-floor.mjs"), "utf8") } },
+          };
+          return w;
+        })(),
+        standin.worker,
+      ];
+}
+
+/** The first answer after start: an initialize, or the protocol floor's /__load reply. */
+async function firstAnswer(which, url) {
+  let r;
+  if (which !== PROTOCOL_FLOOR) {
+    r = await post(url, SCENARIOS[0].body, {});
+  } else {
+    // The protocol floor has nothing canned yet: its first answer is the /__load reply.
+    const res = await fetch(new URL("/__load", url), { method: "POST", body: "{}" });
+    r = { status: res.status, text: await res.text() };
+  }
+  if (r.status !== 200) throw new Error(`start-up ${which}: first answer HTTP ${r.status} ${r.text.slice(0, 200)}`);
+  return r;
+}
+
+async function startOnce(which) {
+  const workers = startupWorkers(which);
   const t0 = performance.now();
   const { mf } = await startMiniflare(workers);
   try {
     const tReady = performance.now();
     const url = await mf.unsafeGetDirectURL(which);
-    let r;
-    if (which !== PROTOCOL_FLOOR) {
-      r = await post(url, SCENARIOS[0].body, {});
-    } else {
-      // The protocol floor has nothing canned yet: its first answer is the /__load reply.
-      const res = await fetch(new URL("/__load", url), { method: "POST", body: "{}" });
-      r = { status: res.status, text: await res.text() };
-    }
+    await firstAnswer(which, url);
     const tFirst = performance.now();
-    if (r.status !== 200) throw new Error(`start-up ${which}: first answer HTTP ${r.status} ${r.text.slice(0, 200)}`);
     return { ready: tReady - t0, first: tFirst - t0, firstRequest: tFirst - tReady };
   } finally {
     await mf.dispose();
@@ -1419,6 +1429,14 @@ function table(results, m) {
         `first request ${fmt(startup.original.firstRequest, 1)} ms.`,
     );
   }
+  const first = results.find((x) => x.kind === "first");
+  if (first) {
+    lines.push(
+      `\nFirst request's isolate CPU (profiler attached, median of ${first.rounds}): ours ${fmt(first.ours.busyMs, 2)} ms ` +
+        `(Wasm ${fmt(first.ours.wasmMs, 2)} ms) in ${fmt(first.ours.wallMs, 1)} ms wall; protocol floor ${fmt(first.floorRun.busyMs, 2)} ms ` +
+        `in ${fmt(first.floorRun.wallMs, 1)} ms wall.`,
+    );
+  }
   const wasm = results.find((x) => x.kind === "wasm");
   if (wasm) {
     lines.push(
@@ -1585,6 +1603,56 @@ async function cpuPhase(results) {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// Phase 7 (--only first): where the first request after start spends the isolate's CPU, ours
+// and the protocol floor's: the V8 sampling profiler (10 µs) runs from before the first
+// request to its answer, on a fresh workerd per round. Set MINIFLARE_WORKERD_V8_FLAGS to try
+// V8 flags (e.g. --trace-wasm-compilation-times --verbose lists each function compiled).
+
+const FIRST_ROUNDS = QUICK ? 1 : 5;
+
+async function firstRequestProfile(which) {
+  const inspectorPort = await freePort();
+  const { mf } = await startMiniflare(startupWorkers(which), { inspectorPort });
+  try {
+    const url = await mf.unsafeGetDirectURL(which);
+    const session = await inspect(inspectorPort, which);
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: 10 });
+    await session.send("Profiler.start");
+    const t0 = performance.now();
+    await firstAnswer(which, url);
+    const wallMs = performance.now() - t0;
+    const { profile } = await session.send("Profiler.stop");
+    session.close();
+    const split = cpuSplit(profile);
+    return { wallMs, busyMs: split.busy / 1000, split: split.totals, top: split.top };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+async function firstRequestPhase(results) {
+  const rounds = [];
+  for (let r = 0; r < FIRST_ROUNDS; r++) {
+    const got = {};
+    for (const [side, which] of r % 2 ? [["floor", PROTOCOL_FLOOR], ["ours", SERVER]] : [["ours", SERVER], ["floor", PROTOCOL_FLOOR]]) {
+      got[side] = await firstRequestProfile(which);
+    }
+    rounds.push(got);
+    const line = (x) => `${fmt(x.wallMs, 1)} ms wall, ${fmt(x.busyMs, 2)} ms CPU (${Object.entries(x.split).map(([k, v]) => `${k} ${fmt(v)} µs`).join(", ")})`;
+    console.log(`  first request, round ${r + 1}: ours ${line(got.ours)}\n  ${"".padEnd(24)}protocol floor ${line(got.floor)}`);
+    console.log(`  ${"".padEnd(24)}our top: ${got.ours.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
+  }
+  const med = (side, f) => median(rounds.map((x) => f(x[side])));
+  results.push({
+    kind: "first",
+    rounds: rounds.length,
+    ours: { wallMs: med("ours", (x) => x.wallMs), busyMs: med("ours", (x) => x.busyMs), wasmMs: med("ours", (x) => x.split.wasm / 1000) },
+    floorRun: { wallMs: med("floor", (x) => x.wallMs), busyMs: med("floor", (x) => x.busyMs) },
+  });
+}
+
 const results = [];
 let failed = false;
 try {
@@ -1616,6 +1684,10 @@ try {
   if (PHASES.has("cpu")) {
     console.log("cpu (V8 sampling profiler of each worker's isolate, c=16):");
     await cpuPhase(results);
+  }
+  if (PHASES.has("first")) {
+    console.log("first request after start (V8 sampling profiler, 10 µs):");
+    await firstRequestPhase(results);
   }
   const m = machine();
   console.log(`\n${table(results, m)}\n\n(total ${((performance.now() - t0) / 1000).toFixed(0)} s)`);

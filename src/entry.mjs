@@ -26,8 +26,9 @@ const BODY_LIMIT = bodyLimitOf();
 /** The headers Rust reads (transport::ENTRY_HEADERS); only these are handed over. */
 const HEADER_NAMES = headersOf().split("\n");
 // While the isolate starts (during the client's TLS handshake, on Cloudflare), not in the first
-// request: the configuration, the latest revision's initialize and tools/list answers, and the
-// JSON-RPC path's code.
+// request: the configuration and the latest revision's initialize and tools/list answers. (It
+// runs the JSON-RPC path's code too, but V8 compiles that again for the first request:
+// bench/README.md, "sixth pass".)
 warmUp(env);
 /** The paths handed over (transport::ENTRY_ROUTES). */
 const ROUTES = new Set(["/mcp", "/sse"]);

@@ -105,12 +105,14 @@ pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Se
 }
 
 /// Work done once when the isolate starts, before any request: the configuration is read (from
-/// the environment the main module imports, when it has one), the answers every client's first
-/// requests get (`initialize` and `tools/list` of the latest revision) are serialised into their
-/// per-isolate cache, and the synchronous code of the JSON-RPC path runs once, so the first
-/// request pays for none of it. Cloudflare starts an isolate while the client's TLS handshake is
-/// under way, so this time is mostly hidden from the first caller; the bench's start-up row
-/// (spawn → first answer) still counts it. No I/O: none is allowed outside a request.
+/// the environment the main module imports, when it has one) and the answers every client's
+/// first requests get (`initialize` and `tools/list` of the latest revision) are serialised into
+/// their per-isolate cache, so the first requests pay for neither. The synchronous code of the
+/// JSON-RPC path also runs once, but under workerd 2026-11-17 V8 drops the code it compiled here
+/// before the first request, which compiles it again (bench/README.md, "sixth pass"). Cloudflare
+/// starts an isolate while the client's TLS handshake is under way, so this time is mostly hidden
+/// from the first caller; the bench's start-up row (spawn → first answer) still counts it. No
+/// I/O: none is allowed outside a request.
 pub fn warm_up(env: Option<&Env>) {
     let config = env.map(Config::from_env);
     let head = RequestHead::from_wire(

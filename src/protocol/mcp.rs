@@ -231,6 +231,18 @@ impl CallToolResult {
             is_error,
         }
     }
+
+    /// The value `serde_json::to_value` gives, with `structuredContent` moved in rather than
+    /// copied: a listing's object is hundreds of map entries, each rebuilt by `to_value`.
+    pub fn into_value(self) -> Result<Value, serde_json::Error> {
+        let mut fields = Map::new();
+        fields.insert("content".to_string(), serde_json::to_value(&self.content)?);
+        fields.insert("structuredContent".to_string(), self.structured_content);
+        if self.is_error {
+            fields.insert("isError".to_string(), Value::Bool(true));
+        }
+        Ok(Value::Object(fields))
+    }
 }
 
 /// `Resource`: one stored image as `resources/list` shows it. `title` exists from 2025-06-18 on.
@@ -338,6 +350,32 @@ mod tests {
         assert!(wire.get("isError").is_none(), "isError must be omitted on success");
         let failed = serde_json::to_value(CallToolResult::from_object(json!({"success": false}), true)).unwrap();
         assert_eq!(failed["isError"], true);
+    }
+
+    #[test]
+    fn into_value_is_what_serde_derives_keys_and_order_included() {
+        let object = json!({"success": true, "jobs": [{"id": "a", "n": 1, "nested": {"z": null, "a": [1.5, "x"]}}]});
+        let mut with_blocks = CallToolResult::from_object(object.clone(), false);
+        with_blocks.content.push(ContentBlock::Image {
+            data: "AAAA".into(),
+            mime_type: "image/webp".into(),
+        });
+        with_blocks.content.push(ContentBlock::ResourceLink {
+            uri: "images://jobs/a".into(),
+            name: "a.png".into(),
+            mime_type: "image/png".into(),
+            size: None,
+        });
+        for result in [
+            CallToolResult::from_object(object.clone(), false),
+            CallToolResult::from_object(json!({"success": false, "error": "no"}), true),
+            with_blocks,
+        ] {
+            let derived = serde_json::to_value(&result).unwrap();
+            let moved = result.into_value().unwrap();
+            // Compared as text: the maps keep insertion order, and the wire is text.
+            assert_eq!(moved.to_string(), derived.to_string());
+        }
     }
 
     #[test]

@@ -285,7 +285,10 @@ async fn call_tool(ctx: &ToolContext, request: &RpcRequest, unknown_is_error: bo
         return Err(unknown_tool(&params.name));
     }
     let arguments = params.arguments.unwrap_or_else(Map::new);
-    to_value(tools::call(ctx, &params.name, arguments).await)
+    tools::call(ctx, &params.name, arguments)
+        .await
+        .into_value()
+        .map_err(|e| RpcError::Internal(e.to_string()))
 }
 
 /// -32601 naming the method, cut to ECHO_MAX_CHARS.

@@ -1512,6 +1512,21 @@ async function inspect(port, worker) {
   return { send, close: () => ws.close() };
 }
 
+/** `work()`'s result and the V8 sampling profile of `worker`'s isolate while it ran. */
+async function sampled(port, worker, intervalMicros, work) {
+  const session = await inspect(port, worker);
+  try {
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: intervalMicros });
+    await session.send("Profiler.start");
+    const result = await work();
+    const { profile } = await session.send("Profiler.stop");
+    return { result, profile };
+  } finally {
+    session.close();
+  }
+}
+
 /**
  * Self time per category: `wasm` (functions of the Wasm module), `js` (the worker's own JS:
  * our wasm-bindgen glue, or the floor's code), `builtins` (V8 and workerd functions called from
@@ -1567,13 +1582,7 @@ async function cpuPhase(results) {
       const row = { kind: "cpu", name: s.name, floor: s.floor };
       for (const [side, worker] of [["ours", SERVER], ["floor", s.floor]]) {
         await load(urls[worker], s, 16, 300); // warm-up, not profiled
-        const session = await inspect(inspectorPort, worker);
-        await session.send("Profiler.enable");
-        await session.send("Profiler.setSamplingInterval", { interval: 50 });
-        await session.send("Profiler.start");
-        const run = await load(urls[worker], s, 16, CPU_MS);
-        const { profile } = await session.send("Profiler.stop");
-        session.close();
+        const { result: run, profile } = await sampled(inspectorPort, worker, 50, () => load(urls[worker], s, 16, CPU_MS));
         const split = cpuSplit(profile);
         const per = (micros) => micros / run.n;
         row[side === "ours" ? "ours" : "floorRun"] = {
@@ -1616,15 +1625,11 @@ async function firstRequestProfile(which) {
   const { mf } = await startMiniflare(startupWorkers(which), { inspectorPort });
   try {
     const url = await mf.unsafeGetDirectURL(which);
-    const session = await inspect(inspectorPort, which);
-    await session.send("Profiler.enable");
-    await session.send("Profiler.setSamplingInterval", { interval: 10 });
-    await session.send("Profiler.start");
-    const t0 = performance.now();
-    await firstAnswer(which, url);
-    const wallMs = performance.now() - t0;
-    const { profile } = await session.send("Profiler.stop");
-    session.close();
+    const { result: wallMs, profile } = await sampled(inspectorPort, which, 10, async () => {
+      const t0 = performance.now();
+      await firstAnswer(which, url);
+      return performance.now() - t0;
+    });
     const split = cpuSplit(profile);
     return { wallMs, busyMs: split.busy / 1000, split: split.totals, top: split.top };
   } finally {

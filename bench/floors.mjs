@@ -64,6 +64,7 @@ const { values: opts } = parseArgs({
     versus: { type: "string" },
     verbose: { type: "boolean", default: false },
     top: { type: "string" },
+    "startup-rounds": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -74,7 +75,9 @@ if (opts.help) {
       "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu, first\n" +
       "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating\n" +
       "  --concurrency 1,16: the request rows' client counts (the targets are at 16)\n" +
-      "  --versus dir: another build of this server, timed against ours alone in the request rows (ours/versus)",
+      "  --versus dir: another build of this server, timed against ours alone in the request rows (ours/versus)\n" +
+      "                and in the start-up phase (its time / ours, with --startup-rounds rounds)\n" +
+      "  --startup-rounds N: start-up rounds (default 3; --quick 1)",
   );
   process.exit(0);
 }
@@ -92,7 +95,7 @@ const CONCURRENCIES = (opts.concurrency ?? "1,16").split(",").map(Number);
 const SLICES = Math.max(1, Number.parseInt(opts.slices ?? (QUICK ? "1" : "8"), 10));
 const DRAIN_ROUNDS = QUICK ? 1 : 2; // the second round skips B' (one drain of 100 jobs is ~10-20 s here)
 const DRAIN_JOBS = 100;
-const STARTUP_ROUNDS = QUICK ? 1 : 3;
+const STARTUP_ROUNDS = Math.max(1, Number.parseInt(opts["startup-rounds"] ?? (QUICK ? "1" : "3"), 10));
 const MEMORY_ROUNDS = QUICK ? 1 : 2;
 /** How many functions the cpu phase lists per side, by self time. */
 const TOP_FUNCTIONS = Math.max(1, Number.parseInt(opts.top ?? "6", 10));
@@ -592,6 +595,11 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+/** The first and third quartiles, as the request rows' --versus lines give them. */
+const middleHalf = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[s.length >> 2], s[(3 * s.length) >> 2]];
+};
 const fmt = (x, d = 0) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixed(d));
 
 // ---------------------------------------------------------------------------------------
@@ -714,11 +722,11 @@ async function requestPhase(results) {
             ratios: rounds.map((x) => x.A.rps / x.V.rps),
           };
           results.push(row);
-          const sorted = [...row.ratios].sort((a, b) => a - b);
+          const [low, high] = middleHalf(row.ratios);
           console.log(
             `  ${s.name.padEnd(20)} c=${String(concurrency).padStart(2)}  ours ${fmt(row.ours.rps).padStart(5)} req/s, CPU ${fmt(row.ours.workerdCpuUs)} µs/request | ` +
               `versus ${fmt(row.versus.rps).padStart(5)} req/s, CPU ${fmt(row.versus.workerdCpuUs)} µs/request | ours/versus median ${fmt(row.ratio, 3)} ` +
-              `(${row.ratios.length} rounds, middle half ${fmt(sorted[sorted.length >> 2], 2)}–${fmt(sorted[(3 * sorted.length) >> 2], 2)}, ` +
+              `(${row.ratios.length} rounds, middle half ${fmt(low, 2)}–${fmt(high, 2)}, ` +
               `${row.ratios.filter((x) => x > 1).length} above 1)`,
           );
           continue;
@@ -899,10 +907,10 @@ async function drainPhase(results) {
 // Phase 3: start-up (spawn → first answer) and Wasm compile/instantiate.
 
 /** The workers of one start-up run: `which` with the AI stand-in (see startOnce). */
-function startupWorkers(which) {
+function startupWorkers(which, build = BUILD_DIR) {
   const standin = makeStandin(0);
   return which === SERVER
-    ? [ourWorker({ queue: QUEUE, consumer: true, standin }), standin.worker]
+    ? [ourWorker({ queue: QUEUE, consumer: true, standin, build }), standin.worker]
     : which === ORIGINAL
       ? [originalWorker({ queue: ORIGINAL_QUEUE, consumer: true, standin }), standin.worker]
       : [
@@ -935,8 +943,8 @@ async function firstAnswer(which, url) {
   return r;
 }
 
-async function startOnce(which) {
-  const workers = startupWorkers(which);
+async function startOnce(which, build = BUILD_DIR) {
+  const workers = startupWorkers(which, build);
   const t0 = performance.now();
   const { mf } = await startMiniflare(workers);
   try {
@@ -948,6 +956,32 @@ async function startOnce(which) {
   } finally {
     await mf.dispose();
   }
+}
+
+/**
+ * --versus: ours and the other build started in turn (the order alternating by round), nothing
+ * else; the ratio is the other build's time over ours (> 1: ours starts faster).
+ */
+async function startupVersus(results) {
+  const rounds = [];
+  for (let r = 0; r < STARTUP_ROUNDS; r++) {
+    const order = r % 2 ? [["V", VERSUS_DIR], ["A", BUILD_DIR]] : [["A", BUILD_DIR], ["V", VERSUS_DIR]];
+    const got = {};
+    for (const [label, build] of order) got[label] = await startOnce(SERVER, build);
+    rounds.push(got);
+    console.log(
+      `  start-up round ${r + 1}: ours ${fmt(got.A.first)} ms (first request ${fmt(got.A.firstRequest, 1)} ms), ` +
+        `versus ${fmt(got.V.first)} ms (${fmt(got.V.firstRequest, 1)} ms)`,
+    );
+  }
+  const ratios = rounds.map((x) => x.V.first / x.A.first);
+  const firstRatios = rounds.map((x) => x.V.firstRequest / x.A.firstRequest);
+  const band = (xs) => `${fmt(median(xs), 3)} (middle half ${middleHalf(xs).map((x) => fmt(x, 3)).join("–")})`;
+  console.log(
+    `  versus/ours: start-up ${band(ratios)}, first request ${band(firstRatios)}; ` +
+      `medians: ours ${fmt(median(rounds.map((x) => x.A.first)))} ms, first request ${fmt(median(rounds.map((x) => x.A.firstRequest)), 2)} ms; ` +
+      `versus ${fmt(median(rounds.map((x) => x.V.first)))} ms, ${fmt(median(rounds.map((x) => x.V.firstRequest)), 2)} ms`,
+  );
 }
 
 /**
@@ -993,6 +1027,7 @@ function wasmPass() {
 }
 
 async function startupPhase(results) {
+  if (VERSUS_DIR) return startupVersus(results);
   const rounds = [];
   for (let r = 0; r < STARTUP_ROUNDS; r++) {
     const order = r % 2 ? [["B", PROTOCOL_FLOOR], ["A", SERVER], ["C", ORIGINAL], ["B2", PROTOCOL_FLOOR]] : [["A", SERVER], ["B", PROTOCOL_FLOOR], ["B2", PROTOCOL_FLOOR], ["C", ORIGINAL]];

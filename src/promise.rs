@@ -1,9 +1,10 @@
-//! JS promises awaited from Rust. Inside a request the main module drives (`src/entry.mjs`:
-//! `serve_read` and `Waiting`, src/lib.rs), the promise goes back to the main module, which
-//! awaits it and hands its outcome back in; anywhere else (the workers-rs entry, the queue,
-//! cron), or while the request already waits on another promise, it is a `JsFuture`, which
-//! makes two closures (each registered with a finalizer) and wakes an executor task through a
-//! microtask.
+//! JS promises awaited from Rust, and futures kept out of their caller's code ([`cold`]).
+//!
+//! Inside a request the main module drives (`src/entry.mjs`: `serve_read` and `Waiting`,
+//! src/lib.rs), the promise goes back to the main module, which awaits it and hands its outcome
+//! back in; anywhere else (the workers-rs entry, the queue, cron), or while the request already
+//! waits on another promise, it is a `JsFuture`, which makes two closures (each registered with
+//! a finalizer) and wakes an executor task through a microtask.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -152,4 +153,13 @@ impl Future for Awaited {
             }
         }
     }
+}
+
+/// `future` behind a pointer whose type the caller cannot see through, for an await on a path
+/// most requests never take: its code is then not part of the caller's (V8 compiles Wasm per
+/// function, on first call, so code inlined into a hot function is compiled even where it
+/// never runs; bench/README.md, "seventh pass").
+#[inline(never)]
+pub fn cold<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+    Box::pin(future)
 }

@@ -142,9 +142,10 @@ pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResp
     if let Some(cached) = cached_result(&request, era) {
         return cached_response(request.id, cached);
     }
+    // Kept out of line: the cached answers above (every client's first requests) never run it.
     let outcome = match era {
-        Era::Handshake { .. } => handle_handshake(ctx, &request, era).await,
-        Era::Stateless => handle_stateless(ctx, &request).await,
+        Era::Handshake { .. } => crate::promise::cold(handle_handshake(ctx, &request, era)).await,
+        Era::Stateless => crate::promise::cold(handle_stateless(ctx, &request)).await,
     };
     match outcome {
         Ok(result) => RpcResponse::result(request.id, result),
@@ -173,7 +174,19 @@ fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawVa
     if let Some(found) = RESULTS.with(|results| results.borrow().iter().find(|(k, _)| *k == key).map(|(_, raw)| *raw)) {
         return Some(Ok(found));
     }
-    let (method, revision) = key;
+    let raw = serialised_result(key, era);
+    Some(raw.map(|raw| {
+        // One per method and revision: a few dozen small allocations an isolate keeps for life.
+        let raw: &'static RawValue = Box::leak(raw);
+        RESULTS.with(|results| results.borrow_mut().push((key, raw)));
+        raw
+    }))
+}
+
+/// A cached result, made: once per isolate, method and revision, so not inlined into the
+/// lookup every request makes (see [`crate::promise::cold`]).
+#[inline(never)]
+fn serialised_result((method, revision): (&'static str, &'static str), era: Era) -> Result<Box<RawValue>, RpcError> {
     let value = match (era, method) {
         (_, "initialize") => to_value(initialize_result(Some(revision))),
         (Era::Handshake { .. }, "tools/list") => tools_list_result(revision),
@@ -183,14 +196,7 @@ fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawVa
         (Era::Stateless, _) => to_value(resources::templates(version::has_titles(revision)))
             .map(|templates| stateless::complete_result(method, templates)),
     };
-    let raw =
-        value.and_then(|value| serde_json::value::to_raw_value(&value).map_err(|e| RpcError::Internal(e.to_string())));
-    Some(raw.map(|raw| {
-        // One per method and revision: a few dozen small allocations an isolate keeps for life.
-        let raw: &'static RawValue = Box::leak(raw);
-        RESULTS.with(|results| results.borrow_mut().push((key, raw)));
-        raw
-    }))
+    value.and_then(|value| serde_json::value::to_raw_value(&value).map_err(|e| RpcError::Internal(e.to_string())))
 }
 
 /// The revision an `initialize` asks for, when its params are ones the cached answer fits

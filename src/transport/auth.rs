@@ -89,6 +89,12 @@ pub async fn authenticate(authorization: Option<&str>, env: &Env, config: &Confi
     if !token.starts_with(SecretKind::AccessToken.prefix()) {
         return Err(AuthError::Invalid);
     }
+    // A static token or an API key (most requests) never runs the lookup: kept out of line.
+    crate::promise::cold(oauth_principal(token, admin_token, env, config)).await
+}
+
+/// The principal of an OAuth access token: its grant, looked up in D1.
+async fn oauth_principal(token: &str, admin_token: &str, env: &Env, config: &Config) -> Result<Principal, AuthError> {
     let store = OAuthStore::new(crate::bindings::db(env).map_err(|_| AuthError::Unavailable)?);
     let now = crate::time::now_ms();
     let row = match store.access(token, now).await {

@@ -16,7 +16,9 @@ use super::{
 use crate::access::Principal;
 use crate::http::answer::Answer;
 use crate::http::head::RequestHead;
-use crate::protocol::jsonrpc::{parse_body, IncomingBody, IncomingMessage, RpcError, RpcRequest, RpcResponse};
+use crate::protocol::jsonrpc::{
+    parse_body, IncomingBody, IncomingMessage, RpcError, RpcErrorResponse, RpcRequest, RpcResponse,
+};
 use crate::protocol::mcp::ProgressToken;
 use crate::protocol::version;
 use crate::server::{self as dispatch, Era, McpHeaders};
@@ -127,46 +129,55 @@ async fn respond(
         }
         // Notifications and client responses need no answer.
         IncomingBody::Single(Ok(_)) => whole(unsupported_header(&headers).unwrap_or_else(accepted)),
-        IncomingBody::Batch(items) => {
-            // A version we do not speak is refused before its batch is looked at.
-            if let Some(refused) = unsupported_header(&headers) {
-                return whole(refused);
+        IncomingBody::Batch(items) => crate::promise::cold(respond_batch(ctx, &headers, items)).await,
+    }
+}
+
+/// A JSON-RPC batch (revisions before 2025-06-18), each request answered in turn; kept out of
+/// [`respond`]'s code by [`crate::promise::cold`].
+async fn respond_batch(
+    mut ctx: ToolContext,
+    headers: &McpHeaders,
+    items: Vec<Result<IncomingMessage, RpcErrorResponse>>,
+) -> worker::Result<Outcome> {
+    let whole = |answer| Ok(Outcome::Whole(answer));
+    // A version we do not speak is refused before its batch is looked at.
+    if let Some(refused) = unsupported_header(headers) {
+        return whole(refused);
+    }
+    let batch_version = headers
+        .protocol_version
+        .as_deref()
+        .unwrap_or(version::ASSUMED_WITHOUT_HEADER);
+    if !version::allows_batches(batch_version) {
+        return whole(rpc_error_answer(
+            400,
+            &RpcError::InvalidRequest(format!(
+                "JSON-RPC batches are not supported in protocol version {}",
+                crate::catalog::echo(batch_version)
+            )),
+        ));
+    }
+    ctx.protocol_version = headers.protocol_version.clone();
+    let mut responses = Vec::new();
+    for item in items {
+        match item {
+            Ok(IncomingMessage::Request(request)) => {
+                let era = Era::handshake(Some(batch_version), version::ASSUMED_WITHOUT_HEADER);
+                responses.push(dispatch::handle(&ctx, request, era).await)
             }
-            let batch_version = headers
-                .protocol_version
-                .as_deref()
-                .unwrap_or(version::ASSUMED_WITHOUT_HEADER);
-            if !version::allows_batches(batch_version) {
-                return whole(rpc_error_answer(
-                    400,
-                    &RpcError::InvalidRequest(format!(
-                        "JSON-RPC batches are not supported in protocol version {}",
-                        crate::catalog::echo(batch_version)
-                    )),
-                ));
-            }
-            ctx.protocol_version = headers.protocol_version.clone();
-            let mut responses = Vec::new();
-            for item in items {
-                match item {
-                    Ok(IncomingMessage::Request(request)) => {
-                        let era = Era::handshake(Some(batch_version), version::ASSUMED_WITHOUT_HEADER);
-                        responses.push(dispatch::handle(&ctx, request, era).await)
-                    }
-                    Ok(_) => {}
-                    Err(invalid) => responses.push(RpcResponse::Error(invalid)),
-                }
-            }
-            if responses.is_empty() {
-                return whole(accepted());
-            }
-            let body = format!(
-                "[{}]",
-                responses.iter().map(RpcResponse::to_json).collect::<Vec<_>>().join(",")
-            );
-            whole(Answer::json(200, body))
+            Ok(_) => {}
+            Err(invalid) => responses.push(RpcResponse::Error(invalid)),
         }
     }
+    if responses.is_empty() {
+        return whole(accepted());
+    }
+    let body = format!(
+        "[{}]",
+        responses.iter().map(RpcResponse::to_json).collect::<Vec<_>>().join(",")
+    );
+    whole(Answer::json(200, body))
 }
 
 /// A handshake-era request must name a version we speak in MCP-Protocol-Version, if it names one.
@@ -198,6 +209,8 @@ pub fn sse_event(json: &str) -> Vec<u8> {
     format!("event: message\ndata: {json}\n\n").into_bytes()
 }
 
+/// Not inlined: most requests are answered whole (see [`crate::promise::cold`]).
+#[inline(never)]
 fn stream_with_progress(
     mut ctx: ToolContext,
     request: RpcRequest,

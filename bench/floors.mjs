@@ -976,6 +976,7 @@ async function startupVersus(results) {
   }
   const ratios = rounds.map((x) => x.V.first / x.A.first);
   const firstRatios = rounds.map((x) => x.V.firstRequest / x.A.firstRequest);
+  results.push({ kind: "startup-versus", name: "start-up, versus/ours", versus: VERSUS_DIR, rounds, ratios, firstRatios });
   const band = (xs) => `${fmt(median(xs), 3)} (middle half ${middleHalf(xs).map((x) => fmt(x, 3)).join("–")})`;
   console.log(
     `  versus/ours: start-up ${band(ratios)}, first request ${band(firstRatios)}; ` +

@@ -183,8 +183,8 @@ fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawVa
     }))
 }
 
-/// A cached result, made: once per isolate, method and revision, so not inlined into the
-/// lookup every request makes (see [`crate::promise::cold`]).
+/// Makes a cached result, once per isolate, method and revision: not inlined into the lookup
+/// every request makes (see [`crate::promise::cold`]).
 #[inline(never)]
 fn serialised_result((method, revision): (&'static str, &'static str), era: Era) -> Result<Box<RawValue>, RpcError> {
     let value = match (era, method) {

@@ -174,19 +174,7 @@ fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawVa
     if let Some(found) = RESULTS.with(|results| results.borrow().iter().find(|(k, _)| *k == key).map(|(_, raw)| *raw)) {
         return Some(Ok(found));
     }
-    let raw = serialised_result(key, era);
-    Some(raw.map(|raw| {
-        // One per method and revision: a few dozen small allocations an isolate keeps for life.
-        let raw: &'static RawValue = Box::leak(raw);
-        RESULTS.with(|results| results.borrow_mut().push((key, raw)));
-        raw
-    }))
-}
-
-/// Makes a cached result, once per isolate, method and revision: not inlined into the lookup
-/// every request makes (see [`crate::promise::cold`]).
-#[inline(never)]
-fn serialised_result((method, revision): (&'static str, &'static str), era: Era) -> Result<Box<RawValue>, RpcError> {
+    let (method, revision) = key;
     let value = match (era, method) {
         (_, "initialize") => to_value(initialize_result(Some(revision))),
         (Era::Handshake { .. }, "tools/list") => tools_list_result(revision),
@@ -196,7 +184,14 @@ fn serialised_result((method, revision): (&'static str, &'static str), era: Era)
         (Era::Stateless, _) => to_value(resources::templates(version::has_titles(revision)))
             .map(|templates| stateless::complete_result(method, templates)),
     };
-    value.and_then(|value| serde_json::value::to_raw_value(&value).map_err(|e| RpcError::Internal(e.to_string())))
+    let raw =
+        value.and_then(|value| serde_json::value::to_raw_value(&value).map_err(|e| RpcError::Internal(e.to_string())));
+    Some(raw.map(|raw| {
+        // One per method and revision: a few dozen small allocations an isolate keeps for life.
+        let raw: &'static RawValue = Box::leak(raw);
+        RESULTS.with(|results| results.borrow_mut().push((key, raw)));
+        raw
+    }))
 }
 
 /// The revision an `initialize` asks for, when its params are ones the cached answer fits

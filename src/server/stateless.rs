@@ -46,9 +46,7 @@ fn reject(status: u16, error: RpcError) -> Rejection {
     Rejection { status, error }
 }
 
-/// Checks `_meta`, headers and version, in the order the revision lists its errors. Not inlined
-/// into the transport: only stateless requests run it (see [`crate::promise::cold`]).
-#[inline(never)]
+/// Checks `_meta`, headers and version, in the order the revision lists its errors.
 pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Rejection> {
     let meta = meta(request);
     let version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)).and_then(Value::as_str);

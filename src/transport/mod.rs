@@ -80,7 +80,10 @@ pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Se
     let head = RequestHead::from_wire(url, headers);
     let outcome = match ENTRY_ROUTES.contains(&head.url.path.as_str()) {
         true => streamable::post_read(&head, body, &env).await,
-        false => Ok(streamable::Outcome::Whole(not_found(&head.url.path))),
+        false => Ok(streamable::Outcome::Whole(Answer::json(
+            404,
+            json!({"error": "not found", "path": crate::catalog::echo(&head.url.path)}).to_string(),
+        ))),
     };
     // The heads sent to this instance's entry module (see [`HeadTable`]).
     thread_local! {
@@ -93,25 +96,12 @@ pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Se
             cors::apply(&mut response);
             Served::Stream(response)
         }
-        Err(error) => Served::Bytes(encode(failed(error))),
+        Err(error) => {
+            worker::console_error!("request failed: {error}");
+            let failure = rpc_error_answer(500, &RpcError::Internal("internal server error".to_string()));
+            Served::Bytes(encode(failure))
+        }
     }
-}
-
-/// The 404 of a path the entry module should not have handed over. Out of line, as [`failed`]
-/// is: no request is expected to run it (see [`crate::promise::cold`]).
-#[inline(never)]
-fn not_found(path: &str) -> Answer {
-    Answer::json(
-        404,
-        json!({"error": "not found", "path": crate::catalog::echo(path)}).to_string(),
-    )
-}
-
-/// The 500 of a request that failed (logged, not shown).
-#[inline(never)]
-fn failed(error: worker::Error) -> Answer {
-    worker::console_error!("request failed: {error}");
-    rpc_error_answer(500, &RpcError::Internal("internal server error".to_string()))
 }
 
 /// Work done once when the isolate starts, before any request: the configuration is read (from

@@ -209,8 +209,6 @@ pub fn sse_event(json: &str) -> Vec<u8> {
     format!("event: message\ndata: {json}\n\n").into_bytes()
 }
 
-/// Not inlined: most requests are answered whole (see [`crate::promise::cold`]).
-#[inline(never)]
 fn stream_with_progress(
     mut ctx: ToolContext,
     request: RpcRequest,

@@ -600,6 +600,20 @@ const middleHalf = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return [s[s.length >> 2], s[(3 * s.length) >> 2]];
 };
+/**
+ * `count` rounds of `measure(x)` for each `[label, x]` of `sides`: in that order on even rounds,
+ * reversed on odd ones. Each round's results, by label, go to `report(got, round)`; returns them all.
+ */
+async function inTurn(count, sides, measure, report) {
+  const rounds = [];
+  for (let r = 0; r < count; r++) {
+    const got = {};
+    for (const [label, x] of r % 2 ? [...sides].reverse() : sides) got[label] = await measure(x);
+    rounds.push(got);
+    report(got, r);
+  }
+  return rounds;
+}
 const fmt = (x, d = 0) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixed(d));
 
 // ---------------------------------------------------------------------------------------
@@ -963,17 +977,13 @@ async function startOnce(which, build = BUILD_DIR) {
  * else; the ratio is the other build's time over ours (> 1: ours starts faster).
  */
 async function startupVersus(results) {
-  const rounds = [];
-  for (let r = 0; r < STARTUP_ROUNDS; r++) {
-    const order = r % 2 ? [["V", VERSUS_DIR], ["A", BUILD_DIR]] : [["A", BUILD_DIR], ["V", VERSUS_DIR]];
-    const got = {};
-    for (const [label, build] of order) got[label] = await startOnce(SERVER, build);
-    rounds.push(got);
+  const sides = [["A", BUILD_DIR], ["V", VERSUS_DIR]];
+  const rounds = await inTurn(STARTUP_ROUNDS, sides, (build) => startOnce(SERVER, build), (got, r) =>
     console.log(
       `  start-up round ${r + 1}: ours ${fmt(got.A.first)} ms (first request ${fmt(got.A.firstRequest, 1)} ms), ` +
         `versus ${fmt(got.V.first)} ms (${fmt(got.V.firstRequest, 1)} ms)`,
-    );
-  }
+    ),
+  );
   const ratios = rounds.map((x) => x.V.first / x.A.first);
   const firstRatios = rounds.map((x) => x.V.firstRequest / x.A.firstRequest);
   results.push({ kind: "startup-versus", name: "start-up, versus/ours", versus: VERSUS_DIR, rounds, ratios, firstRatios });
@@ -1134,17 +1144,13 @@ async function memoryOnce(which, png) {
 
 async function memoryPhase(results) {
   const png = noisePng(700); // 700² RGB noise: ~1.47 MB
-  const rounds = [];
-  for (let r = 0; r < MEMORY_ROUNDS; r++) {
-    const order = r % 2 ? [["B", D1_FLOOR], ["A", SERVER]] : [["A", SERVER], ["B", D1_FLOOR]];
-    const got = {};
-    for (const [label, w] of order) got[label] = await memoryOnce(w, png);
-    rounds.push(got);
+  const sides = [["A", SERVER], ["B", D1_FLOOR]];
+  const rounds = await inTurn(MEMORY_ROUNDS, sides, (w) => memoryOnce(w, png), (got, r) =>
     console.log(
       `  memory round ${r + 1}: ours +${(got.A.delta / 1024).toFixed(1)} MiB (RSS ${(got.A.baseline / 1024).toFixed(0)} → peak ${(got.A.peak / 1024).toFixed(0)} MiB), ` +
         `D1 floor +${(got.B.delta / 1024).toFixed(1)} MiB (${(got.B.baseline / 1024).toFixed(0)} → ${(got.B.peak / 1024).toFixed(0)} MiB)`,
-    );
-  }
+    ),
+  );
   results.push({
     kind: "memory",
     name: `peak memory of one job, ${(png.length / 1e6).toFixed(2)} MB PNG (workerd RSS high-water − RSS before)`,
@@ -1674,17 +1680,12 @@ async function firstRequestProfile(which) {
 }
 
 async function firstRequestPhase(results) {
-  const rounds = [];
-  for (let r = 0; r < FIRST_ROUNDS; r++) {
-    const got = {};
-    for (const [side, which] of r % 2 ? [["floor", PROTOCOL_FLOOR], ["ours", SERVER]] : [["ours", SERVER], ["floor", PROTOCOL_FLOOR]]) {
-      got[side] = await firstRequestProfile(which);
-    }
-    rounds.push(got);
-    const line = (x) => `${fmt(x.wallMs, 1)} ms wall, ${fmt(x.busyMs, 2)} ms CPU (${Object.entries(x.split).map(([k, v]) => `${k} ${fmt(v)} µs`).join(", ")})`;
+  const line = (x) => `${fmt(x.wallMs, 1)} ms wall, ${fmt(x.busyMs, 2)} ms CPU (${Object.entries(x.split).map(([k, v]) => `${k} ${fmt(v)} µs`).join(", ")})`;
+  const sides = [["ours", SERVER], ["floor", PROTOCOL_FLOOR]];
+  const rounds = await inTurn(FIRST_ROUNDS, sides, firstRequestProfile, (got, r) => {
     console.log(`  first request, round ${r + 1}: ours ${line(got.ours)}\n  ${"".padEnd(24)}protocol floor ${line(got.floor)}`);
     console.log(`  ${"".padEnd(24)}our top: ${got.ours.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
-  }
+  });
   const med = (side, f) => median(rounds.map((x) => f(x[side])));
   results.push({
     kind: "first",

@@ -684,6 +684,11 @@ async function captureAndLoad(urls) {
     if (s.floor === PROTOCOL_FLOOR) continue; // checked once loaded, below
     const floor = await post(urls[s.floor], s.body, s.headers);
     if (!okAnswer(floor)) throw new Error(`${s.floor} ${s.name}: HTTP ${floor.status} ${floor.text.slice(0, 300)}`);
+    // The D1 floor must answer what ours answers, field for field, or it does less work.
+    const [ourShape, floorShape] = [ours, floor].map((r) => shapeOf(JSON.parse(r.text).result));
+    if (ourShape !== floorShape) {
+      throw new Error(`${s.floor} ${s.name}: its result differs from ours in shape (bench/floors/d1-floor.mjs must follow the tool)\n  ours:  ${ourShape}\n  floor: ${floorShape}`);
+    }
     sizes[s.name].floor = Buffer.byteLength(floor.text);
   }
   const loaded = await fetch(new URL("/__load", urls[PROTOCOL_FLOOR]), { method: "POST", body: JSON.stringify(canned) });
@@ -694,6 +699,25 @@ async function captureAndLoad(urls) {
     sizes[s.name].floor = Buffer.byteLength(r.text);
   }
   return sizes;
+}
+
+/**
+ * The shape of a JSON value: its keys in order and each value's type, recursively (every
+ * element of an array; a text that is JSON by its own shape), so two answers of the same shape
+ * differ only in ids, times and URLs.
+ */
+function shapeOf(value) {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `[${value.map(shapeOf).join(",")}]`;
+  if (typeof value === "object") return `{${Object.entries(value).map(([k, v]) => `${k}:${shapeOf(v)}`).join(",")}}`;
+  if (typeof value === "string" && value.startsWith("{")) {
+    try {
+      return `text${shapeOf(JSON.parse(value))}`;
+    } catch {
+      return "string";
+    }
+  }
+  return typeof value;
 }
 
 /** Whether a row counts: the median of its floor-against-itself ratios within COUNTS_BAND. */
@@ -860,12 +884,16 @@ async function drainRounds(workers, sides, dbOf, label, { thumbnails = false } =
       console.log(`  drain ${label} round ${r + 1}: ours ${fmt(got.A)} ms, ${sides.B} ${fmt(got.B)} ms${got.B2 ? `, again ${fmt(got.B2)} ms` : ""}`);
     }
     if (thumbnails) {
-      // Equal work: every job either side completed has its thumbnail.
+      // Equal work: every job either side completed has its thumbnail, the thumbnail's inline
+      // base64 (a 256 px WebP is far under the limit) and its size read from the image.
       for (const w of Object.keys(dbOf)) {
         const missing = await dbs[w]
-          .prepare("SELECT COUNT(*) AS n FROM generation_jobs WHERE status = 'completed' AND thumbnail_url IS NULL AND id NOT LIKE 'bench-job-%'")
+          .prepare(
+            "SELECT COUNT(*) AS n FROM generation_jobs WHERE status = 'completed' AND id NOT LIKE 'bench-job-%' " +
+              "AND (thumbnail_url IS NULL OR thumbnail_base64 IS NULL OR width IS NULL OR height IS NULL)",
+          )
           .first();
-        if (missing.n) throw new Error(`drain ${label}: ${missing.n} job(s) on ${w} completed without a thumbnail`);
+        if (missing.n) throw new Error(`drain ${label}: ${missing.n} job(s) on ${w} completed without a thumbnail, its base64 or the image's size`);
       }
     }
     const stored = await (await mf.getR2Bucket("R2_BUCKET", SERVER)).list({ limit: 1 });

@@ -1,30 +1,54 @@
 // The D1 floor: a JS worker doing, per tool, the fewest D1 statements the tool needs and
-// answering with JSON of the same shape (and so about the same size) as this server's.
+// answering with the same JSON as this server's, field for field (bench/floors.mjs checks the
+// shape of every answer against ours before it measures, so both send the same bytes).
 //
 //   get_job_status    one SELECT by id
-//   list_jobs         one D1 batch (one round trip): the page query and its COUNT
+//   list_jobs         one statement: the page query with its COUNT as a subquery column
 //   list_generations  the same, on the gallery table (joined to its job, as ours is)
-//   generate_image    the INSERT (count 1) or one batch of INSERTs (count > 1), then one
-//                     queue send (count 1) or one sendBatch (count > 1)
+//   generate_image    the INSERT of ours's row (owner, cost estimates; count 1) or one batch of
+//                     them (count > 1), then one queue send (count 1) or one sendBatch
 //   queue consumer    the model call (the same Workers AI stand-in as ours), base64 decode
 //                     when the model answers base64, a magic-bytes check, one R2 put (with the
 //                     same HTTP and custom metadata as ours), when IMAGES is bound the 256 px
 //                     WebP thumbnail through the Images binding and its R2 put (concurrently
 //                     with the image's put), and one D1 batch that completes the job with its
-//                     image, thumbnail and byte count and adds its gallery row (the same
-//                     observable end state as ours: a completed job, a gallery row, two objects)
+//                     image, its size read from the image's header, its thumbnail (and the
+//                     thumbnail's base64 for inline previews) and byte count and adds its
+//                     gallery row (the same end state as ours: a completed job, a gallery row,
+//                     two objects)
 //
 // It checks the bearer token and the few arguments it uses, and supports only what the
 // bench sends (flux-schnell and sdxl-lightning, no optional controls): it is a floor to
 // measure against, not a server. initialize and tools/list are the protocol floor's rows.
 
-const JOB_COLUMNS = "id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters";
+const JOB_COLUMNS =
+  "id, status, prompt, model, image_url, thumbnail_url, error, created_at, updated_at, seed, width, height, parameters, " +
+  "estimated_neurons, estimated_usd";
 const GENERATION_COLUMNS =
-  "g.id, g.job_id, g.image_url, g.prompt, g.model, g.created_at, j.seed, j.width, j.height, j.parameters";
+  "g.id, g.job_id, g.image_url, g.thumbnail_url, g.prompt, g.model, g.created_at, j.seed, j.width, j.height, j.parameters, " +
+  "j.estimated_neurons, j.estimated_usd";
+/** Workers AI's rate (src/models/cost.rs): "$0.011 per 1,000 Neurons". */
+const USD_PER_THOUSAND_NEURONS = 0.011;
+const round = (value, digits) => Math.round(value * 10 ** digits) / 10 ** digits;
+/** A cost in neurons, and its USD at the rate, rounded as ours (`Cost::of_neurons`). */
+const cost = (neurons) => ({
+  neurons: round(neurons, 6),
+  usd: round((neurons * USD_PER_THOUSAND_NEURONS) / 1000, 8),
+});
+/**
+ * The models the bench sends, with the neurons of one job at their default controls, as ours
+ * estimates them (src/models/cost.rs, src/models/registry.rs): FLUX.1 schnell $0.0000528 per
+ * 512x512 tile + $0.0001056 per step, 4 tiles and 4 steps; SDXL-Lightning a $0 beta.
+ */
 const MODELS = {
-  "flux-schnell": { id: "@cf/black-forest-labs/flux-1-schnell", width: 1024, height: 1024 },
-  "sdxl-lightning": { id: "@cf/bytedance/stable-diffusion-xl-lightning", width: 1024, height: 1024 },
+  "flux-schnell": {
+    id: "@cf/black-forest-labs/flux-1-schnell",
+    neurons: ((4 * 0.0000528 + 4 * 0.0001056) / USD_PER_THOUSAND_NEURONS) * 1000,
+  },
+  "sdxl-lightning": { id: "@cf/bytedance/stable-diffusion-xl-lightning", neurons: 0 },
 };
+/** The caller a static AUTH_TOKEN names (src/access.rs `ADMIN_NAME`): every job's owner. */
+const OWNER = "admin";
 const STATUSES = new Set(["all", "pending", "processing", "completed", "failed"]);
 
 // The headers ours sends with every answer (src/transport/cors.rs), so both send the same bytes.
@@ -57,6 +81,7 @@ function jobView(row, origin) {
     prompt: row.prompt,
     model: row.model,
     image_url: absolute(origin, row.image_url),
+    thumbnail_url: absolute(origin, row.thumbnail_url),
     error: row.error,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -64,6 +89,8 @@ function jobView(row, origin) {
     width: row.width,
     height: row.height,
     parameters: parameters(row.parameters),
+    estimated_neurons: row.estimated_neurons,
+    estimated_usd: row.estimated_usd,
   };
 }
 
@@ -81,9 +108,9 @@ async function getJobStatus(env, id, args, origin) {
   }
   const row = await env.DB.prepare(`SELECT ${JOB_COLUMNS} FROM generation_jobs WHERE id = ?`).bind(args.job_id).first();
   if (!row) return reply(id, { success: false, error: `Job not found: ${args.job_id}` }, true);
-  const view = jobView(row, origin);
-  delete view.id;
-  return reply(id, { success: true, job_id: row.id, ...view });
+  // Ours's order: the outcome (status, image, error) before the request (prompt, model, …).
+  const { id: jobId, status, image_url, thumbnail_url, error, ...request } = jobView(row, origin);
+  return reply(id, { success: true, job_id: jobId, status, image_url, thumbnail_url, error, ...request });
 }
 
 /**
@@ -143,6 +170,7 @@ async function listGenerations(env, id, args, origin) {
     id: row.id,
     job_id: row.job_id,
     image_url: absolute(origin, row.image_url),
+    thumbnail_url: absolute(origin, row.thumbnail_url),
     prompt: row.prompt,
     model: row.model,
     created_at: row.created_at,
@@ -150,6 +178,8 @@ async function listGenerations(env, id, args, origin) {
     width: row.width,
     height: row.height,
     parameters: parameters(row.parameters),
+    estimated_neurons: row.estimated_neurons,
+    estimated_usd: row.estimated_usd,
   }));
   return reply(id, {
     success: true,
@@ -176,11 +206,15 @@ async function generateImage(env, id, args) {
   }
   const now = Date.now();
   const ids = Array.from({ length: count }, () => crypto.randomUUID());
+  const each = cost(spec.neurons);
+  const total = cost(spec.neurons * count);
+  // The row ours writes for a request with no optional controls (src/jobs/sql.rs `insert_job`).
   const insert = (jobId) =>
     env.DB.prepare(
-      "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, parameters) " +
-        "VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, NULL, ?, ?, '{}')",
-    ).bind(jobId, prompt, model, now, now, spec.width, spec.height);
+      "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, " +
+        "parameters, owner, inputs, estimated_neurons, estimated_usd) " +
+        "VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL, '{}', ?, NULL, ?, ?)",
+    ).bind(jobId, prompt, model, now, now, OWNER, each.neurons, each.usd);
   if (count === 1) {
     await insert(ids[0]).run();
     await env.IMAGE_QUEUE.send({ job_id: ids[0], prompt, model });
@@ -192,6 +226,8 @@ async function generateImage(env, id, args) {
       prompt,
       model,
       estimated_time_seconds: 30,
+      estimated_neurons: total.neurons,
+      estimated_usd: total.usd,
     });
   }
   await env.DB.batch(ids.map(insert));
@@ -205,6 +241,8 @@ async function generateImage(env, id, args) {
     prompt,
     model,
     estimated_time_seconds: 30,
+    estimated_neurons: total.neurons,
+    estimated_usd: total.usd,
   });
 }
 
@@ -214,6 +252,32 @@ function base64ToBytes(text) {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+/** The pixel size in a PNG's IHDR or a JPEG's start-of-frame, as ours reads it (src/media.rs `dimensions`). */
+function dimensions(bytes, format) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (format === "png") return bytes.length >= 24 ? [view.getUint32(16), view.getUint32(20)] : [null, null];
+  let at = 2;
+  while (at + 4 <= bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1];
+    if (marker === 0xff) at += 1;
+    else if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) at += 2;
+    else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return at + 9 <= bytes.length ? [view.getUint16(at + 7), view.getUint16(at + 5)] : [null, null];
+    } else at += 2 + view.getUint16(at + 2);
+  }
+  return [null, null];
+}
+
+/** The largest thumbnail kept inline in its job row, as base64 text (src/catalog.rs). */
+const INLINE_PREVIEW_MAX_BASE64_BYTES = 100_000;
+
+function bytesToBase64(bytes) {
+  if (typeof bytes.toBase64 === "function") return bytes.toBase64();
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }
 
 function sniff(bytes) {
@@ -244,14 +308,17 @@ async function runJob(env, { job_id: jobId, prompt, model }) {
     customMetadata: { prompt: prompt.slice(0, 1024), model, jobId, generatedAt },
   });
   const thumbnail = env.IMAGES ? storeThumbnail(env, bytes, key, jobId, generatedAt) : Promise.resolve(null);
-  const [, thumbKey] = await Promise.all([putImage, thumbnail]);
-  const thumbUrl = thumbKey ? `/images/${thumbKey}` : null;
-  // One D1 batch: the job completed with its image, thumbnail and byte count, and its gallery row.
+  const [, thumb] = await Promise.all([putImage, thumbnail]);
+  const thumbUrl = thumb ? `/images/${thumb.key}` : null;
+  const [width, height] = dimensions(bytes, format);
+  // One D1 batch: the job completed with its image, its size as stored, its thumbnail (inline
+  // too when small enough) and byte count, and its gallery row (src/jobs/sql.rs `mark_completed`).
   await env.DB.batch([
     env.DB.prepare(
-      "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ?, thumbnail_url = ?, image_size = ? " +
+      "UPDATE generation_jobs SET status = 'completed', image_url = ?, error = NULL, updated_at = ?, " +
+        "width = COALESCE(?, width), height = COALESCE(?, height), thumbnail_url = ?, image_size = ?, thumbnail_base64 = ? " +
         "WHERE id = ? AND status NOT IN ('failed', 'cancelled', 'deleted')",
-    ).bind(url, now, thumbUrl, bytes.length, jobId),
+    ).bind(url, now, width, height, thumbUrl, bytes.length, thumb?.base64 ?? null, jobId),
     env.DB.prepare(
       "INSERT INTO generations (id, job_id, image_url, prompt, model, created_at, thumbnail_url, image_size) " +
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
@@ -264,7 +331,8 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 /**
  * The 256 px WebP thumbnail (scale-down, quality 75: src/catalog.rs) made through the Images
  * binding and stored beside the image with the same key and metadata as ours
- * (`<stem>-thumb.webp`, thumbnailOf/jobId/generatedAt); its key, or null when the binding failed.
+ * (`<stem>-thumb.webp`, thumbnailOf/jobId/generatedAt); its key and its base64 (null past the
+ * inline limit), or null when the binding failed.
  */
 async function storeThumbnail(env, bytes, imageKey, jobId, generatedAt) {
   let webp;
@@ -282,7 +350,8 @@ async function storeThumbnail(env, bytes, imageKey, jobId, generatedAt) {
     httpMetadata: { contentType: "image/webp", cacheControl: IMMUTABLE },
     customMetadata: { thumbnailOf: imageKey, jobId, generatedAt },
   });
-  return key;
+  const base64 = bytesToBase64(webp);
+  return { key, base64: base64.length <= INLINE_PREVIEW_MAX_BASE64_BYTES ? base64 : null };
 }
 
 export default {

@@ -1682,6 +1682,70 @@ async function cpuPhase(results) {
   }
 }
 
+/**
+ * JS heap bytes allocated per request, by the function that allocated them, while `work()`
+ * runs: V8's sampling heap profiler (one sample per 128 bytes on average), counting objects a
+ * GC has collected since, as those are what the GC paid for.
+ */
+async function allocated(port, worker, work) {
+  const session = await inspect(port, worker);
+  try {
+    await session.send("HeapProfiler.enable");
+    await session.send("HeapProfiler.startSampling", {
+      samplingInterval: 128,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    const run = await work();
+    const { profile } = await session.send("HeapProfiler.stopSampling");
+    const bySite = new Map();
+    const walk = (node) => {
+      const { functionName, url, lineNumber } = node.callFrame;
+      const site = `${functionName || "(anonymous)"}${url ? ` ${url.split("/").pop()}:${lineNumber + 1}` : ""}`;
+      if (node.selfSize) bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+      for (const child of node.children) walk(child);
+    };
+    walk(profile.head);
+    const total = [...bySite.values()].reduce((a, b) => a + b, 0);
+    const top = [...bySite].sort((a, b) => b[1] - a[1]).slice(0, TOP_FUNCTIONS);
+    return { requests: run.n, bytesPerRequest: total / run.n, top: top.map(([site, bytes]) => [site, bytes / run.n]) };
+  } finally {
+    session.close();
+  }
+}
+
+/**
+ * Phase `alloc`: the JS each side allocates per request (the cpu phase's rows), where the GC's
+ * work comes from. Our Wasm memory is not JS heap: this sees the glue, the bindings' JS and what
+ * crosses into JS (strings decoded, arrays, promises).
+ */
+async function allocPhase(results) {
+  const inspectorPort = await freePort();
+  const { mf, logs, urls } = await startRequestWorkers({ inspectorPort });
+  try {
+    await captureAndLoad(urls);
+    for (const s of SCENARIOS.filter((x) => CPU_SCENARIOS.includes(x.name))) {
+      const row = { kind: "alloc", name: s.name, floor: s.floor };
+      for (const [side, worker] of [["ours", SERVER], ["floor", s.floor]]) {
+        await load(urls[worker], s, 16, 300); // warm-up, not sampled
+        row[side] = await allocated(inspectorPort, worker, () => load(urls[worker], s, 16, CPU_MS));
+      }
+      results.push(row);
+      for (const side of ["ours", "floor"]) {
+        const r = row[side];
+        console.log(
+          `  ${(side === "ours" ? s.name : "").padEnd(20)} ${side === "ours" ? "ours" : s.floor} ${fmt(r.bytesPerRequest)} B/request: ` +
+            r.top.map(([site, bytes]) => `${site} ${fmt(bytes)}`).join("; "),
+        );
+      }
+    }
+  } catch (err) {
+    throw new Error(`${err?.stack ?? err}\n${logs.slice(-20).join("\n")}`, { cause: err });
+  } finally {
+    await mf.dispose();
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Phase 7 (--only first): where the first request after start spends the isolate's CPU, ours
 // and the protocol floor's: the V8 sampling profiler (10 µs) runs from before the first
@@ -1754,6 +1818,10 @@ try {
   if (PHASES.has("cpu")) {
     console.log("cpu (V8 sampling profiler of each worker's isolate, c=16):");
     await cpuPhase(results);
+  }
+  if (PHASES.has("alloc")) {
+    console.log("alloc (V8 sampling heap profiler of each worker's isolate, c=16):");
+    await allocPhase(results);
   }
   if (PHASES.has("first")) {
     console.log("first request after start (V8 sampling profiler, 10 µs):");

@@ -151,7 +151,8 @@ fn rows_of<T: DeserializeOwned>(result: &D1ResultSys, action: &'static str) -> D
         .collect()
 }
 
-/// The row a query selected as one JSON text (`SELECT json_object(…) AS j`), decoded by serde.
+/// The row a query selected as one JSON text (`SELECT json_array(…) AS j`: serde reads a
+/// struct from an array by field position), decoded by serde.
 fn decode<T: DeserializeOwned>(text: &str, action: &'static str) -> DbResult<T> {
     serde_json::from_str(text).map_err(|source| DbError::Decode { action, source })
 }

@@ -76,7 +76,8 @@ impl JobStatus {
     }
 }
 
-/// A `generation_jobs` row.
+/// A `generation_jobs` row. Its fields are in the order of `sql::JOB_COLUMNS_WITH_PREVIEW`: the
+/// read paths hand it over as a JSON array, which serde reads by position.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct JobRow {
     pub id: String,
@@ -100,10 +101,6 @@ pub struct JobRow {
     /// Stored URL of the thumbnail (absent when none was made, or for older rows).
     #[serde(default)]
     pub thumbnail_url: Option<String>,
-    /// The thumbnail's bytes as base64, kept beside `thumbnail_url` when they fit an inline
-    /// preview (migration 0013); read only by the single-job queries that show previews.
-    #[serde(default)]
-    pub thumbnail_base64: Option<String>,
     /// Bytes of the full image as stored.
     #[serde(default)]
     pub image_size: Option<i64>,
@@ -116,6 +113,10 @@ pub struct JobRow {
     pub estimated_neurons: Option<f64>,
     #[serde(default)]
     pub estimated_usd: Option<f64>,
+    /// The thumbnail's bytes as base64, kept beside `thumbnail_url` when they fit an inline
+    /// preview (migration 0013); read only by the single-job queries that show previews.
+    #[serde(default)]
+    pub thumbnail_base64: Option<String>,
 }
 
 #[cfg(test)]
@@ -178,7 +179,8 @@ pub fn parameters_object(text: Option<&str>) -> serde_json::Map<String, serde_js
         .unwrap_or_default()
 }
 
-/// A `generations` row (the gallery), with its job's generation parameters.
+/// A `generations` row (the gallery), with its job's generation parameters. Its fields are in
+/// the order of `sql::GENERATION_COLUMNS` (read by position, as [`JobRow`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct GenerationRow {
     pub id: String,

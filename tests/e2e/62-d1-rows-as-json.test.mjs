@@ -1,4 +1,4 @@
-// The read tools select each D1 row as one JSON text (`json_object(…)`, src/jobs/sql.rs) and
+// The read tools select each D1 row as one JSON text (`json_array(…)`, src/jobs/sql.rs) and
 // decode it with serde. This checks, in workerd's own SQLite, that every value comes back as
 // it was stored: text with quotes, backslashes, control characters and astral-plane
 // characters, integers up to 2^53 - 1, REALs that need all 17 digits, and every nullable

@@ -1643,43 +1643,54 @@ function cpuSplit(profile) {
   return { totals, busy, top, heaviest };
 }
 
-async function cpuPhase(results) {
+/**
+ * The frame of the cpu and alloc phases: the request workers with workerd's inspector, and for
+ * each of the cpu rows (CPU_SCENARIOS), each side warmed up (300 ms, not measured) and then
+ * measured by `measure(port, worker, run)` while `run()` loads that worker alone at c=16 for
+ * CPU_MS; the row (`ours`, `floorRun`) goes into `results` and to `report(row)`.
+ */
+async function inspectedRows(results, kind, measure, report) {
   const inspectorPort = await freePort();
   const { mf, logs, urls } = await startRequestWorkers({ inspectorPort });
   try {
     await captureAndLoad(urls);
     for (const s of SCENARIOS.filter((x) => CPU_SCENARIOS.includes(x.name))) {
-      const row = { kind: "cpu", name: s.name, floor: s.floor };
-      for (const [side, worker] of [["ours", SERVER], ["floor", s.floor]]) {
-        await load(urls[worker], s, 16, 300); // warm-up, not profiled
-        const { result: run, profile } = await sampled(inspectorPort, worker, 50, () => load(urls[worker], s, 16, CPU_MS));
-        const split = cpuSplit(profile);
-        const per = (micros) => micros / run.n;
-        row[side === "ours" ? "ours" : "floorRun"] = {
-          requests: run.n,
-          rps: run.rps,
-          perRequestUs: per(split.busy),
-          split: Object.fromEntries(Object.entries(split.totals).map(([k, v]) => [k, per(v)])),
-          top: split.top.map(([name, micros]) => [name, per(micros)]),
-          heaviest: split.heaviest.map(([name, micros]) => [name, per(micros)]),
-        };
+      const row = { kind, name: s.name, floor: s.floor };
+      for (const [side, worker] of [["ours", SERVER], ["floorRun", s.floor]]) {
+        await load(urls[worker], s, 16, 300);
+        row[side] = await measure(inspectorPort, worker, () => load(urls[worker], s, 16, CPU_MS));
       }
       results.push(row);
-      const line = (side) => {
-        const r = row[side === "ours" ? "ours" : "floorRun"];
-        const parts = Object.entries(r.split).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
-        return `${fmt(r.perRequestUs)} µs/request (${parts})`;
-      };
-      console.log(`  ${s.name.padEnd(20)} ours ${line("ours")}\n  ${"".padEnd(20)} ${s.floor} ${line("floor")}`);
-      console.log(`  ${"".padEnd(20)} our top: ${row.ours.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
-      console.log(`  ${"".padEnd(20)} floor top: ${row.floorRun.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
-      if (row.ours.heaviest.length) console.log(`  ${"".padEnd(20)} our Wasm, inclusive: ${row.ours.heaviest.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
+      report(row);
     }
   } catch (err) {
     throw new Error(`${err?.stack ?? err}\n${logs.slice(-20).join("\n")}`, { cause: err });
   } finally {
     await mf.dispose();
   }
+}
+
+async function cpuPhase(results) {
+  const measure = async (port, worker, run) => {
+    const { result, profile } = await sampled(port, worker, 50, run);
+    const split = cpuSplit(profile);
+    const per = (micros) => micros / result.n;
+    return {
+      requests: result.n,
+      rps: result.rps,
+      perRequestUs: per(split.busy),
+      split: Object.fromEntries(Object.entries(split.totals).map(([k, v]) => [k, per(v)])),
+      top: split.top.map(([name, micros]) => [name, per(micros)]),
+      heaviest: split.heaviest.map(([name, micros]) => [name, per(micros)]),
+    };
+  };
+  await inspectedRows(results, "cpu", measure, (row) => {
+    const line = (r) => `${fmt(r.perRequestUs)} µs/request (${Object.entries(r.split).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")})`;
+    console.log(`  ${row.name.padEnd(20)} ours ${line(row.ours)}\n  ${"".padEnd(20)} ${row.floor} ${line(row.floorRun)}`);
+    console.log(`  ${"".padEnd(20)} our top: ${row.ours.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
+    console.log(`  ${"".padEnd(20)} floor top: ${row.floorRun.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
+    if (row.ours.heaviest.length) console.log(`  ${"".padEnd(20)} our Wasm, inclusive: ${row.ours.heaviest.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
+  });
 }
 
 /**
@@ -1720,30 +1731,11 @@ async function allocated(port, worker, work) {
  * crosses into JS (strings decoded, arrays, promises).
  */
 async function allocPhase(results) {
-  const inspectorPort = await freePort();
-  const { mf, logs, urls } = await startRequestWorkers({ inspectorPort });
-  try {
-    await captureAndLoad(urls);
-    for (const s of SCENARIOS.filter((x) => CPU_SCENARIOS.includes(x.name))) {
-      const row = { kind: "alloc", name: s.name, floor: s.floor };
-      for (const [side, worker] of [["ours", SERVER], ["floor", s.floor]]) {
-        await load(urls[worker], s, 16, 300); // warm-up, not sampled
-        row[side] = await allocated(inspectorPort, worker, () => load(urls[worker], s, 16, CPU_MS));
-      }
-      results.push(row);
-      for (const side of ["ours", "floor"]) {
-        const r = row[side];
-        console.log(
-          `  ${(side === "ours" ? s.name : "").padEnd(20)} ${side === "ours" ? "ours" : s.floor} ${fmt(r.bytesPerRequest)} B/request: ` +
-            r.top.map(([site, bytes]) => `${site} ${fmt(bytes)}`).join("; "),
-        );
-      }
+  await inspectedRows(results, "alloc", (port, worker, run) => allocated(port, worker, run), (row) => {
+    for (const [label, r] of [[`${row.name.padEnd(20)} ours`, row.ours], [`${"".padEnd(20)} ${row.floor}`, row.floorRun]]) {
+      console.log(`  ${label} ${fmt(r.bytesPerRequest)} B/request: ${r.top.map(([site, bytes]) => `${site} ${fmt(bytes)}`).join("; ")}`);
     }
-  } catch (err) {
-    throw new Error(`${err?.stack ?? err}\n${logs.slice(-20).join("\n")}`, { cause: err });
-  } finally {
-    await mf.dispose();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------

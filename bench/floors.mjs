@@ -8,8 +8,8 @@
 //   - the protocol floor (bench/floors/protocol-floor.mjs): canned JSON, byte for byte
 //     what this server answered to the same request (captured at the start of the run);
 //   - the D1 floor (bench/floors/d1-floor.mjs): the fewest D1 statements per tool, the
-//     same JSON shape; and its queue consumer (model call, thumbnail through the Images
-//     binding when bound, R2 puts, one D1 batch);
+//     same JSON as ours (its shape checked at the start of the run); and its queue consumer
+//     (model call, thumbnail through the Images binding when bound, R2 puts, one D1 batch);
 //   - the original TypeScript server, built (--original, default ../shared/seed-build: its
 //     index.js, wrangler.jsonc and migrations/, read from there and never copied), with its
 //     own D1 (its migrations, the same seed rows mapped to its schema), R2 and queue.
@@ -72,7 +72,7 @@ if (opts.help) {
   console.log(
     "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--slices K] [--build build] [--only rows] [--json file]\n" +
       "                             [--original dir]   (the original server, built; default ../shared/seed-build)\n" +
-      "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu, first\n" +
+      "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu, alloc, first\n" +
       "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating\n" +
       "  --concurrency 1,16: the request rows' client counts (the targets are at 16)\n" +
       "  --versus dir: another build of this server, timed against ours alone in the request rows (ours/versus)\n" +
@@ -1731,7 +1731,7 @@ async function allocated(port, worker, work) {
  * crosses into JS (strings decoded, arrays, promises).
  */
 async function allocPhase(results) {
-  await inspectedRows(results, "alloc", (port, worker, run) => allocated(port, worker, run), (row) => {
+  await inspectedRows(results, "alloc", allocated, (row) => {
     for (const [label, r] of [[`${row.name.padEnd(20)} ours`, row.ours], [`${"".padEnd(20)} ${row.floor}`, row.floorRun]]) {
       console.log(`  ${label} ${fmt(r.bytesPerRequest)} B/request: ${r.top.map(([site, bytes]) => `${site} ${fmt(bytes)}`).join("; ")}`);
     }

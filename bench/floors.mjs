@@ -1475,16 +1475,16 @@ function table(results, m) {
   }
   const cpuRows = results.filter((x) => x.kind === "cpu");
   if (cpuRows.length) {
-    lines.push("", "CPU per request (µs of isolate time, V8 sampling profiler, c=16):", "");
-    lines.push("| row | side | total | Wasm | JS (glue / floor code) | builtins (JSON, Response, D1 stubs…) | runtime (native, outside JS) | GC |");
-    lines.push("|---|---|---|---|---|---|---|---|");
+    lines.push("", `CPU per request (µs of isolate time, V8 sampling profiler, c=16; gaps over ${GAP_CAP} sampling intervals left out):`, "");
+    lines.push("| row | side | total | Wasm | JS (glue / floor code) | builtins (JSON, Response, D1 stubs…) | runtime (native, outside JS) | GC | gaps left out |");
+    lines.push("|---|---|---|---|---|---|---|---|---|");
     for (const r of cpuRows) {
       for (const side of ["ours", "floorRun"]) {
         const c = r[side];
         const name = side === "ours" ? "ours" : r.floor === PROTOCOL_FLOOR ? "protocol floor" : "D1 floor";
         lines.push(
           `| ${side === "ours" ? r.name : ""} | ${name} | ${fmt(c.perRequestUs)} | ${fmt(c.split.wasm)} | ${fmt(c.split.js)} | ${fmt(c.split.builtins)} | ` +
-            `${fmt(c.split.runtime)} | ${fmt(c.split.gc)} |`,
+            `${fmt(c.split.runtime)} | ${fmt(c.split.gc)} | ${fmt(c.gapsUs)} |`,
         );
       }
     }
@@ -1547,6 +1547,8 @@ function table(results, m) {
 
 const CPU_SCENARIOS = ["ping", "initialize", "tools/list", "get_job_status", "list_jobs", "generate_image ×1"];
 const CPU_MS = QUICK ? 1000 : 2000;
+/** A sample's weight at most, in median sampling intervals (see cpuSplit). */
+const GAP_CAP = 2;
 
 async function freePort() {
   const server = http.createServer();
@@ -1602,11 +1604,24 @@ async function sampled(port, worker, intervalMicros, work) {
  * our wasm-bindgen glue, or the floor's code), `builtins` (V8 and workerd functions called from
  * JS: JSON, Response, Headers, D1 and fetch stubs), `runtime` (`(program)`: native work outside
  * any JS frame, i.e. workerd's HTTP and I/O), `gc`; `(idle)` is left out.
+ *
+ * A sample stands for the time since the one before it, but at most GAP_CAP times the profile's
+ * median interval: a longer gap is time the isolate was not sampled at all (waiting on D1, the
+ * queue or a subrequest without an `(idle)` sample, or its thread descheduled), which would
+ * otherwise all go to whatever ran first after it. On the D1 rows such gaps were most of the
+ * uncapped sum (bench/README.md, tenth pass). `gaps` is the time left out that way.
  */
 function cpuSplit(profile) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const byNode = new Map();
-  profile.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const deltas = profile.timeDeltas ?? [];
+  const cap = GAP_CAP * (median(deltas.filter((d) => d > 0)) || Infinity);
+  let gaps = 0;
+  profile.samples.forEach((id, i) => {
+    const delta = deltas[i] ?? 0;
+    if (delta > cap) gaps += delta - cap;
+    byNode.set(id, (byNode.get(id) ?? 0) + Math.min(delta, cap));
+  });
   const totals = { wasm: 0, js: 0, builtins: 0, runtime: 0, gc: 0 };
   const functions = new Map();
   for (const [id, micros] of byNode) {
@@ -1640,7 +1655,7 @@ function cpuSplit(profile) {
   const root = profile.nodes[0]?.id;
   if (root !== undefined) walk(root, new Set());
   const heaviest = [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, TOP_FUNCTIONS);
-  return { totals, busy, top, heaviest };
+  return { totals, busy, gaps, top, heaviest };
 }
 
 /**
@@ -1679,13 +1694,16 @@ async function cpuPhase(results) {
       requests: result.n,
       rps: result.rps,
       perRequestUs: per(split.busy),
+      gapsUs: per(split.gaps),
       split: Object.fromEntries(Object.entries(split.totals).map(([k, v]) => [k, per(v)])),
       top: split.top.map(([name, micros]) => [name, per(micros)]),
       heaviest: split.heaviest.map(([name, micros]) => [name, per(micros)]),
     };
   };
   await inspectedRows(results, "cpu", measure, (row) => {
-    const line = (r) => `${fmt(r.perRequestUs)} µs/request (${Object.entries(r.split).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")})`;
+    const line = (r) =>
+      `${fmt(r.perRequestUs)} µs/request (${Object.entries(r.split).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}; ` +
+      `unsampled gaps left out ${fmt(r.gapsUs)})`;
     console.log(`  ${row.name.padEnd(20)} ours ${line(row.ours)}\n  ${"".padEnd(20)} ${row.floor} ${line(row.floorRun)}`);
     console.log(`  ${"".padEnd(20)} our top: ${row.ours.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);
     console.log(`  ${"".padEnd(20)} floor top: ${row.floorRun.top.map(([n, v]) => `${n} ${fmt(v)}`).join("; ")}`);

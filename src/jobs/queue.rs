@@ -1,5 +1,5 @@
-//! The job queue (`bindings::IMAGE_QUEUE`): each call's messages sent as one batch, one plain
-//! object per message, awaited through [`crate::promise`].
+//! The job queue (`bindings::IMAGE_QUEUE`): each call's messages sent in one call (`send` for
+//! one, `sendBatch` for more), as plain objects, awaited through [`crate::promise`].
 
 use worker::js_sys::{Array, Object, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -8,9 +8,17 @@ use worker::Queue;
 
 use super::JobMessage;
 
-/// Sends `messages` in one `sendBatch` call (the binding takes up to 100 per call: a tool sends at
-/// most `catalog::COUNT`'s maximum, the sweeper `catalog::SWEEP_REQUEUE_BATCH`).
+/// Sends `messages` in one call: `send` for a single message (most `generate_image` calls), which
+/// cost the isolate about 30 µs less than a `sendBatch` of one (bench/README.md, tenth pass); else
+/// `sendBatch` (the binding takes up to 100 per call: a tool sends at most `catalog::COUNT`'s
+/// maximum, the sweeper `catalog::SWEEP_REQUEUE_BATCH`).
 pub async fn send(queue: &Queue, messages: &[JobMessage]) -> worker::Result<()> {
+    let binding: &QueueSys = queue.as_ref().unchecked_ref();
+    if let [message] = messages {
+        let sent = binding.send(worker::serde_wasm_bindgen::to_value(message)?, JsValue::UNDEFINED)?;
+        crate::promise::awaited(sent).await?;
+        return Ok(());
+    }
     let requests = messages
         .iter()
         .map(|message| {
@@ -23,7 +31,6 @@ pub async fn send(queue: &Queue, messages: &[JobMessage]) -> worker::Result<()> 
             Ok(JsValue::from(request))
         })
         .collect::<worker::Result<Array>>()?;
-    let binding: &QueueSys = queue.as_ref().unchecked_ref();
     let sent = binding.send_batch(requests, JsValue::UNDEFINED)?;
     crate::promise::awaited(sent).await?;
     Ok(())

@@ -185,6 +185,20 @@ describe("fault matrix", () => {
       assert.equal(h.recorder.callsFor(prompt).length, 0);
     });
 
+    it("the queue send of a single job fails (it goes by send, not sendBatch): the same clear error, the job failed", async () => {
+      const prompt = `an unsent snipe ${uniq()}`;
+      await faults([{ binding: "QUEUE", method: "send", times: 1 }]);
+      const { result, data } = await callTool(client, "generate_image", { prompt });
+      await faults([]);
+      assert.equal(result.isError, true);
+      assert.match(data.error, /could not queue the image job: .*injected QUEUE send failure/);
+      const rows = await h.query("SELECT status, error FROM generation_jobs WHERE prompt = ?", prompt);
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].status, "failed");
+      assert.match(rows[0].error, /could not queue the image job/);
+      assert.equal(h.recorder.callsFor(prompt).length, 0);
+    });
+
     it("the queue send and then failing the jobs both fail: the client gets the error; the sweeper re-queues the pending jobs and they complete", async () => {
       const prompt = `a stranded stilt ${uniq()}`;
       await faults([

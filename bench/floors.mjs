@@ -1542,8 +1542,9 @@ function table(results, m) {
 // ---------------------------------------------------------------------------------------
 // Phase 6 (--only cpu): where each request's CPU time goes, ours and the floor's. The V8
 // sampling profiler of each worker's isolate (workerd's inspector, CDP over a WebSocket) runs
-// while c=16 load runs against that worker alone; its samples are summed per category and
-// divided by the requests served. The profiler slows both sides alike (~50 µs sampling).
+// while c=16 load runs against that worker alone; its samples (each worth its interval, gaps
+// capped: see cpuSplit) are summed per category and divided by the requests served. The
+// profiler slows both sides alike (~50 µs sampling asked; about 110 µs on this machine).
 
 const CPU_SCENARIOS = ["ping", "initialize", "tools/list", "get_job_status", "list_jobs", "generate_image ×1"];
 const CPU_MS = QUICK ? 1000 : 2000;

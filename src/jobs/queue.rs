@@ -14,24 +14,24 @@ use super::JobMessage;
 /// maximum, the sweeper `catalog::SWEEP_REQUEUE_BATCH`).
 pub async fn send(queue: &Queue, messages: &[JobMessage]) -> worker::Result<()> {
     let binding: &QueueSys = queue.as_ref().unchecked_ref();
-    if let [message] = messages {
-        let sent = binding.send(worker::serde_wasm_bindgen::to_value(message)?, JsValue::UNDEFINED)?;
-        crate::promise::awaited(sent).await?;
-        return Ok(());
-    }
-    let requests = messages
-        .iter()
-        .map(|message| {
-            let request = Object::new();
-            Reflect::set(
-                &request,
-                &"body".into(),
-                &worker::serde_wasm_bindgen::to_value(message)?,
-            )?;
-            Ok(JsValue::from(request))
-        })
-        .collect::<worker::Result<Array>>()?;
-    let sent = binding.send_batch(requests, JsValue::UNDEFINED)?;
+    let sent = match messages {
+        [message] => binding.send(worker::serde_wasm_bindgen::to_value(message)?, JsValue::UNDEFINED)?,
+        _ => {
+            let requests = messages
+                .iter()
+                .map(|message| {
+                    let request = Object::new();
+                    Reflect::set(
+                        &request,
+                        &"body".into(),
+                        &worker::serde_wasm_bindgen::to_value(message)?,
+                    )?;
+                    Ok(JsValue::from(request))
+                })
+                .collect::<worker::Result<Array>>()?;
+            binding.send_batch(requests, JsValue::UNDEFINED)?
+        }
+    };
     crate::promise::awaited(sent).await?;
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! JSON-RPC 2.0 messages: parsing what a client sends, and the responses and errors we send back.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -158,16 +160,17 @@ impl RpcErrorResponse {
     }
 }
 
-/// A successful response whose result was serialised once and is written as is (see
-/// `server::cached_result`).
+/// A successful response whose result is JSON text already, written as is: an answer cached per
+/// isolate (borrowed, see `server::cached_result`) or a tool's result, written once where it was
+/// made (owned, see `CallToolResult`).
 #[derive(Debug, Clone, Serialize)]
-pub struct RpcCachedResponse {
+pub struct RpcTextResponse {
     pub jsonrpc: &'static str,
     pub id: RequestId,
-    pub result: &'static RawValue,
+    pub result: Cow<'static, RawValue>,
 }
 
-impl PartialEq for RpcCachedResponse {
+impl PartialEq for RpcTextResponse {
     fn eq(&self, other: &Self) -> bool {
         self.id == other.id && self.result.get() == other.result.get()
     }
@@ -178,7 +181,7 @@ impl PartialEq for RpcCachedResponse {
 #[serde(untagged)]
 pub enum RpcResponse {
     Result(RpcResultResponse),
-    Cached(RpcCachedResponse),
+    Text(RpcTextResponse),
     Error(RpcErrorResponse),
 }
 
@@ -191,16 +194,17 @@ impl RpcResponse {
         })
     }
 
-    pub fn error(id: Option<RequestId>, error: &RpcError) -> Self {
-        RpcResponse::Error(RpcErrorResponse::new(id, error))
-    }
-
-    pub fn cached(id: RequestId, result: &'static RawValue) -> Self {
-        RpcResponse::Cached(RpcCachedResponse {
+    /// A result that is JSON text already (cached, or written where it was made).
+    pub fn text(id: RequestId, result: Cow<'static, RawValue>) -> Self {
+        RpcResponse::Text(RpcTextResponse {
             jsonrpc: JSONRPC_VERSION,
             id,
             result,
         })
+    }
+
+    pub fn error(id: Option<RequestId>, error: &RpcError) -> Self {
+        RpcResponse::Error(RpcErrorResponse::new(id, error))
     }
 
     pub fn to_json(&self) -> String {

@@ -1,6 +1,7 @@
 //! MCP message types, one struct per schema type, named and shaped as in the specification.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// `Implementation`: a client's or server's name and version.
@@ -211,37 +212,36 @@ pub enum ContentBlock {
 }
 
 /// `CallToolResult`: JSON text for every client plus `structuredContent` for current ones, and
-/// after the text, blocks that show finished images.
+/// after the text, blocks that show finished images. The structured content is the result
+/// object's compact text (see `ToolOutput`): no `Value` tree is built for it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallToolResult {
     pub content: Vec<ContentBlock>,
-    pub structured_content: Value,
+    pub structured_content: Box<RawValue>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub is_error: bool,
 }
 
 impl CallToolResult {
-    /// Wraps a result object: pretty-printed (2-space) text and the same object as structured content.
-    pub fn from_object(object: Value, is_error: bool) -> Self {
-        let text = serde_json::to_string_pretty(&object).unwrap_or_else(|_| object.to_string());
+    /// One result object as its two texts: `pretty` (2-space) for the text block, `compact` as
+    /// the structured content.
+    pub fn from_texts(pretty: String, compact: Box<RawValue>, is_error: bool) -> Self {
         CallToolResult {
-            content: vec![ContentBlock::Text { text }],
-            structured_content: object,
+            content: vec![ContentBlock::Text { text: pretty }],
+            structured_content: compact,
             is_error,
         }
     }
 
-    /// The value `serde_json::to_value` gives, with `structuredContent` moved in rather than
-    /// copied: a listing's object is hundreds of map entries, each rebuilt by `to_value`.
+    /// The result as JSON text, for a response that writes it as is.
+    pub fn into_raw(self) -> Result<Box<RawValue>, serde_json::Error> {
+        serde_json::value::to_raw_value(&self)
+    }
+
+    /// The result as a tree, for a revision that adds members to it (the stateless one).
     pub fn into_value(self) -> Result<Value, serde_json::Error> {
-        let mut fields = Map::new();
-        fields.insert("content".to_string(), serde_json::to_value(&self.content)?);
-        fields.insert("structuredContent".to_string(), self.structured_content);
-        if self.is_error {
-            fields.insert("isError".to_string(), Value::Bool(true));
-        }
-        Ok(Value::Object(fields))
+        serde_json::to_value(&self)
     }
 }
 
@@ -340,22 +340,31 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A result object as `ToolOutput` writes it.
+    fn of(object: Value, is_error: bool) -> CallToolResult {
+        CallToolResult::from_texts(
+            serde_json::to_string_pretty(&object).unwrap(),
+            serde_json::value::to_raw_value(&object).unwrap(),
+            is_error,
+        )
+    }
+
     #[test]
     fn tool_result_carries_pretty_text_and_structured_copy() {
-        let result = CallToolResult::from_object(json!({"success": true, "n": 1}), false);
+        let result = of(json!({"success": true, "n": 1}), false);
         let wire = serde_json::to_value(&result).unwrap();
         assert_eq!(wire["content"][0]["type"], "text");
         assert_eq!(wire["content"][0]["text"], "{\n  \"success\": true,\n  \"n\": 1\n}");
         assert_eq!(wire["structuredContent"], json!({"success": true, "n": 1}));
         assert!(wire.get("isError").is_none(), "isError must be omitted on success");
-        let failed = serde_json::to_value(CallToolResult::from_object(json!({"success": false}), true)).unwrap();
+        let failed = serde_json::to_value(of(json!({"success": false}), true)).unwrap();
         assert_eq!(failed["isError"], true);
     }
 
     #[test]
-    fn into_value_is_what_serde_derives_keys_and_order_included() {
+    fn the_raw_and_the_tree_forms_write_the_same_text() {
         let object = json!({"success": true, "jobs": [{"id": "a", "n": 1, "nested": {"z": null, "a": [1.5, "x"]}}]});
-        let mut with_blocks = CallToolResult::from_object(object.clone(), false);
+        let mut with_blocks = of(object.clone(), false);
         with_blocks.content.push(ContentBlock::Image {
             data: "AAAA".into(),
             mime_type: "image/webp".into(),
@@ -367,14 +376,18 @@ mod tests {
             size: None,
         });
         for result in [
-            CallToolResult::from_object(object.clone(), false),
-            CallToolResult::from_object(json!({"success": false, "error": "no"}), true),
+            of(object.clone(), false),
+            of(json!({"success": false, "error": "no"}), true),
             with_blocks,
         ] {
-            let derived = serde_json::to_value(&result).unwrap();
-            let moved = result.into_value().unwrap();
+            let tree = result.clone().into_value().unwrap();
+            let raw = result.into_raw().unwrap();
             // Compared as text: the maps keep insertion order, and the wire is text.
-            assert_eq!(moved.to_string(), derived.to_string());
+            assert_eq!(raw.get(), tree.to_string());
+            assert_eq!(
+                tree["structuredContent"],
+                serde_json::from_str::<Value>(tree["content"][0]["text"].as_str().unwrap()).unwrap()
+            );
         }
     }
 

@@ -9,6 +9,8 @@ pub(crate) mod viewer;
 pub use stateless::{is_stateless, validate as validate_stateless, McpHeaders};
 pub use tasks::push_status as push_task_status;
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -17,7 +19,7 @@ use crate::catalog::echo;
 use crate::jobs::tasks::TaskForm;
 use crate::prompts;
 use crate::protocol::jsonrpc::{RequestId, RpcError, RpcRequest, RpcResponse};
-use crate::protocol::mcp::{CallToolParams, ListToolsResult, ProgressToken};
+use crate::protocol::mcp::{CallToolParams, CallToolResult, ListToolsResult, ProgressToken};
 use crate::protocol::version;
 use crate::tools::{self, ToolContext};
 use info::initialize_result;
@@ -132,7 +134,7 @@ pub fn answer_cached(request: RpcRequest, era: Era) -> RpcResponse {
 
 fn cached_response(id: RequestId, cached: Result<&'static RawValue, RpcError>) -> RpcResponse {
     match cached {
-        Ok(result) => RpcResponse::cached(id, result),
+        Ok(result) => RpcResponse::text(id, Cow::Borrowed(result)),
         Err(error) => RpcResponse::error(Some(id), &error),
     }
 }
@@ -145,12 +147,22 @@ pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResp
     // Kept out of line: the cached answers above (every client's first requests) never run it.
     let outcome = match era {
         Era::Handshake { .. } => crate::promise::cold(handle_handshake(ctx, &request, era)).await,
-        Era::Stateless => crate::promise::cold(handle_stateless(ctx, &request)).await,
+        Era::Stateless => crate::promise::cold(handle_stateless(ctx, &request))
+            .await
+            .map(Answer::Tree),
     };
     match outcome {
-        Ok(result) => RpcResponse::result(request.id, result),
+        Ok(Answer::Tree(result)) => RpcResponse::result(request.id, result),
+        Ok(Answer::Text(result)) => RpcResponse::text(request.id, Cow::Owned(result)),
         Err(error) => RpcResponse::error(Some(request.id), &error),
     }
+}
+
+/// A method's result: a tree, or JSON text written where it was made (a tool's result, whose
+/// object never becomes a tree; see `ToolOutput`).
+enum Answer {
+    Tree(Value),
+    Text(Box<RawValue>),
 }
 
 /// The result of a request whose answer depends on nothing but its method and revision
@@ -209,26 +221,28 @@ fn cacheable_initialize(request: &RpcRequest) -> Option<Option<&str>> {
     }
 }
 
-async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest, era: Era) -> Result<Value, RpcError> {
+async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest, era: Era) -> Result<Answer, RpcError> {
     if let Some(result) = answer_static(request, era.revision()) {
-        return result;
+        return result.map(Answer::Tree);
     }
     if let Some(result) = answer_resources(ctx, request, era).await {
-        return result;
+        return result.map(Answer::Tree);
     }
     let core_tasks = version::has_core_tasks(era.revision());
     if core_tasks {
         if let Some(result) = tasks::answer(ctx, &request.method, request.params.as_ref(), TaskForm::Core).await {
-            return result;
+            return result.map(Answer::Tree);
         }
     }
     match request.method.as_str() {
         "tools/call" if core_tasks => match tasks::requested_core_task(request.params.as_ref())? {
-            Some(ttl) => tasks::start(ctx, call_params(request.params.as_ref())?, TaskForm::Core, ttl).await,
-            None => call_tool(ctx, request, false).await,
+            Some(ttl) => tasks::start(ctx, call_params(request.params.as_ref())?, TaskForm::Core, ttl)
+                .await
+                .map(Answer::Tree),
+            None => call_tool_text(ctx, request).await,
         },
         // Unknown tool names become isError results, as in the original.
-        "tools/call" => call_tool(ctx, request, false).await,
+        "tools/call" => call_tool_text(ctx, request).await,
         other => Err(method_not_found(other)),
     }
 }
@@ -258,7 +272,10 @@ async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
         "prompts/list" => prompts::list(request.params.as_ref(), true).and_then(to_value),
         "prompts/get" => prompts::get(request.params.as_ref()).and_then(to_value),
         // This revision makes an unknown tool a protocol error.
-        "tools/call" => call_tool(ctx, request, true).await,
+        "tools/call" => call_tool(ctx, request, true)
+            .await?
+            .into_value()
+            .map_err(|e| RpcError::Internal(e.to_string())),
         other => match answer_resources(ctx, request, Era::Stateless).await {
             Some(result) => result,
             None => match tasks::answer(ctx, other, request.params.as_ref(), TaskForm::Extension).await {
@@ -280,15 +297,26 @@ fn runs_as_extension_task(request: &RpcRequest) -> bool {
     tasks::client_declares_extension(request.params.as_ref()) && name.is_some_and(tools::runs_as_task)
 }
 
-async fn call_tool(ctx: &ToolContext, request: &RpcRequest, unknown_is_error: bool) -> Result<Value, RpcError> {
+async fn call_tool(
+    ctx: &ToolContext,
+    request: &RpcRequest,
+    unknown_is_error: bool,
+) -> Result<CallToolResult, RpcError> {
     let params = call_params(request.params.as_ref())?;
     if unknown_is_error && tools::find(&params.name).is_none() {
         return Err(unknown_tool(&params.name));
     }
     let arguments = params.arguments.unwrap_or_else(Map::new);
-    tools::call(ctx, &params.name, arguments)
-        .await
-        .into_value()
+    Ok(tools::call(ctx, &params.name, arguments).await)
+}
+
+/// A tool call of the handshake era, its result written as text (unknown tools are `isError`
+/// results there).
+async fn call_tool_text(ctx: &ToolContext, request: &RpcRequest) -> Result<Answer, RpcError> {
+    let result = call_tool(ctx, request, false).await?;
+    result
+        .into_raw()
+        .map(Answer::Text)
         .map_err(|e| RpcError::Internal(e.to_string()))
 }
 

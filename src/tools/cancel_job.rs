@@ -205,15 +205,15 @@ mod tests {
         )]);
         assert!(done.is_error);
         assert_eq!(
-            done.object["error"],
+            done.object()["error"],
             "Not cancelled: b: the job already finished (completed)"
         );
         let ok = result(vec![(
             "a".into(),
             Outcome::Cancelled(JobRow::fixture("a", JobStatus::Cancelled)),
         )]);
-        assert!(!ok.is_error && ok.object["success"] == true);
-        assert_eq!(ok.object["cancelled_job_ids"], serde_json::json!(["a"]));
-        assert!(ok.object.get("error").is_none());
+        assert!(!ok.is_error && ok.object()["success"] == true);
+        assert_eq!(ok.object()["cancelled_job_ids"], serde_json::json!(["a"]));
+        assert!(ok.object().get("error").is_none());
     }
 }

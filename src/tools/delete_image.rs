@@ -198,7 +198,10 @@ mod tests {
     fn a_refusal_lists_what_stopped_it() {
         let output = refused(Refusal::Running(vec![("j".into(), crate::jobs::JobStatus::Pending)]));
         assert!(output.is_error);
-        assert_eq!(output.object["running"], json!([{"job_id": "j", "status": "pending"}]));
-        assert!(output.object.get("not_found").is_none());
+        assert_eq!(
+            output.object()["running"],
+            json!([{"job_id": "j", "status": "pending"}])
+        );
+        assert!(output.object().get("not_found").is_none());
     }
 }

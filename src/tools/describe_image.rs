@@ -159,11 +159,7 @@ impl Handler for DescribeImage {
 
 /// Under the offline preview backend no model answered: the result says so.
 fn noting_backend(mut output: ToolOutput, backend: ImageBackend) -> ToolOutput {
-    if backend == ImageBackend::Preview {
-        if let Some(object) = output.object.as_object_mut() {
-            object.insert("note".into(), Value::from(super::output::PREVIEW_NOTE));
-        }
-    }
+    output.note_preview_backend(backend);
     output
 }
 
@@ -228,9 +224,9 @@ mod tests {
     #[test]
     fn the_result_names_the_model_and_its_cost() {
         let (_, output) = &sample_results()[1];
-        assert_eq!(output.object["model"], VISION.name);
-        assert_eq!(output.object["question"], "What animal is it?");
-        assert_eq!(output.object["usage"]["input_tokens"], 1_612);
-        assert!(output.object["neurons"].as_f64().unwrap() > 0.0);
+        assert_eq!(output.object()["model"], VISION.name);
+        assert_eq!(output.object()["question"], "What animal is it?");
+        assert_eq!(output.object()["usage"]["input_tokens"], 1_612);
+        assert!(output.object()["neurons"].as_f64().unwrap() > 0.0);
     }
 }

@@ -471,7 +471,7 @@ pub(crate) mod tests {
 
     #[test]
     fn an_unknown_tool_is_named_cut_short_with_the_known_ones() {
-        let short = unknown_tool("draw").object["error"].as_str().unwrap().to_string();
+        let short = unknown_tool("draw").object()["error"].as_str().unwrap().to_string();
         assert!(
             short.starts_with("Unknown tool: draw. Available tools: generate_image, "),
             "{short}"
@@ -482,7 +482,8 @@ pub(crate) mod tests {
             "Z".repeat(1_000_000)
         );
         let output = unknown_tool(&huge);
-        let error = output.object["error"].as_str().unwrap();
+        let object = output.object();
+        let error = object["error"].as_str().unwrap();
         assert!(output.is_error);
         assert!(!error.contains('Z') && error.len() < 512, "{error}");
         assert!(error.contains("list_models"), "{error}");

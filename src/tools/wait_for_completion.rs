@@ -727,14 +727,14 @@ mod tests {
         let state = evaluate(&ids, &[row("a", JobStatus::Cancelled)]);
         let output = outcome(state, WaitBudget::new(1, 50), 0).unwrap();
         assert!(output.is_error);
-        assert_eq!(output.object["status"], "cancelled");
+        assert_eq!(output.object()["status"], "cancelled");
         let both = evaluate(
             &["a".into(), "b".into()],
             &[row("a", JobStatus::Cancelled), row("b", JobStatus::Failed)],
         );
         let output = outcome(both, WaitBudget::new(2, 50), 0).unwrap();
-        assert_eq!(output.object["error"], "1 job(s) failed, 1 cancelled");
-        assert_eq!(output.object["failed"][0]["status"], "cancelled");
+        assert_eq!(output.object()["error"], "1 job(s) failed, 1 cancelled");
+        assert_eq!(output.object()["failed"][0]["status"], "cancelled");
     }
 
     #[test]
@@ -742,14 +742,14 @@ mod tests {
         let state = evaluate(&ids(&["a"]), &[row("a", JobStatus::Deleted)]);
         let output = conclude("https://w.example", state, &WaitBudget::new(1, 50), 0).expect("a deleted job is final");
         assert!(output.is_error);
-        assert_eq!(output.object["status"], "deleted");
+        assert_eq!(output.object()["status"], "deleted");
         let both = evaluate(
             &ids(&["a", "b"]),
             &[row("a", JobStatus::Deleted), row("b", JobStatus::Completed)],
         );
         let output = conclude("https://w.example", both, &WaitBudget::new(2, 50), 0).unwrap();
-        assert_eq!(output.object["failed"][0]["status"], "deleted");
-        assert_eq!(output.object["completed"][0]["job_id"], "b");
+        assert_eq!(output.object()["failed"][0]["status"], "deleted");
+        assert_eq!(output.object()["completed"][0]["job_id"], "b");
     }
 
     #[test]
@@ -788,7 +788,7 @@ mod tests {
         .unwrap();
         assert!(!output.is_error);
         assert_eq!(
-            output.object,
+            output.object(),
             json!({"success": true, "status": "completed", "image_url": "https://w.example/images/a.jpg",
                    "thumbnail_url": "https://w.example/images/a-thumb.webp", "prompt": "p",
                    "model": "flux-schnell", "job_id": "a", "seed": 42, "width": 512, "height": 512,
@@ -831,10 +831,10 @@ mod tests {
     fn several_completions_list_results_with_count() {
         let rows = vec![row("a", JobStatus::Completed), row("b", JobStatus::Completed)];
         let output = outcome(WaitState::Completed(rows), WaitBudget::new(2, 50), 0).unwrap();
-        assert_eq!(output.object["count"], 2);
-        assert_eq!(output.object["results"][1]["job_id"], "b");
+        assert_eq!(output.object()["count"], 2);
+        assert_eq!(output.object()["results"][1]["job_id"], "b");
         assert_eq!(
-            output.object["results"][1]["image_url"],
+            output.object()["results"][1]["image_url"],
             "https://w.example/images/b.jpg"
         );
     }
@@ -852,7 +852,7 @@ mod tests {
         .unwrap();
         assert!(single.is_error);
         assert_eq!(
-            single.object,
+            single.object(),
             json!({"success": false, "status": "failed", "error": "boom"})
         );
         let several = outcome(
@@ -865,14 +865,14 @@ mod tests {
         )
         .unwrap();
         assert!(several.is_error);
-        assert_eq!(several.object["error"], "1 job(s) failed");
+        assert_eq!(several.object()["error"], "1 job(s) failed");
         // The original's fields, and (added) whether the job failed or was cancelled.
         assert_eq!(
-            several.object["failed"],
+            several.object()["failed"],
             json!([{"job_id": "a", "status": "failed", "error": "boom"}])
         );
         assert_eq!(
-            several.object["completed"],
+            several.object()["completed"],
             json!([{"job_id": "b", "image_url": "https://w.example/images/b.jpg",
                     "thumbnail_url": "https://w.example/images/b-thumb.webp"}])
         );
@@ -880,7 +880,7 @@ mod tests {
         assert_eq!(shown, ["b"], "only the completed job's image is shown");
         let missing = outcome(WaitState::NotFound, WaitBudget::new(1, 50), 0).unwrap();
         assert_eq!(
-            missing.object,
+            missing.object(),
             json!({"success": false, "error": "One or more jobs not found"})
         );
     }
@@ -898,16 +898,16 @@ mod tests {
             !partial.is_error,
             "healthy jobs past the response bound are not an error"
         );
-        assert_eq!(partial.object["status"], "in_progress");
-        assert_eq!(partial.object["pending_job_ids"], json!(["b"]));
-        assert!(partial.object["message"]
+        assert_eq!(partial.object()["status"], "in_progress");
+        assert_eq!(partial.object()["pending_job_ids"], json!(["b"]));
+        assert!(partial.object()["message"]
             .as_str()
             .unwrap()
             .contains("wait_for_completion"));
         let timeout = outcome(running(), WaitBudget::new(2, 600), 66_000).unwrap();
         assert!(timeout.is_error);
         assert_eq!(
-            timeout.object["error"],
+            timeout.object()["error"],
             "Timeout: Image generation took longer than 66 seconds"
         );
     }

@@ -98,7 +98,7 @@ fn every_tool_result_is_a_call_tool_result_in_every_revision() {
     for tool in TOOLS {
         for (name, output) in tool_samples(tool) {
             let what = format!("{} {name:?}", tool.name);
-            let structured_success = output.object["success"].as_bool();
+            let structured_success = output.object()["success"].as_bool();
             assert_eq!(
                 structured_success,
                 Some(!output.is_error),
@@ -145,7 +145,7 @@ fn results_showing_finished_images_are_call_tool_results_in_every_revision() {
                     result = modern::complete_result("tools/call", result);
                 }
                 assert_eq!(result["content"][0], wire(&text), "{what}: content[0] unchanged");
-                assert_eq!(result["structuredContent"], output.object, "{what}");
+                assert_eq!(result["structuredContent"], output.object(), "{what}");
                 let kinds: Vec<&str> = result["content"]
                     .as_array()
                     .unwrap()
@@ -245,7 +245,7 @@ fn schema_disagreements(schema: &Value, samples: &[(String, ToolOutput)]) -> (Ve
     let mut undeclared = BTreeSet::new();
     for (name, output) in samples {
         let mut paths = BTreeSet::new();
-        sent_paths(&output.object, "", &mut paths);
+        sent_paths(&output.object(), "", &mut paths);
         for path in paths {
             let in_free_form = declared
                 .iter()
@@ -308,8 +308,8 @@ fn the_checks_catch_a_non_nullable_image_url_and_an_advertised_field_never_sent(
         .iter()
         .find(|(name, _)| *name == "completed one without a stored url")
         .expect("wait has a sample without a stored url");
-    assert_eq!(no_url.object["image_url"], Value::Null);
-    let errors = super::tool_schema_errors(&strict_wait, Draft::Draft202012, &no_url.object);
+    assert_eq!(no_url.object()["image_url"], Value::Null);
+    let errors = super::tool_schema_errors(&strict_wait, Draft::Draft202012, &no_url.object());
     assert!(
         errors
             .iter()

@@ -1,6 +1,7 @@
 //! What a tool hands back: a JSON object and whether it reports a failure, plus the tool error type.
 
 use serde::Serialize;
+use serde_json::value::{to_raw_value, RawValue};
 use serde_json::Value;
 
 use super::args::ArgError;
@@ -10,10 +11,16 @@ use crate::d1::DbError;
 use crate::protocol::mcp::CallToolResult;
 use crate::services::ServiceError;
 
-/// A tool's answer before it is wrapped for the wire.
-#[derive(Debug, Clone, PartialEq)]
+/// A tool's answer before it is wrapped for the wire: its result object written straight from
+/// the tool's result struct as the two texts a `CallToolResult` carries, with no `Value` tree in
+/// between (for a listing, building and walking that tree cost more than writing both texts).
+#[derive(Debug, Clone)]
 pub struct ToolOutput {
-    pub object: Value,
+    /// The object, compact: the result's `structuredContent`.
+    pub compact: Box<RawValue>,
+    /// The object pretty-printed (2-space), as the original's `JSON.stringify(result, null, 2)`:
+    /// the result's text block.
+    pub pretty: String,
     pub is_error: bool,
     /// Finished images the object describes, shown by blocks after `content[0]`.
     pub images: Vec<FinishedImage>,
@@ -21,10 +28,33 @@ pub struct ToolOutput {
     pub inline_previews: bool,
 }
 
+impl PartialEq for ToolOutput {
+    fn eq(&self, other: &Self) -> bool {
+        self.compact.get() == other.compact.get()
+            && self.pretty == other.pretty
+            && self.is_error == other.is_error
+            && self.images == other.images
+            && self.inline_previews == other.inline_previews
+    }
+}
+
 impl ToolOutput {
     pub fn success(body: &impl Serialize) -> Self {
+        let (compact, pretty) = match (to_raw_value(body), serde_json::to_string_pretty(body)) {
+            (Ok(compact), Ok(pretty)) => (compact, pretty),
+            (Err(e), _) | (_, Err(e)) => {
+                let failed = ErrorBody {
+                    success: false,
+                    error: format!("could not encode the result: {e}"),
+                };
+                let compact = to_raw_value(&failed).unwrap_or_else(|_| empty_object());
+                let pretty = serde_json::to_string_pretty(&failed).unwrap_or_else(|_| "{}".to_string());
+                (compact, pretty)
+            }
+        };
         ToolOutput {
-            object: to_object(body),
+            compact,
+            pretty,
             is_error: false,
             images: Vec::new(),
             inline_previews: false,
@@ -53,24 +83,49 @@ impl ToolOutput {
         })
     }
 
+    /// The object as a tree, for reading fields back (tests).
+    #[cfg(test)]
+    pub fn object(&self) -> Value {
+        serde_json::from_str(self.compact.get()).unwrap_or(Value::Null)
+    }
+
     /// Tells the client, in the result itself, that images come from the offline preview backend.
     pub fn note_preview_backend(&mut self, backend: ImageBackend) {
         if backend != ImageBackend::Preview || self.is_error {
             return;
         }
-        if let Value::Object(fields) = &mut self.object {
-            fields.insert("note".to_string(), Value::String(PREVIEW_NOTE.to_string()));
-        }
+        self.append_string_field("note", PREVIEW_NOTE);
+    }
+
+    /// Appends `"key": value` to the object in both texts where `Map::insert` of a new key would
+    /// put it (last), written as serde_json writes it: the compact text ends in `}`, the pretty
+    /// one in `\n}` (or is `{}`). Only for a key the object does not have: no result has a
+    /// top-level `note` of its own (the tests hold every tool's samples to this).
+    fn append_string_field(&mut self, key: &str, value: &str) {
+        let (key, value) = (Value::from(key).to_string(), Value::from(value).to_string());
+        let Some(head) = self.compact.get().strip_suffix('}') else {
+            return;
+        };
+        let comma = if head == "{" { "" } else { "," };
+        let Ok(compact) = RawValue::from_string(format!("{head}{comma}{key}:{value}}}")) else {
+            return;
+        };
+        let (pretty_head, pretty_comma) = match self.pretty.strip_suffix("\n}") {
+            Some(head) => (head, ","),
+            None => ("{", ""),
+        };
+        self.pretty = format!("{pretty_head}{pretty_comma}\n  {key}: {value}\n}}");
+        self.compact = compact;
     }
 
     pub fn into_result(self) -> CallToolResult {
-        CallToolResult::from_object(self.object, self.is_error)
+        CallToolResult::from_texts(self.pretty, self.compact, self.is_error)
     }
 }
 
-fn to_object(body: &impl Serialize) -> Value {
-    serde_json::to_value(body)
-        .unwrap_or_else(|e| serde_json::json!({"success": false, "error": format!("could not encode the result: {e}")}))
+/// `{}`, for the one case where even the error object cannot be written.
+fn empty_object() -> Box<RawValue> {
+    RawValue::from_string("{}".to_string()).unwrap_or_default()
 }
 
 /// JSON written out as text, for schemas: parsing text at run time costs far less Wasm than the
@@ -142,12 +197,71 @@ mod tests {
     fn preview_note_is_added_only_to_successes_under_the_preview_backend() {
         let mut output = ToolOutput::success(&serde_json::json!({"success": true}));
         output.note_preview_backend(ImageBackend::WorkersAi);
-        assert!(output.object.get("note").is_none());
+        assert!(output.object().get("note").is_none());
         output.note_preview_backend(ImageBackend::Preview);
-        assert_eq!(output.object["note"], PREVIEW_NOTE);
+        assert_eq!(output.object()["note"], PREVIEW_NOTE);
         let mut failed = ToolOutput::error_message("x");
         failed.note_preview_backend(ImageBackend::Preview);
-        assert!(failed.object.get("note").is_none());
+        assert!(failed.object().get("note").is_none());
+    }
+
+    /// The two texts must be exactly what serde_json writes for the object, compact and pretty.
+    fn assert_texts_are_serdes(output: &ToolOutput, what: &str) {
+        let object = output.object();
+        assert!(object.is_object(), "{what}: {}", output.compact.get());
+        assert_eq!(output.compact.get(), object.to_string(), "{what}");
+        assert_eq!(output.pretty, serde_json::to_string_pretty(&object).unwrap(), "{what}");
+    }
+
+    #[test]
+    fn every_tools_results_are_written_as_serde_writes_them_and_the_note_goes_last() {
+        let mut checked = 0;
+        for tool in crate::tools::TOOLS {
+            for (name, output) in (tool.samples)() {
+                let what = format!("{}: {name}", tool.name);
+                assert_texts_are_serdes(&output, &what);
+                // The note as a map insert of a new key would add it, in both texts.
+                let mut expected = output.object();
+                let fields = expected.as_object_mut().unwrap();
+                if fields.contains_key("note") {
+                    // A sample noted already (describe_image's): only the note, and last.
+                    assert_eq!(fields.keys().next_back().map(String::as_str), Some("note"), "{what}");
+                    assert_eq!(fields["note"], PREVIEW_NOTE, "{what}");
+                    continue;
+                }
+                fields.insert("note".to_string(), Value::from(PREVIEW_NOTE));
+                let mut noted = ToolOutput {
+                    is_error: false,
+                    ..output
+                };
+                noted.note_preview_backend(ImageBackend::Preview);
+                assert_texts_are_serdes(&noted, &what);
+                assert_eq!(noted.object(), expected, "{what}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= crate::tools::TOOLS.len(), "only {checked} samples");
+    }
+
+    #[test]
+    fn a_field_is_appended_after_nested_and_empty_objects_and_awkward_strings() {
+        for object in [
+            serde_json::json!({}),
+            serde_json::json!({"success": true}),
+            serde_json::json!({"a": {"b": {}}, "c": [{}], "d": "}\n}\"}"}),
+            serde_json::json!({"z": [1, {"y": "\u{2028}"}], "e": {"f": null}}),
+        ] {
+            let mut output = ToolOutput::success(&object);
+            assert_texts_are_serdes(&output, &object.to_string());
+            output.note_preview_backend(ImageBackend::Preview);
+            assert_texts_are_serdes(&output, &object.to_string());
+            let mut expected = object.clone();
+            expected
+                .as_object_mut()
+                .unwrap()
+                .insert("note".into(), Value::from(PREVIEW_NOTE));
+            assert_eq!(output.object(), expected);
+        }
     }
 
     #[test]
@@ -175,7 +289,7 @@ mod tests {
         let output = ToolOutput::error_message("Job not found");
         assert!(output.is_error);
         assert_eq!(
-            output.object,
+            output.object(),
             serde_json::json!({"success": false, "error": "Job not found"})
         );
     }

@@ -238,11 +238,6 @@ impl CallToolResult {
     pub fn into_raw(self) -> Result<Box<RawValue>, serde_json::Error> {
         serde_json::value::to_raw_value(&self)
     }
-
-    /// The result as a tree, for a revision that adds members to it (the stateless one).
-    pub fn into_value(self) -> Result<Value, serde_json::Error> {
-        serde_json::to_value(&self)
-    }
 }
 
 /// `Resource`: one stored image as `resources/list` shows it. `title` exists from 2025-06-18 on.
@@ -380,7 +375,7 @@ mod tests {
             of(json!({"success": false, "error": "no"}), true),
             with_blocks,
         ] {
-            let tree = result.clone().into_value().unwrap();
+            let tree = serde_json::to_value(&result).unwrap();
             let raw = result.into_raw().unwrap();
             // Compared as text: the maps keep insertion order, and the wire is text.
             assert_eq!(raw.get(), tree.to_string());

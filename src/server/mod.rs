@@ -147,9 +147,7 @@ pub async fn handle(ctx: &ToolContext, request: RpcRequest, era: Era) -> RpcResp
     // Kept out of line: the cached answers above (every client's first requests) never run it.
     let outcome = match era {
         Era::Handshake { .. } => crate::promise::cold(handle_handshake(ctx, &request, era)).await,
-        Era::Stateless => crate::promise::cold(handle_stateless(ctx, &request))
-            .await
-            .map(Answer::Tree),
+        Era::Stateless => crate::promise::cold(handle_stateless(ctx, &request)).await,
     };
     match outcome {
         Ok(Answer::Tree(result)) => RpcResponse::result(request.id, result),
@@ -261,7 +259,7 @@ async fn answer_resources(ctx: &ToolContext, request: &RpcRequest, era: Era) -> 
     Some(result.unwrap_or_else(|error| Err(error.into_rpc(era == Era::Stateless))))
 }
 
-async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Value, RpcError> {
+async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Answer, RpcError> {
     let result = match request.method.as_str() {
         "server/discover" => Ok(stateless::discover_result()),
         "tools/list" => tools_list_result(version::STATELESS[0]),
@@ -271,11 +269,11 @@ async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
         }
         "prompts/list" => prompts::list(request.params.as_ref(), true).and_then(to_value),
         "prompts/get" => prompts::get(request.params.as_ref()).and_then(to_value),
-        // This revision makes an unknown tool a protocol error.
-        "tools/call" => call_tool(ctx, request, true)
-            .await?
-            .into_value()
-            .map_err(|e| RpcError::Internal(e.to_string())),
+        // This revision makes an unknown tool a protocol error. The result stays text.
+        "tools/call" => {
+            let result = call_tool(ctx, request, true).await?;
+            return stateless::complete_text(&request.method, &result).map(Answer::Text);
+        }
         other => match answer_resources(ctx, request, Era::Stateless).await {
             Some(result) => result,
             None => match tasks::answer(ctx, other, request.params.as_ref(), TaskForm::Extension).await {
@@ -285,7 +283,7 @@ async fn handle_stateless(ctx: &ToolContext, request: &RpcRequest) -> Result<Val
             },
         },
     }?;
-    Ok(stateless::complete_result(&request.method, result))
+    Ok(Answer::Tree(stateless::complete_result(&request.method, result)))
 }
 
 fn runs_as_extension_task(request: &RpcRequest) -> bool {

@@ -4,11 +4,14 @@
 //! Served side by side with the handshake revisions on the same endpoint: a request follows
 //! this revision when it carries the per-request version field or the 2026 version header.
 
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::info::{server_info, INSTRUCTIONS};
 use crate::catalog::{echo, RESOURCE_LIST_TTL_MS, RESOURCE_READ_TTL_MS};
 use crate::protocol::jsonrpc::{RpcError, RpcRequest};
+use crate::protocol::mcp::Implementation;
 use crate::protocol::version;
 
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -210,9 +213,62 @@ pub fn complete_result(method: &str, mut result: Value) -> Value {
     result
 }
 
+/// [`complete_result`] for a result written as text (a tool's; see `ToolOutput`), without
+/// turning it into a tree: the same members after the result's own, written by serde around it.
+/// For a result with no `resultType` or `_meta` of its own, which a `CallToolResult` never has.
+pub fn complete_text(method: &str, result: &impl Serialize) -> Result<Box<RawValue>, RpcError> {
+    #[derive(Serialize)]
+    struct Completed<'a, T> {
+        #[serde(flatten)]
+        result: &'a T,
+        #[serde(rename = "resultType")]
+        result_type: &'static str,
+        #[serde(rename = "ttlMs", skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
+        #[serde(rename = "cacheScope", skip_serializing_if = "Option::is_none")]
+        cache_scope: Option<&'static str>,
+        #[serde(rename = "_meta")]
+        meta: Meta,
+    }
+    #[derive(Serialize)]
+    struct Meta {
+        #[serde(rename = "io.modelcontextprotocol/serverInfo")]
+        server_info: Implementation,
+    }
+    let hints = cache_hints(method);
+    serde_json::value::to_raw_value(&Completed {
+        result,
+        result_type: "complete",
+        ttl_ms: hints.map(|(ttl, _)| ttl),
+        cache_scope: hints.map(|(_, scope)| scope),
+        meta: Meta {
+            server_info: server_info(version::STATELESS[0]),
+        },
+    })
+    .map_err(|e| RpcError::Internal(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tool_result_completed_as_text_is_the_tree_completed() {
+        let mut checked = 0;
+        for tool in crate::tools::TOOLS {
+            for (name, output) in (tool.samples)() {
+                let result = output.into_result();
+                for method in ["tools/call", "resources/read", "tools/list"] {
+                    let tree = complete_result(method, serde_json::to_value(&result).unwrap());
+                    let text = complete_text(method, &result).unwrap();
+                    assert_eq!(text.get(), tree.to_string(), "{}: {name}, {method}", tool.name);
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= crate::tools::TOOLS.len());
+    }
+
     use crate::protocol::jsonrpc::RequestId;
 
     fn request(method: &str, params: Value) -> RpcRequest {

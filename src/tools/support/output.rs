@@ -1,4 +1,4 @@
-//! What a tool hands back: its result object as compact and pretty JSON text and whether it reports a failure, plus the tool error type.
+//! What a tool hands back (its result as compact and pretty JSON text, and whether it failed), and the tool error type.
 
 use serde::Serialize;
 use serde_json::value::{to_raw_value, RawValue};

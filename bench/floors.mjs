@@ -499,6 +499,36 @@ for (const s of SCENARIOS) {
   s.original ??= true;
 }
 
+/**
+ * With --versus only: the same calls as 2026-07-28 (stateless-revision) requests, whose results
+ * ours completes differently (`resultType`, `_meta`). No floor answers that revision's shape,
+ * so these rows compare two builds of ours and nothing else (bench/README.md, eleventh pass).
+ */
+const STATELESS = "2026-07-28";
+const statelessCall = (name, args) => ({
+  body: JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: {
+      name,
+      arguments: args,
+      _meta: { "io.modelcontextprotocol/protocolVersion": STATELESS, "io.modelcontextprotocol/clientCapabilities": {} },
+    },
+  }),
+  headers: { "MCP-Protocol-Version": STATELESS, "Mcp-Method": "tools/call", "Mcp-Name": name },
+  floor: D1_FLOOR,
+  target: TARGETS.d1Floor,
+  original: "the original does not speak the 2026-07-28 revision",
+  versusOnly: true,
+});
+if (VERSUS_DIR) {
+  SCENARIOS.push(
+    { name: `get_job_status ${STATELESS}`, key: `stateless:get_job_status`, ...statelessCall("get_job_status", { job_id: KNOWN_JOB }) },
+    { name: `list_jobs ${STATELESS}`, key: `stateless:list_jobs`, ...statelessCall("list_jobs", { limit: 10 }) },
+  );
+}
+
 function okAnswer(r) {
   return r.status === 200 && r.text.includes('"result"') && !r.text.includes('"isError":true');
 }
@@ -682,6 +712,7 @@ async function captureAndLoad(urls) {
       sizes[s.name].original = Buffer.byteLength(original.text);
     }
     if (s.floor === PROTOCOL_FLOOR) continue; // checked once loaded, below
+    if (s.versusOnly) continue; // no floor speaks its revision (see statelessCall)
     const floor = await post(urls[s.floor], s.body, s.headers);
     if (!okAnswer(floor)) throw new Error(`${s.floor} ${s.name}: HTTP ${floor.status} ${floor.text.slice(0, 300)}`);
     // The D1 floor must answer what ours answers, field for field, or it does less work.

@@ -87,9 +87,24 @@ pub fn output_schema() -> Value {
             "note": {"type": "string"}
     }"#,
     );
-    properties["results"]["items"] = image.clone();
-    properties["completed"]["items"] = image;
-    with_generation(result_schema(properties))
+    properties["results"]["items"] = definition("image");
+    properties["completed"]["items"] = definition("image");
+    let mut schema = with_generation(result_schema(properties));
+    // Five tools list this schema, so each repeated part is written once, under `$defs`: the
+    // image item (results and completed) and the input item (the image's inputs and the top
+    // level's). A client resolves the local `$ref`s as it validates (JSON Schema 2020-12, and
+    // draft-07 by JSON pointer).
+    let mut image = image;
+    let input = image["properties"]["inputs"]["items"].take();
+    image["properties"]["inputs"]["items"] = definition("input");
+    schema["properties"]["inputs"]["items"] = definition("input");
+    schema["$defs"] = serde_json::json!({"image": image, "input": input});
+    schema
+}
+
+/// A reference to the schema `name` under this schema's `$defs`.
+fn definition(name: &str) -> Value {
+    serde_json::json!({"$ref": format!("#/$defs/{name}")})
 }
 
 /// The tool's behaviour: typed arguments in, a result out.

@@ -216,8 +216,16 @@ fn sent_paths(value: &Value, prefix: &str, paths: &mut BTreeSet<String>) {
 
 /// Every property path `schema` declares, in the same notation as `sent_paths`. An object
 /// declared without `properties` (free-form, like a job's model `parameters`) is recorded with a
-/// trailing `.*`, so anything sent inside it counts as declared.
-fn declared_paths(schema: &Value, prefix: &str, paths: &mut BTreeSet<String>) {
+/// trailing `.*`, so anything sent inside it counts as declared. A local `$ref` (`#/$defs/…`)
+/// is followed into `root`, the whole output schema.
+fn declared_paths(root: &Value, schema: &Value, prefix: &str, paths: &mut BTreeSet<String>) {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let pointer = reference.strip_prefix('#').expect("only local references");
+        let target = root
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("{reference} resolves in the schema"));
+        return declared_paths(root, target, prefix, paths);
+    }
     if schema.get("type") == Some(&json!("object")) && schema.get("properties").is_none() && !prefix.is_empty() {
         paths.insert(format!("{prefix}.*"));
     }
@@ -228,19 +236,19 @@ fn declared_paths(schema: &Value, prefix: &str, paths: &mut BTreeSet<String>) {
             } else {
                 format!("{prefix}.{key}")
             };
-            declared_paths(property, &path, paths);
+            declared_paths(root, property, &path, paths);
             paths.insert(path);
         }
     }
     if let Some(items) = schema.get("items") {
-        declared_paths(items, &format!("{prefix}[]"), paths);
+        declared_paths(root, items, &format!("{prefix}[]"), paths);
     }
 }
 
 /// Fields results send that the schema does not declare, and declared fields no result sends.
 fn schema_disagreements(schema: &Value, samples: &[(String, ToolOutput)]) -> (Vec<String>, Vec<String>) {
     let mut declared = BTreeSet::new();
-    declared_paths(schema, "", &mut declared);
+    declared_paths(schema, schema, "", &mut declared);
     let mut never_sent: BTreeSet<String> = declared.iter().filter(|d| !d.ends_with(".*")).cloned().collect();
     let mut undeclared = BTreeSet::new();
     for (name, output) in samples {

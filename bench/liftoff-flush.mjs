@@ -9,10 +9,16 @@
 // load buys the first request no compiled code (bench/README.md, issue 19 sixth pass). Run it
 // again after a workerd update: a "kept" here means warm_up's code warming starts to pay.
 // --flags="<v8 flags>" adds V8 flags (e.g. --flags=--no-flush-liftoff-code, which keeps the code).
+// --calls N calls the function N times at module load (default 1). Enough calls tier it up to
+// TurboFan there, and TurboFan code is kept: `--calls 2000000` prints "kept" (twelfth pass).
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 
-const { values: opts } = parseArgs({ options: { flags: { type: "string", default: "" } } });
+const { values: opts } = parseArgs({
+  options: { flags: { type: "string", default: "" }, calls: { type: "string", default: "1" } },
+});
+const calls = Number(opts.calls);
+if (!Number.isInteger(calls) || calls < 1) throw new Error("liftoff-flush: --calls takes a whole number of at least 1");
 // Miniflare hands this variable's flags to workerd's V8 (its config's v8Flags).
 process.env.MINIFLARE_WORKERD_V8_FLAGS = ["--trace-wasm-compilation-times", opts.flags].filter(Boolean).join(" ");
 
@@ -21,7 +27,9 @@ const ADD_WASM = Buffer.from("0061736d0100000001070160027f7f017f0302010007070103
 const MAIN = `
 import module from "./add.wasm";
 const instance = new WebAssembly.Instance(module, {});
-console.log("mark: module load", instance.exports.add(1, 2));
+let sum = 0;
+for (let i = 0; i < ${calls}; i++) sum = instance.exports.add(sum, 1);
+console.log("mark: module load", sum);
 export default {
   fetch() {
     console.log("mark: first fetch");
@@ -57,13 +65,24 @@ try {
 // Compiles of the one function, counted before and after the first fetch's mark.
 let phase = null;
 const compiles = { "module load": 0, "first fetch": 0 };
+const tiers = { "module load": new Set(), "first fetch": new Set() };
 for (const line of lines) {
   const mark = /^mark: (module load|first fetch)/.exec(line);
+  const compiled = /^Compiled function .*#0 using (\w+)/.exec(line);
   if (mark) phase = mark[1];
-  else if (/^Compiled function .*#0 using/.test(line)) compiles[phase === "first fetch" ? "first fetch" : "module load"]++;
+  else if (compiled) {
+    const when = phase === "first fetch" ? "first fetch" : "module load";
+    compiles[when]++;
+    tiers[when].add(compiled[1]);
+  }
 }
 console.log(`V8 flags: ${process.env.MINIFLARE_WORKERD_V8_FLAGS}`);
-console.log(`compiles of the function: at module load ${compiles["module load"]}, in the first fetch ${compiles["first fetch"]}`);
+console.log(`calls at module load: ${calls}`);
+const named = (when) => (tiers[when].size ? ` (${[...tiers[when]].join(", ")})` : "");
+console.log(
+  `compiles of the function: at module load ${compiles["module load"]}${named("module load")}, ` +
+    `in the first fetch ${compiles["first fetch"]}${named("first fetch")}`,
+);
 if (compiles["module load"] === 0) throw new Error("liftoff-flush: no compile logged at module load (did the trace flag reach V8?)");
 console.log(
   compiles["first fetch"] === 0

@@ -166,7 +166,7 @@ enum Answer {
 /// The result of a request whose answer depends on nothing but its method and revision
 /// (`initialize`, whose revision is the negotiated one; `tools/list`; `resources/templates/list`;
 /// `server/discover`), serialised once per isolate and revision and written as is: tools/list
-/// alone is 43 KB of JSON. None for every other request, which is answered as usual.
+/// alone is about 70 KB of JSON. None for every other request, which is answered as usual.
 fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawValue, RpcError>> {
     let key: (&'static str, &'static str) = match (era, request.method.as_str()) {
         (Era::Handshake { .. }, "initialize") => ("initialize", version::negotiate(cacheable_initialize(request)?)),

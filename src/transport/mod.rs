@@ -109,7 +109,9 @@ pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Se
 /// first requests get (`initialize` and `tools/list` of the latest revision) are serialised into
 /// their per-isolate cache, so the first requests pay for neither. The synchronous code of the
 /// JSON-RPC path also runs once, but under workerd 2026-11-17 V8 drops the code it compiled here
-/// before the first request, which compiles it again (bench/README.md, "sixth pass"). Cloudflare
+/// before the first request, which compiles it again (bench/README.md, "sixth pass"). Only code
+/// tiered up to TurboFan is kept, and running the path often enough for that cost start-up more
+/// than it saved the first request ("twelfth pass"). Cloudflare
 /// starts an isolate while the client's TLS handshake is under way, so this time is mostly hidden
 /// from the first caller; the bench's start-up row (spawn → first answer) still counts it. No
 /// I/O: none is allowed outside a request.

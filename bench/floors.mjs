@@ -73,7 +73,8 @@ if (opts.help) {
     "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--slices K] [--build build] [--only rows] [--json file]\n" +
       "                             [--original dir]   (the original server, built; default ../shared/seed-build)\n" +
       "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu, alloc, first\n" +
-      "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating\n" +
+      "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating; with --only cpu or alloc,\n" +
+      "                the rows profiled (any row a floor answers; default the six listed in bench/README.md)\n" +
       "  --concurrency 1,16: the request rows' client counts (the targets are at 16)\n" +
       "  --versus dir: another build of this server, timed against ours alone in the request rows (ours/versus)\n" +
       "                and in the start-up phase (its time / ours, with --startup-rounds rounds)\n" +
@@ -1701,7 +1702,9 @@ async function inspectedRows(results, kind, measure, report) {
   const { mf, logs, urls } = await startRequestWorkers({ inspectorPort });
   try {
     await captureAndLoad(urls);
-    for (const s of SCENARIOS.filter((x) => CPU_SCENARIOS.includes(x.name))) {
+    // --rows picks any rows a floor answers (e.g. generate_image ×20), else the usual six.
+    const names = opts.rows ? opts.rows.split(",") : CPU_SCENARIOS;
+    for (const s of SCENARIOS.filter((x) => names.includes(x.name) && x.floor)) {
       const row = { kind, name: s.name, floor: s.floor };
       for (const [side, worker] of [["ours", SERVER], ["floorRun", s.floor]]) {
         await load(urls[worker], s, 16, 300);

@@ -57,7 +57,7 @@ tool_args! {
 /// Every shape a wait can end with: one image, several, still in progress, or failed.
 /// Image URLs are null for jobs that finished without one (failed jobs listed beside images).
 pub fn output_schema() -> Value {
-    let image = with_generation(json_text(
+    let mut image = with_generation(json_text(
         r#"{"type": "object", "properties": {
         "job_id": {"type": "string"}, "image_url": {"type": ["string", "null"]},
         "thumbnail_url": {"type": ["string", "null"]},
@@ -94,7 +94,6 @@ pub fn output_schema() -> Value {
     // image item (results and completed) and the input item (the image's inputs and the top
     // level's). A client resolves the local `$ref`s as it validates (JSON Schema 2020-12, and
     // draft-07 by JSON pointer).
-    let mut image = image;
     let input = image["properties"]["inputs"]["items"].take();
     image["properties"]["inputs"]["items"] = definition("input");
     schema["properties"]["inputs"]["items"] = definition("input");

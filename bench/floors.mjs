@@ -93,6 +93,8 @@ const RUN_MS = Math.round(1000 * Number(opts.seconds ?? (QUICK ? "0.5" : "2.0"))
 /** Each side's RUN_MS per round is taken in this many slices, in turn with the other sides'. */
 /** The request rows' client counts (--concurrency 16 for the targets' column only). */
 const CONCURRENCIES = (opts.concurrency ?? "1,16").split(",").map(Number);
+/** The rows `--rows` names (request rows; with cpu and alloc, the rows profiled), or null for all. */
+const PICKED_ROWS = opts.rows ? opts.rows.split(",") : null;
 const SLICES = Math.max(1, Number.parseInt(opts.slices ?? (QUICK ? "1" : "8"), 10));
 const DRAIN_ROUNDS = QUICK ? 1 : 2; // the second round skips B' (one drain of 100 jobs is ~10-20 s here)
 const DRAIN_JOBS = 100;
@@ -765,8 +767,7 @@ async function requestPhase(results) {
     loadedWorkerd = workerdPid();
     const sizes = await captureAndLoad(urls);
 
-    const picked = opts.rows ? opts.rows.split(",") : null;
-    for (const s of SCENARIOS.filter((x) => !picked || picked.includes(x.name))) {
+    for (const s of SCENARIOS.filter((x) => !PICKED_ROWS || PICKED_ROWS.includes(x.name))) {
       const withOriginal = s.original === true;
       for (const concurrency of CONCURRENCIES) {
         // Warm-up: every side that is timed, not counted.
@@ -1703,7 +1704,7 @@ async function inspectedRows(results, kind, measure, report) {
   try {
     await captureAndLoad(urls);
     // --rows picks any rows a floor answers (e.g. generate_image ×20), else the usual six.
-    const names = opts.rows ? opts.rows.split(",") : CPU_SCENARIOS;
+    const names = PICKED_ROWS ?? CPU_SCENARIOS;
     for (const s of SCENARIOS.filter((x) => names.includes(x.name) && x.floor)) {
       const row = { kind, name: s.name, floor: s.floor };
       for (const [side, worker] of [["ours", SERVER], ["floorRun", s.floor]]) {

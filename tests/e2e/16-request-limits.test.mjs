@@ -30,6 +30,24 @@ function assertTooLarge(r, what) {
   assert.match(r.json.error.message, /16777216 bytes \(16 MiB\)/);
 }
 
+/**
+ * `send()`, repeated while it fails with a connection reset. A server that answers a body over the
+ * limit early and closes while the client is still writing can have the kernel reset the
+ * connection and discard that answer before the client reads it (HTTP/1.1's lingering-close
+ * problem, outside the Worker's control; the chunked test below meets it too). Each attempt is
+ * refused the same way, so the caller's assertions hold for whichever attempt is answered.
+ */
+async function answeredDespiteResets(send, attempts = 6) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const code = err?.cause?.code ?? err?.code;
+      if (attempt >= attempts || (code !== "EPIPE" && code !== "ECONNRESET")) throw err;
+    }
+  }
+}
+
 async function asResult(res) {
   const text = await res.text();
   let json = null;
@@ -79,7 +97,8 @@ describe("request limits", () => {
   it("a 17 MiB body with Content-Length gets 413 at once and stores nothing", async () => {
     const before = await h.count("generation_jobs");
     const prompt = `too big ${uniq()}`;
-    const r = await h.rpc(paddedGenerateBody(17 * MiB, prompt));
+    const body = paddedGenerateBody(17 * MiB, prompt);
+    const r = await answeredDespiteResets(() => h.rpc(body));
     assertTooLarge(r, "17 MiB with Content-Length");
     assert.ok(r.text.length < 1024, `${r.text.length} bytes`);
     assert.equal(await h.count("generation_jobs"), before, "no job was created");
@@ -294,7 +313,8 @@ describe("request limits", () => {
           })
           .then(asResult);
       const prompt = `sse too big ${uniq()}`;
-      assertTooLarge(await post(paddedGenerateBody(17 * MiB, prompt)), "POST /sse/message");
+      const tooBig = paddedGenerateBody(17 * MiB, prompt);
+      assertTooLarge(await answeredDespiteResets(() => post(tooBig)), "POST /sse/message");
       assert.equal(await h.count("generation_jobs", "prompt = ?", prompt), 0);
       const big = await post(JSON.stringify(listCalls(BATCH_LIMIT + 1)));
       assert.equal(big.status, 400);

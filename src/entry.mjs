@@ -43,11 +43,26 @@ function pathOf(url) {
   return url.slice(start, end < 0 ? undefined : end);
 }
 
-function handedOver(request, url) {
+/**
+ * Whether a declared length (`text`, or null) is a decimal number of at most 9 digits within the
+ * body limit. Checked by char code, not a regex, and with the request's `headers` read once: on
+ * the smallest requests (ping, initialize) that was 2–4 % more requests per second
+ * (bench/README.md, thirteenth pass). Longer ones (over the limit, or padded with zeros) go to
+ * workers-rs, which applies the same limit.
+ */
+function declaredWithinLimit(text) {
+  if (text === null || text.length === 0 || text.length > 9) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return Number(text) <= BODY_LIMIT;
+}
+
+function handedOver(request, headers, url) {
   if (request.method !== "POST" || !ROUTES.has(pathOf(url))) return false;
-  const declared = request.headers.get("content-length");
   // After a trap, worker-build's entry starts a fresh instance; let it.
-  return declared !== null && /^\d+$/.test(declared) && Number(declared) <= BODY_LIMIT && !initState?.criticalError;
+  return declaredWithinLimit(headers.get("content-length")) && !initState?.criticalError;
 }
 
 /**
@@ -116,10 +131,11 @@ async function drive(waiting) {
 export default {
   async fetch(request, env, ctx) {
     const url = request.url;
-    if (!handedOver(request, url)) return new Server(ctx, env).fetch(request);
+    const requestHeaders = request.headers;
+    if (!handedOver(request, requestHeaders, url)) return new Server(ctx, env).fetch(request);
     let headers = "";
     for (const name of HEADER_NAMES) {
-      const value = request.headers.get(name);
+      const value = requestHeaders.get(name);
       if (value !== null) headers += `${name}\n${value}\n`;
     }
     const body = new Uint8Array(await request.arrayBuffer());

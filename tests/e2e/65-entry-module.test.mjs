@@ -129,6 +129,16 @@ describe("the main module (src/entry.mjs)", () => {
     }
   });
 
+  it("hands over a body of exactly the limit, and an empty one", async () => {
+    for (const body of ["x".repeat(64), ""]) {
+      const res = await post("/mcp", body);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("x-echo"), `echo ${body.length}`);
+      await res.text();
+    }
+    assert.deepEqual((await seen()).seen.map((s) => [s.path, s.bytes]), [["one crossing", 64], ["one crossing", 0]]);
+  });
+
   it("waits for an answer Rust could not give at once", async () => {
     const res = await post("/mcp", "later");
     assert.equal(res.status, 200);

@@ -64,6 +64,7 @@ const { values: opts } = parseArgs({
     versus: { type: "string" },
     verbose: { type: "boolean", default: false },
     top: { type: "string" },
+    "save-profiles": { type: "string" },
     "startup-rounds": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -78,7 +79,9 @@ if (opts.help) {
       "  --concurrency 1,16: the request rows' client counts (the targets are at 16)\n" +
       "  --versus dir: another build of this server, timed against ours alone in the request rows (ours/versus)\n" +
       "                and in the start-up phase (its time / ours, with --startup-rounds rounds)\n" +
-      "  --startup-rounds N: start-up rounds (default 3; --quick 1)",
+      "  --startup-rounds N: start-up rounds (default 3; --quick 1)\n" +
+      "  --save-profiles dir: with --only cpu, also write each side's V8 profile there (<worker>-<row>.cpuprofile),\n" +
+      "                for Chrome DevTools or a script that walks its call tree",
   );
   process.exit(0);
 }
@@ -186,6 +189,16 @@ function noisePng(side) {
 // ---------------------------------------------------------------------------------------
 // Miniflare set-up.
 
+/**
+ * Appends `line` to `lines`, keeping only the latest (a failure prints the last 20): the worker's
+ * log lines (ours writes one per generate call) would otherwise pile up in this process, the
+ * load generator's, for the whole run.
+ */
+function keepLast(lines, line) {
+  lines.push(line);
+  if (lines.length > 400) lines.splice(0, 200);
+}
+
 class QuietLog extends Log {
   constructor(sink) {
     super(LogLevel.WARN);
@@ -193,7 +206,7 @@ class QuietLog extends Log {
   }
   logWithLevel(level, message) {
     const line = `[miniflare ${LogLevel[level] ?? level}] ${String(message).replace(/\x1b\[[0-9;]*m/g, "")}`;
-    this.sink.push(line);
+    keepLast(this.sink, line);
     if (opts.verbose) process.stderr.write(line + "\n");
   }
 }
@@ -344,7 +357,7 @@ async function startMiniflare(workers, { defaultDelayMs = 0, inspectorPort } = {
     cf: false,
     log: new QuietLog(logs),
     handleStructuredLogs: (l) => {
-      logs.push(`[worker ${l.level}] ${l.message}`);
+      keepLast(logs, `[worker ${l.level}] ${l.message}`);
       if (opts.verbose) process.stderr.write(`[worker ${l.level}] ${l.message}\n`);
     },
     workers,
@@ -1709,7 +1722,7 @@ async function inspectedRows(results, kind, measure, report) {
       const row = { kind, name: s.name, floor: s.floor };
       for (const [side, worker] of [["ours", SERVER], ["floorRun", s.floor]]) {
         await load(urls[worker], s, 16, 300);
-        row[side] = await measure(inspectorPort, worker, () => load(urls[worker], s, 16, CPU_MS));
+        row[side] = await measure(inspectorPort, worker, () => load(urls[worker], s, 16, CPU_MS), s.name);
       }
       results.push(row);
       report(row);
@@ -1722,8 +1735,9 @@ async function inspectedRows(results, kind, measure, report) {
 }
 
 async function cpuPhase(results) {
-  const measure = async (port, worker, run) => {
+  const measure = async (port, worker, run, rowName) => {
     const { result, profile } = await sampled(port, worker, 50, run);
+    if (opts["save-profiles"]) writeFileSync(path.join(opts["save-profiles"], `${worker}-${rowName.replace(/[^A-Za-z0-9_-]+/g, "_")}.cpuprofile`), JSON.stringify(profile));
     const split = cpuSplit(profile);
     const per = (micros) => micros / result.n;
     return {

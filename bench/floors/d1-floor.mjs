@@ -5,8 +5,10 @@
 //   get_job_status    one SELECT by id
 //   list_jobs         one statement: the page query with its COUNT as a subquery column
 //   list_generations  the same, on the gallery table (joined to its job, as ours is)
-//   generate_image    the INSERT of ours's row (owner, cost estimates; count 1) or one batch of
-//                     them (count > 1), then one queue send (count 1) or one sendBatch
+//   generate_image    one batch: the INSERT of ours's row (owner, cost estimates) per job and
+//                     the upsert of the day's usage (images, neurons, USD) that ours makes for
+//                     every call (src/services/quota.rs), then one queue send (count 1) or one
+//                     sendBatch
 //   queue consumer    the model call (the same Workers AI stand-in as ours), base64 decode
 //                     when the model answers base64, a magic-bytes check, one R2 put (with the
 //                     same HTTP and custom metadata as ours), when IMAGES is bound the 256 px
@@ -215,8 +217,15 @@ async function generateImage(env, id, args) {
         "parameters, owner, inputs, estimated_neurons, estimated_usd) " +
         "VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL, '{}', ?, NULL, ?, ?)",
     ).bind(jobId, prompt, model, now, now, OWNER, each.neurons, each.usd);
+  // The day's usage, as ours counts it for a caller without a quota or budget (src/jobs/sql.rs
+  // `reserve_usage`, here without its limit checks and RETURNING).
+  const usage = env.DB.prepare(
+    "INSERT INTO daily_usage (owner, day, images, neurons, usd) VALUES (?, ?, ?, ?, ?) " +
+      "ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, " +
+      "neurons = neurons + excluded.neurons, usd = usd + excluded.usd",
+  ).bind(OWNER, new Date(now).toISOString().slice(0, 10), count, total.neurons, total.usd);
+  await env.DB.batch([...ids.map(insert), usage]);
   if (count === 1) {
-    await insert(ids[0]).run();
     await env.IMAGE_QUEUE.send({ job_id: ids[0], prompt, model });
     return reply(id, {
       success: true,
@@ -230,7 +239,6 @@ async function generateImage(env, id, args) {
       estimated_usd: total.usd,
     });
   }
-  await env.DB.batch(ids.map(insert));
   await env.IMAGE_QUEUE.sendBatch(ids.map((jobId) => ({ body: { job_id: jobId, prompt, model } })));
   return reply(id, {
     success: true,

@@ -53,7 +53,7 @@ impl JobStore {
             .map(|job| sql::insert_job(job, prompt, model, owner, now))
             .collect();
         if let Some((day, spend)) = count_on_day {
-            statements.push(sql::reserve_usage(owner, day, spend, Limits::default()));
+            statements.push(sql::count_usage(owner, day, spend));
         }
         self.db.batch(statements, "creating jobs").await
     }

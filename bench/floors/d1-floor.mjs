@@ -218,7 +218,7 @@ async function generateImage(env, id, args) {
         "VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL, '{}', ?, NULL, ?, ?)",
     ).bind(jobId, prompt, model, now, now, OWNER, each.neurons, each.usd);
   // The day's usage, as ours counts it for a caller without a quota or budget (src/jobs/sql.rs
-  // `reserve_usage`, here without its limit checks and RETURNING).
+  // `count_usage`, the same statement).
   const usage = env.DB.prepare(
     "INSERT INTO daily_usage (owner, day, images, neurons, usd) VALUES (?, ?, ?, ?, ?) " +
       "ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, " +

@@ -342,20 +342,30 @@ pub fn reserve_usage(owner: &str, day: &str, spend: Spend, limits: Limits) -> St
          neurons = neurons + excluded.neurons, usd = usd + excluded.usd \
          WHERE daily_usage.images + excluded.images <= ? AND daily_usage.neurons + excluded.neurons <= ? \
          RETURNING images",
-        vec![
-            owner.into(),
-            day.into(),
-            spend.images.into(),
-            spend.neurons.into(),
-            spend.usd.into(),
-            spend.images.into(),
-            quota.into(),
-            spend.neurons.into(),
-            budget.into(),
-            quota.into(),
-            budget.into(),
-        ],
+        [
+            usage_row(owner, day, spend),
+            vec![
+                spend.images.into(),
+                quota.into(),
+                spend.neurons.into(),
+                budget.into(),
+                quota.into(),
+                budget.into(),
+            ],
+        ]
+        .concat(),
     )
+}
+
+/// A `daily_usage` row's values in column order: owner, day, images, neurons, USD.
+fn usage_row(owner: &str, day: &str, spend: Spend) -> Vec<SqlValue> {
+    vec![
+        owner.into(),
+        day.into(),
+        spend.images.into(),
+        spend.neurons.into(),
+        spend.usd.into(),
+    ]
 }
 
 /// Adds `spend` to the owner's usage for `day`, with no limit to check: what the job-creating
@@ -367,13 +377,7 @@ pub fn count_usage(owner: &str, day: &str, spend: Spend) -> Statement {
         "INSERT INTO daily_usage (owner, day, images, neurons, usd) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, \
          neurons = neurons + excluded.neurons, usd = usd + excluded.usd",
-        vec![
-            owner.into(),
-            day.into(),
-            spend.images.into(),
-            spend.neurons.into(),
-            spend.usd.into(),
-        ],
+        usage_row(owner, day, spend),
     )
 }
 

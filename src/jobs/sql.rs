@@ -336,24 +336,22 @@ const NO_BUDGET: f64 = 1e300;
 pub fn reserve_usage(owner: &str, day: &str, spend: Spend, limits: Limits) -> Statement {
     let quota = limits.images.map_or(i64::MAX, i64::from);
     let budget = limits.neurons.unwrap_or(NO_BUDGET);
+    let mut params = usage_row(owner, day, spend);
+    params.extend([
+        spend.images.into(),
+        quota.into(),
+        spend.neurons.into(),
+        budget.into(),
+        quota.into(),
+        budget.into(),
+    ]);
     Statement::new(
         "INSERT INTO daily_usage (owner, day, images, neurons, usd) SELECT ?, ?, ?, ?, ? WHERE ? <= ? AND ? <= ? \
          ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, \
          neurons = neurons + excluded.neurons, usd = usd + excluded.usd \
          WHERE daily_usage.images + excluded.images <= ? AND daily_usage.neurons + excluded.neurons <= ? \
          RETURNING images",
-        [
-            usage_row(owner, day, spend),
-            vec![
-                spend.images.into(),
-                quota.into(),
-                spend.neurons.into(),
-                budget.into(),
-                quota.into(),
-                budget.into(),
-            ],
-        ]
-        .concat(),
+        params,
     )
 }
 

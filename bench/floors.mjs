@@ -29,7 +29,7 @@ import { parseArgs } from "node:util";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -1735,6 +1735,7 @@ async function inspectedRows(results, kind, measure, report) {
 }
 
 async function cpuPhase(results) {
+  if (opts["save-profiles"]) mkdirSync(opts["save-profiles"], { recursive: true });
   const measure = async (port, worker, run, rowName) => {
     const { result, profile } = await sampled(port, worker, 50, run);
     if (opts["save-profiles"]) writeFileSync(path.join(opts["save-profiles"], `${worker}-${rowName.replace(/[^A-Za-z0-9_-]+/g, "_")}.cpuprofile`), JSON.stringify(profile));

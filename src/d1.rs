@@ -2,13 +2,10 @@
 //! binding, with every failure (a thrown call or an error in the result) turned into [`DbError`].
 
 use serde::de::DeserializeOwned;
-use serde::ser::{Serialize, Serializer};
-use worker::js_sys::{Array, Promise, JSON};
+use worker::js_sys::{Array, Promise};
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::worker_sys::types::{
-    D1Database as D1DatabaseSys, D1PreparedStatement as D1PreparedStatementSys, D1Result as D1ResultSys,
-};
-use worker::D1Database;
+use worker::worker_sys::types::{D1Database as D1DatabaseSys, D1Result as D1ResultSys};
+use worker::{D1Database, D1PreparedStatement};
 
 /// A value bound to a `?` placeholder.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,26 +57,6 @@ impl From<Option<&str>> for SqlValue {
     fn from(value: Option<&str>) -> Self {
         value.map_or(SqlValue::Null, SqlValue::from)
     }
-}
-
-/// As D1 receives it: text as a string, integers and reals as numbers (millisecond timestamps
-/// and page sizes are far inside f64's exact integer range), `Null` as null.
-impl Serialize for SqlValue {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            SqlValue::Text(text) => serializer.serialize_str(text),
-            SqlValue::Integer(number) => serializer.serialize_i64(*number),
-            SqlValue::Real(number) => serializer.serialize_f64(*number),
-            SqlValue::Null => serializer.serialize_unit(),
-        }
-    }
-}
-
-/// Every statement's parameters as one JSON array of arrays, in statement order: what
-/// [`Db`] hands `JSON.parse` to bind a batch.
-fn params_json(statements: &[&Statement]) -> String {
-    let params: Vec<&[SqlValue]> = statements.iter().map(|statement| statement.params.as_slice()).collect();
-    serde_json::to_string(&params).expect("SQL values serialise as JSON")
 }
 
 /// One statement and its parameters, in placeholder order.
@@ -210,47 +187,30 @@ impl Db {
         Db { db }
     }
 
-    /// `statements` bound to their parameters, ready to run. Their parameters cross as one JSON
-    /// text that `JSON.parse` reads ([`params_json`]), and each distinct SQL text is prepared
-    /// once and bound once per statement (D1's prepare-once, bind-many), where converting and
-    /// pushing each value, and preparing each statement, took one crossing apiece: a
-    /// `generate_image` of 20 binds 21 statements of up to 13 values (bench/README.md,
-    /// fourteenth pass).
-    fn bound(&self, statements: &[&Statement], action: &'static str) -> DbResult<Vec<D1PreparedStatementSys>> {
-        let database: &D1DatabaseSys = self.db.as_ref().unchecked_ref();
-        let params: Array = JSON::parse(&params_json(statements))
-            .map_err(thrown(action))?
-            .unchecked_into();
-        let mut prepared: Vec<(&str, D1PreparedStatementSys)> = Vec::new();
-        statements
+    fn prepare(&self, statement: &Statement, action: &'static str) -> DbResult<D1PreparedStatement> {
+        let values: Vec<JsValue> = statement
+            .params
             .iter()
-            .enumerate()
-            .map(|(index, statement)| {
-                let template = match prepared.iter().find(|(sql, _)| *sql == statement.sql) {
-                    Some((_, template)) => template.clone(),
-                    None => {
-                        let template = database.prepare(&statement.sql).map_err(thrown(action))?;
-                        prepared.push((&statement.sql, template.clone()));
-                        template
-                    }
-                };
-                template
-                    .bind(params.get(index as u32).unchecked_into())
-                    .map_err(thrown(action))
+            .map(|value| match value {
+                SqlValue::Text(text) => JsValue::from_str(text),
+                // Millisecond timestamps and page sizes are far inside f64's exact integer range.
+                SqlValue::Integer(number) => JsValue::from_f64(*number as f64),
+                SqlValue::Real(number) => JsValue::from_f64(*number),
+                SqlValue::Null => JsValue::NULL,
             })
-            .collect()
-    }
-
-    fn prepare(&self, statement: &Statement, action: &'static str) -> DbResult<D1PreparedStatementSys> {
-        Ok(self
-            .bound(&[statement], action)?
-            .pop()
-            .expect("bound answers one statement per statement"))
+            .collect();
+        self.db
+            .prepare(statement.sql.as_str())
+            .bind(&values)
+            .map_err(call_failed(action))
     }
 
     /// The statements' results, in order, from one batch (one round trip, one transaction).
     async fn run_batch(&self, statements: &[&Statement], action: &'static str) -> DbResult<Vec<JsValue>> {
-        let prepared: Array = self.bound(statements, action)?.into_iter().collect();
+        let prepared = statements
+            .iter()
+            .map(|statement| Ok(JsValue::from(self.prepare(statement, action)?.inner().clone())))
+            .collect::<DbResult<Array>>()?;
         let database: &D1DatabaseSys = self.db.as_ref().unchecked_ref();
         let results = answer(database.batch(prepared), action).await?;
         let results: Array = results.dyn_into().map_err(thrown(action))?;
@@ -270,20 +230,20 @@ impl Db {
     /// Runs a statement for its effect.
     pub async fn run(&self, statement: Statement, action: &'static str) -> DbResult<()> {
         let prepared = self.prepare(&statement, action)?;
-        checked(answer(prepared.run(), action).await?, action).map(drop)
+        checked(answer(prepared.inner().run(), action).await?, action).map(drop)
     }
 
     /// Runs a query and reads every row into `T`.
     pub async fn rows<T: DeserializeOwned>(&self, statement: Statement, action: &'static str) -> DbResult<Vec<T>> {
         let prepared = self.prepare(&statement, action)?;
-        let result = checked(answer(prepared.all(), action).await?, action)?;
+        let result = checked(answer(prepared.inner().all(), action).await?, action)?;
         rows_of(&result, action)
     }
 
     /// Runs a query and reads its rows as arrays of column values (`raw()`), not objects.
     async fn raw_rows(&self, statement: &Statement, action: &'static str) -> DbResult<Vec<Array>> {
         let prepared = self.prepare(statement, action)?;
-        let rows: Array = answer(prepared.raw(), action)
+        let rows: Array = answer(prepared.inner().raw(), action)
             .await?
             .dyn_into()
             .map_err(thrown(action))?;
@@ -401,48 +361,5 @@ pub(crate) mod sqlite {
             SqlValue::Null => rusqlite::types::Value::Null,
         };
         statement.params.iter().map(value).collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{json, Value};
-
-    #[test]
-    fn a_batchs_params_cross_as_one_json_array_per_statement_in_order() {
-        let insert = Statement::new(
-            "INSERT INTO t VALUES (?, ?, ?, ?)",
-            vec![
-                "a \"quoted\" prompt\n\u{1F30A} \\ end".into(),
-                SqlValue::Integer(1_733_450_000_123),
-                SqlValue::Real(0.000_123_4),
-                SqlValue::Null,
-            ],
-        );
-        let empty = Statement::new("DELETE FROM t", vec![]);
-        let text = params_json(&[&insert, &empty, &insert]);
-        let row = json!([
-            "a \"quoted\" prompt\n\u{1F30A} \\ end",
-            1_733_450_000_123_i64,
-            0.000_123_4,
-            null
-        ]);
-        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json!([row, [], row]));
-    }
-
-    #[test]
-    fn numbers_cross_as_the_f64_they_were_bound_as_before() {
-        // JSON.parse reads a number as the nearest f64, as `as f64` rounds an i64.
-        for number in [0_i64, -1, (1 << 53) + 1, i64::MAX, i64::MIN] {
-            let text = params_json(&[&Statement::new("?", vec![SqlValue::Integer(number)])]);
-            let parsed: Vec<Vec<f64>> = serde_json::from_str(&text).unwrap();
-            assert_eq!(parsed[0][0], number as f64, "{number}");
-        }
-        for real in [0.1, 1e-300, f64::MAX, -2.5e10] {
-            let text = params_json(&[&Statement::new("?", vec![SqlValue::Real(real)])]);
-            let parsed: Vec<Vec<f64>> = serde_json::from_str(&text).unwrap();
-            assert_eq!(parsed[0][0].to_bits(), real.to_bits(), "{real}");
-        }
     }
 }

@@ -19,8 +19,8 @@
 // and how to read the table.
 //
 // Ratios are ours/floor and ours/original in throughput terms (>= 1: at least as fast).
-// Each cell runs A (ours), B (floor), B' (the floor again) and C (the original) back to
-// back, rotating the order every round; the ratios are the medians over rounds of A/B and
+// Each cell runs A (ours), B (floor), B' (a second instance of the floor, in its own isolate as
+// ours is) and C (the original) back to back, rotating the order every round; the ratios are the medians over rounds of A/B and
 // A/C, the noise the spread of B/B'. A row counts when its B/B' median lies within
 // 0.95-1.05 (else it is noisy: repeat the run, do not average it in). Exits non-zero only
 // if something breaks (a request fails, a job does not complete, a worker does not start);
@@ -111,6 +111,12 @@ const FLOOR_DIR = path.join(ROOT, "bench", "floors");
 const SERVER = "mcp-image-generator";
 const PROTOCOL_FLOOR = "protocol-floor";
 const D1_FLOOR = "d1-floor";
+/**
+ * The request rows' second instance of a floor (B′), its own worker and isolate, as ours is
+ * beside the floor: one isolate serving both B and B′ put its GC pauses, caused by either, in
+ * whichever of the two ran then (bench/README.md, fourteenth pass).
+ */
+const againOf = (floor) => `${floor}-again`;
 const SINK_QUEUE = "bench-sink";
 const FLOOR_QUEUE = "bench-floor-queue";
 const PROTOCOL_VERSION = "2025-11-25";
@@ -256,11 +262,11 @@ function floorWorker(name, file, { env = {}, triggers = [] } = {}) {
  * The D1 floor with its own D1, R2 and queue (the same kinds of binding as ours), and with
  * `images` Miniflare's local Images binding (sharp), so its consumer makes thumbnails as ours does.
  */
-function d1FloorWorker({ queue, consumer, standin, images = false }) {
-  return floorWorker(D1_FLOOR, "d1-floor.mjs", {
+function d1FloorWorker({ queue, consumer, standin, images = false, name = D1_FLOOR }) {
+  return floorWorker(name, "d1-floor.mjs", {
     env: {
-      DB: { type: "d1", id: "bench-floor-db" },
-      R2_BUCKET: { type: "r2", name: "bench-floor-images" },
+      DB: { type: "d1", id: `bench-${name}-db` },
+      R2_BUCKET: { type: "r2", name: `bench-${name}-images` },
       IMAGE_QUEUE: { type: "queue", name: queue },
       AI: standin.binding,
       ...(images ? { IMAGES: { type: "images" } } : {}),
@@ -676,7 +682,9 @@ async function startRequestWorkers(options = {}, withOriginal = false) {
     [
       ourWorker({ queue: SINK_QUEUE, consumer: false, standin }),
       floorWorker(PROTOCOL_FLOOR, "protocol-floor.mjs"),
+      floorWorker(againOf(PROTOCOL_FLOOR), "protocol-floor.mjs"),
       d1FloorWorker({ queue: SINK_QUEUE, consumer: false, standin }),
+      d1FloorWorker({ queue: SINK_QUEUE, consumer: false, standin, name: againOf(D1_FLOOR) }),
       ...(withOriginal ? [originalWorker({ queue: SINK_QUEUE, consumer: false, standin })] : []),
       ...(VERSUS_DIR ? [versusWorker(standin)] : []),
       SINK_WORKER,
@@ -687,6 +695,7 @@ async function startRequestWorkers(options = {}, withOriginal = false) {
   try {
     await seed(await mf.getD1Database("DB", SERVER));
     await seed(await mf.getD1Database("DB", D1_FLOOR));
+    await seed(await mf.getD1Database("DB", againOf(D1_FLOOR)));
     if (withOriginal) await seedOriginal(await mf.getD1Database("DB", ORIGINAL));
     if (VERSUS_DIR) await seed(await mf.getD1Database("DB", VERSUS));
     const urls = {
@@ -694,6 +703,8 @@ async function startRequestWorkers(options = {}, withOriginal = false) {
       [SERVER]: await mf.unsafeGetDirectURL(SERVER),
       [PROTOCOL_FLOOR]: await mf.unsafeGetDirectURL(PROTOCOL_FLOOR),
       [D1_FLOOR]: await mf.unsafeGetDirectURL(D1_FLOOR),
+      [againOf(PROTOCOL_FLOOR)]: await mf.unsafeGetDirectURL(againOf(PROTOCOL_FLOOR)),
+      [againOf(D1_FLOOR)]: await mf.unsafeGetDirectURL(againOf(D1_FLOOR)),
       ...(withOriginal ? { [ORIGINAL]: await mf.unsafeGetDirectURL(ORIGINAL) } : {}),
     };
     return { mf, logs, urls };
@@ -729,21 +740,26 @@ async function captureAndLoad(urls) {
     }
     if (s.floor === PROTOCOL_FLOOR) continue; // checked once loaded, below
     if (s.versusOnly) continue; // no floor speaks its revision (see statelessCall)
-    const floor = await post(urls[s.floor], s.body, s.headers);
-    if (!okAnswer(floor)) throw new Error(`${s.floor} ${s.name}: HTTP ${floor.status} ${floor.text.slice(0, 300)}`);
-    // The D1 floor must answer what ours answers, field for field, or it does less work.
-    const [ourShape, floorShape] = [ours, floor].map((r) => shapeOf(JSON.parse(r.text).result));
-    if (ourShape !== floorShape) {
-      throw new Error(`${s.floor} ${s.name}: its result differs from ours in shape (bench/floors/d1-floor.mjs must follow the tool)\n  ours:  ${ourShape}\n  floor: ${floorShape}`);
+    // Both instances (B and B′), where a run started them.
+    for (const worker of [s.floor, againOf(s.floor)].filter((w) => urls[w])) {
+      const floor = await post(urls[worker], s.body, s.headers);
+      if (!okAnswer(floor)) throw new Error(`${worker} ${s.name}: HTTP ${floor.status} ${floor.text.slice(0, 300)}`);
+      // The D1 floor must answer what ours answers, field for field, or it does less work.
+      const [ourShape, floorShape] = [ours, floor].map((r) => shapeOf(JSON.parse(r.text).result));
+      if (ourShape !== floorShape) {
+        throw new Error(`${worker} ${s.name}: its result differs from ours in shape (bench/floors/d1-floor.mjs must follow the tool)\n  ours:  ${ourShape}\n  floor: ${floorShape}`);
+      }
+      sizes[s.name].floor = Buffer.byteLength(floor.text);
     }
-    sizes[s.name].floor = Buffer.byteLength(floor.text);
   }
-  const loaded = await fetch(new URL("/__load", urls[PROTOCOL_FLOOR]), { method: "POST", body: JSON.stringify(canned) });
-  if (!loaded.ok) throw new Error(`protocol floor: /__load answered ${loaded.status}`);
-  for (const s of SCENARIOS.filter((x) => x.floor === PROTOCOL_FLOOR)) {
-    const r = await post(urls[PROTOCOL_FLOOR], s.body, s.headers);
-    if (!okAnswer(r)) throw new Error(`protocol floor ${s.name}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
-    sizes[s.name].floor = Buffer.byteLength(r.text);
+  for (const worker of [PROTOCOL_FLOOR, againOf(PROTOCOL_FLOOR)].filter((w) => urls[w])) {
+    const loaded = await fetch(new URL("/__load", urls[worker]), { method: "POST", body: JSON.stringify(canned) });
+    if (!loaded.ok) throw new Error(`${worker}: /__load answered ${loaded.status}`);
+    for (const s of SCENARIOS.filter((x) => x.floor === PROTOCOL_FLOOR)) {
+      const r = await post(urls[worker], s.body, s.headers);
+      if (!okAnswer(r)) throw new Error(`${worker} ${s.name}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+      sizes[s.name].floor = Buffer.byteLength(r.text);
+    }
   }
   return sizes;
 }
@@ -784,7 +800,7 @@ async function requestPhase(results) {
       const withOriginal = s.original === true;
       for (const concurrency of CONCURRENCIES) {
         // Warm-up: every side that is timed, not counted.
-        const warmed = VERSUS_DIR ? [SERVER, VERSUS] : [SERVER, s.floor, ...(withOriginal ? [ORIGINAL] : [])];
+        const warmed = VERSUS_DIR ? [SERVER, VERSUS] : [SERVER, s.floor, againOf(s.floor), ...(withOriginal ? [ORIGINAL] : [])];
         for (const worker of warmed) await load(urls[worker], s, concurrency, Math.min(300, RUN_MS));
         const rounds = [];
         for (let r = 0; r < ROUNDS; r++) {
@@ -792,7 +808,7 @@ async function requestPhase(results) {
           // two builds needs many rounds on a noisy machine, and the floors add nothing to it.
           const sides = VERSUS_DIR
             ? [["A", SERVER], ["V", VERSUS]]
-            : [["A", SERVER], ["B", s.floor], ["B2", s.floor], ...(withOriginal ? [["C", ORIGINAL]] : [])];
+            : [["A", SERVER], ["B", s.floor], ["B2", againOf(s.floor)], ...(withOriginal ? [["C", ORIGINAL]] : [])];
           rounds.push(await interleaved(sides.map(([label, worker]) => [label, urls[worker]]), s, concurrency, r));
         }
         if (VERSUS_DIR) {

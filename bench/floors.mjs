@@ -99,7 +99,9 @@ const CONCURRENCIES = (opts.concurrency ?? "1,16").split(",").map(Number);
 /** The rows `--rows` names (request rows; with cpu and alloc, the rows profiled), or null for all. */
 const PICKED_ROWS = opts.rows ? opts.rows.split(",") : null;
 const SLICES = Math.max(1, Number.parseInt(opts.slices ?? (QUICK ? "1" : "8"), 10));
-const DRAIN_ROUNDS = QUICK ? 1 : 2; // the second round skips B' (one drain of 100 jobs is ~10-20 s here)
+// Every round drains B' too, so the noise is a median of three as in the request rows (one
+// drain of 100 jobs takes about 3-6 s here).
+const DRAIN_ROUNDS = QUICK ? 1 : 3;
 const DRAIN_JOBS = 100;
 const STARTUP_ROUNDS = Math.max(1, Number.parseInt(opts["startup-rounds"] ?? (QUICK ? "1" : "3"), 10));
 const MEMORY_ROUNDS = QUICK ? 1 : 2;
@@ -917,8 +919,8 @@ async function drainOnce(url, db, label) {
 }
 
 /**
- * Drains of DRAIN_JOBS jobs, side `A` against `B` and `B2` (B again, the noise) in alternating
- * order; the second round skips B2. Returns the rounds.
+ * Drains of DRAIN_JOBS jobs, side `A` against `B` and `B2` (B again, the noise), in the order
+ * A B B2 and then reversed, alternating. Returns the rounds.
  */
 async function drainRounds(workers, sides, dbOf, label, { thumbnails = false } = {}) {
   const standin = makeStandin(0);
@@ -939,7 +941,8 @@ async function drainRounds(workers, sides, dbOf, label, { thumbnails = false } =
     }
     const rounds = [];
     for (let r = 0; r < DRAIN_ROUNDS; r++) {
-      const order = r % 2 ? [["B", sides.B], ["A", sides.A]] : [["A", sides.A], ["B", sides.B], ["B2", sides.B]];
+      const order = [["A", sides.A], ["B", sides.B], ["B2", sides.B]];
+      if (r % 2) order.reverse();
       const got = {};
       for (const [l, w] of order) got[l] = await drainOnce(urls[w], dbs[w], `${l}${r}`);
       rounds.push(got);

@@ -19,12 +19,12 @@
 // and how to read the table.
 //
 // Ratios are ours/floor and ours/original in throughput terms (>= 1: at least as fast).
-// Each cell runs A (ours), B (floor), B' (a second instance of the floor, in its own isolate as
-// ours is) and C (the original) back to back, rotating the order every round; the ratios are the medians over rounds of A/B and
-// A/C, the noise the spread of B/B'. A row counts when its B/B' median lies within
-// 0.95-1.05 (else it is noisy: repeat the run, do not average it in). Exits non-zero only
-// if something breaks (a request fails, a job does not complete, a worker does not start);
-// targets are reported, never asserted.
+// Each cell runs A (ours), B (floor), B' (a second instance of the floor, in its own isolate
+// as ours is) and C (the original) back to back, rotating the order every round; the ratios
+// are the medians over rounds of A/B and A/C, the noise the spread of B/B'. A row counts
+// when its B/B' median lies within 0.95-1.05 (else it is noisy: repeat the run, do not
+// average it in). Exits non-zero only if something breaks (a request fails, a job does not
+// complete, a worker does not start); targets are reported, never asserted.
 import { parseArgs } from "node:util";
 import http from "node:http";
 import os from "node:os";

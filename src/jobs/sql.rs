@@ -329,6 +329,15 @@ pub(crate) fn list_generations_as(select: Select, page: Page, owner: Option<&str
 /// No neuron budget: a bound no day reaches (SQLite compares REALs exactly).
 const NO_BUDGET: f64 = 1e300;
 
+/// How both usage counters ([`reserve_usage`], [`count_usage`]) add to a day's existing row:
+/// by the new row's images, neurons and USD. A macro, so each statement stays one static text.
+macro_rules! add_to_existing_usage {
+    () => {
+        "ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, \
+         neurons = neurons + excluded.neurons, usd = usd + excluded.usd"
+    };
+}
+
 /// Adds `spend` to the owner's usage for `day` in one statement, so two calls racing for the
 /// last images or neurons cannot both pass: the row is created or increased only while the new
 /// totals stay within `limits` (none: always). It returns the new image total, or no row when the
@@ -346,11 +355,12 @@ pub fn reserve_usage(owner: &str, day: &str, spend: Spend, limits: Limits) -> St
         budget.into(),
     ]);
     Statement::new(
-        "INSERT INTO daily_usage (owner, day, images, neurons, usd) SELECT ?, ?, ?, ?, ? WHERE ? <= ? AND ? <= ? \
-         ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, \
-         neurons = neurons + excluded.neurons, usd = usd + excluded.usd \
-         WHERE daily_usage.images + excluded.images <= ? AND daily_usage.neurons + excluded.neurons <= ? \
-         RETURNING images",
+        concat!(
+            "INSERT INTO daily_usage (owner, day, images, neurons, usd) SELECT ?, ?, ?, ?, ? WHERE ? <= ? AND ? <= ? ",
+            add_to_existing_usage!(),
+            " WHERE daily_usage.images + excluded.images <= ? AND daily_usage.neurons + excluded.neurons <= ? \
+             RETURNING images"
+        ),
         params,
     )
 }
@@ -372,9 +382,10 @@ fn usage_row(owner: &str, day: &str, spend: Spend) -> Vec<SqlValue> {
 /// (bench/README.md, thirteenth pass), and inside a batch nothing reads the total.
 pub fn count_usage(owner: &str, day: &str, spend: Spend) -> Statement {
     Statement::new(
-        "INSERT INTO daily_usage (owner, day, images, neurons, usd) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, \
-         neurons = neurons + excluded.neurons, usd = usd + excluded.usd",
+        concat!(
+            "INSERT INTO daily_usage (owner, day, images, neurons, usd) VALUES (?, ?, ?, ?, ?) ",
+            add_to_existing_usage!()
+        ),
         usage_row(owner, day, spend),
     )
 }

@@ -36,7 +36,7 @@ pub fn is_configured(env: &Env) -> bool {
 /// (and logs why): an outage of the limiter must not take the server down with it.
 pub async fn check(env: &Env, caller: &Caller) -> Verdict {
     let limiter = crate::bindings::rate_limiter(env);
-    count(limiter, BINDING, caller.name(), &format!("key {}", caller.name())).await
+    count(limiter, BINDING, caller.name(), || format!("key {}", caller.name())).await
 }
 
 /// Counts one client registration against the address it comes from (`CF-Connecting-IP`, which
@@ -45,12 +45,15 @@ pub async fn check(env: &Env, caller: &Caller) -> Verdict {
 pub async fn check_registration(env: &Env, address: Option<&str>) -> Verdict {
     let limiter = crate::bindings::registration_limiter(env);
     let key = format!("register {}", address.unwrap_or("unknown"));
-    count(limiter, REGISTRATION_BINDING, &key, "a client registration").await
+    count(limiter, REGISTRATION_BINDING, &key, || {
+        "a client registration".to_string()
+    })
+    .await
 }
 
 /// One `limit({ key })` call on the binding `name` (its handle, if configured); `what` names the
-/// request in the log line of a failing limiter.
-async fn count(handle: Option<JsValue>, name: &str, key: &str, what: &str) -> Verdict {
+/// request in the log line of a failing limiter, written only then.
+async fn count(handle: Option<JsValue>, name: &str, key: &str, what: impl FnOnce() -> String) -> Verdict {
     let Some(limiter) = handle.map(JsCast::unchecked_into::<RateLimiterBinding>) else {
         return Verdict::Unlimited;
     };
@@ -73,7 +76,7 @@ async fn count(handle: Option<JsValue>, name: &str, key: &str, what: &str) -> Ve
             }
         }
         Err(error) => {
-            worker::console_error!("rate limiter {name} failed for {what}: {error:?}; request allowed");
+            worker::console_error!("rate limiter {name} failed for {}: {error:?}; request allowed", what());
             Verdict::Allowed
         }
     }

@@ -11,9 +11,10 @@ use super::url::RequestUrl;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
     pub url: RequestUrl,
-    /// Lower-case names, values as the runtime gives them (repeated headers already joined
-    /// with ", ", as `Headers.get` joins them).
-    headers: Vec<(String, String)>,
+    /// `name\nvalue\n` per header, the entry module's form: values as the runtime gives them
+    /// (repeated headers already joined with ", ", as `Headers.get` joins them). One text, not a
+    /// pair of strings per header: a request's few lookups scan it.
+    headers: String,
 }
 
 impl RequestHead {
@@ -22,17 +23,18 @@ impl RequestHead {
     /// (`transport::ENTRY_HEADERS`), so the rest are never copied.
     pub fn of(req: &Request, names: &[&str]) -> RequestHead {
         let headers = req.headers();
-        let headers = names
-            .iter()
-            .filter_map(|name| {
-                // `get` fails only for an invalid header name.
-                let value = headers.get(name).ok().flatten()?;
-                Some((name.to_string(), value))
-            })
-            .collect();
+        let mut text = String::new();
+        for name in names {
+            // `get` fails only for an invalid header name.
+            if let Some(value) = headers.get(name).ok().flatten() {
+                for part in [name, "\n", value.as_str(), "\n"] {
+                    text.push_str(part);
+                }
+            }
+        }
         RequestHead {
             url: RequestUrl::of(req),
-            headers,
+            headers: text,
         }
     }
 
@@ -40,23 +42,21 @@ impl RequestHead {
     /// (`transport::ENTRY_HEADERS`) as `name\nvalue\n` pairs (header names and values never
     /// contain a line feed).
     pub fn from_wire(url: &str, headers: &str) -> RequestHead {
-        let mut lines = headers.split('\n');
-        let mut pairs = Vec::new();
-        while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
-            pairs.push((name.to_ascii_lowercase(), value.to_string()));
-        }
         RequestHead {
             url: RequestUrl::parse(url).unwrap_or_else(RequestUrl::unparsable),
-            headers: pairs,
+            headers: headers.to_string(),
         }
     }
 
     /// The value of header `name` (any case), if the request has it.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(have, _)| have.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        let mut lines = self.headers.split('\n');
+        while let (Some(have), Some(value)) = (lines.next(), lines.next()) {
+            if have.eq_ignore_ascii_case(name) {
+                return Some(value);
+            }
+        }
+        None
     }
 
     /// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.

@@ -66,7 +66,7 @@ impl RequestUrl {
 
     /// `scheme://host[:port]`.
     pub fn origin(&self) -> String {
-        format!("{}://{}", self.scheme, self.authority)
+        [self.scheme.as_str(), "://", self.authority.as_str()].concat()
     }
 
     /// The host without the port (an IPv6 address keeps its brackets).

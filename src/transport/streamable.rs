@@ -72,7 +72,13 @@ async fn respond(
         method: header("Mcp-Method"),
         name: header("Mcp-Name"),
     };
-    let accepts_event_stream = header("Accept").is_some_and(|a| a.to_ascii_lowercase().contains("text/event-stream"));
+    let accepts_event_stream = head.header("Accept").is_some_and(|accept| {
+        let wanted = b"text/event-stream";
+        accept
+            .as_bytes()
+            .windows(wanted.len())
+            .any(|w| w.eq_ignore_ascii_case(wanted))
+    });
     let whole = |answer| Ok(Outcome::Whole(answer));
     let parsed = match parse_body(body) {
         Ok(parsed) => parsed,

@@ -1,5 +1,7 @@
 //! Runtime configuration read from the worker's vars and secrets, parsed once per request.
 
+use std::rc::Rc;
+
 use worker::Env;
 
 use crate::access::{parse_api_keys, ApiKey};
@@ -70,13 +72,14 @@ impl Config {
     /// The configuration, read from the environment once per isolate. Vars and secrets are fixed
     /// for the life of an isolate (a change deploys a new version, which starts new isolates), so
     /// parsing them, `API_KEYS` included, on every request was pure overhead.
-    pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
+    /// Shared, not copied: a request holds the isolate's one copy (`API_KEYS` can name many keys).
+    pub fn from_env(env: &Env) -> Result<Rc<Config>, ConfigError> {
         thread_local! {
-            static CACHED: std::cell::OnceCell<Result<Config, ConfigError>> = const { std::cell::OnceCell::new() };
+            static CACHED: std::cell::OnceCell<Result<Rc<Config>, ConfigError>> = const { std::cell::OnceCell::new() };
         }
         CACHED.with(|cached| {
             cached
-                .get_or_init(|| Config::parse(|name| env.var(name).ok().map(|value| value.to_string())))
+                .get_or_init(|| Config::parse(|name| env.var(name).ok().map(|value| value.to_string())).map(Rc::new))
                 .clone()
         })
     }

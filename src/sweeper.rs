@@ -124,7 +124,7 @@ pub async fn run(env: &Env, now: i64) -> SweepReport {
             worker::console_error!("sweep: {step}: {error}");
         }
     };
-    let setup = || -> Result<(Config, JobStore), SweepError> {
+    let setup = || -> Result<(std::rc::Rc<Config>, JobStore), SweepError> {
         let config = Config::from_env(env)?;
         Ok((config, JobStore::new(bindings::db(env)?)))
     };

@@ -313,7 +313,7 @@ pub fn list(revision: &str) -> Vec<Tool> {
 #[derive(Clone)]
 pub struct ToolContext {
     pub env: Env,
-    pub config: Config,
+    pub config: std::rc::Rc<Config>,
     /// Whose call this is: a key sees and waits on only its own jobs.
     pub caller: Caller,
     /// Origin of the request (scheme://host[:port]), for absolute image URLs served by this worker.

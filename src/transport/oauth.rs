@@ -249,7 +249,7 @@ async fn authenticate_client(
 /// What the token and revocation endpoints start from: the configuration, the form and the
 /// client it authenticates.
 struct AuthenticatedForm {
-    config: Config,
+    config: std::rc::Rc<Config>,
     pairs: Vec<(String, String)>,
     store: OAuthStore,
     client: Client,

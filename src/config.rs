@@ -1,4 +1,4 @@
-//! Runtime configuration read from the worker's vars and secrets, parsed once per request.
+//! Runtime configuration read from the worker's vars and secrets, parsed once per isolate and shared.
 
 use std::rc::Rc;
 

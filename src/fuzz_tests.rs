@@ -234,6 +234,13 @@ proptest! {
 proptest! {
     #![proptest_config(config(10_000))]
 
+    /// A tool result's text block, indented from its compact text: exactly serde_json's pretty
+    /// text of the same value.
+    #[test]
+    fn pretty_text_from_the_compact_one_is_serdes(value in json_value()) {
+        prop_assert_eq!(crate::tools::pretty_of(&value.to_string()), serde_json::to_string_pretty(&value).unwrap());
+    }
+
     /// Message-shaped objects and arbitrary JSON: every outcome follows from the members.
     #[test]
     fn classification_follows_the_members(input in prop_oneof![3 => message_like(), 1 => json_value()]) {

@@ -35,6 +35,9 @@ use std::future::Future;
 
 // The helpers (not tools) live in support/; the tools reach them by these names.
 mod support;
+/// For the property tests (`fuzz_tests`).
+#[cfg(test)]
+pub(crate) use support::output::pretty_of;
 use support::{args, generation, job_ids, output, paging, previews, progress};
 
 use futures::future::LocalBoxFuture;

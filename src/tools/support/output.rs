@@ -40,18 +40,14 @@ impl PartialEq for ToolOutput {
 
 impl ToolOutput {
     pub fn success(body: &impl Serialize) -> Self {
-        let (compact, pretty) = match (to_raw_value(body), serde_json::to_string_pretty(body)) {
-            (Ok(compact), Ok(pretty)) => (compact, pretty),
-            (Err(e), _) | (_, Err(e)) => {
-                let failed = ErrorBody {
-                    success: false,
-                    error: format!("could not encode the result: {e}"),
-                };
-                let compact = to_raw_value(&failed).unwrap_or_else(|_| empty_object());
-                let pretty = serde_json::to_string_pretty(&failed).unwrap_or_else(|_| "{}".to_string());
-                (compact, pretty)
-            }
-        };
+        let compact = to_raw_value(body).unwrap_or_else(|e| {
+            let failed = ErrorBody {
+                success: false,
+                error: format!("could not encode the result: {e}"),
+            };
+            to_raw_value(&failed).unwrap_or_else(|_| empty_object())
+        });
+        let pretty = pretty_of(compact.get());
         ToolOutput {
             compact,
             pretty,
@@ -121,6 +117,65 @@ impl ToolOutput {
     pub fn into_result(self) -> CallToolResult {
         CallToolResult::from_texts(self.pretty, self.compact, self.is_error)
     }
+}
+
+/// What serde_json's `to_string_pretty` writes for the value whose compact text (as serde_json
+/// writes it: no whitespace outside strings) is `compact`: the same bytes, with a line break and
+/// two spaces a level after each `{`, `[` and `,` and before each `}` and `]` (an empty object or
+/// array stays `{}` or `[]`), and a space after each `:`. Written from the compact text rather
+/// than by serialising the result a second time: its strings are copied, not escaped again, and
+/// its numbers not formatted again. The tests hold it to serde_json for every tool's samples and
+/// for arbitrary values.
+pub(crate) fn pretty_of(compact: &str) -> String {
+    let bytes = compact.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() + bytes.len() / 2);
+    let mut depth = 0usize;
+    let line = |out: &mut Vec<u8>, depth: usize| {
+        out.push(b'\n');
+        out.resize(out.len() + 2 * depth, b' ');
+    };
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        match byte {
+            b'"' => {
+                // A string, copied as written, up to its closing quote (an escaped one is skipped).
+                let mut end = at + 1;
+                while end < bytes.len() && bytes[end] != b'"' {
+                    end += if bytes[end] == b'\\' { 2 } else { 1 };
+                }
+                let end = (end + 1).min(bytes.len());
+                out.extend_from_slice(&bytes[at..end]);
+                at = end;
+                continue;
+            }
+            b'{' | b'[' => {
+                out.push(byte);
+                let close = if byte == b'{' { b'}' } else { b']' };
+                if bytes.get(at + 1) == Some(&close) {
+                    out.push(close);
+                    at += 2;
+                    continue;
+                }
+                depth += 1;
+                line(&mut out, depth);
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                line(&mut out, depth);
+                out.push(byte);
+            }
+            b',' => {
+                out.push(byte);
+                line(&mut out, depth);
+            }
+            b':' => out.extend_from_slice(b": "),
+            _ => out.push(byte),
+        }
+        at += 1;
+    }
+    // Only ASCII was added, between whole characters, so the text is still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| compact.to_string())
 }
 
 /// `{}`, for the one case where even the error object cannot be written.
@@ -203,6 +258,24 @@ mod tests {
         let mut failed = ToolOutput::error_message("x");
         failed.note_preview_backend(ImageBackend::Preview);
         assert!(failed.object().get("note").is_none());
+    }
+
+    #[test]
+    fn the_pretty_text_is_serdes_for_strings_that_look_like_structure() {
+        let value = serde_json::json!({
+            "a": "{\"b\": [1, 2]}, : \\",
+            "back\\slash\"": ["\\", "\\\"", "", "\u{1}\n\t", "é😀"],
+            "empty": {"object": {}, "array": [], "nested": [[], [{}], {"x": []}]},
+            "numbers": [0, -1, 1.5, 1e300, -0.0, 18446744073709551615u64],
+            "literals": [true, false, null],
+        });
+        assert_eq!(
+            pretty_of(&value.to_string()),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+        for scalar in ["1", "\"x\"", "null", "{}", "[]"] {
+            assert_eq!(pretty_of(scalar), scalar);
+        }
     }
 
     /// The two texts must be exactly what serde_json writes for the object, compact and pretty.

@@ -13,7 +13,8 @@ use crate::services::ServiceError;
 
 /// A tool's answer before it is wrapped for the wire: its result object written straight from
 /// the tool's result struct as the two texts a `CallToolResult` carries, with no `Value` tree in
-/// between (for a listing, building and walking that tree cost more than writing both texts).
+/// between (for a listing, building and walking that tree cost more than writing both texts);
+/// the pretty one indented from the compact one ([`pretty_of`]).
 #[derive(Debug, Clone)]
 pub struct ToolOutput {
     /// The object, compact: the result's `structuredContent`.

@@ -13,15 +13,13 @@ use crate::services::ServiceError;
 
 /// A tool's answer before it is wrapped for the wire: its result object written straight from
 /// the tool's result struct as the two texts a `CallToolResult` carries, with no `Value` tree in
-/// between (for a listing, building and walking that tree cost more than writing both texts);
-/// the pretty one indented from the compact one ([`pretty_of`]).
+/// between (for a listing, building and walking that tree cost more than writing both texts).
+/// Only the compact one is kept: the pretty one is indented from it when the `CallToolResult` is
+/// made ([`pretty_of`]).
 #[derive(Debug, Clone)]
 pub struct ToolOutput {
-    /// The object, compact: the result's `structuredContent`.
+    /// The object, compact: the result's `structuredContent`; its text block is [`Self::pretty`].
     pub compact: Box<RawValue>,
-    /// The object pretty-printed (2-space), as the original's `JSON.stringify(result, null, 2)`:
-    /// the result's text block.
-    pub pretty: String,
     pub is_error: bool,
     /// Finished images the object describes, shown by blocks after `content[0]`.
     pub images: Vec<FinishedImage>,
@@ -32,7 +30,6 @@ pub struct ToolOutput {
 impl PartialEq for ToolOutput {
     fn eq(&self, other: &Self) -> bool {
         self.compact.get() == other.compact.get()
-            && self.pretty == other.pretty
             && self.is_error == other.is_error
             && self.images == other.images
             && self.inline_previews == other.inline_previews
@@ -48,10 +45,8 @@ impl ToolOutput {
             };
             to_raw_value(&failed).unwrap_or_else(|_| empty_object())
         });
-        let pretty = pretty_of(compact.get());
         ToolOutput {
             compact,
-            pretty,
             is_error: false,
             images: Vec::new(),
             inline_previews: false,
@@ -94,10 +89,10 @@ impl ToolOutput {
         self.append_string_field("note", PREVIEW_NOTE);
     }
 
-    /// Appends `"key": value` to the object in both texts where `Map::insert` of a new key would
-    /// put it (last), written as serde_json writes it: the compact text ends in `}`, the pretty
-    /// one in `\n}` (or is `{}`). Only for a key the object does not have: no result has a
-    /// top-level `note` of its own (the tests hold every tool's samples to this).
+    /// Appends `"key": value` to the object where `Map::insert` of a new key would put it (last),
+    /// written as serde_json writes it: the compact text ends in `}`. Only for a key the object
+    /// does not have: no result has a top-level `note` of its own (the tests hold every tool's
+    /// samples to this).
     fn append_string_field(&mut self, key: &str, value: &str) {
         let (key, value) = (Value::from(key).to_string(), Value::from(value).to_string());
         let Some(head) = self.compact.get().strip_suffix('}') else {
@@ -107,16 +102,17 @@ impl ToolOutput {
         let Ok(compact) = RawValue::from_string(format!("{head}{comma}{key}:{value}}}")) else {
             return;
         };
-        let (pretty_head, pretty_comma) = match self.pretty.strip_suffix("\n}") {
-            Some(head) => (head, ","),
-            None => ("{", ""),
-        };
-        self.pretty = format!("{pretty_head}{pretty_comma}\n  {key}: {value}\n}}");
         self.compact = compact;
     }
 
+    /// The object pretty-printed (2-space), as the original's `JSON.stringify(result, null, 2)`:
+    /// the result's text block.
+    pub fn pretty(&self) -> String {
+        pretty_of(self.compact.get())
+    }
+
     pub fn into_result(self) -> CallToolResult {
-        CallToolResult::from_texts(self.pretty, self.compact, self.is_error)
+        CallToolResult::from_texts(self.pretty(), self.compact, self.is_error)
     }
 }
 
@@ -284,7 +280,11 @@ mod tests {
         let object = output.object();
         assert!(object.is_object(), "{what}: {}", output.compact.get());
         assert_eq!(output.compact.get(), object.to_string(), "{what}");
-        assert_eq!(output.pretty, serde_json::to_string_pretty(&object).unwrap(), "{what}");
+        assert_eq!(
+            output.pretty(),
+            serde_json::to_string_pretty(&object).unwrap(),
+            "{what}"
+        );
     }
 
     #[test]

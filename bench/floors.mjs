@@ -826,18 +826,10 @@ async function requestPhase(results) {
           for (let r = 0; r < ROUNDS; r++) rounds.push(await interleaved(sides.map(([label, worker]) => [label, urls[worker]]), s, concurrency, r));
           return rounds;
         };
-        let rounds = await measureCell();
-        /** Every attempt's floor/floor median, the kept one last (--retries). */
-        const attempts = [];
-        if (!VERSUS_DIR) {
-          for (;;) {
-            const { noiseMedian, counts: counted } = counts(rounds.map((x) => x.B.rps / x.B2.rps));
-            attempts.push(noiseMedian);
-            if (counted || attempts.length > RETRIES) break;
-            console.log(`  ${s.name.padEnd(20)} c=${String(concurrency).padStart(2)}  noisy (floor/floor median ${fmt(noiseMedian, 2)}): measured again, attempt ${attempts.length + 1} of ${RETRIES + 1}`);
-            rounds = await measureCell();
-          }
-        }
+        const label = `${s.name.padEnd(20)} c=${String(concurrency).padStart(2)}`;
+        const { got: rounds, attempts } = VERSUS_DIR
+          ? { got: await measureCell(), attempts: [] }
+          : await untilItCounts(label, measureCell, (got) => counts(got.map((x) => x.B.rps / x.B2.rps)));
         if (VERSUS_DIR) {
           const row = {
             kind: "versus",
@@ -997,17 +989,25 @@ async function drainRounds(workers, sides, dbOf, label, { thumbnails = false } =
 }
 
 /**
- * A drain row: `measure()` (one drainRounds) run again, whole, while its floor against itself is
- * noisy, up to RETRIES more times; the first attempt that counts (or the last) is the row.
+ * `measure()` run again, whole, while `judge` (see [counts]) finds its floor against itself noisy,
+ * up to RETRIES more times: the first attempt that counts (or the last) is `got`, never an
+ * average; `attempts` is every attempt's floor/floor median, the kept one last.
  */
-async function drainRowOf(name, against, measure, target) {
+async function untilItCounts(label, measure, judge) {
   const attempts = [];
   for (;;) {
-    const row = drainRow(name, against, await measure(), target);
-    attempts.push(row.noiseMedian);
-    if (row.counts || attempts.length > RETRIES) return { ...row, attempts };
-    console.log(`  drain: noisy (floor/floor median ${fmt(row.noiseMedian, 2)}): measured again, attempt ${attempts.length + 1} of ${RETRIES + 1}`);
+    const got = await measure();
+    const { noiseMedian, counts: counted } = judge(got);
+    attempts.push(noiseMedian);
+    if (counted || attempts.length > RETRIES) return { got, attempts };
+    console.log(`  ${label}  noisy (floor/floor median ${fmt(noiseMedian, 2)}): measured again, attempt ${attempts.length + 1} of ${RETRIES + 1}`);
   }
+}
+
+/** A drain row: one drainRounds (`measure`), measured again while noisy ([untilItCounts]). */
+async function drainRowOf(name, against, measure, target) {
+  const { got: row, attempts } = await untilItCounts("drain:", async () => drainRow(name, against, await measure(), target), (row) => row);
+  return { ...row, attempts };
 }
 
 function drainRow(name, against, { rounds, storedBytes }, target) {

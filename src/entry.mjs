@@ -2,12 +2,13 @@
 // worker-build's output as build/entry.mjs).
 //
 // A JSON-RPC POST on /mcp or /sse whose body declares its length crosses into Wasm once: this
-// module reads the body, and hands Rust the URL, the headers it reads as one text and the body in one
-// call (`serve_read`, src/lib.rs), which answers with one byte buffer: the body, then the status
-// and headers (`Answer::encode`, src/http/answer.rs); synchronously when the request needed no
-// I/O. A request waiting on D1, the queue or the rate limiter comes back as a `Waiting` whose
+// module reads the body, and hands Rust the method, the URL, the headers it reads as one text and
+// the body in one call (`serve_read`, src/lib.rs), which answers with one byte buffer: the body,
+// then the status and headers (`Answer::encode`, src/http/answer.rs); synchronously when the
+// request needed no I/O. So do the pages the original also served (`GET /`, `GET /health`) and
+// every CORS preflight (`OPTIONS`), without a body. A request waiting on D1, the queue or the rate limiter comes back as a `Waiting` whose
 // promises this module awaits for it (`drive`); one waiting on anything else, as a Promise.
-// Everything else (pages, images, OAuth, the SSE stream, the OpenAI-compatible API, bodies
+// Everything else (the other pages, images, OAuth, the SSE stream, the OpenAI-compatible API, bodies
 // without a declared length or over the limit) and the queue and cron events go to
 // worker-build's entry, whose workers-rs handlers cross per header, per body read and per
 // response part. Where a request waits on D1 or R2 those crossings cost little; on the small
@@ -17,10 +18,17 @@ import Server from "./index.js";
 
 // worker-build puts every exported free function on its entry class's prototype; the class
 // itself is behind a Proxy that only traps construction, so the prototype is the class's own.
-const { serve_read: serveRead, request_body_max_bytes: bodyLimitOf, warm_up: warmUp, entry_headers: headersOf } =
-  Server.prototype;
-if (![serveRead, bodyLimitOf, warmUp, headersOf].every((f) => typeof f === "function")) {
-  throw new Error("entry.mjs: worker-build's index.js does not carry serve_read, request_body_max_bytes, warm_up and entry_headers");
+const {
+  serve_read: serveRead,
+  request_body_max_bytes: bodyLimitOf,
+  warm_up: warmUp,
+  entry_headers: headersOf,
+  entry_routes: routesOf,
+} = Server.prototype;
+if (![serveRead, bodyLimitOf, warmUp, headersOf, routesOf].every((f) => typeof f === "function")) {
+  throw new Error(
+    "entry.mjs: worker-build's index.js does not carry serve_read, request_body_max_bytes, warm_up, entry_headers and entry_routes",
+  );
 }
 const BODY_LIMIT = bodyLimitOf();
 /** The headers Rust reads (transport::ENTRY_HEADERS); only these are handed over. */
@@ -30,8 +38,16 @@ const HEADER_NAMES = headersOf().split("\n");
 // runs the JSON-RPC path's code too, but V8 compiles that again for the first request:
 // bench/README.md, "sixth pass".)
 warmUp(env);
-/** The paths handed over (transport::ENTRY_ROUTES). */
-const ROUTES = new Set(["/mcp", "/sse"]);
+/** The paths handed over, by method (transport::ENTRY_ROUTES, one `METHOD path` per line). */
+const POST_PATHS = new Set();
+const GET_PATHS = new Set();
+for (const route of routesOf().split("\n")) {
+  const [method, path] = route.split(" ");
+  if (method === "POST") POST_PATHS.add(path);
+  else if (method === "GET") GET_PATHS.add(path);
+  else throw new Error(`entry.mjs: no hand-over for ${route}`);
+}
+const NO_BODY = new Uint8Array(0);
 /** worker-build's flag for a Wasm instance that trapped and must be started again. */
 const initState = globalThis.__worker_init_state;
 const decoder = new TextDecoder();
@@ -59,10 +75,11 @@ function declaredWithinLimit(text) {
   return Number(text) <= BODY_LIMIT;
 }
 
-function handedOver(request, headers, url) {
-  if (request.method !== "POST" || !ROUTES.has(pathOf(url))) return false;
+function handedOver(method, headers, url) {
   // After a trap, worker-build's entry starts a fresh instance; let it.
-  return declaredWithinLimit(headers.get("content-length")) && !initState?.criticalError;
+  if (initState?.criticalError) return false;
+  if (method === "POST") return POST_PATHS.has(pathOf(url)) && declaredWithinLimit(headers.get("content-length"));
+  return method === "GET" ? GET_PATHS.has(pathOf(url)) : method === "OPTIONS";
 }
 
 /**
@@ -131,18 +148,19 @@ async function drive(waiting) {
 export default {
   async fetch(request, env, ctx) {
     const url = request.url;
+    const method = request.method;
     const requestHeaders = request.headers;
-    if (!handedOver(request, requestHeaders, url)) return new Server(ctx, env).fetch(request);
+    if (!handedOver(method, requestHeaders, url)) return new Server(ctx, env).fetch(request);
     let headers = "";
     for (const name of HEADER_NAMES) {
       const value = requestHeaders.get(name);
       if (value !== null) headers += `${name}\n${value}\n`;
     }
-    const body = new Uint8Array(await request.arrayBuffer());
+    const body = method === "POST" ? new Uint8Array(await request.arrayBuffer()) : NO_BODY;
     try {
       // Bytes at once when Rust needed no I/O; else a request waiting on a promise, or a
       // Promise of the bytes.
-      let out = serveRead(url, headers, body, env);
+      let out = serveRead(method, url, headers, body, env);
       if (out instanceof Promise) out = await out;
       else if (!(out instanceof Uint8Array) && !(out instanceof Response)) out = await drive(out);
       return toResponse(out);

@@ -109,9 +109,10 @@ mod entry_export {
     /// these paths (JS promises, the futures crate's channels and combinators, `time::sleep_ms`)
     /// wakes the waker of its latest poll.
     #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
-    pub fn serve_read(url: String, headers: String, body: Vec<u8>, env: ::worker::Env) -> JsValue {
+    pub fn serve_read(method: String, url: String, headers: String, body: Vec<u8>, env: ::worker::Env) -> JsValue {
         console_error_panic_hook::set_once();
-        let mut answer: Answer = Box::pin(async move { crate::transport::serve_read(&url, &headers, body, env).await });
+        let mut answer: Answer =
+            Box::pin(async move { crate::transport::serve_read(&method, &url, &headers, body, env).await });
         let driver = Driver::default();
         match driver.poll(answer.as_mut()) {
             Poll::Ready(served) => to_js(served),
@@ -196,6 +197,16 @@ mod entry_export {
             .is_object()
             .then(|| worker::wasm_bindgen::JsCast::unchecked_into::<::worker::Env>(env));
         crate::transport::warm_up(env.as_ref());
+    }
+
+    /// The requests the main module hands over, one `METHOD path` per line.
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+    pub fn entry_routes() -> String {
+        let routes = crate::transport::ENTRY_ROUTES.iter();
+        routes
+            .map(|(method, path)| [*method, " ", *path].concat())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// The request headers the main module hands over, one per line.

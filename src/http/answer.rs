@@ -20,6 +20,15 @@ impl Answer {
         }
     }
 
+    /// An HTML page.
+    pub fn html(status: u16, text: &str) -> Answer {
+        Answer {
+            status,
+            headers: vec![("Content-Type", "text/html; charset=utf-8".to_string())],
+            body: text.as_bytes().to_vec(),
+        }
+    }
+
     /// An answer without a body.
     pub fn empty(status: u16) -> Answer {
         Answer {

@@ -13,20 +13,30 @@ use worker::{Env, Request, Response};
 
 use crate::catalog::{SERVER_NAME, SERVER_VERSION};
 use crate::config::{Config, ImageBackend};
+use crate::http::answer::Answer;
 use crate::models::MODELS;
 
 /// The discovery page. `images_api` lists the OpenAI-compatible routes (method, path, what it
-/// does), handed down by the router, which knows them. Rendered once per isolate for each origin
-/// it is asked on ([`cached_page`]): it depends on nothing else that can change while an isolate
-/// lives, and rendering its 45 KB on every request made it a third as fast as the original's
-/// static page (bench/pages.mjs).
-pub fn home(req: &Request, env: &Env, images_api: &[home::ApiRoute]) -> worker::Result<Response> {
-    let origin = crate::http::request_origin(req);
+/// does), handed down by the router, which knows them.
+pub fn home(req: &Request, env: &Env, images_api: impl FnOnce() -> Vec<home::ApiRoute>) -> worker::Result<Response> {
+    home_answer(&crate::http::request_origin(req), env, images_api).into_response()
+}
+
+/// [`home`] as an [`Answer`], for the entry module too.
+pub fn home_answer(origin: &str, env: &Env, images_api: impl FnOnce() -> Vec<home::ApiRoute>) -> Answer {
+    Answer::html(200, &home_page(origin, env, images_api))
+}
+
+/// The page for `origin`, rendered once per isolate for each origin it is asked on
+/// ([`cached_page`]): it depends on nothing else that can change while an isolate lives, and
+/// rendering its 45 KB on every request made it a third as fast as the original's static page
+/// (bench/pages.mjs).
+fn home_page(origin: &str, env: &Env, images_api: impl FnOnce() -> Vec<home::ApiRoute>) -> Rc<str> {
     let preview_backend = Config::from_env(env).is_ok_and(|c| c.image_backend == ImageBackend::Preview);
-    let html = cached_page(&origin, preview_backend, || {
+    cached_page(origin, preview_backend, || {
         let protocol_versions: Vec<&str> = crate::protocol::version::all().collect();
         home::render(&home::HomePage {
-            origin: &origin,
+            origin,
             server_name: SERVER_NAME,
             server_version: SERVER_VERSION,
             tools: crate::tools::TOOLS,
@@ -34,10 +44,9 @@ pub fn home(req: &Request, env: &Env, images_api: &[home::ApiRoute]) -> worker::
             prompts: crate::prompts::PROMPTS,
             protocol_versions: &protocol_versions,
             preview_backend,
-            images_api,
+            images_api: &images_api(),
         })
-    });
-    Response::from_html(html.as_ref())
+    })
 }
 
 /// How many origins' pages an isolate keeps: a deployment answers on a few (its workers.dev
@@ -78,12 +87,18 @@ struct Health {
 }
 
 pub fn health() -> worker::Result<Response> {
-    Response::from_json(&Health {
+    health_answer().into_response()
+}
+
+/// [`health`] as an [`Answer`], for the entry module too.
+pub fn health_answer() -> Answer {
+    let health = Health {
         status: "healthy",
         version: SERVER_VERSION,
         architecture: "stateless-workers",
         timestamp: crate::time::now_iso(),
-    })
+    };
+    Answer::json(200, serde_json::to_string(&health).unwrap_or_default())
 }
 
 #[cfg(test)]

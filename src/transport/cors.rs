@@ -2,6 +2,8 @@
 
 use worker::{Headers, Response};
 
+use crate::http::answer::Answer;
+
 const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
 /// The MCP headers, then the ones the OpenAI SDKs send from a browser (`OpenAI-*`, Stainless'
 /// `X-Stainless-*` telemetry and retry headers) so they can call /v1/.
@@ -29,14 +31,13 @@ pub fn apply(response: &mut Response) {
 
 /// The answer to a preflight request ([`HEADERS`] are added to it as to every answer).
 pub fn preflight() -> worker::Result<Response> {
-    let mut response = Response::empty()?.with_status(204);
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("Access-Control-Allow-Methods", ALLOW_METHODS),
-        ("Access-Control-Allow-Headers", ALLOW_HEADERS),
-        ("Access-Control-Max-Age", "86400"),
-    ] {
-        let _ = headers.set(name, value);
-    }
-    Ok(response)
+    preflight_answer().into_response()
+}
+
+/// [`preflight`] as an [`Answer`], for the entry module.
+pub fn preflight_answer() -> Answer {
+    Answer::empty(204)
+        .header("Access-Control-Allow-Methods", ALLOW_METHODS)
+        .header("Access-Control-Allow-Headers", ALLOW_HEADERS)
+        .header("Access-Control-Max-Age", "86400")
 }

@@ -50,10 +50,12 @@ pub enum Served {
     Stream(Response),
 }
 
-/// The POSTs the entry module (`src/entry.mjs`) hands over with their body already read (the
-/// ones with a declared length within REQUEST_BODY_MAX_BYTES): both go to Streamable HTTP, as
-/// [`dispatch`] sends them. The entry names the same two paths.
-pub const ENTRY_ROUTES: [&str; 2] = ["/mcp", "/sse"];
+/// The requests the entry module (`src/entry.mjs`) hands over, method and path: the JSON-RPC
+/// POSTs (only those with a declared length within REQUEST_BODY_MAX_BYTES: their body is read
+/// by then), both sent to Streamable HTTP as [`dispatch`] sends them, and the two pages the
+/// original also served, answered from memory. A preflight (`OPTIONS`, any path) is handed over
+/// too. The entry reads this list from Rust (`entry_routes`).
+pub const ENTRY_ROUTES: [(&str, &str); 4] = [("POST", "/mcp"), ("POST", "/sse"), ("GET", "/"), ("GET", "/health")];
 
 /// The request headers the entry module hands over and [`request_head`] copies (lower case):
 /// the ones the checks, Streamable HTTP and the SSE transport read. Copying only these instead of every header was a third of the main
@@ -74,16 +76,24 @@ pub fn request_head(req: &Request) -> RequestHead {
     RequestHead::of(req, &ENTRY_HEADERS)
 }
 
-/// A POST from the entry module: its URL, its headers (see [`RequestHead::from_wire`]) and its
+/// A request from the entry module: its method, URL, headers (see [`RequestHead::from_wire`]) and
 /// body in; the answer out, as [`route`] would give it (CORS headers, failures as JSON-RPC).
-pub async fn serve_read(url: &str, headers: &str, body: Vec<u8>, env: Env) -> Served {
+pub async fn serve_read(method: &str, url: &str, headers: &str, body: Vec<u8>, env: Env) -> Served {
     let head = RequestHead::from_wire(url, headers);
-    let outcome = match ENTRY_ROUTES.contains(&head.url.path.as_str()) {
-        true => streamable::post_read(&head, body, &env).await,
-        false => Ok(streamable::Outcome::Whole(Answer::json(
+    let whole = |answer| Ok(streamable::Outcome::Whole(answer));
+    let outcome = match (method, head.url.path.as_str()) {
+        ("OPTIONS", _) => whole(cors::preflight_answer()),
+        ("GET", "/") => whole(crate::pages::home_answer(
+            &head.url.origin(),
+            &env,
+            openai::routes_for_people,
+        )),
+        ("GET", "/health") => whole(crate::pages::health_answer()),
+        ("POST", path) if ENTRY_ROUTES.contains(&("POST", path)) => streamable::post_read(&head, body, &env).await,
+        (_, path) => whole(Answer::json(
             404,
-            json!({"error": "not found", "path": crate::catalog::echo(&head.url.path)}).to_string(),
-        ))),
+            json!({"error": "not found", "path": crate::catalog::echo(path)}).to_string(),
+        )),
     };
     // The heads sent to this instance's entry module (see [`HeadTable`]).
     thread_local! {
@@ -152,7 +162,7 @@ async fn dispatch(req: Request, path: &str, env: Env, ctx: Context) -> worker::R
         return cors::preflight();
     }
     match (method, path) {
-        (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env, &openai::routes_for_people()),
+        (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env, openai::routes_for_people),
         (Method::Get, "/health") => crate::pages::health(),
         (_, p) if oauth::owns(p) => oauth::handle(req, p, &env).await,
         (Method::Get | Method::Head, p) if p.starts_with(crate::urls::IMAGE_ROUTE_PREFIX) => {

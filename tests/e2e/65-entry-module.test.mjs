@@ -1,7 +1,8 @@
 // The main module (src/entry.mjs) in workerd, in front of a stand-in for worker-build's index.js
 // that records which path each request took: JSON-RPC POSTs on /mcp and /sse whose body
-// declares a length within the limit cross into Rust once (`serve_read`, body already read);
-// everything else, and everything after a Wasm trap, goes to the workers-rs entry. The real
+// declares a length within the limit cross into Rust once (`serve_read`, body already read), as
+// do the routes Rust names for GET (`entry_routes`) and every preflight (OPTIONS), without a
+// body; everything else, and everything after a Wasm trap, goes to the workers-rs entry. The real
 // build's answers through both paths are what every other e2e file checks.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -44,8 +45,8 @@ function encode(status, headers, body, { unnumbered = false } = {}) {
   return out;
 }
 // As Rust's: the answer at once when no I/O was needed, a Promise of it otherwise ("later").
-Server.prototype.serve_read = function (url, headers, body, env) {
-  seen.push({ path: "one crossing", url, headers, bytes: body.length, hasEnv: typeof env.MARK === "string" });
+Server.prototype.serve_read = function (method, url, headers, body, env) {
+  seen.push({ path: "one crossing", method, url, headers, bytes: body.length, hasEnv: typeof env.MARK === "string" });
   const text = new TextDecoder().decode(body);
   if (text === "trap") throw new WebAssembly.RuntimeError("unreachable");
   if (text === "stream") return new Response("data: streamed\\n\\n", { headers: { "content-type": "text/event-stream" } });
@@ -56,6 +57,7 @@ Server.prototype.serve_read = function (url, headers, body, env) {
 };
 Server.prototype.request_body_max_bytes = () => 64;
 Server.prototype.entry_headers = () => "authorization\\nmcp-protocol-version";
+Server.prototype.entry_routes = () => "POST /mcp\\nPOST /sse\\nGET /\\nGET /health";
 Server.prototype.warm_up = (env) => { globalThis.warmedWith = env && typeof env.MARK; };
 export default Server;
 `;
@@ -119,6 +121,7 @@ describe("the main module (src/entry.mjs)", () => {
       assert.equal(await res.text(), '{"ok":"ü"}');
       const [call] = (await seen()).seen;
       assert.equal(call.path, "one crossing");
+      assert.equal(call.method, "POST");
       assert.equal(call.url, new URL(`${route}?q=1`, base).href);
       assert.equal(call.bytes, 17);
       assert.equal(call.hasEnv, true);
@@ -161,6 +164,26 @@ describe("the main module (src/entry.mjs)", () => {
     assert.deepEqual((await seen()).seen.map((s) => s.path), ["one crossing", "one crossing", "one crossing"]);
   });
 
+  it("hands over the GET routes Rust names and every preflight, without reading a body", async () => {
+    const requests = [
+      ["GET", "/"],
+      ["GET", "/health?probe=1"],
+      ["OPTIONS", "/mcp"],
+      ["OPTIONS", "/gallery/anything"],
+    ];
+    for (const [method, p] of requests) {
+      const res = await fetch(new URL(p, base), { method, headers: { Authorization: "Bearer t" } });
+      assert.equal(res.status, 200, `${method} ${p}`);
+      await res.text();
+    }
+    const calls = (await seen()).seen;
+    assert.deepEqual(
+      calls.map((s) => [s.path, s.method, new URL(s.url).pathname + new URL(s.url).search, s.bytes]),
+      requests.map(([method, p]) => ["one crossing", method, p, 0]),
+    );
+    assert.equal(calls[0].headers, "authorization\nBearer t\n");
+  });
+
   it("sends everything else to the workers-rs entry", async () => {
     const chunked = new ReadableStream({
       start(controller) {
@@ -170,6 +193,9 @@ describe("the main module (src/entry.mjs)", () => {
     });
     const cases = [
       () => fetch(new URL("/mcp", base)), // GET
+      () => fetch(new URL("/gallery", base)), // a GET route Rust does not name
+      () => post("/health", "{}"), // a GET route, POSTed
+      () => fetch(new URL("/", base), { method: "DELETE" }),
       () => post("/mcp", "x".repeat(65)), // over the limit: workers-rs refuses it without reading it all
       () => fetch(new URL("/mcp", base), { method: "POST", body: chunked, duplex: "half" }), // no declared length
       () => post("/sse/message?sessionId=x", "{}"),
@@ -181,8 +207,11 @@ describe("the main module (src/entry.mjs)", () => {
       assert.equal(res.status, 299);
       assert.equal(await res.text(), "from workers-rs");
     }
+    // HEAD / too (the page's headers without its body): workers-rs answers it.
+    const head = await fetch(new URL("/", base), { method: "HEAD" });
+    assert.equal(head.status, 299);
     const paths = (await seen()).seen.map((s) => s.path);
-    assert.deepEqual(paths, Array(cases.length).fill("workers-rs"));
+    assert.deepEqual(paths, Array(cases.length + 1).fill("workers-rs"));
   });
 
   it("after a trap, marks the instance for a restart and lets the workers-rs entry start it", async () => {

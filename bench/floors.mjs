@@ -47,6 +47,7 @@ import {
   QUEUE,
 } from "../tests/e2e/harness.mjs";
 import { aiStandin } from "../tests/e2e/support/ai-standin.mjs";
+import { originalConfig, originalWorker as originalWorkerOf } from "./original.mjs";
 import { encodeRgbPng, makeJpeg } from "../tests/e2e/support/images.mjs";
 
 const { values: opts } = parseArgs({
@@ -291,58 +292,9 @@ function d1FloorWorker({ queue, consumer, standin, images = false, name = D1_FLO
   });
 }
 
-/** The original server's wrangler.jsonc (JSON with comments). */
-function originalConfig() {
-  const file = path.join(ORIGINAL_DIR, "wrangler.jsonc");
-  if (!existsSync(path.join(ORIGINAL_DIR, "index.js")) || !existsSync(file)) {
-    throw new Error(`the original server, built, is not at ${ORIGINAL_DIR} (index.js, wrangler.jsonc, migrations/); pass --original <dir>`);
-  }
-  const text = readFileSync(file, "utf8")
-    .replace(/("(?:[^"\\]|\\.)*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (m, str) => str ?? "")
-    .replace(/,(\s*[}\]])/g, "$1");
-  return JSON.parse(text);
-}
-
-/**
- * The original TypeScript server as wrangler would run it: its bundle, its compatibility date
- * and flags, AUTH_TOKEN (it checks `Authorization: Bearer <AUTH_TOKEN>` on /mcp and /sse,
- * Hono's bearerAuth), its own D1, R2 and queue, the same AI stand-in as ours, and its queue
- * consumer settings from its wrangler.jsonc.
- */
+/** The original, with the same AI stand-in as ours (bench/original.mjs). */
 function originalWorker({ queue, consumer, standin }) {
-  const config = originalConfig();
-  const consumerConfig = config.queues?.consumers?.[0] ?? {};
-  return {
-    config: {
-      name: ORIGINAL,
-      compatibilityDate: config.compatibility_date,
-      compatibilityFlags: config.compatibility_flags ?? [],
-      manifest: {
-        mainModule: "index.js",
-        modules: { "index.js": { type: "esm", contents: readFileSync(path.join(ORIGINAL_DIR, "index.js"), "utf8") } },
-      },
-      env: {
-        AUTH_TOKEN: { type: "text", value: TEST_TOKEN },
-        DB: { type: "d1", id: "bench-original-db" },
-        R2_BUCKET: { type: "r2", name: "bench-original-images" },
-        IMAGE_QUEUE: { type: "queue", name: queue },
-        AI: standin.binding,
-      },
-      triggers: consumer
-        ? [
-            {
-              type: "queue",
-              name: queue,
-              maxBatchSize: consumerConfig.max_batch_size ?? 1,
-              maxBatchTimeout: consumerConfig.max_batch_timeout ?? 1,
-              maxRetries: consumerConfig.max_retries ?? 3,
-              maxConcurrency: 10, // as ours (wrangler.toml); Miniflare delivers one batch at a time anyway
-            },
-          ]
-        : [],
-    },
-    dev: { unsafeRegisterWorker: false, unsafeDirectSockets: [DIRECT] },
-  };
+  return originalWorkerOf(ORIGINAL_DIR, { name: ORIGINAL, queue, consumer, env: { AI: standin.binding } });
 }
 
 /** Acks whatever generate_image queues during the request phase, so no job runs then. */
@@ -1921,7 +1873,7 @@ try {
   const m0 = machine();
   console.log(`floors: ${BUILD_DIR}; ${m0.nproc} cores, ${m0.cpu}; Node ${m0.node}; ${m0.workerd}; phases ${[...PHASES].join(", ")}`);
   // The phases with the original side read it first, so a wrong --original fails before any run.
-  if (["requests", "drain", "startup"].some((p) => PHASES.has(p))) originalConfig();
+  if (["requests", "drain", "startup"].some((p) => PHASES.has(p))) originalConfig(ORIGINAL_DIR);
   const t0 = performance.now();
   if (PHASES.has("requests")) {
     console.log("requests:");

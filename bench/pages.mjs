@@ -19,10 +19,11 @@
 import { parseArgs } from "node:util";
 import http from "node:http";
 import path from "node:path";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Miniflare } from "miniflare";
-import { buildManifest, serverWorker, ROOT, TEST_TOKEN } from "../tests/e2e/harness.mjs";
+import { buildManifest, serverWorker, ROOT } from "../tests/e2e/harness.mjs";
+import { originalWorker } from "./original.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -60,32 +61,6 @@ function ours(name, build) {
   worker.config.triggers = [];
   worker.dev.unsafeDirectSockets = [DIRECT];
   return worker;
-}
-
-/** The original as wrangler would run it (its bundle, compatibility date and flags, bindings). */
-function original(name) {
-  const text = readFileSync(path.join(ORIGINAL_DIR, "wrangler.jsonc"), "utf8")
-    .replace(/("(?:[^"\\]|\\.)*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (m, str) => str ?? "")
-    .replace(/,(\s*[}\]])/g, "$1");
-  const config = JSON.parse(text);
-  return {
-    config: {
-      name,
-      compatibilityDate: config.compatibility_date,
-      compatibilityFlags: config.compatibility_flags ?? [],
-      manifest: {
-        mainModule: "index.js",
-        modules: { "index.js": { type: "esm", contents: readFileSync(path.join(ORIGINAL_DIR, "index.js"), "utf8") } },
-      },
-      env: {
-        AUTH_TOKEN: { type: "text", value: TEST_TOKEN },
-        DB: { type: "d1", id: `${name}-db` },
-        R2_BUCKET: { type: "r2", name: `${name}-images` },
-        IMAGE_QUEUE: { type: "queue", name: `${name}-queue` },
-      },
-    },
-    dev: { unsafeRegisterWorker: false, unsafeDirectSockets: [DIRECT] },
-  };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -126,6 +101,7 @@ const median = (xs) => {
 };
 const fmt = (x, digits = 2) => x.toFixed(digits);
 
+const original = (name) => originalWorker(ORIGINAL_DIR, { name });
 const sides = { A: ours("ours", opts.build), C: original("original"), C2: original("original-again") };
 if (opts.versus) sides.V = ours("versus", opts.versus);
 const mf = new Miniflare({

@@ -2,17 +2,18 @@
 // worker-build's output as build/entry.mjs).
 //
 // A JSON-RPC POST on /mcp or /sse whose body declares its length crosses into Wasm once: this
-// module reads the body, and hands Rust the method, the URL, the headers it reads as one text and
-// the body in one call (`serve_read`, src/lib.rs), which answers with one byte buffer: the body,
-// then the status and headers (`Answer::encode`, src/http/answer.rs); synchronously when the
-// request needed no I/O. So do the pages the original also served (`GET /`, `GET /health`) and
-// every CORS preflight (`OPTIONS`), without a body. A request waiting on D1, the queue or the rate limiter comes back as a `Waiting` whose
-// promises this module awaits for it (`drive`); one waiting on anything else, as a Promise.
-// Everything else (the other pages, images, OAuth, the SSE stream, the OpenAI-compatible API, bodies
-// without a declared length or over the limit) and the queue and cron events go to
-// worker-build's entry, whose workers-rs handlers cross per header, per body read and per
-// response part. Where a request waits on D1 or R2 those crossings cost little; on the small
-// requests that make up most MCP traffic they were the largest cost (bench/README.md).
+// module reads the body, and hands Rust the method, the URL, the headers it reads as one text
+// and the body in one call (`serve_read`, src/lib.rs), which answers with one byte buffer: the
+// body, then the status and headers (`Answer::encode`, src/http/answer.rs); synchronously when
+// the request needed no I/O. So do the pages the original also served (`GET /`, `GET /health`)
+// and every CORS preflight (`OPTIONS`), without a body. A request waiting on D1, the queue or
+// the rate limiter comes back as a `Waiting` whose promises this module awaits for it
+// (`drive`); one waiting on anything else, as a Promise. Everything else (the other pages,
+// images, OAuth, the SSE stream, the OpenAI-compatible API, bodies without a declared length or
+// over the limit) and the queue and cron events go to worker-build's entry, whose workers-rs
+// handlers cross per header, per body read and per response part. Where a request waits on D1
+// or R2 those crossings cost little; on the small requests that make up most MCP traffic they
+// were the largest cost (bench/README.md).
 import { env } from "cloudflare:workers";
 import Server from "./index.js";
 

@@ -77,11 +77,12 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     sweeper::run(&env, event.schedule() as i64).await;
 }
 
-/// The one-crossing entry for JSON-RPC POSTs, called by the worker's main module
-/// (`src/entry.mjs`, copied next to worker-build's output by `scripts/build.sh`): the URL, the
-/// headers as one text and the body in; one byte buffer (body, then status and headers) out, or a
-/// `Response` when the answer is a stream of events. worker-build puts both functions on its
-/// entry class's prototype, where the main module finds them.
+/// The one-crossing entry for JSON-RPC POSTs (and `GET /`, `GET /health` and preflights), called
+/// by the worker's main module (`src/entry.mjs`, copied next to worker-build's output by
+/// `scripts/build.sh`): the method, the URL, the headers as one text and the body in; one byte
+/// buffer (body, then status and headers) out, or a `Response` when the answer is a stream of
+/// events. worker-build puts these functions on its entry class's prototype, where the main
+/// module finds them.
 mod entry_export {
     use std::cell::RefCell;
     use std::future::Future;

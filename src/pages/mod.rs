@@ -17,7 +17,7 @@ use crate::http::answer::Answer;
 use crate::models::MODELS;
 
 /// The discovery page. `images_api` lists the OpenAI-compatible routes (method, path, what it
-/// does), handed down by the router, which knows them.
+/// does), handed down by the router, which knows them; it is called only to render the page.
 pub fn home(req: &Request, env: &Env, images_api: impl FnOnce() -> Vec<home::ApiRoute>) -> worker::Result<Response> {
     home_answer(&crate::http::request_origin(req), env, images_api).into_response()
 }

@@ -33,6 +33,7 @@ import { execFileSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { Miniflare, Log, LogLevel } from "miniflare";
 import { buildManifest, ROOT, COMPATIBILITY_DATE } from "../tests/e2e/harness.mjs";
+import { COUNTS_BAND, LOCAL_MINIFLARE, median } from "./common.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -150,19 +151,9 @@ async function load(url, n) {
   return (n / (performance.now() - t0)) * 1000;
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 async function run(index) {
   const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    enableDevRegistry: false,
-    telemetry: { enabled: false },
-    cf: false,
+    ...LOCAL_MINIFLARE,
     log: new Log(LogLevel.WARN),
     workers: workers(),
   });
@@ -184,7 +175,7 @@ async function run(index) {
       out.rps[side] = median(rounds.map((x) => x[side]));
       out.ratio[side] = median(rounds.map((x) => x[side] / x.js));
     }
-    out.counts = out.ratio["js'"] >= 0.95 && out.ratio["js'"] <= 1.05;
+    out.counts = out.ratio["js'"] >= COUNTS_BAND[0] && out.ratio["js'"] <= COUNTS_BAND[1];
     console.log(
       `  run ${index + 1}: ` +
         [...SIDES.slice(1), "js'"].map((s) => `${s} ${out.ratio[s].toFixed(2)}`).join(", ") +

@@ -48,6 +48,7 @@ import {
 } from "../tests/e2e/harness.mjs";
 import { aiStandin } from "../tests/e2e/support/ai-standin.mjs";
 import { originalConfig, originalWorker as originalWorkerOf } from "./original.mjs";
+import { COUNTS_BAND, LOCAL_MINIFLARE, counts, median } from "./common.mjs";
 import { encodeRgbPng, makeJpeg } from "../tests/e2e/support/images.mjs";
 
 const { values: opts } = parseArgs({
@@ -152,8 +153,6 @@ const TARGETS = {
   firstRequest: 1.5, // first request after ready: our ms / the protocol floor's ms, at most
   memory: 1.1, // peak memory of one 1.5 MB job: ours / the D1 floor's, at most
 };
-/** A row counts when the median of its floor-against-itself ratios lies within this band. */
-const COUNTS_BAND = [0.95, 1.05];
 
 const TIME_LIMIT_MIN = Number(opts["time-limit"] ?? (RUN_MS > 2000 || RETRIES > 0 ? 90 : 30));
 const watchdog = setTimeout(() => {
@@ -320,13 +319,9 @@ const SINK_WORKER = {
 async function startMiniflare(workers, { defaultDelayMs = 0, inspectorPort } = {}) {
   const logs = [];
   const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
+    ...LOCAL_MINIFLARE,
     // workerd's own inspector (one target per worker, `core:user:<name>`), for the cpu phase.
     ...(inspectorPort ? { inspectorPort } : {}),
-    enableDevRegistry: false,
-    telemetry: { enabled: false },
-    cf: false,
     log: new QuietLog(logs),
     handleStructuredLogs: (l) => {
       keepLast(logs, `[worker ${l.level}] ${l.message}`);
@@ -608,11 +603,6 @@ async function interleaved(sides, scenario, concurrency, round) {
   return Object.fromEntries(Object.entries(raw).map(([label, runs]) => [label, summaryOf(...runs)]));
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 /** The first and third quartiles, as the request rows' --versus lines give them. */
 const middleHalf = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -747,13 +737,6 @@ function shapeOf(value) {
     }
   }
   return typeof value;
-}
-
-/** Whether a row counts: the median of its floor-against-itself ratios within COUNTS_BAND. */
-function counts(noise) {
-  if (!noise?.length) return { noiseMedian: null, counts: null };
-  const m = median(noise);
-  return { noiseMedian: m, counts: m >= COUNTS_BAND[0] && m <= COUNTS_BAND[1] };
 }
 
 async function requestPhase(results) {

@@ -24,6 +24,7 @@ import { performance } from "node:perf_hooks";
 import { Miniflare } from "miniflare";
 import { buildManifest, serverWorker, ROOT } from "../tests/e2e/harness.mjs";
 import { originalWorker } from "./original.mjs";
+import { LOCAL_MINIFLARE, counts, median } from "./common.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -51,7 +52,6 @@ const ROWS = [
   ["GET", "/health", {}],
   ["OPTIONS", "/mcp", PREFLIGHT],
 ];
-const COUNTS_BAND = [0.95, 1.05];
 const DIRECT = { host: "127.0.0.1", port: 0 };
 
 /** Ours (or the --versus build) as the e2e tests and bench/floors.mjs configure it, without triggers. */
@@ -95,21 +95,13 @@ async function load(url, row, ms) {
   return done / ((performance.now() - start) / 1000);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const fmt = (x, digits = 2) => x.toFixed(digits);
 
 const original = (name) => originalWorker(ORIGINAL_DIR, { name });
 const sides = { A: ours("ours", opts.build), C: original("original"), C2: original("original-again") };
 if (opts.versus) sides.V = ours("versus", opts.versus);
 const mf = new Miniflare({
-  host: "127.0.0.1",
-  port: 0,
-  enableDevRegistry: false,
-  telemetry: { enabled: false },
-  cf: false,
+  ...LOCAL_MINIFLARE,
   handleStructuredLogs: () => {},
   workers: Object.values(sides),
 });
@@ -135,22 +127,21 @@ try {
       rounds.push(rps);
     }
     const ratio = median(rounds.map((x) => x.A / x.C));
-    const noise = median(rounds.map((x) => x.C / x.C2));
-    const counts = noise >= COUNTS_BAND[0] && noise <= COUNTS_BAND[1];
+    const { noiseMedian: noise, counts: counted } = counts(rounds.map((x) => x.C / x.C2));
     const row = {
       request: name,
       bytes,
       rps: Object.fromEntries(keys.map((k) => [k, median(rounds.map((x) => x[k]))])),
       ratio,
       noise,
-      counts,
+      counts: counted,
       ...(opts.versus ? { versusOverOurs: median(rounds.map((x) => x.V / x.A)) } : {}),
       rounds,
     };
     results.push(row);
     console.log(
       `  ${name.padEnd(12)} ours ${fmt(row.rps.A, 0)} req/s (${bytes.A} B) | original ${fmt(row.rps.C, 0)} req/s (${bytes.C} B) | ` +
-        `ours/original ${fmt(ratio)} (original/original′ ${fmt(noise)}: ${counts ? "counts" : "noisy"})` +
+        `ours/original ${fmt(ratio)} (original/original′ ${fmt(noise)}: ${counted ? "counts" : "noisy"})` +
         (opts.versus ? ` | versus/ours ${fmt(row.versusOverOurs, 3)}` : ""),
     );
   }

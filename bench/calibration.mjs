@@ -102,8 +102,11 @@ export default {
 const DIRECT = { host: "127.0.0.1", port: 0 };
 const SIDES = ["js", "rs-event", "rs-call"];
 
+/** The calibration crate's build, with worker-build's own entry as its main module (it has no other). */
+const rustManifest = () => buildManifest(BUILD, { mainModule: "index.js" });
+
 function workers() {
-  const rust = buildManifest(BUILD);
+  const rust = rustManifest();
   const withEntry = { ...rust, modules: { ...rust.modules, "__calibration-entry.mjs": { type: "esm", contents: CALL_ENTRY } }, mainModule: "__calibration-entry.mjs" };
   const worker = (name, manifest) => ({
     config: { name, compatibilityDate: COMPATIBILITY_DATE, manifest },
@@ -192,7 +195,7 @@ const WASM_SIZE = () => {
   return wasm.length;
 };
 function readdirWasm() {
-  const manifest = buildManifest(BUILD);
+  const manifest = rustManifest();
   return Object.keys(manifest.modules).find((k) => k.endsWith(".wasm"));
 }
 

@@ -107,9 +107,16 @@ class CaptureLog extends Log {
   }
 }
 
-/** The worker-build output as a Miniflare manifest: every .js/.mjs as ESM, every .wasm as compiled Wasm. */
-export function buildManifest(buildDir = process.env.E2E_BUILD_DIR ? path.resolve(process.env.E2E_BUILD_DIR) : BUILD_DIR) {
-  const main = path.join(buildDir, "entry.mjs");
+/**
+ * The worker-build output as a Miniflare manifest: every .js/.mjs as ESM, every .wasm as compiled
+ * Wasm; its main module `mainModule` (this server's: `entry.mjs`, which scripts/build.sh copies
+ * there; worker-build's own is `index.js`).
+ */
+export function buildManifest(
+  buildDir = process.env.E2E_BUILD_DIR ? path.resolve(process.env.E2E_BUILD_DIR) : BUILD_DIR,
+  { mainModule = "entry.mjs" } = {},
+) {
+  const main = path.join(buildDir, mainModule);
   if (!existsSync(main)) {
     throw new Error(
       `e2e harness: ${path.relative(ROOT, main)} does not exist. Build the worker first: bash scripts/build.sh`,
@@ -131,7 +138,7 @@ export function buildManifest(buildDir = process.env.E2E_BUILD_DIR ? path.resolv
     }
   };
   walk(buildDir);
-  return { mainModule: "entry.mjs", modulesRoot: buildDir, modules };
+  return { mainModule, modulesRoot: buildDir, modules };
 }
 
 /** Statements of one migration file, comments dropped. */

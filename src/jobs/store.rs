@@ -37,7 +37,7 @@ impl JobStore {
         JobStore { db: Db::new(db) }
     }
 
-    /// Inserts every job in one batch, so a request creates all of its jobs or none; with
+    /// Inserts every job in one statement, so a request creates all of its jobs or none; with
     /// `count_on_day`, the same batch adds their spend to the owner's daily usage (no limit applies).
     pub async fn insert_jobs(
         &self,
@@ -48,10 +48,7 @@ impl JobStore {
         now: i64,
         count_on_day: Option<(&str, Spend)>,
     ) -> DbResult<()> {
-        let mut statements: Vec<_> = jobs
-            .iter()
-            .map(|job| sql::insert_job(job, prompt, model, owner, now))
-            .collect();
+        let mut statements = vec![sql::insert_jobs(jobs, prompt, model, owner, now)];
         if let Some((day, spend)) = count_on_day {
             statements.push(sql::count_usage(owner, day, spend));
         }

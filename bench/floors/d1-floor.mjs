@@ -5,10 +5,10 @@
 //   get_job_status    one SELECT by id
 //   list_jobs         one statement: the page query with its COUNT as a subquery column
 //   list_generations  the same, on the gallery table (joined to its job, as ours is)
-//   generate_image    one batch: the INSERT of ours's row (owner, cost estimates) per job and
-//                     the upsert of the day's usage (images, neurons, USD) that ours makes for
-//                     every call (src/services/quota.rs), then one queue send (count 1) or one
-//                     sendBatch
+//   generate_image    one batch: the INSERT of ours's rows (owner, cost estimates), one
+//                     statement for every job as ours's, and the upsert of the day's usage
+//                     (images, neurons, USD) that ours makes for every call
+//                     (src/services/quota.rs), then one queue send (count 1) or one sendBatch
 //   queue consumer    the model call (the same Workers AI stand-in as ours), base64 decode
 //                     when the model answers base64, a magic-bytes check, one R2 put (with the
 //                     same HTTP and custom metadata as ours), when IMAGES is bound the 256 px
@@ -210,13 +210,14 @@ async function generateImage(env, id, args) {
   const ids = Array.from({ length: count }, () => crypto.randomUUID());
   const each = cost(spec.neurons);
   const total = cost(spec.neurons * count);
-  // The row ours writes for a request with no optional controls (src/jobs/sql.rs `insert_job`).
-  const insert = (jobId) =>
-    env.DB.prepare(
-      "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, " +
-        "parameters, owner, inputs, estimated_neurons, estimated_usd) " +
-        "VALUES (?, 'pending', ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL, '{}', ?, NULL, ?, ?)",
-    ).bind(jobId, prompt, model, now, now, OWNER, each.neurons, each.usd);
+  // The rows ours writes for a request with no optional controls, in its one statement
+  // (src/jobs/sql.rs `insert_jobs`: each job's own values as a row of one JSON array).
+  const insert = env.DB.prepare(
+    "INSERT INTO generation_jobs (id, status, prompt, model, image_url, error, created_at, updated_at, seed, width, height, " +
+      "parameters, owner, inputs, estimated_neurons, estimated_usd) " +
+      "SELECT job.value ->> 0, 'pending', ?, ?, NULL, NULL, ?, ?, job.value ->> 1, job.value ->> 2, job.value ->> 3, " +
+      "job.value ->> 4, ?, job.value ->> 5, job.value ->> 6, job.value ->> 7 FROM json_each(?) AS job",
+  ).bind(prompt, model, now, now, OWNER, JSON.stringify(ids.map((jobId) => [jobId, null, null, null, "{}", null, each.neurons, each.usd])));
   // The day's usage, as ours counts it for a caller without a quota or budget (src/jobs/sql.rs
   // `count_usage`, the same statement).
   const usage = env.DB.prepare(
@@ -224,7 +225,7 @@ async function generateImage(env, id, args) {
       "ON CONFLICT (owner, day) DO UPDATE SET images = images + excluded.images, " +
       "neurons = neurons + excluded.neurons, usd = usd + excluded.usd",
   ).bind(OWNER, new Date(now).toISOString().slice(0, 10), count, total.neurons, total.usd);
-  await env.DB.batch([...ids.map(insert), usage]);
+  await env.DB.batch([insert, usage]);
   if (count === 1) {
     await env.IMAGE_QUEUE.send({ job_id: ids[0], prompt, model });
     return reply(id, {

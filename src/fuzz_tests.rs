@@ -690,8 +690,8 @@ fn statements(
             limit,
         ),
         // Cancelling: the owner is user text too.
-        crate::jobs::cancel_sql::release_cancelled_image(id, Some(error)),
-        crate::jobs::cancel_sql::cancel(id, Some(error), now),
+        crate::jobs::cancel_sql::release_cancelled_images(ids, Some(error)),
+        crate::jobs::cancel_sql::cancel(ids, Some(error), now),
         // Tasks: ids, owners, tool names and stored results are bound like any user text.
         crate::jobs::tasks::insert_task(&crate::jobs::tasks::NewTask {
             id,

@@ -2,51 +2,51 @@
 //! to the owner's daily allowance, both in one batch (one transaction in D1), and only while the
 //! job is still unfinished, so a job is cancelled (and its allowance given back) at most once.
 
-use super::sql::owner_clause;
+use super::sql::{json_ids, listed_owner_clause};
 use crate::d1::{SqlValue, Statement};
 
 /// What a cancelled job's `error` says.
 pub const CANCELLED_ERROR: &str = "Job cancelled";
 
-/// Gives back the image of the job `id`, and the neurons and USD it was estimated to cost (the
-/// figures `quota::reserve` counted, kept on the job row), to its owner's count for the UTC day
-/// it was created on (the day they were counted under), while the job is unfinished. Never below
-/// zero. Runs before [`cancel`] in the same batch.
-pub fn release_cancelled_image(id: &str, owner: Option<&str>) -> Statement {
-    let mut params: Vec<SqlValue> = vec![id.into()];
-    let owner_only = owner_clause(owner, &mut params);
+/// Gives back the images of the jobs among `ids` that are unfinished (and `owner`'s, when given),
+/// and the neurons and USD they were estimated to cost (the figures `quota::reserve` counted, kept
+/// on each job row), to their owners' counts for the UTC day each was created on (the day they
+/// were counted under): one update per owner and day, by the jobs' totals. Never below zero.
+/// Runs before [`cancel`] in the same batch.
+pub fn release_cancelled_images(ids: &[String], owner: Option<&str>) -> Statement {
+    let mut params: Vec<SqlValue> = vec![json_ids(ids)];
+    let owner_only = listed_owner_clause(owner, &mut params);
     Statement::new(
         format!(
-            "UPDATE daily_usage SET images = MAX(images - 1, 0), \
-             neurons = MAX(neurons - COALESCE(job.estimated_neurons, 0), 0), \
-             usd = MAX(usd - COALESCE(job.estimated_usd, 0), 0) \
-             FROM (SELECT owner, strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day, \
-             estimated_neurons, estimated_usd FROM generation_jobs \
-             WHERE id = ? AND status IN ('pending', 'processing'){owner_only}) AS job \
+            "UPDATE daily_usage SET images = MAX(daily_usage.images - job.images, 0), \
+             neurons = MAX(daily_usage.neurons - job.neurons, 0), usd = MAX(daily_usage.usd - job.usd, 0) \
+             FROM (SELECT owner, strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day, COUNT(*) AS images, \
+             TOTAL(estimated_neurons) AS neurons, TOTAL(estimated_usd) AS usd FROM generation_jobs \
+             WHERE id IN (SELECT value FROM json_each(?)) AND +status IN ('pending', 'processing'){owner_only} \
+             GROUP BY owner, day) AS job \
              WHERE daily_usage.owner = job.owner AND daily_usage.day = job.day"
         ),
         params,
     )
 }
 
-/// Cancels the job `id` if it is unfinished (and `owner`'s, when given).
-pub fn cancel(id: &str, owner: Option<&str>, now: i64) -> Statement {
-    let mut params: Vec<SqlValue> = vec![CANCELLED_ERROR.into(), now.into(), id.into()];
-    let owner_only = owner_clause(owner, &mut params);
+/// Cancels the jobs among `ids` that are unfinished (and `owner`'s, when given).
+pub fn cancel(ids: &[String], owner: Option<&str>, now: i64) -> Statement {
+    let mut params: Vec<SqlValue> = vec![CANCELLED_ERROR.into(), now.into(), json_ids(ids)];
+    let owner_only = listed_owner_clause(owner, &mut params);
     Statement::new(
         format!(
             "UPDATE generation_jobs SET status = 'cancelled', error = ?, updated_at = ? \
-             WHERE id = ? AND status IN ('pending', 'processing'){owner_only}"
+             WHERE id IN (SELECT value FROM json_each(?)) AND +status IN ('pending', 'processing'){owner_only}"
         ),
         params,
     )
 }
 
-/// The batch that cancels `ids`: for each, its image given back, then its status.
+/// The batch that cancels `ids`, two statements whatever their number (two per job before,
+/// seventeenth pass): their images given back, then their status.
 pub fn cancel_batch(ids: &[String], owner: Option<&str>, now: i64) -> Vec<Statement> {
-    ids.iter()
-        .flat_map(|id| [release_cancelled_image(id, owner), cancel(id, owner, now)])
-        .collect()
+    vec![release_cancelled_images(ids, owner), cancel(ids, owner, now)]
 }
 
 #[cfg(test)]
@@ -167,6 +167,58 @@ mod tests {
             )
             .unwrap();
         assert_eq!(next_day, (5, 500.0));
+    }
+
+    #[test]
+    fn one_batch_gives_back_each_owners_jobs_on_their_days_each_job_once() {
+        let db = database();
+        let next_day = CREATED + 86_400_000;
+        for (id, owner, at) in [
+            ("a1", "alice", CREATED),
+            ("a2", "alice", CREATED),
+            ("a3", "alice", next_day),
+            ("b1", "bob", CREATED),
+        ] {
+            run(&db, insert_job(&job(id), "p", "flux-schnell", owner, at)); // 57.6 neurons, $0.0006336 each
+        }
+        db.execute_batch(
+            "INSERT INTO daily_usage (owner, day, images, neurons, usd) VALUES \
+             ('alice', '2026-11-29', 5, 500.0, 0.0055), ('alice', '2026-11-30', 5, 500.0, 0.0055), \
+             ('bob', '2026-11-29', 5, 500.0, 0.0055)",
+        )
+        .unwrap();
+        // Repeated and unknown ids among them.
+        let ids = ["a1", "a2", "a3", "b1", "a1", "missing"];
+        let listed: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        assert_eq!(
+            cancel_batch(&listed, None, CREATED + 5).len(),
+            2,
+            "two statements for any number of jobs"
+        );
+        cancel_all(&db, &ids, None);
+
+        for id in ["a1", "a2", "a3", "b1"] {
+            assert_eq!(status(&db, id), "cancelled");
+        }
+        let (images, neurons, usd) = usage(&db, "alice");
+        assert_eq!(
+            images, 3,
+            "two of alice's jobs were counted on the 29th, a1 given back once"
+        );
+        assert!((neurons - (500.0 - 2.0 * 57.6)).abs() < 1e-9, "{neurons}");
+        assert!((usd - (0.0055 - 2.0 * 0.0006336)).abs() < 1e-12, "{usd}");
+        let next: (i64, f64) = db
+            .query_row(
+                "SELECT images, neurons FROM daily_usage WHERE owner = 'alice' AND day = '2026-11-30'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(next.0, 4);
+        assert!((next.1 - (500.0 - 57.6)).abs() < 1e-9, "{}", next.1);
+        let (images, neurons, _) = usage(&db, "bob");
+        assert_eq!(images, 4);
+        assert!((neurons - (500.0 - 57.6)).abs() < 1e-9, "{neurons}");
     }
 
     #[test]

@@ -8,16 +8,12 @@
 //! a tombstone is left as it is (a repeat changes nothing, not even `updated_at`), and a key's
 //! call touches only that key's rows.
 
-use super::sql::owner_clause;
-use crate::d1::{SqlValue, Statement};
+use super::sql::{json_ids, listed_owner_clause};
+use crate::d1::Statement;
 
 /// The `error` every tombstone carries, so a wait or a listing that shows errors says why the job
 /// has no image.
 pub const DELETED_MESSAGE: &str = "This image was deleted: its file, thumbnail, prompt and parameters are gone.";
-
-fn json_ids(ids: &[String]) -> SqlValue {
-    SqlValue::from(serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string()))
-}
 
 /// Turns the finished jobs among `ids` (of `owner`, or any owner's for `None`) into tombstones:
 /// status `deleted`, prompt empty (the column is NOT NULL), parameters, seed, size, inputs,
@@ -25,7 +21,7 @@ fn json_ids(ids: &[String]) -> SqlValue {
 /// changed.
 pub fn tombstone_jobs(ids: &[String], owner: Option<&str>, now: i64) -> Statement {
     let mut params = vec![DELETED_MESSAGE.into(), now.into(), json_ids(ids)];
-    let owner_only = owner_clause(owner, &mut params);
+    let owner_only = listed_owner_clause(owner, &mut params);
     Statement::new(
         format!(
             "UPDATE generation_jobs SET status = 'deleted', prompt = '', parameters = NULL, seed = NULL, \
@@ -43,7 +39,7 @@ pub fn tombstone_jobs(ids: &[String], owner: Option<&str>, now: i64) -> Statemen
 pub fn delete_gallery_rows(ids: &[String]) -> Statement {
     Statement::new(
         "DELETE FROM generations WHERE job_id IN (SELECT value FROM json_each(?)) \
-         AND job_id IN (SELECT id FROM generation_jobs WHERE status = 'deleted')",
+         AND EXISTS (SELECT 1 FROM generation_jobs AS j WHERE j.id = generations.job_id AND +j.status = 'deleted')",
         vec![json_ids(ids)],
     )
 }

@@ -182,6 +182,12 @@ fn where_clause(conditions: Vec<(&'static str, SqlValue)>) -> (String, Vec<SqlVa
     (format!(" WHERE {}", columns.join(" AND ")), params)
 }
 
+/// `ids` as one JSON array text, bound once and read with `json_each`: a list of any length is
+/// one value, where `IN (?, ?, …)` would take one each (D1 takes at most 100 a statement).
+pub(super) fn json_ids(ids: &[String]) -> SqlValue {
+    SqlValue::from(serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string()))
+}
+
 /// ` AND owner = ?` (its value pushed onto `params`) when the caller sees only its own rows
 /// (jobs or tasks); nothing for the administrator (`None`).
 pub(super) fn owner_clause(owner: Option<&str>, params: &mut Vec<SqlValue>) -> &'static str {
@@ -189,6 +195,19 @@ pub(super) fn owner_clause(owner: Option<&str>, params: &mut Vec<SqlValue>) -> &
         Some(owner) => {
             params.push(owner.into());
             " AND owner = ?"
+        }
+        None => "",
+    }
+}
+
+/// [`owner_clause`] for a statement that acts on a list of jobs: ` AND +owner = ?`. The unary
+/// `+` keeps SQLite from reading the rows through the owner's index (every job of the key) and
+/// makes it look each listed id up by primary key (`statements_on_a_list_of_jobs_look_each_up_by_id`).
+pub(super) fn listed_owner_clause(owner: Option<&str>, params: &mut Vec<SqlValue>) -> &'static str {
+    match owner {
+        Some(owner) => {
+            params.push(owner.into());
+            " AND +owner = ?"
         }
         None => "",
     }
@@ -230,7 +249,7 @@ pub fn select_status(id: &str) -> Statement {
 pub fn select_jobs(ids: &[String], owner: Option<&str>) -> Statement {
     let placeholders = vec!["?"; ids.len()].join(", ");
     let mut params: Vec<SqlValue> = ids.iter().map(|id| SqlValue::from(id.as_str())).collect();
-    let owner_only = owner_clause(owner, &mut params);
+    let owner_only = listed_owner_clause(owner, &mut params);
     Statement::new(
         format!("SELECT {JOB_COLUMNS_WITH_PREVIEW} FROM generation_jobs WHERE id IN ({placeholders}){owner_only}"),
         params,
@@ -806,6 +825,65 @@ pub(crate) mod sqlite_tests {
     use crate::d1::sqlite::{apply, migrations};
     pub(crate) use crate::d1::sqlite::{database, values};
 
+    /// SQLite's plan for `statement`, one line per step.
+    fn plan(db: &Connection, statement: &Statement) -> Vec<String> {
+        let mut query = db.prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sql)).unwrap();
+        query
+            .query_map(params_from_iter(values(statement)), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// Statements that act on a list of jobs find each one by its id. Left to itself, SQLite
+    /// chose the owner's index (every job of the key, scanned) or the status index over a list
+    /// read by `json_each`, whose length it cannot see: a cost that grew with the table.
+    #[test]
+    fn statements_on_a_list_of_jobs_look_each_up_by_id() {
+        let db = database();
+        let ids: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        for owner in [Some("alice"), None] {
+            let mut statements = vec![
+                ("select_jobs", select_jobs(&ids, owner)),
+                (
+                    "tombstone_jobs",
+                    crate::jobs::delete_sql::tombstone_jobs(&ids, owner, 1),
+                ),
+                (
+                    "delete_gallery_rows",
+                    crate::jobs::delete_sql::delete_gallery_rows(&ids),
+                ),
+            ];
+            statements.extend(
+                crate::jobs::cancel_sql::cancel_batch(&ids, owner, 1)
+                    .into_iter()
+                    .map(|statement| ("cancel_batch", statement)),
+            );
+            statements.extend(
+                crate::jobs::sweep_sql::delete_jobs(&ids)
+                    .into_iter()
+                    .map(|statement| ("delete_jobs", statement)),
+            );
+            for (name, statement) in &statements {
+                let steps = plan(&db, statement);
+                for table in ["generation_jobs", "generations"] {
+                    let reads: Vec<&String> = steps
+                        .iter()
+                        .filter(|step| step.contains(&format!(" {table} ")) || step.ends_with(&format!(" {table}")))
+                        .collect();
+                    let by_id = |step: &&String| {
+                        step.starts_with(&format!("SEARCH {table} USING"))
+                            && (step.contains("(id=?)") || step.contains("(job_id=?)"))
+                    };
+                    assert!(
+                        reads.iter().all(by_id),
+                        "{name} (owner {owner:?}) reads {table} other than by id: {steps:#?}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_status_migration_keeps_every_column_and_takes_cancelled_and_deleted() {
         let db = Connection::open_in_memory().unwrap();
@@ -998,7 +1076,7 @@ pub(crate) mod sqlite_tests {
         let db = database();
         run(&db, insert_job(&job("j6"), "p", "flux-schnell", "admin", 1));
         listed_ids(&db, &claim_for_processing("j6", 2));
-        run(&db, crate::jobs::cancel_sql::cancel("j6", None, 3));
+        run(&db, crate::jobs::cancel_sql::cancel(&["j6".to_string()], None, 3));
         let image = stored("/images/k.png", None);
         assert_eq!(complete_with(&db, "j6", "g11", &image), "cancelled");
         assert_eq!(status_and_gallery_rows(&db, "j6"), ("cancelled".to_string(), 0));

@@ -107,13 +107,13 @@ pub fn delete_jobs(ids: &[String]) -> Vec<Statement> {
     vec![
         Statement::new(
             format!(
-                "DELETE FROM generations WHERE job_id IN ({placeholders}) AND job_id IN \
-                 (SELECT id FROM generation_jobs WHERE status IN ('completed', 'failed', 'cancelled', 'deleted'))"
+                "DELETE FROM generations WHERE job_id IN ({placeholders}) AND EXISTS (SELECT 1 FROM generation_jobs AS j \
+                 WHERE j.id = generations.job_id AND +j.status IN ('completed', 'failed', 'cancelled', 'deleted'))"
             ),
             params.clone(),
         ),
         Statement::new(
-            format!("DELETE FROM generation_jobs WHERE id IN ({placeholders}) AND status IN ('completed', 'failed', 'cancelled', 'deleted')"),
+            format!("DELETE FROM generation_jobs WHERE id IN ({placeholders}) AND +status IN ('completed', 'failed', 'cancelled', 'deleted')"),
             params,
         ),
     ]

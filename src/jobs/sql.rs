@@ -191,23 +191,22 @@ pub(super) fn json_ids(ids: &[String]) -> SqlValue {
 /// ` AND owner = ?` (its value pushed onto `params`) when the caller sees only its own rows
 /// (jobs or tasks); nothing for the administrator (`None`).
 pub(super) fn owner_clause(owner: Option<&str>, params: &mut Vec<SqlValue>) -> &'static str {
-    match owner {
-        Some(owner) => {
-            params.push(owner.into());
-            " AND owner = ?"
-        }
-        None => "",
-    }
+    owner_term(owner, params, " AND owner = ?")
 }
 
 /// [`owner_clause`] for a statement that acts on a list of jobs: ` AND +owner = ?`. The unary
 /// `+` keeps SQLite from reading the rows through the owner's index (every job of the key) and
 /// makes it look each listed id up by primary key (`statements_on_a_list_of_jobs_look_each_up_by_id`).
 pub(super) fn listed_owner_clause(owner: Option<&str>, params: &mut Vec<SqlValue>) -> &'static str {
+    owner_term(owner, params, " AND +owner = ?")
+}
+
+/// `term` with the owner's value pushed onto `params`, or nothing for the administrator (`None`).
+fn owner_term(owner: Option<&str>, params: &mut Vec<SqlValue>, term: &'static str) -> &'static str {
     match owner {
         Some(owner) => {
             params.push(owner.into());
-            " AND +owner = ?"
+            term
         }
         None => "",
     }

@@ -6,7 +6,7 @@
 //! oldest matching rows, and the outer WHERE repeats the condition, so a row another sweep or a
 //! delivery changed in between is left alone. `RETURNING` tells the sweeper what it changed.
 
-use super::sql::JOB_COLUMNS;
+use super::sql::{json_ids, JOB_COLUMNS};
 use crate::d1::{SqlValue, Statement};
 
 /// Marks up to `limit` jobs `pending` since before `stale_before` (and created since
@@ -88,14 +88,13 @@ pub fn select_expired(created_before: i64, limit: i64) -> Statement {
 /// never escapes either). Both lists are bound as one JSON array each, so the statement binds two
 /// values however many keys and jobs there are.
 pub fn unreferenced_inputs(candidates: &[String], deleting: &[String]) -> Statement {
-    let json = |items: &[String]| SqlValue::from(serde_json::to_string(items).expect("a list of strings is JSON"));
     Statement::new(
         "SELECT DISTINCT c.value AS key FROM json_each(?) AS c \
          WHERE NOT EXISTS (SELECT 1 FROM generation_jobs AS j \
          WHERE j.inputs IS NOT NULL AND instr(j.inputs, c.value) > 0 \
          AND j.id NOT IN (SELECT d.value FROM json_each(?) AS d)) \
          ORDER BY c.value",
-        vec![json(candidates), json(deleting)],
+        vec![json_ids(candidates), json_ids(deleting)],
     )
 }
 

@@ -403,14 +403,14 @@ async function seedOriginal(db) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function post(url, body, headers) {
+function post(url, body, headers, path = "/mcp") {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
         host: url.hostname,
         port: url.port,
         method: "POST",
-        path: "/mcp",
+        path,
         agent,
         headers: {
           "Content-Type": "application/json",
@@ -1019,9 +1019,10 @@ async function firstAnswer(which, url) {
   if (which !== PROTOCOL_FLOOR) {
     r = await post(url, SCENARIOS[0].body, {});
   } else {
-    // The protocol floor has nothing canned yet: its first answer is the /__load reply.
-    const res = await fetch(new URL("/__load", url), { method: "POST", body: "{}" });
-    r = { status: res.status, text: await res.text() };
+    // The protocol floor has nothing canned yet: its first answer is the /__load reply, sent
+    // through the same client as ours's first request (it was `fetch`, whose own cold paths
+    // the floor's first request then carried).
+    r = await post(url, "{}", {}, "/__load");
   }
   if (r.status !== 200) throw new Error(`start-up ${which}: first answer HTTP ${r.status} ${r.text.slice(0, 200)}`);
   return r;

@@ -1,6 +1,6 @@
 // Does workerd keep the Wasm code compiled at module load until the first request?
 //
-//   node bench/liftoff-flush.mjs
+//   node bench/liftoff-flush.mjs [--flags "<v8 flags>"] [--calls N] [--trigger]
 //
 // A worker of a few lines imports a Wasm module of one function (i32.add), calls it at module
 // load and again in its first fetch. workerd runs with V8's --trace-wasm-compilation-times,
@@ -11,11 +11,22 @@
 // --flags="<v8 flags>" adds V8 flags (e.g. --flags=--no-flush-liftoff-code, which keeps the code).
 // --calls N calls the function N times at module load (default 1). Enough calls tier it up to
 // TurboFan there, and TurboFan code is kept: `--calls 2000000` prints "kept" (twelfth pass).
+// --trigger runs workerd under gdb (Debian's `gdb`) and prints, in order, each isolate workerd
+// builds, this worker's Wasm compile and each Liftoff flush, with the flush's caller: what drops
+// the code (nineteenth pass: each isolate built after ours, Miniflare's own six included).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 
 const { values: opts } = parseArgs({
-  options: { flags: { type: "string", default: "" }, calls: { type: "string", default: "1" } },
+  options: {
+    flags: { type: "string", default: "" },
+    calls: { type: "string", default: "1" },
+    trigger: { type: "boolean", default: false },
+  },
 });
 const calls = Number(opts.calls);
 if (!Number.isInteger(calls) || calls < 1) throw new Error("liftoff-flush: --calls takes a whole number of at least 1");
@@ -36,6 +47,81 @@ export default {
     return new Response(String(instance.exports.add(2, 3)));
   },
 };`;
+
+/**
+ * With --trigger: points Miniflare at a wrapper that runs workerd under gdb, whose breakpoints
+ * (never stopping) append one line per event to a log; returns that log's path.
+ */
+function traceUnderGdb(dir) {
+  try {
+    execFileSync("gdb", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("liftoff-flush --trigger: needs gdb on PATH (Debian package `gdb`)");
+  }
+  const workerd = process.env.MINIFLARE_WORKERD_PATH ?? workerdBinary;
+  const log = path.join(dir, "events.log");
+  // Python breakpoints return False from stop(), so workerd runs on. The isolate's name is its
+  // constructor's `kj::StringPtr id`, which this build passes by reference in rcx (x86-64); on
+  // another build the name may read as "?", and the order of events still holds.
+  const script = `
+set pagination off
+set confirm off
+handle SIGPIPE SIGUSR1 SIGUSR2 SIG34 SIGSEGV nostop noprint pass
+python
+import gdb
+LOG = ${JSON.stringify(log)}
+def note(text):
+    with open(LOG, "a") as f:
+        f.write(text + "\\n")
+class Mark(gdb.Breakpoint):
+    def __init__(self, spec, label):
+        super().__init__(spec, internal=True)
+        self.label = label
+    def stop(self):
+        text = self.label
+        if self.label == "isolate":
+            try:
+                ptr = int(gdb.parse_and_eval("*(unsigned long*)$rcx"))
+                size = int(gdb.parse_and_eval("*(unsigned long*)($rcx+8)"))
+                name = bytes(gdb.selected_inferior().read_memory(ptr, size)).decode().rstrip(chr(0)) if 0 < size < 200 else "?"
+            except Exception:
+                name = "?"
+            text += " " + name
+        if self.label == "flush":
+            try:
+                frame = gdb.newest_frame().older()
+                text += " from " + (frame.name() or "?").split("(")[0]
+                for _ in range(12):
+                    frame = frame.older()
+                    if frame is None:
+                        break
+                    if (frame.name() or "").startswith("workerd::"):
+                        text += " in " + frame.name().split("(")[0]
+                        break
+            except Exception:
+                pass
+        note(text)
+        return False
+Mark("workerd::Worker::Isolate::Isolate", "isolate")
+Mark("workerd::jsg::compileWasmModule", "wasm-compile")
+Mark("v8::internal::wasm::WasmEngine::FlushLiftoffCode", "flush")
+end
+run
+`;
+  const commands = path.join(dir, "trace.gdb");
+  writeFileSync(commands, script);
+  const wrapper = path.join(dir, "workerd.sh");
+  writeFileSync(wrapper, `#!/bin/sh\nexec gdb -q -batch -x ${JSON.stringify(commands)} --args ${JSON.stringify(workerd)} "$@"\n`, {
+    mode: 0o755,
+  });
+  process.env.MINIFLARE_WORKERD_PATH = wrapper;
+  return log;
+}
+
+const workerdBinary = (await import("workerd")).default.default;
+const traceDir = opts.trigger ? mkdtempSync(path.join(tmpdir(), "liftoff-flush-")) : null;
+if (traceDir) process.on("exit", () => rmSync(traceDir, { recursive: true, force: true }));
+const eventLog = traceDir ? traceUnderGdb(traceDir) : null;
 
 const lines = [];
 const mf = new Miniflare({
@@ -89,3 +175,24 @@ console.log(
     ? "kept: the code compiled at module load served the first request"
     : "dropped: the first request compiled the function again",
 );
+
+if (eventLog) {
+  if (!existsSync(eventLog)) throw new Error("liftoff-flush --trigger: gdb logged nothing (did workerd run under it?)");
+  const events = readFileSync(eventLog, "utf8").trim().split("\n");
+  console.log("\nworkerd's start, in order (gdb):");
+  for (const event of events) console.log(`  ${event}`);
+  const compiled = events.indexOf("wasm-compile");
+  if (compiled < 0) throw new Error("liftoff-flush --trigger: gdb saw no Wasm compile (did the breakpoints resolve?)");
+  // Each flush follows the construction of the isolate named just before it.
+  const after = [];
+  for (let i = compiled + 1; i < events.length; i++) {
+    if (!events[i].startsWith("flush")) continue;
+    const built = events.slice(0, i).reverse().find((e) => e.startsWith("isolate "));
+    after.push(built ? built.slice("isolate ".length) : "?");
+  }
+  console.log(
+    after.length
+      ? `${after.length} flush(es) after this worker's Wasm compile, each as an isolate was built: ${after.join(", ")}`
+      : "no flush after this worker's Wasm compile",
+  );
+}

@@ -36,8 +36,9 @@ const BODY_LIMIT = bodyLimitOf();
 const HEADER_NAMES = headersOf().split("\n");
 // While the isolate starts (during the client's TLS handshake, on Cloudflare), not in the first
 // request: the configuration and the latest revision's initialize and tools/list answers. (It
-// runs the JSON-RPC path's code too, but V8 compiles that again for the first request:
-// bench/README.md, "sixth pass".)
+// runs the JSON-RPC path's code too, but V8 compiles that again for the first request: workerd
+// drops all Liftoff code each time it builds another isolate, and Miniflare builds its own
+// after ours; bench/README.md, "sixth pass" and "nineteenth pass".)
 warmUp(env);
 /** The paths handed over, by method (transport::ENTRY_ROUTES, one `METHOD path` per line). */
 const POST_PATHS = new Set();

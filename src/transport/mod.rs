@@ -119,9 +119,11 @@ pub async fn serve_read(method: &str, url: &str, headers: &str, body: Vec<u8>, e
 /// first requests get (`initialize` and `tools/list` of the latest revision) are serialised into
 /// their per-isolate cache, so the first requests pay for neither. The synchronous code of the
 /// JSON-RPC path also runs once, but under workerd 2026-11-17 V8 drops the code it compiled here
-/// before the first request, which compiles it again (bench/README.md, "sixth pass"). Only code
-/// tiered up to TurboFan is kept, and running the path often enough for that cost start-up more
-/// than it saved the first request ("twelfth pass"). Cloudflare
+/// before the first request, which compiles it again: workerd drops all Liftoff code in the
+/// process each time it builds an isolate, and Miniflare builds its own services after ours
+/// (bench/README.md, "sixth pass" and "nineteenth pass"). Only code tiered up to TurboFan is kept,
+/// and running the path often enough for that cost start-up more than it saved the first request
+/// ("twelfth pass"). Cloudflare
 /// starts an isolate while the client's TLS handshake is under way, so this time is mostly hidden
 /// from the first caller; the bench's start-up row (spawn → first answer) still counts it. No
 /// I/O: none is allowed outside a request.

@@ -183,13 +183,13 @@ if (eventLog) {
   for (const event of events) console.log(`  ${event}`);
   const compiled = events.indexOf("wasm-compile");
   if (compiled < 0) throw new Error("liftoff-flush --trigger: gdb saw no Wasm compile (did the breakpoints resolve?)");
-  // Each flush follows the construction of the isolate named just before it.
+  // Each flush follows the construction of the isolate named last before it.
   const after = [];
-  for (let i = compiled + 1; i < events.length; i++) {
-    if (!events[i].startsWith("flush")) continue;
-    const built = events.slice(0, i).reverse().find((e) => e.startsWith("isolate "));
-    after.push(built ? built.slice("isolate ".length) : "?");
-  }
+  let building = "?";
+  events.forEach((event, i) => {
+    if (event.startsWith("isolate ")) building = event.slice("isolate ".length);
+    else if (i > compiled && event.startsWith("flush")) after.push(building);
+  });
   console.log(
     after.length
       ? `${after.length} flush(es) after this worker's Wasm compile, each as an isolate was built: ${after.join(", ")}`

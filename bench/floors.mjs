@@ -1028,6 +1028,14 @@ async function firstAnswer(which, url) {
   return r;
 }
 
+/**
+ * The revision of the start-up phase's second request, a `tools/list` (information, no target):
+ * an earlier revision than the one `warm_up` prepares, so it shows what a fresh isolate costs a
+ * client that speaks it (ours sends the reviewed list since the twentieth pass, not one built
+ * on first use).
+ */
+const EARLIER_REVISION = "2025-06-18";
+
 async function startOnce(which, build = BUILD_DIR) {
   const workers = startupWorkers(which, build);
   const t0 = performance.now();
@@ -1037,7 +1045,13 @@ async function startOnce(which, build = BUILD_DIR) {
     const url = await mf.unsafeGetDirectURL(which);
     await firstAnswer(which, url);
     const tFirst = performance.now();
-    return { ready: tReady - t0, first: tFirst - t0, firstRequest: tFirst - tReady };
+    let earlierList = null;
+    if (which !== PROTOCOL_FLOOR) {
+      const r = await post(url, rpc("tools/list", {}), { "MCP-Protocol-Version": EARLIER_REVISION });
+      if (!okAnswer(r)) throw new Error(`start-up ${which}: tools/list (${EARLIER_REVISION}) HTTP ${r.status} ${r.text.slice(0, 200)}`);
+      earlierList = performance.now() - tFirst;
+    }
+    return { ready: tReady - t0, first: tFirst - t0, firstRequest: tFirst - tReady, earlierList };
   } finally {
     await mf.dispose();
   }
@@ -1057,12 +1071,14 @@ async function startupVersus(results) {
   );
   const ratios = rounds.map((x) => x.V.first / x.A.first);
   const firstRatios = rounds.map((x) => x.V.firstRequest / x.A.firstRequest);
-  results.push({ kind: "startup-versus", name: "start-up, versus/ours", versus: VERSUS_DIR, rounds, ratios, firstRatios });
+  const earlierRatios = rounds.map((x) => x.V.earlierList / x.A.earlierList);
+  results.push({ kind: "startup-versus", name: "start-up, versus/ours", versus: VERSUS_DIR, rounds, ratios, firstRatios, earlierRatios });
   const band = (xs) => `${fmt(median(xs), 3)} (middle half ${middleHalf(xs).map((x) => fmt(x, 3)).join("–")})`;
+  const ms = (side, field) => fmt(median(rounds.map((x) => x[side][field])), 2);
   console.log(
-    `  versus/ours: start-up ${band(ratios)}, first request ${band(firstRatios)}; ` +
-      `medians: ours ${fmt(median(rounds.map((x) => x.A.first)))} ms, first request ${fmt(median(rounds.map((x) => x.A.firstRequest)), 2)} ms; ` +
-      `versus ${fmt(median(rounds.map((x) => x.V.first)))} ms, ${fmt(median(rounds.map((x) => x.V.firstRequest)), 2)} ms`,
+    `  versus/ours: start-up ${band(ratios)}, first request ${band(firstRatios)}, then tools/list (${EARLIER_REVISION}) ${band(earlierRatios)}; ` +
+      `medians: ours ${fmt(median(rounds.map((x) => x.A.first)))} ms, first request ${ms("A", "firstRequest")} ms, tools/list ${ms("A", "earlierList")} ms; ` +
+      `versus ${fmt(median(rounds.map((x) => x.V.first)))} ms, ${ms("V", "firstRequest")} ms, ${ms("V", "earlierList")} ms`,
   );
 }
 
@@ -1119,7 +1135,8 @@ async function startupPhase(results) {
     console.log(
       `  start-up round ${r + 1}: ours ${fmt(got.A.first)} ms (first request ${fmt(got.A.firstRequest, 1)} ms), ` +
         `protocol floor ${fmt(got.B.first)} ms (${fmt(got.B.firstRequest, 1)} ms), again ${fmt(got.B2.first)} ms; ` +
-        `original ${fmt(got.C.first)} ms (${fmt(got.C.firstRequest, 1)} ms)`,
+        `original ${fmt(got.C.first)} ms (${fmt(got.C.firstRequest, 1)} ms); ` +
+        `then tools/list (${EARLIER_REVISION}): ours ${fmt(got.A.earlierList, 1)} ms, original ${fmt(got.C.earlierList, 1)} ms`,
     );
   }
   results.push({
@@ -1142,7 +1159,11 @@ async function startupPhase(results) {
       first: median(rounds.map((x) => x.C.first)),
       firstRequest: median(rounds.map((x) => x.C.firstRequest)),
       ratio: median(rounds.map((x) => x.C.first / x.A.first)),
+      earlierList: median(rounds.map((x) => x.C.earlierList)),
     },
+    // Information (no target): the second request, a tools/list of EARLIER_REVISION.
+    earlierRevision: EARLIER_REVISION,
+    oursEarlierList: median(rounds.map((x) => x.A.earlierList)),
   });
   const w = wasmTimes();
   results.push({ kind: "wasm", name: "Wasm compile + instantiate (Node V8, stub imports)", ...w });
@@ -1545,7 +1566,9 @@ function table(results, m) {
       `\nFirst request after ready: ours ${fmt(startup.oursFirstRequest, 1)} ms, protocol floor ${fmt(startup.floorFirstRequest, 1)} ms: ` +
         `**${fmt(startup.firstRequestRatio, 2)}×** the floor's (target ≤ ${startup.firstRequestTarget}×: ${ok}). ` +
         `The original (information): start-up ${fmt(startup.original.first)} ms (original time / ours ${fmt(startup.original.ratio, 2)}), ` +
-        `first request ${fmt(startup.original.firstRequest, 1)} ms.`,
+        `first request ${fmt(startup.original.firstRequest, 1)} ms. ` +
+        `Then a tools/list of ${startup.earlierRevision} (information): ours ${fmt(startup.oursEarlierList, 1)} ms, ` +
+        `the original ${fmt(startup.original.earlierList, 1)} ms.`,
     );
   }
   const first = results.find((x) => x.kind === "first");

@@ -51,23 +51,29 @@ pub fn answer_static(request: &RpcRequest, revision: &str) -> Option<Result<Valu
     Some(result)
 }
 
-/// The `tools/list` result for `revision`, built once per isolate and revision: it depends on
-/// nothing but the tool table, and building it (every schema and description) was most of the
-/// cost of answering it.
+/// The `tools/list` result for `revision`, built from the tool table. The server sends the
+/// reviewed copy of it instead (see [`TOOLS_LIST_ANSWERS`]); this builds that copy (the golden
+/// test) and any revision without one.
 fn tools_list_result(revision: &str) -> Result<Value, RpcError> {
-    thread_local! {
-        static TOOLS_LIST: std::cell::RefCell<Vec<(String, Value)>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    TOOLS_LIST.with(|cached| {
-        if let Some((_, result)) = cached.borrow().iter().find(|(built_for, _)| built_for == revision) {
-            return Ok(result.clone());
-        }
-        let result = to_value(ListToolsResult {
-            tools: tools::list(revision),
-        })?;
-        cached.borrow_mut().push((revision.to_string(), result.clone()));
-        Ok(result)
+    to_value(ListToolsResult {
+        tools: tools::list(revision),
     })
+}
+
+/// The `tools/list` result of each revision as compact JSON text, from the reviewed golden files
+/// (`tests/golden/`, minified by `build.rs`): sent as they are, so no isolate builds the list
+/// (most of its start-up work beyond compiling the Wasm, bench/README.md, twentieth pass). The
+/// golden test keeps each file equal to what [`tools_list_result`] builds; the tests below check
+/// the bytes.
+const TOOLS_LIST_ANSWERS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/tools_list_answers.rs"));
+
+/// The reviewed `tools/list` result of `revision`, or None when it has none (a revision added
+/// before its golden file: built at run time instead).
+fn reviewed_tools_list(revision: &str) -> Option<Result<&'static RawValue, RpcError>> {
+    let (_, text) = TOOLS_LIST_ANSWERS.iter().find(|(listed, _)| *listed == revision)?;
+    // Checked as JSON once per isolate and revision (a scan, not a tree), so a file that is not
+    // JSON is an error answer, never a broken body.
+    Some(serde_json::from_str(text).map_err(|e| RpcError::Internal(format!("tools/list of {revision}: {e}"))))
 }
 
 fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
@@ -165,8 +171,9 @@ enum Answer {
 
 /// The result of a request whose answer depends on nothing but its method and revision
 /// (`initialize`, whose revision is the negotiated one; `tools/list`; `resources/templates/list`;
-/// `server/discover`), serialised once per isolate and revision and written as is: tools/list
-/// alone is about 70 KB of JSON. None for every other request, which is answered as usual.
+/// `server/discover`), written as is: tools/list (about 70 KB of JSON) from its reviewed copy,
+/// the others serialised once per isolate and revision. None for every other request, which is
+/// answered as usual.
 fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawValue, RpcError>> {
     let key: (&'static str, &'static str) = match (era, request.method.as_str()) {
         (Era::Handshake { .. }, "initialize") => ("initialize", version::negotiate(cacheable_initialize(request)?)),
@@ -185,6 +192,17 @@ fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawVa
         return Some(Ok(found));
     }
     let (method, revision) = key;
+    let reviewed = match method {
+        "tools/list" => reviewed_tools_list(revision),
+        _ => None,
+    };
+    let raw = reviewed.unwrap_or_else(|| built_result(era, method, revision));
+    // One per method and revision, kept for life: small, and the reviewed lists are borrowed.
+    Some(raw.inspect(|raw| RESULTS.with(|results| results.borrow_mut().push((key, *raw)))))
+}
+
+/// A cached answer's result built at run time, serialised once and kept for the isolate's life.
+fn built_result(era: Era, method: &'static str, revision: &'static str) -> Result<&'static RawValue, RpcError> {
     let value = match (era, method) {
         (_, "initialize") => to_value(initialize_result(Some(revision))),
         (Era::Handshake { .. }, "tools/list") => tools_list_result(revision),
@@ -194,14 +212,9 @@ fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawVa
         (Era::Stateless, _) => to_value(resources::templates(version::has_titles(revision)))
             .map(|templates| stateless::complete_result(method, templates)),
     };
-    let raw =
-        value.and_then(|value| serde_json::value::to_raw_value(&value).map_err(|e| RpcError::Internal(e.to_string())));
-    Some(raw.map(|raw| {
-        // One per method and revision: a few dozen small allocations an isolate keeps for life.
-        let raw: &'static RawValue = Box::leak(raw);
-        RESULTS.with(|results| results.borrow_mut().push((key, raw)));
-        raw
-    }))
+    let raw = value
+        .and_then(|value| serde_json::value::to_raw_value(&value).map_err(|e| RpcError::Internal(e.to_string())))?;
+    Ok(Box::leak(raw))
 }
 
 /// The revision an `initialize` asks for, when its params are ones the cached answer fits
@@ -425,6 +438,22 @@ mod tests {
                 .unwrap()
                 .get(),
             text(list)
+        );
+    }
+
+    /// Every revision's tools/list is sent from its reviewed copy (the test above checks the
+    /// bytes); one missing would be built at run time, at start-up for the latest revision.
+    #[test]
+    fn every_revision_has_a_reviewed_tools_list() {
+        for revision in version::SUPPORTED.iter().chain(version::STATELESS.iter()) {
+            assert!(
+                reviewed_tools_list(revision).is_some_and(|reviewed| reviewed.is_ok()),
+                "no reviewed tools/list for {revision}: run `UPDATE_GOLDEN=1 cargo test golden`"
+            );
+        }
+        assert_eq!(
+            TOOLS_LIST_ANSWERS.len(),
+            version::SUPPORTED.len() + version::STATELESS.len()
         );
     }
 

@@ -1,6 +1,8 @@
 //! Golden `tools/list` per revision: the exact result the server sends, committed under
 //! `tests/golden/`, so any change to a tool's name, description or schemas is seen in review.
-//! `UPDATE_GOLDEN=1 cargo test golden` rewrites the files from the current code.
+//! `UPDATE_GOLDEN=1 cargo test golden` rewrites the files from the current code. The server
+//! sends these files as `build.rs` minified them, so a tool change reaches clients only once
+//! they are regenerated (the next build embeds them).
 
 use std::path::PathBuf;
 

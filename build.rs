@@ -1,7 +1,7 @@
 //! Build step: the reviewed `tools/list` results (`tests/golden/tools-list-<revision>.json`,
 //! pretty-printed for review) minified into `OUT_DIR`, for the server to send as they are
 //! (`server::cached_result`). Building that result at run time (every tool's schemas and
-//! descriptions) was most of an isolate's start-up work beyond compiling the Wasm, and the first
+//! descriptions) was most of what `warm_up` did when an isolate started, and the first
 //! `tools/list` of each other revision paid the same (bench/README.md, twentieth pass).
 //!
 //! The golden test (`src/wire_contract/golden.rs`) keeps these files equal to what the code

@@ -62,7 +62,8 @@ fn tools_list_result(revision: &str) -> Result<Value, RpcError> {
 
 /// The `tools/list` result of each revision as compact JSON text, from the reviewed golden files
 /// (`tests/golden/`, minified by `build.rs`): sent as they are, so no isolate builds the list
-/// (most of its start-up work beyond compiling the Wasm, bench/README.md, twentieth pass). The
+/// (most of what `warm_up` did, and the first `tools/list` of every other revision; bench/README.md,
+/// twentieth pass). The
 /// golden test keeps each file equal to what [`tools_list_result`] builds; the tests below check
 /// the bytes.
 const TOOLS_LIST_ANSWERS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/tools_list_answers.rs"));

@@ -10,18 +10,20 @@
 
 use std::path::{Path, PathBuf};
 
-const GOLDEN_DIR: &str = "tests/golden";
-const PREFIX: &str = "tools-list-";
-const SUFFIX: &str = ".json";
+#[path = "src/wire_contract/golden_files.rs"]
+mod golden_files;
+
+use golden_files::{file_name, revision_of, GOLDEN_DIR};
 
 fn main() {
     println!("cargo:rerun-if-changed={GOLDEN_DIR}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/wire_contract/golden_files.rs");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut table = String::from("// Written by build.rs: (revision, compact tools/list result).\n&[\n");
-    for (revision, path) in golden_files(Path::new(GOLDEN_DIR)) {
+    for (revision, path) in reviewed_lists(Path::new(GOLDEN_DIR)) {
         let pretty = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        let name = format!("{PREFIX}{revision}{SUFFIX}");
+        let name = file_name(&revision);
         std::fs::write(out.join(&name), minified(&pretty)).unwrap_or_else(|e| panic!("write {name}: {e}"));
         table.push_str(&format!(
             "    ({revision:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{name}\"))),\n"
@@ -31,15 +33,15 @@ fn main() {
     std::fs::write(out.join("tools_list_answers.rs"), table).expect("write tools_list_answers.rs");
 }
 
-/// Each `tools-list-<revision>.json` in `dir` with its revision, by revision.
-fn golden_files(dir: &Path) -> Vec<(String, PathBuf)> {
+/// Each golden file in `dir` with its revision, by revision.
+fn reviewed_lists(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
-            let revision = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?.to_string();
+            let revision = revision_of(&name)?.to_string();
             Some((revision, entry.path()))
         })
         .collect();

@@ -124,10 +124,9 @@ pub async fn serve_read(method: &str, url: &str, headers: &str, body: Vec<u8>, e
 /// process each time it builds an isolate, and Miniflare builds its own services after ours
 /// (bench/README.md, "sixth pass" and "nineteenth pass"). Only code tiered up to TurboFan is kept,
 /// and running the path often enough for that cost start-up more than it saved the first request
-/// ("twelfth pass"). Cloudflare
-/// starts an isolate while the client's TLS handshake is under way, so this time is mostly hidden
-/// from the first caller; the bench's start-up row (spawn → first answer) still counts it. No
-/// I/O: none is allowed outside a request.
+/// ("twelfth pass"). Cloudflare starts an isolate while the client's TLS handshake is under way,
+/// so this time is mostly hidden from the first caller; the bench's start-up row (spawn → first
+/// answer) still counts it. No I/O: none is allowed outside a request.
 pub fn warm_up(env: Option<&Env>) {
     let config = env.map(Config::from_env);
     let head = RequestHead::from_wire(

@@ -6,13 +6,13 @@
 
 use std::path::PathBuf;
 
+use super::golden_files::{file_name, revision_of, GOLDEN_DIR};
 use super::{manifest_path, revisions, tools_list_result};
 
-const GOLDEN_DIR: &str = "tests/golden";
 const UPDATE_VARIABLE: &str = "UPDATE_GOLDEN";
 
 fn golden_path(revision: &str) -> PathBuf {
-    manifest_path(&format!("{GOLDEN_DIR}/tools-list-{revision}.json"))
+    manifest_path(GOLDEN_DIR).join(file_name(revision))
 }
 
 /// Pretty JSON (two-space indent, keys in the order sent) with one trailing newline.
@@ -83,7 +83,7 @@ fn tools_list_matches_the_reviewed_golden_file_for_every_revision() {
         .flatten();
     for stale in entries.map(|e| e.path()).filter(|p| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        name.starts_with("tools-list-") && name.ends_with(".json") && !known.contains(p)
+        revision_of(name).is_some() && !known.contains(p)
     }) {
         if update {
             std::fs::remove_file(&stale).unwrap_or_else(|e| panic!("remove {}: {e}", stale.display()));

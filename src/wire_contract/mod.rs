@@ -9,6 +9,7 @@
 
 mod apps;
 mod golden;
+mod golden_files;
 mod messages;
 mod resources;
 mod tasks;

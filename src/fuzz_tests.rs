@@ -127,6 +127,32 @@ fn message_like() -> impl Strategy<Value = Value> {
         })
 }
 
+/// Member names of a JSON-RPC message, others, and names written with escapes.
+fn member_name() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        3 => Just("jsonrpc"),
+        3 => Just("id"),
+        3 => Just("method"),
+        3 => Just("params"),
+        1 => Just("result"),
+        1 => Just("error"),
+        1 => Just("other"),
+        1 => Just("\\u006dethod"),
+        1 => Just("\\u0069d"),
+    ]
+}
+
+/// A member's value as text: what a message holds, and values a serialiser would write otherwise.
+fn member_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => Just("\"2.0\"".to_string()),
+        2 => text(8).prop_map(|text| Value::from(text).to_string()),
+        1 => prop_oneof![Just("null"), Just("-0"), Just("1.0"), Just("1e400"), Just("-1e-400"), Just("18446744073709551616"), Just("2.0"), Just("{}"), Just("[]"), Just("{\"a\":1,\"a\":2}")]
+            .prop_map(str::to_string),
+        2 => json_value().prop_map(|value| value.to_string()),
+    ]
+}
+
 fn request_id_value(id: &RequestId) -> Value {
     serde_json::to_value(id).unwrap()
 }
@@ -250,6 +276,34 @@ proptest! {
         match parse_body(&input.to_string()) {
             Ok(IncomingBody::Single(single)) => prop_assert_eq!(single, outcome),
             Ok(IncomingBody::Batch(_)) | Err(_) => prop_assert!(input.is_array()),
+        }
+    }
+
+    /// Bodies written member by member, as a client might write them and a serialiser never
+    /// would (a member twice, spaces anywhere, numbers such as `-0`, `1.0` and `1e400`): the body
+    /// parser's way for plain messages gives what reading the body as a value and classifying
+    /// it gives, whichever way it takes.
+    #[test]
+    fn written_messages_parse_as_their_value_classifies(
+        members in proptest::collection::vec((member_name(), member_text()), 0..7),
+        space in prop_oneof![Just(""), Just(" "), Just("\n\t "), Just("\r\n")],
+        array in proptest::bool::weighted(0.05),
+    ) {
+        let inner = members
+            .iter()
+            .map(|(name, value)| format!("{space}\"{name}\"{space}:{space}{value}{space}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let body = if array { format!("{space}[{inner}]") } else { format!("{space}{{{inner}}}{space}") };
+        let reference = serde_json::from_str::<Value>(&body).map(|value| match value {
+            Value::Array(_) => None,
+            value => Some(classify(value)),
+        });
+        match (parse_body(&body), reference) {
+            (Ok(IncomingBody::Single(single)), Ok(Some(classified))) => prop_assert_eq!(single, classified),
+            (Err(RpcError::Parse(_)), Err(_)) => {}
+            (Ok(IncomingBody::Batch(_)) | Err(_), Ok(None)) => {}
+            (outcome, reference) => prop_assert!(false, "{body}: {outcome:?} against {reference:?}"),
         }
     }
 

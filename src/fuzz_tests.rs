@@ -294,7 +294,8 @@ proptest! {
             .map(|(name, value)| format!("{space}\"{name}\"{space}:{space}{value}{space}"))
             .collect::<Vec<_>>()
             .join(",");
-        let body = if array { format!("{space}[{inner}]") } else { format!("{space}{{{inner}}}{space}") };
+        // Now and then the same object in a batch, which must not be read as a message.
+        let body = if array { format!("{space}[{{{inner}}}]") } else { format!("{space}{{{inner}}}{space}") };
         let reference = serde_json::from_str::<Value>(&body).map(|value| match value {
             Value::Array(_) => None,
             value => Some(classify(value)),

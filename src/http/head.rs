@@ -50,23 +50,18 @@ impl RequestHead {
         )
     }
 
-    /// A head over `headers` in the wire form, its fields found once. A last line without its
-    /// value (never sent) is left out, as splitting the text in pairs leaves it out.
+    /// A head over `headers` in the wire form, its fields found once: the text split in
+    /// name/value pairs, as each lookup split it before (a last name without its value, never
+    /// sent, is left out).
     fn with_headers(url: RequestUrl, headers: String) -> RequestHead {
         let mut fields = Vec::new();
-        let mut newlines = headers
-            .bytes()
-            .enumerate()
-            .filter(|&(_, byte)| byte == b'\n')
-            .map(|(at, _)| at);
+        let mut lines = headers.split('\n');
         let mut start = 0;
-        while let (Some(name_end), Some(value_end)) = (newlines.next(), newlines.next()) {
-            fields.push((start, name_end + 1, value_end));
+        while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+            let value_start = start + name.len() + 1;
+            let value_end = value_start + value.len();
+            fields.push((start, value_start, value_end));
             start = value_end + 1;
-        }
-        // A text without a final line feed still ends its last value at its end.
-        if let Some(name_end) = headers[start..].find('\n').map(|at| start + at) {
-            fields.push((start, name_end + 1, headers.len()));
         }
         RequestHead { url, headers, fields }
     }

@@ -324,34 +324,15 @@ impl<'de> serde::de::Visitor<'de> for MembersVisitor {
 }
 
 /// A member's name, read without copying it.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
 enum MemberName {
     Jsonrpc,
     Id,
     Method,
     Params,
+    #[serde(other)]
     Other,
-}
-
-impl<'de> Deserialize<'de> for MemberName {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl serde::de::Visitor<'_> for NameVisitor {
-            type Value = MemberName;
-            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("a member name")
-            }
-            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<MemberName, E> {
-                Ok(match name {
-                    "jsonrpc" => MemberName::Jsonrpc,
-                    "id" => MemberName::Id,
-                    "method" => MemberName::Method,
-                    "params" => MemberName::Params,
-                    _ => MemberName::Other,
-                })
-            }
-        }
-        deserializer.deserialize_identifier(NameVisitor)
-    }
 }
 
 /// Classifies one JSON value as a request, notification or response.

@@ -161,7 +161,8 @@ export default {
     const body = method === "POST" ? new Uint8Array(await request.arrayBuffer()) : NO_BODY;
     try {
       // Bytes at once when Rust needed no I/O; else a request waiting on a promise, or a
-      // Promise of the bytes.
+      // Promise of the bytes. Bytes given at once are a view onto Wasm memory, valid until the
+      // next call into Rust: `toResponse` must read them before any await (src/lib.rs, `at_once`).
       let out = serveRead(method, url, headers, body, env);
       if (out instanceof Promise) out = await out;
       else if (!(out instanceof Uint8Array) && !(out instanceof Response)) out = await drive(out);

@@ -116,7 +116,7 @@ mod entry_export {
             Box::pin(async move { crate::transport::serve_read(&method, &url, &headers, body, env).await });
         let driver = Driver::default();
         match driver.poll(answer.as_mut()) {
-            Poll::Ready(served) => to_js(served),
+            Poll::Ready(served) => at_once(served),
             Poll::Pending => match driver.handed_promise() {
                 Some(promise) => Waiting {
                     answer: RefCell::new(Some(answer)),
@@ -179,6 +179,30 @@ mod entry_export {
                     None => slot.take().map_or(JsValue::UNDEFINED, in_executor),
                 },
             }
+        }
+    }
+
+    /// An answer given within the `serve_read` call: bytes as a view onto Wasm memory, kept
+    /// alive until the next such answer, instead of a copy into a fresh `ArrayBuffer` (whose
+    /// allocation, copy and sweeping were about a sixth of `serve_read`'s time in workerd for
+    /// `initialize`; bench/README.md, twenty-second pass). Sound because the main module reads
+    /// the view before it calls into this instance again: `toResponse` (src/entry.mjs) runs right
+    /// after `serve_read` returns, with no await between, and workerd's `Response` copies a
+    /// buffer body when it is made. An answer that comes later ([`Waiting::resume`], the
+    /// executor) reaches `toResponse` after an await, so it is copied ([`to_js`]).
+    fn at_once(served: Served) -> JsValue {
+        thread_local! {
+            static LAST_ANSWER: RefCell<Vec<u8>> = RefCell::default();
+        }
+        match served {
+            Served::Bytes(bytes) => LAST_ANSWER.with(|last| {
+                let mut last = last.borrow_mut();
+                *last = bytes;
+                // SAFETY: the view is read and dropped by the main module before anything else
+                // runs in this instance (see above), so the bytes neither change nor move under it.
+                unsafe { ::worker::js_sys::Uint8Array::view(&last) }.into()
+            }),
+            Served::Stream(_) => to_js(served),
         }
     }
 

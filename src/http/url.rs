@@ -36,7 +36,10 @@ impl RequestUrl {
     }
 
     pub fn parse(text: &str) -> Option<RequestUrl> {
-        let (scheme, rest) = text.split_once("://")?;
+        // The scheme ends at the first `:` (`split_once("://")` builds a substring searcher
+        // for every request); a `:` in the scheme would make it invalid below anyway.
+        let (scheme, rest) = text.split_once(':')?;
+        let rest = rest.strip_prefix("//")?;
         let valid_scheme = !scheme.is_empty()
             && scheme
                 .bytes()
@@ -114,6 +117,25 @@ mod tests {
         assert_eq!(user.origin(), "https://host.example");
         assert_eq!(RequestUrl::parse("no scheme here"), None);
         assert_eq!(RequestUrl::parse("://x"), None);
+        assert_eq!(RequestUrl::parse("a:b://x"), None);
+        assert_eq!(RequestUrl::parse("http:/x"), None);
+    }
+
+    proptest::proptest! {
+        /// The scheme found at the first `:` splits as `split_once("://")` did, for any text
+        /// made of the characters that matter here.
+        #[test]
+        fn the_scheme_splits_as_at_the_first_separator(text in "[a:/h+.@?#-]{0,12}") {
+            let before = text.split_once("://").filter(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+            });
+            let parsed = RequestUrl::parse(&text);
+            proptest::prop_assert_eq!(parsed.is_some(), before.is_some());
+            if let (Some(url), Some((scheme, _))) = (parsed, before) {
+                proptest::prop_assert_eq!(url.scheme, scheme.to_ascii_lowercase());
+            }
+        }
     }
 
     #[test]

@@ -198,8 +198,9 @@ mod entry_export {
             Served::Bytes(bytes) => LAST_ANSWER.with(|last| {
                 let mut last = last.borrow_mut();
                 *last = bytes;
-                // SAFETY: the view is read and dropped by the main module before anything else
-                // runs in this instance (see above), so the bytes neither change nor move under it.
+                // SAFETY: the main module reads the view, and keeps no reference to it, before
+                // anything else runs in this instance (see above), so the bytes neither change nor
+                // move while it is read.
                 unsafe { ::worker::js_sys::Uint8Array::view(&last) }.into()
             }),
             Served::Stream(_) => to_js(served),

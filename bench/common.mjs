@@ -1,5 +1,7 @@
 // What the benchmarks that compare sides share: one local Miniflare's base options, the median,
-// and when a comparison counts (its floor, or the original, against a second instance of itself).
+// and when a comparison counts (its floor, or the original, against a second instance of itself);
+// the workerd process Miniflare started, and its CPU time.
+import { readFileSync, readdirSync } from "node:fs";
 
 /** One workerd on 127.0.0.1, nothing registered or reported beyond it, no `cf` object fetched. */
 export const LOCAL_MINIFLARE = {
@@ -24,4 +26,34 @@ export function counts(noise) {
   if (!noise?.length) return { noiseMedian: null, counts: null };
   const m = median(noise);
   return { noiseMedian: m, counts: m >= COUNTS_BAND[0] && m <= COUNTS_BAND[1] };
+}
+
+/** The one workerd process this process started (Miniflare's). */
+export function workerdPid() {
+  const mine = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+      if (m && m[1].startsWith("workerd") && Number(m[2]) === process.pid) mine.push(Number(entry));
+    } catch {}
+  }
+  if (mine.length !== 1) throw new Error(`bench: expected one workerd child of this process, found ${mine.length}`);
+  return mine[0];
+}
+
+/**
+ * workerd's CPU time so far, in µs: every thread (the isolates, the D1 and R2 simulators, the
+ * HTTP stack), from /proc/<pid>/task/<tid>/schedstat (ns); null where /proc has none.
+ */
+export function workerdCpuMicros(pid) {
+  if (!pid) return null;
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+  } catch {
+    return null;
+  }
+  return ns / 1000;
 }

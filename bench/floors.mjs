@@ -48,7 +48,7 @@ import {
 } from "../tests/e2e/harness.mjs";
 import { aiStandin } from "../tests/e2e/support/ai-standin.mjs";
 import { originalConfig, originalWorker as originalWorkerOf } from "./original.mjs";
-import { COUNTS_BAND, LOCAL_MINIFLARE, counts, median } from "./common.mjs";
+import { COUNTS_BAND, LOCAL_MINIFLARE, counts, median, workerdCpuMicros, workerdPid } from "./common.mjs";
 import { encodeRgbPng, makeJpeg } from "../tests/e2e/support/images.mjs";
 
 const { values: opts } = parseArgs({
@@ -519,21 +519,6 @@ function okAnswer(r) {
 /** `concurrency` loops posting `body` for `durationMs`; every answer must be a success. */
 async function load(url, scenario, concurrency, durationMs) {
   return summaryOf(await loadRaw(url, scenario, concurrency, durationMs));
-}
-
-/**
- * workerd's CPU time so far, in µs: every thread (the isolates, the D1 and R2 simulators, the
- * HTTP stack), from /proc/<pid>/task/<tid>/schedstat (ns); null where /proc has none.
- */
-function workerdCpuMicros(pid) {
-  if (!pid) return null;
-  let ns = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-  } catch {
-    return null;
-  }
-  return ns / 1000;
 }
 
 /** The workerd whose CPU the request loads count (set by the request phase). */
@@ -1175,20 +1160,6 @@ async function startupPhase(results) {
 
 // ---------------------------------------------------------------------------------------
 // Phase 4: peak memory of one job with a 1.5 MB PNG (workerd process RSS high-water mark).
-
-function workerdPid() {
-  const mine = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
-      if (m && m[1].startsWith("workerd") && Number(m[2]) === process.pid) mine.push(Number(entry));
-    } catch {}
-  }
-  if (mine.length !== 1) throw new Error(`memory: expected one workerd child of this process, found ${mine.length}`);
-  return mine[0];
-}
 
 function memoryKiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");

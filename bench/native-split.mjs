@@ -24,7 +24,7 @@
 // Needs `perf` (Debian: linux-perf) allowed to record this user's processes
 // (kernel.perf_event_paranoid ≤ 2). Recording costs CPU: compare sides, not absolute figures.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -32,7 +32,7 @@ import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 import { buildManifest, serverWorker, TEST_TOKEN, COMPATIBILITY_DATE } from "../tests/e2e/harness.mjs";
 import { aiStandin } from "../tests/e2e/support/ai-standin.mjs";
-import { LOCAL_MINIFLARE, median } from "./common.mjs";
+import { LOCAL_MINIFLARE, median, workerdCpuMicros, workerdPid } from "./common.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -106,7 +106,7 @@ const mf = new Miniflare({ ...LOCAL_MINIFLARE, workers });
 await mf.ready;
 const ports = {};
 for (const side of sides) ports[side] = new URL(await mf.unsafeGetDirectURL(side)).port;
-const workerd = execFileSync("pgrep", ["-P", String(process.pid), "workerd"]).toString().trim().split("\n")[0];
+const workerd = workerdPid();
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 function post(port, body) {
@@ -136,15 +136,6 @@ function post(port, body) {
     request.on("error", reject);
     request.end(body);
   });
-}
-
-/** workerd's CPU so far (all threads), µs. */
-function workerdCpu() {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${workerd}/task`)) {
-    ns += Number(readFileSync(`/proc/${workerd}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-  }
-  return ns / 1000;
 }
 
 async function load(port, body, ms) {
@@ -233,9 +224,9 @@ try {
           { stdio: "ignore" },
         );
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const cpu0 = workerdCpu();
+        const cpu0 = workerdCpuMicros(workerd);
         const served = await load(ports[side], body, SECONDS * 1000);
-        const cpu1 = workerdCpu();
+        const cpu1 = workerdCpuMicros(workerd);
         perf.kill("SIGINT");
         await new Promise((resolve) => perf.on("exit", resolve));
         const s = per[side];
@@ -270,10 +261,12 @@ for (const { row, per } of results) {
   console.log(`|---|${sides.map(() => "---").join("|")}|`);
   console.log(`| requests/s (median of rounds) | ${sides.map((s) => fmt(median(per[s].rates))).join(" | ")} |`);
   console.log(`| workerd CPU µs/request, /proc (median) | ${sides.map((s) => fmt(median(per[s].cpu))).join(" | ")} |`);
+  /** µs per request of `samples` of `side`. */
+  const micros = (side, samples) => (samples * SAMPLE_US) / per[side].served;
   const perRequest = (side, pick) => {
     let samples = 0;
     for (const [symbol, entry] of per[side].symbols) if (pick(symbol, entry)) samples += entry.samples;
-    return (samples * SAMPLE_US) / per[side].served;
+    return micros(side, samples);
   };
   const ratio = (a, b, key) => median(per[a][key].map((x, i) => x / per[b][key][i]));
   console.log(`| requests/s against the floor (median of rounds' ratios) | ${sides.map((s) => ratio(s, FLOOR, "rates").toFixed(3)).join(" | ")} |`);
@@ -288,14 +281,13 @@ for (const { row, per } of results) {
     const inCategory = [...per.ours.symbols].filter(([, e]) => e.category === opts.detail).sort((a, b) => b[1].samples - a[1].samples);
     console.log(`\nours, ${opts.detail}, µs/request: ${inCategory
       .slice(0, Number(opts.top))
-      .map(([s, e]) => `${s.slice(0, 90)} ${((e.samples * SAMPLE_US) / per.ours.served).toFixed(2)}`)
+      .map(([s, e]) => `${s.slice(0, 90)} ${micros("ours", e.samples).toFixed(2)}`)
       .join("; ")}`);
   }
   // The symbols where ours spends the most beyond the floor.
   const symbols = [...new Set(sides.flatMap((s) => [...per[s].symbols.keys()]))];
   const gap = (symbol) =>
-    ((per.ours.symbols.get(symbol)?.samples ?? 0) * SAMPLE_US) / per.ours.served -
-    ((per[FLOOR].symbols.get(symbol)?.samples ?? 0) * SAMPLE_US) / per[FLOOR].served;
+    micros("ours", per.ours.symbols.get(symbol)?.samples ?? 0) - micros(FLOOR, per[FLOOR].symbols.get(symbol)?.samples ?? 0);
   symbols.sort((a, b) => gap(b) - gap(a));
   console.log(`\nmost beyond the floor, µs/request (ours − floor): ${symbols
     .slice(0, Number(opts.top))

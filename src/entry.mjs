@@ -124,8 +124,8 @@ function toResponse(out) {
 
 /**
  * Runs a request that waits on promises (`Waiting`, src/lib.rs; `promise.rs`): each promise it
- * waits on is awaited here and its outcome handed back, until it answers (bytes or a Response),
- * or goes on in wasm-bindgen's executor (a Promise of the answer) when it waits on anything else.
+ * waits on is awaited here and its outcome handed back, until it answers (its Response), or goes
+ * on in wasm-bindgen's executor (a Promise of the answer) when it waits on anything else.
  */
 async function drive(waiting) {
   for (;;) {
@@ -139,9 +139,12 @@ async function drive(waiting) {
     }
     const next = waiting.resume(value, fulfilled);
     if (next !== undefined) {
+      // Bytes from `resume` are a view onto Wasm memory, as `serveRead`'s are: read into the
+      // Response now, before this instance runs anything else (src/lib.rs, `handed_now`).
+      const answer = next instanceof Promise ? next : toResponse(next);
       // Freed here rather than by its finalizer; after a trap it is left to the finalizer.
       waiting.free();
-      return next instanceof Promise ? await next : next;
+      return answer;
     }
   }
 }
@@ -162,7 +165,7 @@ export default {
     try {
       // Bytes at once when Rust needed no I/O; else a request waiting on a promise, or a
       // Promise of the bytes. Bytes given at once are a view onto Wasm memory, valid until the
-      // next call into Rust: `toResponse` must read them before any await (src/lib.rs, `at_once`).
+      // next call into Rust: `toResponse` must read them before any await (src/lib.rs, `handed_now`).
       let out = serveRead(method, url, headers, body, env);
       if (out instanceof Promise) out = await out;
       else if (!(out instanceof Uint8Array) && !(out instanceof Response)) out = await drive(out);

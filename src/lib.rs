@@ -116,7 +116,7 @@ mod entry_export {
             Box::pin(async move { crate::transport::serve_read(&method, &url, &headers, body, env).await });
         let driver = Driver::default();
         match driver.poll(answer.as_mut()) {
-            Poll::Ready(served) => at_once(served),
+            Poll::Ready(served) => handed_now(served),
             Poll::Pending => match driver.handed_promise() {
                 Some(promise) => Waiting {
                     answer: RefCell::new(Some(answer)),
@@ -169,7 +169,7 @@ mod entry_export {
             match self.driver.poll(answer.as_mut()) {
                 Poll::Ready(served) => {
                     *slot = None;
-                    to_js(served)
+                    handed_now(served)
                 }
                 Poll::Pending => match self.driver.handed_promise() {
                     Some(promise) => {
@@ -182,15 +182,16 @@ mod entry_export {
         }
     }
 
-    /// An answer given within the `serve_read` call: bytes as a view onto Wasm memory, kept
-    /// alive until the next such answer, instead of a copy into a fresh `ArrayBuffer` (whose
-    /// allocation, copy and sweeping were about a sixth of `serve_read`'s time in workerd for
-    /// `initialize`; bench/README.md, twenty-second pass). Sound because the main module reads
-    /// the view before it calls into this instance again: `toResponse` (src/entry.mjs) runs right
-    /// after `serve_read` returns, with no await between, and workerd's `Response` copies a
-    /// buffer body when it is made. An answer that comes later ([`Waiting::resume`], the
-    /// executor) reaches `toResponse` after an await, so it is copied ([`to_js`]).
-    fn at_once(served: Served) -> JsValue {
+    /// An answer returned by `serve_read` or [`Waiting::resume`]: bytes as a view onto Wasm
+    /// memory, kept alive until the next such answer, instead of a copy into a fresh
+    /// `ArrayBuffer` (whose allocation, copy and sweeping were about a sixth of `serve_read`'s
+    /// time in workerd for `initialize`; bench/README.md, twenty-second and twenty-third passes).
+    /// Sound because the main module reads the view before it calls into this instance again:
+    /// `toResponse` (src/entry.mjs) runs right after `serve_read` or `resume` returns, with no
+    /// await and no other call between, and workerd's `Response` copies a buffer body when it is
+    /// made. An answer from the executor reaches `toResponse` after an await, so it is copied
+    /// ([`to_js`]).
+    fn handed_now(served: Served) -> JsValue {
         thread_local! {
             static LAST_ANSWER: RefCell<Vec<u8>> = RefCell::default();
         }

@@ -160,15 +160,12 @@ pub struct ListToolsResult {
     pub tools: Vec<Tool>,
 }
 
-/// `CallToolRequest` params.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// `CallToolRequest` params, as far as a call runs on them (`server::call_params` reads them and
+/// checks the rest).
+#[derive(Debug, Clone)]
 pub struct CallToolParams {
     pub name: String,
-    #[serde(default)]
     pub arguments: Option<Map<String, Value>>,
-    #[serde(default, rename = "_meta")]
-    pub meta: Option<RequestMeta>,
 }
 
 /// The `_meta` object of a request, as far as this server reads it.
@@ -409,14 +406,10 @@ mod tests {
     }
 
     #[test]
-    fn call_params_read_progress_token_from_meta() {
-        let params: CallToolParams = serde_json::from_value(json!({
-            "name": "list_jobs", "arguments": {}, "_meta": {"progressToken": "abc"}
-        }))
-        .unwrap();
-        assert_eq!(
-            params.meta.unwrap().progress_token,
-            Some(ProgressToken::String("abc".into()))
-        );
+    fn request_meta_reads_the_progress_token() {
+        let meta: RequestMeta = serde_json::from_value(json!({"progressToken": "abc", "other": 1})).unwrap();
+        assert_eq!(meta.progress_token, Some(ProgressToken::String("abc".into())));
+        let meta: RequestMeta = serde_json::from_value(json!({"progressToken": 7})).unwrap();
+        assert_eq!(meta.progress_token, Some(ProgressToken::Number(7.into())));
     }
 }

@@ -19,7 +19,7 @@ use crate::catalog::echo;
 use crate::jobs::tasks::TaskForm;
 use crate::prompts;
 use crate::protocol::jsonrpc::{RequestId, RpcError, RpcRequest, RpcResponse};
-use crate::protocol::mcp::{CallToolParams, CallToolResult, ListToolsResult, ProgressToken};
+use crate::protocol::mcp::{CallToolParams, CallToolResult, ListToolsResult, ProgressToken, RequestMeta};
 use crate::protocol::version;
 use crate::tools::{self, ToolContext};
 use info::initialize_result;
@@ -81,17 +81,23 @@ fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
     serde_json::to_value(value).map_err(|e| RpcError::Internal(e.to_string()))
 }
 
-/// Reads `tools/call` params; a missing or non-string name is invalid params.
-pub fn call_params(params: Option<&Value>) -> Result<CallToolParams, RpcError> {
+/// What [`call_params`] reads of `tools/call` params, borrowed from them: the tool's name and
+/// `_meta`. The scope check and the progress token read only this, so a call's params are not
+/// copied three times over (bench/README.md, twenty-third pass).
+pub struct CallHead<'a> {
+    pub name: &'a str,
+    pub meta: Option<RequestMeta>,
+}
+
+/// Reads `tools/call` params without their arguments; a missing or non-string name, arguments
+/// that are not an object, or a `_meta` that is not a `RequestMeta` are invalid params.
+pub fn call_head(params: Option<&Value>) -> Result<CallHead<'_>, RpcError> {
     let params = params.ok_or_else(|| RpcError::InvalidParams("tools/call needs params with a tool name".into()))?;
-    match params.get("name") {
-        Some(Value::String(_)) => {}
-        _ => {
-            return Err(RpcError::InvalidParams(
-                "tools/call needs params.name (the tool to call)".into(),
-            ))
-        }
-    }
+    let Some(Value::String(name)) = params.get("name") else {
+        return Err(RpcError::InvalidParams(
+            "tools/call needs params.name (the tool to call)".into(),
+        ));
+    };
     if !matches!(
         params.get("arguments"),
         None | Some(Value::Null) | Some(Value::Object(_))
@@ -100,7 +106,24 @@ pub fn call_params(params: Option<&Value>) -> Result<CallToolParams, RpcError> {
             "tools/call params.arguments must be an object".into(),
         ));
     }
-    serde_json::from_value(params.clone()).map_err(|e| RpcError::InvalidParams(e.to_string()))
+    let meta = match params.get("_meta") {
+        None => None,
+        Some(meta) => Option::<RequestMeta>::deserialize(meta).map_err(|e| RpcError::InvalidParams(e.to_string()))?,
+    };
+    Ok(CallHead { name, meta })
+}
+
+/// Reads `tools/call` params ([`call_head`]) with a copy of their arguments.
+pub fn call_params(params: Option<&Value>) -> Result<CallToolParams, RpcError> {
+    let CallHead { name, .. } = call_head(params)?;
+    let arguments = match params.and_then(|params| params.get("arguments")) {
+        Some(Value::Object(arguments)) => Some(arguments.clone()),
+        _ => None,
+    };
+    Ok(CallToolParams {
+        name: name.to_string(),
+        arguments,
+    })
 }
 
 /// Which family of protocol revisions a request follows.
@@ -348,8 +371,8 @@ fn unknown_tool(name: &str) -> RpcError {
 pub fn required_scope(request: &RpcRequest) -> Option<tools::Scope> {
     match request.method.as_str() {
         "tools/call" => {
-            let params = call_params(request.params.as_ref()).ok()?;
-            tools::find(&params.name).map(|tool| tool.scope)
+            let call = call_head(request.params.as_ref()).ok()?;
+            tools::find(call.name).map(|tool| tool.scope)
         }
         "resources/list" | "resources/templates/list" | "resources/read" | "prompts/list" | "prompts/get" => {
             Some(tools::Scope::Read)
@@ -364,10 +387,9 @@ pub fn required_scope(request: &RpcRequest) -> Option<tools::Scope> {
 /// The progress token of a tools/call request, if the client sent one.
 pub fn progress_token(request: &RpcRequest) -> Option<ProgressToken> {
     match request.method.as_str() {
-        "tools/call" => call_params(request.params.as_ref()).ok()?.meta?.progress_token,
+        "tools/call" => call_head(request.params.as_ref()).ok()?.meta?.progress_token,
         "tasks/result" => {
-            let meta = request.params.as_ref()?.get("_meta")?.clone();
-            serde_json::from_value::<crate::protocol::mcp::RequestMeta>(meta)
+            RequestMeta::deserialize(request.params.as_ref()?.get("_meta")?)
                 .ok()?
                 .progress_token
         }
@@ -527,6 +549,63 @@ mod tests {
             call_params(Some(&json!({"name": "list_jobs"}))).unwrap().name,
             "list_jobs"
         );
+    }
+
+    /// `call_params` and `call_head` read what serde reads from a copy of the params (as
+    /// `call_params` did before it borrowed them), and refuse what serde refuses.
+    #[test]
+    fn call_params_read_what_serde_reads() {
+        #[derive(Deserialize)]
+        struct BySerde {
+            name: String,
+            #[serde(default)]
+            arguments: Option<Map<String, Value>>,
+            #[serde(default, rename = "_meta")]
+            meta: Option<RequestMeta>,
+        }
+        let cases = [
+            json!({"name": "list_jobs"}),
+            json!({"name": "list_jobs", "arguments": null, "_meta": null}),
+            json!({"name": "get_job_status", "arguments": {"job_id": "j", "n": [1, {"a": 2}]}, "extra": 1}),
+            json!({"name": "x", "_meta": {"progressToken": 7}}),
+            json!({"name": "x", "_meta": {"progressToken": "t", "other": true}}),
+            json!({"name": "x", "_meta": ["t"]}),
+            json!({"name": "x", "_meta": {}}),
+            json!({"name": "x", "_meta": {"progressToken": true}}),
+            json!({"name": "x", "_meta": "t"}),
+            json!({"name": "x", "_meta": 5}),
+            json!({"name": "x", "arguments": [1]}),
+            json!({"name": "x", "arguments": "a"}),
+            json!({"name": 5}),
+            json!({"arguments": {}}),
+            json!([]),
+            json!("tools/call"),
+        ];
+        for params in cases {
+            let by_serde = serde_json::from_value::<BySerde>(params.clone());
+            match (call_params(Some(&params)), call_head(Some(&params)), by_serde) {
+                (Ok(ours), Ok(head), Ok(theirs)) => {
+                    assert_eq!(ours.name, theirs.name, "{params}");
+                    assert_eq!(head.name, theirs.name, "{params}");
+                    assert_eq!(ours.arguments, theirs.arguments, "{params}");
+                    assert_eq!(
+                        head.meta.map(|meta| meta.progress_token),
+                        theirs.meta.map(|meta| meta.progress_token),
+                        "{params}"
+                    );
+                }
+                (Err(ours), Err(head), Err(_)) => {
+                    assert_eq!(ours.code(), -32602, "{params}");
+                    assert_eq!(head.code(), -32602, "{params}");
+                }
+                (ours, head, theirs) => panic!(
+                    "{params}: call_params {:?}, call_head {:?}, serde {:?}",
+                    ours.is_ok(),
+                    head.is_ok(),
+                    theirs.is_ok()
+                ),
+            }
+        }
     }
 
     #[test]

@@ -551,8 +551,9 @@ mod tests {
         );
     }
 
-    /// `call_params` and `call_head` read what serde reads from a copy of the params (as
-    /// `call_params` did before it borrowed them), and refuse what serde refuses.
+    /// On these shapes `call_params` and `call_head` read and refuse what serde does on a copy of
+    /// the params, as `call_params` did before it borrowed them (its name and arguments checks
+    /// come first, as they did: an array serde would read as a struct is refused).
     #[test]
     fn call_params_read_what_serde_reads() {
         #[derive(Deserialize)]
@@ -580,6 +581,7 @@ mod tests {
             json!({"arguments": {}}),
             json!([]),
             json!("tools/call"),
+            json!({"name": "x", "arguments": {}, "_meta": {"progressToken": 1.5}}),
         ];
         for params in cases {
             let by_serde = serde_json::from_value::<BySerde>(params.clone());

@@ -121,9 +121,11 @@ async function drive(waiting) {
   }
 }
 
-/** One call as src/entry.mjs makes it: the bytes, at once or after the promises it waits on. */
-async function answered(args) {
-  const out = serveRead(...args, env);
+/**
+ * What a `serve_read` call answers, as src/entry.mjs takes it: the bytes, at once or after the
+ * promises the request waits on.
+ */
+async function settled(out) {
   if (out instanceof Uint8Array) return out;
   return out instanceof Promise ? await out : await drive(out);
 }
@@ -138,15 +140,18 @@ for (const name of names) {
   const first = serveRead(...args, env);
   // Rows answered at once are timed without an await; the others as the main module drives them.
   const atOnce = first instanceof Uint8Array;
-  const answer = atOnce ? first : await answered(args);
+  // The first call's own answer is checked (a waiting request is driven, not left behind).
+  const answer = await settled(first);
   const text = new TextDecoder().decode(answer);
-  if (!text.includes('"result"') || text.includes('"isError":true')) throw new Error(`${name}: ${text.slice(0, 300)}`);
+  // A JSON-RPC row must answer a result that is no tool error; the preflight has no body.
+  const posted = args[0] === "POST";
+  if (posted && (!text.includes('"result"') || text.includes('"isError":true'))) throw new Error(`${name}: ${text.slice(0, 300)}`);
   const loop = atOnce
     ? async (n) => {
         for (let i = 0; i < n; i++) serveRead(...args, env);
       }
     : async (n) => {
-        for (let i = 0; i < n; i++) await answered(args);
+        for (let i = 0; i < n; i++) await settled(serveRead(...args, env));
       };
   await loop(calls / 4);
   const loops = [];

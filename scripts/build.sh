@@ -62,7 +62,7 @@ worker-build --release
 [ -f build/index.js ] || { log "ERROR: build/index.js was not produced"; exit 1; }
 # The main module calls the Rust functions worker-build attaches to its entry class's prototype;
 # a worker-build that stops doing so must fail the build, not the first request.
-for fn in serve_read request_body_max_bytes warm_up entry_headers; do
+for fn in serve_inbox entry_inbox entry_memory request_body_max_bytes warm_up entry_headers; do
   grep -q "prototype\.$fn=" build/index.js \
     || { log "ERROR: build/index.js does not put $fn on its entry class (worker-build changed?)"; exit 1; }
 done

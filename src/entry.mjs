@@ -2,8 +2,9 @@
 // worker-build's output as build/entry.mjs).
 //
 // A JSON-RPC POST on /mcp or /sse whose body declares its length crosses into Wasm once: this
-// module reads the body, and hands Rust the method, the URL, the headers it reads as one text
-// and the body in one call (`serve_read`, src/lib.rs), which answers with one byte buffer: the
+// module reads the body, writes the method, the URL, the headers it reads and the body into
+// Rust's inbox, and hands the request over in one call (`serve_inbox`, src/lib.rs; `handOver`
+// below), which answers with one byte buffer: the
 // body, then the status and headers (`Answer::encode`, src/http/answer.rs); synchronously when
 // the request needed no I/O. So do the pages the original also served (`GET /`, `GET /health`)
 // and every CORS preflight (`OPTIONS`), without a body. A request waiting on D1, the queue or
@@ -20,15 +21,17 @@ import Server from "./index.js";
 // worker-build puts every exported free function on its entry class's prototype; the class
 // itself is behind a Proxy that only traps construction, so the prototype is the class's own.
 const {
-  serve_read: serveRead,
+  serve_inbox: serveInbox,
+  entry_inbox: inboxOf,
+  entry_memory: memoryOf,
   request_body_max_bytes: bodyLimitOf,
   warm_up: warmUp,
   entry_headers: headersOf,
   entry_routes: routesOf,
 } = Server.prototype;
-if (![serveRead, bodyLimitOf, warmUp, headersOf, routesOf].every((f) => typeof f === "function")) {
+if (![serveInbox, inboxOf, memoryOf, bodyLimitOf, warmUp, headersOf, routesOf].every((f) => typeof f === "function")) {
   throw new Error(
-    "entry.mjs: worker-build's index.js does not carry serve_read, request_body_max_bytes, warm_up, entry_headers and entry_routes",
+    "entry.mjs: worker-build's index.js does not carry serve_inbox, entry_inbox, entry_memory, request_body_max_bytes, warm_up, entry_headers and entry_routes",
   );
 }
 const BODY_LIMIT = bodyLimitOf();
@@ -50,6 +53,7 @@ for (const route of routesOf().split("\n")) {
   else throw new Error(`entry.mjs: no hand-over for ${route}`);
 }
 const NO_BODY = new Uint8Array(0);
+const encoder = new TextEncoder();
 /** worker-build's flag for a Wasm instance that trapped and must be started again. */
 const initState = globalThis.__worker_init_state;
 const decoder = new TextDecoder();
@@ -82,6 +86,67 @@ function handedOver(method, headers, url) {
   if (initState?.criticalError) return false;
   if (method === "POST") return POST_PATHS.has(pathOf(url)) && declaredWithinLimit(headers.get("content-length"));
   return method === "GET" ? GET_PATHS.has(pathOf(url)) : method === "OPTIONS";
+}
+
+/** The Wasm instance's memory and a byte view onto it, for the instance they were read from. */
+let memory = null;
+let memoryBytes = null;
+let memoryInstance = -1;
+
+/**
+ * Where to write a request of at most `length` bytes (`entry_inbox`, src/lib.rs): its address in
+ * `memoryBytes`, which is made again when the memory grew or the instance was started again.
+ * Good until the next call into Rust.
+ */
+function inbox(length) {
+  const at = inboxOf(length);
+  const instance = initState?.instanceId ?? 0;
+  if (memoryInstance !== instance) {
+    memory = memoryOf();
+    memoryInstance = instance;
+    memoryBytes = null;
+  }
+  // A view onto memory that has since grown reads as empty (its buffer is detached).
+  if (memoryBytes === null || memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(memory.buffer);
+  return at;
+}
+
+/**
+ * Writes `text` as UTF-8 at `at` in the inbox and returns where it ends: by char code while it is
+ * ASCII, as heads are; the rest, if any, by `encodeInto` (which writes at most 3 bytes for each
+ * UTF-16 unit, what the inbox allows for).
+ */
+function put(text, at) {
+  const bytes = memoryBytes;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127) return at + i + encoder.encodeInto(text.slice(i), bytes.subarray(at + i)).written;
+    bytes[at + i] = c;
+  }
+  return at + n;
+}
+
+/**
+ * Hands a request to Rust in one call (`serve_inbox`): its method, URL, the `values` of
+ * HEADER_NAMES (as `name\nvalue\n` lines, the ones present) and its body, written into the
+ * inbox. Returns what Rust answers.
+ */
+function handOver(method, url, values, headChars, body, env) {
+  const start = inbox(3 * headChars + body.length);
+  const urlStart = put(method, start);
+  const headersStart = put(url, urlStart);
+  let end = headersStart;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value === null) continue;
+    end = put(HEADER_NAMES[i], end);
+    memoryBytes[end++] = 10;
+    end = put(value, end);
+    memoryBytes[end++] = 10;
+  }
+  memoryBytes.set(body, end);
+  return serveInbox(urlStart - start, headersStart - urlStart, end - headersStart, body.length, env);
 }
 
 /**
@@ -156,17 +221,20 @@ export default {
     const method = request.method;
     const requestHeaders = request.headers;
     if (!handedOver(method, requestHeaders, url)) return new Server(ctx, env).fetch(request);
-    let headers = "";
-    for (const name of HEADER_NAMES) {
-      const value = requestHeaders.get(name);
-      if (value !== null) headers += `${name}\n${value}\n`;
+    // The headers Rust reads, and the head's length in UTF-16 units (the inbox's bound).
+    const values = new Array(HEADER_NAMES.length);
+    let headChars = method.length + url.length;
+    for (let i = 0; i < HEADER_NAMES.length; i++) {
+      const value = requestHeaders.get(HEADER_NAMES[i]);
+      values[i] = value;
+      if (value !== null) headChars += HEADER_NAMES[i].length + value.length + 2;
     }
     const body = method === "POST" ? new Uint8Array(await request.arrayBuffer()) : NO_BODY;
     try {
       // Bytes at once when Rust needed no I/O; else a request waiting on a promise, or a
       // Promise of the bytes. Bytes given at once are a view onto Wasm memory, valid until the
       // next call into Rust: `toResponse` must read them before any await (src/lib.rs, `handed_now`).
-      let out = serveRead(method, url, headers, body, env);
+      let out = handOver(method, url, values, headChars, body, env);
       if (out instanceof Promise) out = await out;
       else if (!(out instanceof Uint8Array) && !(out instanceof Response)) out = await drive(out);
       return toResponse(out);

@@ -1,7 +1,7 @@
 //! MCP image-generation server for Cloudflare Workers.
 //!
 //! Request path: `src/entry.mjs` (the main module: JSON-RPC POSTs cross into Wasm once, through
-//! `entry_export::serve_read`; the rest goes to the workers-rs `fetch` below) → `transport`
+//! `entry_export::serve_inbox`; the rest goes to the workers-rs `fetch` below) → `transport`
 //! (routes, auth, Origin) → `server` (MCP methods over `protocol` wire types) → `tools` →
 //! `services` (job creation: plan, quota, record in D1 through `jobs`, enqueue; image inputs; R2
 //! objects). Queue path: `pipeline::consumer` → image backend → R2 →
@@ -96,8 +96,10 @@ mod entry_export {
     use crate::promise::Driver;
     use crate::transport::Served;
 
-    /// The answer as the main module reads it: a byte buffer, or a `Response` (a stream of
-    /// events); when the request waits on I/O, a [`Waiting`] or a Promise of the answer.
+    /// Serves the request the main module wrote into the inbox ([`entry_inbox`]): its method,
+    /// URL, headers text and body, of these lengths in bytes. The answer as the main module reads
+    /// it: a byte buffer, or a `Response` (a stream of events); when the request waits on I/O, a
+    /// [`Waiting`] or a Promise of the answer.
     ///
     /// The request is polled at once: one that needs no I/O (a static token, no rate limiter,
     /// an answer from memory, as `initialize`, `tools/list` and `ping` are) is answered by that
@@ -110,10 +112,21 @@ mod entry_export {
     /// these paths (JS promises, the futures crate's channels and combinators, `time::sleep_ms`)
     /// wakes the waker of its latest poll.
     #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
-    pub fn serve_read(method: String, url: String, headers: String, body: Vec<u8>, env: ::worker::Env) -> JsValue {
+    pub fn serve_inbox(
+        method_len: usize,
+        url_len: usize,
+        headers_len: usize,
+        body_len: usize,
+        env: ::worker::Env,
+    ) -> JsValue {
         console_error_panic_hook::set_once();
-        let mut answer: Answer =
-            Box::pin(async move { crate::transport::serve_read(&method, &url, &headers, body, env).await });
+        let inbox = INBOX.take();
+        let lengths = [method_len, url_len, headers_len, body_len];
+        let mut answer: Answer = Box::pin(async move {
+            let served = crate::transport::serve_written(&inbox, lengths, env).await;
+            give_back(inbox);
+            served
+        });
         let driver = Driver::default();
         match driver.poll(answer.as_mut()) {
             Poll::Ready(served) => handed_now(served),
@@ -126,6 +139,51 @@ mod entry_export {
                 .into(),
                 None => in_executor(answer),
             },
+        }
+    }
+
+    thread_local! {
+        /// Where the main module writes each request it hands over (see [`entry_inbox`]); kept
+        /// between requests, up to [`INBOX_KEPT_BYTES`], so most requests allocate nothing for it.
+        static INBOX: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The largest inbox kept for the next request; a larger one (a long body) is freed with its
+    /// request, so an isolate does not hold on to the largest body it ever read.
+    const INBOX_KEPT_BYTES: usize = 64 * 1024;
+
+    /// Where the main module writes the next request it hands over: `len` bytes from the
+    /// address returned, in this instance's memory (see [`entry_memory`]), which may have grown.
+    /// The method, URL, headers text and body go there one after the other, and
+    /// [`serve_inbox`] reads them. Instead of wasm-bindgen's glue for three strings and a byte
+    /// array, which allocates each through a call into Rust and builds the headers text by
+    /// concatenation first (bench/README.md, twenty-fourth pass). The address is good until
+    /// the next call into this instance.
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+    pub fn entry_inbox(len: usize) -> usize {
+        INBOX.with_borrow_mut(|inbox| {
+            if inbox.len() < len {
+                inbox.resize(len, 0);
+            }
+            inbox.as_mut_ptr() as usize
+        })
+    }
+
+    /// This instance's memory, which [`entry_inbox`]'s addresses point into.
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+    pub fn entry_memory() -> JsValue {
+        ::worker::wasm_bindgen::memory()
+    }
+
+    /// A request's inbox, once its answer is made: kept for the next request when none is kept
+    /// yet (a request that waited may end after others were written) and it is small enough.
+    fn give_back(inbox: Vec<u8>) {
+        if inbox.capacity() <= INBOX_KEPT_BYTES {
+            INBOX.with_borrow_mut(|kept| {
+                if kept.capacity() == 0 {
+                    *kept = inbox;
+                }
+            });
         }
     }
 
@@ -182,12 +240,12 @@ mod entry_export {
         }
     }
 
-    /// An answer returned by `serve_read` or [`Waiting::resume`]: bytes as a view onto Wasm
+    /// An answer returned by [`serve_inbox`] or [`Waiting::resume`]: bytes as a view onto Wasm
     /// memory, kept alive until the next such answer, instead of a copy into a fresh
-    /// `ArrayBuffer` (whose allocation, copy and sweeping were about a sixth of `serve_read`'s
+    /// `ArrayBuffer` (whose allocation, copy and sweeping were about a sixth of the entry call's
     /// time in workerd for `initialize`; bench/README.md, twenty-second and twenty-third passes).
     /// Sound because the main module reads the view before it calls into this instance again:
-    /// `toResponse` (src/entry.mjs) runs right after `serve_read` or `resume` returns, with no
+    /// `toResponse` (src/entry.mjs) runs right after `serve_inbox` or `resume` returns, with no
     /// await and no other call between, and workerd's `Response` copies a buffer body when it is
     /// made. An answer from the executor reaches `toResponse` after an await, so it is copied
     /// ([`to_js`]).

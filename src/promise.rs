@@ -1,6 +1,6 @@
 //! JS promises awaited from Rust, and futures kept out of their caller's code ([`cold`]).
 //!
-//! Inside a request the main module drives (`src/entry.mjs`: `serve_read` and `Waiting`,
+//! Inside a request the main module drives (`src/entry.mjs`: `serve_inbox` and `Waiting`,
 //! src/lib.rs), the promise goes back to the main module, which awaits it and hands its outcome
 //! back in; anywhere else (the workers-rs entry, the queue, cron), or while the request already
 //! waits on another promise, it is a `JsFuture`, which makes two closures (each registered with

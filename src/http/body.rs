@@ -16,7 +16,7 @@ pub enum BodyError {
     TooLarge { limit: usize },
     /// JSON text must be UTF-8 (RFC 8259): answered as a JSON-RPC parse error.
     #[error("the request body is not valid UTF-8")]
-    NotUtf8(#[source] std::string::FromUtf8Error),
+    NotUtf8(#[source] std::str::Utf8Error),
     /// The runtime failed to deliver the body.
     #[error("could not read the request body: {0}")]
     Read(#[from] worker::Error),
@@ -68,17 +68,18 @@ impl LimitedBody {
         if bytes.starts_with(b"\xEF\xBB\xBF") {
             bytes.drain(..3);
         }
-        String::from_utf8(bytes).map_err(BodyError::NotUtf8)
+        String::from_utf8(bytes).map_err(|error| BodyError::NotUtf8(error.utf8_error()))
     }
 }
 
 /// A body the entry module already read in full (it reads only bodies that declare a length
 /// within the limit), as text under the same rules as [`read_limited`].
-pub fn text_within(bytes: Vec<u8>, max: usize) -> Result<String, BodyError> {
+pub fn text_within(bytes: &[u8], max: usize) -> Result<&str, BodyError> {
     if bytes.len() > max {
         return Err(BodyError::TooLarge { limit: max });
     }
-    LimitedBody { max, bytes }.into_text()
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(BodyError::NotUtf8)
 }
 
 /// Reads the whole body as text, holding at most `max` bytes of it.
@@ -123,13 +124,13 @@ mod tests {
 
     #[test]
     fn a_body_read_by_the_entry_follows_the_same_rules() {
-        assert_eq!(text_within(b"\xEF\xBB\xBF{}".to_vec(), 10).unwrap(), "{}");
+        assert_eq!(text_within(b"\xEF\xBB\xBF{}", 10).unwrap(), "{}");
         assert!(matches!(
-            text_within(vec![b' '; 11], 10),
+            text_within(&[b' '; 11], 10),
             Err(BodyError::TooLarge { limit: 10 })
         ));
-        assert!(matches!(text_within(vec![0xff], 10), Err(BodyError::NotUtf8(_))));
-        assert_eq!(text_within(Vec::new(), 10).unwrap(), "");
+        assert!(matches!(text_within(&[0xff], 10), Err(BodyError::NotUtf8(_))));
+        assert_eq!(text_within(&[], 10).unwrap(), "");
     }
 
     #[test]

@@ -249,7 +249,7 @@ pub fn parse_body(body: &str) -> Result<IncomingBody, RpcError> {
 /// None, and [`parse_body`] reads it again as a value and [`classify`] words the answer; what this
 /// returns is what `classify` would (`fuzz_tests` holds them together). The map `classify` reads,
 /// its keys hashed and its members moved out, was about a fifth of `initialize`'s time in a Node
-/// loop of `serve_read` (bench/README.md, twenty-first pass).
+/// loop of the entry call (bench/README.md, twenty-first pass).
 fn plain_message(body: &str) -> Option<IncomingMessage> {
     let members: Members = serde_json::from_str(body).ok()?;
     if members.jsonrpc?.as_str() != Some(JSONRPC_VERSION) {

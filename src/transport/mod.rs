@@ -76,9 +76,33 @@ pub fn request_head(req: &Request) -> RequestHead {
     RequestHead::of(req, &ENTRY_HEADERS)
 }
 
+/// A request the entry module wrote into the inbox (`entry_inbox`, src/lib.rs): its method, URL,
+/// headers (see [`RequestHead::from_wire`]) and body one after the other, of these lengths in
+/// bytes. The answer as [`serve_read`] gives it; a request that does not match its lengths (a
+/// defect of the entry module) is answered 500.
+pub async fn serve_written(inbox: &[u8], lengths: [usize; 4], env: Env) -> Served {
+    match split_written(inbox, lengths) {
+        Some((method, url, headers, body)) => serve_read(method, url, headers, body, env).await,
+        None => {
+            worker::console_error!("request failed: the entry module wrote a request that does not match its lengths");
+            Served::Bytes(encoded(internal_error()))
+        }
+    }
+}
+
+/// The method, URL, headers text and body of a written request; `None` unless they lie within
+/// `inbox` and the first three are UTF-8.
+fn split_written(inbox: &[u8], [method, url, headers, body]: [usize; 4]) -> Option<(&str, &str, &str, &[u8])> {
+    let (method, rest) = inbox.split_at_checked(method)?;
+    let (url, rest) = rest.split_at_checked(url)?;
+    let (headers, rest) = rest.split_at_checked(headers)?;
+    let text = |bytes| std::str::from_utf8(bytes).ok();
+    Some((text(method)?, text(url)?, text(headers)?, rest.get(..body)?))
+}
+
 /// A request from the entry module: its method, URL, headers (see [`RequestHead::from_wire`]) and
 /// body in; the answer out, as [`route`] would give it (CORS headers, failures as JSON-RPC).
-pub async fn serve_read(method: &str, url: &str, headers: &str, body: Vec<u8>, env: Env) -> Served {
+pub async fn serve_read(method: &str, url: &str, headers: &str, body: &[u8], env: Env) -> Served {
     let head = RequestHead::from_wire(url, headers);
     let whole = |answer| Ok(streamable::Outcome::Whole(answer));
     let outcome = match (method, head.url.path.as_str()) {
@@ -95,23 +119,30 @@ pub async fn serve_read(method: &str, url: &str, headers: &str, body: Vec<u8>, e
             json!({"error": "not found", "path": crate::catalog::echo(path)}).to_string(),
         )),
     };
-    // The heads sent to this instance's entry module (see [`HeadTable`]).
-    thread_local! {
-        static HEADS: std::cell::RefCell<HeadTable> = std::cell::RefCell::default();
-    }
-    let encode = |answer: Answer| HEADS.with(|heads| answer.encode(&cors::HEADERS, &mut heads.borrow_mut()));
     match outcome {
-        Ok(streamable::Outcome::Whole(answer)) => Served::Bytes(encode(answer)),
+        Ok(streamable::Outcome::Whole(answer)) => Served::Bytes(encoded(answer)),
         Ok(streamable::Outcome::Stream(mut response)) => {
             cors::apply(&mut response);
             Served::Stream(response)
         }
         Err(error) => {
             worker::console_error!("request failed: {error}");
-            let failure = rpc_error_answer(500, &RpcError::Internal("internal server error".to_string()));
-            Served::Bytes(encode(failure))
+            Served::Bytes(encoded(internal_error()))
         }
     }
+}
+
+/// An answer as the entry module reads it, its head numbered in this instance's table of the
+/// heads sent to the entry module (see [`HeadTable`]).
+fn encoded(answer: Answer) -> Vec<u8> {
+    thread_local! {
+        static HEADS: std::cell::RefCell<HeadTable> = std::cell::RefCell::default();
+    }
+    HEADS.with(|heads| answer.encode(&cors::HEADERS, &mut heads.borrow_mut()))
+}
+
+fn internal_error() -> Answer {
+    rpc_error_answer(500, &RpcError::Internal("internal server error".to_string()))
 }
 
 /// Work done once when the isolate starts, before any request: the configuration is read (from
@@ -339,14 +370,14 @@ pub async fn read_body(req: &mut Request) -> worker::Result<Result<String, Answe
 }
 
 /// [`read_body`] for a body the entry module already read.
-pub fn body_text(bytes: Vec<u8>) -> worker::Result<Result<String, Answer>> {
+pub fn body_text(bytes: &[u8]) -> worker::Result<Result<&str, Answer>> {
     body_or_refusal(crate::http::body::text_within(
         bytes,
         crate::catalog::REQUEST_BODY_MAX_BYTES,
     ))
 }
 
-fn body_or_refusal(read: Result<String, BodyError>) -> worker::Result<Result<String, Answer>> {
+fn body_or_refusal<T>(read: Result<T, BodyError>) -> worker::Result<Result<T, Answer>> {
     match read {
         Ok(text) => Ok(Ok(text)),
         Err(error @ BodyError::TooLarge { .. }) => Ok(Err(refusal(413, &error.to_string(), None))),
@@ -367,6 +398,36 @@ pub fn refusal(status: u16, message: &str, challenge: Option<String>) -> Answer 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_written_request_splits_at_its_lengths() {
+        let inbox = b"POSThttps://h/mcpaccept\n*/*\n{\"id\":1}left over from a longer request";
+        assert_eq!(
+            split_written(inbox, [4, 13, 11, 8]),
+            Some(("POST", "https://h/mcp", "accept\n*/*\n", &b"{\"id\":1}"[..]))
+        );
+        // Nothing at all, and a request that fills the inbox exactly.
+        assert_eq!(split_written(b"", [0, 0, 0, 0]), Some(("", "", "", &b""[..])));
+        assert_eq!(split_written(b"GETu", [3, 1, 0, 0]), Some(("GET", "u", "", &b""[..])));
+        // Lengths beyond the inbox, in any part, and ones whose sum overflows.
+        for lengths in [
+            [5, 0, 0, 0],
+            [4, 1, 0, 0],
+            [0, 0, 0, 5],
+            [3, 1, 0, 1],
+            [usize::MAX, 1, 0, 0],
+            [1, usize::MAX, 0, 0],
+        ] {
+            assert_eq!(split_written(b"GETu", lengths), None, "{lengths:?}");
+        }
+        // A head that is not UTF-8 (a split inside a character included); a body need not be.
+        assert_eq!(split_written("GETé".as_bytes(), [4, 1, 0, 0]), None);
+        assert_eq!(split_written(b"GET\xff", [3, 0, 1, 0]), None);
+        assert_eq!(
+            split_written(b"GET\xff", [3, 0, 0, 1]),
+            Some(("GET", "", "", &b"\xff"[..]))
+        );
+    }
 
     /// Every header read from a [`RequestHead`] is one the entry module hands over and
     /// [`request_head`] copies: the files that build or read a head are scanned (the checks,

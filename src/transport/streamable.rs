@@ -48,7 +48,7 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
 }
 
 /// POST /mcp from the one-crossing entry, whose body is already read (within the limit).
-pub async fn post_read(head: &RequestHead, body: Vec<u8>, env: &Env) -> worker::Result<Outcome> {
+pub async fn post_read(head: &RequestHead, body: &[u8], env: &Env) -> worker::Result<Outcome> {
     let admitted = match guard(head, env).await {
         Ok(admitted) => admitted,
         Err(refused) => return Ok(Outcome::Whole(refused)),
@@ -57,7 +57,7 @@ pub async fn post_read(head: &RequestHead, body: Vec<u8>, env: &Env) -> worker::
         Ok(body) => body,
         Err(refused) => return Ok(Outcome::Whole(refused)),
     };
-    respond(admitted, head, &body).await
+    respond(admitted, head, body).await
 }
 
 /// Everything after the checks: the messages, their scopes, and the answer.

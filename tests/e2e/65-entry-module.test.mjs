@@ -1,6 +1,7 @@
 // The main module (src/entry.mjs) in workerd, in front of a stand-in for worker-build's index.js
 // that records which path each request took: JSON-RPC POSTs on /mcp and /sse whose body
-// declares a length within the limit cross into Rust once (`serve_read`, body already read), as
+// declares a length within the limit cross into Rust once (written into Rust's inbox, then
+// `serve_inbox`, body already read), as
 // do the routes Rust names for GET (`entry_routes`) and every preflight (OPTIONS), without a
 // body; everything else, and everything after a Wasm trap, goes to the workers-rs entry. The real
 // build's answers through both paths are what every other e2e file checks.
@@ -44,16 +45,32 @@ function encode(status, headers, body, { unnumbered = false } = {}) {
   new DataView(out.buffer).setUint32(body.length + head.length + 4, number, true);
   return out;
 }
+// As Rust's inbox (src/lib.rs): an address in the instance's memory where the entry writes the
+// request, the memory grown when the request does not fit (which detaches the entry's view).
+const memory = new WebAssembly.Memory({ initial: 1, maximum: 64 });
+const INBOX_AT = 1000;
+Server.prototype.entry_memory = () => memory;
+Server.prototype.entry_inbox = (len) => {
+  const short = INBOX_AT + len - memory.buffer.byteLength;
+  if (short > 0) memory.grow(Math.ceil(short / 65536));
+  return INBOX_AT;
+};
 // As Rust's: the answer at once when no I/O was needed, a Promise of it otherwise ("later").
-Server.prototype.serve_read = function (method, url, headers, body, env) {
-  seen.push({ path: "one crossing", method, url, headers, bytes: body.length, hasEnv: typeof env.MARK === "string" });
-  const text = new TextDecoder().decode(body);
-  if (text === "trap") throw new WebAssembly.RuntimeError("unreachable");
-  if (text === "stream") return new Response("data: streamed\\n\\n", { headers: { "content-type": "text/event-stream" } });
-  if (text === "empty") return encode(202, [["X-Empty", "yes"]], new Uint8Array(), { unnumbered: true });
+Server.prototype.serve_inbox = function (methodLen, urlLen, headersLen, bodyLen, env) {
+  const written = new Uint8Array(memory.buffer, INBOX_AT, methodLen + urlLen + headersLen + bodyLen);
+  const text = (from, length) => new TextDecoder("utf-8", { fatal: true }).decode(written.subarray(from, from + length));
+  const method = text(0, methodLen);
+  const url = text(methodLen, urlLen);
+  const headers = text(methodLen + urlLen, headersLen);
+  const body = written.slice(methodLen + urlLen + headersLen);
+  seen.push({ path: "one crossing", method, url, headers, bytes: body.length, hasEnv: typeof env.MARK === "string", pages: memory.buffer.byteLength / 65536 });
+  const bodyText = new TextDecoder().decode(body);
+  if (bodyText === "trap") throw new WebAssembly.RuntimeError("unreachable");
+  if (bodyText === "stream") return new Response("data: streamed\\n\\n", { headers: { "content-type": "text/event-stream" } });
+  if (bodyText === "empty") return encode(202, [["X-Empty", "yes"]], new Uint8Array(), { unnumbered: true });
   const answer = encode(200, [["Content-Type", "application/json"], ["X-Echo", "echo " + body.length]], encoder.encode('{"ok":"ü"}'));
   seen[seen.length - 1].headSentBy = lastSentBy;
-  return text === "later" ? new Promise((resolve) => setTimeout(() => resolve(answer), 5)) : answer;
+  return bodyText === "later" ? new Promise((resolve) => setTimeout(() => resolve(answer), 5)) : answer;
 };
 Server.prototype.request_body_max_bytes = () => 64;
 Server.prototype.entry_headers = () => "authorization\\nmcp-protocol-version";
@@ -140,6 +157,37 @@ describe("the main module (src/entry.mjs)", () => {
       await res.text();
     }
     assert.deepEqual((await seen()).seen.map((s) => [s.path, s.bytes]), [["one crossing", 64], ["one crossing", 0]]);
+  });
+
+  it("writes a head beyond ASCII as UTF-8, and one larger than the instance's memory after growing it", async () => {
+    // Beyond ASCII: workerd's Headers read a header's bytes as UTF-8 (fetch sends each of these
+    // code points as one byte), so two and three UTF-8 bytes give ë and €, and a byte that starts
+    // no UTF-8 sequence gives U+FFFD. The entry writes them as UTF-8 after the ASCII start, as
+    // wasm-bindgen's glue passed strings before.
+    const sent = "Bearer t\u00c3\u00abst\u00e2\u0082\u00ac\u00ff";
+    const res = await post("/mcp", "{}", { Authorization: sent, "MCP-Protocol-Version": "2025-11-25" });
+    assert.equal(res.status, 200);
+    await res.text();
+    const [call] = (await seen()).seen;
+    assert.equal(call.headers, "authorization\nBearer t\u00ebst\u20ac\ufffd\nmcp-protocol-version\n2025-11-25\n");
+    // A head of 100,000 bytes does not fit the stand-in's one page: the memory grows, and the
+    // entry writes through a fresh view (the old one is detached), then through it again.
+    const token = "x".repeat(100_000);
+    for (let i = 0; i < 2; i++) {
+      const big = await post("/mcp", `{"n":${i}}`, { Authorization: `Bearer ${token}` });
+      assert.equal(big.status, 200);
+      assert.equal(big.headers.get("x-echo"), "echo 7");
+      await big.text();
+    }
+    const calls = (await seen()).seen;
+    assert.deepEqual(calls.map((c) => c.headers), Array(2).fill(`authorization\nBearer ${token}\n`));
+    assert.ok(calls[0].pages >= 5, `memory grew to ${calls[0].pages} pages`);
+    // A small request after them reads as it was written.
+    const small = await post("/mcp", "{}", { Authorization: "Bearer t" });
+    await small.text();
+    const [last] = (await seen()).seen;
+    assert.equal(last.headers, "authorization\nBearer t\n");
+    assert.equal(last.url, new URL("/mcp", base).href);
   });
 
   it("waits for an answer Rust could not give at once", async () => {

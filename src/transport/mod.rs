@@ -102,7 +102,7 @@ fn split_written(inbox: &[u8], [method, url, headers, body]: [usize; 4]) -> Opti
 
 /// A request from the entry module: its method, URL, headers (see [`RequestHead::from_wire`]) and
 /// body in; the answer out, as [`route`] would give it (CORS headers, failures as JSON-RPC).
-pub async fn serve_read(method: &str, url: &str, headers: &str, body: &[u8], env: Env) -> Served {
+async fn serve_read(method: &str, url: &str, headers: &str, body: &[u8], env: Env) -> Served {
     let head = RequestHead::from_wire(url, headers);
     let whole = |answer| Ok(streamable::Outcome::Whole(answer));
     let outcome = match (method, head.url.path.as_str()) {

@@ -155,10 +155,10 @@ mod entry_export {
     /// Where the main module writes the next request it hands over: `len` bytes from the
     /// address returned, in this instance's memory (see [`entry_memory`]), which may have grown.
     /// The method, URL, headers text and body go there one after the other, and
-    /// [`serve_inbox`] reads them. Instead of wasm-bindgen's glue for three strings and a byte
-    /// array, which allocates each through a call into Rust and builds the headers text by
-    /// concatenation first (bench/README.md, twenty-fourth pass). The address is good until
-    /// the next call into this instance.
+    /// [`serve_inbox`] reads them. This replaces three strings (the header lines joined into one
+    /// first) and a byte array passed by wasm-bindgen's glue, which allocated each by a call into
+    /// Rust (bench/README.md, twenty-fourth pass). The address is good until the next call into
+    /// this instance.
     #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
     pub fn entry_inbox(len: usize) -> usize {
         INBOX.with_borrow_mut(|inbox| {

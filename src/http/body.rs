@@ -8,6 +8,9 @@
 use futures::StreamExt;
 use worker::Request;
 
+/// A UTF-8 byte order mark, which a body as text goes without (as `Request.text()` drops it).
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Why a body was not read.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
@@ -65,8 +68,8 @@ impl LimitedBody {
 
     pub fn into_text(self) -> Result<String, BodyError> {
         let mut bytes = self.bytes;
-        if bytes.starts_with(b"\xEF\xBB\xBF") {
-            bytes.drain(..3);
+        if bytes.starts_with(UTF8_BOM) {
+            bytes.drain(..UTF8_BOM.len());
         }
         String::from_utf8(bytes).map_err(|error| BodyError::NotUtf8(error.utf8_error()))
     }
@@ -78,7 +81,7 @@ pub fn text_within(bytes: &[u8], max: usize) -> Result<&str, BodyError> {
     if bytes.len() > max {
         return Err(BodyError::TooLarge { limit: max });
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(BodyError::NotUtf8)
 }
 

@@ -1,12 +1,15 @@
 //! An answer built in full before it is sent (status, headers, body), so the same code can hand it
 //! to workers-rs as a `Response` or to the one-crossing entry (`src/entry.mjs`) as one byte buffer.
 
+use std::borrow::Cow;
+
 use worker::Response;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
+    /// Values borrowed when they are fixed text (most are), so an answer copies none of them.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     pub body: Vec<u8>,
 }
 
@@ -15,7 +18,7 @@ impl Answer {
     pub fn json(status: u16, text: String) -> Answer {
         Answer {
             status,
-            headers: vec![("Content-Type", "application/json".to_string())],
+            headers: vec![("Content-Type", Cow::Borrowed("application/json"))],
             body: text.into_bytes(),
         }
     }
@@ -24,7 +27,7 @@ impl Answer {
     pub fn html(status: u16, text: &str) -> Answer {
         Answer {
             status,
-            headers: vec![("Content-Type", "text/html; charset=utf-8".to_string())],
+            headers: vec![("Content-Type", Cow::Borrowed("text/html; charset=utf-8"))],
             body: text.as_bytes().to_vec(),
         }
     }
@@ -38,7 +41,7 @@ impl Answer {
         }
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Answer {
+    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Answer {
         self.headers.push((name, value.into()));
         self
     }
@@ -62,14 +65,19 @@ impl Answer {
     /// heads byte for byte (the CORS headers are most of each), so the entry builds each head's
     /// `Headers` once and is then sent only its number (length 0). The body comes first so that
     /// it is not copied: the head is appended to it.
+    ///
+    /// The head is written into the table's buffer, kept from one answer to the next, so that
+    /// an answer whose head the entry has allocates nothing for it (it was a string grown seven
+    /// times per answer; bench/README.md, twenty-fifth pass).
     pub fn encode(self, extra: &[(&str, &str)], heads: &mut HeadTable) -> Vec<u8> {
-        let mut head = self.status.to_string();
-        let headers = self.headers.iter().map(|(name, value)| (*name, value.as_str()));
+        let mut head = std::mem::take(&mut heads.buffer);
+        head.clear();
+        head.push_str(itoa::Buffer::new().format(self.status));
+        let headers = self.headers.iter().map(|(name, value)| (*name, value.as_ref()));
         for (name, value) in headers.chain(extra.iter().copied()) {
-            head.push('\n');
-            head.push_str(name);
-            head.push('\n');
-            head.push_str(value);
+            for part in ["\n", name, "\n", value] {
+                head.push_str(part);
+            }
         }
         let (number, sent) = match heads.number(&head) {
             Some(Known::Before(number)) => (number, ""),
@@ -81,6 +89,7 @@ impl Answer {
         out.extend_from_slice(sent.as_bytes());
         out.extend_from_slice(&(sent.len() as u32).to_le_bytes());
         out.extend_from_slice(&number.to_le_bytes());
+        heads.buffer = head;
         out
     }
 }
@@ -92,6 +101,8 @@ impl Answer {
 #[derive(Debug, Default)]
 pub struct HeadTable {
     heads: Vec<String>,
+    /// Where [`Answer::encode`] writes each head, kept between answers.
+    buffer: String,
 }
 
 /// Whether the entry module has a head: numbered by an earlier answer, or numbered now.

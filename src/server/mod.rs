@@ -195,13 +195,15 @@ enum Answer {
 
 /// The result of a request whose answer depends on nothing but its method and revision
 /// (`initialize`, whose revision is the negotiated one; `tools/list`; `resources/templates/list`;
-/// `server/discover`), written as is: tools/list (about 70 KB of JSON) from its reviewed copy,
+/// `server/discover`; `ping`, the request clients send most often), written as is: tools/list (about 70 KB of JSON) from its reviewed copy,
 /// the others serialised once per isolate and revision. None for every other request, which is
 /// answered as usual.
 fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawValue, RpcError>> {
     let key: (&'static str, &'static str) = match (era, request.method.as_str()) {
         (Era::Handshake { .. }, "initialize") => ("initialize", version::negotiate(cacheable_initialize(request)?)),
         (Era::Handshake { revision }, "tools/list") => ("tools/list", revision),
+        // `{}` in every handshake revision: one entry, whatever the revision.
+        (Era::Handshake { .. }, "ping") => ("ping", version::LATEST),
         (Era::Handshake { revision }, "resources/templates/list") => ("resources/templates/list", revision),
         (Era::Stateless, "tools/list") => ("tools/list", version::STATELESS[0]),
         (Era::Stateless, "server/discover") => ("server/discover", version::STATELESS[0]),
@@ -230,6 +232,7 @@ fn built_result(era: Era, method: &'static str, revision: &'static str) -> Resul
     let value = match (era, method) {
         (_, "initialize") => to_value(initialize_result(Some(revision))),
         (Era::Handshake { .. }, "tools/list") => tools_list_result(revision),
+        (Era::Handshake { .. }, "ping") => Ok(json!({})),
         (Era::Handshake { .. }, _) => to_value(resources::templates(version::has_titles(revision))),
         (Era::Stateless, "tools/list") => tools_list_result(revision).map(|r| stateless::complete_result(method, r)),
         (Era::Stateless, "server/discover") => Ok(stateless::complete_result(method, stateless::discover_result())),
@@ -444,7 +447,16 @@ mod tests {
             let templates = request("resources/templates/list", None);
             let expected = text(to_value(resources::templates(version::has_titles(revision))).unwrap());
             assert_eq!(cached_result(&templates, era).unwrap().unwrap().get(), expected);
+            for params in [None, Some(json!({})), Some(json!({"_meta": {"progressToken": 1}}))] {
+                let ping = request("ping", params);
+                let expected = text(answer_static(&ping, revision).unwrap().unwrap());
+                assert_eq!(cached_result(&ping, era).unwrap().unwrap().get(), expected);
+            }
         }
+        assert!(
+            cached_result(&request("ping", None), Era::Stateless).is_none(),
+            "2026-07-28 has no ping: answered as an unknown method"
+        );
         let stateless = version::STATELESS[0];
         let discover = stateless::complete_result("server/discover", stateless::discover_result());
         assert_eq!(
@@ -490,7 +502,7 @@ mod tests {
                 "{params}"
             );
         }
-        for method in ["ping", "tools/call", "resources/list", "prompts/list"] {
+        for method in ["tools/call", "resources/list", "prompts/list"] {
             assert!(cached_result(&request(method, None), era).is_none(), "{method}");
         }
         // The stateless revision has no initialize.

@@ -20,12 +20,12 @@ pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 /// Tool definitions never change while a deployment runs; clients may cache them briefly.
 pub const LIST_TTL_MS: u64 = 300_000;
 
-/// The MCP request headers of a stateless-revision POST.
-#[derive(Debug, Clone, Default)]
-pub struct McpHeaders {
-    pub protocol_version: Option<String>,
-    pub method: Option<String>,
-    pub name: Option<String>,
+/// The MCP request headers of a stateless-revision POST, borrowed from the request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct McpHeaders<'a> {
+    pub protocol_version: Option<&'a str>,
+    pub method: Option<&'a str>,
+    pub name: Option<&'a str>,
 }
 
 fn meta(request: &RpcRequest) -> Option<&serde_json::Map<String, Value>> {
@@ -35,7 +35,7 @@ fn meta(request: &RpcRequest) -> Option<&serde_json::Map<String, Value>> {
 /// Whether this request follows the stateless revision rather than a handshake revision.
 pub fn is_stateless(request: &RpcRequest, headers: &McpHeaders) -> bool {
     meta(request).is_some_and(|m| m.contains_key(META_PROTOCOL_VERSION))
-        || headers.protocol_version.as_deref().is_some_and(version::is_stateless)
+        || headers.protocol_version.is_some_and(version::is_stateless)
 }
 
 /// A rejected stateless-revision request: the HTTP status and the error to answer with.
@@ -67,7 +67,7 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
             )),
         ));
     }
-    match headers.protocol_version.as_deref() {
+    match headers.protocol_version {
         Some(header) if header == version => {}
         Some(header) => {
             return Err(reject(
@@ -86,7 +86,7 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
             ))
         }
     }
-    match headers.method.as_deref() {
+    match headers.method {
         Some(method) if method == request.method => {}
         Some(method) => {
             return Err(reject(
@@ -111,7 +111,7 @@ pub fn validate(request: &RpcRequest, headers: &McpHeaders) -> Result<(), Reject
             .as_ref()
             .and_then(|p| p.get(field))
             .and_then(Value::as_str);
-        let header_name = headers.name.as_deref().map(decode_header_value);
+        let header_name = headers.name.map(decode_header_value);
         match (header_name, body_name) {
             (Some(Some(header)), Some(body)) if header == body => {}
             (None, _) => {
@@ -287,11 +287,11 @@ mod tests {
         params
     }
 
-    fn headers(version: Option<&str>, method: Option<&str>, name: Option<&str>) -> McpHeaders {
+    fn headers<'a>(version: Option<&'a str>, method: Option<&'a str>, name: Option<&'a str>) -> McpHeaders<'a> {
         McpHeaders {
-            protocol_version: version.map(String::from),
-            method: method.map(String::from),
-            name: name.map(String::from),
+            protocol_version: version,
+            method,
+            name,
         }
     }
 

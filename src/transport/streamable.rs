@@ -66,7 +66,7 @@ async fn respond(
     head: &RequestHead,
     body: &str,
 ) -> worker::Result<Outcome> {
-    let header = |name: &str| head.header(name).map(|v| v.trim().to_string());
+    let header = |name: &str| head.header(name).map(str::trim);
     let headers = McpHeaders {
         protocol_version: header("MCP-Protocol-Version").filter(|v| !v.is_empty()),
         method: header("Mcp-Method"),
@@ -85,18 +85,7 @@ async fn respond(
         Err(error) => return whole(rpc_error_answer(400, &error)),
     };
     // A token without the scope a request needs is refused before anything runs.
-    let requests: Vec<&RpcRequest> = match &parsed {
-        IncomingBody::Single(Ok(IncomingMessage::Request(request))) => vec![request],
-        IncomingBody::Batch(items) => items
-            .iter()
-            .filter_map(|item| match item {
-                Ok(IncomingMessage::Request(request)) => Some(request),
-                _ => None,
-            })
-            .collect(),
-        IncomingBody::Single(_) => vec![],
-    };
-    if let Some(refused) = scope_refusal(head, &principal, requests) {
+    if let Some(refused) = scope_refusal(head, &principal, requests_in(&parsed)) {
         return whole(refused);
     }
     match parsed {
@@ -109,19 +98,14 @@ async fn respond(
                         &RpcResponse::error(Some(request.id), &rejection.error),
                     ));
                 }
-                ctx.protocol_version = Some(
-                    headers
-                        .protocol_version
-                        .clone()
-                        .unwrap_or_else(|| version::STATELESS[0].to_string()),
-                );
+                ctx.protocol_version = Some(headers.protocol_version.unwrap_or(version::STATELESS[0]).to_string());
                 Era::Stateless
             } else {
                 if let Some(refused) = unsupported_header(&headers) {
                     return whole(refused);
                 }
-                ctx.protocol_version = headers.protocol_version.clone();
-                Era::handshake(headers.protocol_version.as_deref(), version::ASSUMED_WITHOUT_HEADER)
+                ctx.protocol_version = headers.protocol_version.map(String::from);
+                Era::handshake(headers.protocol_version, version::ASSUMED_WITHOUT_HEADER)
             };
             let token = dispatch::progress_token(&request);
             let streamed = token.is_some() || dispatch::streams_notifications(&request, era);
@@ -139,11 +123,25 @@ async fn respond(
     }
 }
 
+/// The requests of a body, the one or a batch's (notifications and responses left out); an
+/// iterator, so a single request is not put in a list of its own.
+fn requests_in(parsed: &IncomingBody) -> impl Iterator<Item = &RpcRequest> {
+    let (single, batch) = match parsed {
+        IncomingBody::Single(Ok(IncomingMessage::Request(request))) => (Some(request), &[][..]),
+        IncomingBody::Single(_) => (None, &[][..]),
+        IncomingBody::Batch(items) => (None, items.as_slice()),
+    };
+    single.into_iter().chain(batch.iter().filter_map(|item| match item {
+        Ok(IncomingMessage::Request(request)) => Some(request),
+        _ => None,
+    }))
+}
+
 /// A JSON-RPC batch (revisions before 2025-06-18), each request answered in turn; kept out of
 /// [`respond`]'s code by [`crate::promise::cold`].
 async fn respond_batch(
     mut ctx: ToolContext,
-    headers: &McpHeaders,
+    headers: &McpHeaders<'_>,
     items: Vec<Result<IncomingMessage, RpcErrorResponse>>,
 ) -> worker::Result<Outcome> {
     let whole = |answer| Ok(Outcome::Whole(answer));
@@ -151,10 +149,7 @@ async fn respond_batch(
     if let Some(refused) = unsupported_header(headers) {
         return whole(refused);
     }
-    let batch_version = headers
-        .protocol_version
-        .as_deref()
-        .unwrap_or(version::ASSUMED_WITHOUT_HEADER);
+    let batch_version = headers.protocol_version.unwrap_or(version::ASSUMED_WITHOUT_HEADER);
     if !version::allows_batches(batch_version) {
         return whole(rpc_error_answer(
             400,
@@ -164,7 +159,7 @@ async fn respond_batch(
             )),
         ));
     }
-    ctx.protocol_version = headers.protocol_version.clone();
+    ctx.protocol_version = headers.protocol_version.map(String::from);
     let mut responses = Vec::new();
     for item in items {
         match item {
@@ -188,7 +183,7 @@ async fn respond_batch(
 
 /// A handshake-era request must name a version we speak in MCP-Protocol-Version, if it names one.
 fn unsupported_header(headers: &McpHeaders) -> Option<Answer> {
-    match headers.protocol_version.as_deref() {
+    match headers.protocol_version {
         Some(v) if !version::is_supported(v) && !version::is_stateless(v) => Some(refusal(
             400,
             &format!(
@@ -253,5 +248,19 @@ mod tests {
             "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n"
         );
         assert!(!event.contains("\nid:"));
+    }
+
+    #[test]
+    fn the_requests_of_a_body_are_its_one_or_its_batch_requests() {
+        let methods = |body: &str| -> Vec<String> {
+            let parsed = parse_body(body).unwrap();
+            requests_in(&parsed).map(|request| request.method.clone()).collect()
+        };
+        assert_eq!(methods(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), ["ping"]);
+        assert!(methods(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).is_empty());
+        assert!(methods(r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#).is_empty());
+        let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","method":"n"},
+            {"jsonrpc":"2.0","id":2,"result":{}},{"id":3},{"jsonrpc":"2.0","id":4,"method":"tools/call"}]"#;
+        assert_eq!(methods(batch), ["tools/list", "tools/call"]);
     }
 }

@@ -64,11 +64,11 @@ pub(super) fn stateless_params(revision: &str, extra: Value) -> Value {
     params
 }
 
-pub(super) fn stateless_headers(revision: &str, method: &str, name: Option<&str>) -> McpHeaders {
+pub(super) fn stateless_headers<'a>(revision: &'a str, method: &'a str, name: Option<&'a str>) -> McpHeaders<'a> {
     McpHeaders {
-        protocol_version: Some(revision.to_string()),
-        method: Some(method.to_string()),
-        name: name.map(String::from),
+        protocol_version: Some(revision),
+        method: Some(method),
+        name,
     }
 }
 

@@ -8,7 +8,11 @@ use worker::Response;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
-    /// Values borrowed when they are fixed text (most are), so an answer copies none of them.
+    /// `Content-Type`, the first header, apart from the rest: most answers have only this one,
+    /// and then the list below stays empty and allocates nothing.
+    pub content_type: Option<&'static str>,
+    /// The other headers. Values borrowed when they are fixed text (most are), so an answer
+    /// copies none of them.
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
     pub body: Vec<u8>,
 }
@@ -17,18 +21,18 @@ impl Answer {
     /// A JSON answer.
     pub fn json(status: u16, text: String) -> Answer {
         Answer {
-            status,
-            headers: vec![("Content-Type", Cow::Borrowed("application/json"))],
+            content_type: Some("application/json"),
             body: text.into_bytes(),
+            ..Answer::empty(status)
         }
     }
 
     /// An HTML page.
     pub fn html(status: u16, text: &str) -> Answer {
         Answer {
-            status,
-            headers: vec![("Content-Type", Cow::Borrowed("text/html; charset=utf-8"))],
+            content_type: Some("text/html; charset=utf-8"),
             body: text.as_bytes().to_vec(),
+            ..Answer::empty(status)
         }
     }
 
@@ -36,9 +40,17 @@ impl Answer {
     pub fn empty(status: u16) -> Answer {
         Answer {
             status,
+            content_type: None,
             headers: Vec::new(),
             body: Vec::new(),
         }
+    }
+
+    /// Every header, `Content-Type` first.
+    fn all_headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        let content_type = self.content_type.map(|value| ("Content-Type", value));
+        let rest = self.headers.iter().map(|(name, value)| (*name, value.as_ref()));
+        content_type.into_iter().chain(rest)
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Answer {
@@ -46,14 +58,14 @@ impl Answer {
         self
     }
 
-    pub fn into_response(self) -> worker::Result<Response> {
+    pub fn into_response(mut self) -> worker::Result<Response> {
         let mut response = match self.body.is_empty() {
             true => Response::empty()?,
-            false => Response::from_bytes(self.body)?,
+            false => Response::from_bytes(std::mem::take(&mut self.body))?,
         }
         .with_status(self.status);
         let headers = response.headers_mut();
-        for (name, value) in &self.headers {
+        for (name, value) in self.all_headers() {
             headers.set(name, value)?;
         }
         Ok(response)
@@ -73,8 +85,7 @@ impl Answer {
         let mut head = std::mem::take(&mut heads.buffer);
         head.clear();
         head.push_str(itoa::Buffer::new().format(self.status));
-        let headers = self.headers.iter().map(|(name, value)| (*name, value.as_ref()));
-        for (name, value) in headers.chain(extra.iter().copied()) {
+        for (name, value) in self.all_headers().chain(extra.iter().copied()) {
             for part in ["\n", name, "\n", value] {
                 head.push_str(part);
             }

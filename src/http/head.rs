@@ -3,30 +3,42 @@
 //! header) or from the one-crossing entry (`src/entry.mjs`), which hands over the URL and those
 //! headers as one text.
 
+use std::borrow::Cow;
+
 use worker::Request;
 
 use super::url::RequestUrl;
 
-/// What the checks before any work read of a request: its URL and the headers they read.
+/// What the checks before any work read of a request: its URL and the headers they read,
+/// borrowed from the text the entry module wrote (`'a`), or owned for a workers-rs request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestHead {
-    pub url: RequestUrl,
+pub struct RequestHead<'a> {
+    pub url: RequestUrl<'a>,
     /// `name\nvalue\n` per header, the entry module's form: values as the runtime gives them
     /// (repeated headers already joined with ", ", as `Headers.get` joins them). One text, not a
     /// pair of strings per header.
-    headers: String,
+    headers: Cow<'a, str>,
     /// Where each header's name and value lie in `headers` (name start, value start, value end),
     /// found in one pass when the head is made: a request looks up its few headers half a dozen
     /// times, and splitting the text again for each was a tenth of `ping`'s time in Wasm
-    /// (bench/README.md, twenty-first pass).
-    fields: Vec<(usize, usize, usize)>,
+    /// (bench/README.md, twenty-first pass). The first [`INDEXED`] headers, in place: a request
+    /// brings at most `transport::ENTRY_HEADERS`, fewer than that, so the head allocates nothing.
+    fields: [(u32, u32, u32); INDEXED],
+    /// How many of `fields` are found.
+    indexed: usize,
+    /// Where the text beyond the indexed headers begins (its length when there is none), read
+    /// by splitting should a text ever hold more.
+    unindexed: usize,
 }
 
-impl RequestHead {
+/// How many headers a head indexes.
+const INDEXED: usize = 8;
+
+impl RequestHead<'_> {
     /// The head of a workers-rs request with only the headers in `names` (lower case; one
     /// `Headers.get` each): the transport passes the headers its checks read
     /// (`transport::ENTRY_HEADERS`), so the rest are never copied.
-    pub fn of(req: &Request, names: &[&str]) -> RequestHead {
+    pub fn of(req: &Request, names: &[&str]) -> RequestHead<'static> {
         let headers = req.headers();
         let mut text = String::new();
         for name in names {
@@ -37,42 +49,74 @@ impl RequestHead {
                 }
             }
         }
-        RequestHead::with_headers(RequestUrl::of(req), text)
+        RequestHead::with_headers(RequestUrl::of(req), Cow::Owned(text))
     }
 
     /// The head the entry module sends: the absolute URL, and the headers it hands over
     /// (`transport::ENTRY_HEADERS`) as `name\nvalue\n` pairs (header names and values never
-    /// contain a line feed).
-    pub fn from_wire(url: &str, headers: &str) -> RequestHead {
+    /// contain a line feed), both borrowed.
+    pub fn from_wire<'a>(url: &'a str, headers: &'a str) -> RequestHead<'a> {
         RequestHead::with_headers(
             RequestUrl::parse(url).unwrap_or_else(RequestUrl::unparsable),
-            headers.to_string(),
+            Cow::Borrowed(headers),
         )
     }
 
     /// A head over `headers` in the wire form, its fields found once: the text split in
     /// name/value pairs, as each lookup split it before (a last name without its value, never
     /// sent, is left out).
-    fn with_headers(url: RequestUrl, headers: String) -> RequestHead {
-        let mut fields = Vec::new();
-        let mut lines = headers.split('\n');
+    fn with_headers<'a>(url: RequestUrl<'a>, headers: Cow<'a, str>) -> RequestHead<'a> {
+        let mut fields = [(0, 0, 0); INDEXED];
+        let mut indexed = 0;
         let mut start = 0;
-        while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+        let mut lines = headers.split('\n');
+        while indexed < INDEXED {
+            let (Some(name), Some(value)) = (lines.next(), lines.next()) else {
+                break;
+            };
             let value_start = start + name.len() + 1;
             let value_end = value_start + value.len();
-            fields.push((start, value_start, value_end));
+            // A head is a few hundred bytes; one beyond 4 GiB is left to the split below.
+            let (Ok(at), Ok(from), Ok(to)) = (start.try_into(), value_start.try_into(), value_end.try_into()) else {
+                break;
+            };
+            fields[indexed] = (at, from, to);
+            indexed += 1;
             start = value_end + 1;
         }
-        RequestHead { url, headers, fields }
+        let unindexed = start.min(headers.len());
+        RequestHead {
+            url,
+            headers,
+            fields,
+            indexed,
+            unindexed,
+        }
     }
 
     /// The value of header `name` (any case), if the request has it.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find_map(|&(start, value_start, value_end)| {
-            let have = &self.headers[start..value_start - 1];
-            have.eq_ignore_ascii_case(name)
-                .then(|| &self.headers[value_start..value_end])
-        })
+        let text = &*self.headers;
+        let indexed = self.fields[..self.indexed]
+            .iter()
+            .find_map(|&(start, value_start, value_end)| {
+                let (start, value_start, value_end) = (start as usize, value_start as usize, value_end as usize);
+                text[start..value_start - 1]
+                    .eq_ignore_ascii_case(name)
+                    .then(|| &text[value_start..value_end])
+            });
+        if indexed.is_some() || self.unindexed == text.len() {
+            return indexed;
+        }
+        {
+            let mut lines = text[self.unindexed..].split('\n');
+            while let (Some(have), Some(value)) = (lines.next(), lines.next()) {
+                if have.eq_ignore_ascii_case(name) {
+                    return Some(value);
+                }
+            }
+            None
+        }
     }
 
     /// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.
@@ -102,7 +146,7 @@ mod tests {
         /// every lookup finds what splitting the text in pairs finds.
         #[test]
         fn indexed_fields_find_what_splitting_finds(
-            lines in proptest::collection::vec("[aAbB\\-]{0,3}|[ -~]{0,12}", 0..9),
+            lines in proptest::collection::vec("[aAbB\\-]{0,3}|[ -~]{0,12}", 0..24),
             trailing in any::<bool>(),
             name in "[aAbB\\-]{0,3}",
         ) {
@@ -130,6 +174,21 @@ mod tests {
         assert_eq!(head.header("MCP-Protocol-Version"), Some("2025-11-25"));
         assert_eq!(head.header("accept"), Some("application/json, text/event-stream"));
         assert_eq!(head.header("Origin"), None);
+        // Nothing of a written request is copied: the URL's parts and the headers are borrowed.
+        assert!(matches!(head.url.scheme, Cow::Borrowed(_)) && matches!(head.url.path, Cow::Borrowed(_)));
+        assert!(matches!(head.url.query, Some(Cow::Borrowed("x=1"))));
+        assert!(matches!(head.headers, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn headers_beyond_the_indexed_ones_are_found_too() {
+        let text: String = (0..INDEXED + 3).map(|n| format!("x-{n}\nvalue {n}\n")).collect();
+        let head = RequestHead::from_wire("https://example.com/mcp", &text);
+        assert_eq!(head.indexed, INDEXED);
+        for n in 0..INDEXED + 3 {
+            assert_eq!(head.header(&format!("X-{n}")), Some(format!("value {n}").as_str()));
+        }
+        assert_eq!(head.header("x-99"), None);
     }
 
     #[test]

@@ -3,39 +3,46 @@
 //! few splits give what the `url` crate did — and leaving that crate (and its IDNA tables) out
 //! of the Wasm saves about 10 KB gzip.
 
+use std::borrow::Cow;
+
 use worker::Request;
 
-/// The parts of an absolute `http(s)` URL this server reads.
+/// The parts of an absolute `http(s)` URL this server reads, borrowed from the text they were
+/// split from where they are as written (a request's URL, whose scheme and host the runtime has
+/// already lower-cased, allocates nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestUrl {
-    pub scheme: String,
+pub struct RequestUrl<'a> {
+    pub scheme: Cow<'a, str>,
     /// `host[:port]`, without any `user:password@`.
-    pub authority: String,
+    pub authority: Cow<'a, str>,
     /// Always starts with `/`.
-    pub path: String,
+    pub path: Cow<'a, str>,
     /// The text after `?` (without the fragment), when there is one.
-    pub query: Option<String>,
+    pub query: Option<Cow<'a, str>>,
 }
 
-impl RequestUrl {
+impl RequestUrl<'static> {
     /// The request's own URL. A request always has one; should the runtime ever give something
     /// unparsable, the result is an empty origin and the path `/`, which no route but the
     /// discovery page answers.
-    pub fn of(req: &Request) -> RequestUrl {
-        RequestUrl::parse(&req.inner().url()).unwrap_or_else(RequestUrl::unparsable)
+    pub fn of(req: &Request) -> RequestUrl<'static> {
+        let text = req.inner().url();
+        RequestUrl::parse(&text).map_or_else(RequestUrl::unparsable, RequestUrl::into_owned)
     }
+}
 
+impl<'a> RequestUrl<'a> {
     /// What an unparsable URL reads as: an empty origin and the path `/`.
-    pub fn unparsable() -> RequestUrl {
+    pub fn unparsable() -> RequestUrl<'a> {
         RequestUrl {
-            scheme: String::new(),
-            authority: String::new(),
-            path: "/".to_string(),
+            scheme: Cow::Borrowed(""),
+            authority: Cow::Borrowed(""),
+            path: Cow::Borrowed("/"),
             query: None,
         }
     }
 
-    pub fn parse(text: &str) -> Option<RequestUrl> {
+    pub fn parse(text: &'a str) -> Option<RequestUrl<'a>> {
         // The scheme ends at the first `:` (`split_once("://")` builds a substring searcher
         // for every request); a `:` in the scheme would make it invalid below anyway.
         let (scheme, rest) = text.split_once(':')?;
@@ -52,29 +59,35 @@ impl RequestUrl {
         let (authority, rest) = rest.split_at(authority_end);
         let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
         let (path, query) = match rest.split_once('?') {
-            Some((path, query)) => (path, Some(query.to_string())),
+            Some((path, query)) => (path, Some(Cow::Borrowed(query))),
             None => (rest, None),
         };
         Some(RequestUrl {
-            scheme: scheme.to_ascii_lowercase(),
-            authority: authority.to_ascii_lowercase(),
-            path: if path.is_empty() {
-                "/".to_string()
-            } else {
-                path.to_string()
-            },
+            scheme: lower_case(scheme),
+            authority: lower_case(authority),
+            path: Cow::Borrowed(if path.is_empty() { "/" } else { path }),
             query,
         })
     }
 
+    /// The same URL, its parts copied out of the text it was split from.
+    pub fn into_owned(self) -> RequestUrl<'static> {
+        RequestUrl {
+            scheme: Cow::Owned(self.scheme.into_owned()),
+            authority: Cow::Owned(self.authority.into_owned()),
+            path: Cow::Owned(self.path.into_owned()),
+            query: self.query.map(|query| Cow::Owned(query.into_owned())),
+        }
+    }
+
     /// `scheme://host[:port]`.
     pub fn origin(&self) -> String {
-        [self.scheme.as_str(), "://", self.authority.as_str()].concat()
+        [&*self.scheme, "://", &*self.authority].concat()
     }
 
     /// The host without the port (an IPv6 address keeps its brackets).
     pub fn host(&self) -> &str {
-        let authority = self.authority.as_str();
+        let authority = &*self.authority;
         if authority.starts_with('[') {
             return authority.find(']').map_or(authority, |end| &authority[..=end]);
         }
@@ -82,10 +95,18 @@ impl RequestUrl {
     }
 }
 
+/// `text` in ASCII lower case, borrowed when it already is.
+fn lower_case(text: &str) -> Cow<'_, str> {
+    match text.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Owned(text.to_ascii_lowercase()),
+        false => Cow::Borrowed(text),
+    }
+}
+
 /// The origin of an absolute `http(s)` URL (e.g. a configured bucket URL), or None.
 pub fn http_origin(text: &str) -> Option<String> {
     let url = RequestUrl::parse(text)?;
-    (matches!(url.scheme.as_str(), "http" | "https") && !url.authority.is_empty()).then(|| url.origin())
+    (matches!(&*url.scheme, "http" | "https") && !url.authority.is_empty()).then(|| url.origin())
 }
 
 /// The first value of `name` in a query string, decoded as a form field is.
@@ -107,7 +128,7 @@ mod tests {
         assert_eq!(url.query.as_deref(), Some("model=phoenix&page=2"));
         let bare = RequestUrl::parse("https://Example.COM").unwrap();
         assert_eq!(
-            (bare.origin().as_str(), bare.path.as_str(), bare.query),
+            (bare.origin().as_str(), &*bare.path, bare.query),
             ("https://example.com", "/", None)
         );
         let v6 = RequestUrl::parse("http://[::1]:8787/mcp?").unwrap();

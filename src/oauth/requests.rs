@@ -72,7 +72,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 /// An absolute URL without spaces, control characters, fragment or user info, split.
-fn strict_url(text: &str) -> Option<RequestUrl> {
+fn strict_url(text: &str) -> Option<RequestUrl<'_>> {
     if text.is_empty()
         || text.len() > PARAM_MAX_CHARS
         || text.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\')
@@ -110,7 +110,7 @@ fn valid_authority(url: &RequestUrl) -> bool {
 /// Never `javascript:`, `data:`, `file:` or a fragment.
 pub fn valid_redirect_uri(uri: &str) -> bool {
     if let Some(url) = strict_url(uri) {
-        return match url.scheme.as_str() {
+        return match &*url.scheme {
             "https" => !url.host().is_empty(),
             "http" => is_loopback_host(url.host()),
             "javascript" | "data" | "file" | "blob" | "vbscript" | "about" => false,
@@ -173,7 +173,7 @@ pub fn client_id_kind(client_id: &str, allow_loopback_http: bool) -> ClientIdKin
     if url.path.split('/').any(|segment| segment == "." || segment == "..") {
         return ClientIdKind::Refused("a client_id URL must not have dot segments");
     }
-    match url.scheme.as_str() {
+    match &*url.scheme {
         "https" => ClientIdKind::MetadataDocument,
         "http" if allow_loopback_http && is_loopback_host(url.host()) => ClientIdKind::MetadataDocument,
         _ => ClientIdKind::Refused("a client_id URL must use https"),

@@ -72,7 +72,7 @@ pub const ENTRY_HEADERS: [&str; 6] = [
 
 /// The head of a request that came through workers-rs: its URL and the [`ENTRY_HEADERS`], the
 /// same headers the entry module hands over.
-pub fn request_head(req: &Request) -> RequestHead {
+pub fn request_head(req: &Request) -> RequestHead<'static> {
     RequestHead::of(req, &ENTRY_HEADERS)
 }
 
@@ -105,7 +105,7 @@ fn split_written(inbox: &[u8], [method, url, headers, body]: [usize; 4]) -> Opti
 async fn serve_read(method: &str, url: &str, headers: &str, body: &[u8], env: Env) -> Served {
     let head = RequestHead::from_wire(url, headers);
     let whole = |answer| Ok(streamable::Outcome::Whole(answer));
-    let outcome = match (method, head.url.path.as_str()) {
+    let outcome = match (method, &*head.url.path) {
         ("OPTIONS", _) => whole(cors::preflight_answer()),
         ("GET", "/") => whole(crate::pages::home_answer(
             &head.url.origin(),
@@ -240,7 +240,7 @@ pub fn accepted() -> Answer {
 /// The checks before any MCP message is read: configuration, Origin, the bearer token (which
 /// names the caller and its scopes, see [`auth::authenticate`]), then the caller's rate limit.
 /// `Err` is the refusal to send as is.
-pub async fn guard(head: &RequestHead, env: &Env) -> Result<(ToolContext, Principal), Answer> {
+pub async fn guard(head: &RequestHead<'_>, env: &Env) -> Result<(ToolContext, Principal), Answer> {
     admit(head, env).await.map_err(|refused| {
         let answer = refusal(refused.status, &refused.message, refused.challenge);
         match refused.retry_after {
@@ -275,7 +275,7 @@ impl Refused {
 
 /// The checks every authenticated API shares, in order: configuration, Origin, the bearer token
 /// (which names the caller and its scopes), the caller's rate limit.
-pub async fn admit(head: &RequestHead, env: &Env) -> Result<(ToolContext, Principal), Refused> {
+pub async fn admit(head: &RequestHead<'_>, env: &Env) -> Result<(ToolContext, Principal), Refused> {
     let config = match Config::from_env(env) {
         Ok(config) => config,
         Err(error) => {

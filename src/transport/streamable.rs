@@ -48,7 +48,7 @@ pub async fn post(mut req: Request, env: Env) -> worker::Result<Response> {
 }
 
 /// POST /mcp from the one-crossing entry, whose body is already read (within the limit).
-pub async fn post_read(head: &RequestHead, body: &[u8], env: &Env) -> worker::Result<Outcome> {
+pub async fn post_read(head: &RequestHead<'_>, body: &[u8], env: &Env) -> worker::Result<Outcome> {
     let admitted = match guard(head, env).await {
         Ok(admitted) => admitted,
         Err(refused) => return Ok(Outcome::Whole(refused)),
@@ -63,7 +63,7 @@ pub async fn post_read(head: &RequestHead, body: &[u8], env: &Env) -> worker::Re
 /// Everything after the checks: the messages, their scopes, and the answer.
 async fn respond(
     (mut ctx, principal): (ToolContext, Principal),
-    head: &RequestHead,
+    head: &RequestHead<'_>,
     body: &str,
 ) -> worker::Result<Outcome> {
     let header = |name: &str| head.header(name).map(str::trim);

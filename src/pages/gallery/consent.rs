@@ -260,7 +260,7 @@ fn consent_page(
     error: Option<&str>,
 ) -> String {
     let redirect_host = RequestUrl::parse(&request.target.redirect_uri)
-        .map(|url| url.authority)
+        .map(|url| url.authority.into_owned())
         .filter(|host| !host.is_empty())
         .unwrap_or_else(|| request.target.redirect_uri.clone());
     let scopes: String = request

@@ -98,7 +98,7 @@ pub fn owns(path: &str) -> bool {
 pub async fn handle(req: Request, env: Env) -> worker::Result<Response> {
     let path = RequestUrl::of(&req).path;
     let action = image_action(&path);
-    let result = match (req.method(), path.as_str()) {
+    let result = match (req.method(), &*path) {
         (Method::Post, _) if matches!(action, Some((_, ImageAction::Delete))) => {
             let id = action.map(|(id, _)| id).unwrap_or_default();
             delete_image(req, &env, id).await
@@ -194,7 +194,7 @@ async fn page(req: &Request, env: &Env) -> GalleryResult<Response> {
     let Some((session, caller)) = signed_in(req, token, &config).await? else {
         let here = match &url.query {
             Some(q) => format!("{}?{q}", url.path),
-            None => url.path.clone(),
+            None => url.path.to_string(),
         };
         return html(
             200,

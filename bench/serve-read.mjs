@@ -20,6 +20,7 @@
 import { register } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { writeAndServe } from "../src/handover.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -126,23 +127,13 @@ const ROWS = {
 };
 
 /**
- * As src/entry.mjs's `inbox`, `put` and `handOver` (with the header values read as its `fetch`
- * reads them): the request written into Rust's inbox, then one call. A build from before the
- * inbox takes the three strings and the body through wasm-bindgen's glue, as its entry did.
+ * As src/entry.mjs's `inbox` and `handOver` (with the header values read as its `fetch` reads
+ * them): the request written into Rust's inbox by the entry's own code (src/handover.mjs), then
+ * one call. A build from before the inbox takes the three strings and the body through
+ * wasm-bindgen's glue, as its entry did.
  */
 let memory = null;
 let memoryBytes = null;
-const encoder = new TextEncoder();
-function put(text, at) {
-  const bytes = memoryBytes;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 127) return at + i + encoder.encodeInto(text.slice(i), bytes.subarray(at + i)).written;
-    bytes[at + i] = c;
-  }
-  return at + n;
-}
 function handOver([method, url, headerText, body]) {
   if (!serveInbox) return serveRead(method, url, headerText, body, env);
   const values = new Array(HEADER_NAMES.length);
@@ -155,19 +146,7 @@ function handOver([method, url, headerText, body]) {
   const start = inboxOf(3 * headChars + body.length);
   memory ??= memoryOf();
   if (memoryBytes === null || memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(memory.buffer);
-  const urlStart = put(method, start);
-  const headersStart = put(url, urlStart);
-  let end = headersStart;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (value === null) continue;
-    end = put(HEADER_NAMES[i], end);
-    memoryBytes[end++] = 10;
-    end = put(value, end);
-    memoryBytes[end++] = 10;
-  }
-  memoryBytes.set(body, end);
-  return serveInbox(urlStart - start, headersStart - urlStart, end - headersStart, body.length, env);
+  return writeAndServe(memoryBytes, start, method, url, HEADER_NAMES, values, body, serveInbox, env);
 }
 
 /** As src/entry.mjs's `drive`: a request waiting on promises, awaited until it answers. */

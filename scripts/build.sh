@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the worker: Rust -> Wasm (worker-build --release) -> build/index.js + build/*.wasm, and
 # the main module src/entry.mjs -> build/entry.mjs (wrangler.toml's `main`), which hands JSON-RPC
-# POSTs to Rust in one call and everything else to worker-build's index.js.
+# POSTs to Rust in one call (writing them with src/handover.mjs -> build/handover.mjs) and
+# everything else to worker-build's index.js.
 #
 #   bash scripts/build.sh            # build (skipped if inputs are unchanged since the last build)
 #   FORCE_BUILD=1 bash scripts/build.sh
@@ -38,7 +39,7 @@ fingerprint() {
     else
       find . \( -path ./target -o -path ./build -o -path ./node_modules -o -path ./.wrangler \
         -o -path ./.git \) -prune -o -type f -printf '%P\0'
-    fi | { grep -zvE -e '^(tests|\.github|\.ci)/' -e '^scripts/(dev|test|setup)\.sh$' -e '\.md$' -e '^bench/' -e '^src/entry\.mjs$' || true; } \
+    fi | { grep -zvE -e '^(tests|\.github|\.ci)/' -e '^scripts/(dev|test|setup)\.sh$' -e '\.md$' -e '^bench/' -e '^src/(entry|handover)\.mjs$' || true; } \
        | sort -z | xargs -0 -r sha256sum 2>/dev/null || true
     worker-build --version
     "$WASM_BINDGEN_BIN" --version
@@ -46,12 +47,19 @@ fingerprint() {
   } | sha256sum | cut -d' ' -f1
 }
 
+# The main module and the module it imports, copied as they are (not part of the fingerprint:
+# copying them is their whole build step).
+copy_main_modules() {
+  cp src/entry.mjs build/entry.mjs
+  cp src/handover.mjs build/handover.mjs
+}
+
 STAMP="target/.build-fingerprint"
 fp="$(fingerprint)"
 if [ "${FORCE_BUILD:-}" != 1 ] && [ -f build/index.js ] && compgen -G 'build/*.wasm' >/dev/null \
    && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$fp" ]; then
   log "inputs unchanged since the last build: reusing build/ (FORCE_BUILD=1 to rebuild)"
-  cp src/entry.mjs build/entry.mjs # not part of the fingerprint: copying it is the whole build step
+  copy_main_modules
   exit 0
 fi
 
@@ -66,7 +74,7 @@ for fn in serve_inbox entry_inbox entry_memory request_body_max_bytes warm_up en
   grep -q "prototype\.$fn=" build/index.js \
     || { log "ERROR: build/index.js does not put $fn on its entry class (worker-build changed?)"; exit 1; }
 done
-cp src/entry.mjs build/entry.mjs
+copy_main_modules
 printf '%s' "$fp" > "$STAMP"
 
 log "done in $(( $(date +%s) - start ))s"

@@ -4,7 +4,7 @@
 // A JSON-RPC POST on /mcp or /sse whose body declares its length crosses into Wasm once: this
 // module reads the body, writes the method, the URL, the headers it reads and the body into
 // Rust's inbox, and hands the request over in one call (`serve_inbox`, src/lib.rs; `handOver`
-// below), which answers with one byte buffer: the
+// below and src/handover.mjs), which answers with one byte buffer: the
 // body, then the status and headers (`Answer::encode`, src/http/answer.rs); synchronously when
 // the request needed no I/O. So do the pages the original also served (`GET /`, `GET /health`)
 // and every CORS preflight (`OPTIONS`), without a body. A request waiting on D1, the queue or
@@ -17,6 +17,7 @@
 // were the largest cost (bench/README.md).
 import { env } from "cloudflare:workers";
 import Server from "./index.js";
+import { writeAndServe } from "./handover.mjs";
 
 // worker-build puts every exported free function on its entry class's prototype; the class
 // itself is behind a Proxy that only traps construction, so the prototype is the class's own.
@@ -53,7 +54,6 @@ for (const route of routesOf().split("\n")) {
   else throw new Error(`entry.mjs: no hand-over for ${route}`);
 }
 const NO_BODY = new Uint8Array(0);
-const encoder = new TextEncoder();
 /** worker-build's flag for a Wasm instance that trapped and must be started again. */
 const initState = globalThis.__worker_init_state;
 const decoder = new TextDecoder();
@@ -112,41 +112,13 @@ function inbox(length) {
 }
 
 /**
- * Writes `text` as UTF-8 at `at` in the inbox and returns where it ends: by char code while it is
- * ASCII, as heads are; the rest, if any, by `encodeInto` (which writes at most 3 bytes for each
- * UTF-16 unit, what the inbox allows for).
- */
-function put(text, at) {
-  const bytes = memoryBytes;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 127) return at + i + encoder.encodeInto(text.slice(i), bytes.subarray(at + i)).written;
-    bytes[at + i] = c;
-  }
-  return at + n;
-}
-
-/**
  * Hands a request to Rust in one call (`serve_inbox`): its method, URL, the `values` of
- * HEADER_NAMES (as `name\nvalue\n` lines, the ones present) and its body, written into the
- * inbox. Returns what Rust answers.
+ * HEADER_NAMES and its body, written into the inbox (src/handover.mjs). Returns what Rust
+ * answers.
  */
 function handOver(method, url, values, headChars, body, env) {
   const start = inbox(3 * headChars + body.length);
-  const urlStart = put(method, start);
-  const headersStart = put(url, urlStart);
-  let end = headersStart;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (value === null) continue;
-    end = put(HEADER_NAMES[i], end);
-    memoryBytes[end++] = 10;
-    end = put(value, end);
-    memoryBytes[end++] = 10;
-  }
-  memoryBytes.set(body, end);
-  return serveInbox(urlStart - start, headersStart - urlStart, end - headersStart, body.length, env);
+  return writeAndServe(memoryBytes, start, method, url, HEADER_NAMES, values, body, serveInbox, env);
 }
 
 /**

@@ -109,6 +109,7 @@ describe("the main module (src/entry.mjs)", () => {
               modules: {
                 "probe.mjs": { type: "esm", contents: PROBE },
                 "entry.mjs": { type: "esm", contents: readFileSync(path.join(ROOT, "src", "entry.mjs"), "utf8") },
+                "handover.mjs": { type: "esm", contents: readFileSync(path.join(ROOT, "src", "handover.mjs"), "utf8") },
                 "index.js": { type: "esm", contents: INDEX },
               },
             },

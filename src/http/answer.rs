@@ -79,8 +79,8 @@ impl Answer {
     /// it is not copied: the head is appended to it.
     ///
     /// The head is written into the table's buffer, kept from one answer to the next, so that
-    /// an answer whose head the entry has allocates nothing for it (it was a string grown seven
-    /// times per answer; bench/README.md, twenty-fifth pass).
+    /// an answer whose head the entry has allocates nothing for it (it was a new string, grown
+    /// six times, per answer; bench/README.md, twenty-fifth pass).
     pub fn encode(self, extra: &[(&str, &str)], heads: &mut HeadTable) -> Vec<u8> {
         let mut head = std::mem::take(&mut heads.buffer);
         head.clear();

@@ -108,15 +108,13 @@ impl RequestHead<'_> {
         if indexed.is_some() || self.unindexed == text.len() {
             return indexed;
         }
-        {
-            let mut lines = text[self.unindexed..].split('\n');
-            while let (Some(have), Some(value)) = (lines.next(), lines.next()) {
-                if have.eq_ignore_ascii_case(name) {
-                    return Some(value);
-                }
+        let mut lines = text[self.unindexed..].split('\n');
+        while let (Some(have), Some(value)) = (lines.next(), lines.next()) {
+            if have.eq_ignore_ascii_case(name) {
+                return Some(value);
             }
-            None
         }
+        None
     }
 
     /// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.

@@ -195,8 +195,8 @@ enum Answer {
 
 /// The result of a request whose answer depends on nothing but its method and revision
 /// (`initialize`, whose revision is the negotiated one; `tools/list`; `resources/templates/list`;
-/// `server/discover`; `ping`, the request clients send most often), written as is: tools/list (about 70 KB of JSON) from its reviewed copy,
-/// the others serialised once per isolate and revision. None for every other request, which is
+/// `server/discover`; `ping`), written as is: tools/list (about 70 KB of JSON) from its reviewed
+/// copy, the others serialised once per isolate and revision. None for every other request, which is
 /// answered as usual.
 fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawValue, RpcError>> {
     let key: (&'static str, &'static str) = match (era, request.method.as_str()) {

@@ -34,6 +34,13 @@ pub struct RequestHead<'a> {
 /// How many headers a head indexes.
 const INDEXED: usize = 8;
 
+/// The `name\nvalue\n` pairs of a header text in order (a last name without its value, never
+/// sent, is left out): what the head indexes, and reads beyond its index.
+fn pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    let mut lines = text.split('\n');
+    std::iter::from_fn(move || Some((lines.next()?, lines.next()?)))
+}
+
 impl RequestHead<'_> {
     /// The head of a workers-rs request with only the headers in `names` (lower case; one
     /// `Headers.get` each): the transport passes the headers its checks read
@@ -62,21 +69,16 @@ impl RequestHead<'_> {
         )
     }
 
-    /// A head over `headers` in the wire form, its fields found once: the text split in
-    /// name/value pairs, as each lookup split it before (a last name without its value, never
-    /// sent, is left out).
+    /// A head over `headers` in the wire form, its fields found once ([`pairs`]), as each
+    /// lookup split the text before.
     fn with_headers<'a>(url: RequestUrl<'a>, headers: Cow<'a, str>) -> RequestHead<'a> {
         let mut fields = [(0, 0, 0); INDEXED];
         let mut indexed = 0;
         let mut start = 0;
-        let mut lines = headers.split('\n');
-        while indexed < INDEXED {
-            let (Some(name), Some(value)) = (lines.next(), lines.next()) else {
-                break;
-            };
+        for (name, value) in pairs(&headers).take(INDEXED) {
             let value_start = start + name.len() + 1;
             let value_end = value_start + value.len();
-            // A head is a few hundred bytes; one beyond 4 GiB is left to the split below.
+            // A head is a few hundred bytes; one beyond 4 GiB is left to the split in `header`.
             let (Ok(at), Ok(from), Ok(to)) = (start.try_into(), value_start.try_into(), value_end.try_into()) else {
                 break;
             };
@@ -108,13 +110,7 @@ impl RequestHead<'_> {
         if indexed.is_some() || self.unindexed == text.len() {
             return indexed;
         }
-        let mut lines = text[self.unindexed..].split('\n');
-        while let (Some(have), Some(value)) = (lines.next(), lines.next()) {
-            if have.eq_ignore_ascii_case(name) {
-                return Some(value);
-            }
-        }
-        None
+        pairs(&text[self.unindexed..]).find_map(|(have, value)| have.eq_ignore_ascii_case(name).then_some(value))
     }
 
     /// `scheme://host[:port]` of the request, for absolute URLs that point back at this worker.

@@ -147,9 +147,9 @@ fn internal_error() -> Answer {
 
 /// Work done once when the isolate starts, before any request: the configuration is read (from
 /// the environment the main module imports, when it has one) and the answers every client's
-/// first requests get (`initialize` and `tools/list` of the latest revision) go into their
-/// per-isolate cache (`initialize` serialised; `tools/list`, the reviewed text the build
-/// embedded, checked once), so the first requests pay for neither. The synchronous code of the
+/// first requests get (`initialize`, `tools/list` and `ping` of the latest revision) go into
+/// their per-isolate cache (`initialize` and `ping` serialised; `tools/list`, the reviewed text
+/// the build embedded, checked once), so the first requests pay for none of them. The synchronous code of the
 /// JSON-RPC path also runs once, but under workerd 2026-11-17 V8 drops the code it compiled here
 /// before the first request, which compiles it again: workerd drops all Liftoff code in the
 /// process each time it builds an isolate, and Miniflare builds its own services after ours

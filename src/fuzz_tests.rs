@@ -150,6 +150,25 @@ fn member_text() -> impl Strategy<Value = String> {
         1 => prop_oneof![Just("null"), Just("-0"), Just("1.0"), Just("1e400"), Just("-1e-400"), Just("18446744073709551616"), Just("2.0"), Just("{}"), Just("[]"), Just("{\"a\":1,\"a\":2}")]
             .prop_map(str::to_string),
         2 => json_value().prop_map(|value| value.to_string()),
+        // Values a value reads in its own way, or refuses, where a reader skipping over them
+        // might not: nesting about as deep as the parser allows, serde_json's private keys,
+        // escapes, and text that is not JSON.
+        1 => prop_oneof![
+            (95..=130usize).prop_map(|depth| format!("{}{}", "[".repeat(depth), "]".repeat(depth))),
+            (95..=130usize).prop_map(|depth| format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth))),
+            (95..=130usize).prop_map(|depth| format!("{{\"a\":{}1e400{}}}", "[".repeat(depth), "]".repeat(depth))),
+            Just(r#"{"$serde_json::private::RawValue":"{}"}"#.to_string()),
+            Just(r#"{"$serde_json::private::RawValue":1}"#.to_string()),
+            Just(r#"{"a":1,"$serde_json::private::RawValue":"[]"}"#.to_string()),
+            Just(r#"{"$serde_json::private::Number":"1"}"#.to_string()),
+            Just(r#"{"a":"\ud800"}"#.to_string()),
+            Just(r#"{"a":"\ud800\udc00","b":"\u0000\n\/"}"#.to_string()),
+            Just(r#"["\x"]"#.to_string()),
+            Just("[\"\u{1}\"]".to_string()),
+            Just(r#"{"a":[1,2,],"b":0}"#.to_string()),
+            Just(r#"[01]"#.to_string()),
+            Just(r#"[1.]"#.to_string()),
+        ],
     ]
 }
 

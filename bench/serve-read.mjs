@@ -106,9 +106,10 @@ const REQUEST_HEADERS = new Map([
 ]);
 const HEADER_NAMES = (headersOf?.() ?? "accept\nauthorization\nmcp-protocol-version").split("\n");
 const headers = HEADER_NAMES.filter((name) => REQUEST_HEADERS.has(name)).map((name) => `${name}\n${REQUEST_HEADERS.get(name)}\n`).join("");
-const rpc = (method, params) => encode(JSON.stringify({ jsonrpc: "2.0", id: 17, method, params }));
+const rpc = (method, params) => JSON.stringify({ jsonrpc: "2.0", id: 17, method, params });
+/** Each row's method, URL, header text and body (text, as src/entry.mjs reads it). */
 const ROWS = {
-  preflight: ["OPTIONS", url, "", new Uint8Array(0)],
+  preflight: ["OPTIONS", url, "", ""],
   ping: ["POST", url, headers, rpc("ping", {})],
   initialize: [
     "POST",
@@ -135,7 +136,7 @@ const ROWS = {
 let memory = null;
 let memoryBytes = null;
 function handOver([method, url, headerText, body]) {
-  if (!serveInbox) return serveRead(method, url, headerText, body, env);
+  if (!serveInbox) return serveRead(method, url, headerText, encode(body), env);
   const values = new Array(HEADER_NAMES.length);
   let headChars = method.length + url.length;
   for (let i = 0; i < HEADER_NAMES.length; i++) {
@@ -143,10 +144,12 @@ function handOver([method, url, headerText, body]) {
     values[i] = value;
     if (value !== null) headChars += HEADER_NAMES[i].length + value.length + 2;
   }
-  const start = inboxOf(3 * headChars + body.length);
+  // The rows' bodies are ASCII: their length is their UTF-8's.
+  const room = 3 * headChars + body.length;
+  const start = inboxOf(room);
   memory ??= memoryOf();
   if (memoryBytes === null || memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(memory.buffer);
-  return writeAndServe(memoryBytes, start, method, url, HEADER_NAMES, values, body, serveInbox, env);
+  return writeAndServe(memoryBytes, start, start + room, method, url, HEADER_NAMES, values, body, serveInbox, env);
 }
 
 /** As src/entry.mjs's `drive`: a request waiting on promises, awaited until it answers. */

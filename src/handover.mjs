@@ -6,38 +6,44 @@
 const encoder = new TextEncoder();
 
 /**
- * Writes `text` as UTF-8 at `at` in `bytes` and returns where it ends: by char code while it is
- * ASCII, as heads are; the rest, if any, by `encodeInto` (which writes at most 3 bytes for each
- * UTF-16 unit, what the inbox allows for).
+ * Writes `text` as UTF-8 at `at` in `bytes`, never past `end`, and returns where it ends, or -1
+ * when it does not fit: by char code while it is ASCII (the caller makes sure `text.length` bytes
+ * fit), the rest, if any, by `encodeInto` (at most 3 bytes for each UTF-16 unit; heads have room
+ * for that, a body for its declared length: see src/entry.mjs, `handOver`).
  */
-export function put(bytes, text, at) {
+export function put(bytes, text, at, end) {
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c > 127) return at + i + encoder.encodeInto(text.slice(i), bytes.subarray(at + i)).written;
+    if (c > 127) {
+      const { read, written } = encoder.encodeInto(text.slice(i), bytes.subarray(at + i, end));
+      return read === n - i ? at + i + written : -1;
+    }
     bytes[at + i] = c;
   }
   return at + n;
 }
 
 /**
- * Writes a request into the inbox at `start` in `bytes` (room for 3 bytes per UTF-16 unit of the
- * head, and the body): its method, URL, the `values` of `names` (null for a header the request
- * does not have) as `name\nvalue\n` lines, and its body. Then hands it over: `serve` is
- * `serve_inbox`, called with the four lengths and `env`. Returns what it answers.
+ * Writes a request into the inbox from `start` to `end` in `bytes` (room for 3 bytes per UTF-16
+ * unit of the head, and for the body): its method, URL, the `values` of `names` (null for a
+ * header the request does not have) as `name\nvalue\n` lines, and its `body` text as UTF-8. Then
+ * hands it over: `serve` is `serve_inbox`, called with the four lengths and `env`. Returns what
+ * it answers, or null when the body did not fit (nothing is handed over).
  */
-export function writeAndServe(bytes, start, method, url, names, values, body, serve, env) {
-  const urlStart = put(bytes, method, start);
-  const headersStart = put(bytes, url, urlStart);
-  let end = headersStart;
+export function writeAndServe(bytes, start, end, method, url, names, values, body, serve, env) {
+  const urlStart = put(bytes, method, start, end);
+  const headersStart = put(bytes, url, urlStart, end);
+  let headersEnd = headersStart;
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     if (value === null) continue;
-    end = put(bytes, names[i], end);
-    bytes[end++] = 10;
-    end = put(bytes, value, end);
-    bytes[end++] = 10;
+    headersEnd = put(bytes, names[i], headersEnd, end);
+    bytes[headersEnd++] = 10;
+    headersEnd = put(bytes, value, headersEnd, end);
+    bytes[headersEnd++] = 10;
   }
-  bytes.set(body, end);
-  return serve(urlStart - start, headersStart - urlStart, end - headersStart, body.length, env);
+  const bodyEnd = put(bytes, body, headersEnd, end);
+  if (bodyEnd < 0) return null;
+  return serve(urlStart - start, headersStart - urlStart, headersEnd - headersStart, bodyEnd - headersEnd, env);
 }

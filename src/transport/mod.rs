@@ -362,14 +362,14 @@ pub fn scope_refusal<'a>(
     ))
 }
 
-/// The request body as text, or the refusal to send: 413 past REQUEST_BODY_MAX_BYTES (declared
-/// or counted while reading), a parse error for text that is not UTF-8.
+/// The request body as text, decoded as `Request.text()` decodes it (`LimitedBody::into_text`), or
+/// the refusal to send: 413 past REQUEST_BODY_MAX_BYTES (declared or counted while reading).
 pub async fn read_body(req: &mut Request) -> worker::Result<Result<String, Answer>> {
     let read = crate::http::body::read_limited(req, crate::catalog::REQUEST_BODY_MAX_BYTES).await;
     body_or_refusal(read)
 }
 
-/// [`read_body`] for a body the entry module already read.
+/// [`read_body`] for a body the entry module already read (as text, with `Request.text()`).
 pub fn body_text(bytes: &[u8]) -> worker::Result<Result<&str, Answer>> {
     body_or_refusal(crate::http::body::text_within(
         bytes,

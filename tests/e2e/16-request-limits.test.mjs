@@ -105,6 +105,44 @@ describe("request limits", () => {
     assert.equal(await h.count("generation_jobs", "prompt = ?", prompt), 0);
   });
 
+  it("a body is text as Request.text() reads it, whether it declares its length (the main module) or not (workers-rs)", async () => {
+    // A byte order mark in front of the body, and a tool name of bytes that are not UTF-8 (a lone
+    // continuation byte, a sequence cut short, an overlong form, a surrogate, past U+10FFFF) and
+    // some that are (ü, €, an emoji). Each way, the unknown tool's error names it as the web's
+    // decoder reads it: one U+FFFD per maximal subpart.
+    const name = Buffer.from([0x78, 0x80, 0x62, 0xe2, 0x82, 0x63, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0xf4, 0x90, 0x80, 0x80, 0xc3, 0xbc, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xf0, 0x9f, 0x98]);
+    const [head, tail] = JSON.stringify(callBody("NAME", {})).split("NAME");
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(head), name, Buffer.from(tail)]);
+    const expected = new TextDecoder().decode(name);
+    assert.equal([...expected].filter((c) => c === "\ufffd").length, 12, "the reference decoding");
+    const headers = { "Content-Type": "application/json", Accept: "application/json, text/event-stream", Authorization: `Bearer ${h.token}` };
+    const declared = await h.fetch("/mcp", { method: "POST", headers, body });
+    const chunked = await h.fetch("/mcp", {
+      method: "POST",
+      headers,
+      body: new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array(body)), c.close()) }),
+      duplex: "half",
+    });
+    for (const [way, res] of [["declared", declared], ["chunked", chunked]]) {
+      const r = await asResult(res);
+      assert.equal(r.status, 200, `${way}: ${r.text}`);
+      assert.equal(r.json.result.isError, true, `${way}: ${r.text}`);
+      assert.ok(r.json.result.structuredContent.error.startsWith(`Unknown tool: ${expected}. `), `${way}: ${r.text}`);
+    }
+    // One byte order mark is dropped, not two, either way (a later compatibility date would have
+    // `text()` drop one of its own).
+    const twice = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]);
+    const answers = [
+      await h.fetch("/mcp", { method: "POST", headers, body: twice }),
+      await h.fetch("/mcp", { method: "POST", headers, body: new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array(twice)), c.close()) }), duplex: "half" }),
+    ];
+    for (const res of answers) {
+      const r = await asResult(res);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.error.code, -32700, r.text);
+    }
+  });
+
   it("a chunked body without Content-Length is cut off with 413 once it passes 16 MiB", async () => {
     const before = await h.count("generation_jobs");
     const head = new TextEncoder().encode(JSON.stringify(callBody("generate_image", { prompt: "chunked" })).slice(0, -2) + ',"junk":"');

@@ -63,8 +63,8 @@ Server.prototype.serve_inbox = function (methodLen, urlLen, headersLen, bodyLen,
   const url = text(methodLen, urlLen);
   const headers = text(methodLen + urlLen, headersLen);
   const body = written.slice(methodLen + urlLen + headersLen);
-  seen.push({ path: "one crossing", method, url, headers, bytes: body.length, hasEnv: typeof env.MARK === "string", pages: memory.buffer.byteLength / 65536 });
-  const bodyText = new TextDecoder().decode(body);
+  const bodyText = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  seen.push({ path: "one crossing", method, url, headers, body: bodyText, bytes: body.length, hasEnv: typeof env.MARK === "string", pages: memory.buffer.byteLength / 65536 });
   if (bodyText === "trap") throw new WebAssembly.RuntimeError("unreachable");
   if (bodyText === "stream") return new Response("data: streamed\\n\\n", { headers: { "content-type": "text/event-stream" } });
   if (bodyText === "empty") return encode(202, [["X-Empty", "yes"]], new Uint8Array(), { unnumbered: true });
@@ -158,6 +158,23 @@ describe("the main module (src/entry.mjs)", () => {
       await res.text();
     }
     assert.deepEqual((await seen()).seen.map((s) => [s.path, s.bytes]), [["one crossing", 64], ["one crossing", 0]]);
+  });
+
+  it("writes the body's text as UTF-8, with more room when replacing what is not UTF-8 made it longer", async () => {
+    // ü and € fill their declared length exactly; 0xff is one byte sent and U+FFFD (three) read,
+    // so twenty of them need more room than the 22 bytes declared.
+    const cases = [
+      [Buffer.from('{"p":"ü€"}'), '{"p":"ü€"}'],
+      [Buffer.concat([Buffer.from("{"), Buffer.alloc(20, 0xff), Buffer.from("}")]), `{${"\ufffd".repeat(20)}}`],
+    ];
+    for (const [body, text] of cases) {
+      const res = await post("/mcp", body);
+      assert.equal(res.status, 200);
+      await res.text();
+      const [call] = (await seen()).seen;
+      assert.equal(call.body, text);
+      assert.equal(call.bytes, Buffer.byteLength(text));
+    }
   });
 
   it("writes a head beyond ASCII as UTF-8, and one larger than the instance's memory after growing it", async () => {

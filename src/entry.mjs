@@ -2,9 +2,9 @@
 // worker-build's output as build/entry.mjs).
 //
 // A JSON-RPC POST on /mcp or /sse whose body declares its length crosses into Wasm once: this
-// module reads the body as text (`Request.text()`: a request's cheapest read here, see
-// `fetch` below), writes the method, the URL, the headers it reads and the body into Rust's inbox, and hands the request over in one call (`serve_inbox`, src/lib.rs; `handOver`
-// below and src/handover.mjs), which answers with one byte buffer: the
+// module reads the body as text (`fetch` below says why), writes the method, the URL, the headers
+// it reads and the body into Rust's inbox, and hands the request over in one call (`serve_inbox`,
+// src/lib.rs; `handOver` below and src/handover.mjs), which answers with one byte buffer: the
 // body, then the status and headers (`Answer::encode`, src/http/answer.rs); synchronously when
 // the request needed no I/O. So do the pages the original also served (`GET /`, `GET /health`)
 // and every CORS preflight (`OPTIONS`), without a body. A request waiting on D1, the queue or
@@ -213,11 +213,11 @@ export default {
       values[i] = value;
       if (value !== null) headChars += HEADER_NAMES[i].length + value.length + 2;
     }
-    // As text, not bytes: `text()` cost about 2.5 µs less per request than `arrayBuffer()` and a
-    // copy of its bytes (bench/README.md, twenty-sixth pass). It makes each sequence that is not
-    // UTF-8 U+FFFD, as Rust reads the bodies workers-rs takes (`http::body`) and as the original
-    // server's `request.json()` read them; a byte order mark it keeps at this compatibility date
-    // is dropped by Rust, on either path.
+    // As text, not bytes: workerd makes a string for less than an `ArrayBuffer`, and `ping` served
+    // about 8 % more than with `arrayBuffer()` (bench/README.md, twenty-sixth pass). `text()`
+    // makes each sequence that is not UTF-8 U+FFFD, as Rust reads the bodies workers-rs takes
+    // (`http::body`) and as the original server's `request.json()` read them; a byte order mark,
+    // which it keeps at this compatibility date, is dropped by Rust on either path.
     const body = method === "POST" ? await request.text() : "";
     try {
       // Bytes at once when Rust needed no I/O; else a request waiting on a promise, or a

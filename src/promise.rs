@@ -156,9 +156,10 @@ impl Future for Awaited {
 }
 
 /// `future` behind a pointer whose type the caller cannot see through, for an await on a path
-/// most requests never take: its code is then not part of the caller's (V8 compiles Wasm per
-/// function, on first call, so code inlined into a hot function is compiled even where it
-/// never runs; bench/README.md, "seventh pass").
+/// most requests never take, or on one route of many: its code is then not part of the
+/// caller's (V8 compiles Wasm per function, on first call, so code inlined into a hot function
+/// is compiled even where it never runs; bench/README.md, "seventh pass" and
+/// "twenty-seventh pass").
 #[inline(never)]
 pub fn cold<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
     Box::pin(future)

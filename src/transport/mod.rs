@@ -19,6 +19,7 @@ use crate::http::body::BodyError;
 use crate::http::head::RequestHead;
 use crate::http::json_response;
 use crate::http::url::RequestUrl;
+use crate::promise::cold;
 use crate::protocol::jsonrpc::{IncomingMessage, RpcError, RpcResponse};
 use crate::tools::ToolContext;
 
@@ -194,23 +195,26 @@ async fn dispatch(req: Request, path: &str, env: Env, ctx: Context) -> worker::R
     if method == Method::Options {
         return cors::preflight();
     }
+    // Each route's future is its own (`cold`): inlined, every route's code made one function of
+    // about 180 KB, which V8 compiled whole for the first request of any route after start
+    // (bench/first-paths.mjs; bench/README.md, twenty-seventh pass).
     match (method, path) {
         (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env, openai::routes_for_people),
         (Method::Get, "/health") => crate::pages::health(),
-        (_, p) if oauth::owns(p) => oauth::handle(req, p, &env).await,
+        (_, p) if oauth::owns(p) => cold(oauth::handle(req, p, &env)).await,
         (Method::Get | Method::Head, p) if p.starts_with(crate::urls::IMAGE_ROUTE_PREFIX) => {
-            crate::pages::images::serve(&req, p, &env).await
+            cold(crate::pages::images::serve(&req, p, &env)).await
         }
-        (_, p) if crate::pages::gallery::owns(p) => crate::pages::gallery::handle(req, env).await,
-        (Method::Post, "/mcp") => streamable::post(req, env).await,
+        (_, p) if crate::pages::gallery::owns(p) => cold(crate::pages::gallery::handle(req, env)).await,
+        (Method::Post, "/mcp") => cold(streamable::post(req, env)).await,
         (_, "/mcp") => method_not_allowed("POST"),
-        (Method::Get, "/sse") => sse::open_stream(req, env).await,
+        (Method::Get, "/sse") => cold(sse::open_stream(req, env)).await,
         // The original served JSON-RPC POSTs on /sse too; keep that working.
-        (Method::Post, "/sse") => streamable::post(req, env).await,
+        (Method::Post, "/sse") => cold(streamable::post(req, env)).await,
         (_, "/sse") => method_not_allowed("GET, POST"),
-        (Method::Post, "/sse/message") => sse::post_message(req, env, ctx).await,
+        (Method::Post, "/sse/message") => cold(sse::post_message(req, env, ctx)).await,
         (_, "/sse/message") => method_not_allowed("POST"),
-        (_, p) if crate::openai::owns(p) => openai::serve(req, p, env).await,
+        (_, p) if crate::openai::owns(p) => cold(openai::serve(req, p, env)).await,
         _ => json_response(404, &json!({"error": "not found", "path": crate::catalog::echo(path)})),
     }
 }

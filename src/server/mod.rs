@@ -260,29 +260,33 @@ fn cacheable_initialize(request: &RpcRequest) -> Option<Option<&str>> {
 }
 
 async fn handle_handshake(ctx: &ToolContext, request: &RpcRequest, era: Era) -> Result<Answer, RpcError> {
+    let core_tasks = version::has_core_tasks(era.revision());
+    // A tool call first, the most frequent request here: the resources and tasks methods below
+    // are large async functions, which a call would otherwise enter (and V8 compile) each time
+    // only to learn that they answer something else (bench/README.md, twenty-seventh pass).
+    if request.method == "tools/call" {
+        if core_tasks {
+            if let Some(ttl) = tasks::requested_core_task(request.params.as_ref())? {
+                return tasks::start(ctx, call_params(request.params.as_ref())?, TaskForm::Core, ttl)
+                    .await
+                    .map(Answer::Tree);
+            }
+        }
+        // Unknown tool names become isError results, as in the original.
+        return call_tool_text(ctx, request).await;
+    }
     if let Some(result) = answer_static(request, era.revision()) {
         return result.map(Answer::Tree);
     }
     if let Some(result) = answer_resources(ctx, request, era).await {
         return result.map(Answer::Tree);
     }
-    let core_tasks = version::has_core_tasks(era.revision());
     if core_tasks {
         if let Some(result) = tasks::answer(ctx, &request.method, request.params.as_ref(), TaskForm::Core).await {
             return result.map(Answer::Tree);
         }
     }
-    match request.method.as_str() {
-        "tools/call" if core_tasks => match tasks::requested_core_task(request.params.as_ref())? {
-            Some(ttl) => tasks::start(ctx, call_params(request.params.as_ref())?, TaskForm::Core, ttl)
-                .await
-                .map(Answer::Tree),
-            None => call_tool_text(ctx, request).await,
-        },
-        // Unknown tool names become isError results, as in the original.
-        "tools/call" => call_tool_text(ctx, request).await,
-        other => Err(method_not_found(other)),
-    }
+    Err(method_not_found(&request.method))
 }
 
 /// The resources methods (None for any other method), answered as the request's revision asks:

@@ -196,7 +196,7 @@ async fn dispatch(req: Request, path: &str, env: Env, ctx: Context) -> worker::R
         return cors::preflight();
     }
     // Each route's future is its own (`cold`): inlined, every route's code made one function of
-    // about 180 KB, which V8 compiled whole for the first request of any route after start
+    // 186 KB, which V8 compiled whole on the first request of any of them after start
     // (bench/first-paths.mjs; bench/README.md, twenty-seventh pass).
     match (method, path) {
         (Method::Get | Method::Head, "/") => crate::pages::home(&req, &env, openai::routes_for_people),

@@ -1,7 +1,10 @@
 // What the benchmarks that compare sides share: one local Miniflare's base options, the median,
 // and when a comparison counts (its floor, or the original, against a second instance of itself);
-// the workerd process Miniflare started, and its CPU time.
+// the workerd process Miniflare started, and its CPU time; our build as a worker on a socket of
+// its own.
 import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { buildManifest, serverWorker, ROOT } from "../tests/e2e/harness.mjs";
 
 /** One workerd on 127.0.0.1, nothing registered or reported beyond it, no `cf` object fetched. */
 export const LOCAL_MINIFLARE = {
@@ -11,6 +14,19 @@ export const LOCAL_MINIFLARE = {
   telemetry: { enabled: false },
   cf: false,
 };
+
+/**
+ * Our `build` (a directory, relative to the repository) as the e2e tests configure it, named
+ * `name`, without its queue triggers, on a direct socket of its own
+ * (`mf.unsafeGetDirectURL(name)`).
+ */
+export function directServer(name, build) {
+  const worker = serverWorker({ manifest: buildManifest(path.resolve(ROOT, build)) });
+  worker.config.name = name;
+  worker.config.triggers = [];
+  worker.dev.unsafeDirectSockets = [{ host: "127.0.0.1", port: 0 }];
+  return worker;
+}
 
 /** A comparison counts when the median of a side against its own second instance lies within this band. */
 export const COUNTS_BAND = [0.95, 1.05];

@@ -17,12 +17,11 @@
 // alternating by round. Issue 19 sets no target for these paths; the numbers are information.
 import { parseArgs } from "node:util";
 import http from "node:http";
-import path from "node:path";
 import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Miniflare } from "miniflare";
-import { applyMigrations, buildManifest, serverWorker, ROOT, TEST_TOKEN } from "../tests/e2e/harness.mjs";
-import { LOCAL_MINIFLARE, median } from "./common.mjs";
+import { applyMigrations, TEST_TOKEN } from "../tests/e2e/harness.mjs";
+import { LOCAL_MINIFLARE, directServer, median } from "./common.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -63,7 +62,6 @@ const ROWS = [
   ["GET /images/<missing>", "GET", "/images/missing.png", {}, null, 404],
   ["POST /mcp tools/call get_job_status", "POST", "/mcp", MCP_HEADERS, TOOL_CALL, 200],
 ];
-const DIRECT = { host: "127.0.0.1", port: 0 };
 
 function send(url, [, method, pathname, headers, body]) {
   return new Promise((resolve, reject) => {
@@ -80,11 +78,7 @@ function send(url, [, method, pathname, headers, body]) {
 
 /** One sample: a fresh workerd with `build`, the row's request first, then again. */
 async function sample(build, row) {
-  const worker = serverWorker({ manifest: buildManifest(path.resolve(ROOT, build)) });
-  worker.config.name = "ours";
-  worker.config.triggers = [];
-  worker.dev.unsafeDirectSockets = [DIRECT];
-  const mf = new Miniflare({ ...LOCAL_MINIFLARE, handleStructuredLogs: () => {}, workers: [worker] });
+  const mf = new Miniflare({ ...LOCAL_MINIFLARE, handleStructuredLogs: () => {}, workers: [directServer("ours", build)] });
   try {
     await mf.ready;
     await applyMigrations(await mf.getD1Database("DB", "ours"));

@@ -22,9 +22,9 @@ import path from "node:path";
 import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Miniflare } from "miniflare";
-import { buildManifest, serverWorker, ROOT } from "../tests/e2e/harness.mjs";
+import { ROOT } from "../tests/e2e/harness.mjs";
 import { originalWorker } from "./original.mjs";
-import { LOCAL_MINIFLARE, counts, median } from "./common.mjs";
+import { LOCAL_MINIFLARE, counts, directServer, median } from "./common.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -52,16 +52,6 @@ const ROWS = [
   ["GET", "/health", {}],
   ["OPTIONS", "/mcp", PREFLIGHT],
 ];
-const DIRECT = { host: "127.0.0.1", port: 0 };
-
-/** Ours (or the --versus build) as the e2e tests and bench/floors.mjs configure it, without triggers. */
-function ours(name, build) {
-  const worker = serverWorker({ manifest: buildManifest(path.resolve(ROOT, build)) });
-  worker.config.name = name;
-  worker.config.triggers = [];
-  worker.dev.unsafeDirectSockets = [DIRECT];
-  return worker;
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -98,8 +88,8 @@ async function load(url, row, ms) {
 const fmt = (x, digits = 2) => x.toFixed(digits);
 
 const original = (name) => originalWorker(ORIGINAL_DIR, { name });
-const sides = { A: ours("ours", opts.build), C: original("original"), C2: original("original-again") };
-if (opts.versus) sides.V = ours("versus", opts.versus);
+const sides = { A: directServer("ours", opts.build), C: original("original"), C2: original("original-again") };
+if (opts.versus) sides.V = directServer("versus", opts.versus);
 const mf = new Miniflare({
   ...LOCAL_MINIFLARE,
   handleStructuredLogs: () => {},

@@ -11,30 +11,43 @@ use worker::Request;
 /// A UTF-8 byte order mark, which a body as text goes without (as `Request.text()` drops it).
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Why a body was not read.
+/// A body larger than the limit, or declaring itself so: answered with 413.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Request body too large: the limit is {limit} bytes ({} MiB)", limit / (1024 * 1024))]
+pub struct TooLarge {
+    pub limit: usize,
+}
+
+/// Why a request body was not read.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
-    /// The body is (or declares itself) larger than the limit: answered with 413.
-    #[error("Request body too large: the limit is {limit} bytes ({} MiB)", limit / (1024 * 1024))]
-    TooLarge { limit: usize },
-    /// The text the entry module wrote is not UTF-8, which only a defect of the module can
-    /// cause (`Request.text()` gives text): answered as a JSON-RPC parse error.
-    #[error("the request body is not valid UTF-8")]
-    NotUtf8(#[source] std::str::Utf8Error),
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
     /// The runtime failed to deliver the body.
     #[error("could not read the request body: {0}")]
     Read(#[from] worker::Error),
 }
 
+/// Why a body the entry module handed over is not used ([`text_within`]).
+#[derive(Debug, thiserror::Error)]
+pub enum HandedOverError {
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+    /// The text the entry module wrote is not UTF-8, which only a defect of the module can
+    /// cause (`Request.text()` gives text): answered as a JSON-RPC parse error.
+    #[error("the request body is not valid UTF-8")]
+    NotUtf8(#[source] std::str::Utf8Error),
+}
+
 /// The body's declared length, refused when over `max`. An absent or unreadable header is
 /// `None`: the read is then capped as it goes.
-pub fn declared_length(content_length: Option<&str>, max: usize) -> Result<Option<usize>, BodyError> {
+pub fn declared_length(content_length: Option<&str>, max: usize) -> Result<Option<usize>, TooLarge> {
     let Some(declared) = content_length.and_then(|v| v.trim().parse::<u64>().ok()) else {
         return Ok(None);
     };
     match usize::try_from(declared) {
         Ok(length) if length <= max => Ok(Some(length)),
-        _ => Err(BodyError::TooLarge { limit: max }),
+        _ => Err(TooLarge { limit: max }),
     }
 }
 
@@ -54,9 +67,9 @@ impl LimitedBody {
         }
     }
 
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), TooLarge> {
         if chunk.len() > self.max - self.bytes.len() {
-            return Err(BodyError::TooLarge { limit: self.max });
+            return Err(TooLarge { limit: self.max });
         }
         self.bytes.extend_from_slice(chunk);
         Ok(())
@@ -83,12 +96,12 @@ impl LimitedBody {
 /// within the limit) as text and wrote as UTF-8, under the same rules as [`read_limited`]:
 /// `Request.text()` replaced what is not UTF-8 as [`LimitedBody::into_text`] does, and kept a byte
 /// order mark (it does at this worker's compatibility date), dropped here.
-pub fn text_within(bytes: &[u8], max: usize) -> Result<&str, BodyError> {
+pub fn text_within(bytes: &[u8], max: usize) -> Result<&str, HandedOverError> {
     if bytes.len() > max {
-        return Err(BodyError::TooLarge { limit: max });
+        return Err(TooLarge { limit: max }.into());
     }
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(BodyError::NotUtf8)
+    std::str::from_utf8(bytes).map_err(HandedOverError::NotUtf8)
 }
 
 /// Reads the whole body as text ([`LimitedBody::into_text`]), holding at most `max` bytes of it.
@@ -141,9 +154,9 @@ mod tests {
         );
         assert!(matches!(
             text_within(&[b' '; 11], 10),
-            Err(BodyError::TooLarge { limit: 10 })
+            Err(HandedOverError::TooLarge(TooLarge { limit: 10 }))
         ));
-        assert!(matches!(text_within(&[0xff], 10), Err(BodyError::NotUtf8(_))));
+        assert!(matches!(text_within(&[0xff], 10), Err(HandedOverError::NotUtf8(_))));
         assert_eq!(text_within(&[], 10).unwrap(), "");
     }
 
@@ -151,11 +164,11 @@ mod tests {
     fn a_declared_length_over_the_limit_is_refused_before_reading() {
         assert!(matches!(
             declared_length(Some("101"), 100),
-            Err(BodyError::TooLarge { limit: 100 })
+            Err(TooLarge { limit: 100 })
         ));
         assert!(matches!(
             declared_length(Some("18446744073709551615"), 100),
-            Err(BodyError::TooLarge { .. })
+            Err(TooLarge { .. })
         ));
         assert_eq!(declared_length(Some("100"), 100).unwrap(), Some(100));
         assert_eq!(declared_length(Some(" 0 "), 100).unwrap(), Some(0));
@@ -175,7 +188,7 @@ mod tests {
         body.push(b"1}").unwrap();
         body.push(b"   ").unwrap();
         assert_eq!(body.bytes.len(), 10, "exactly the limit is fine");
-        assert!(matches!(body.push(b" "), Err(BodyError::TooLarge { limit: 10 })));
+        assert_eq!(body.push(b" "), Err(TooLarge { limit: 10 }));
         assert_eq!(body.bytes.len(), 10, "the refused chunk is not kept");
         let mut body = LimitedBody::new(10, Some(4));
         assert!(body.push(&[b' '; 11]).is_err(), "one chunk over the limit");
@@ -205,10 +218,13 @@ mod tests {
 
     #[test]
     fn the_too_large_message_states_the_limit() {
-        let message = BodyError::TooLarge {
+        let too_large = TooLarge {
             limit: crate::catalog::REQUEST_BODY_MAX_BYTES,
-        }
-        .to_string();
+        };
+        let message = too_large.to_string();
         assert_eq!(message, "Request body too large: the limit is 16777216 bytes (16 MiB)");
+        // Both paths (read here, or handed over by the entry module) refuse with these words.
+        assert_eq!(BodyError::from(too_large).to_string(), message);
+        assert_eq!(HandedOverError::from(too_large).to_string(), message);
     }
 }

@@ -15,7 +15,7 @@ use worker::{Context, Env, Method, Request, Response};
 use crate::access::Principal;
 use crate::config::Config;
 use crate::http::answer::{Answer, HeadTable};
-use crate::http::body::BodyError;
+use crate::http::body::{BodyError, HandedOverError, TooLarge};
 use crate::http::head::RequestHead;
 use crate::http::json_response;
 use crate::http::url::RequestUrl;
@@ -369,25 +369,23 @@ pub fn scope_refusal<'a>(
 /// The request body as text, decoded as `Request.text()` decodes it (`LimitedBody::into_text`), or
 /// the refusal to send: 413 past REQUEST_BODY_MAX_BYTES (declared or counted while reading).
 pub async fn read_body(req: &mut Request) -> worker::Result<Result<String, Answer>> {
-    let read = crate::http::body::read_limited(req, crate::catalog::REQUEST_BODY_MAX_BYTES).await;
-    body_or_refusal(read)
+    match crate::http::body::read_limited(req, crate::catalog::REQUEST_BODY_MAX_BYTES).await {
+        Ok(body) => Ok(Ok(body)),
+        Err(BodyError::TooLarge(too_large)) => Ok(Err(too_large_refusal(too_large))),
+        Err(BodyError::Read(error)) => Err(error),
+    }
 }
 
 /// [`read_body`] for a body the entry module already read (as text, with `Request.text()`).
-pub fn body_text(bytes: &[u8]) -> worker::Result<Result<&str, Answer>> {
-    body_or_refusal(crate::http::body::text_within(
-        bytes,
-        crate::catalog::REQUEST_BODY_MAX_BYTES,
-    ))
+pub fn body_text(bytes: &[u8]) -> Result<&str, Answer> {
+    crate::http::body::text_within(bytes, crate::catalog::REQUEST_BODY_MAX_BYTES).map_err(|error| match error {
+        HandedOverError::TooLarge(too_large) => too_large_refusal(too_large),
+        HandedOverError::NotUtf8(_) => rpc_error_answer(400, &RpcError::Parse(error.to_string())),
+    })
 }
 
-fn body_or_refusal<T>(read: Result<T, BodyError>) -> worker::Result<Result<T, Answer>> {
-    match read {
-        Ok(text) => Ok(Ok(text)),
-        Err(error @ BodyError::TooLarge { .. }) => Ok(Err(refusal(413, &error.to_string(), None))),
-        Err(error @ BodyError::NotUtf8(_)) => Ok(Err(rpc_error_answer(400, &RpcError::Parse(error.to_string())))),
-        Err(BodyError::Read(error)) => Err(error),
-    }
+fn too_large_refusal(too_large: TooLarge) -> Answer {
+    refusal(413, &too_large.to_string(), None)
 }
 
 /// A refusal before JSON-RPC processing, as a JSON-RPC error with a null id.

@@ -107,11 +107,10 @@ fn db_failed(error: impl std::fmt::Display) -> OAuthError {
 async fn read_body(req: &mut Request) -> worker::Result<Result<String, OAuthError>> {
     match read_limited_bytes(req, BODY_MAX_BYTES).await {
         Ok(bytes) => Ok(Ok(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(BodyError::TooLarge { .. }) => Ok(Err(OAuthError::new(
+        Err(BodyError::TooLarge(_)) => Ok(Err(OAuthError::new(
             "invalid_request",
             format!("the body may be at most {BODY_MAX_BYTES} bytes"),
         ))),
-        Err(BodyError::NotUtf8(_)) => Ok(Err(OAuthError::new("invalid_request", "the body is not UTF-8"))),
         Err(BodyError::Read(error)) => Err(error),
     }
 }

@@ -56,10 +56,9 @@ pub async fn serve(mut req: Request, path: &str, env: Env) -> worker::Result<Res
     };
     let body = match body {
         Ok(body) => body,
-        Err(error @ BodyError::TooLarge { .. }) => {
-            return error_response(&ApiError::refused(413, &error.to_string(), None, None))
+        Err(BodyError::TooLarge(too_large)) => {
+            return error_response(&ApiError::refused(413, &too_large.to_string(), None, None))
         }
-        Err(error @ BodyError::NotUtf8(_)) => return error_response(&ApiError::bad_request(error.to_string())),
         Err(BodyError::Read(error)) => return Err(error),
     };
     match openai::handle(&ctx, route, id, content_type.as_deref(), body).await {

@@ -53,7 +53,7 @@ pub async fn post_read(head: &RequestHead<'_>, body: &[u8], env: &Env) -> worker
         Ok(admitted) => admitted,
         Err(refused) => return Ok(Outcome::Whole(refused)),
     };
-    let body = match body_text(body)? {
+    let body = match body_text(body) {
         Ok(body) => body,
         Err(refused) => return Ok(Outcome::Whole(refused)),
     };

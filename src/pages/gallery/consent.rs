@@ -70,7 +70,7 @@ async fn authorize_inner(mut req: Request, env: &Env) -> GalleryResult<Response>
         }
         match read_limited_bytes(&mut req, CONSENT_FORM_MAX_BYTES).await {
             Ok(body) => form::parse(&String::from_utf8_lossy(&body)),
-            Err(BodyError::TooLarge { .. }) => return error_page(413, "The form is too large.", &own_csp),
+            Err(BodyError::TooLarge(_)) => return error_page(413, "The form is too large.", &own_csp),
             Err(other) => return Err(other.into()),
         }
     } else {
@@ -380,7 +380,7 @@ pub async fn revoke_app(mut req: Request, env: &Env) -> GalleryResult<Response> 
     };
     let body = match read_limited_bytes(&mut req, crate::catalog::GALLERY_FORM_MAX_BYTES).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge { .. }) => return error_page(413, "The form is too large.", &csp),
+        Err(BodyError::TooLarge(_)) => return error_page(413, "The form is too large.", &csp),
         Err(other) => return Err(GalleryError::from(other)),
     };
     let fields = form::parse(&String::from_utf8_lossy(&body));

@@ -489,7 +489,7 @@ async fn sign_in(mut req: Request, env: &Env) -> GalleryResult<Response> {
     }
     let body = match read_limited_bytes(&mut req, GALLERY_FORM_MAX_BYTES).await {
         Ok(body) => Some(body),
-        Err(BodyError::TooLarge { .. }) => None,
+        Err(BodyError::TooLarge(_)) => None,
         Err(other) => return Err(other.into()),
     };
     let Some(body) = body else {

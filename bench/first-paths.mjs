@@ -47,13 +47,16 @@ const TOOL_CALL = JSON.stringify({
   method: "tools/call",
   params: { name: "get_job_status", arguments: { job_id: "first-paths-no-such-job" } },
 });
-const MCP_HEADERS = {
-  "Content-Type": "application/json",
-  Accept: "application/json, text/event-stream",
-  Authorization: `Bearer ${TEST_TOKEN}`,
-  "MCP-Protocol-Version": "2025-11-25",
-  "Content-Length": String(Buffer.byteLength(TOOL_CALL)),
-};
+/** A JSON or form body's request headers, its length declared (as clients send it). */
+const withBody = (contentType, body, more = {}) => ({ "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(body)), ...more });
+/** A JSON-RPC POST's headers, as an MCP client sends them (`revision` after `initialize`). */
+const mcpHeaders = (body, token, revision) =>
+  withBody("application/json", body, {
+    Accept: "application/json, text/event-stream",
+    Authorization: `Bearer ${token}`,
+    ...(revision ? { "MCP-Protocol-Version": revision } : {}),
+  });
+const MCP_HEADERS = mcpHeaders(TOOL_CALL, TEST_TOKEN, "2025-11-25");
 const REGISTRATION = JSON.stringify({
   client_name: "first-paths bench",
   redirect_uris: ["https://client.example/callback"],
@@ -86,38 +89,21 @@ function send(url, [, method, pathname, headers, body]) {
   });
 }
 
-/** A JSON or form body's request headers, its length declared (as clients send it). */
-const withBody = (contentType, body, more = {}) => ({ "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(body)), ...more });
-
-/** The steps of `signIn`, in order. */
-const FLOW_STEPS = [
-  "GET protected-resource metadata (/mcp)",
-  "GET authorization-server metadata",
-  "POST /oauth/register",
-  "GET /oauth/authorize",
-  "GET /gallery/authorize (consent page)",
-  "POST /gallery/authorize (approve)",
-  "POST /oauth/token (authorization_code)",
-  "POST /mcp initialize (access token)",
-  "POST /mcp tools/list",
-  "POST /mcp tools/call list_jobs",
-];
-
-/** One connector's sign-in on `url`, each step's answer checked: the milliseconds of each step. */
+/** One connector's sign-in on `url`, each step's answer checked: each step's name and milliseconds. */
 async function signIn(url) {
   const origin = `http://${url.host}`;
-  const times = [];
-  const step = async (expected, method, pathname, headers = {}, body = null) => {
-    const name = FLOW_STEPS[times.length];
+  const steps = [];
+  const step = async (name, expected, method, pathname, headers = {}, body = null) => {
     const answer = await send(url, [name, method, pathname, headers, body]);
     if (answer.status !== expected) throw new Error(`${name}: HTTP ${answer.status}, expected ${expected}: ${answer.text.slice(0, 200)}`);
-    times.push(answer.ms);
+    steps.push({ name, ms: answer.ms });
     return answer;
   };
-  await step(200, "GET", "/.well-known/oauth-protected-resource/mcp");
-  await step(200, "GET", "/.well-known/oauth-authorization-server");
+  await step("GET protected-resource metadata (/mcp)", 200, "GET", "/.well-known/oauth-protected-resource/mcp");
+  await step("GET authorization-server metadata", 200, "GET", "/.well-known/oauth-authorization-server");
   const registration = JSON.stringify({ client_name: "first-paths flow", redirect_uris: [REDIRECT_URL], token_endpoint_auth_method: "none" });
-  const clientId = JSON.parse((await step(201, "POST", "/oauth/register", withBody("application/json", registration), registration)).text).client_id;
+  const registered = await step("POST /oauth/register", 201, "POST", "/oauth/register", withBody("application/json", registration), registration);
+  const clientId = JSON.parse(registered.text).client_id;
   const { verifier, challenge } = pkce();
   const resource = `${origin}/mcp`;
   const query = new URLSearchParams({
@@ -130,11 +116,12 @@ async function signIn(url) {
     scope: "images:read images:write",
     resource,
   });
-  const authorize = await step(303, "GET", `/oauth/authorize?${query}`);
+  const authorize = await step("GET /oauth/authorize", 303, "GET", `/oauth/authorize?${query}`);
   const consentUrl = new URL(authorize.headers.location, origin);
-  const page = await step(200, "GET", consentUrl.pathname + consentUrl.search);
+  const page = await step("GET /gallery/authorize (consent page)", 200, "GET", consentUrl.pathname + consentUrl.search);
   const approval = new URLSearchParams({ ...consentFields(page.text), decision: "approve", token: TEST_TOKEN }).toString();
   const approved = await step(
+    "POST /gallery/authorize (approve)",
     303,
     "POST",
     "/gallery/authorize",
@@ -143,21 +130,25 @@ async function signIn(url) {
   );
   const code = new URL(approved.headers.location).searchParams.get("code");
   const exchange = new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: REDIRECT_URL, client_id: clientId, code_verifier: verifier, resource }).toString();
-  const tokens = JSON.parse((await step(200, "POST", "/oauth/token", withBody("application/x-www-form-urlencoded", exchange), exchange)).text);
-  const rpc = async (message, revision) => {
+  const exchanged = await step(
+    "POST /oauth/token (authorization_code)",
+    200,
+    "POST",
+    "/oauth/token",
+    withBody("application/x-www-form-urlencoded", exchange),
+    exchange,
+  );
+  const accessToken = JSON.parse(exchanged.text).access_token;
+  const rpc = async (name, message, revision) => {
     const body = JSON.stringify({ jsonrpc: "2.0", ...message });
-    const headers = withBody("application/json", body, {
-      Accept: "application/json, text/event-stream",
-      Authorization: `Bearer ${tokens.access_token}`,
-      ...(revision ? { "MCP-Protocol-Version": revision } : {}),
-    });
-    const answer = await step(200, "POST", "/mcp", headers, body);
-    if (!JSON.parse(answer.text).result) throw new Error(`${FLOW_STEPS[times.length - 1]}: no result: ${answer.text.slice(0, 200)}`);
+    const answer = await step(name, 200, "POST", "/mcp", mcpHeaders(body, accessToken, revision), body);
+    if (!JSON.parse(answer.text).result) throw new Error(`${name}: no result: ${answer.text.slice(0, 200)}`);
   };
-  await rpc({ id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "first-paths", version: "1.0.0" } } });
-  await rpc({ id: 2, method: "tools/list" }, "2025-11-25");
-  await rpc({ id: 3, method: "tools/call", params: { name: "list_jobs", arguments: {} } }, "2025-11-25");
-  return times;
+  const initialize = { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "first-paths", version: "1.0.0" } };
+  await rpc("POST /mcp initialize (access token)", { id: 1, method: "initialize", params: initialize });
+  await rpc("POST /mcp tools/list", { id: 2, method: "tools/list" }, "2025-11-25");
+  await rpc("POST /mcp tools/call list_jobs", { id: 3, method: "tools/call", params: { name: "list_jobs", arguments: {} } }, "2025-11-25");
+  return steps;
 }
 
 /** A fresh workerd with `build`, its migrations applied, after a pause: `run(url)`'s result. */
@@ -186,18 +177,23 @@ function sample(build, row) {
   });
 }
 
-/** One --flow sample: a sign-in, then another client's: the `first` and `warm` time of each step. */
+/** One --flow sample: a sign-in, then another client's: each step's name, `first` and `warm` time. */
 function flowSample(build) {
   return inFreshWorkerd(build, async (url) => {
     const first = await signIn(url);
     const warm = await signIn(url);
-    return first.map((ms, i) => ({ first: ms, warm: warm[i] }));
+    return first.map(({ name, ms }, i) => ({ name, first: ms, warm: warm[i].ms }));
   });
 }
 
 const builds = opts.versus ? [opts.build, opts.versus] : [opts.build];
-const rows = opts.flow ? [...FLOW_STEPS, "the whole sign-in"] : ROWS.map((row) => row[0]);
-const got = rows.map(() => builds.map(() => ({ first: [], warm: [] })));
+/** Each row's samples, per build, in the order rows were first met. */
+const got = new Map();
+function record(row, b, first, warm) {
+  if (!got.has(row)) got.set(row, builds.map(() => ({ first: [], warm: [] })));
+  got.get(row)[b].first.push(first);
+  got.get(row)[b].warm.push(warm);
+}
 const what = opts.flow ? "a connector's sign-in, then another's" : "one route each";
 console.log(`first-paths: ${builds.join(" versus ")}; ${ROUNDS} rounds, a fresh workerd per sample (${what})`);
 const t0 = performance.now();
@@ -206,23 +202,16 @@ for (let round = 0; round < ROUNDS; round++) {
   if (opts.flow) {
     for (const b of order) {
       const steps = await flowSample(builds[b]);
-      const total = { first: 0, warm: 0 };
-      for (const [r, { first, warm }] of steps.entries()) {
-        got[r][b].first.push(first);
-        got[r][b].warm.push(warm);
-        total.first += first;
-        total.warm += warm;
-      }
-      got[steps.length][b].first.push(total.first);
-      got[steps.length][b].warm.push(total.warm);
+      for (const { name, first, warm } of steps) record(name, b, first, warm);
+      const sum = (key) => steps.reduce((total, step) => total + step[key], 0);
+      record("the whole sign-in", b, sum("first"), sum("warm"));
     }
     continue;
   }
-  for (const [r, row] of ROWS.entries()) {
+  for (const row of ROWS) {
     for (const b of order) {
       const { first, warm } = await sample(builds[b], row);
-      got[r][b].first.push(first);
-      got[r][b].warm.push(warm);
+      record(row[0], b, first, warm);
     }
   }
 }
@@ -234,8 +223,8 @@ const header = opts.versus
   : `| ${opts.flow ? "step" : "row"} | first (ms) | ${warm} (ms) |\n|---|---|---|`;
 console.log(`\n${header}`);
 const results = [];
-for (const [r, row] of rows.entries()) {
-  const [ours, versus] = got[r].map((x) => ({ first: median(x.first), warm: median(x.warm), firsts: x.first }));
+for (const [row, samples] of got) {
+  const [ours, versus] = samples.map((x) => ({ first: median(x.first), warm: median(x.warm), firsts: x.first }));
   const cells = [row, fmt(ours.first), fmt(ours.warm)];
   if (versus) cells.push(fmt(versus.first), fmt(versus.warm), fmt(versus.first / ours.first));
   console.log(`| ${cells.join(" | ")} |`);

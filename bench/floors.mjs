@@ -78,13 +78,13 @@ if (opts.help) {
   console.log(
     "usage: node bench/floors.mjs [--quick] [--profile] [--rounds N] [--seconds S] [--slices K] [--build build] [--only rows] [--json file]\n" +
       "                             [--original dir]   (the original server, built; default ../shared/seed-build)\n" +
-      "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu, alloc, first\n" +
+      "  phases for --only (comma-separated): requests, drain, startup, memory, profile, cpu, alloc, first, split\n" +
       "  --rows name,name: only these request rows (e.g. ping,initialize), for iterating; with --only cpu or alloc,\n" +
       "                the rows profiled (any row a floor answers; default the six listed in bench/README.md)\n" +
       "  --concurrency 1,16: the request rows' client counts (the targets are at 16)\n" +
       "  --versus dir: another build of this server, timed against ours alone in the request rows (ours/versus)\n" +
       "                and in the start-up phase (its time / ours, with --startup-rounds rounds)\n" +
-      "  --startup-rounds N: start-up rounds (default 3; --quick 1)\n" +
+      "  --startup-rounds N: start-up rounds, and the split phase's (default 3; --quick 1; split wants 60 or more)\n" +
       "  --retries N: a noisy request cell, drain row or start-up row (floor/floor median outside 0.95-1.05) is measured again,\n" +
       "                whole, up to N more times; the first attempt that counts is kept, never an average\n" +
       "  --time-limit M: minutes before the run gives up (default 30; 90 with --seconds over 2 or --retries)\n" +
@@ -1021,8 +1021,7 @@ async function firstAnswer(which, url) {
  */
 const EARLIER_REVISION = "2025-06-18";
 
-async function startOnce(which, build = BUILD_DIR) {
-  const workers = startupWorkers(which, build);
+async function startOnce(which, build = BUILD_DIR, workers = startupWorkers(which, build)) {
   const t0 = performance.now();
   const { mf } = await startMiniflare(workers);
   try {
@@ -1170,6 +1169,83 @@ async function startupRounds() {
     );
   }
   return rounds;
+}
+
+/**
+ * The sides of `--only split`, each a start-up's workers (startupWorkers) with its first
+ * worker's manifest adjusted: the protocol floor with ours's configuration, as the start-up row
+ * starts it; the same floor with this build's modules beside it and worker-build's `index.js`
+ * imported first (the Wasm compiled and instantiated, the glue evaluated, nothing else of ours
+ * run); ours with the main module's `warmUp(env)` taken out; ours as built.
+ */
+const SPLIT_SIDES = [
+  { label: "floor", which: PROTOCOL_FLOOR, adjust: (manifest) => manifest },
+  {
+    label: "floor + Wasm",
+    which: PROTOCOL_FLOOR,
+    adjust: (manifest) => {
+      const { modules, modulesRoot } = buildManifest(BUILD_DIR);
+      const floor = manifest.modules[manifest.mainModule];
+      return {
+        mainModule: manifest.mainModule,
+        modulesRoot,
+        modules: { ...modules, [manifest.mainModule]: { ...floor, contents: `import "./index.js";\n${floor.contents}` } },
+      };
+    },
+  },
+  {
+    label: "ours, no warm-up",
+    which: SERVER,
+    adjust: (manifest) => {
+      const entry = manifest.modules[manifest.mainModule];
+      const parts = entry.contents.split("\nwarmUp(env);\n");
+      if (parts.length !== 2) throw new Error(`split: ${manifest.mainModule} does not call warmUp(env) once on a line of its own`);
+      return { ...manifest, modules: { ...manifest.modules, [manifest.mainModule]: { ...entry, contents: parts.join("\n") } } };
+    },
+  },
+  { label: "ours", which: SERVER, adjust: (manifest) => manifest },
+];
+
+/**
+ * --only split (information, no target): where ours's start-up goes in workerd, where the
+ * start-up row only has the total. The SPLIT_SIDES, each started alone, in turn, for
+ * --startup-rounds rounds; each side's spawn → ready (module load: workerd evaluates the main
+ * module before it listens), first request (the floor's `/__load`, ours's `initialize`) and spawn →
+ * first answer, as medians, and against the floor as the median of each round's difference.
+ * A start-up varies by tens of ms from one to the next, so it needs many rounds (60 or more).
+ */
+async function splitPhase(results) {
+  const sides = SPLIT_SIDES.map((side) => [side.label, side]);
+  const rounds = await inTurn(
+    STARTUP_ROUNDS,
+    sides,
+    (side) => {
+      const workers = startupWorkers(side.which);
+      workers[0].config.manifest = side.adjust(workers[0].config.manifest);
+      return startOnce(side.which, BUILD_DIR, workers);
+    },
+    (got, r) =>
+      console.log(
+        `  split round ${r + 1}: ` +
+          SPLIT_SIDES.map((s) => `${s.label} ${fmt(got[s.label].ready)} + ${fmt(got[s.label].firstRequest, 1)} ms`).join(", "),
+      ),
+  );
+  const floor = SPLIT_SIDES[0].label;
+  const of = (label, key) => rounds.map((x) => x[label][key]);
+  const overFloor = (label, key) => median(rounds.map((x) => x[label][key] - x[floor][key]));
+  results.push({
+    kind: "split",
+    name: "where start-up goes",
+    rounds: STARTUP_ROUNDS,
+    sides: SPLIT_SIDES.map(({ label }) => ({
+      label,
+      ready: median(of(label, "ready")),
+      readyOverFloor: overFloor(label, "ready"),
+      firstRequest: median(of(label, "firstRequest")),
+      first: median(of(label, "first")),
+      firstOverFloor: overFloor(label, "first"),
+    })),
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1556,6 +1632,18 @@ function table(results, m) {
         `the original ${fmt(startup.original.earlierList, 1)} ms.`,
     );
   }
+  const split = results.find((x) => x.kind === "split");
+  if (split) {
+    lines.push(
+      `\nWhere start-up goes (information; ${split.rounds} rounds, medians; "over the floor": the median of each round's difference):`,
+      "",
+      "| side | spawn → ready ms | over the floor | first request ms | spawn → first answer ms | over the floor |",
+      "|---|---|---|---|---|---|",
+      ...split.sides.map(
+        (s) => `| ${s.label} | ${fmt(s.ready)} | ${fmt(s.readyOverFloor, 1)} | ${fmt(s.firstRequest, 1)} | ${fmt(s.first)} | ${fmt(s.firstOverFloor, 1)} |`,
+      ),
+    );
+  }
   const first = results.find((x) => x.kind === "first");
   if (first) {
     lines.push(
@@ -1878,6 +1966,10 @@ try {
   if (PHASES.has("startup")) {
     console.log("start-up:");
     await startupPhase(results);
+  }
+  if (PHASES.has("split")) {
+    console.log("where start-up goes:");
+    await splitPhase(results);
   }
   if (PHASES.has("memory")) {
     console.log("memory:");

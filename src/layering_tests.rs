@@ -29,7 +29,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         "primitives",
         &["access", "bindings", "catalog", "d1", "html", "media", "time"],
     ),
-    // JS promises awaited from Rust: handed to the main module by a request it drives.
+    // JS promises awaited from Rust (handed to the main module by a request it drives), and code
+    // kept out of its caller's Wasm function (`cold`, `cold_call`).
     ("promises", &["promise"]),
 ];
 

@@ -1,4 +1,5 @@
-//! JS promises awaited from Rust, and futures kept out of their caller's code ([`cold`]).
+//! JS promises awaited from Rust, and code kept out of its caller's Wasm function: futures ([`cold`])
+//! and calls ([`cold_call`]).
 //!
 //! Inside a request the main module drives (`src/entry.mjs`: `serve_inbox` and `Waiting`,
 //! src/lib.rs), the promise goes back to the main module, which awaits it and hands its outcome
@@ -163,4 +164,14 @@ impl Future for Awaited {
 #[inline(never)]
 pub fn cold<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
     Box::pin(future)
+}
+
+/// `f(arg)` through a function pointer neither LLVM nor wasm-opt can see through, for work a hot
+/// function does rarely (once per isolate, or on a path few requests take): `f`'s code is then
+/// not part of its caller's, which V8 compiles whole on the caller's first call, and again after
+/// workerd drops the compiled code (bench/README.md, "thirty-first pass"). [`cold`] is the same
+/// for an await.
+#[inline(never)]
+pub fn cold_call<A, R>(f: fn(A) -> R, arg: A) -> R {
+    std::hint::black_box(f)(arg)
 }

@@ -217,14 +217,20 @@ fn cached_result(request: &RpcRequest, era: Era) -> Option<Result<&'static RawVa
     if let Some(found) = RESULTS.with(|results| results.borrow().iter().find(|(k, _)| *k == key).map(|(_, raw)| *raw)) {
         return Some(Ok(found));
     }
-    let (method, revision) = key;
+    let raw = crate::promise::cold_call(first_result, (era, key));
+    // One per method and revision, kept for life: small, and the reviewed lists are borrowed.
+    Some(raw.inspect(|raw| RESULTS.with(|results| results.borrow_mut().push((key, *raw)))))
+}
+
+/// A cached answer's result the first time it is asked for: the reviewed copy of tools/list, or
+/// one built and serialised. Once per method and revision, so [`cached_result`] calls it through
+/// [`crate::promise::cold_call`] and its code is compiled only when it runs.
+fn first_result((era, (method, revision)): (Era, (&'static str, &'static str))) -> Result<&'static RawValue, RpcError> {
     let reviewed = match method {
         "tools/list" => reviewed_tools_list(revision),
         _ => None,
     };
-    let raw = reviewed.unwrap_or_else(|| built_result(era, method, revision));
-    // One per method and revision, kept for life: small, and the reviewed lists are borrowed.
-    Some(raw.inspect(|raw| RESULTS.with(|results| results.borrow_mut().push((key, *raw)))))
+    reviewed.unwrap_or_else(|| built_result(era, method, revision))
 }
 
 /// A cached answer's result built at run time, serialised once and kept for the isolate's life.

@@ -12,14 +12,14 @@ mod streamable;
 use serde_json::json;
 use worker::{Context, Env, Method, Request, Response};
 
-use crate::access::Principal;
+use crate::access::{Principal, Scope};
 use crate::config::Config;
 use crate::http::answer::{Answer, HeadTable};
 use crate::http::body::{BodyError, HandedOverError, TooLarge};
 use crate::http::head::RequestHead;
 use crate::http::json_response;
 use crate::http::url::RequestUrl;
-use crate::promise::cold;
+use crate::promise::{cold, cold_call};
 use crate::protocol::jsonrpc::{IncomingMessage, RpcError, RpcResponse};
 use crate::tools::ToolContext;
 
@@ -296,16 +296,7 @@ pub async fn admit(head: &RequestHead<'_>, env: &Env) -> Result<(ToolContext, Pr
     let origin = head.origin();
     let principal = match auth::authenticate(head.header("Authorization"), env, &config).await {
         Ok(principal) => principal,
-        Err(error) => {
-            if error == auth::AuthError::NotConfigured {
-                worker::console_error!("{error}");
-            }
-            let endpoint = crate::oauth::protected_endpoint(&head.url.path);
-            return Err(Refused {
-                challenge: error.challenge(&origin, endpoint),
-                ..Refused::new(error.status(), error.to_string())
-            });
-        }
+        Err(error) => return Err(cold_call(auth_refused, (error, head, &origin))),
     };
     if principal.grant.is_some() {
         // Which app a key's OAuth traffic comes from ("key alice via Claude").
@@ -313,16 +304,7 @@ pub async fn admit(head: &RequestHead<'_>, env: &Env) -> Result<(ToolContext, Pr
     }
     let caller = principal.caller.clone();
     if crate::rate_limit::check(env, &caller).await == crate::rate_limit::Verdict::Limited {
-        worker::console_log!("rate limited: {}", principal.describe());
-        let period = crate::catalog::RATE_LIMIT_PERIOD_SECONDS;
-        let message = format!(
-            "Too many requests for key \"{}\": the rate limit allows a fixed number per {period} s. Retry after {period} s.",
-            caller.name()
-        );
-        return Err(Refused {
-            retry_after: Some(period),
-            ..Refused::new(429, message)
-        });
+        return Err(cold_call(rate_limited, &principal));
     }
     let ctx = ToolContext {
         env: env.clone(),
@@ -334,6 +316,32 @@ pub async fn admit(head: &RequestHead<'_>, env: &Env) -> Result<(ToolContext, Pr
         task_jobs: None,
     };
     Ok((ctx, principal))
+}
+
+/// [`admit`]'s 401 (or 500 when no credential is configured), kept out of its code.
+fn auth_refused((error, head, origin): (auth::AuthError, &RequestHead<'_>, &str)) -> Refused {
+    if error == auth::AuthError::NotConfigured {
+        worker::console_error!("{error}");
+    }
+    let endpoint = crate::oauth::protected_endpoint(&head.url.path);
+    Refused {
+        challenge: error.challenge(origin, endpoint),
+        ..Refused::new(error.status(), error.to_string())
+    }
+}
+
+/// [`admit`]'s 429, kept out of its code.
+fn rate_limited(principal: &Principal) -> Refused {
+    worker::console_log!("rate limited: {}", principal.describe());
+    let period = crate::catalog::RATE_LIMIT_PERIOD_SECONDS;
+    let message = format!(
+        "Too many requests for key \"{}\": the rate limit allows a fixed number per {period} s. Retry after {period} s.",
+        principal.caller.name()
+    );
+    Refused {
+        retry_after: Some(period),
+        ..Refused::new(429, message)
+    }
 }
 
 /// The 403 for requests whose token lacks a scope one of them needs (`insufficient_scope`,
@@ -348,7 +356,11 @@ pub fn scope_refusal<'a>(
         .into_iter()
         .filter_map(crate::server::required_scope)
         .find(|scope| !principal.scopes.contains(*scope));
-    let needed = missing?;
+    Some(cold_call(insufficient_scope, (head, principal, missing?)))
+}
+
+/// [`scope_refusal`]'s 403, kept out of the code of its callers.
+fn insufficient_scope((head, principal, needed): (&RequestHead<'_>, &Principal, Scope)) -> Answer {
     let endpoint = crate::oauth::protected_endpoint(&head.url.path);
     let why = crate::oauth::Challenge::InsufficientScope {
         needed,
@@ -359,11 +371,11 @@ pub fn scope_refusal<'a>(
         "Forbidden: this token was not granted the {} scope this call needs; authorize again with it",
         needed.name()
     );
-    Some(refusal(
+    refusal(
         403,
         &message,
         Some(crate::oauth::challenge(&head.origin(), endpoint, &why)),
-    ))
+    )
 }
 
 /// The request body as text, decoded as `Request.text()` decodes it (`LimitedBody::into_text`), or

@@ -110,7 +110,9 @@ async fn respond(
             let token = dispatch::progress_token(&request);
             let streamed = token.is_some() || dispatch::streams_notifications(&request, era);
             match streamed && accepts_event_stream {
-                true => stream_with_progress(ctx, request, era, token).map(Outcome::Stream),
+                true => {
+                    crate::promise::cold_call(stream_with_progress, (ctx, request, era, token)).map(Outcome::Stream)
+                }
                 false => {
                     let response = dispatch::handle(&ctx, request, era).await;
                     whole(rpc_answer(status_for(&response, era), &response))
@@ -210,11 +212,11 @@ pub fn sse_event(json: &str) -> Vec<u8> {
     format!("event: message\ndata: {json}\n\n").into_bytes()
 }
 
+/// A request answered as an SSE stream (it asked for progress, or may send notifications); called
+/// through [`crate::promise::cold_call`], so [`respond`]'s code, which most requests run, does not
+/// hold it. Its arguments are one tuple for that call.
 fn stream_with_progress(
-    mut ctx: ToolContext,
-    request: RpcRequest,
-    era: Era,
-    token: Option<ProgressToken>,
+    (mut ctx, request, era, token): (ToolContext, RpcRequest, Era, Option<ProgressToken>),
 ) -> worker::Result<Response> {
     let (sender, receiver) = mpsc::unbounded::<String>();
     ctx.progress = Some(match token {

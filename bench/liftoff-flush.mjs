@@ -1,6 +1,6 @@
 // Does workerd keep the Wasm code compiled at module load until the first request?
 //
-//   node bench/liftoff-flush.mjs [--flags "<v8 flags>"] [--calls N] [--trigger]
+//   node bench/liftoff-flush.mjs [--flags "<v8 flags>"] [--calls N] [--trigger] [--hint]
 //
 // A worker of a few lines imports a Wasm module of one function (i32.add), calls it at module
 // load and again in its first fetch. workerd runs with V8's --trace-wasm-compilation-times,
@@ -14,6 +14,11 @@
 // --trigger runs workerd under gdb (Debian's `gdb`) and prints, in order, each isolate workerd
 // builds, this worker's Wasm compile and each Liftoff flush, with the flush's caller: what drops
 // the code (nineteenth pass: each isolate built after ours, Miniflare's own six included).
+// --hint appends a `metadata.code.compilation_priority` section (the WebAssembly compilation-hints
+// proposal) asking for the function to be compiled at load with TurboFan (both priorities 0). V8
+// reads it only with --flags=--wasm-compilation-hints (thirty-second pass: then "kept" after one
+// call); "kept" with --hint alone after a workerd update means hints work by default, and
+// bench/compile-hints.mjs's hinted build would then speed up the first request without flags.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +31,7 @@ const { values: opts } = parseArgs({
     flags: { type: "string", default: "" },
     calls: { type: "string", default: "1" },
     trigger: { type: "boolean", default: false },
+    hint: { type: "boolean", default: false },
   },
 });
 const calls = Number(opts.calls);
@@ -35,6 +41,12 @@ process.env.MINIFLARE_WORKERD_V8_FLAGS = ["--trace-wasm-compilation-times", opts
 
 // (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
 const ADD_WASM = Buffer.from("0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016a0b", "hex");
+// Custom section `metadata.code.compilation_priority`, in V8's layout: one entry, function 0, byte
+// offset 0, a hint of 2 bytes: compilation priority 0, optimization priority 0.
+const HINT_NAME = Buffer.from("metadata.code.compilation_priority");
+const HINT_PAYLOAD = Buffer.concat([Buffer.from([HINT_NAME.length]), HINT_NAME, Buffer.from([1, 0, 0, 2, 0, 0])]);
+const HINT_SECTION = Buffer.concat([Buffer.from([0, HINT_PAYLOAD.length]), HINT_PAYLOAD]);
+const MODULE_WASM = opts.hint ? Buffer.concat([ADD_WASM, HINT_SECTION]) : ADD_WASM;
 const MAIN = `
 import module from "./add.wasm";
 const instance = new WebAssembly.Instance(module, {});
@@ -132,7 +144,7 @@ const mf = new Miniflare({
         compatibilityDate: "2026-11-17",
         manifest: {
           mainModule: "main.mjs",
-          modules: { "main.mjs": { type: "esm", contents: MAIN }, "add.wasm": { type: "wasm", contents: new Uint8Array(ADD_WASM) } },
+          modules: { "main.mjs": { type: "esm", contents: MAIN }, "add.wasm": { type: "wasm", contents: new Uint8Array(MODULE_WASM) } },
         },
       },
       dev: { unsafeRegisterWorker: false },
@@ -163,7 +175,7 @@ for (const line of lines) {
   }
 }
 console.log(`V8 flags: ${process.env.MINIFLARE_WORKERD_V8_FLAGS}`);
-console.log(`calls at module load: ${calls}`);
+console.log(`calls at module load: ${calls}${opts.hint ? "; compilation hint: TurboFan at load" : ""}`);
 const named = (when) => (tiers[when].size ? ` (${[...tiers[when]].join(", ")})` : "");
 console.log(
   `compiles of the function: at module load ${compiles["module load"]}${named("module load")}, ` +

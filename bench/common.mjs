@@ -1,7 +1,7 @@
 // What the benchmarks that compare sides share: one local Miniflare's base options, the median,
 // and when a comparison counts (its floor, or the original, against a second instance of itself);
 // the workerd process Miniflare started, and its CPU time; our build as a worker on a socket of
-// its own.
+// its own; a Wasm compilation-hints section.
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { buildManifest, serverWorker, ROOT } from "../tests/e2e/harness.mjs";
@@ -72,4 +72,30 @@ export function workerdCpuMicros(pid) {
     return null;
   }
   return ns / 1000;
+}
+
+/** `n` as an unsigned LEB128, as Wasm writes its integers. */
+const uleb = (n) => {
+  const out = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return out;
+};
+
+/**
+ * A `metadata.code.compilation_priority` custom section (the WebAssembly compilation-hints
+ * proposal), in V8's layout: per function its index, byte offset 0, the hint's length, then the
+ * compilation priority and, unless `optimization` is null, the optimization priority (0 is the
+ * highest of each). Appended to a module's bytes, last, as V8's own module builder places it.
+ */
+export function compilationPrioritySection(functions, compilation, optimization) {
+  const hint = [...uleb(compilation), ...(optimization === null ? [] : uleb(optimization))];
+  const entries = [...functions].sort((a, b) => a - b).flatMap((index) => [...uleb(index), 0, ...uleb(hint.length), ...hint]);
+  const name = [...Buffer.from("metadata.code.compilation_priority")];
+  const payload = [...uleb(name.length), ...name, ...uleb(functions.length), ...entries];
+  return Buffer.from([0, ...uleb(payload.length), ...payload]);
 }

@@ -14,9 +14,9 @@
 // This script starts --build in a fresh workerd (Miniflare 5, as the e2e tests configure it)
 // with V8's --trace-wasm-compilation-times, waits 300 ms after start, sends one `initialize`
 // (with --call, then a `tools/call` of get_job_status as well) and collects the functions V8
-// compiled for it. It then writes a copy of the build to DIR whose Wasm ends with that section,
-// in V8's layout (function index, byte offset 0, the hint's length, the priorities as LEBs;
-// V8's own module builder appends it last), naming those functions. Nothing else changes.
+// compiled for it. It then writes a copy of the build to DIR whose Wasm ends with that section
+// (`compilationPrioritySection` in common.mjs, V8's layout) naming those functions. Nothing else
+// changes.
 //
 // V8 reads the section only with --wasm-compilation-hints (an experimental flag; workerd
 // 2026-11-17 does not set it, and a Worker cannot), so measure DIR against --build with it set
@@ -31,7 +31,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 import { ROOT, TEST_TOKEN, applyMigrations } from "../tests/e2e/harness.mjs";
-import { LOCAL_MINIFLARE, directServer } from "./common.mjs";
+import { LOCAL_MINIFLARE, compilationPrioritySection, directServer } from "./common.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -100,21 +100,7 @@ for (const line of lines.slice(mark)) {
 }
 if (compiled.size === 0) throw new Error("compile-hints: the first request compiled nothing (the code was kept?)");
 
-const leb = (n) => {
-  const out = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-};
-const hint = [...leb(COMPILATION), ...(OPTIMIZATION === null ? [] : leb(OPTIMIZATION))];
-const entries = [...compiled.keys()].sort((a, b) => a - b).flatMap((index) => [...leb(index), 0, ...leb(hint.length), ...hint]);
-const name = [...Buffer.from("metadata.code.compilation_priority")];
-const payload = [...leb(name.length), ...name, ...leb(compiled.size), ...entries];
-const section = Buffer.from([0, ...leb(payload.length), ...payload]);
+const section = compilationPrioritySection([...compiled.keys()], COMPILATION, OPTIMIZATION);
 
 const source = path.resolve(ROOT, opts.build);
 const out = path.resolve(opts.out);

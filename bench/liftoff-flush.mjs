@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
+import { compilationPrioritySection } from "./common.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -41,12 +42,8 @@ process.env.MINIFLARE_WORKERD_V8_FLAGS = ["--trace-wasm-compilation-times", opts
 
 // (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
 const ADD_WASM = Buffer.from("0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016a0b", "hex");
-// Custom section `metadata.code.compilation_priority`, in V8's layout: one entry, function 0, byte
-// offset 0, a hint of 2 bytes: compilation priority 0, optimization priority 0.
-const HINT_NAME = Buffer.from("metadata.code.compilation_priority");
-const HINT_PAYLOAD = Buffer.concat([Buffer.from([HINT_NAME.length]), HINT_NAME, Buffer.from([1, 0, 0, 2, 0, 0])]);
-const HINT_SECTION = Buffer.concat([Buffer.from([0, HINT_PAYLOAD.length]), HINT_PAYLOAD]);
-const MODULE_WASM = opts.hint ? Buffer.concat([ADD_WASM, HINT_SECTION]) : ADD_WASM;
+// With --hint: function 0 at compilation and optimization priority 0 (TurboFan at load).
+const MODULE_WASM = opts.hint ? Buffer.concat([ADD_WASM, compilationPrioritySection([0], 0, 0)]) : ADD_WASM;
 const MAIN = `
 import module from "./add.wasm";
 const instance = new WebAssembly.Instance(module, {});

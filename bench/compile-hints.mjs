@@ -26,7 +26,6 @@
 // `node bench/liftoff-flush.mjs --hint` checks the same on a one-function module: run it after a
 // workerd update, and "kept" without --flags means hints now work by default.
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
@@ -53,24 +52,17 @@ const OPTIMIZATION = opts.optimization === "none" ? null : priority("optimizatio
 // Miniflare hands this variable's flags to workerd's V8 (its config's v8Flags).
 process.env.MINIFLARE_WORKERD_V8_FLAGS = "--trace-wasm-compilation-times";
 
-/** One POST /mcp with a JSON-RPC body, as an MCP client sends it; resolves on the answer's end. */
-function post(url, message, revision) {
-  const body = JSON.stringify({ jsonrpc: "2.0", ...message });
+/** One POST /mcp with a JSON-RPC body, as an MCP client sends it (nothing here is timed). */
+async function post(url, message, revision) {
   const headers = {
     "Content-Type": "application/json",
-    "Content-Length": String(Buffer.byteLength(body)),
     Accept: "application/json, text/event-stream",
     Authorization: `Bearer ${TEST_TOKEN}`,
     ...(revision ? { "MCP-Protocol-Version": revision } : {}),
   };
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: "/mcp", method: "POST", headers, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`compile-hints: ${message.method} answered HTTP ${res.statusCode}`))));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
+  const res = await fetch(new URL("/mcp", url), { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", ...message }) });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`compile-hints: ${message.method} answered HTTP ${res.status}`);
 }
 
 // The first request's compiles, by function index (V8 counts imports too, as the section does).
@@ -106,15 +98,16 @@ const source = path.resolve(ROOT, opts.build);
 const out = path.resolve(opts.out);
 cpSync(source, out, { recursive: true });
 const wasm = readFileSync(path.join(source, "index_bg.wasm"));
-writeFileSync(path.join(out, "index_bg.wasm"), Buffer.concat([wasm, section]));
+const hinted = Buffer.concat([wasm, section]);
 // The copy must still compile: V8 validates a custom section's name, not its contents.
-await WebAssembly.compile(Buffer.concat([wasm, section]));
+await WebAssembly.compile(hinted);
+writeFileSync(path.join(out, "index_bg.wasm"), hinted);
 
 const bytes = [...compiled.values()].reduce((a, b) => a + b, 0);
 const what = opts.call ? "`initialize` and a `tools/call`" : "`initialize`";
 console.log(`compile-hints: ${source}: ${before} functions compiled at start, then ${compiled.size} (${bytes} bytes of bodies) for ${what}`);
 console.log(
-  `compile-hints: ${out}: index_bg.wasm ${wasm.length} -> ${wasm.length + section.length} bytes, ` +
+  `compile-hints: ${out}: index_bg.wasm ${wasm.length} -> ${hinted.length} bytes, ` +
     `${compiled.size} functions at compilation priority ${COMPILATION}` +
     (OPTIMIZATION === null ? "" : `, optimization priority ${OPTIMIZATION}`),
 );

@@ -1541,7 +1541,8 @@ function machine() {
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? os.cpus()[0]?.model;
   let workerd = "?";
   try {
-    const bin = path.join(ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd");
+    // The binary Miniflare runs (tests/e2e/harness.mjs sets MINIFLARE_WORKERD_PATH when it can).
+    const bin = process.env.MINIFLARE_WORKERD_PATH ?? path.join(ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd");
     if (existsSync(bin)) workerd = execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
   } catch {}
   const miniflare = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "miniflare", "package.json"), "utf8")).version;

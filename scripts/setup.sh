@@ -133,6 +133,19 @@ done
 ESBUILD_PATH="$ROOT/node_modules/.bin/esbuild"
 [ -x "$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild" ] && ESBUILD_PATH="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
 
+# The workerd that runs the worker locally (wrangler dev, the tests, the bench): the newer
+# release in the optional npm package workerd-runtime (package.json; Linux x64 only) when it runs
+# here, else the one Miniflare brings. From 2026-11-29 on, workerd keeps the Wasm code V8
+# compiled at module load until the first request (older releases dropped it each time they
+# built another isolate), so warm_up's run of the request path pays (bench/README.md, thirty-third
+# pass). The registry has no `workerd` launcher of that release for Miniflare to depend on yet,
+# so Miniflare is pointed at the binary (its MINIFLARE_WORKERD_PATH).
+WORKERD_PATH=""
+RUNTIME_BIN="$ROOT/node_modules/workerd-runtime/bin/workerd"
+if [ -x "$RUNTIME_BIN" ] && "$RUNTIME_BIN" --version >/dev/null 2>&1; then
+  WORKERD_PATH="$RUNTIME_BIN"
+fi
+
 # --- environment for build.sh / dev.sh / test.sh -------------------------------
 mkdir -p target
 cat > target/.toolchain.env <<EOF
@@ -146,5 +159,8 @@ export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_CF_FETCH_ENABLED=false
 export MCP_SETUP_DONE=1
 EOF
+if [ -n "$WORKERD_PATH" ]; then
+  echo "export MINIFLARE_WORKERD_PATH=\"$WORKERD_PATH\"" >> target/.toolchain.env
+fi
 
-log "ok in $(( $(date +%s) - start ))s: worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, node $("$NODE22_DIR/node" --version) ($NODE_ORIGIN)"
+log "ok in $(( $(date +%s) - start ))s: worker-build $WORKER_BUILD_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, node $("$NODE22_DIR/node" --version) ($NODE_ORIGIN), $("${WORKERD_PATH:-node_modules/.bin/workerd}" --version)"

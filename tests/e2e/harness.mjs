@@ -38,6 +38,13 @@ export {
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BUILD_DIR = path.join(ROOT, "build");
+/**
+ * The workerd every Miniflare started here runs (Miniflare's MINIFLARE_WORKERD_PATH, unless it is
+ * set): the newer release in the optional npm package workerd-runtime when it is installed (Linux
+ * x64), else the one Miniflare brings. scripts/setup.sh says why and points wrangler at it too.
+ */
+const RUNTIME_BINARY = path.join(ROOT, "node_modules", "workerd-runtime", "bin", "workerd");
+if (!process.env.MINIFLARE_WORKERD_PATH && existsSync(RUNTIME_BINARY)) process.env.MINIFLARE_WORKERD_PATH = RUNTIME_BINARY;
 export const MIGRATIONS_DIR = path.join(ROOT, "migrations");
 export const COMPATIBILITY_DATE = "2025-09-01";
 export const TEST_TOKEN = "e2e-test-token-4f1c9a7d2b";

@@ -39,10 +39,9 @@ const BODY_LIMIT = bodyLimitOf();
 /** The headers Rust reads (transport::ENTRY_HEADERS); only these are handed over. */
 const HEADER_NAMES = headersOf().split("\n");
 // While the isolate starts (during the client's TLS handshake, on Cloudflare), not in the first
-// request: the configuration and the latest revision's initialize and tools/list answers. (It
-// runs the JSON-RPC path's code too, but V8 compiles that again for the first request: workerd
-// drops all Liftoff code each time it builds another isolate, and Miniflare builds its own
-// after ours; bench/README.md, "sixth pass" and "nineteenth pass".)
+// request: the configuration, the latest revision's initialize, tools/list and ping answers, and
+// a run of the JSON-RPC path's Rust code so V8 compiles it now (the end of this module runs this
+// module's part; transport::warm_up, src/transport/mod.rs).
 warmUp(env);
 /** The paths handed over, by method (transport::ENTRY_ROUTES, one `METHOD path` per line). */
 const POST_PATHS = new Set();
@@ -198,7 +197,7 @@ async function drive(waiting) {
 }
 
 // A plain object, not a WorkerEntrypoint class: workerd then constructs nothing per request.
-export default {
+const worker = {
   async fetch(request, env, ctx) {
     const url = request.url;
     const method = request.method;
@@ -242,3 +241,11 @@ export default {
     return new Server(ctx, env).scheduled(event);
   },
 };
+export default worker;
+
+// The hand-over path's code, this module's and Rust's, run once at load for a preflight (no I/O,
+// no configuration read; its promise is settled already), so V8 compiles it here and not in the
+// first request. From workerd 2026-11-29 on, code compiled at load stays until then; the first
+// request after start went from 2.17 to 1.19 times the protocol floor's (bench/README.md,
+// thirty-third pass).
+worker.fetch(new Request("https://warm-up.invalid/mcp", { method: "OPTIONS" }), env);

@@ -150,30 +150,32 @@ fn internal_error() -> Answer {
 /// the environment the main module imports, when it has one) and the answers every client's
 /// first requests get (`initialize`, `tools/list` and `ping` of the latest revision) go into
 /// their per-isolate cache (`initialize` and `ping` serialised; `tools/list`, the reviewed text
-/// the build embedded, checked once), so the first requests pay for none of them. The synchronous code of the
-/// JSON-RPC path also runs once, but under workerd 2026-11-17 V8 drops the code it compiled here
-/// before the first request, which compiles it again: workerd drops all Liftoff code in the
-/// process each time it builds an isolate, and Miniflare builds its own services after ours
-/// (bench/README.md, "sixth pass" and "nineteenth pass"). Only code tiered up to TurboFan is kept,
-/// and running the path often enough for that cost start-up more than it saved the first request
-/// ("twelfth pass"). Cloudflare starts an isolate while the client's TLS handshake is under way,
-/// so this time is mostly hidden from the first caller; the bench's start-up row (spawn → first
-/// answer) still counts it. No I/O: none is allowed outside a request.
+/// the build embedded, checked once), so the first requests pay for none of them. With an
+/// environment, the JSON-RPC POST path then runs as a request does ([`streamable::warm_up`]; the
+/// main module runs its own part of the path for a preflight), so V8 compiles its code here and
+/// not in the first request: from workerd 2026-11-29 on, V8 keeps the code it compiled at module
+/// load; earlier releases dropped all Liftoff code each time workerd built another isolate, and
+/// Miniflare builds its own after ours (bench/README.md, "nineteenth pass" and "thirty-third
+/// pass"). Cloudflare starts an isolate while the client's TLS handshake is under way, so this
+/// time is mostly hidden from the first caller; the bench's start-up row (spawn → first answer)
+/// still counts it. No I/O: none is allowed outside a request.
 pub fn warm_up(env: Option<&Env>) {
     let config = env.map(Config::from_env);
     let head = RequestHead::from_wire(
         "https://warm-up.invalid/mcp",
-        "accept\napplication/json, text/event-stream\nauthorization\nBearer warm-up\n",
+        "accept\napplication/json, text/event-stream\n",
     );
     if let Some(Ok(config)) = &config {
         let _ = crate::http::origin::origin_allowed(head.header("Origin"), &config.allowed_origins);
         let _ = crate::access::identify("warm-up", "not-the-token", &config.api_keys);
     }
     let revision = crate::protocol::version::LATEST;
-    for method in ["initialize", "tools/list", "ping"] {
-        let body = json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": {"protocolVersion": revision}});
+    let bodies = ["initialize", "tools/list", "ping"].map(|method| {
+        json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": {"protocolVersion": revision}}).to_string()
+    });
+    for body in &bodies {
         if let Ok(crate::protocol::jsonrpc::IncomingBody::Single(Ok(IncomingMessage::Request(request)))) =
-            crate::protocol::jsonrpc::parse_body(&body.to_string())
+            crate::protocol::jsonrpc::parse_body(body)
         {
             let _ = crate::server::required_scope(&request);
             let era = crate::server::Era::handshake(Some(revision), revision);
@@ -182,6 +184,9 @@ pub fn warm_up(env: Option<&Env>) {
             // number a head it would later be sent only the number of.
             let _ = rpc_answer(200, &response).encode(&cors::HEADERS, &mut HeadTable::default());
         }
+    }
+    if let (Some(env), Some(Ok(config))) = (env, config) {
+        streamable::warm_up(&head, &bodies, env, config);
     }
 }
 

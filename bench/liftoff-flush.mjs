@@ -7,7 +7,9 @@
 // which logs every function compiled. If the function is compiled again in the first fetch, V8
 // dropped the code compiled at module load before the first request, and a warm-up at module
 // load buys the first request no compiled code (bench/README.md, issue 19 sixth pass). Run it
-// again after a workerd update: a "kept" here means warm_up's code warming starts to pay.
+// again after a workerd update: workerd 2026-11-23 and earlier print "dropped", 2026-11-29 and
+// 2026-12-01 "kept", which is when warm_up's run of the request path started to pay
+// (thirty-third pass; it runs the workerd the e2e harness picks, MINIFLARE_WORKERD_PATH).
 // --flags="<v8 flags>" adds V8 flags (e.g. --flags=--no-flush-liftoff-code, which keeps the code).
 // --calls N calls the function N times at module load (default 1). Enough calls tier it up to
 // TurboFan there, and TurboFan code is kept: `--calls 2000000` prints "kept" (twelfth pass).
@@ -15,10 +17,11 @@
 // builds, this worker's Wasm compile and each Liftoff flush, with the flush's caller: what drops
 // the code (nineteenth pass: each isolate built after ours, Miniflare's own six included).
 // --hint appends a `metadata.code.compilation_priority` section (the WebAssembly compilation-hints
-// proposal) asking for the function to be compiled at load with TurboFan (both priorities 0). V8
-// reads it only with --flags=--wasm-compilation-hints (thirty-second pass: then "kept" after one
-// call); "kept" with --hint alone after a workerd update means hints work by default, and
-// bench/compile-hints.mjs's hinted build would then speed up the first request without flags.
+// proposal) asking for the function to be compiled at load with TurboFan (both priorities 0), and
+// says whether V8 honored it (the tier it compiled at load). V8 reads it only with
+// --flags=--wasm-compilation-hints (thirty-second pass); "honored" with --hint alone after a
+// workerd update means hints work by default, and bench/compile-hints.mjs's hinted build would
+// then start the first request's functions in TurboFan without flags.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -184,6 +187,13 @@ console.log(
     ? "kept: the code compiled at module load served the first request"
     : "dropped: the first request compiled the function again",
 );
+if (opts.hint) {
+  console.log(
+    tiers["module load"].has("TurboFan")
+      ? "hint honored: V8 compiled the function with TurboFan at load"
+      : `hint ignored: V8 compiled the function at load with ${[...tiers["module load"]].join(", ")}, not TurboFan`,
+  );
+}
 
 if (eventLog) {
   if (!existsSync(eventLog)) throw new Error("liftoff-flush --trigger: gdb logged nothing (did workerd run under it?)");

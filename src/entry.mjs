@@ -245,7 +245,7 @@ export default worker;
 
 // The hand-over path's code, this module's and Rust's, run once at load for a preflight (no I/O,
 // no configuration read; its promise is settled already), so V8 compiles it here and not in the
-// first request. From workerd 2026-11-29 on, code compiled at load stays until then; the first
-// request after start went from 2.17 to 1.19 times the protocol floor's (bench/README.md,
-// thirty-third pass).
+// first request. From workerd 2026-11-29 on, code compiled at load stays until then; with
+// transport::warm_up's run, the first request after start went from 2.17 to 1.30–1.34 times the
+// protocol floor's (bench/README.md, thirty-third pass).
 worker.fetch(new Request("https://warm-up.invalid/mcp", { method: "OPTIONS" }), env);

@@ -7,13 +7,13 @@
 // Under Miniflare, workerd 2026-11-23 and earlier drop all Liftoff code whenever they build
 // another isolate (nineteenth pass), so the first request compiles what it runs, about 67 KB of
 // Wasm for `initialize` (thirty-first pass). TurboFan code is kept (twelfth pass). From
-// 2026-11-29 on workerd keeps it, and warm_up runs the request path at load, so a first
-// `initialize` compiles next to nothing and this script finds little to hint (thirty-third
-// pass); point MINIFLARE_WORKERD_PATH at an older workerd to see the thirty-second pass's case.
-// The WebAssembly
-// compilation-hints proposal lets a module ask for functions to be compiled at load, and with
-// which tier: a `metadata.code.compilation_priority` custom section, per function a compilation
-// priority and an optional optimization priority (0 is the highest of each).
+// 2026-11-29 on workerd keeps the Liftoff code too, and warm_up runs the request path at load,
+// so a first `initialize` compiles next to nothing and this script finds little to hint
+// (thirty-third pass); point MINIFLARE_WORKERD_PATH at an older workerd to see the thirty-second
+// pass's case. The WebAssembly compilation-hints proposal lets a module ask for functions to be
+// compiled at load, and with which tier: a `metadata.code.compilation_priority` custom section,
+// per function a compilation priority and an optional optimization priority (0 is the highest
+// of each).
 //
 // This script starts --build in a fresh workerd (Miniflare 5, as the e2e tests configure it)
 // with V8's --trace-wasm-compilation-times, waits 300 ms after start, sends one `initialize`
